@@ -1,0 +1,1 @@
+"""Channels: each maps its wire format to Incoming and renders Reply."""

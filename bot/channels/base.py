@@ -1,0 +1,37 @@
+"""What the delivery pipeline needs from a channel: send replies to one recipient."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.core import Reply
+
+
+class DeliveryError(Exception):
+    """Base of the outcomes a channel reports for a failed send."""
+
+
+class Blocked(DeliveryError):
+    """The recipient blocked the bot or no longer exists: never retry."""
+
+
+class RetryLater(DeliveryError):
+    """Flood control: try again after `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Transient(DeliveryError):
+    """A network error or server error: retry with backoff."""
+
+
+class Permanent(DeliveryError):
+    """The request itself is bad (e.g. chat not found); retrying will not help."""
+
+
+class Sender(Protocol):
+    async def send(self, user_id: str, replies: list[Reply]) -> None:
+        """Send the replies to the channel user; raise a DeliveryError subclass on failure."""
+        ...

@@ -1,0 +1,155 @@
+"""The local chat sandbox: the same handlers in a terminal, no token, no network.
+
+Buttons are shown as numbered options; a number or a button's label picks it. `/location LAT
+LON` shares a location, `/contact PHONE` a phone number, `/quit` ends. It reads standard input
+to its end, so it can be scripted: `printf '/start\\n1\\n' | doorstep chat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+CHANNEL = "console"
+# Where "share my location" points in the sandbox: Zhujing town centre, Jinshan (sample data).
+SAMPLE_LOCATION = Location(30.8930, 121.1620)
+SAMPLE_PHONE = "+86 138 0000 0000"
+
+
+@dataclass(frozen=True)
+class Option:
+    label: str
+    button: Button | None = None
+    key: KeyButton | None = None
+
+
+def render_reply(reply: Reply, first_number: int) -> tuple[list[str], list[Option]]:
+    """Lines to print for one reply, and the options it offers, numbered from first_number."""
+    lines: list[str] = []
+    options: list[Option] = []
+    if reply.venue is not None:
+        v = reply.venue
+        lines.append(f"📍 {v.title} — {v.address} ({v.lat:.5f}, {v.lon:.5f})")
+    if reply.document is not None:
+        d = reply.document
+        lines.append(f"📎 {d.filename} ({len(d.content)} bytes)")
+    if reply.photo is not None:
+        lines.append(f"🖼 {reply.photo.filename}")
+    if reply.text:
+        lines.extend(reply.text.splitlines() or [""])
+    for row in reply.buttons:
+        cells = []
+        for b in row:
+            options.append(Option(b.label, button=b))
+            cells.append(f"[{first_number + len(options) - 1}] {b.label}")
+        lines.append("   " + "   ".join(cells))
+    if reply.keyboard is not None:
+        for row in reply.keyboard.rows:
+            cells = []
+            for k in row:
+                options.append(Option(k.label, key=k))
+                cells.append(f"[{first_number + len(options) - 1}] {k.label}")
+            lines.append("   " + "   ".join(cells))
+    return lines, options
+
+
+class ConsoleChat:
+    def __init__(
+        self, rt: Runtime, user_id: str = "1", out: TextIO = sys.stdout, echo: bool = False
+    ) -> None:
+        self.rt = rt
+        self.user_id = user_id
+        self.out = out
+        self.echo = echo
+        self.options: list[Option] = []
+
+    def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
+        new_options: list[Option] = []
+        for reply in replies:
+            lines, opts = render_reply(reply, len(new_options) + 1)
+            new_options.extend(opts)
+            for i, line in enumerate(lines):
+                self.out.write(f"{prefix if i == 0 else '  '} {line}\n")
+        if new_options:
+            self.options = new_options
+        self.out.flush()
+
+    def to_incoming(self, line: str) -> Incoming | None:
+        text = line.strip()
+        if not text:
+            return None
+        base = {"channel": CHANNEL, "user_id": self.user_id}
+        if text.startswith("/location"):
+            parts = text.split()
+            try:
+                loc = Location(float(parts[1]), float(parts[2]))
+            except (IndexError, ValueError):
+                loc = SAMPLE_LOCATION
+            return Incoming(kind=Kind.LOCATION, location=loc, **base)
+        if text.startswith("/contact"):
+            phone = text.partition(" ")[2].strip() or SAMPLE_PHONE
+            return Incoming(kind=Kind.CONTACT, contact=Contact(phone), **base)
+        option = self._pick(text)
+        if option is not None:
+            if option.button is not None:
+                if option.button.data is None:
+                    self.out.write(f"🔗 {option.button.url}\n")
+                    return None
+                return Incoming(kind=Kind.BUTTON, data=option.button.data, message_ref="0", **base)
+            assert option.key is not None
+            if option.key.request is Request.LOCATION:
+                self.out.write("   (sandbox: sharing a sample location in Zhujing)\n")
+                return Incoming(kind=Kind.LOCATION, location=SAMPLE_LOCATION, **base)
+            if option.key.request is Request.CONTACT:
+                self.out.write(f"   (sandbox: sharing the phone number {SAMPLE_PHONE})\n")
+                return Incoming(kind=Kind.CONTACT, contact=Contact(SAMPLE_PHONE), **base)
+            return Incoming(kind=Kind.TEXT, text=option.key.label, **base)
+        if text.startswith("/") and len(text) > 1:
+            head, _, args = text[1:].partition(" ")
+            return Incoming(kind=Kind.COMMAND, text=text, command=head.lower(), args=args, **base)
+        return Incoming(kind=Kind.TEXT, text=text, **base)
+
+    def _pick(self, text: str) -> Option | None:
+        if text.isdigit():
+            n = int(text)
+            return self.options[n - 1] if 1 <= n <= len(self.options) else None
+        folded = text.casefold()
+        return next((o for o in self.options if o.label.casefold() == folded), None)
+
+    async def feed(self, line: str) -> Outcome | None:
+        if self.echo:
+            self.out.write(f"🧑 {line.rstrip()}\n")
+        incoming = self.to_incoming(line)
+        if incoming is None:
+            return None
+        outcome = await self.rt.handle(incoming)
+        if outcome.toast:
+            self.out.write(f"   ({outcome.toast})\n")
+        self.print_replies(outcome.replies)
+        return outcome
+
+    async def run(self, stdin: TextIO = sys.stdin) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line or line.strip() in ("/quit", "/exit"):
+                break
+            await self.feed(line)
+
+
+class ConsoleSender:
+    """Delivers scheduled messages (tips, reminders) into the sandbox terminal."""
+
+    def __init__(self, chat: ConsoleChat) -> None:
+        self.chat = chat
+
+    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+        if user_id == self.chat.user_id:
+            self.chat.print_replies(replies, prefix="🔔")

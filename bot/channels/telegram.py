@@ -1,0 +1,299 @@
+"""The Telegram channel: PTB updates in, Reply objects out.
+
+Only this module (and the CLI that starts it) imports `telegram`. Everything is plain text
+(no parse mode), so user-visible text never needs escaping.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
+
+from bot.channels.base import Blocked, Permanent, RetryLater, Transient
+from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+_MEDIA_ATTRS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "poll",
+    "dice",
+    "game",
+    "venue",
+    "story",
+)
+
+
+def _parse_command(text: str) -> tuple[str, str]:
+    head, _, args = text[1:].partition(" ")
+    return head.split("@", 1)[0].lower(), args.strip()
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """Map a PTB update to an Incoming; None for updates that are not a user talking to us."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    base: dict[str, Any] = {
+        "channel": CHANNEL,
+        "user_id": str(user.id),
+        "language_code": user.language_code,
+    }
+    if update.callback_query is not None:
+        cq = update.callback_query
+        msg = cq.message
+        ref = str(msg.message_id) if msg is not None else None
+        return Incoming(kind=Kind.BUTTON, data=cq.data, message_ref=ref, **base)
+    if update.edited_message is not None:
+        return Incoming(kind=Kind.EDITED, **base)
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        text = message.text
+        if text.startswith("/") and len(text) > 1:
+            command, args = _parse_command(text)
+            return Incoming(kind=Kind.COMMAND, text=text, command=command, args=args, **base)
+        return Incoming(kind=Kind.TEXT, text=text, **base)
+    if message.location is not None and message.venue is None:
+        loc = message.location
+        return Incoming(kind=Kind.LOCATION, location=Location(loc.latitude, loc.longitude), **base)
+    if message.contact is not None:
+        c = message.contact
+        name = " ".join(p for p in (c.first_name, c.last_name) if p)
+        return Incoming(
+            kind=Kind.CONTACT,
+            contact=Contact(c.phone_number, name, is_own=c.user_id == user.id),
+            **base,
+        )
+    media = next((a for a in _MEDIA_ATTRS if getattr(message, a, None)), "other")
+    return Incoming(kind=Kind.MEDIA, media=media, **base)
+
+
+def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.label, callback_data=b.data)
+                if b.data is not None
+                else InlineKeyboardButton(b.label, url=b.url)
+                for b in row
+            ]
+            for row in reply.buttons
+        ]
+    )
+
+
+def keyboard_markup(kb: Keyboard) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [
+            [
+                KeyboardButton(
+                    b.label,
+                    request_location=b.request is Request.LOCATION or None,
+                    request_contact=b.request is Request.CONTACT or None,
+                )
+                for b in row
+            ]
+            for row in kb.rows
+        ],
+        resize_keyboard=True,
+        is_persistent=kb.persistent,
+        one_time_keyboard=kb.one_time,
+    )
+
+
+class TelegramSender:
+    """Renders Reply objects with a PTB Bot and maps Telegram's errors to delivery outcomes."""
+
+    def __init__(self, bot: Any) -> None:
+        self.bot = bot
+
+    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+        try:
+            for reply in replies:
+                await self._send_one(int(user_id), reply, edit_ref)
+        except Forbidden as exc:
+            raise Blocked(str(exc)) from exc
+        except RetryAfter as exc:
+            ra = exc.retry_after
+            seconds = ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
+            raise RetryLater(seconds) from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower() or "user is deactivated" in str(exc).lower():
+                raise Blocked(str(exc)) from exc
+            raise Permanent(str(exc)) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise Transient(str(exc)) from exc
+
+    async def _send_one(self, chat_id: int, reply: Reply, edit_ref: str | None) -> Message | None:
+        bot = self.bot
+        if reply.venue is not None:
+            v = reply.venue
+            return await bot.send_venue(
+                chat_id,
+                latitude=v.lat,
+                longitude=v.lon,
+                title=v.title[:256],
+                address=v.address[:256],
+            )
+        if reply.document is not None:
+            d = reply.document
+            return await bot.send_document(
+                chat_id,
+                document=InputFile(d.content, filename=d.filename),
+                caption=(reply.text or d.caption)[:1024] or None,
+            )
+        if reply.photo is not None:
+            p = reply.photo
+            return await bot.send_photo(
+                chat_id,
+                photo=InputFile(p.content, filename=p.filename),
+                caption=(reply.text or p.caption)[:1024] or None,
+            )
+        chunks = split_text(reply.text or "…")
+        markup: Any = (
+            keyboard_markup(reply.keyboard) if reply.keyboard is not None else inline_markup(reply)
+        )
+        if reply.edit and edit_ref is not None and len(chunks) == 1 and reply.keyboard is None:
+            try:
+                await bot.edit_message_text(
+                    chunks[0], chat_id=chat_id, message_id=int(edit_ref), reply_markup=markup
+                )
+                return None
+            except BadRequest as exc:
+                if "not modified" in str(exc).lower():
+                    return None
+                # Too old or deleted: fall through and send a fresh message instead.
+                log.info("edit failed, sending anew: %s", exc)
+        sent = None
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            sent = await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
+        return sent
+
+
+class TelegramChannel:
+    """Glue between a PTB Application and the Runtime."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        if update.my_chat_member is not None:
+            await self._member_change(update)
+            return
+        incoming = to_incoming(update)
+        if incoming is None:
+            log.info("ignored update %s (not a private chat or unsupported type)", update.update_id)
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            return
+        outcome = None
+        try:
+            outcome = await self.rt.handle(incoming)
+        finally:
+            if update.callback_query is not None:
+                # Every button press is answered, even when handling failed.
+                try:
+                    await update.callback_query.answer(text=outcome.toast if outcome else None)
+                except (BadRequest, NetworkError) as exc:
+                    log.info("answerCallbackQuery failed: %s", exc)
+        sender = TelegramSender(context.bot)
+        try:
+            await sender.send(incoming.user_id, outcome.replies, edit_ref=incoming.message_ref)
+        except Blocked:
+            resident = await self._resident_id(incoming.user_id)
+            if resident is not None:
+                from bot.storage.residents import ResidentStore
+
+                await self.rt.service(ResidentStore).mark_unreachable(resident)
+            log.info("resident %s blocked the bot during a reply", resident)
+        except RetryLater as exc:
+            log.warning("flood control on an interactive reply: retry after %.1fs", exc.seconds)
+        except (Transient, Permanent) as exc:
+            log.warning("interactive reply failed: %s", type(exc).__name__)
+
+    async def _resident_id(self, user_id: str) -> int | None:
+        from bot.storage.residents import ResidentStore
+
+        loaded = await self.rt.service(ResidentStore).load(CHANNEL, user_id)
+        return loaded[0].id if loaded else None
+
+    async def _member_change(self, update: Update) -> None:
+        from bot.storage.residents import ResidentStore
+
+        change = update.my_chat_member
+        assert change is not None
+        resident = await self._resident_id(str(change.from_user.id))
+        if resident is None:
+            return
+        store = self.rt.service(ResidentStore)
+        if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+            await store.mark_unreachable(resident)
+            log.info("resident %s blocked the bot", resident)
+        else:
+            await store.mark_reachable(resident)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """One error handler: log with context (ids only, no personal data), keep running."""
+        uid = getattr(update, "update_id", None)
+        log.error("error while handling update %s: %r", uid, context.error, exc_info=context.error)
+
+
+def build_application(
+    rt: Runtime,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    concurrent_updates: int = 64,
+) -> Application:
+    """The PTB Application for this runtime. Tests pass a fake `request` transport."""
+    settings = rt.settings
+    if settings.telegram_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.reveal())
+        .base_url(settings.telegram_api_url)
+        .concurrent_updates(concurrent_updates)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    app = builder.build()
+    channel = TelegramChannel(rt)
+    app.add_handler(TypeHandler(Update, channel.on_update))
+    app.add_error_handler(channel.on_error)
+    app.bot_data["channel"] = channel
+    return app

@@ -1,0 +1,152 @@
+"""The per-update context a handler works with: who, in which language, what to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.callbacks import cb
+from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
+from bot.i18n import Translator
+from bot.menu import main_menu_keyboard
+from bot.storage.residents import ConversationState, Resident
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+T = TypeVar("T")
+
+HOME = cb("menu", "home")
+
+
+class Ctx:
+    """Handed to every handler. Collects replies; holds the (persisted) conversation state."""
+
+    def __init__(
+        self,
+        rt: Runtime,
+        user: Resident,
+        msg: Incoming,
+        t: Translator,
+        state: ConversationState,
+    ) -> None:
+        self.rt = rt
+        self.user = user
+        self.msg = msg
+        self.t = t
+        self.state = state
+        self.state_changed = False
+        self.deleted = False
+        self.replies: list[Reply] = []
+        self.toast: str | None = None
+
+    # -- language -------------------------------------------------------------------------
+    def _(self, message: str) -> str:
+        return self.t.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.t.ngettext(singular, plural, n)
+
+    @property
+    def locale(self) -> str:
+        return self.t.locale
+
+    @property
+    def elder(self) -> bool:
+        return self.user.elder_mode
+
+    def now(self) -> datetime:
+        """Now, in the deployment's time zone (Asia/Shanghai by default)."""
+        return self.rt.now().astimezone(self.rt.settings.tz)
+
+    def service(self, cls: type[T]) -> T:
+        return self.rt.service(cls)
+
+    # -- state ----------------------------------------------------------------------------
+    def set_state(self, name: str, **data: Any) -> None:
+        self.state = ConversationState(name, data)
+        self.state_changed = True
+
+    def clear_state(self) -> None:
+        if self.state.name is not None or self.state.data:
+            self.state = ConversationState()
+            self.state_changed = True
+
+    def forget(self) -> None:
+        """The resident was deleted: save no state for them after this update."""
+        self.deleted = True
+        self.state_changed = False
+
+    # -- replies --------------------------------------------------------------------------
+    def reply(self, reply: Reply) -> None:
+        self.replies.append(reply)
+
+    def say(
+        self,
+        text: str,
+        buttons: Sequence[Button] | Sequence[Sequence[Button]] = (),
+        *,
+        cols: int = 1,
+        back: str | None = None,
+        home: bool | None = None,
+        edit: bool = False,
+        short: str | None = None,
+    ) -> None:
+        """Answer with text and inline buttons laid out for the user's mode.
+
+        Elder mode: at most two buttons per row, the `short` text if given, and always a
+        Back / Home row. Otherwise buttons go `cols` per row and Back / Home appear when asked.
+        """
+        if self.elder and short:
+            text = short
+        rows = self.layout(buttons, cols)
+        nav: list[Button] = []
+        if back:
+            nav.append(Button(self._("⬅️ Back"), back))
+        if home if home is not None else (self.elder or back is not None):
+            nav.append(Button(self._("🏠 Home"), HOME))
+        if nav:
+            rows.append(tuple(nav))
+        self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit))
+
+    def layout(
+        self, buttons: Sequence[Button] | Sequence[Sequence[Button]], cols: int = 1
+    ) -> list[tuple[Button, ...]]:
+        if not buttons:
+            return []
+        if isinstance(buttons[0], Button):
+            flat: list[Button] = list(buttons)  # type: ignore[arg-type]
+            per_row = min(cols, 2) if self.elder else cols
+            return [tuple(flat[i : i + per_row]) for i in range(0, len(flat), max(per_row, 1))]
+        rows: list[tuple[Button, ...]] = []
+        for row in buttons:
+            row = list(row)  # type: ignore[assignment]
+            if self.elder and len(row) > 2:
+                rows.extend(tuple(row[i : i + 2]) for i in range(0, len(row), 2))
+            else:
+                rows.append(tuple(row))  # type: ignore[arg-type]
+        return rows
+
+    def keyboard(self, text: str, keyboard: Keyboard) -> None:
+        self.replies.append(Reply(text=text, keyboard=keyboard))
+
+    def main_menu(self, text: str | None = None) -> None:
+        """Show the persistent main menu keyboard."""
+        self.keyboard(
+            text or self._("Main menu: choose what you need."),
+            main_menu_keyboard(self.t, self.elder),
+        )
+
+    def venue(self, venue: Venue) -> None:
+        self.replies.append(Reply(venue=venue))
+
+    def document(self, doc: Attachment, text: str = "") -> None:
+        self.replies.append(Reply(text=text, document=doc))
+
+    def photo(self, photo: Attachment, text: str = "") -> None:
+        self.replies.append(Reply(text=text, photo=photo))
+
+    def notice(self, text: str) -> None:
+        """A short toast shown on the button the user pressed (where the channel has one)."""
+        self.toast = text

@@ -1,0 +1,120 @@
+"""Translations and locale-aware formatting.
+
+English msgids, catalogs in locales/<locale>/LC_MESSAGES/messages.po, compiled to .mo.
+Locale choice: the user's stored choice, then the channel's language code, then the default.
+"""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+from bot.config import ROOT
+
+SUPPORTED = ("zh_Hans", "en")
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it now (translated where shown)."""
+    return message
+
+
+class CatalogMissing(RuntimeError):
+    """A compiled catalog is missing: run `pybabel compile -d locales`."""
+
+
+def negotiate(stored: str | None, language_code: str | None, default: str) -> str:
+    """Pick the locale to speak: stored choice, then the client's language, then default."""
+    if stored in SUPPORTED:
+        return stored
+    if language_code:
+        try:
+            loc = Locale.parse(language_code.replace("_", "-"), sep="-")
+        except (UnknownLocaleError, ValueError, TypeError):
+            loc = None
+        if loc is not None:
+            if loc.language == "zh":
+                return "zh_Hans"
+            if loc.language == "en":
+                return "en"
+    return default if default in SUPPORTED else SUPPORTED[0]
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Everything a handler needs to speak one locale."""
+
+    locale: str
+    translations: gettext.NullTranslations
+    tz: ZoneInfo
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.translations.ngettext(singular, plural, n)
+
+    @property
+    def babel_locale(self) -> Locale:
+        return _babel_locale(self.locale)
+
+    def date(self, value: date | datetime, format: str = "medium") -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return format_date(value, format=format, locale=self.babel_locale)
+
+    def weekday_date(self, value: date | datetime) -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz).date()
+        return (
+            format_date(value, format="EEE, MMM d", locale=self.babel_locale)
+            if self.locale == "en"
+            else format_date(value, format="M月d日 EEE", locale="zh_Hans")
+        )
+
+    def time(self, value: time | datetime, format: str = "short") -> str:
+        if isinstance(value, datetime):
+            value = value.astimezone(self.tz)
+        return format_time(value, format=format, locale=self.babel_locale)
+
+    def datetime(self, value: datetime, format: str = "medium") -> str:
+        return format_datetime(value, format=format, tzinfo=self.tz, locale=self.babel_locale)
+
+    def number(self, value: float) -> str:
+        return format_decimal(value, locale=self.babel_locale)
+
+
+@lru_cache(maxsize=8)
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+class Catalogs:
+    """Loaded catalogs, one per supported locale; loading fails fast if one is not compiled."""
+
+    def __init__(self, locales_dir: Path = ROOT / "locales", tz: ZoneInfo | None = None) -> None:
+        self.tz = tz or ZoneInfo("Asia/Shanghai")
+        self._translators: dict[str, Translator] = {}
+        for name in SUPPORTED:
+            mo = locales_dir / name / "LC_MESSAGES" / f"{DOMAIN}.mo"
+            if not mo.exists():
+                raise CatalogMissing(f"{mo} is missing: run `pybabel compile -d {locales_dir}`")
+            with mo.open("rb") as fh:
+                translations = Translations(fh, domain=DOMAIN)
+            self._translators[name] = Translator(name, translations, self.tz)
+
+    def get(self, locale: str) -> Translator:
+        return self._translators.get(locale) or self._translators[SUPPORTED[0]]
+
+    def all(self) -> list[Translator]:
+        return list(self._translators.values())

@@ -1,0 +1,42 @@
+"""The main menu: one definition, rendered as a reply keyboard (Telegram), numbered options
+(text channels) or a custom menu (WeChat)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core import Keyboard, KeyButton
+from bot.i18n import N_, Translator
+
+
+@dataclass(frozen=True, slots=True)
+class MenuItem:
+    key: str
+    label: str  # English msgid, translated where shown
+
+
+MAIN_MENU: tuple[MenuItem, ...] = (
+    MenuItem("doctor", N_("👨‍⚕️ My family doctor")),
+    MenuItem("book", N_("📅 Book a follow-up")),
+    MenuItem("stations", N_("📍 Nearest health station")),
+    MenuItem("tips", N_("💡 Health tips")),
+    MenuItem("vaccines", N_("💉 Vaccines")),
+    MenuItem("settings", N_("⚙️ Settings")),
+)
+
+
+def main_menu_keyboard(t: Translator, elder: bool) -> Keyboard:
+    per_row = 2 if elder else 3
+    buttons = [KeyButton(t.gettext(item.label)) for item in MAIN_MENU]
+    rows = tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))
+    return Keyboard(rows=rows, persistent=True)
+
+
+def label_index(translators: list[Translator]) -> dict[str, str]:
+    """Map every translated menu label (all locales) to its key, so a tap on an old keyboard
+    still works after the user switched language."""
+    index: dict[str, str] = {}
+    for t in translators:
+        for item in MAIN_MENU:
+            index[t.gettext(item.label).strip()] = item.key
+    return index

@@ -1,0 +1,113 @@
+"""The composition root: builds every long-lived object once, opens and closes them.
+
+`Runtime.service(cls)` hands out one instance per class: storage classes (in `bot.storage`)
+are built with the database, every other service with the runtime. Feature code asks for what
+it needs instead of a central list growing with each feature.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from bot.channels.base import Sender
+from bot.config import Settings
+from bot.core import Incoming, Outcome
+from bot.i18n import Catalogs
+from bot.router import Registry, Router
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        registry: Registry | None = None,
+        sandbox: bool = False,
+    ) -> None:
+        from handlers import build_registry
+
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.db_path)
+        self.catalogs = Catalogs(settings.locales_dir, settings.tz)
+        self.registry = registry or build_registry()
+        self.senders: dict[str, Sender] = {}
+        self._services: dict[type, Any] = {}
+        self._router: Router | None = None
+        self.started = False
+        self.sandbox = sandbox
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stoppers: list[Callable[[], Awaitable[None]]] = []
+
+    def now(self) -> datetime:
+        """Aware UTC now (tests pass a fixed clock)."""
+        return self.clock()
+
+    def service(self, cls: type[T]) -> T:
+        inst = self._services.get(cls)
+        if inst is None:
+            arg = self.db if cls.__module__.startswith("bot.storage") else self
+            inst = cls(arg)  # type: ignore[call-arg]
+            self._services[cls] = inst
+        return inst
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            raise RuntimeError("runtime not started")
+        return self._router
+
+    async def start(self) -> None:
+        """Open the database (migrating it) and run the features' start-up hooks."""
+        await self.db.open()
+        self._router = Router(self, self.registry)
+        for hook in self.registry.hooks:
+            await hook(self)
+        self.started = True
+
+    async def start_background(self) -> None:
+        """Start scheduled work (delivery, planners): only in processes that send messages."""
+        for hook in self.registry.background:
+            await hook(self)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a long-lived task owned by the runtime; it is cancelled on stop()."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def on_stop(self, fn: Callable[[], Awaitable[None]]) -> None:
+        self._stoppers.append(fn)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+    async def stop(self) -> None:
+        self.started = False
+        for fn in reversed(self._stoppers):
+            await fn()
+        self._stoppers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.db.close()
+
+    async def handle(self, msg: Incoming) -> Outcome:
+        return await self.router.handle(msg)

@@ -1,0 +1,191 @@
+"""Residents and their conversation state: loaded together, once per update."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    id: int
+    channel: str
+    channel_user_id: str
+    locale: str | None = None
+    elder_mode: bool = False
+    consent_at: str | None = None
+    unreachable_at: str | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    created_at: str = ""
+
+    @property
+    def consented(self) -> bool:
+        return self.consent_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    name: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_RESIDENT_COLUMNS = (
+    "r.id, r.channel, r.channel_user_id, r.locale, r.elder_mode, r.consent_at, "
+    "r.unreachable_at, r.quiet_start, r.quiet_end, r.created_at"
+)
+
+
+def _resident(row: Any) -> Resident:
+    return Resident(
+        id=row["id"],
+        channel=row["channel"],
+        channel_user_id=row["channel_user_id"],
+        locale=row["locale"],
+        elder_mode=bool(row["elder_mode"]),
+        consent_at=row["consent_at"],
+        unreachable_at=row["unreachable_at"],
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        created_at=row["created_at"],
+    )
+
+
+class ResidentStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def load(self, channel: str, user_id: str) -> tuple[Resident, ConversationState] | None:
+        """The resident and their conversation state in one read, or None if unknown."""
+        row = await self.db.fetchone(
+            f"SELECT {_RESIDENT_COLUMNS}, c.state, c.data FROM residents r "
+            "LEFT JOIN conversations c ON c.resident_id = r.id "
+            "WHERE r.channel = ? AND r.channel_user_id = ?",
+            (channel, user_id),
+        )
+        if row is None:
+            return None
+        state = ConversationState(row["state"], json.loads(row["data"]) if row["data"] else {})
+        return _resident(row), state
+
+    async def get(self, resident_id: int) -> Resident | None:
+        row = await self.db.fetchone(
+            f"SELECT {_RESIDENT_COLUMNS} FROM residents r WHERE r.id = ?", (resident_id,)
+        )
+        return None if row is None else _resident(row)
+
+    async def create(self, channel: str, user_id: str) -> Resident:
+        """Insert the resident if new; return the stored row either way (safe to race)."""
+        now = _now_iso()
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO residents (channel, channel_user_id, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel, channel_user_id) DO NOTHING",
+                (channel, user_id, now),
+            )
+            async with conn.execute(
+                f"SELECT {_RESIDENT_COLUMNS} FROM residents r "
+                "WHERE r.channel = ? AND r.channel_user_id = ?",
+                (channel, user_id),
+            ) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _resident(row)
+
+    async def update(self, resident: Resident, **changes: Any) -> Resident:
+        allowed = {
+            "locale",
+            "elder_mode",
+            "consent_at",
+            "unreachable_at",
+            "quiet_start",
+            "quiet_end",
+        }
+        bad = set(changes) - allowed
+        if bad:
+            raise ValueError(f"not updatable: {sorted(bad)}")
+        if not changes:
+            return resident
+        cols = ", ".join(f"{k} = ?" for k in changes)
+        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        await self.db.execute(f"UPDATE residents SET {cols} WHERE id = ?", [*values, resident.id])
+        return replace(resident, **changes)
+
+    async def mark_unreachable(self, resident_id: int) -> None:
+        await self.db.execute(
+            "UPDATE residents SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
+            (_now_iso(), resident_id),
+        )
+
+    async def mark_reachable(self, resident_id: int) -> None:
+        await self.db.execute(
+            "UPDATE residents SET unreachable_at = NULL WHERE id = ? AND unreachable_at IS NOT NULL",
+            (resident_id,),
+        )
+
+    async def save_state(self, resident_id: int, state: ConversationState) -> None:
+        if state.name is None:
+            await self.db.execute("DELETE FROM conversations WHERE resident_id = ?", (resident_id,))
+            return
+        await self.db.execute(
+            "INSERT INTO conversations (resident_id, state, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (resident_id) DO UPDATE SET state = excluded.state, "
+            "data = excluded.data, updated_at = excluded.updated_at",
+            (resident_id, state.name, json.dumps(state.data, ensure_ascii=False), _now_iso()),
+        )
+
+    async def export(self, resident_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Every row about the resident, found by following foreign keys from residents.
+
+        New features need no export code: a table that references residents (or a table that
+        does) is included automatically.
+        """
+        tables = await self._tables_by_reference()
+        out: dict[str, list[dict[str, Any]]] = {}
+        row = await self.db.fetchone("SELECT * FROM residents WHERE id = ?", (resident_id,))
+        if row is None:
+            return out
+        out["residents"] = [dict(row)]
+        ids: dict[str, set[Any]] = {"residents": {resident_id}}
+        frontier = ["residents"]
+        while frontier:
+            parent = frontier.pop(0)
+            for child, fk_col, parent_col in tables.get(parent, []):
+                if child in out or parent_col != "id" and parent_col is not None:
+                    continue
+                keys = sorted(ids[parent])
+                if not keys:
+                    continue
+                marks = ",".join("?" * len(keys))
+                rows = await self.db.fetchall(
+                    f'SELECT * FROM "{child}" WHERE "{fk_col}" IN ({marks})', keys
+                )
+                out[child] = [dict(r) for r in rows]
+                ids[child] = {r["id"] for r in rows if "id" in r.keys()}
+                frontier.append(child)
+        return out
+
+    async def _tables_by_reference(self) -> dict[str, list[tuple[str, str, str | None]]]:
+        names = [
+            r[0]
+            for r in await self.db.fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        refs: dict[str, list[tuple[str, str, str | None]]] = {}
+        for name in names:
+            for fk in await self.db.fetchall(f'PRAGMA foreign_key_list("{name}")'):
+                refs.setdefault(fk["table"], []).append((name, fk["from"], fk["to"]))
+        return refs
+
+    async def delete(self, resident_id: int) -> bool:
+        """Delete the resident and, by cascade, everything that references them."""
+        return await self.db.execute("DELETE FROM residents WHERE id = ?", (resident_id,)) > 0

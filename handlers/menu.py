@@ -1,0 +1,103 @@
+"""The main menu, /help, and the kind answers for everything no feature took."""
+
+from __future__ import annotations
+
+from bot.callbacks import Callback
+from bot.context import HOME, Ctx
+from bot.core import Button
+from bot.router import Registry
+
+
+async def home(ctx: Ctx) -> None:
+    """Show the main menu."""
+    ctx.clear_state()
+    ctx.main_menu()
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    data.choice(0, ("home",))
+    await home(ctx)
+
+
+async def help_(ctx: Ctx) -> None:
+    """What the bot can do, and the commands."""
+    ctx.say(
+        ctx._(
+            "Doorstep helps you with community health services:\n"
+            "• My family doctor: your signed team, phone and clinic hours\n"
+            "• Book a follow-up: book, move or cancel a visit\n"
+            "• Nearest health station: the closest places and whether they are open now\n"
+            "• Health tips, and vaccine and follow-up reminders\n"
+            "Everything works with the buttons. Commands: /menu main menu, /help this text, "
+            "/mydata what we store about you, /delete delete your data, /start start again."
+        ),
+        [Button(ctx._("🏠 Home"), HOME)],
+        home=False,
+    )
+
+
+def _back_to_menu(ctx: Ctx, text: str) -> None:
+    ctx.say(text, [Button(ctx._("🏠 Home"), HOME)], home=False)
+
+
+async def unknown_text(ctx: Ctx) -> None:
+    _back_to_menu(
+        ctx,
+        ctx._("Sorry, I did not understand that. Please use the buttons, or tap Home."),
+    )
+
+
+async def unknown_command(ctx: Ctx) -> None:
+    _back_to_menu(ctx, ctx._("I don't know that command. /help lists what I can do."))
+
+
+async def media(ctx: Ctx) -> None:
+    _back_to_menu(
+        ctx,
+        ctx._("I can't read pictures, stickers, voice or files yet. Please use the buttons."),
+    )
+
+
+async def edited(ctx: Ctx) -> None:
+    _back_to_menu(
+        ctx,
+        ctx._("I saw you edited a message. I only read new messages: please send it again."),
+    )
+
+
+async def stale(ctx: Ctx) -> None:
+    ctx.notice(ctx._("This button is no longer valid."))
+    _back_to_menu(
+        ctx,
+        ctx._("That button is out of date, so nothing was changed. Here is the menu again."),
+    )
+
+
+async def coming_soon(ctx: Ctx) -> None:
+    _back_to_menu(
+        ctx,
+        ctx._("This part of Doorstep is coming soon. Thank you for your patience."),
+    )
+
+
+async def error(ctx: Ctx) -> None:
+    _back_to_menu(
+        ctx,
+        ctx._(
+            "Sorry, something went wrong on our side. Nothing you entered was lost; "
+            "please try again."
+        ),
+    )
+
+
+def register(r: Registry) -> None:
+    r.command("menu", home)
+    r.command("help", help_, open=True)
+    r.button("menu", on_button)
+    r.fallback("text", unknown_text)
+    r.fallback("unknown_command", unknown_command)
+    r.fallback("media", media)
+    r.fallback("edited", edited)
+    r.fallback("stale", stale)
+    r.fallback("coming_soon", coming_soon)
+    r.fallback("error", error)

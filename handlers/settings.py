@@ -1,0 +1,124 @@
+"""Settings: language and elder mode (big buttons, short screens, confirm before saving)."""
+
+from __future__ import annotations
+
+from bot.callbacks import Callback, cb
+from bot.context import Ctx
+from bot.core import Button
+from bot.i18n import SUPPORTED
+from bot.router import Registry
+from bot.storage.residents import ResidentStore
+from handlers.start import LANGUAGE_NAMES
+
+BACK = cb("set", "show")
+
+
+async def show(ctx: Ctx, edit: bool = False) -> None:
+    """The settings screen."""
+    elder = ctx._("on") if ctx.elder else ctx._("off")
+    ctx.say(
+        ctx._("Settings\nLanguage: {language}\nElder mode: {elder}").format(
+            language=LANGUAGE_NAMES.get(ctx.locale, ctx.locale), elder=elder
+        ),
+        [
+            Button(ctx._("🌐 Language"), cb("set", "lang")),
+            Button(
+                ctx._("🔠 Elder mode: turn off") if ctx.elder else ctx._("🔠 Elder mode: turn on"),
+                cb("set", "elder", "0" if ctx.elder else "1"),
+            ),
+            Button(ctx._("📄 My data"), cb("priv", "export")),
+            Button(ctx._("🗑 Delete my data"), cb("priv", "delete")),
+        ],
+        cols=2,
+        home=True,
+        edit=edit,
+    )
+
+
+async def menu_entry(ctx: Ctx) -> None:
+    await show(ctx)
+
+
+async def set_language(ctx: Ctx, code: str) -> None:
+    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.t = ctx.rt.catalogs.get(code)
+    ctx.main_menu(ctx._("Language saved."))
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("show", "lang", "setlang", "elder", "elderok"))
+    if action == "show":
+        await show(ctx, edit=True)
+    elif action == "lang":
+        buttons = [Button(LANGUAGE_NAMES[c], cb("set", "setlang", c)) for c in SUPPORTED]
+        ctx.say(ctx._("Choose your language."), buttons, cols=2, back=BACK, edit=True)
+    elif action == "setlang":
+        code = data.choice(1, SUPPORTED)
+        if ctx.elder and data.parts[2:] != ("ok",):
+            ctx.say(
+                ctx._("Switch the language to {language}?").format(language=LANGUAGE_NAMES[code]),
+                [
+                    Button(ctx._("✅ Yes"), cb("set", "setlang", code, "ok")),
+                    Button(ctx._("❌ No"), BACK),
+                ],
+                cols=2,
+                back=BACK,
+            )
+            return
+        await set_language(ctx, code)
+    elif action == "elder":
+        on = data.choice(1, ("0", "1")) == "1"
+        question = (
+            ctx._(
+                "Turn on elder mode? Big buttons, short messages, Back and Home on every "
+                "screen, and a confirmation before anything is saved."
+            )
+            if on
+            else ctx._("Turn off elder mode?")
+        )
+        ctx.say(
+            question,
+            [
+                Button(ctx._("✅ Yes"), cb("set", "elderok", "1" if on else "0")),
+                Button(ctx._("❌ No"), BACK),
+            ],
+            cols=2,
+            back=BACK,
+        )
+    else:
+        on = data.choice(1, ("0", "1")) == "1"
+        ctx.user = await ctx.service(ResidentStore).update(ctx.user, elder_mode=on)
+        ctx.notice(ctx._("Saved."))
+        ctx.main_menu(ctx._("Elder mode is on.") if on else ctx._("Elder mode is off."))
+
+
+async def lang_command(ctx: Ctx) -> None:
+    """/lang en or /lang zh: switch language directly (handy on text channels)."""
+    wanted = ctx.msg.args.strip().lower().replace("-", "_")
+    code = {
+        "en": "en",
+        "english": "en",
+        "zh": "zh_Hans",
+        "zh_hans": "zh_Hans",
+        "zh_cn": "zh_Hans",
+        "中文": "zh_Hans",
+    }.get(wanted)
+    if code is None:
+        buttons = [Button(LANGUAGE_NAMES[c], cb("start", "lang", c)) for c in SUPPORTED]
+        ctx.say(ctx._("Choose your language."), buttons, cols=2, home=False)
+        return
+    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.t = ctx.rt.catalogs.get(code)
+    if ctx.user.consented:
+        ctx.main_menu(ctx._("Language saved."))
+    else:
+        from handlers.start import show_privacy
+
+        await show_privacy(ctx)
+
+
+def register(r: Registry) -> None:
+    r.menu_item("settings", menu_entry)
+    r.command("settings", menu_entry)
+    r.command("lang", lang_command, open=True)
+    r.button("set", on_button)

@@ -1,0 +1,105 @@
+"""/start: welcome, language choice, and the privacy notice with consent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.callbacks import Callback, cb
+from bot.context import Ctx
+from bot.core import Button
+from bot.i18n import SUPPORTED
+from bot.router import Registry
+from bot.storage.residents import ResidentStore
+
+LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
+
+
+def language_buttons(feature: str = "start") -> list[Button]:
+    return [Button(LANGUAGE_NAMES[code], cb(feature, "lang", code)) for code in SUPPORTED]
+
+
+async def start(ctx: Ctx) -> None:
+    """Welcome the user and ask for their language."""
+    ctx.say(
+        ctx._(
+            "Welcome to Doorstep (家门口健康): your community health services on your phone.\n"
+            "Please choose your language."
+        )
+        + "\n请选择语言 / Choose your language",
+        language_buttons(),
+        cols=2,
+        home=False,
+    )
+
+
+async def show_privacy(ctx: Ctx) -> None:
+    ctx.say(
+        ctx._(
+            "Privacy notice\n"
+            "Doorstep stores what you tell it (your language, community, bookings, readings, "
+            "children's vaccines) to remind you and to let your own family doctor team care "
+            "for you. Nobody else sees it. You can see everything stored with /mydata and "
+            "delete it all with /delete at any time.\n"
+            "Do you agree?"
+        ),
+        [
+            Button(ctx._("✅ I agree"), cb("start", "consent", "yes")),
+            Button(ctx._("Not now"), cb("start", "consent", "no")),
+        ],
+        cols=2,
+        home=False,
+    )
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("lang", "consent", "privacy"))
+    residents = ctx.service(ResidentStore)
+    if action == "lang":
+        code = data.choice(1, SUPPORTED)
+        ctx.user = await residents.update(ctx.user, locale=code)
+        ctx.t = ctx.rt.catalogs.get(code)
+        if ctx.user.consented:
+            ctx.main_menu(ctx._("Language saved. Here is the main menu."))
+        else:
+            await show_privacy(ctx)
+    elif action == "privacy":
+        await show_privacy(ctx)
+    elif data.choice(1, ("yes", "no")) == "yes":
+        if not ctx.user.consented:
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            ctx.user = await residents.update(ctx.user, consent_at=now)
+        ctx.notice(ctx._("Thank you."))
+        ctx.main_menu(
+            ctx._(
+                "You're all set. Use the menu below: find your family doctor, book a "
+                "follow-up, the nearest health station, health tips and vaccines. "
+                "Type nothing: the buttons do everything."
+            )
+        )
+    else:
+        ctx.say(
+            ctx._(
+                "No problem. Without your consent Doorstep keeps only your language choice. "
+                "Tap below whenever you are ready, or send /delete to remove even that."
+            ),
+            [Button(ctx._("Read the privacy notice"), cb("start", "privacy"))],
+            home=False,
+        )
+
+
+async def consent_needed(ctx: Ctx) -> None:
+    """Anything but the open routes before consent: explain and offer the notice."""
+    if ctx.user.locale is None:
+        await start(ctx)
+        return
+    ctx.say(
+        ctx._("Before we start, please read the privacy notice and agree to it."),
+        [Button(ctx._("Read the privacy notice"), cb("start", "privacy"))],
+        home=False,
+    )
+
+
+def register(r: Registry) -> None:
+    r.command("start", start, open=True)
+    r.button("start", on_button, open=True)
+    r.fallback("consent", consent_needed)
