@@ -22,6 +22,11 @@ class Callback:
     feature: str
     parts: tuple[str, ...]
 
+    def expect(self, *counts: int) -> None:
+        """StaleButton unless the data has one of these numbers of parts."""
+        if len(self.parts) not in counts:
+            raise StaleButton(f"expected {counts} parts, got {len(self.parts)}")
+
     def part(self, index: int) -> str:
         """The part at `index`, or StaleButton if the data is too short."""
         try:

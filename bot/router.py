@@ -22,12 +22,28 @@ from bot.menu import label_index
 from bot.storage.residents import ConversationState, ResidentStore
 
 if TYPE_CHECKING:
+    from bot.i18n import Translator
     from bot.runtime import Runtime
+    from bot.storage.outbox import OutboxRow
+    from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Ctx], Awaitable[None]]
 ButtonHandler = Callable[[Ctx, Callback], Awaitable[None]]
+# Renders one outbox row for its recipient at send time: (runtime, translator, resident, row).
+Renderer = Callable[["Runtime", "Translator", "Resident", "OutboxRow"], Awaitable[list[Reply]]]
+JobFn = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A named scheduled job: `trigger` is 'cron' or 'interval', `args` its APScheduler fields."""
+
+    job_id: str
+    fn: JobFn
+    trigger: str
+    args: dict[str, object]
 
 
 class UserError(Exception):
@@ -54,6 +70,8 @@ class Registry:
     open_states: set[str] = field(default_factory=set)
     hooks: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     background: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
+    notifications: dict[str, Renderer] = field(default_factory=dict)
+    jobs: dict[str, JobSpec] = field(default_factory=dict)
 
     def command(self, name: str, fn: Handler, *, open: bool = False) -> None:
         self._put(self.commands, name, fn)
@@ -86,6 +104,14 @@ class Registry:
     def on_background(self, fn: Callable[[Runtime], Awaitable[None]]) -> None:
         """Start scheduled work, only in processes that serve users (run, chat, serve)."""
         self.background.append(fn)
+
+    def notification(self, kind: str, render: Renderer) -> None:
+        """How outbox rows of `kind` are rendered in the recipient's language at send time."""
+        self._put(self.notifications, kind, render)
+
+    def job(self, job_id: str, fn: JobFn, trigger: str = "cron", **args: object) -> None:
+        """A named APScheduler job (explicit id, replaced on restart, never duplicated)."""
+        self._put(self.jobs, job_id, JobSpec(job_id, fn, trigger, args))
 
     @staticmethod
     def _put(table: dict, key: str, fn: object) -> None:

@@ -15,6 +15,7 @@ async def home(ctx: Ctx) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
+    data.expect(1)
     data.choice(0, ("home",))
     await home(ctx)
 

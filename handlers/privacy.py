@@ -27,7 +27,7 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
         )
     )
     for table, rows in data.items():
-        if table == "residents":
+        if table == "residents" or not rows:
             continue
         lines.append(
             ctx.ngettext("{table}: {n} record", "{table}: {n} records", len(rows)).format(
@@ -67,6 +67,7 @@ async def ask_delete(ctx: Ctx) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
+    data.expect(1)
     action = data.choice(0, ("export", "delete", "delok", "keep"))
     if action == "export":
         await export(ctx)

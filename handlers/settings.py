@@ -47,6 +47,7 @@ async def set_language(ctx: Ctx, code: str) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("show", "lang", "setlang", "elder", "elderok"))
+    data.expect(*{"show": (1,), "lang": (1,), "setlang": (2, 3)}.get(action, (2,)))
     if action == "show":
         await show(ctx, edit=True)
     elif action == "lang":
@@ -54,7 +55,9 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         ctx.say(ctx._("Choose your language."), buttons, cols=2, back=BACK, edit=True)
     elif action == "setlang":
         code = data.choice(1, SUPPORTED)
-        if ctx.elder and data.parts[2:] != ("ok",):
+        if len(data.parts) == 3:
+            data.choice(2, ("ok",))
+        if ctx.elder and len(data.parts) != 3:
             ctx.say(
                 ctx._("Switch the language to {language}?").format(language=LANGUAGE_NAMES[code]),
                 [

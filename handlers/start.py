@@ -53,6 +53,7 @@ async def show_privacy(ctx: Ctx) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("lang", "consent", "privacy"))
+    data.expect(1 if action == "privacy" else 2)
     residents = ctx.service(ResidentStore)
     if action == "lang":
         code = data.choice(1, SUPPORTED)

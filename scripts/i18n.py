@@ -30,7 +30,11 @@ def locked():
 
 
 def pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "-q", *args],
+        check=True,
+        cwd=ROOT,
+    )
 
 
 def po_path(locale: str) -> Path:
@@ -91,7 +95,6 @@ def update() -> None:
                 locale,
                 "--no-fuzzy-matching",
                 "--ignore-obsolete",
-                "--no-location",
             )
         else:
             pybabel("init", "-i", str(POT.relative_to(ROOT)), "-d", "locales", "-l", locale)

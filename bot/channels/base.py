@@ -35,3 +35,14 @@ class Sender(Protocol):
     async def send(self, user_id: str, replies: list[Reply]) -> None:
         """Send the replies to the channel user; raise a DeliveryError subclass on failure."""
         ...
+
+
+class Deferred(DeliveryError):
+    """The channel cannot deliver now but may later (e.g. WeChat's 48-hour customer-service
+    window is closed): keep the row pending until `retry_at` (unix seconds) or the user
+    writes again; `reason` is recorded on the row."""
+
+    def __init__(self, reason: str, retry_at: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_at = retry_at

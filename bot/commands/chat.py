@@ -25,10 +25,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=chat)
 
 
+def _wipe(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
 async def chat(args: argparse.Namespace, settings: Settings) -> int:
     if args.fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+        _wipe(args.db)
     rt = Runtime(replace(settings, db_path=args.db), sandbox=True)
     await rt.start()
     console = ConsoleChat(rt, user_id=args.user, echo=not sys.stdin.isatty())

@@ -127,7 +127,8 @@ class ResidentStore:
 
     async def mark_reachable(self, resident_id: int) -> None:
         await self.db.execute(
-            "UPDATE residents SET unreachable_at = NULL WHERE id = ? AND unreachable_at IS NOT NULL",
+            "UPDATE residents SET unreachable_at = NULL "
+            "WHERE id = ? AND unreachable_at IS NOT NULL",
             (resident_id,),
         )
 
@@ -159,7 +160,7 @@ class ResidentStore:
         while frontier:
             parent = frontier.pop(0)
             for child, fk_col, parent_col in tables.get(parent, []):
-                if child in out or parent_col != "id" and parent_col is not None:
+                if child in out or (parent_col != "id" and parent_col is not None):
                     continue
                 keys = sorted(ids[parent])
                 if not keys:

@@ -1,0 +1,1 @@
+"""Domain services: plain dataclasses in and out, no chat-library types."""

@@ -1,0 +1,93 @@
+"""Tier 1: the storage layer on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database, load_migrations
+from bot.storage.residents import ConversationState, ResidentStore
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = Database(tmp_path / "t.sqlite3")
+    await database.open()
+    yield database
+    await database.close()
+
+
+async def test_pragmas(db: Database) -> None:
+    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    assert await db.fetchval("PRAGMA foreign_keys") == 1
+    assert await db.fetchval("PRAGMA synchronous") == 1  # NORMAL
+    assert await db.fetchval("PRAGMA busy_timeout") == 5000
+
+
+async def test_migrations_are_numbered_and_applied_once(db: Database) -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == sorted({m.version for m in migrations})
+    assert await db.schema_version() == migrations[-1].version
+    assert await db.migrate() == []  # nothing left to apply
+    integrity, version, newest = await db.check()
+    assert integrity == "ok" and version == newest
+
+
+async def test_failed_write_rolls_back(db: Database) -> None:
+    store = ResidentStore(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.write() as conn:
+            await conn.execute(
+                "INSERT INTO residents (channel, channel_user_id, created_at) VALUES ('t','1','x')"
+            )
+            await conn.execute(
+                "INSERT INTO residents (channel, channel_user_id, created_at) VALUES ('t','1','x')"
+            )
+    assert await store.load("t", "1") is None
+
+
+async def test_create_is_idempotent_under_concurrency(db: Database) -> None:
+    store = ResidentStore(db)
+    made = await asyncio.gather(*(store.create("t", "42") for _ in range(20)))
+    assert len({r.id for r in made}) == 1
+    assert await db.fetchval("SELECT count(*) FROM residents") == 1
+
+
+async def test_export_follows_foreign_keys_and_delete_cascades(db: Database) -> None:
+    store = ResidentStore(db)
+    me = await store.create("t", "1")
+    other = await store.create("t", "2")
+    await store.save_state(me.id, ConversationState("x", {"a": 1}))
+    await store.save_state(other.id, ConversationState("y", {}))
+    # A feature table two hops away is found without any export code.
+    await db.execute(
+        "CREATE TABLE kids (id INTEGER PRIMARY KEY, "
+        "resident_id INTEGER REFERENCES residents(id) ON DELETE CASCADE, nick TEXT)"
+    )
+    await db.execute(
+        "CREATE TABLE doses (id INTEGER PRIMARY KEY, "
+        "kid_id INTEGER REFERENCES kids(id) ON DELETE CASCADE, code TEXT)"
+    )
+    await db.execute("INSERT INTO kids (id, resident_id, nick) VALUES (1, ?, 'A')", (me.id,))
+    await db.execute("INSERT INTO kids (id, resident_id, nick) VALUES (2, ?, 'B')", (other.id,))
+    await db.execute("INSERT INTO doses (kid_id, code) VALUES (1, 'BCG-1'), (2, 'HepB-1')")
+    data = await store.export(me.id)
+    assert [k["nick"] for k in data["kids"]] == ["A"]
+    assert [d["code"] for d in data["doses"]] == ["BCG-1"]
+    assert data["conversations"][0]["state"] == "x"
+    assert await store.delete(me.id)
+    assert await db.fetchval("SELECT count(*) FROM doses") == 1
+    assert await db.fetchval("SELECT count(*) FROM conversations") == 1
+    assert await store.get(other.id) is not None
+
+
+async def test_every_resident_table_cascades(db: Database) -> None:
+    """A table that points at residents without ON DELETE CASCADE would break /delete."""
+    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")]
+    for table in tables:
+        for fk in await db.fetchall(f'PRAGMA foreign_key_list("{table}")'):
+            if fk["table"] == "residents":
+                assert fk["on_delete"] == "CASCADE", table
