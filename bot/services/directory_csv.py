@@ -1,0 +1,242 @@
+"""Reading and writing the directory's CSV files: validation row by row, with line numbers.
+
+A bad row is reported (line number and reason) and skipped; the good rows still load. A file
+whose leading `#` comment says "sample data" marks its rows as sample rows, which the bot
+labels "sample data — your district's operator replaces it".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.services.hours import HoursError, parse_hours
+from bot.storage.directory import STATION_KINDS, Community, Doctor, Station
+
+STATION_COLUMNS = (
+    "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
+).split(",")
+DOCTOR_COLUMNS = "id,name_zh,name_en,team,centre_id,phone,clinic_hours,communities,languages".split(
+    ","
+)
+COMMUNITY_COLUMNS = "id,town,town_en,name_zh,name_en,lat,lon".split(",")
+COLUMNS = {"stations": STATION_COLUMNS, "doctors": DOCTOR_COLUMNS, "communities": COMMUNITY_COLUMNS}
+SAMPLE_MARK = "# SAMPLE DATA — your district's operator replaces it (doorstep import --replace)"
+_SERVICE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class FileError(ValueError):
+    """The whole file cannot be read (encoding, header); nothing was imported."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    reason: str
+    id: str = ""
+
+
+@dataclass
+class Parsed:
+    """Valid rows (with their line numbers) and rejected ones, in file order."""
+
+    rows: list[tuple[int, Any]] = field(default_factory=list)
+    rejected: list[RowError] = field(default_factory=list)
+    sample: bool = False
+    total: int = 0
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileError(
+            f"the file is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and try again"
+        ) from None
+
+
+def _records(text: str) -> tuple[bool, int, Iterator[tuple[int, list[str]]]]:
+    """Skip leading comment lines; return (is_sample, header line number, records)."""
+    lines = text.splitlines(keepends=True)
+    skip = 0
+    sample = False
+    while skip < len(lines) and (lines[skip].startswith("#") or not lines[skip].strip()):
+        if "sample data" in lines[skip].lower():
+            sample = True
+        skip += 1
+    reader = csv.reader(io.StringIO("".join(lines[skip:])))
+
+    def gen() -> Iterator[tuple[int, list[str]]]:
+        prev = 0
+        for record in reader:
+            start = skip + prev + 1
+            prev = reader.line_num
+            yield start, record
+
+    return sample, skip + 1, gen()
+
+
+def _float(value: str, name: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} {value!r} is not a number") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{name} {value} is outside {low:g}..{high:g}")
+    return number
+
+
+def _hours(value: str, name: str) -> str:
+    try:
+        parse_hours(value)
+    except HoursError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    return value.strip()
+
+
+def _station(v: dict[str, str], sample: bool) -> Station:
+    if v["kind"] not in STATION_KINDS:
+        raise ValueError(f"unknown kind {v['kind']!r} (use one of {', '.join(STATION_KINDS)})")
+    if not v["name_zh"]:
+        raise ValueError("name_zh is empty")
+    services = [s.strip() for s in v["services"].split(";") if s.strip()]
+    for key in services:
+        if not _SERVICE_KEY.match(key):
+            raise ValueError(f"service {key!r} is not a key like vaccination or self_check_bp")
+    return Station(
+        id=v["id"],
+        kind=v["kind"],
+        name_zh=v["name_zh"],
+        name_en=v["name_en"],
+        district=v["district"],
+        town=v["town"],
+        address_zh=v["address_zh"],
+        address_en=v["address_en"],
+        lat=_float(v["lat"], "lat", -90, 90),
+        lon=_float(v["lon"], "lon", -180, 180),
+        phone=v["phone"],
+        hours=_hours(v["hours"], "hours"),
+        services=";".join(services),
+        sample=sample,
+    )
+
+
+def _doctor(v: dict[str, str], sample: bool) -> Doctor:
+    if not v["name_zh"]:
+        raise ValueError("name_zh is empty")
+    if not v["centre_id"]:
+        raise ValueError("centre_id is empty")
+    communities = [c.strip() for c in v["communities"].split(";") if c.strip()]
+    return Doctor(
+        id=v["id"],
+        name_zh=v["name_zh"],
+        name_en=v["name_en"],
+        team=v["team"],
+        centre_id=v["centre_id"],
+        phone=v["phone"],
+        clinic_hours=_hours(v["clinic_hours"], "clinic_hours"),
+        communities=";".join(communities),
+        languages=v["languages"],
+        sample=sample,
+    )
+
+
+def _community(v: dict[str, str], sample: bool) -> Community:
+    if not v["town"] or not v["name_zh"]:
+        raise ValueError("town and name_zh are required")
+    return Community(
+        id=v["id"],
+        town=v["town"],
+        town_en=v["town_en"],
+        name_zh=v["name_zh"],
+        name_en=v["name_en"],
+        lat=_float(v["lat"], "lat", -90, 90),
+        lon=_float(v["lon"], "lon", -180, 180),
+        sample=sample,
+    )
+
+
+_BUILDERS: dict[str, Callable[[dict[str, str], bool], Any]] = {
+    "stations": _station,
+    "doctors": _doctor,
+    "communities": _community,
+}
+
+
+def parse(
+    kind: str,
+    data: bytes,
+    progress: Callable[[int], None] | None = None,
+    every: int = 5000,
+) -> Parsed:
+    """Validate a CSV of `kind` (stations, doctors, communities). Raises FileError when the
+    file as a whole is unusable; otherwise every row is either valid or a RowError."""
+    columns = COLUMNS[kind]
+    build = _BUILDERS[kind]
+    sample, header_line, records = _records(_decode(data))
+    out = Parsed(sample=sample)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        raise FileError("the file is empty") from None
+    header = [h.strip().lower() for h in header]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise FileError(
+            f"line {header_line}: the header lacks column(s) {', '.join(missing)}; "
+            f"expected {','.join(columns)}"
+        )
+    where = [header.index(c) for c in columns]
+    width = len(header)
+    first_seen: dict[str, int] = {}
+    for line, record in records:
+        if not any(cell.strip() for cell in record):
+            continue
+        out.total += 1
+        if progress is not None and out.total % every == 0:
+            progress(out.total)
+        row_id = record[where[0]].strip() if len(record) > where[0] else ""
+        if len(record) < width:
+            out.rejected.append(
+                RowError(line, f"missing column(s): {len(record)} of {width} fields", row_id)
+            )
+            continue
+        values = {c: record[i].strip() for c, i in zip(columns, where, strict=True)}
+        if not row_id:
+            out.rejected.append(RowError(line, "id is empty"))
+            continue
+        if row_id in first_seen:
+            out.rejected.append(
+                RowError(line, f"duplicate id {row_id!r} (first on line {first_seen[row_id]})")
+            )
+            continue
+        first_seen[row_id] = line
+        try:
+            out.rows.append((line, build(values, sample)))
+        except ValueError as exc:
+            out.rejected.append(RowError(line, str(exc), row_id))
+    return out
+
+
+def write(kind: str, items: list[Any]) -> str:
+    """The rows back as CSV in the import format (a sample mark if every row is sample)."""
+    columns = COLUMNS[kind]
+    buf = io.StringIO()
+    if items and all(getattr(i, "sample", False) for i in items):
+        buf.write(SAMPLE_MARK + "\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for item in items:
+        writer.writerow([_cell(getattr(item, c)) for c in columns])
+    return buf.getvalue()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

@@ -1,0 +1,356 @@
+"""SQL for the district directory, residents' homes, signing requests and signings."""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+from typing import Any
+
+from bot.storage.db import Database
+
+STATION_KINDS = ("centre", "station", "village_clinic", "smart_station", "hospital")
+
+
+@dataclass(frozen=True, slots=True)
+class Station:
+    id: str
+    kind: str
+    name_zh: str
+    name_en: str
+    district: str
+    town: str
+    address_zh: str
+    address_en: str
+    lat: float
+    lon: float
+    phone: str
+    hours: str
+    services: str
+    sample: bool = False
+
+    @property
+    def service_keys(self) -> tuple[str, ...]:
+        return tuple(s for s in (p.strip() for p in self.services.split(";")) if s)
+
+
+@dataclass(frozen=True, slots=True)
+class Doctor:
+    id: str
+    name_zh: str
+    name_en: str
+    team: str
+    centre_id: str
+    phone: str
+    clinic_hours: str
+    communities: str
+    languages: str
+    sample: bool = False
+
+    @property
+    def community_names(self) -> tuple[str, ...]:
+        return tuple(c for c in (p.strip() for p in self.communities.split(";")) if c)
+
+
+@dataclass(frozen=True, slots=True)
+class Community:
+    id: str
+    town: str
+    town_en: str
+    name_zh: str
+    name_en: str
+    lat: float
+    lon: float
+    sample: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    resident_id: int
+    town: str
+    community: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SigningRequest:
+    id: int
+    resident_id: int
+    doctor_id: str
+    name: str
+    phone: str
+    status: str
+    reason: str
+    created_at: str
+    updated_at: str
+    decided_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    resident_id: int
+    doctor_id: str
+    request_id: int | None
+    signed_at: str
+
+
+def _columns(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+def _row(cls: type, row: Any) -> Any:
+    values = dict(row)
+    if "sample" in values:
+        values["sample"] = bool(values["sample"])
+    return cls(**values)
+
+
+def _upsert_sql(table: str, cols: list[str]) -> str:
+    marks = ", ".join("?" * len(cols))
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id")
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks}) "
+        f"ON CONFLICT (id) DO UPDATE SET {sets}"
+    )
+
+
+def _values(item: Any) -> tuple[Any, ...]:
+    return tuple(int(v) if isinstance(v, bool) else v for v in astuple(item))
+
+
+_STATION_COLS = _columns(Station)
+_DOCTOR_COLS = _columns(Doctor)
+_COMMUNITY_COLS = _columns(Community)
+_REQUEST_COLS = ", ".join(_columns(SigningRequest))
+
+
+class DirectoryStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- the directory ------------------------------------------------------------------
+    async def version(self) -> int:
+        value = await self.db.fetchval("SELECT value FROM directory_meta WHERE key = 'version'")
+        return int(value or 0)
+
+    async def count_stations(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM stations") or 0)
+
+    async def stations(self) -> list[Station]:
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(_STATION_COLS)} FROM stations ORDER BY id"
+        )
+        return [_row(Station, r) for r in rows]
+
+    async def doctors(self) -> list[Doctor]:
+        rows = await self.db.fetchall(f"SELECT {', '.join(_DOCTOR_COLS)} FROM doctors ORDER BY id")
+        return [_row(Doctor, r) for r in rows]
+
+    async def communities(self) -> list[Community]:
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(_COMMUNITY_COLS)} FROM communities ORDER BY id"
+        )
+        return [_row(Community, r) for r in rows]
+
+    async def doctor_communities(self) -> list[tuple[str, str, str]]:
+        """(doctor_id, town, community) for every community a team serves."""
+        rows = await self.db.fetchall(
+            "SELECT doctor_id, town, community FROM doctor_communities "
+            "ORDER BY town, community, doctor_id"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    @staticmethod
+    async def _bump(conn: Any) -> None:
+        await conn.execute(
+            "UPDATE directory_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+        )
+
+    async def apply_stations(self, upserts: list[Station], remove_ids: list[str]) -> int:
+        """Write stations and remove others in one transaction; return doctors dropped
+        because their centre is gone."""
+        async with self.db.write() as conn:
+            if upserts:
+                await conn.executemany(
+                    _upsert_sql("stations", _STATION_COLS), [_values(s) for s in upserts]
+                )
+            if remove_ids:
+                await conn.executemany(
+                    "DELETE FROM stations WHERE id = ?", [(i,) for i in remove_ids]
+                )
+            cur = await conn.execute(
+                "DELETE FROM doctors WHERE centre_id NOT IN (SELECT id FROM stations)"
+            )
+            dropped = cur.rowcount
+            # A centre may have moved town: the communities its teams serve move with it.
+            await conn.execute(
+                "UPDATE doctor_communities SET town = (SELECT s.town FROM doctors d "
+                "JOIN stations s ON s.id = d.centre_id WHERE d.id = doctor_communities.doctor_id)"
+            )
+            await self._bump(conn)
+        return dropped
+
+    async def apply_doctors(
+        self,
+        upserts: list[Doctor],
+        remove_ids: list[str],
+        served: list[tuple[str, str, str]],
+    ) -> None:
+        """Write doctors and the communities they serve; remove others. One transaction."""
+        async with self.db.write() as conn:
+            if upserts:
+                await conn.executemany(
+                    _upsert_sql("doctors", _DOCTOR_COLS), [_values(d) for d in upserts]
+                )
+                await conn.executemany(
+                    "DELETE FROM doctor_communities WHERE doctor_id = ?",
+                    [(d.id,) for d in upserts],
+                )
+                await conn.executemany(
+                    "INSERT OR IGNORE INTO doctor_communities (doctor_id, town, community) "
+                    "VALUES (?, ?, ?)",
+                    served,
+                )
+            if remove_ids:
+                await conn.executemany(
+                    "DELETE FROM doctors WHERE id = ?", [(i,) for i in remove_ids]
+                )
+            await self._bump(conn)
+
+    async def apply_communities(self, upserts: list[Community], remove_ids: list[str]) -> None:
+        async with self.db.write() as conn:
+            if upserts:
+                # (town, name_zh) is unique too: a renamed id for the same place replaces it.
+                await conn.executemany(
+                    "DELETE FROM communities WHERE town = ? AND name_zh = ? AND id <> ?",
+                    [(c.town, c.name_zh, c.id) for c in upserts],
+                )
+                await conn.executemany(
+                    _upsert_sql("communities", _COMMUNITY_COLS), [_values(c) for c in upserts]
+                )
+            if remove_ids:
+                await conn.executemany(
+                    "DELETE FROM communities WHERE id = ?", [(i,) for i in remove_ids]
+                )
+            await self._bump(conn)
+
+    # -- residents' homes -----------------------------------------------------------------
+    async def home(self, resident_id: int) -> Home | None:
+        row = await self.db.fetchone(
+            "SELECT resident_id, town, community, updated_at FROM resident_homes "
+            "WHERE resident_id = ?",
+            (resident_id,),
+        )
+        return None if row is None else _row(Home, row)
+
+    async def set_home(self, resident_id: int, town: str, community: str, now: str) -> None:
+        await self.db.execute(
+            "INSERT INTO resident_homes (resident_id, town, community, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET town = excluded.town, "
+            "community = excluded.community, updated_at = excluded.updated_at",
+            (resident_id, town, community, now),
+        )
+
+    # -- signing requests and signings ----------------------------------------------------
+    async def latest_request(self, resident_id: int) -> SigningRequest | None:
+        """The open request if there is one, else the most recent decided one."""
+        row = await self.db.fetchone(
+            f"SELECT {_REQUEST_COLS} FROM signing_requests WHERE resident_id = ? "
+            "ORDER BY status = 'pending' DESC, id DESC LIMIT 1",
+            (resident_id,),
+        )
+        return None if row is None else _row(SigningRequest, row)
+
+    async def request(self, request_id: int) -> SigningRequest | None:
+        row = await self.db.fetchone(
+            f"SELECT {_REQUEST_COLS} FROM signing_requests WHERE id = ?", (request_id,)
+        )
+        return None if row is None else _row(SigningRequest, row)
+
+    async def open_request(
+        self, resident_id: int, doctor_id: str, name: str, phone: str, now: str
+    ) -> SigningRequest:
+        """Create the resident's pending request, or update the one already open."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO signing_requests (resident_id, doctor_id, name, phone, status, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?) "
+                "ON CONFLICT (resident_id) WHERE status = 'pending' DO UPDATE SET "
+                "doctor_id = excluded.doctor_id, name = excluded.name, phone = excluded.phone, "
+                "updated_at = excluded.updated_at",
+                (resident_id, doctor_id, name, phone, now, now),
+            )
+            async with conn.execute(
+                f"SELECT {_REQUEST_COLS} FROM signing_requests "
+                "WHERE resident_id = ? AND status = 'pending'",
+                (resident_id,),
+            ) as cur:
+                row = await cur.fetchone()
+        assert row is not None
+        return _row(SigningRequest, row)
+
+    async def move_pending(self, resident_id: int, doctor_id: str | None, now: str) -> bool:
+        """Point the open request at another doctor, or withdraw it (delete) when None."""
+        if doctor_id is None:
+            changed = await self.db.execute(
+                "DELETE FROM signing_requests WHERE resident_id = ? AND status = 'pending'",
+                (resident_id,),
+            )
+        else:
+            changed = await self.db.execute(
+                "UPDATE signing_requests SET doctor_id = ?, updated_at = ? "
+                "WHERE resident_id = ? AND status = 'pending' AND doctor_id <> ?",
+                (doctor_id, now, resident_id, doctor_id),
+            )
+        return changed > 0
+
+    async def withdraw_pending(self, resident_id: int) -> bool:
+        return (
+            await self.db.execute(
+                "DELETE FROM signing_requests WHERE resident_id = ? AND status = 'pending'",
+                (resident_id,),
+            )
+            > 0
+        )
+
+    async def pending_for(self, doctor_id: str) -> list[SigningRequest]:
+        rows = await self.db.fetchall(
+            f"SELECT {_REQUEST_COLS} FROM signing_requests "
+            "WHERE doctor_id = ? AND status = 'pending' ORDER BY created_at, id",
+            (doctor_id,),
+        )
+        return [_row(SigningRequest, r) for r in rows]
+
+    async def decide(
+        self, request_id: int, doctor_id: str, approve: bool, reason: str, now: str
+    ) -> SigningRequest | None:
+        """Approve or decline a pending request addressed to `doctor_id`; None if it is not
+        (any more) such a request. Approval records the signing in the same transaction."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE signing_requests SET status = ?, reason = ?, updated_at = ?, "
+                "decided_at = ? WHERE id = ? AND doctor_id = ? AND status = 'pending'",
+                ("approved" if approve else "declined", reason, now, now, request_id, doctor_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            async with conn.execute(
+                f"SELECT {_REQUEST_COLS} FROM signing_requests WHERE id = ?", (request_id,)
+            ) as c2:
+                row = await c2.fetchone()
+            req: SigningRequest = _row(SigningRequest, row)
+            if approve:
+                await conn.execute(
+                    "INSERT INTO signings (resident_id, doctor_id, request_id, signed_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
+                    "doctor_id = excluded.doctor_id, request_id = excluded.request_id, "
+                    "signed_at = excluded.signed_at",
+                    (req.resident_id, doctor_id, request_id, now),
+                )
+        return req
+
+    async def signing(self, resident_id: int) -> Signing | None:
+        row = await self.db.fetchone(
+            "SELECT resident_id, doctor_id, request_id, signed_at FROM signings "
+            "WHERE resident_id = ?",
+            (resident_id,),
+        )
+        return None if row is None else _row(Signing, row)

@@ -1,0 +1,374 @@
+"""My family doctor: where I live (town → community, or a shared location), my team, and a
+signing request (phone by the contact button or typed, name confirmed) with its status."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import Ctx
+from bot.core import Button, Keyboard, KeyButton, Request
+from bot.router import Registry
+from bot.services.directory import DirectoryService, HomeChange, Team, short_key
+from bot.storage.directory import Doctor, Home, SigningRequest
+from handlers import directory_view as view
+from handlers.stations import location_keyboard
+
+WHERE = "doc.where"
+PHONE = "doc.phone"
+NAME = "doc.name"
+CONFIRM = "doc.confirm"
+_PHONE_CHARS = re.compile(r"[\s\-().]")
+
+
+def normalize_phone(text: str) -> str | None:
+    """Digits with an optional leading +, 7 to 15 digits long; None if it is no phone number."""
+    raw = _PHONE_CHARS.sub("", text.strip())
+    digits = raw[1:] if raw.startswith("+") else raw
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        return None
+    return raw
+
+
+def clean_name(text: str) -> str | None:
+    name = " ".join(text.split())
+    if not 1 <= len(name) <= 40 or name.startswith("/") or not any(c.isalpha() for c in name):
+        return None
+    return name
+
+
+async def show(ctx: Ctx) -> None:
+    """The resident's team, or the question where they live."""
+    service = ctx.service(DirectoryService)
+    team = await service.team_for_resident(ctx.user.id)
+    home = await service.home(ctx.user.id)
+    if team is not None:
+        await card(ctx, team, home)
+        return
+    if home is not None:
+        ctx.say(
+            ctx._(
+                "No family doctor team in our directory serves {community} ({town}) yet. "
+                "Please ask your community health service centre."
+            ).format(community=home.community, town=home.town),
+            [Button(ctx._("🏘 Change my community"), cb("doc", "where"))],
+            home=True,
+        )
+        return
+    await ask_where(ctx)
+
+
+async def _towns(ctx: Ctx) -> list[Button]:
+    towns = await ctx.service(DirectoryService).towns()
+    return [Button(view.zh_first(ctx, t.name, t.name_en), cb("doc", "t", t.key)) for t in towns]
+
+
+async def ask_where(ctx: Ctx) -> None:
+    buttons = await _towns(ctx)
+    if not buttons:
+        ctx.say(ctx._("The district directory is not loaded yet. Please try again later."))
+        return
+    ctx.set_state(WHERE)
+    ctx.keyboard(
+        ctx._(
+            "To find your family doctor team I need to know where you live. Share your "
+            "location and I will find your community."
+        ),
+        location_keyboard(ctx),
+    )
+    ctx.say(ctx._("Or pick your town:"), buttons, cols=3, home=True)
+
+
+async def on_where(ctx: Ctx) -> None:
+    """In the "where do you live" step: a shared location, or text we cannot use."""
+    loc = ctx.msg.location
+    service = ctx.service(DirectoryService)
+    if loc is not None:
+        ref = await service.nearest_community(loc.lat, loc.lon)
+        if ref is not None:
+            ctx.clear_state()
+            change = await service.set_home(ctx.user.id, ref.town, ref.name)
+            await _after_move(ctx, change)
+            ctx.main_menu(ctx._("The main menu is below."))
+            return
+        text = ctx._(
+            "I could not find a community of this district near that location. "
+            "Please pick your town."
+        )
+    else:
+        text = ctx._("Please pick your town with the buttons, or share your location.")
+    ctx.say(text, await _towns(ctx), cols=3, home=True)
+
+
+async def _after_move(ctx: Ctx, change: HomeChange) -> None:
+    service = ctx.service(DirectoryService)
+    ref = await service.community_ref(change.home.town, change.home.community)
+    where = view.zh_first(ctx, change.home.community, ref.name_en if ref else "")
+    note = ctx._("Saved: you live in {community}.").format(community=where)
+    if change.moved_to is not None:
+        note += "\n" + ctx._("Your signing request now goes to {team}.").format(
+            team=change.moved_to.team or view.doctor_name(ctx, change.moved_to)
+        )
+    elif change.withdrawn:
+        note += "\n" + ctx._(
+            "No team serves your new community, so your signing request was withdrawn."
+        )
+    ctx.notice(ctx._("Saved."))
+    team = await service.team_for_resident(ctx.user.id)
+    if team is None:
+        ctx.say(
+            note + "\n" + ctx._("No family doctor team in our directory serves it yet."),
+            [Button(ctx._("🏘 Change my community"), cb("doc", "where"))],
+            home=True,
+        )
+        return
+    await card(ctx, team, change.home, prefix=note)
+
+
+def _request_line(ctx: Ctx, req: SigningRequest | None, team: Team) -> str:
+    if team.signed:
+        return ctx._("✅ You are signed with this family doctor.")
+    if req is None:
+        return ctx._("You are not signed with a family doctor yet.")
+    when = ctx.t.date(datetime.fromisoformat(req.updated_at))
+    if req.status == "pending":
+        return ctx._("⏳ Signing request sent on {date}: waiting for the team.").format(date=when)
+    if req.status == "declined":
+        text = ctx._("❌ Your signing request was declined on {date}.").format(date=when)
+        if req.reason:
+            text += " " + ctx._("Reason: {reason}").format(reason=req.reason)
+        return text
+    return ctx._("You are not signed with a family doctor yet.")
+
+
+async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> None:
+    """The team card: doctor, team, phone, clinic hours, centre, 1+1+1, signing status."""
+    service = ctx.service(DirectoryService)
+    d = team.doctor
+    req = await service.latest_request(ctx.user.id)
+    status = _request_line(ctx, req, team)
+    lines = [prefix, ""] if prefix else []
+    lines.append(ctx._("👨‍⚕️ Your family doctor team"))
+    lines.append(ctx._("Doctor: {name}").format(name=view.doctor_name(ctx, d)))
+    if d.team:
+        lines.append(ctx._("Team: {team}").format(team=d.team))
+    if d.phone:
+        lines.append(f"☎ {d.phone}")
+    lines.append(ctx._("Clinic hours: {hours}").format(hours=view.hours_text(ctx, d.clinic_hours)))
+    if team.centre is not None:
+        c = team.centre
+        lines.append(
+            ctx._("Centre: {name}, {address}, ☎ {phone}").format(
+                name=view.station_name(ctx, c),
+                address=view.station_address(ctx, c),
+                phone=c.phone or "—",
+            )
+        )
+        combo = [view.station_name(ctx, c)]
+        for h in (team.district_hospital, team.city_hospital):
+            if h is not None:
+                combo.append(view.station_name(ctx, h))
+        if len(combo) > 1:
+            lines.append(ctx._("“1+1+1”: {places}").format(places=" + ".join(combo)))
+    if home is not None:
+        ref = await service.community_ref(home.town, home.community)
+        town = next((t for t in await service.towns() if t.name == home.town), None)
+        lines.append(
+            ctx._("Your community: {community} ({town})").format(
+                community=view.zh_first(ctx, home.community, ref.name_en if ref else ""),
+                town=view.zh_first(ctx, home.town, town.name_en if town else ""),
+            )
+        )
+    lines.append(status)
+    lines.append(view.holiday_note(ctx))
+    short = [f"☎ {d.phone or '—'}", f"{view.doctor_name(ctx, d)} · {d.team}", status]
+    if await service.is_sample():
+        lines.append(view.sample_note(ctx))
+        short.append(view.sample_note(ctx))
+    buttons: list[Button] = []
+    pending = req is not None and req.status == "pending"
+    if not team.signed and not (pending and req is not None and req.doctor_id == d.id):
+        buttons.append(Button(ctx._("✍️ Request signing"), cb("doc", "sign", short_key(d.id))))
+    if pending:
+        buttons.append(Button(ctx._("↩️ Withdraw my request"), cb("doc", "withdraw")))
+    if team.centre is not None:
+        buttons.append(
+            Button(ctx._("📍 Centre on the map"), cb("st", "v", short_key(team.centre.id)))
+        )
+    buttons.append(Button(ctx._("🏘 Change my community"), cb("doc", "where")))
+    ctx.say("\n".join(lines), buttons, cols=2, home=True, short="\n".join(short))
+
+
+async def _signable(ctx: Ctx, key: str) -> Doctor:
+    """The doctor behind a sign button, if they still serve the resident's community."""
+    service = ctx.service(DirectoryService)
+    doctor = await service.doctor_by_key(key)
+    home = await service.home(ctx.user.id)
+    if doctor is None or home is None:
+        raise StaleButton("unknown doctor or no home")
+    if doctor.id not in {t.id for t in await service.teams_for(home.town, home.community)}:
+        raise StaleButton("doctor does not serve the resident's community")
+    signed = await service.signed_doctor(ctx.user.id)
+    if signed is not None and signed.id == doctor.id:
+        raise StaleButton("already signed")
+    return doctor
+
+
+async def start_signing(ctx: Ctx, doctor: Doctor) -> None:
+    ctx.set_state(PHONE, doctor=doctor.id)
+    ctx.keyboard(
+        ctx._(
+            "To send a signing request to {team}, share your phone number with the button "
+            "below, or type it."
+        ).format(team=doctor.team or view.doctor_name(ctx, doctor)),
+        Keyboard(
+            rows=((KeyButton(ctx._("📱 Share my phone number"), request=Request.CONTACT),),),
+            persistent=False,
+            one_time=True,
+        ),
+    )
+    ctx.say(
+        ctx._("The team uses it only to call you about signing."),
+        [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+    )
+
+
+async def on_phone(ctx: Ctx) -> None:
+    """The phone step: a shared contact or a typed number."""
+    contact = ctx.msg.contact
+    suggested = ""
+    if contact is not None:
+        if not contact.is_own:
+            ctx.say(
+                ctx._("Please share your own phone number, with the button below."),
+                [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+            )
+            return
+        phone = normalize_phone(contact.phone)
+        suggested = clean_name(contact.name) or ""
+    elif ctx.msg.location is not None:
+        phone = None
+    else:
+        phone = normalize_phone(ctx.msg.text)
+    if phone is None:
+        ctx.say(
+            ctx._(
+                "That does not look like a phone number. Please type it like 13800000000, "
+                "or use the “Share my phone number” button."
+            ),
+            [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+        )
+        return
+    doctor_id = ctx.state.data.get("doctor", "")
+    if suggested:
+        ctx.set_state(NAME, doctor=doctor_id, phone=phone, suggested=suggested)
+        ctx.say(
+            ctx._("Is your name {name}?").format(name=suggested),
+            [
+                Button(ctx._("✅ Yes"), cb("doc", "nameok")),
+                Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+            ],
+            cols=2,
+        )
+        ctx.main_menu(ctx._("If not, type your full name."))
+        return
+    ctx.set_state(NAME, doctor=doctor_id, phone=phone)
+    ctx.say(
+        ctx._("Thank you. Now type your full name, so the team knows who you are."),
+        [
+            Button(ctx._("Skip: the team will ask when they call"), cb("doc", "noname")),
+            Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+        ],
+    )
+    ctx.main_menu(ctx._("The main menu is below."))
+
+
+async def on_name(ctx: Ctx) -> None:
+    name = clean_name(ctx.msg.text) if ctx.msg.location is None else None
+    if name is None:
+        ctx.say(
+            ctx._("Please type your name in letters (at most 40)."),
+            [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+        )
+        return
+    await confirm(ctx, name)
+
+
+async def confirm(ctx: Ctx, name: str) -> None:
+    data = ctx.state.data
+    doctor = await ctx.service(DirectoryService).doctor(data.get("doctor", ""))
+    if doctor is None:
+        raise StaleButton("doctor gone")
+    ctx.set_state(CONFIRM, doctor=doctor.id, phone=data.get("phone", ""), who=name)
+    ctx.say(
+        ctx._("Send this signing request to {team}?\nName: {name}\nPhone: {phone}").format(
+            team=doctor.team or view.doctor_name(ctx, doctor),
+            name=name or ctx._("(the team will ask)"),
+            phone=data.get("phone", ""),
+        ),
+        [
+            Button(ctx._("✅ Send"), cb("doc", "send")),
+            Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+        ],
+        cols=2,
+    )
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(
+        0, ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw")
+    )
+    service = ctx.service(DirectoryService)
+    if action == "where":
+        await ask_where(ctx)
+    elif action == "t":
+        town = await service.town_by_key(data.part(1))
+        if town is None:
+            raise StaleButton("unknown town")
+        refs = await service.communities(town)
+        ctx.say(
+            ctx._("Which community (居委 / 村) do you live in?"),
+            [Button(view.zh_first(ctx, r.name, r.name_en), cb("doc", "c", r.key)) for r in refs],
+            cols=2,
+            back=cb("doc", "where"),
+            edit=True,
+        )
+    elif action == "c":
+        ref = await service.community_by_key(data.part(1))
+        if ref is None:
+            raise StaleButton("unknown community")
+        ctx.clear_state()
+        await _after_move(ctx, await service.set_home(ctx.user.id, ref.town, ref.name))
+    elif action == "sign":
+        await start_signing(ctx, await _signable(ctx, data.part(1)))
+    elif action in ("nameok", "noname"):
+        if ctx.state.name != NAME:
+            raise StaleButton("not asking for a name")
+        await confirm(ctx, ctx.state.data.get("suggested", "") if action == "nameok" else "")
+    elif action == "send":
+        if ctx.state.name != CONFIRM:
+            raise StaleButton("nothing to send")
+        st = ctx.state.data
+        doctor = await _signable(ctx, short_key(st.get("doctor", "")))
+        await service.request_signing(ctx.user.id, doctor.id, st.get("who", ""), st["phone"])
+        ctx.clear_state()
+        ctx.notice(ctx._("Sent."))
+        await show(ctx)
+        ctx.main_menu(ctx._("The team will call you. The main menu is below."))
+    elif action == "cancel":
+        ctx.clear_state()
+        ctx.main_menu(ctx._("Cancelled. Nothing was sent."))
+    else:
+        if not await service.withdraw(ctx.user.id):
+            raise StaleButton("no open request")
+        ctx.notice(ctx._("Withdrawn."))
+        await show(ctx)
+
+
+def register(r: Registry) -> None:
+    r.menu_item("doctor", show)
+    r.button("doc", on_button)
+    r.state(WHERE, on_where)
+    r.state(PHONE, on_phone)
+    r.state(NAME, on_name)
