@@ -37,6 +37,19 @@ def _parse_hhmm(value: str, name: str) -> time:
         raise ConfigError(f"{name} must look like 21:00, got {value!r}") from exc
 
 
+def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("doorstep.sqlite3")
@@ -51,6 +64,29 @@ class Settings:
     global_rate: float = 30.0
     per_chat_interval: float = 1.0
     max_attempts: int = 6
+    # Delivery: rows claimed but not yet recorded (the most a crash can send twice), parallel
+    # sends, the most messages per second a broadcast keeps free for replies while residents
+    # are chatting, and how long finished outbox rows are kept.
+    delivery_window: int = 100
+    delivery_concurrency: int = 32
+    interactive_reserve: int = 10
+    outbox_retention_days: int = 90
+    # Booking (issue 5): slot length in minutes, places per slot, upcoming bookings per resident.
+    slot_minutes: int = 15
+    slot_capacity: int = 1
+    max_bookings: int = 3
+    # Doctors' broadcasts (issue 7): at most this many per doctor per day.
+    broadcasts_per_day: int = 3
+    # Channels beyond Telegram (issue 8): WeChat is on when wechat_token is set.
+    telegram_webhook_secret: Secret | None = None
+    wechat_token: Secret | None = None
+    wechat_app_id: str = ""
+    wechat_app_secret: Secret | None = None
+    wechat_aes_key: Secret | None = None
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    wechat_templates: str = ""  # JSON, or a path to a .json / .toml file
+    wechat_msgmenu: bool = False
+    web_secret: Secret | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -81,7 +117,40 @@ class Settings:
             "quiet_end": _parse_hhmm(env.get("DOORSTEP_QUIET_END", "08:00"), "QUIET_END"),
             "global_rate": float(env.get("DOORSTEP_GLOBAL_RATE", "30")),
             "per_chat_interval": float(env.get("DOORSTEP_PER_CHAT_INTERVAL", "1.0")),
+            "max_attempts": _positive_int(env, "DOORSTEP_MAX_ATTEMPTS", 6),
+            "delivery_window": _positive_int(env, "DOORSTEP_DELIVERY_WINDOW", 100),
+            "delivery_concurrency": _positive_int(env, "DOORSTEP_DELIVERY_CONCURRENCY", 32),
+            "interactive_reserve": _positive_int(env, "DOORSTEP_INTERACTIVE_RESERVE", 10, low=0),
+            "outbox_retention_days": _positive_int(env, "DOORSTEP_OUTBOX_RETENTION_DAYS", 90),
+            "slot_minutes": _positive_int(env, "DOORSTEP_SLOT_MINUTES", 15),
+            "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
+            "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
+            "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
             "extra": {k: v for k, v in env.items() if k.startswith("DOORSTEP_")},
         }
+        values.update(_channel_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _channel_settings(env: dict[str, str]) -> dict[str, object]:
+    """Settings of the webhook, WeChat and web chat channels (`doorstep serve`)."""
+
+    def secret(name: str) -> Secret | None:
+        value = env.get(name) or None
+        return Secret(value) if value else None
+
+    aes_key = env.get("WECHAT_AES_KEY") or ""
+    if aes_key and len(aes_key) != 43:
+        raise ConfigError("WECHAT_AES_KEY (EncodingAESKey) must be 43 characters long")
+    return {
+        "telegram_webhook_secret": secret("TELEGRAM_WEBHOOK_SECRET"),
+        "wechat_token": secret("WECHAT_TOKEN"),
+        "wechat_app_id": env.get("WECHAT_APP_ID", ""),
+        "wechat_app_secret": secret("WECHAT_APP_SECRET"),
+        "wechat_aes_key": Secret(aes_key) if aes_key else None,
+        "wechat_api_url": env.get("WECHAT_API_URL") or "https://api.weixin.qq.com",
+        "wechat_templates": env.get("WECHAT_TEMPLATES", ""),
+        "wechat_msgmenu": env.get("WECHAT_MSGMENU", "").lower() in ("1", "true", "yes", "on"),
+        "web_secret": secret("DOORSTEP_WEB_SECRET"),
+    }

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.db import Database
+from bot.storage.residents import _RESIDENT_COLUMNS, Resident, _resident
 
 PENDING = "pending"
 SENDING = "sending"
@@ -155,3 +156,223 @@ class OutboxStore:
             sql += " AND kind = ?"
             params.append(kind)
         return [to_row(r) for r in await self.db.fetchall(sql + " ORDER BY due_at, id", params)]
+
+
+# -- delivery: claiming, recording, catching up ------------------------------------------------
+# The dispatcher moves rows pending -> sending (claimed) -> a final status, or back to pending
+# with a later due_at. A row stays 'sending' only between its claim and the recording of its
+# outcome; those rows are what a crash may send twice.
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed row with its recipient, read in the same transaction as the claim."""
+
+    row: OutboxRow
+    resident: Resident
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one claimed row.
+
+    `status` is final (sent, failed, expired, skipped) or `pending` to try again at `due_at`
+    (None keeps the old due time). `attempt` counts the try against the row's attempts.
+    """
+
+    row_id: int
+    status: str
+    due_at: int | None = None
+    attempt: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRow:
+    id: int
+    resident_id: int
+    kind: str
+    attempts: int
+    last_error: str | None
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    """What operators see in `doorstep outbox status`."""
+
+    by_status: dict[str, int]
+    open_by_kind: dict[tuple[str, str], int]  # (kind, status) for pending / sending / failed
+    due_now: int
+    oldest_due: int | None
+    next_due: int | None
+    recent_failed: list[FailedRow]
+
+
+_RESULT_SQL = (
+    "UPDATE outbox SET status = ?, due_at = COALESCE(?, due_at), attempts = attempts + ?, "
+    "last_error = ?, updated_at = ? WHERE id = ? AND status = 'sending'"
+)
+
+
+def _channels_clause(channels: Sequence[str]) -> tuple[str, list[str]]:
+    if not channels:
+        raise ValueError("no channels to deliver to")
+    return ",".join("?" * len(channels)), list(channels)
+
+
+class DeliveryStore:
+    """The dispatcher's queries on the outbox. Only rows of residents on `channels` (those this
+    process can send to) are claimed, so a process never touches another channel's rows."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
+        """Mark up to `limit` due pending rows `sending` (claimed at `now`) in one transaction;
+        return them, oldest due first, with their residents."""
+        if limit <= 0:
+            return []
+        marks, chans = _channels_clause(channels)
+        async with self.db.write() as conn:
+            # CROSS JOIN keeps outbox as the outer loop, walking the (status, due_at) index in
+            # order; otherwise SQLite may start from residents and sort every pending row.
+            async with conn.execute(
+                "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
+                " SELECT o.id FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id"
+                f" WHERE o.status = 'pending' AND o.due_at <= ? AND r.channel IN ({marks})"
+                " ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
+                [now, now, *chans, limit],
+            ) as cur:
+                ids = [r[0] for r in await cur.fetchall()]
+            if not ids:
+                return []
+            id_marks = ",".join("?" * len(ids))
+            async with conn.execute(
+                f"SELECT * FROM outbox WHERE id IN ({id_marks}) ORDER BY due_at, id", ids
+            ) as cur:
+                rows = [to_row(r) for r in await cur.fetchall()]
+            people = sorted({r.resident_id for r in rows})
+            async with conn.execute(
+                f"SELECT {_RESIDENT_COLUMNS} FROM residents r "
+                f"WHERE r.id IN ({','.join('?' * len(people))})",
+                people,
+            ) as cur:
+                residents = {r["id"]: _resident(r) for r in await cur.fetchall()}
+        return [Claimed(r, residents[r.resident_id]) for r in rows]
+
+    async def record(self, results: Sequence[Result], now: int) -> None:
+        """Write the outcomes of claimed rows in one transaction."""
+        if not results:
+            return
+        await self.db.executemany(
+            _RESULT_SQL,
+            [(r.status, r.due_at, int(r.attempt), r.error, now, r.row_id) for r in results],
+        )
+
+    async def recover(self, now: int, channels: Sequence[str]) -> int:
+        """Put rows a crashed process left `sending` back to pending; return how many.
+
+        Their messages may or may not have gone out: this is the in-flight window that can be
+        delivered twice, never lost."""
+        marks, chans = _channels_clause(channels)
+        return await self.db.execute(
+            "UPDATE outbox SET status = 'pending', updated_at = ?, "
+            "last_error = 'interrupted while sending; resent after restart' "
+            "WHERE status = 'sending' AND "
+            f"(SELECT channel FROM residents r WHERE r.id = resident_id) IN ({marks})",
+            [now, *chans],
+        )
+
+    async def expire_overdue(self, now: int) -> int:
+        """Mark pending rows whose expiry has passed `expired` (catch-up after downtime)."""
+        return await self.db.execute(
+            "UPDATE outbox SET status = 'expired', updated_at = ?, "
+            "last_error = 'expired before it could be sent' "
+            "WHERE status = 'pending' AND due_at <= ? AND expires_at IS NOT NULL "
+            "AND expires_at <= ?",
+            (now, now, now),
+        )
+
+    async def next_due(self, channels: Sequence[str]) -> int | None:
+        """The due time of the earliest pending row this process could send, if any."""
+        marks, chans = _channels_clause(channels)
+        return await self.db.fetchval(
+            "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
+            f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+            "ORDER BY o.due_at LIMIT 1",
+            chans,
+        )
+
+    async def open_count(self) -> int:
+        """Rows not yet in a final state (pending or sending), for tests and benchmarks."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            )
+        )
+
+    async def status(self, now: int, failed_limit: int = 20) -> OutboxStatus:
+        by_status = {
+            r[0]: r[1]
+            for r in await self.db.fetchall(
+                "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"
+            )
+        }
+        open_by_kind = {
+            (r[0], r[1]): r[2]
+            for r in await self.db.fetchall(
+                "SELECT kind, status, COUNT(*) FROM outbox "
+                "WHERE status IN ('pending', 'sending', 'failed') "
+                "GROUP BY kind, status ORDER BY kind, status"
+            )
+        }
+        due_now = await self.db.fetchval(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+        )
+        oldest = await self.db.fetchval(
+            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+        )
+        upcoming = await self.db.fetchval(
+            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ?", (now,)
+        )
+        failed = [
+            FailedRow(
+                r["id"],
+                r["resident_id"],
+                r["kind"],
+                r["attempts"],
+                r["last_error"],
+                r["updated_at"],
+            )
+            for r in await self.db.fetchall(
+                "SELECT id, resident_id, kind, attempts, last_error, updated_at FROM outbox "
+                "WHERE status = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (failed_limit,),
+            )
+        ]
+        return OutboxStatus(by_status, open_by_kind, int(due_now), oldest, upcoming, failed)
+
+    async def retry_failed(self, now: int, kind: str | None = None, ids: Sequence[int] = ()) -> int:
+        """Put failed rows back to pending, due now, with a fresh attempt budget."""
+        sql = (
+            "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, last_error = NULL, "
+            "updated_at = ? WHERE status = 'failed'"
+        )
+        params: list[Any] = [now, now]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        if ids:
+            sql += f" AND id IN ({','.join('?' * len(ids))})"
+            params.extend(ids)
+        return await self.db.execute(sql, params)
+
+    async def prune(self, before: int) -> int:
+        """Delete finished rows (not failed ones, which operators may still retry) last
+        touched before `before`: the outbox is a delivery queue, not an archive."""
+        return await self.db.execute(
+            "DELETE FROM outbox WHERE status IN ('sent', 'expired', 'skipped', 'cancelled') "
+            "AND updated_at < ?",
+            (before,),
+        )

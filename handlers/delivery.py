@@ -1,0 +1,50 @@
+"""Delivery: starts the dispatcher and the scheduled jobs, and the plain `text` notification.
+
+`text` rows carry their message in the payload (`params["text"]`), already in the words the
+sender chose (an operator's or a doctor's broadcast): it is sent as is.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.core import Reply
+from bot.router import Registry
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.jobs import Jobs
+from bot.storage.outbox import DeliveryStore
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
+    from bot.runtime import Runtime
+    from bot.storage.outbox import OutboxRow
+    from bot.storage.residents import Resident
+
+TEXT_KIND = "text"
+
+
+async def render_text(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """A `text` row: its text as given; nothing to send if it is empty."""
+    text = str(row.params.get("text") or "").strip()
+    return [Reply(text=text)] if text else []
+
+
+async def start_delivery(rt: Runtime) -> None:
+    """Catch up and start sending, then start the scheduled jobs."""
+    await rt.service(Dispatcher).start()
+    await rt.service(Jobs).start()
+
+
+async def prune_outbox(rt: Runtime) -> None:
+    """Nightly: forget finished outbox rows older than the retention period."""
+    keep = timedelta(days=rt.settings.outbox_retention_days)
+    await rt.service(DeliveryStore).prune(int((rt.now() - keep).timestamp()))
+
+
+def register(r: Registry) -> None:
+    r.notification(TEXT_KIND, render_text)
+    r.on_background(start_delivery)
+    r.job("outbox.prune", prune_outbox, "cron", hour=3, minute=30)

@@ -1,0 +1,1 @@
+"""Fakes of the outside world (the Telegram Bot API), never of our own code."""
