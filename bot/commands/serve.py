@@ -1,0 +1,132 @@
+"""`doorstep serve`: one web app for every channel (Telegram webhook, WeChat, web chat).
+
+Also runs the delivery dispatcher and the scheduled jobs, like `doorstep run`. Polling mode
+(`doorstep run`) stays for small Telegram-only deployments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the Telegram webhook, WeChat and the web chat")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
+    p.add_argument(
+        "--telegram-webhook-url",
+        metavar="URL",
+        help="public URL of /telegram: tell Telegram to send updates there at start-up",
+    )
+    p.set_defaults(func=serve)
+
+
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.channels.web import CHANNEL as WEB
+    from bot.channels.web import WebChat, WebSender
+    from bot.runtime import Runtime
+    from bot.web.app import build_app
+
+    if settings.telegram_token is not None and settings.telegram_webhook_secret is None:
+        print(
+            "doorstep: TELEGRAM_WEBHOOK_SECRET is not set; choose a random string (1-256 of "
+            "A-Z a-z 0-9 _ -) so that only Telegram can post to /telegram.",
+            file=sys.stderr,
+        )
+        return 2
+    rt = Runtime(settings)
+    await rt.start()
+    telegram: Any = None
+    try:
+        web = await WebChat.create(rt)
+        rt.senders[WEB] = WebSender(web)
+        wechat = _wechat(rt, settings)
+        telegram = await _telegram(rt, settings, args.telegram_webhook_url)
+        await rt.start_background()
+        app = build_app(
+            rt,
+            web=web,
+            wechat=wechat,
+            telegram=telegram,
+            telegram_secret=(
+                settings.telegram_webhook_secret.reveal()
+                if settings.telegram_webhook_secret
+                else None
+            ),
+        )
+        config = uvicorn.Config(
+            app,
+            host=args.host,
+            port=args.port,
+            lifespan="off",
+            proxy_headers=True,
+            log_level="warning",
+        )
+        server = _Server(config)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.stop)
+        log.info("doorstep serving on %s:%d for %s", args.host, args.port, ", ".join(rt.senders))
+        await server.serve()
+    finally:
+        if telegram is not None:
+            await telegram.shutdown()
+        await rt.stop()
+    return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: it re-raises SIGTERM after shutting down,
+    which would kill the process before the runtime records what was sent."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        self.should_exit = True
+
+
+def _wechat(rt: Any, settings: Settings) -> Any:
+    if settings.wechat_token is None:
+        return None
+    from bot.channels.wechat import CHANNEL, WeChatChannel, WeChatSender
+
+    channel = WeChatChannel.from_settings(rt, settings)
+    rt.senders[CHANNEL] = WeChatSender(channel)
+    rt.on_stop(channel.close)
+    rt.spawn(channel.housekeep(), "wechat-housekeeping")
+    return channel
+
+
+async def _telegram(rt: Any, settings: Settings, webhook_url: str | None) -> Any:
+    if settings.telegram_token is None:
+        return None
+    from telegram import Update
+
+    from bot.channels.telegram import CHANNEL, TelegramSender, build_application
+
+    app = build_application(rt)
+    await app.initialize()
+    rt.senders[CHANNEL] = TelegramSender(app.bot)
+    if webhook_url:
+        assert settings.telegram_webhook_secret is not None
+        await app.bot.set_webhook(
+            webhook_url,
+            secret_token=settings.telegram_webhook_secret.reveal(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    return app

@@ -1,0 +1,211 @@
+"""What the WeChat and web chat channels keep in SQLite, so every worker sees the same thing."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class CachedToken:
+    token: str | None
+    expires_at: int
+    refreshing_until: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    status: str  # 'running' or 'done'
+    reply: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    last_inbound_at: int
+    cs_budget: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWeb:
+    id: int
+    payload: list[dict[str, Any]]
+
+
+class ChannelStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- numbered options -------------------------------------------------------------------
+    async def save_options(self, resident_id: int, options: dict[str, Any], now: int) -> None:
+        await self.db.execute(
+            "INSERT INTO channel_options (resident_id, options, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (resident_id) DO UPDATE SET options = excluded.options, "
+            "updated_at = excluded.updated_at",
+            (resident_id, json.dumps(options, ensure_ascii=False), now),
+        )
+
+    async def load_options(self, resident_id: int) -> dict[str, Any]:
+        raw = await self.db.fetchval(
+            "SELECT options FROM channel_options WHERE resident_id = ?", (resident_id,)
+        )
+        return json.loads(raw) if raw else {}
+
+    # -- WeChat's 48-hour customer-service window --------------------------------------------
+    async def open_window(self, resident_id: int, now: int, budget: int) -> None:
+        """The resident wrote (or clicked): the window restarts with a fresh message budget."""
+        await self.db.execute(
+            "INSERT INTO wechat_window (resident_id, last_inbound_at, cs_budget) VALUES (?, ?, ?) "
+            "ON CONFLICT (resident_id) DO UPDATE SET last_inbound_at = excluded.last_inbound_at, "
+            "cs_budget = excluded.cs_budget",
+            (resident_id, now, budget),
+        )
+
+    async def window(self, resident_id: int) -> Window | None:
+        row = await self.db.fetchone(
+            "SELECT last_inbound_at, cs_budget FROM wechat_window WHERE resident_id = ?",
+            (resident_id,),
+        )
+        return None if row is None else Window(row[0], row[1])
+
+    async def take_budget(self, resident_id: int, wanted: int, opened_after: int) -> int:
+        """Reserve up to `wanted` customer-service messages; 0 if the window is closed."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT cs_budget FROM wechat_window WHERE resident_id = ? AND last_inbound_at > ?",
+                (resident_id, opened_after),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return 0
+            granted = max(0, min(wanted, row[0]))
+            if granted:
+                await conn.execute(
+                    "UPDATE wechat_window SET cs_budget = cs_budget - ? WHERE resident_id = ?",
+                    (granted, resident_id),
+                )
+            return granted
+
+    async def spend_all(self, resident_id: int) -> None:
+        """WeChat said the quota is used up (45047): believe it."""
+        await self.db.execute(
+            "UPDATE wechat_window SET cs_budget = 0 WHERE resident_id = ?", (resident_id,)
+        )
+
+    async def close_window(self, resident_id: int) -> None:
+        """WeChat said the window is closed (45015): believe it over our own clock."""
+        await self.db.execute(
+            "UPDATE wechat_window SET last_inbound_at = 0, cs_budget = 0 WHERE resident_id = ?",
+            (resident_id,),
+        )
+
+    async def wake_deferred(self, resident_id: int, now: int) -> int:
+        """The resident wrote: outbox rows deferred for WeChat's closed window or used-up
+        quota are due again now (the dispatcher records them as 'deferred: wechat...')."""
+        return await self.db.execute(
+            "UPDATE outbox SET due_at = ?, updated_at = ? "
+            "WHERE resident_id = ? AND status = 'pending' AND due_at > ? "
+            "AND last_error LIKE 'deferred: wechat%'",
+            (now, now, resident_id, now),
+        )
+
+    # -- WeChat inbound deduplication ---------------------------------------------------------
+    async def claim_inbound(self, key: str, now: int) -> bool:
+        """True for the first request carrying `key`; False for a retry of it."""
+        changed = await self.db.execute(
+            "INSERT INTO wechat_inbound (dedupe_key, status, created_at) VALUES (?, 'running', ?) "
+            "ON CONFLICT (dedupe_key) DO NOTHING",
+            (key, now),
+        )
+        return changed == 1
+
+    async def finish_inbound(self, key: str, reply: str | None) -> None:
+        await self.db.execute(
+            "UPDATE wechat_inbound SET status = 'done', reply = ? WHERE dedupe_key = ?",
+            (reply, key),
+        )
+
+    async def inbound(self, key: str) -> InboundRecord | None:
+        row = await self.db.fetchone(
+            "SELECT status, reply FROM wechat_inbound WHERE dedupe_key = ?", (key,)
+        )
+        return None if row is None else InboundRecord(row[0], row[1])
+
+    async def purge_inbound(self, before: int) -> int:
+        return await self.db.execute("DELETE FROM wechat_inbound WHERE created_at < ?", (before,))
+
+    # -- WeChat access token ------------------------------------------------------------------
+    async def cached_token(self, app_id: str) -> CachedToken:
+        row = await self.db.fetchone(
+            "SELECT token, expires_at, refreshing_until FROM wechat_token WHERE app_id = ?",
+            (app_id,),
+        )
+        return CachedToken(None, 0, 0) if row is None else CachedToken(row[0], row[1], row[2])
+
+    async def lease_refresh(self, app_id: str, now: int, until: int) -> bool:
+        """Take the refresh lease unless another worker holds a live one."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO wechat_token (app_id) VALUES (?) ON CONFLICT (app_id) DO NOTHING",
+                (app_id,),
+            )
+            cur = await conn.execute(
+                "UPDATE wechat_token SET refreshing_until = ? "
+                "WHERE app_id = ? AND refreshing_until <= ?",
+                (until, app_id, now),
+            )
+            return cur.rowcount == 1
+
+    async def store_token(self, app_id: str, token: str, expires_at: int) -> None:
+        await self.db.execute(
+            "UPDATE wechat_token SET token = ?, expires_at = ?, refreshing_until = 0 "
+            "WHERE app_id = ?",
+            (token, expires_at, app_id),
+        )
+
+    async def release_lease(self, app_id: str) -> None:
+        await self.db.execute(
+            "UPDATE wechat_token SET refreshing_until = 0 WHERE app_id = ?", (app_id,)
+        )
+
+    async def invalidate_token(self, app_id: str, token: str) -> None:
+        """Forget `token` if it is still the cached one (another worker may have refreshed)."""
+        await self.db.execute(
+            "UPDATE wechat_token SET expires_at = 0 WHERE app_id = ? AND token = ?",
+            (app_id, token),
+        )
+
+    # -- web chat ------------------------------------------------------------------------------
+    async def queue_web(self, resident_id: int, payload: list[dict[str, Any]], now: int) -> int:
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO web_pending (resident_id, payload, created_at) VALUES (?, ?, ?)",
+                (resident_id, json.dumps(payload, ensure_ascii=False), now),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def pending_web(self, resident_id: int) -> list[PendingWeb]:
+        rows = await self.db.fetchall(
+            "SELECT id, payload FROM web_pending WHERE resident_id = ? ORDER BY id",
+            (resident_id,),
+        )
+        return [PendingWeb(r[0], json.loads(r[1])) for r in rows]
+
+    async def drop_web(self, ids: list[int]) -> None:
+        if ids:
+            marks = ",".join("?" * len(ids))
+            await self.db.execute(f"DELETE FROM web_pending WHERE id IN ({marks})", ids)
+
+    # -- generated secrets ---------------------------------------------------------------------
+    async def secret(self, name: str) -> str:
+        """The stored secret `name`, generated on first use (all workers get the same one)."""
+        await self.db.execute(
+            "INSERT INTO channel_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (name, secrets.token_urlsafe(32)),
+        )
+        value = await self.db.fetchval("SELECT value FROM channel_secrets WHERE name = ?", (name,))
+        assert value is not None
+        return str(value)

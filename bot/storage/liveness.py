@@ -1,0 +1,31 @@
+"""Read-only checks for /healthz: the database answers, and how much is waiting to be sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    due: int  # pending rows whose time has come
+    pending: int  # all pending rows, due or not
+    oldest_due_at: int | None  # unix seconds of the oldest due row
+
+
+class LivenessStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ping(self) -> bool:
+        return await self.db.fetchval("SELECT 1") == 1
+
+    async def backlog(self, now: int) -> Backlog:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FILTER (WHERE due_at <= ?), COUNT(*), "
+            "MIN(due_at) FILTER (WHERE due_at <= ?) FROM outbox WHERE status = 'pending'",
+            (now, now),
+        )
+        assert row is not None
+        return Backlog(due=row[0], pending=row[1], oldest_due_at=row[2])

@@ -1,0 +1,1 @@
+"""The one web app of `doorstep serve`: Telegram webhook, WeChat endpoint, web chat, health."""
