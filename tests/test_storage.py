@@ -91,3 +91,15 @@ async def test_every_resident_table_cascades(db: Database) -> None:
         for fk in await db.fetchall(f'PRAGMA foreign_key_list("{table}")'):
             if fk["table"] == "residents":
                 assert fk["on_delete"] == "CASCADE", table
+
+
+async def test_a_lower_numbered_migration_is_still_applied(db: Database) -> None:
+    """A migration merged after higher-numbered ones ran (parallel work) is not skipped."""
+    await db.execute("DROP TABLE outbox")
+    await db.execute("DELETE FROM schema_migrations WHERE version = 2")
+    integrity, version, newest = await db.check()
+    assert version == -1  # partly migrated never looks current
+    assert await db.migrate() == [2]
+    assert await db.fetchval("SELECT count(*) FROM outbox") == 0
+    integrity, version, newest = await db.check()
+    assert integrity == "ok" and version == newest

@@ -133,26 +133,57 @@ class Database:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def applied_versions(self) -> set[int]:
+        async with self.writer.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        ) as cur:
+            if await cur.fetchone() is None:
+                return set()
+        async with self.writer.execute("SELECT version FROM schema_migrations") as cur:
+            return {int(r[0]) for r in await cur.fetchall()}
+
     async def migrate(self) -> list[int]:
-        """Apply every migration newer than the database's user_version; return those applied."""
-        current = await self.schema_version()
+        """Apply every migration not yet applied, in version order; return those applied.
+
+        Applied versions are recorded one by one (not only as a high-water mark), so a
+        migration numbered below one already applied, e.g. merged from a parallel branch, is
+        still applied. `user_version` holds the highest applied version for quick checks.
+        """
+        async with self._write_lock:
+            await self.writer.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL "
+                "DEFAULT (datetime('now')))"
+            )
+        done = await self.applied_versions()
         applied: list[int] = []
         for mig in load_migrations():
-            if mig.version <= current:
+            if mig.version in done:
                 continue
             log.info("applying migration %s", mig.name)
+            newest = max([*done, *applied, mig.version])
             async with self._write_lock:
-                # executescript commits implicitly, so the version bump is part of the script.
+                # executescript commits implicitly, so the bookkeeping is part of the script.
                 await self.writer.executescript(
-                    f"BEGIN IMMEDIATE;\n{mig.sql}\nPRAGMA user_version={mig.version};\nCOMMIT;"
+                    f"BEGIN IMMEDIATE;\n{mig.sql}\n"
+                    f"INSERT INTO schema_migrations (version, name) "
+                    f"VALUES ({mig.version}, '{mig.name}');\n"
+                    f"PRAGMA user_version={newest};\nCOMMIT;"
                 )
             applied.append(mig.version)
         return applied
 
     async def check(self) -> tuple[str, int, int]:
-        """Integrity check result, current schema version, newest known version."""
+        """Integrity check result, current schema version, newest known version.
+
+        The current version is the highest applied migration, or -1 if any known migration
+        is missing (so a partly migrated database never looks current).
+        """
         async with self.writer.execute("PRAGMA integrity_check") as cur:
             rows = await cur.fetchall()
         result = "; ".join(str(r[0]) for r in rows)
-        newest = max((m.version for m in load_migrations()), default=0)
-        return result, await self.schema_version(), newest
+        known = {m.version for m in load_migrations()}
+        done = await self.applied_versions()
+        newest = max(known, default=0)
+        current = max(done, default=0) if known <= done else -1
+        return result, current, newest
