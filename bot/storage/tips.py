@@ -1,0 +1,244 @@
+"""Health tip subscriptions, per-resident tip history and feedback.
+
+Planning writes the outbox rows and the history in one transaction, so a crash in the middle
+of the nightly run never leaves a tip counted as sent without its row (or the other way round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.outbox import Planned, row_values
+
+SLOTS = ("morning", "noon", "evening")
+FREQUENCIES = ("daily", "weekly")
+VERDICTS = ("helpful", "fewer")
+# SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
+_KEYS_PER_QUERY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A resident's tip settings; `weekday` (Monday = 0) only matters for weekly tips."""
+
+    resident_id: int
+    active: bool
+    topics: frozenset[str]
+    slot: str = "morning"
+    frequency: str = "daily"
+    weekday: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTip:
+    """An outbox row to write; `count` says whether it adds to the resident's tip history
+    (False when an already counted tip is only moved to another time)."""
+
+    row: Planned
+    count: bool = True
+
+
+_topic_cache: dict[str, frozenset[str]] = {}
+
+
+def _topics(value: str) -> frozenset[str]:
+    # Subscribers share a handful of topic combinations: parse each one once.
+    found = _topic_cache.get(value)
+    if found is None:
+        found = frozenset(t for t in value.split(",") if t)
+        if len(_topic_cache) < 4096:
+            _topic_cache[value] = found
+    return found
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        resident_id=row["resident_id"],
+        active=bool(row["active"]),
+        topics=_topics(row["topics"]),
+        slot=row["slot"],
+        frequency=row["frequency"],
+        weekday=row["weekday"],
+    )
+
+
+def _ts(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+# The outbox insert (the columns of bot.storage.outbox.INSERT_SQL, in row_values order), except
+# that a tip row cancelled earlier is planned again in place: when a resident moves their tip
+# to another time, the day it left must stay free for the nightly planner.
+_PLAN_SQL = (
+    "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, dedupe_key, "
+    "group_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (dedupe_key) DO UPDATE SET payload = excluded.payload, "
+    "due_at = excluded.due_at, expires_at = excluded.expires_at, status = 'pending', "
+    "attempts = 0, last_error = NULL, updated_at = excluded.updated_at "
+    "WHERE outbox.status = 'cancelled' AND outbox.kind = excluded.kind"
+)
+_TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
+
+_HISTORY_UPSERT = (
+    "INSERT INTO tip_history (resident_id, tip_id, times, last_at) VALUES (?, ?, 1, ?) "
+    "ON CONFLICT (resident_id, tip_id) DO UPDATE SET times = times + 1, last_at = excluded.last_at"
+)
+
+
+class TipStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- subscriptions --------------------------------------------------------------------
+    async def get(self, resident_id: int) -> Subscription | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM tip_subscriptions WHERE resident_id = ?", (resident_id,)
+        )
+        return None if row is None else _subscription(row)
+
+    async def save(self, sub: Subscription, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO tip_subscriptions "
+            "(resident_id, active, topics, slot, frequency, weekday, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
+            "active = excluded.active, topics = excluded.topics, slot = excluded.slot, "
+            "frequency = excluded.frequency, weekday = excluded.weekday, "
+            "updated_at = excluded.updated_at",
+            (
+                sub.resident_id,
+                int(sub.active),
+                ",".join(sorted(sub.topics)),
+                sub.slot,
+                sub.frequency,
+                sub.weekday,
+                _ts(now),
+            ),
+        )
+
+    async def save_many(self, subs: Iterable[Sequence[Any]], now: datetime) -> None:
+        """Bulk insert (resident_id, topics, slot, frequency, weekday) rows: seeding, benches."""
+        now_ts = _ts(now)
+        await self.db.executemany(
+            "INSERT INTO tip_subscriptions "
+            "(resident_id, active, topics, slot, frequency, weekday, updated_at) "
+            "VALUES (?, 1, ?, ?, ?, ?, ?) ON CONFLICT (resident_id) DO NOTHING",
+            ((rid, topics, slot, freq, wd, now_ts) for rid, topics, slot, freq, wd in subs),
+        )
+
+    async def due_page(
+        self, after_id: int, limit: int, weekday: int, key_prefix: str, key_suffix: str
+    ) -> list[Subscription]:
+        """Active, reachable subscribers due on a day of this `weekday` (daily ones, and weekly
+        ones on it) with no live (uncancelled) row `key_prefix || resident_id || key_suffix`,
+        in resident id order after `after_id`. Keyset pagination: each page is one index
+        range scan however far the run has got, and a re-run reads no history at all."""
+        rows = await self.db.fetchall(
+            "SELECT s.* FROM tip_subscriptions s JOIN residents r ON r.id = s.resident_id "
+            "WHERE s.active = 1 AND s.resident_id > ? AND r.unreachable_at IS NULL "
+            "AND (s.frequency = 'daily' OR s.weekday = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM outbox o "
+            "                WHERE o.dedupe_key = ? || s.resident_id || ? "
+            "                AND o.status != 'cancelled') "
+            "ORDER BY s.resident_id LIMIT ?",
+            (after_id, weekday, key_prefix, key_suffix, limit),
+        )
+        return [_subscription(r) for r in rows]
+
+    # -- history --------------------------------------------------------------------------
+    async def counts(self, resident_id: int) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT tip_id, times FROM tip_history WHERE resident_id = ?", (resident_id,)
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def counts_between(self, first_id: int, last_id: int) -> dict[int, dict[str, int]]:
+        """Tip counts of every resident with first_id <= id <= last_id (one range scan)."""
+        out: dict[int, dict[str, int]] = {}
+        # One fetchall: iterating the cursor would cross to aiosqlite's thread per 64 rows.
+        rows = await self.db.fetchall(
+            "SELECT resident_id, tip_id, times FROM tip_history WHERE resident_id BETWEEN ? AND ?",
+            (first_id, last_id),
+        )
+        for rid, tip_id, times in rows:
+            per = out.get(rid)
+            if per is None:
+                per = out[rid] = {}
+            per[tip_id] = times
+        return out
+
+    async def count(self, resident_id: int, tip_id: str, now: datetime) -> None:
+        """Record that a tip was shown (the "Another tip" button)."""
+        await self.db.execute(_HISTORY_UPSERT, (resident_id, tip_id, _ts(now)))
+
+    async def uncount(self, resident_id: int, tip_ids: Sequence[str]) -> None:
+        """Give back tips whose planned rows were cancelled before they were sent."""
+        async with self.db.write() as conn:
+            for tip_id in tip_ids:
+                await conn.execute(
+                    "UPDATE tip_history SET times = times - 1 "
+                    "WHERE resident_id = ? AND tip_id = ? AND times > 0",
+                    (resident_id, tip_id),
+                )
+
+    # -- planning -------------------------------------------------------------------------
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these outbox dedupe keys are taken (by a row that is not cancelled)."""
+        found: set[str] = set()
+        for i in range(0, len(keys), _KEYS_PER_QUERY):
+            part = list(keys[i : i + _KEYS_PER_QUERY])
+            rows = await self.db.fetchall(_TAKEN_SQL.format(_marks(len(part))), part)
+            found.update(r[0] for r in rows)
+        return found
+
+    async def plan(self, items: Sequence[PlannedTip], now: datetime) -> int:
+        """Write outbox rows and count their tips, skipping rows whose dedupe key is taken
+        (a cancelled row's key is free: that row is planned again).
+
+        The check and the writes share one BEGIN IMMEDIATE transaction, so a concurrent
+        subscriber's own planning cannot make a tip count twice. Returns rows added.
+        """
+        if not items:
+            return 0
+        now_ts = _ts(now)
+        added = 0
+        async with self.db.write() as conn:
+            for i in range(0, len(items), _KEYS_PER_QUERY):
+                part = items[i : i + _KEYS_PER_QUERY]
+                keys = [it.row.dedupe_key for it in part]
+                async with conn.execute(_TAKEN_SQL.format(_marks(len(keys))), keys) as cur:
+                    taken = {r[0] for r in await cur.fetchall()}
+                fresh = [it for it in part if it.row.dedupe_key not in taken]
+                if not fresh:
+                    continue
+                await conn.executemany(_PLAN_SQL, [row_values(it.row, now_ts) for it in fresh])
+                await conn.executemany(
+                    _HISTORY_UPSERT,
+                    [(it.row.resident_id, it.row.key, now_ts) for it in fresh if it.count],
+                )
+                added += len(fresh)
+        return added
+
+    # -- feedback -------------------------------------------------------------------------
+    async def feedback(self, resident_id: int, tip_id: str, verdict: str, now: datetime) -> None:
+        if verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {verdict!r}")
+        await self.db.execute(
+            "INSERT INTO tip_feedback (resident_id, tip_id, verdict, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id, tip_id) DO UPDATE SET "
+            "verdict = excluded.verdict, created_at = excluded.created_at",
+            (resident_id, tip_id, verdict, _ts(now)),
+        )
+
+    async def feedback_of(self, resident_id: int) -> dict[str, str]:
+        rows = await self.db.fetchall(
+            "SELECT tip_id, verdict FROM tip_feedback WHERE resident_id = ?", (resident_id,)
+        )
+        return {r[0]: r[1] for r in rows}

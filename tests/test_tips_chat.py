@@ -1,0 +1,223 @@
+"""Tier 2: the Health tips menu through the real router, handlers and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+import pytest
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.services.tips import RHYME_ID, TipService
+from bot.storage.outbox import OutboxStore
+from bot.storage.residents import ResidentStore
+from bot.storage.tips import TipStore
+from tests.harness import ChatUser
+from tests.test_tips_content import RHYME
+
+
+async def _resident_id(rt: Runtime, u: ChatUser) -> int:
+    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    assert loaded is not None
+    return loaded[0].id
+
+
+async def _pending(rt: Runtime, rid: int) -> list:
+    return [
+        r for r in await rt.service(OutboxStore).for_resident(rid, "tip") if r.status == "pending"
+    ]
+
+
+def _local(rt: Runtime, ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, rt.settings.tz)
+
+
+async def test_subscribe_change_and_unsubscribe(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    await user.text("💡 Health tips")
+    assert "Tips are off" in user.texts()
+    await user.press("Turn on tips")
+    assert "first tip comes" in user.texts()
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and sub.active and sub.slot == "morning" and sub.frequency == "daily"
+    (row,) = await _pending(rt, rid)
+    # 10:00 on Tuesday: this morning's slot has passed, so Wednesday 08:30.
+    assert row.key == RHYME_ID
+    assert _local(rt, row.due_at).isoformat() == "2026-11-25T08:30:00+08:00"
+
+    # Time of day: evening -> the same tip moves to this evening, counted once.
+    await user.press("⬅️ Back")
+    await user.press("Time of day")
+    await user.press("Evening")
+    assert "next tip comes" in user.texts()
+    (row,) = await _pending(rt, rid)
+    assert row.key == RHYME_ID
+    assert _local(rt, row.due_at).isoformat() == "2026-11-24T18:30:00+08:00"
+    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 1}
+
+    # Frequency: once a week, on Friday.
+    await user.text("💡 Health tips")
+    await user.press("How often")
+    await user.press("Once a week")
+    await user.press("Friday")
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and (sub.frequency, sub.weekday, sub.slot) == ("weekly", 4, "evening")
+    (row,) = await _pending(rt, rid)
+    assert _local(rt, row.due_at).isoformat() == "2026-11-27T18:30:00+08:00"
+    await user.text("💡 Health tips")
+    assert "Every Friday" in user.texts()
+
+    # Off: the pending tip is cancelled and given back to the history.
+    await user.press("Turn off tips")
+    assert "off" in user.texts()
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and not sub.active
+    assert await _pending(rt, rid) == []
+    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 0}
+    # Nightly planning leaves them alone now.
+    assert (await rt.service(TipService).plan_today()).rows == 0
+
+
+async def test_topics_toggle_checklist(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    await user.press("Topics")
+    assert "✅ 🧼 Hygiene" in user.labels()
+    await user.press("✅ 🧼 Hygiene")
+    assert "⬜ 🧼 Hygiene" in user.labels()
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and "hygiene" not in sub.topics and "nutrition" in sub.topics
+    # The pending tip was the (hygiene) rhyme: it is replaced by one of the chosen topics.
+    (row,) = await _pending(rt, rid)
+    tip = rt.service(TipService).catalog.get(row.key)
+    assert tip is not None and tip.topic in sub.topics
+    # Switch everything else off: the last topic stays on.
+    for label in [x for x in user.labels() if x.startswith("✅ ") and "Done" not in x]:
+        await user.press(label)
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and len(sub.topics) == 1
+    assert user.last is not None and user.last.toast == "Keep at least one topic."
+    await user.press("Done")
+    assert "Topics: 1 of 9" in user.texts()
+
+
+async def test_read_the_rhyme_in_chinese(make_user: Callable[..., ChatUser]) -> None:
+    u = make_user(user_id="3003", language_code="zh-CN")
+    await u.onboard(language="中文")
+    await u.text("💡 健康小贴士")
+    await u.press("健康口诀")
+    assert RHYME in u.texts()
+    assert "来源" in u.texts()
+
+
+async def test_read_the_rhyme_in_english_shows_both(user: ChatUser) -> None:
+    await user.text("💡 Health tips")
+    await user.press("Read the rhyme")
+    assert RHYME in user.texts() and "Wash your hands often" in user.texts()
+    assert {"👍 Helpful", "🔕 Fewer tips", "🏠 Menu"} <= set(user.labels())
+
+
+async def test_another_tip_answers_at_once_without_repeats(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    await user.text("💡 Health tips")
+    seen = []
+    for _ in range(5):
+        await user.press("Another tip")
+        assert "Health tip ·" in user.texts() and "👍 Helpful" in user.labels()
+        seen.append(user.texts())
+    assert len(set(seen)) == 5
+    assert sum((await rt.service(TipStore).counts(rid)).values()) == 5
+    assert await rt.service(OutboxStore).for_resident(rid, "tip") == []  # not via the outbox
+
+
+async def test_feedback_is_stored_and_fewer_offers_weekly(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    await user.press("⬅️ Back")
+    await user.press("Read the rhyme")
+    await user.press("👍 Helpful")
+    assert "Thank you" in user.texts()
+    assert await rt.service(TipStore).feedback_of(rid) == {RHYME_ID: "helpful"}
+    await user.press("Another tip")
+    await user.press("🔕 Fewer tips")
+    assert "fewer tips" in user.texts()
+    assert {"🗓 Once a week instead", "🔕 Turn off tips"} <= set(user.labels())
+    fb = await rt.service(TipStore).feedback_of(rid)
+    assert list(fb.values()).count("fewer") == 1 and fb[RHYME_ID] == "helpful"
+    await user.press("Once a week instead")
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and sub.active and sub.frequency == "weekly" and sub.weekday == 1
+    # The tip data is kept with the resident's data and leaves with it.
+    exported = await rt.service(ResidentStore).export(rid)
+    assert {"tip_subscriptions", "tip_history", "tip_feedback"} <= set(exported)
+    await rt.service(ResidentStore).delete(rid)
+    assert await rt.service(TipStore).get(rid) is None
+    assert await rt.service(TipStore).feedback_of(rid) == {}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "v1:tips:tt:astrology",
+        "v1:tips:fb:no-such-tip:up",
+        "v1:tips:fb:hygiene-rhyme:meh",
+        "v1:tips:fb:hygiene-rhyme",
+        "v1:tips:wd:9",
+        "v1:tips:wd:x",
+        "v1:tips:slot:midnight",
+        "v1:tips:fq:hourly",
+        "v1:tips:less:daily",
+        "v1:tips:off:maybe",
+        "v1:tips:on:again",
+        "v1:tips:launch",
+    ],
+)
+async def test_forged_and_stale_tip_buttons(user: ChatUser, rt: Runtime, data: str) -> None:
+    rid = await _resident_id(rt, user)
+    await user.press_data(data)
+    assert "out of date" in user.texts()
+    assert await rt.service(TipStore).get(rid) is None
+    assert await rt.service(TipStore).feedback_of(rid) == {}
+
+
+async def test_elder_mode_back_home_and_confirm_off(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    residents = rt.service(ResidentStore)
+    resident = await residents.get(rid)
+    assert resident is not None
+    await residents.update(resident, elder_mode=True)
+    await user.text("💡 Health tips")
+    assert "🏠 Home" in user.labels()
+    assert all(len(row) <= 2 for r in user.all_replies() for row in r.buttons)
+    await user.press("Turn on tips")
+    assert {"⬅️ Back", "🏠 Home"} <= set(user.labels())
+    await user.press("⬅️ Back")
+    await user.press("Turn off tips")
+    assert "Turn off health tips?" in user.texts()
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and sub.active  # nothing saved before the confirmation
+    await user.press("✅ Yes")
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and not sub.active
+
+
+@pytest.fixture
+async def sandbox(settings: Settings, clock) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, clock=clock, sandbox=True)
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+async def test_sandbox_first_tip_is_due_at_once(sandbox: Runtime) -> None:
+    u = ChatUser(sandbox, user_id="4004", language_code="en")
+    await u.onboard()
+    await u.text("💡 Health tips")
+    await u.press("Turn on tips")
+    assert "in a few seconds" in u.texts()
+    rid = await _resident_id(sandbox, u)
+    (row,) = await _pending(sandbox, rid)
+    assert row.key == RHYME_ID and row.due_at == int(sandbox.now().timestamp())
