@@ -1,0 +1,200 @@
+"""The chronic-disease follow-up plan: a pure function of a resident's history and today.
+
+Rules (National Basic Public Health Service Specification, 3rd edition, hypertension and type-2
+diabetes management):
+- at least 4 face-to-face follow-ups a year, one per calendar quarter; a quarter's follow-up is
+  due by the quarter's last day;
+- after an uncontrolled reading or a drug side effect, a recheck within 2 weeks;
+- after a referral, a check within 2 weeks;
+- residents 65 and over (age by birth year): one elderly annual health check per calendar year.
+
+And the reminder schedule derived from it: 2 weeks ahead, then in the due week, or once when
+overdue. Each reminder has a dedupe key per resident + reason + due date + stage, so planning
+again (daily) never doubles a reminder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+CONDITIONS = ("hypertension", "diabetes2")
+RECHECK_DAYS = 14
+ELDERLY_AGE = 65
+REMIND_AHEAD_DAYS = 14
+REMIND_AT = time(10, 0)  # local time of day reminders are planned for
+OVERDUE_REMINDER_VALID_DAYS = 7
+NOTIFICATION_KIND = "followup"
+
+
+class Reason(StrEnum):
+    QUARTERLY = "quarterly"  # the quarter's face-to-face follow-up
+    RECHECK = "recheck"  # after an uncontrolled reading or a drug side effect
+    REFERRAL = "referral"  # check on a referral
+    ANNUAL = "annual"  # elderly annual health check (65+)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the plan depends on. Dates are local calendar dates."""
+
+    conditions: frozenset[str] = frozenset()
+    condition_since: date | None = None  # earliest date a current condition was recorded
+    birth_year: int | None = None
+    last_followup: date | None = None  # newest face-to-face follow-up done (never future)
+    last_uncontrolled: date | None = None  # newest uncontrolled reading
+    last_side_effect: date | None = None
+    last_referral: date | None = None
+    last_annual_check: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    reason: Reason
+    due: date
+    overdue: bool
+    trigger: date | None = None  # the reading / side effect / referral that caused it
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One planned reminder: `stage` is 'ahead', 'week' or 'overdue'."""
+
+    resident_id: int
+    reason: Reason
+    due: date
+    stage: str
+    at: datetime
+    expires_at: datetime
+    dedupe_key: str = field(default="")
+
+
+def quarter_of(d: date) -> tuple[int, int]:
+    return d.year, (d.month - 1) // 3 + 1
+
+
+def quarter_end(year: int, q: int) -> date:
+    if q == 4:
+        return date(year, 12, 31)
+    return date(year, q * 3 + 1, 1) - timedelta(days=1)
+
+
+def next_quarter(year: int, q: int) -> tuple[int, int]:
+    return (year + 1, 1) if q == 4 else (year, q + 1)
+
+
+def age_in(year: int, birth_year: int) -> int:
+    """Age reached during `year` (the specification counts the elderly by birth year)."""
+    return year - birth_year
+
+
+def _quarterly(h: History, today: date) -> Due:
+    current = quarter_of(today)
+    last = quarter_of(h.last_followup) if h.last_followup is not None else None
+    if last is not None and last >= current:
+        nxt = next_quarter(*current)
+        return Due(Reason.QUARTERLY, quarter_end(*nxt), overdue=False)
+    if last is not None:
+        first_open = next_quarter(*last)
+    elif h.condition_since is not None:
+        first_open = quarter_of(h.condition_since)
+    else:
+        first_open = current
+    # A quarter that passed without a follow-up cannot be made up; it makes the plan overdue
+    # until the resident is seen this quarter.
+    first_open = min(first_open, current)
+    due = quarter_end(*first_open)
+    return Due(Reason.QUARTERLY, due, overdue=due < today)
+
+
+def plan(h: History, today: date) -> list[Due]:
+    """The follow-ups due for this resident, soonest first.
+
+    A face-to-face follow-up on or after an uncontrolled reading / side effect satisfies the
+    recheck (the reading is why they came). A referral is made during a visit, so only a
+    follow-up strictly after the referral day checks on it.
+    """
+    out: list[Due] = []
+    seen = h.last_followup
+    chronic = bool(h.conditions & set(CONDITIONS))
+    if chronic:
+        out.append(_quarterly(h, today))
+        triggers = [d for d in (h.last_uncontrolled, h.last_side_effect) if d is not None]
+        if triggers:
+            trigger = max(triggers)
+            if seen is None or seen < trigger:
+                due = trigger + timedelta(days=RECHECK_DAYS)
+                out.append(Due(Reason.RECHECK, due, overdue=due < today, trigger=trigger))
+        if h.last_referral is not None and (seen is None or seen <= h.last_referral):
+            due = h.last_referral + timedelta(days=RECHECK_DAYS)
+            out.append(Due(Reason.REFERRAL, due, overdue=due < today, trigger=h.last_referral))
+    if h.birth_year is not None and age_in(today.year, h.birth_year) >= ELDERLY_AGE:
+        done_this_year = h.last_annual_check is not None and h.last_annual_check.year == today.year
+        year = today.year + 1 if done_this_year else today.year
+        out.append(Due(Reason.ANNUAL, date(year, 12, 31), overdue=False))
+    out.sort(key=lambda d: (d.due, d.reason))
+    return out
+
+
+def reminder_key(resident_id: int, reason: Reason, due: date, stage: str) -> str:
+    return f"fu:{resident_id}:{reason}:{due.isoformat()}:{stage}"
+
+
+def reminder_prefix(resident_id: int) -> str:
+    return f"fu:{resident_id}:"
+
+
+def reminders(resident_id: int, dues: list[Due], now: datetime, tz: ZoneInfo) -> list[Reminder]:
+    """Reminders for the due follow-ups: 2 weeks ahead and in the due week, or once if overdue.
+
+    Stages whose moment has passed are skipped, except the due-week one while the due week is
+    still running (then it goes out now): a recheck planned 13 days ahead still gets its
+    due-week reminder, and a plan made late never sends a stale "2 weeks ahead".
+    """
+    local_now = now.astimezone(tz)
+    today = local_now.date()
+    out: list[Reminder] = []
+
+    def at(d: date) -> datetime:
+        return datetime.combine(d, REMIND_AT, tzinfo=tz)
+
+    for item in dues:
+        after_due = at(item.due + timedelta(days=1)).replace(hour=0)
+        if item.overdue:
+            out.append(
+                _reminder(
+                    resident_id,
+                    item,
+                    "overdue",
+                    max(local_now, at(today)),
+                    local_now + timedelta(days=OVERDUE_REMINDER_VALID_DAYS),
+                )
+            )
+            continue
+        ahead = at(item.due - timedelta(days=REMIND_AHEAD_DAYS))
+        week_start = item.due - timedelta(days=item.due.weekday())
+        week = at(week_start)
+        # Less than a day's notice is no "2 weeks ahead": the due-week reminder covers it.
+        if local_now + timedelta(days=1) < ahead < week:
+            out.append(_reminder(resident_id, item, "ahead", ahead, week))
+        if week > local_now:
+            out.append(_reminder(resident_id, item, "week", week, after_due))
+        elif local_now < after_due:
+            out.append(_reminder(resident_id, item, "week", local_now, after_due))
+    return out
+
+
+def _reminder(
+    resident_id: int, item: Due, stage: str, when: datetime, expires: datetime
+) -> Reminder:
+    return Reminder(
+        resident_id=resident_id,
+        reason=item.reason,
+        due=item.due,
+        stage=stage,
+        at=when,
+        expires_at=expires,
+        dedupe_key=reminder_key(resident_id, item.reason, item.due, stage),
+    )

@@ -1,0 +1,369 @@
+"""SQL for chronic-disease management: profiles, conditions, readings, events, doctor flags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.storage.db import Database
+
+CONDITIONS = ("hypertension", "diabetes2")
+EVENT_KINDS = ("followup", "referral", "side_effect", "annual_check")
+SETTERS = ("resident", "doctor")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    resident_id: int
+    condition: str
+    set_by: str
+    doctor_id: str | None
+    since: date
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    id: int
+    resident_id: int
+    kind: str  # 'bp' or 'glucose'
+    systolic: int | None
+    diastolic: int | None
+    pulse: int | None
+    glucose: float | None  # mmol/L
+    taken_at: datetime  # aware, UTC
+    controlled: bool
+    danger: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewReading:
+    kind: str
+    taken_at: datetime
+    controlled: bool
+    danger: bool
+    systolic: int | None = None
+    diastolic: int | None = None
+    pulse: int | None = None
+    glucose: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    id: int
+    resident_id: int
+    reason: str
+    created_at: datetime
+    seen_at: datetime | None
+    reading: Reading | None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything the follow-up plan needs about one resident, as stored."""
+
+    resident_id: int
+    birth_year: int | None = None
+    conditions: tuple[str, ...] = ()
+    condition_since: date | None = None
+    last_event: dict[str, date] = field(default_factory=dict)  # kind -> newest on_date
+    last_uncontrolled_at: datetime | None = None
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return int(value.timestamp())
+
+
+def _dt(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _reading(r: Any) -> Reading:
+    return Reading(
+        id=r["id"],
+        resident_id=r["resident_id"],
+        kind=r["kind"],
+        systolic=r["systolic"],
+        diastolic=r["diastolic"],
+        pulse=r["pulse"],
+        glucose=r["glucose"],
+        taken_at=datetime.fromtimestamp(r["taken_at"], UTC),
+        controlled=bool(r["controlled"]),
+        danger=bool(r["danger"]),
+    )
+
+
+# Residents the daily scan looks at: a condition, or a birth year (the 65+ annual check).
+_SUBJECTS = (
+    "SELECT resident_id FROM health_conditions UNION "
+    "SELECT resident_id FROM health_profiles WHERE birth_year IS NOT NULL"
+)
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+class HealthStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- profile ----------------------------------------------------------------------------
+    async def birth_year(self, resident_id: int) -> int | None:
+        return await self.db.fetchval(
+            "SELECT birth_year FROM health_profiles WHERE resident_id = ?", (resident_id,)
+        )
+
+    async def set_birth_year(self, resident_id: int, year: int, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO health_profiles (resident_id, birth_year, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (resident_id) DO UPDATE SET birth_year = excluded.birth_year, "
+            "updated_at = excluded.updated_at",
+            (resident_id, year, now.isoformat(timespec="seconds")),
+        )
+
+    # -- conditions -------------------------------------------------------------------------
+    async def conditions(self, resident_id: int) -> list[Condition]:
+        rows = await self.db.fetchall(
+            "SELECT resident_id, condition, set_by, doctor_id, since FROM health_conditions "
+            "WHERE resident_id = ? ORDER BY condition",
+            (resident_id,),
+        )
+        return [
+            Condition(
+                r["resident_id"],
+                r["condition"],
+                r["set_by"],
+                r["doctor_id"],
+                date.fromisoformat(r["since"]),
+            )
+            for r in rows
+        ]
+
+    async def set_condition(
+        self,
+        resident_id: int,
+        condition: str,
+        set_by: str,
+        since: date,
+        doctor_id: str | None = None,
+    ) -> bool:
+        """Record a condition; True if it is new. A doctor's setting takes over a resident's
+        own entry (keeping its start date); a resident's toggle never demotes a doctor's."""
+        if condition not in CONDITIONS or set_by not in SETTERS:
+            raise ValueError(f"unknown condition or setter: {condition}, {set_by}")
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO health_conditions (resident_id, condition, set_by, doctor_id, since) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resident_id, condition) DO NOTHING",
+                (resident_id, condition, set_by, doctor_id, since.isoformat()),
+            )
+            added = cur.rowcount > 0
+            if not added and set_by == "doctor":
+                await conn.execute(
+                    "UPDATE health_conditions SET set_by = 'doctor', doctor_id = ? "
+                    "WHERE resident_id = ? AND condition = ?",
+                    (doctor_id, resident_id, condition),
+                )
+        return added
+
+    async def remove_condition(self, resident_id: int, condition: str) -> bool:
+        return (
+            await self.db.execute(
+                "DELETE FROM health_conditions WHERE resident_id = ? AND condition = ?",
+                (resident_id, condition),
+            )
+            > 0
+        )
+
+    # -- readings and flags -----------------------------------------------------------------
+    async def add_reading(self, resident_id: int, r: NewReading) -> int:
+        """Store a reading; a danger-sign reading also raises a flag for the doctor, in the same
+        transaction, so a flag is never lost between the two writes."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO health_readings (resident_id, kind, systolic, diastolic, pulse, "
+                "glucose, taken_at, controlled, danger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    resident_id,
+                    r.kind,
+                    r.systolic,
+                    r.diastolic,
+                    r.pulse,
+                    r.glucose,
+                    _ts(r.taken_at),
+                    int(r.controlled),
+                    int(r.danger),
+                ),
+            )
+            reading_id = int(cur.lastrowid or 0)
+            if r.danger:
+                await conn.execute(
+                    "INSERT INTO health_flags (resident_id, reading_id, reason, created_at) "
+                    "VALUES (?, ?, 'danger_reading', ?)",
+                    (resident_id, reading_id, _ts(r.taken_at)),
+                )
+        return reading_id
+
+    async def readings(self, resident_id: int, since: datetime) -> list[Reading]:
+        """The resident's readings taken at or after `since`, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM health_readings WHERE resident_id = ? AND taken_at >= ? "
+            "ORDER BY taken_at, id",
+            (resident_id, _ts(since)),
+        )
+        return [_reading(r) for r in rows]
+
+    async def flags_for(self, resident_ids: Sequence[int], unseen_only: bool = False) -> list[Flag]:
+        """Flags of these residents, newest first, each with its reading."""
+        if not resident_ids:
+            return []
+        sql = (
+            "SELECT f.id AS f_id, f.resident_id AS f_resident_id, f.reason, f.created_at, "
+            "f.seen_at, r.id, r.resident_id, r.kind, r.systolic, r.diastolic, r.pulse, "
+            "r.glucose, r.taken_at, r.controlled, r.danger FROM health_flags f "
+            "LEFT JOIN health_readings r ON r.id = f.reading_id "
+            f"WHERE f.resident_id IN ({_marks(resident_ids)})"
+        )
+        if unseen_only:
+            sql += " AND f.seen_at IS NULL"
+        rows = await self.db.fetchall(
+            sql + " ORDER BY f.created_at DESC, f.id DESC", list(resident_ids)
+        )
+        return [
+            Flag(
+                id=r["f_id"],
+                resident_id=r["f_resident_id"],
+                reason=r["reason"],
+                created_at=datetime.fromtimestamp(r["created_at"], UTC),
+                seen_at=_dt(r["seen_at"]),
+                reading=_reading(r) if r["id"] is not None else None,
+            )
+            for r in rows
+        ]
+
+    async def mark_flags_seen(self, flag_ids: Sequence[int], now: datetime) -> int:
+        if not flag_ids:
+            return 0
+        return await self.db.execute(
+            f"UPDATE health_flags SET seen_at = ? WHERE seen_at IS NULL "
+            f"AND id IN ({_marks(flag_ids)})",
+            [_ts(now), *flag_ids],
+        )
+
+    # -- follow-up events -------------------------------------------------------------------
+    async def add_event(
+        self, resident_id: int, kind: str, on_date: date, recorded_by: str, now: datetime
+    ) -> bool:
+        """Record a follow-up / referral / side effect / annual check; False if that very
+        event (same kind, same day) was already recorded."""
+        if kind not in EVENT_KINDS or recorded_by not in SETTERS:
+            raise ValueError(f"unknown event kind or recorder: {kind}, {recorded_by}")
+        return (
+            await self.db.execute(
+                "INSERT INTO health_events (resident_id, kind, on_date, recorded_by, created_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resident_id, kind, on_date) DO NOTHING",
+                (resident_id, kind, on_date.isoformat(), recorded_by, _ts(now)),
+            )
+            > 0
+        )
+
+    # -- what the follow-up plan needs ------------------------------------------------------
+    async def facts(self, resident_ids: Sequence[int] | None = None) -> list[Facts]:
+        """Plan inputs for these residents, or for everyone with a condition or a birth year
+        (the daily scan). Four grouped queries, whatever the number of residents."""
+        if resident_ids is None:
+            where, params = f" WHERE resident_id IN ({_SUBJECTS})", []
+        elif not resident_ids:
+            return []
+        else:
+            where, params = f" WHERE resident_id IN ({_marks(resident_ids)})", list(resident_ids)
+        acc: dict[int, dict[str, Any]] = {}
+
+        def slot(rid: int) -> dict[str, Any]:
+            return acc.setdefault(rid, {"conditions": [], "last_event": {}})
+
+        for r in await self.db.fetchall(
+            "SELECT resident_id, birth_year FROM health_profiles" + where, params
+        ):
+            slot(r[0])["birth_year"] = r[1]
+        for r in await self.db.fetchall(
+            "SELECT resident_id, condition, since FROM health_conditions" + where, params
+        ):
+            s = slot(r[0])
+            s["conditions"].append(r[1])
+            since = date.fromisoformat(r[2])
+            s["since"] = min(s.get("since", since), since)
+        for r in await self.db.fetchall(
+            "SELECT resident_id, kind, MAX(on_date) FROM health_events"
+            + where
+            + " GROUP BY resident_id, kind",
+            params,
+        ):
+            slot(r[0])["last_event"][r[1]] = date.fromisoformat(r[2])
+        for r in await self.db.fetchall(
+            "SELECT resident_id, MAX(taken_at) FROM health_readings"
+            + where
+            + " AND controlled = 0 GROUP BY resident_id",
+            params,
+        ):
+            slot(r[0])["uncontrolled"] = r[1]
+        out: list[Facts] = []
+        for rid in sorted(acc):
+            s = acc[rid]
+            out.append(
+                Facts(
+                    resident_id=rid,
+                    birth_year=s.get("birth_year"),
+                    conditions=tuple(sorted(s["conditions"])),
+                    condition_since=s.get("since"),
+                    last_event=s["last_event"],
+                    last_uncontrolled_at=_dt(s.get("uncontrolled")),
+                )
+            )
+        return out
+
+    # -- the follow-up reminders' outbox rows -----------------------------------------------
+    async def pending_reminder_keys(
+        self, kind: str, prefix: str, resident_ids: Sequence[int] | None = None
+    ) -> dict[int, set[str]]:
+        """Dedupe keys of pending outbox rows of `kind` (a read-only view of the outbox), so a
+        re-plan can cancel exactly the reminders that are no longer due. None: everyone."""
+        sql = (
+            "SELECT resident_id, dedupe_key FROM outbox WHERE status = 'pending' AND kind = ? "
+            "AND dedupe_key >= ? AND dedupe_key < ?"
+        )
+        params: list[Any] = [kind, prefix, prefix + "\uffff"]
+        if resident_ids is not None:
+            if not resident_ids:
+                return {}
+            sql += f" AND resident_id IN ({_marks(resident_ids)})"
+            params.extend(resident_ids)
+        out: dict[int, set[str]] = {}
+        for r in await self.db.fetchall(sql, params):
+            out.setdefault(r[0], set()).add(r[1])
+        return out
+
+    async def revive_cancelled(
+        self, kind: str, rows: Sequence[tuple[str, datetime, datetime | None]], now: datetime
+    ) -> int:
+        """Put cancelled rows of `kind` back to pending with their new times: (dedupe_key,
+        due_at, expires_at). The outbox ignores a re-planned dedupe key that exists, so a
+        reminder cancelled when the plan changed (a condition removed) and wanted again (the
+        condition re-added) would otherwise never be sent."""
+        if not rows:
+            return 0
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "UPDATE outbox SET status = 'pending', due_at = ?, expires_at = ?, "
+                "updated_at = ? WHERE dedupe_key = ? AND kind = ? AND status = 'cancelled'",
+                [
+                    (_ts(due), _ts(exp) if exp else None, _ts(now), key, kind)
+                    for key, due, exp in rows
+                ],
+            )
+            return conn.total_changes - before

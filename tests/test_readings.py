@@ -1,0 +1,143 @@
+"""Home readings: parsing, validation prompts, danger and control thresholds, the chart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.services import readings as rd
+from bot.services.charts import BpPoint, GlucosePoint, readings_png
+from bot.services.readings import BloodPressure, Glucose, ReadingError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("135/85", BloodPressure(135, 85)),
+        ("135/85 72", BloodPressure(135, 85, 72)),
+        (" 135 / 85 ", BloodPressure(135, 85)),
+        ("135/85,72", BloodPressure(135, 85, 72)),
+        ("１３５／８５", BloodPressure(135, 85)),  # full-width, as Chinese keyboards type it
+    ],
+)
+def test_parse_bp(text: str, expected: BloodPressure) -> None:
+    assert rd.parse_bp(text) == expected
+    assert rd.parse_any(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "tenths"),
+    [("6.1", 61), ("6,1", 61), ("7", 70), ("6.15", 62), ("16.7 mmol/L", 167), ("５.５", 55)],
+)
+def test_parse_glucose(text: str, tenths: int) -> None:
+    assert rd.parse_glucose(text) == Glucose(tenths)
+    assert rd.parse_any(text) == Glucose(tenths)
+
+
+@pytest.mark.parametrize(
+    ("text", "msgid"),
+    [
+        ("abc", rd.LETTERS),
+        ("135/8a", rd.LETTERS),
+        ("high", rd.LETTERS),
+        ("400/20", rd.SYSTOLIC_OUT),
+        ("50/40", rd.SYSTOLIC_OUT),
+        ("135/20", rd.DIASTOLIC_OUT),
+        ("120/170", rd.DIASTOLIC_OUT),
+        ("85/135", rd.DIASTOLIC_NOT_LOWER),
+        ("120/120", rd.DIASTOLIC_NOT_LOWER),
+        ("135/85 300", rd.PULSE_OUT),
+        ("135/", rd.BP_SHAPE),
+        ("135/85/72", rd.BP_SHAPE),
+        ("1350/85", rd.BP_SHAPE),
+    ],
+)
+def test_invalid_bp_gets_its_correction_prompt(text: str, msgid: str) -> None:
+    with pytest.raises(ReadingError) as err:
+        rd.parse_bp(text)
+    assert err.value.msgid == msgid
+
+
+@pytest.mark.parametrize(
+    ("text", "msgid"),
+    [
+        ("six", rd.LETTERS),
+        ("0.5", rd.GLUCOSE_OUT),
+        ("40.0", rd.GLUCOSE_OUT),
+        ("6..1", rd.GLUCOSE_SHAPE),
+        ("", rd.GLUCOSE_SHAPE),
+    ],
+)
+def test_invalid_glucose_gets_its_correction_prompt(text: str, msgid: str) -> None:
+    with pytest.raises(ReadingError) as err:
+        rd.parse_glucose(text)
+    assert err.value.msgid == msgid
+
+
+def test_a_lone_blood_pressure_number_is_not_taken_for_glucose() -> None:
+    with pytest.raises(ReadingError) as err:
+        rd.parse_any("135")
+    assert err.value.msgid == rd.BP_SHAPE
+
+
+def test_out_of_range_prompt_names_the_range() -> None:
+    with pytest.raises(ReadingError) as err:
+        rd.parse_bp("400/20")
+    assert err.value.params == {"low": 60, "high": 260}
+
+
+@pytest.mark.parametrize(
+    ("sys", "dia", "danger"),
+    [
+        (179, 109, False),
+        (180, 80, True),
+        (180, 109, True),
+        (150, 110, True),
+        (179, 110, True),
+        (200, 120, True),
+    ],
+)
+def test_bp_danger_boundaries(sys: int, dia: int, danger: bool) -> None:
+    assert rd.assess(rd.check_bp(sys, dia)).danger is danger
+
+
+@pytest.mark.parametrize(
+    ("sys", "dia", "controlled"),
+    [(139, 89, True), (140, 90, False), (140, 80, False), (130, 90, False), (110, 70, True)],
+)
+def test_bp_control_boundaries(sys: int, dia: int, controlled: bool) -> None:
+    assert rd.assess(rd.check_bp(sys, dia)).controlled is controlled
+
+
+@pytest.mark.parametrize(
+    ("text", "danger", "controlled"),
+    [
+        ("16.7", True, False),
+        ("16.6", False, False),
+        ("3.9", True, False),
+        ("4.0", False, True),
+        ("7.0", False, False),
+        ("6.9", False, True),
+        ("16.65", True, False),  # rounds half up to 16.7
+    ],
+)
+def test_glucose_boundaries(text: str, danger: bool, controlled: bool) -> None:
+    result = rd.assess(rd.parse_glucose(text))
+    assert (result.danger, result.controlled) == (danger, controlled)
+
+
+def test_chart_is_a_png() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    start = datetime(2026, 11, 1, 7, 30, tzinfo=tz)
+    bp = [BpPoint(start + timedelta(days=i), 130 + i, 80 + i) for i in range(10)]
+    gl = [GlucosePoint(start + timedelta(days=2 * i), 6.0 + i / 10) for i in range(5)]
+    for png in (readings_png(bp, gl), readings_png(bp[:1], []), readings_png([], gl)):
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert len(png) > 1000
+
+
+def test_chart_refuses_nothing_to_draw() -> None:
+    with pytest.raises(ValueError):
+        readings_png([], [])
