@@ -1,0 +1,98 @@
+"""`doorstep slots list DOCTOR_ID [--date D]` and `doorstep slots close DOCTOR_ID DATE --reason R`.
+
+Closing a day cancels its bookings; each affected resident gets a message (through the
+outbox, so quiet hours apply) offering the nearest free times with buttons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime, timedelta
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.services.booking import HORIZON_DAYS, BookingError, BookingService
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("slots", help="doctors' booking slots: list, close a day")
+    ssub = p.add_subparsers(dest="slots_command", required=True)
+    ls = ssub.add_parser("list", help="a doctor's slots and bookings")
+    ls.add_argument("doctor_id")
+    ls.add_argument("--date", type=_date, help="one day in detail (default: a 14-day summary)")
+    ls.set_defaults(func=list_slots)
+    close = ssub.add_parser("close", help="close a doctor's clinic day, cancelling its bookings")
+    close.add_argument("doctor_id")
+    close.add_argument("date", type=_date)
+    close.add_argument("--reason", required=True, help="shown to the residents affected")
+    close.set_defaults(func=close_day)
+
+
+def _hhmm(ts: int, settings: Settings) -> str:
+    return datetime.fromtimestamp(ts, settings.tz).strftime("%H:%M")
+
+
+async def list_slots(args: argparse.Namespace, settings: Settings) -> int:
+    rt = Runtime(settings)
+    await rt.start()
+    try:
+        svc = rt.service(BookingService)
+        now = rt.now()
+        today = now.astimezone(settings.tz).date()
+        days = (
+            [args.date] if args.date else [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
+        )
+        for day in days:
+            slots = await svc.day_slots(args.doctor_id, day, now)
+            if args.date is None:
+                if slots:
+                    booked = sum(s.taken for s in slots)
+                    places = sum(s.capacity for s in slots if not s.closed)
+                    shut = " (closed)" if all(s.closed for s in slots) else ""
+                    print(
+                        f"{day.isoformat()} {day:%a}: {len(slots)} slots, "
+                        f"{booked} booked of {places} places{shut}"
+                    )
+                continue
+            if not slots:
+                print(f"{day.isoformat()}: no clinic hours")
+            for s in slots:
+                state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
+                print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")
+    except BookingError as exc:
+        print(f"doorstep slots: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await rt.stop()
+    return 0
+
+
+async def close_day(args: argparse.Namespace, settings: Settings) -> int:
+    reason = " ".join(args.reason.split())
+    if not reason:
+        print("doorstep slots: --reason must not be empty", file=sys.stderr)
+        return 2
+    rt = Runtime(settings)
+    await rt.start()
+    try:
+        result = await rt.service(BookingService).close_day(
+            args.doctor_id, args.date, reason, rt.now()
+        )
+    except BookingError as exc:
+        print(f"doorstep slots: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await rt.stop()
+    print(
+        f"closed {result.slots} slot(s) of {result.doctor.id} on {result.day.isoformat()}; "
+        f"{len(result.cancelled)} booking(s) cancelled, each resident offered another time"
+    )
+    return 0

@@ -1,0 +1,470 @@
+"""SQL for slots and appointments.
+
+Every rule that decides whether a booking may be made (slot exists and is open, in the future,
+below capacity; the resident does not already hold it and is under the limit) is checked
+inside the same write transaction (BEGIN IMMEDIATE) as the insert, so two residents tapping
+the last place at once get one booking and one refusal. The booking's reminders are written
+to the outbox in that same transaction: a booking never exists without its reminders, and a
+cancelled one never keeps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.storage.db import Database
+from bot.storage.outbox import INSERT_SQL, Planned, row_values
+
+BOOKED = "booked"
+CANCELLED = "cancelled"
+MOVED = "moved"
+REASONS = ("chronic", "general", "vaccination", "annual", "other")
+
+
+class Problem(StrEnum):
+    """Why a booking, move or cancellation did not happen (nothing was changed)."""
+
+    NO_SLOT = "no_slot"  # unknown slot, or one of another doctor (a button from an old screen)
+    PAST = "past"  # the slot has started or is over
+    CLOSED = "closed"  # the clinic closed that slot
+    TAKEN = "taken"  # no place left
+    DUPLICATE = "duplicate"  # the resident already holds this slot
+    LIMIT = "limit"  # the resident already has the maximum of upcoming bookings
+    GONE = "gone"  # not the resident's active booking (cancelled, moved, someone else's)
+    OVER = "over"  # the booking's time has come: too late to move or cancel
+    SAME = "same"  # moving a booking to the slot it already has
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    id: int
+    doctor_id: str
+    start_at: int
+    end_at: int
+    capacity: int
+    closed: bool
+    closed_reason: str
+    taken: int = 0
+
+    @property
+    def free(self) -> int:
+        return 0 if self.closed else max(0, self.capacity - self.taken)
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    id: int
+    resident_id: int
+    slot_id: int
+    doctor_id: str
+    start_at: int
+    end_at: int
+    reason: str
+    status: str
+    note: str
+    moved_to: int | None
+    confirmed_at: int | None
+    created_at: int
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class BookResult:
+    """A new (or moved-to) appointment, or the problem. `slot` is the slot asked for, when it
+    exists, so the caller can offer the nearest free times; `previous` is a moved booking."""
+
+    appointment: Appointment | None = None
+    problem: Problem | None = None
+    slot: Slot | None = None
+    previous: Appointment | None = None
+
+
+class Reminders(Protocol):
+    """The booking rules' reminder policy (bot.services.booking), used inside transactions."""
+
+    def plan(self, appointment: Appointment, now: datetime) -> Sequence[Planned]: ...
+
+    def keys(self, appointment_id: int) -> Sequence[str]: ...
+
+
+_SLOT_SQL = (
+    "SELECT s.id, s.doctor_id, s.start_at, s.end_at, s.capacity, s.closed, s.closed_reason, "
+    "(SELECT COUNT(*) FROM appointments a WHERE a.slot_id = s.id AND a.status = 'booked') "
+    "AS taken FROM slots s"
+)
+_APPT_COLS = (
+    "id, resident_id, slot_id, doctor_id, start_at, end_at, reason, status, note, moved_to, "
+    "confirmed_at, created_at, updated_at"
+)
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("booking times must be timezone-aware")
+    return int(value.timestamp())
+
+
+def _slot(row: Any) -> Slot:
+    return Slot(
+        id=row["id"],
+        doctor_id=row["doctor_id"],
+        start_at=row["start_at"],
+        end_at=row["end_at"],
+        capacity=row["capacity"],
+        closed=bool(row["closed"]),
+        closed_reason=row["closed_reason"],
+        taken=row["taken"],
+    )
+
+
+def _appt(row: Any) -> Appointment:
+    return Appointment(**dict(row))
+
+
+async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    # One round trip to the connection's thread (execute + fetch + close would be three):
+    # under a crowd of concurrent taps, the hops are what costs.
+    return list(await conn.execute_fetchall(sql, params))
+
+
+async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
+    rows = await _all(conn, sql, params)
+    return rows[0] if rows else None
+
+
+class BookingStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- slots --------------------------------------------------------------------------
+    async def sync_slots(
+        self,
+        doctor_id: str,
+        wanted: Sequence[tuple[int, int]],
+        window: tuple[int, int],
+        capacity: int,
+        now: datetime,
+    ) -> int:
+        """Make the doctor's future slots in `window` (unix seconds, end exclusive) match
+        `wanted` (start, end) pairs: add missing ones, drop unwanted ones that nobody ever
+        booked and the clinic did not close. Booked slots always stay. Returns slots added."""
+        now_ts = _ts(now)
+        lo, hi = window
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "INSERT INTO slots (doctor_id, start_at, end_at, capacity) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (doctor_id, start_at) DO NOTHING",
+                [(doctor_id, s, e, capacity) for s, e in wanted],
+            )
+            added = conn.total_changes - before
+            starts = {s for s, _ in wanted}
+            async with conn.execute(
+                "SELECT id, start_at FROM slots s WHERE doctor_id = ? AND start_at >= ? "
+                "AND start_at < ? AND start_at > ? AND closed = 0 "
+                "AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id)",
+                (doctor_id, lo, hi, now_ts),
+            ) as cur:
+                unwanted = [r["id"] for r in await cur.fetchall() if r["start_at"] not in starts]
+            if unwanted:
+                await conn.executemany("DELETE FROM slots WHERE id = ?", [(i,) for i in unwanted])
+        return added
+
+    async def slot(self, slot_id: int) -> Slot | None:
+        row = await _one(self.db.reader, f"{_SLOT_SQL} WHERE s.id = ?", (slot_id,))
+        return None if row is None else _slot(row)
+
+    async def slots_between(self, doctor_id: str, lo: int, hi: int) -> list[Slot]:
+        """All the doctor's slots starting in [lo, hi), open or not, in time order."""
+        rows = await _all(
+            self.db.reader,
+            f"{_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? AND s.start_at < ? "
+            "ORDER BY s.start_at",
+            (doctor_id, lo, hi),
+        )
+        return [_slot(r) for r in rows]
+
+    async def free_slots(self, doctor_id: str, lo: int, hi: int) -> list[Slot]:
+        """Open slots with a place left, starting in [lo, hi), in time order."""
+        rows = await _all(
+            self.db.reader,
+            f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
+            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity ORDER BY start_at",
+            (doctor_id, lo, hi),
+        )
+        return [_slot(r) for r in rows]
+
+    async def nearest_free(
+        self, doctor_id: str, around: int, lo: int, hi: int, limit: int
+    ) -> list[Slot]:
+        """Up to `limit` free slots in [lo, hi) nearest in time to `around`, in time order."""
+        rows = await _all(
+            self.db.reader,
+            f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
+            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity "
+            "ORDER BY ABS(start_at - ?), start_at LIMIT ?",
+            (doctor_id, lo, hi, around, limit),
+        )
+        return sorted((_slot(r) for r in rows), key=lambda s: s.start_at)
+
+    async def overbooked(self) -> list[Slot]:
+        """Slots holding more active bookings than their capacity (should never exist)."""
+        rows = await _all(
+            self.db.reader, f"SELECT * FROM ({_SLOT_SQL}) WHERE taken > capacity ORDER BY start_at"
+        )
+        return [_slot(r) for r in rows]
+
+    async def close(
+        self,
+        doctor_id: str,
+        lo: int,
+        hi: int,
+        reason: str,
+        now: datetime,
+        reminders: Reminders,
+        notice: Callable[[Appointment], Planned],
+    ) -> tuple[int, list[Appointment]]:
+        """Close the doctor's slots starting in [lo, hi): cancel their active bookings, drop
+        those bookings' reminders and plan `notice(appointment)` for each affected resident.
+        Returns (slots closed, bookings cancelled)."""
+        now_ts = _ts(now)
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE slots SET closed = 1, closed_reason = ? "
+                "WHERE doctor_id = ? AND start_at >= ? AND start_at < ?",
+                (reason, doctor_id, lo, hi),
+            )
+            closed = cur.rowcount
+            async with conn.execute(
+                f"SELECT {_APPT_COLS} FROM appointments WHERE status = 'booked' "
+                "AND doctor_id = ? AND slot_id IN (SELECT id FROM slots WHERE doctor_id = ? "
+                "AND start_at >= ? AND start_at < ?) ORDER BY start_at, id",
+                (doctor_id, doctor_id, lo, hi),
+            ) as c:
+                hit = [_appt(r) for r in await c.fetchall()]
+            await conn.executemany(
+                "UPDATE appointments SET status = 'cancelled', note = ?, updated_at = ? "
+                "WHERE id = ?",
+                [(reason, now_ts, a.id) for a in hit],
+            )
+            cancelled = [replace(a, status=CANCELLED, note=reason) for a in hit]
+            await _cancel_outbox(conn, [k for a in hit for k in reminders.keys(a.id)], now_ts)
+            await _plan_outbox(conn, [notice(a) for a in cancelled], now_ts)
+        return closed, cancelled
+
+    # -- appointments -------------------------------------------------------------------
+    async def appointment(self, appointment_id: int) -> Appointment | None:
+        row = await _one(
+            self.db.reader, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
+        )
+        return None if row is None else _appt(row)
+
+    async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
+        """The resident's active bookings that have not started yet, soonest first."""
+        rows = await _all(
+            self.db.reader,
+            f"SELECT {_APPT_COLS} FROM appointments WHERE resident_id = ? "
+            "AND status = 'booked' AND start_at > ? ORDER BY start_at, id",
+            (resident_id, _ts(now)),
+        )
+        return [_appt(r) for r in rows]
+
+    async def book(
+        self,
+        resident_id: int,
+        slot_id: int,
+        doctor_id: str,
+        reason: str,
+        now: datetime,
+        max_future: int,
+        reminders: Reminders,
+    ) -> BookResult:
+        """Book `slot_id` (which must be `doctor_id`'s) if every rule allows it.
+
+        A refusal may be decided on a plain read first: a slot seen full, closed or past can
+        only have been so a moment ago, and refusing then is what an earlier tap would have
+        got. Only the transaction can say yes, so no read can ever double-book. This keeps the
+        crowd that loses a popular slot off the single writer."""
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
+        now_ts = _ts(now)
+        params = _check_params(resident_id, slot_id, now_ts)
+        seen = await _one(self.db.reader, _CHECK_SQL, params)
+        slot, problem = _judge(seen, doctor_id, now_ts, max_future)
+        if problem is not None:
+            return BookResult(problem=problem, slot=slot)
+        async with self.db.write() as conn:
+            slot, problem = _judge(
+                await _one(conn, _CHECK_SQL, params), doctor_id, now_ts, max_future
+            )
+            if problem is not None:
+                return BookResult(problem=problem, slot=slot)
+            assert slot is not None
+            appt = await _insert(conn, resident_id, slot, reason, now_ts)
+            await _plan_outbox(conn, reminders.plan(appt, now), now_ts)
+        return BookResult(appointment=appt, slot=slot)
+
+    async def move(
+        self,
+        resident_id: int,
+        appointment_id: int,
+        slot_id: int,
+        now: datetime,
+        reminders: Reminders,
+    ) -> BookResult:
+        """Move the resident's active booking to another slot of the same doctor: the new
+        booking is made and the old one marked moved (its place freed) in one transaction."""
+        now_ts = _ts(now)
+        async with self.db.write() as conn:
+            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            row = await _one(conn, _CHECK_SQL, _check_params(resident_id, slot_id, now_ts))
+            if isinstance(old, Problem):
+                return BookResult(problem=old, slot=None if row is None else _slot(row))
+            if row is not None and row["id"] == old.slot_id:
+                return BookResult(problem=Problem.SAME, slot=_slot(row), previous=old)
+            # The old booking is being given up, so it does not count against the limit.
+            slot, problem = _judge(row, old.doctor_id, now_ts, None)
+            if problem is not None:
+                return BookResult(problem=problem, slot=slot, previous=old)
+            assert slot is not None
+            new = await _insert(conn, resident_id, slot, old.reason, now_ts)
+            await conn.execute(
+                "UPDATE appointments SET status = 'moved', moved_to = ?, updated_at = ? "
+                "WHERE id = ?",
+                (new.id, now_ts, old.id),
+            )
+            await _cancel_outbox(conn, reminders.keys(old.id), now_ts)
+            await _plan_outbox(conn, reminders.plan(new, now), now_ts)
+        return BookResult(appointment=new, slot=slot, previous=old)
+
+    async def cancel(
+        self, resident_id: int, appointment_id: int, now: datetime, reminders: Reminders
+    ) -> BookResult:
+        """Cancel the resident's active, not yet started booking; its place is free at once."""
+        now_ts = _ts(now)
+        async with self.db.write() as conn:
+            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            if isinstance(old, Problem):
+                return BookResult(problem=old)
+            await conn.execute(
+                "UPDATE appointments SET status = 'cancelled', updated_at = ? WHERE id = ?",
+                (now_ts, old.id),
+            )
+            await _cancel_outbox(conn, reminders.keys(old.id), now_ts)
+        return BookResult(previous=replace(old, status=CANCELLED, updated_at=now_ts))
+
+    async def confirm(
+        self, resident_id: int, appointment_id: int, now: datetime
+    ) -> Appointment | Problem:
+        """Record "I'll come" on the resident's active, upcoming booking."""
+        now_ts = _ts(now)
+        async with self.db.write() as conn:
+            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            if isinstance(old, Problem):
+                return old
+            await conn.execute(
+                "UPDATE appointments SET confirmed_at = ?, updated_at = ? WHERE id = ?",
+                (now_ts, now_ts, old.id),
+            )
+        return replace(old, confirmed_at=now_ts, updated_at=now_ts)
+
+
+# -- inside a write transaction ----------------------------------------------------------------
+
+
+# The slot, its active bookings, whether the resident holds it, and the resident's upcoming
+# bookings: everything a booking decision needs, in one statement.
+_CHECK_SQL = (
+    "SELECT s.id, s.doctor_id, s.start_at, s.end_at, s.capacity, s.closed, s.closed_reason, "
+    "(SELECT COUNT(*) FROM appointments a WHERE a.slot_id = s.id AND a.status = 'booked') "
+    "AS taken, "
+    "EXISTS (SELECT 1 FROM appointments a WHERE a.slot_id = s.id AND a.resident_id = ? "
+    "AND a.status = 'booked') AS held, "
+    "(SELECT COUNT(*) FROM appointments a WHERE a.resident_id = ? AND a.status = 'booked' "
+    "AND a.start_at > ?) AS future "
+    "FROM slots s WHERE s.id = ?"
+)
+
+
+def _check_params(resident_id: int, slot_id: int, now_ts: int) -> tuple[int, ...]:
+    return (resident_id, resident_id, now_ts, slot_id)
+
+
+def _judge(
+    row: Any, doctor_id: str, now_ts: int, max_future: int | None
+) -> tuple[Slot | None, Problem | None]:
+    """The slot (if it exists) and the first rule a booking of it would break, if any."""
+    slot = None if row is None else _slot(row)
+    if slot is None or slot.doctor_id != doctor_id:
+        return slot, Problem.NO_SLOT
+    if slot.start_at <= now_ts:
+        return slot, Problem.PAST
+    if slot.closed:
+        return slot, Problem.CLOSED
+    if row["held"]:
+        return slot, Problem.DUPLICATE
+    if max_future is not None and row["future"] >= max_future:
+        return slot, Problem.LIMIT
+    if slot.taken >= slot.capacity:
+        return slot, Problem.TAKEN
+    return slot, None
+
+
+async def _active_of(
+    conn: aiosqlite.Connection, resident_id: int, appointment_id: int, now_ts: int
+) -> Appointment | Problem:
+    row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
+    # Someone else's booking looks exactly like a missing one: nothing is revealed about it.
+    if row is None or row["resident_id"] != resident_id or row["status"] != BOOKED:
+        return Problem.GONE
+    appt = _appt(row)
+    if appt.start_at <= now_ts:
+        return Problem.OVER
+    return appt
+
+
+async def _insert(
+    conn: aiosqlite.Connection, resident_id: int, slot: Slot, reason: str, now_ts: int
+) -> Appointment:
+    cur = await conn.execute(
+        "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, reason, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (resident_id, slot.id, slot.doctor_id, slot.start_at, slot.end_at, reason, now_ts, now_ts),
+    )
+    assert cur.lastrowid is not None
+    return Appointment(
+        id=cur.lastrowid,
+        resident_id=resident_id,
+        slot_id=slot.id,
+        doctor_id=slot.doctor_id,
+        start_at=slot.start_at,
+        end_at=slot.end_at,
+        reason=reason,
+        status=BOOKED,
+        note="",
+        moved_to=None,
+        confirmed_at=None,
+        created_at=now_ts,
+        updated_at=now_ts,
+    )
+
+
+async def _plan_outbox(conn: aiosqlite.Connection, rows: Sequence[Planned], now_ts: int) -> None:
+    if rows:
+        await conn.executemany(INSERT_SQL, [row_values(p, now_ts) for p in rows])
+
+
+async def _cancel_outbox(conn: aiosqlite.Connection, keys: Sequence[str], now_ts: int) -> None:
+    if keys:
+        marks = ",".join("?" * len(keys))
+        await conn.execute(
+            "UPDATE outbox SET status = 'cancelled', updated_at = ? "
+            f"WHERE status = 'pending' AND dedupe_key IN ({marks})",
+            [now_ts, *keys],
+        )
