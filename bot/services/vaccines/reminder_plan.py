@@ -1,0 +1,371 @@
+"""Children's vaccine reminders as outbox rows, and re-planning them without ever doubling one.
+
+One row per guardian, child and reminder date: the engine's reminders falling on the same day
+(HepB-3 and MPSV-A-1 at 6 months) become one message. The row's dedupe key is built from the
+engine's `Reminder.key`s, which stay the same until a reminder's date or kind changes, so:
+
+- planning again (daily, or after any edit) finds the same keys and adds nothing;
+- an edit that moves a date or completes a dose changes the key: the old pending row is
+  cancelled (it is no longer wanted) and the new one planned.
+
+Keys: ``vx:<child id, 10 digits>:<resident id>:<date>:<digest of the reminder keys>`` and
+``vx:<child>:<resident>:<dose>:ask_centre`` (no date: one message, however often we plan).
+Zero-padded child ids sort like numbers, so the daily job reads the pending keys of a batch of
+children with one range query. "Remind me in 3 days" rows live under ``vxz:`` and are never
+cancelled by a re-plan (the renderer drops doses done meanwhile).
+
+Only reminders within `HORIZON` are stored; later ones are planned as they come closer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+from bot.services.vaccines.engine import Plan, PlanInputError, Planner
+from bot.services.vaccines.reminders import ReminderKind, next_reminders
+from bot.services.vaccines.schedule import choices_from_settings, load_schedule_set
+from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.vaccines import ChildRecord, VaccineStore
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KIND = "vaccine"
+CHILD_KEY = "child"
+ASK_KEY = "ask_centre"
+SNOOZE_KEY = "snoozed"
+HORIZON = timedelta(days=60)
+SEND_AT = time(9, 30)
+# A weekly reminder not sent within 6 days (the bot was down) is dropped: the next one comes.
+EXPIRES_AFTER = timedelta(days=6)
+SNOOZE = timedelta(days=3)
+BATCH = 2000
+# Positions in an outbox row's values (bot.storage.outbox.row_values).
+_DUE, _EXPIRES, _DEDUPE = 3, 4, 6
+
+
+def child_prefix(child_id: int) -> str:
+    return f"vx:{child_id:010d}:"
+
+
+def snooze_prefix(child_id: int) -> str:
+    return f"vxz:{child_id:010d}:"
+
+
+def send_time(on: date, tz: tzinfo) -> datetime:
+    return datetime.combine(on, SEND_AT, tzinfo=tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One reminder message of a child's plan, without the child or its guardians.
+
+    Children with the same birth date and doses get the same messages, so the daily job plans
+    each such cohort once (see `MessageCache`) and only fills in child and guardian ids.
+    """
+
+    key: str  # CHILD_KEY or ASK_KEY
+    on: date
+    due_at: datetime
+    tail: str  # the dedupe key after "<child prefix><guardian>:"
+    doses: tuple[tuple[str, str], ...]  # (dose, reminder kind)
+    # The outbox payload (JSON, as `row_values` writes it) around the child id, and the times
+    # as stored: made once per message rather than once per row.
+    payload_head: str
+    payload_tail: str
+    due_ts: int
+    expires_ts: int
+
+
+def _message(key: str, on: date, tail: str, doses: list[tuple[str, str]], tz: tzinfo) -> Message:
+    due = send_time(on, tz)
+    day = on.isoformat()
+    # json.dumps(..., sort_keys=True) orders params as child, doses, on: the child id is the
+    # only part that differs between children.
+    head = '{"key": ' + json.dumps(key, ensure_ascii=False) + ', "params": {"child": '
+    rest = json.dumps([list(d) for d in doses], ensure_ascii=False)
+    tail_json = ', "doses": ' + rest + ', "on": ' + json.dumps(day) + "}}"
+    return Message(
+        key,
+        on,
+        due,
+        tail,
+        tuple(doses),
+        head,
+        tail_json,
+        int(due.timestamp()),
+        int((due + EXPIRES_AFTER).timestamp()),
+    )
+
+
+def messages(plan: Plan, today: date, tz: tzinfo, horizon: timedelta = HORIZON) -> list[Message]:
+    """The messages for one plan's next reminders (pure): ask-the-centre ones first, then one
+    per reminder date, by date."""
+    last = today + horizon
+    groups: dict[date, list[tuple[str, str, str]]] = {}
+    out: list[Message] = []
+    for r in next_reminders(plan, today):
+        if r.on > last:
+            continue
+        if r.kind is ReminderKind.ASK_CENTRE:
+            out.append(_message(ASK_KEY, r.on, r.key, [(r.dose, ASK_KEY)], tz))
+            continue
+        groups.setdefault(r.on, []).append((r.key, r.dose, str(r.kind)))
+    for on, items in sorted(groups.items()):
+        items.sort()
+        digest = hashlib.blake2b(
+            "|".join(k for k, _, _ in items).encode(), digest_size=5
+        ).hexdigest()
+        out.append(
+            _message(CHILD_KEY, on, f"{on.isoformat()}:{digest}", [(d, k) for _, d, k in items], tz)
+        )
+    return out
+
+
+def _expand(msgs: Sequence[Message], guardians: Sequence[int]) -> list[tuple[Message, int]]:
+    # Row order: ask-the-centre messages each for every guardian, then the dated ones likewise.
+    return [(m, g) for m in msgs for g in guardians]
+
+
+def child_rows(
+    child_id: int,
+    guardians: Sequence[int],
+    plan: Plan,
+    today: date,
+    tz: tzinfo,
+    horizon: timedelta = HORIZON,
+) -> list[Planned]:
+    """The outbox rows for one child's next reminders (pure)."""
+    prefix = child_prefix(child_id)
+    return [
+        Planned(
+            g,
+            KIND,
+            m.key,
+            m.due_at,
+            f"{prefix}{g}:{m.tail}",
+            {"child": child_id, "doses": [list(d) for d in m.doses], "on": m.on.isoformat()},
+            m.due_at + EXPIRES_AFTER,
+        )
+        for m, g in _expand(messages(plan, today, tz, horizon), guardians)
+    ]
+
+
+def child_values(
+    child_id: int, guardians: Sequence[int], msgs: Sequence[Message], now_ts: int
+) -> list[tuple[Any, ...]]:
+    """The outbox row values (as `row_values` makes them) of one child's messages."""
+    prefix = child_prefix(child_id)
+    cid = str(child_id)
+    return [
+        (
+            g,
+            KIND,
+            m.payload_head + cid + m.payload_tail,
+            m.due_ts,
+            m.expires_ts,
+            0,
+            f"{prefix}{g}:{m.tail}",
+            None,
+            now_ts,
+            now_ts,
+        )
+        for m, g in _expand(msgs, guardians)
+    ]
+
+
+# Distinct (birth date, doses given) cohorts kept by one planning run; beyond this we start
+# afresh. Each entry is a few hundred bytes; the planning job must stay well under 300 MB.
+CACHE_SIZE = 50_000
+
+
+class MessageCache:
+    """The messages of each cohort of children planned on one day: same birth date, same doses
+    on the same dates (most children recorded "all up to today").
+
+    Keys hold absolute dates, not offsets from birth: the engine is not shift-invariant
+    (editions by date, month-end clamping). `None` marks input the engine refuses.
+    """
+
+    def __init__(self, planner: Planner, today: date, tz: tzinfo, size: int = CACHE_SIZE) -> None:
+        self.planner = planner
+        self.today = today
+        self.tz = tz
+        self.size = size
+        self.codes = planner.dose_codes
+        self._known = frozenset(self.codes)
+        self._memo: dict[tuple[date | None, ...], list[Message] | None] = {}
+        self.hits = self.misses = 0
+
+    def get(self, born: date, given: Mapping[str, date]) -> list[Message] | None:
+        """The child's messages, or None if the engine refuses its input."""
+        key = (born, *map(given.get, self.codes))
+        try:
+            found = self._memo[key]
+        except KeyError:
+            pass
+        else:
+            self.hits += 1
+            return found
+        self.misses += 1
+        known = self._known
+        try:
+            plan = self.planner.plan(
+                born, {k: v for k, v in given.items() if k in known}, self.today
+            )
+        except PlanInputError:
+            found = None
+        else:
+            found = messages(plan, self.today, self.tz)
+        if len(self._memo) >= self.size:
+            self._memo.clear()
+        self._memo[key] = found
+        return found
+
+
+def load_planner(rt: Runtime) -> Planner:
+    """The deployment's schedule editions and live/inactivated choices."""
+    schedules = load_schedule_set(rt.settings.content_dir / "vaccines")
+    return Planner(schedules, choices_from_settings(rt.settings))
+
+
+class ChildReminders:
+    """Plans, re-plans and cancels the reminder rows of children."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.store = rt.service(VaccineStore)
+        self.outbox = rt.service(OutboxStore)
+        self._planner: Planner | None = None
+
+    @property
+    def planner(self) -> Planner:
+        if self._planner is None:
+            self._planner = load_planner(self.rt)
+        return self._planner
+
+    def today(self) -> date:
+        return self.rt.now().astimezone(self.rt.settings.tz).date()
+
+    def plan(self, record: ChildRecord, today: date | None = None) -> Plan:
+        """The child's plan; doses an operator's new schedule files no longer know are left
+        out rather than breaking the child's card."""
+        known = set(self.planner.dose_codes)
+        given = {k: v for k, v in record.given.items() if k in known}
+        return self.planner.plan(record.child.born, given, today or self.today())
+
+    def values(
+        self,
+        records: Sequence[ChildRecord],
+        today: date,
+        now_ts: int,
+        cache: MessageCache | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """The outbox row values of these children's next reminders."""
+        if cache is None:
+            cache = MessageCache(self.planner, today, self.rt.settings.tz)
+        out: list[tuple[Any, ...]] = []
+        for rec in records:
+            child = rec.child
+            msgs = cache.get(child.born, rec.given)
+            if msgs is None:
+                log.warning("child %s cannot be planned; no reminders", child.id)
+            elif msgs:
+                out.extend(child_values(child.id, rec.guardians, msgs, now_ts))
+        return out
+
+    async def _apply(self, values: list[tuple[Any, ...]], lo: str, hi: str) -> tuple[int, int]:
+        """Make the pending rows with keys in [lo, hi) exactly `values`: (added, cancelled)."""
+        now = self.rt.now()
+        pending = await self.store.pending_keys(KIND, lo, hi)
+        cancelled = 0
+        if pending:
+            wanted = {v[_DEDUPE] for v in values}
+            stale = sorted(pending - wanted)
+            for i in range(0, len(stale), 500):
+                cancelled += await self.outbox.cancel(stale[i : i + 500], now)
+            fresh = [v for v in values if v[_DEDUPE] not in pending]
+        else:
+            fresh = values
+        added = await self.store.insert_outbox(fresh) if fresh else 0
+        if added < len(fresh):
+            # Some keys exist (sent, expired or cancelled): bring back the cancelled ones.
+            added += await self.store.revive_cancelled(
+                KIND,
+                [
+                    (
+                        v[_DEDUPE],
+                        datetime.fromtimestamp(v[_DUE], UTC),
+                        datetime.fromtimestamp(v[_EXPIRES], UTC),
+                    )
+                    for v in fresh
+                ],
+                now,
+            )
+        return added, cancelled
+
+    async def replan_child(self, child_id: int) -> tuple[int, int]:
+        """After an edit: plan this child's reminders and cancel the ones no longer wanted."""
+        record = await self.store.record(child_id)
+        now_ts = int(self.rt.now().timestamp())
+        values = self.values([record], self.today(), now_ts) if record else []
+        prefix = child_prefix(child_id)
+        return await self._apply(values, prefix, prefix[:-1] + ";")
+
+    async def cancel_child(self, child_id: int, resident_id: int | None = None) -> int:
+        """Cancel a child's pending reminders (all, or one guardian's), snoozes included."""
+        now = self.rt.now()
+        tail = f"{resident_id}:" if resident_id is not None else ""
+        n = await self.outbox.cancel_prefix(child_prefix(child_id) + tail, now)
+        return n + await self.outbox.cancel_prefix(snooze_prefix(child_id) + tail, now)
+
+    async def replan_all(self, batch: int = BATCH) -> tuple[int, int, int]:
+        """The daily job: every child, in id batches; (children, rows added, cancelled)."""
+        today = self.today()
+        cache = MessageCache(self.planner, today, self.rt.settings.tz)
+        after = children = added = cancelled = 0
+        while True:
+            records = await self.store.records_after(after, batch)
+            if not records:
+                break
+            last = records[-1].child.id
+            now_ts = int(self.rt.now().timestamp())
+            # From just after the previous batch: rows of children deleted in between go too.
+            a, c = await self._apply(
+                self.values(records, today, now_ts, cache),
+                child_prefix(after + 1),
+                child_prefix(last)[:-1] + ";",
+            )
+            children, added, cancelled = children + len(records), added + a, cancelled + c
+            after = last
+        a, c = await self._apply([], child_prefix(after + 1), "vx;")
+        added, cancelled = added + a, cancelled + c
+        log.info(
+            "vaccine reminders: %s children (%s plans), %s rows added, %s cancelled",
+            *(children, cache.misses, added, cancelled),
+        )
+        return children, added, cancelled
+
+    async def snooze(
+        self, resident_id: int, row_id: int, child_id: int, params: dict[str, Any]
+    ) -> bool:
+        """ "Remind me in 3 days": a new row for the same doses; pressing twice adds one row."""
+        due = send_time(self.today() + SNOOZE, self.rt.settings.tz)
+        row = Planned(
+            resident_id,
+            KIND,
+            SNOOZE_KEY,
+            due,
+            f"{snooze_prefix(child_id)}{resident_id}:{row_id}",
+            {"child": child_id, "doses": params.get("doses", []), "on": due.date().isoformat()},
+            due + EXPIRES_AFTER,
+        )
+        return await self.outbox.plan([row], self.rt.now()) > 0

@@ -1,0 +1,331 @@
+"""Children, their guardians and doses, share invites, adults' vaccine records; and the read-only
+view of the vaccine reminders' outbox rows that re-planning needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.outbox import INSERT_SQL
+
+OWNER = "owner"
+GUARDIAN = "guardian"
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    id: int
+    owner_id: int
+    nickname: str
+    born: date
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRecord:
+    """A child with everything planning needs: who looks after it and the doses given."""
+
+    child: Child
+    guardians: tuple[int, ...]  # resident ids, the owner first
+    given: dict[str, date]
+
+
+@dataclass(frozen=True, slots=True)
+class AdultRecord:
+    resident_id: int
+    vaccine: str  # 'flu' | 'ppv23'
+    season: int  # the autumn's year for flu, 0 for ppv23
+    outcome: str  # 'done' | 'declined'
+    recorded_on: date
+
+
+def _ts(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return int(value.timestamp())
+
+
+def _child(r: Any) -> Child:
+    return Child(
+        r["id"], r["owner_id"], r["nickname"], date.fromisoformat(r["born"]), r["created_at"]
+    )
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+_CHILD_COLS = "c.id, c.owner_id, c.nickname, c.born, c.created_at"
+
+
+class VaccineStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- children -----------------------------------------------------------------------
+    async def add_child(self, owner_id: int, nickname: str, born: date, now: datetime) -> Child:
+        ts = _ts(now)
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "INSERT INTO children (owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?)",
+                (owner_id, nickname, born.isoformat(), ts),
+            )
+            child_id = cur.lastrowid
+            await conn.execute(
+                "INSERT INTO child_guardians (child_id, resident_id, role, added_at) "
+                "VALUES (?, ?, 'owner', ?)",
+                (child_id, owner_id, ts),
+            )
+        assert child_id is not None
+        return Child(child_id, owner_id, nickname, born, ts)
+
+    async def children_of(self, resident_id: int) -> list[Child]:
+        """The children a resident looks after (owned or shared), oldest entry first."""
+        rows = await self.db.fetchall(
+            f"SELECT {_CHILD_COLS} FROM child_guardians g JOIN children c ON c.id = g.child_id "
+            "WHERE g.resident_id = ? ORDER BY c.id",
+            (resident_id,),
+        )
+        return [_child(r) for r in rows]
+
+    async def count_children(self, resident_id: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM child_guardians WHERE resident_id = ?", (resident_id,)
+            )
+        )
+
+    async def record(self, child_id: int) -> ChildRecord | None:
+        batch = await self._records(
+            f"SELECT {_CHILD_COLS} FROM children c WHERE c.id = ?", (child_id,)
+        )
+        return batch[0] if batch else None
+
+    async def records_after(self, after_id: int, limit: int) -> list[ChildRecord]:
+        """Keyset pagination over every child, in id order (the daily re-plan, the bench)."""
+        return await self._records(
+            f"SELECT {_CHILD_COLS} FROM children c WHERE c.id > ? ORDER BY c.id LIMIT ?",
+            (after_id, limit),
+        )
+
+    async def _records(self, sql: str, params: Sequence[Any]) -> list[ChildRecord]:
+        children = [_child(r) for r in await self.db.fetchall(sql, params)]
+        if not children:
+            return []
+        lo, hi = children[0].id, children[-1].id  # id order
+        guardians: dict[int, list[tuple[int, int]]] = {}
+        for r in await self.db.fetchall(
+            "SELECT child_id, resident_id, role FROM child_guardians "
+            "WHERE child_id BETWEEN ? AND ?",
+            (lo, hi),
+        ):
+            # The owner first, then the others by id: who gets a reminder is stable.
+            guardians.setdefault(r[0], []).append((0 if r[2] == OWNER else 1, r[1]))
+        # One row per child (not per dose) and each date parsed once: the daily job reads
+        # every child, and per-row overhead would dominate.
+        given: dict[int, dict[str, date]] = {}
+        days: dict[str, date] = {}
+        for r in await self.db.fetchall(
+            "SELECT child_id, group_concat(dose || '@' || given_on, ' ') FROM child_doses "
+            "WHERE child_id BETWEEN ? AND ? GROUP BY child_id",
+            (lo, hi),
+        ):
+            doses: dict[str, date] = {}
+            for item in r[1].split(" "):
+                code, _, on = item.partition("@")
+                day = days.get(on)
+                if day is None:
+                    day = days[on] = date.fromisoformat(on)
+                doses[code] = day
+            given[r[0]] = doses
+        return [
+            ChildRecord(
+                c,
+                tuple(rid for _, rid in sorted(guardians.get(c.id, []))),
+                given.get(c.id, {}),
+            )
+            for c in children
+        ]
+
+    async def rename(self, child_id: int, nickname: str) -> None:
+        await self.db.execute("UPDATE children SET nickname = ? WHERE id = ?", (nickname, child_id))
+
+    async def leave(self, child_id: int, resident_id: int) -> bool:
+        """The resident stops looking after the child. The last guardian leaving deletes the
+        child; an owner leaving hands it over to the next guardian. True if the child is gone."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT resident_id FROM child_guardians WHERE child_id = ? AND resident_id <> ? "
+                "ORDER BY added_at, resident_id LIMIT 1",
+                (child_id, resident_id),
+            ) as cur:
+                heir = await cur.fetchone()
+            if heir is None:
+                await conn.execute("DELETE FROM children WHERE id = ?", (child_id,))
+                return True
+            await conn.execute(
+                "UPDATE children SET owner_id = ? WHERE id = ? AND owner_id = ?",
+                (heir[0], child_id, resident_id),
+            )
+            await conn.execute(
+                "UPDATE child_guardians SET role = 'owner' WHERE child_id = ? AND resident_id = ? "
+                "AND (SELECT owner_id FROM children WHERE id = ?) = ?",
+                (child_id, heir[0], child_id, heir[0]),
+            )
+            await conn.execute(
+                "DELETE FROM child_guardians WHERE child_id = ? AND resident_id = ?",
+                (child_id, resident_id),
+            )
+            return False
+
+    # -- doses --------------------------------------------------------------------------
+    async def set_doses(self, child_id: int, doses: dict[str, date], now: datetime) -> None:
+        """Record doses as given (a date recorded again replaces the old one)."""
+        if not doses:
+            return
+        await self.db.executemany(
+            "INSERT INTO child_doses (child_id, dose, given_on, recorded_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (child_id, dose) DO UPDATE SET given_on = excluded.given_on, "
+            "recorded_at = excluded.recorded_at",
+            [(child_id, dose, on.isoformat(), _ts(now)) for dose, on in doses.items()],
+        )
+
+    async def remove_doses(self, child_id: int, doses: Iterable[str]) -> int:
+        codes = list(doses)
+        if not codes:
+            return 0
+        return await self.db.execute(
+            f"DELETE FROM child_doses WHERE child_id = ? AND dose IN ({_marks(codes)})",
+            [child_id, *codes],
+        )
+
+    # -- sharing ------------------------------------------------------------------------
+    async def add_invite(
+        self, child_id: int, code_hash: str, now: datetime, expires: datetime
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO child_invites (code_hash, child_id, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (code_hash, child_id, _ts(now), _ts(expires)),
+        )
+
+    async def redeem_invite(
+        self, code_hash: str, resident_id: int, now: datetime, max_guardians: int
+    ) -> tuple[str, int | None]:
+        """Use an invite: ('ok', child_id), or ('unknown' | 'used' | 'expired' | 'already' |
+        'full', child_id or None). Checked and used in one transaction, so a code works once."""
+        ts = _ts(now)
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT child_id, expires_at, used_at FROM child_invites WHERE code_hash = ?",
+                (code_hash,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return "unknown", None
+            child_id = int(row[0])
+            if row[2] is not None:
+                return "used", child_id
+            if row[1] <= ts:
+                return "expired", child_id
+            async with conn.execute(
+                "SELECT resident_id FROM child_guardians WHERE child_id = ?", (child_id,)
+            ) as cur:
+                present = {r[0] for r in await cur.fetchall()}
+            if resident_id in present:
+                return "already", child_id
+            if len(present) >= max_guardians:
+                return "full", child_id
+            await conn.execute(
+                "UPDATE child_invites SET used_at = ? WHERE code_hash = ?", (ts, code_hash)
+            )
+            await conn.execute(
+                "INSERT INTO child_guardians (child_id, resident_id, role, added_at) "
+                "VALUES (?, ?, 'guardian', ?)",
+                (child_id, resident_id, ts),
+            )
+            return "ok", child_id
+
+    # -- adults -------------------------------------------------------------------------
+    async def adult_records(self, resident_ids: Sequence[int]) -> dict[int, list[AdultRecord]]:
+        out: dict[int, list[AdultRecord]] = {}
+        ids = list(resident_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            for r in await self.db.fetchall(
+                "SELECT resident_id, vaccine, season, outcome, recorded_on FROM adult_vaccines "
+                f"WHERE resident_id IN ({_marks(part)})",
+                part,
+            ):
+                out.setdefault(r[0], []).append(
+                    AdultRecord(r[0], r[1], r[2], r[3], date.fromisoformat(r[4]))
+                )
+        return out
+
+    async def set_adult(
+        self, resident_id: int, vaccine: str, season: int, outcome: str, on: date
+    ) -> None:
+        await self.db.execute(
+            "INSERT INTO adult_vaccines (resident_id, vaccine, season, outcome, recorded_on) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (resident_id, vaccine, season) DO UPDATE SET "
+            "outcome = excluded.outcome, recorded_on = excluded.recorded_on",
+            (resident_id, vaccine, season, outcome, on.isoformat()),
+        )
+
+    async def clear_adult(self, resident_id: int, vaccine: str, season: int) -> None:
+        await self.db.execute(
+            "DELETE FROM adult_vaccines WHERE resident_id = ? AND vaccine = ? AND season = ?",
+            (resident_id, vaccine, season),
+        )
+
+    # -- the reminders' outbox rows (read-only view, plus reviving cancelled ones) ----------
+    async def pending_keys(self, kind: str, lo: str, hi: str) -> set[str]:
+        """Dedupe keys of pending rows of `kind` with lo <= key < hi (a child id range)."""
+        # `+status`: without it SQLite picks the (status, due_at) index and reads every
+        # pending row of the outbox for each batch of children; the key range is far narrower.
+        rows = await self.db.fetchall(
+            "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
+            "AND +status = 'pending' AND kind = ?",
+            (lo, hi, kind),
+        )
+        return {r[0] for r in rows}
+
+    async def outbox_row(self, row_id: int) -> tuple[int, str, str] | None:
+        """(resident_id, kind, payload) of one outbox row, for a reminder's buttons."""
+        r = await self.db.fetchone(
+            "SELECT resident_id, kind, payload FROM outbox WHERE id = ?", (row_id,)
+        )
+        return None if r is None else (r[0], r[1], r[2])
+
+    async def insert_outbox(self, values: Sequence[Sequence[Any]]) -> int:
+        """Insert reminder rows given as `outbox.row_values` tuples, ignoring existing dedupe
+        keys, in one transaction; the rows added. The daily job builds those tuples straight
+        from per-cohort templates: a `Planned` and a JSON encoding per row cost more than the
+        insert itself."""
+        if not values:
+            return 0
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(INSERT_SQL, values)
+            return conn.total_changes - before
+
+    async def revive_cancelled(
+        self, kind: str, rows: Sequence[tuple[str, datetime, datetime | None]], now: datetime
+    ) -> int:
+        """Put cancelled rows back to pending with new times: (dedupe_key, due_at, expires_at).
+
+        The outbox ignores a planned key that exists, so a reminder cancelled by an edit (a dose
+        recorded by mistake) and wanted again (the mistake undone) would otherwise never go."""
+        if not rows:
+            return 0
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "UPDATE outbox SET status = 'pending', due_at = ?, expires_at = ?, updated_at = ? "
+                "WHERE dedupe_key = ? AND kind = ? AND status = 'cancelled'",
+                [(_ts(d), _ts(e) if e else None, _ts(now), k, kind) for k, d, e in rows],
+            )
+            return conn.total_changes - before

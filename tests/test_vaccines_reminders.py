@@ -1,0 +1,231 @@
+"""Vaccine reminders as outbox rows: dedupe on re-planning, cancelling after edits, snooze,
+book, ask-the-centre once, the daily job, and adults' flu (once a season) and PPV23 (once)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from bot.callbacks import cb
+from bot.runtime import Runtime
+from bot.services.jobs import Jobs
+from bot.services.vaccines.adults import AdultVaccines, adult_rows, eligibility, flu_season
+from bot.services.vaccines.children import ChildService
+from bot.services.vaccines.model import add_span
+from bot.services.vaccines.reminder_plan import ChildReminders
+from bot.storage.health import HealthStore
+from bot.storage.outbox import OutboxRow, OutboxStore
+from bot.storage.residents import Resident, ResidentStore
+from bot.storage.vaccines import AdultRecord
+from tests.conftest import Clock
+from tests.harness import ChatUser
+from tests.test_vaccines_chat import add_child, resident_id, today_of, vaccine_rows
+
+
+async def resident(rt: Runtime, u: ChatUser) -> Resident:
+    found = await rt.service(ResidentStore).get(await resident_id(rt, u))
+    assert found is not None
+    return found
+
+
+def dose_counts(rows: list[OutboxRow]) -> Counter[str]:
+    return Counter(d for r in rows for d, _ in r.params["doses"])
+
+
+async def test_replanning_never_doubles(rt: Runtime, user: ChatUser, clock: Clock) -> None:
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -10, 0))  # nothing given: much to catch up
+    rid = await resident_id(rt, user)
+    rows = await vaccine_rows(rt, rid)
+    assert rows and all(n == 1 for n in dose_counts(rows).values())
+    reminders = rt.service(ChildReminders)
+    assert await reminders.replan_child(cid) == (0, 0)
+    assert await reminders.replan_all() == (1, 0, 0)
+    await rt.service(Jobs).run_now("vaccines.plan")
+    assert [r.id for r in await vaccine_rows(rt, rid)] == [r.id for r in rows]
+    assert all(not r.urgent and r.expires_at == r.due_at + 6 * 86400 for r in rows)
+    # Sent at 09:30 local time on the reminder's date.
+    for r in rows:
+        due = datetime.fromtimestamp(r.due_at, rt.settings.tz)
+        assert due.time() == time(9, 30) and due.date().isoformat() == r.params["on"]
+
+
+async def test_an_edit_that_moves_a_date_cancels_the_old_row(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    today = today_of(rt, clock)
+    born = add_span(today, -6, 0) + timedelta(days=10)  # the 6-month doses fall due in 10 days
+    cid = await add_child(user, born)
+    await user.press("All up to today")
+    rid = await resident_id(rt, user)
+    [before] = await vaccine_rows(rt, rid)
+    assert {"HepB-3", "DTaP-3", "MPSV-A-1"} <= set(dose_counts([before]))
+    # HepB-2 was in fact given late, five days ago: HepB-3 must wait its minimum interval.
+    svc = rt.service(ChildService)
+    record = await svc.mine(rid, cid)
+    assert record is not None
+    await svc.record_doses(record, {"HepB-2": today - timedelta(days=5)})
+    after = await vaccine_rows(rt, rid)
+    cancelled = await vaccine_rows(rt, rid, "cancelled")
+    assert before.dedupe_key in {r.dedupe_key for r in cancelled}
+    assert before.dedupe_key not in {r.dedupe_key for r in after}
+    counts = dose_counts(after)
+    assert all(n == 1 for n in counts.values()), counts
+    plan = svc.plan(await svc.mine(rid, cid))  # type: ignore[arg-type]
+    hepb3 = plan.get("HepB-3")
+    assert hepb3 is not None and hepb3.due > add_span(born, 6, 0)
+    # Re-planning again changes nothing.
+    assert await rt.service(ChildReminders).replan_child(cid) == (0, 0)
+
+
+async def test_undoing_an_edit_brings_the_reminder_back(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -10, 0))
+    rid = await resident_id(rt, user)
+    before = {r.dedupe_key for r in await vaccine_rows(rt, rid)}
+    svc = rt.service(ChildService)
+    record = await svc.mine(rid, cid)
+    assert record is not None
+    await svc.record_doses(record, {"BCG-1": record.child.born})
+    assert {r.dedupe_key for r in await vaccine_rows(rt, rid)} != before
+    record = await svc.mine(rid, cid)
+    assert record is not None
+    await svc.unrecord(record, "BCG-1")
+    assert {r.dedupe_key for r in await vaccine_rows(rt, rid)} == before
+
+
+async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> None:
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -10, 0))
+    rid = await resident_id(rt, user)
+    row = (await vaccine_rows(rt, rid))[0]
+    render = rt.registry.notifications["vaccine"]
+    t = rt.catalogs.get("en")
+    who = await resident(rt, user)
+    [reply] = await render(rt, t, who, row)
+    snooze = next(b.data for b in reply.all_buttons() if "3 days" in b.label)
+    assert snooze is not None
+    await user.press_data(snooze)
+    on = today + timedelta(days=3)
+    assert f"again on {t.weekday_date(on)}" in user.texts()
+    await user.press_data(snooze)  # twice: still one snoozed row
+    snoozed = [r for r in await vaccine_rows(rt, rid) if r.dedupe_key.startswith("vxz:")]
+    assert len(snoozed) == 1
+    assert snoozed[0].params["doses"] == row.params["doses"]
+    assert datetime.fromtimestamp(snoozed[0].due_at, rt.settings.tz).date() == on
+    assert await rt.service(ChildReminders).replan_child(cid) == (0, 0)  # a snooze stays
+    # Doses recorded meanwhile drop out of the snoozed message; none left, nothing is sent.
+    svc = rt.service(ChildService)
+    record = await svc.mine(rid, cid)
+    assert record is not None
+    doses = [d for d, _ in row.params["doses"]]
+    await svc.record_doses(record, {d: today for d in doses})
+    assert await render(rt, t, who, snoozed[0]) == []
+    # Book opens the booking flow for a vaccination visit.
+    book = next(b.data for b in reply.all_buttons() if "Book" in (b.label or ""))
+    assert book == cb("bk", "new", "vaccination")
+    await user.press_data(book)
+    assert user.all_replies() and "out of date" not in user.texts()
+
+
+async def test_someone_elses_snooze_is_refused(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    today = today_of(rt, clock)
+    await add_child(user, add_span(today, -10, 0))
+    row = (await vaccine_rows(rt, await resident_id(rt, user)))[0]
+    other = make_user("2002")
+    await other.onboard()
+    await other.press_data(cb("vxr", "snz", row.id))
+    assert "out of date" in other.texts()
+    assert not await vaccine_rows(rt, await resident_id(rt, other))
+
+
+async def test_ask_the_centre_once(rt: Runtime, user: ChatUser, clock: Clock) -> None:
+    """A child of 5 who never had BCG: one message to ask the centre, however often we plan."""
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -60, 0))
+    rid = await resident_id(rt, user)
+    asks = [r for r in await vaccine_rows(rt, rid) if r.key == "ask_centre"]
+    assert ["BCG-1"] in [[d for d, _ in r.params["doses"]] for r in asks]
+    bcg = next(r for r in asks if r.params["doses"][0][0] == "BCG-1")
+    reminders = rt.service(ChildReminders)
+    for days in (1, 8, 30):
+        clock.set(clock() + timedelta(days=days))
+        await reminders.replan_all()
+        keys = [r.dedupe_key for r in await rt.service(OutboxStore).for_resident(rid, "vaccine")]
+        assert keys.count(bcg.dedupe_key) == 1
+    [reply] = await rt.registry.notifications["vaccine"](
+        rt, rt.catalogs.get("en"), await resident(rt, user), bcg
+    )
+    assert "no longer given" in reply.text and "(BCG-1)" in reply.text
+    assert cid
+
+
+# -- adults -----------------------------------------------------------------------------------
+
+
+def test_adult_rules() -> None:
+    tz = datetime(2026, 1, 1).astimezone().tzinfo
+    assert tz is not None
+    assert eligibility(1966, (), date(2026, 1, 1)).eligible
+    assert not eligibility(1967, (), date(2026, 12, 31)).eligible
+    assert eligibility(None, ("diabetes2",), date(2026, 1, 1)).eligible
+    assert flu_season(date(2026, 8, 31)) == 2025 and flu_season(date(2026, 9, 1)) == 2026
+    # Out of season: only PPV23; in season: both; done/declined records stop them.
+    assert [r.key for r in adult_rows(1, True, [], date(2026, 8, 31), tz)] == ["ppv23"]
+    assert [r.key for r in adult_rows(1, True, [], date(2026, 9, 1), tz)] == ["flu", "ppv23"]
+    done = [
+        AdultRecord(1, "flu", 2026, "done", date(2026, 9, 3)),
+        AdultRecord(1, "ppv23", 0, "declined", date(2026, 9, 3)),
+    ]
+    assert adult_rows(1, True, done, date(2026, 10, 1), tz) == []
+    assert [r.key for r in adult_rows(1, True, done, date(2027, 9, 1), tz)] == ["flu"]
+    assert adult_rows(1, False, [], date(2026, 10, 1), tz) == []
+
+
+async def test_adult_flu_once_a_season_and_ppv23_once(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    rid = await resident_id(rt, user)
+    health = rt.service(HealthStore)
+    await health.set_birth_year(rid, 1950, clock())
+    young = make_user("2002")
+    await young.onboard()
+    await health.set_birth_year(await resident_id(rt, young), 1990, clock())
+    sick = make_user("3003")
+    await sick.onboard()
+    sick_id = await resident_id(rt, sick)
+    await health.set_condition(sick_id, "hypertension", "resident", today_of(rt, clock), None)
+    adults = rt.service(AdultVaccines)
+    outbox = rt.service(OutboxStore)
+    assert await adults.plan_all() == 4  # flu + PPV23 for the 76-year-old and the sick one
+    assert await adults.plan_all() == 0
+    assert await outbox.for_resident(await resident_id(rt, young), "adult_vaccine") == []
+    rows = await outbox.for_resident(rid, "adult_vaccine")
+    assert sorted(r.key for r in rows) == ["flu", "ppv23"]
+    assert all(not r.urgent and r.expires_at for r in rows)
+    render = rt.registry.notifications["adult_vaccine"]
+    t = rt.catalogs.get("en")
+    flu = next(r for r in rows if r.key == "flu")
+    [reply] = await render(rt, t, await resident(rt, user), flu)
+    # Marked done from the reminder's button: the reminder is no longer sent.
+    await user.press_data(next(b.data for b in reply.all_buttons() if "I had it" in b.label))
+    assert "This season: ✅ done" in user.texts()
+    assert await render(rt, t, await resident(rt, user), flu) == []
+    # Declining PPV23 on the adults screen.
+    await user.text("💉 Vaccines")
+    await user.press("Vaccines for adults")
+    await user.press("PPV23: 🚫")
+    assert "(PPV23), once. 🚫 declined" in user.texts()
+    # The next autumn: a new flu reminder; no PPV23 ever again.
+    clock.set(datetime.combine(date(2027, 9, 2), time(10), rt.settings.tz))
+    assert await adults.plan_all() == 2  # flu for both; PPV23 only ever once
+    rows = await outbox.for_resident(rid, "adult_vaccine")
+    assert Counter(r.key for r in rows) == {"flu": 2, "ppv23": 1}
+    # Out of season nothing new.
+    clock.set(datetime.combine(date(2027, 12, 2), time(10), rt.settings.tz))
+    assert await adults.plan_all() == 0
