@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+# PTB 22 warns that RetryAfter.retry_after becomes a timedelta; opt in (our code reads both).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path

@@ -498,7 +498,7 @@ class WindowClosedSender:
         self.retry_at = retry_at
         self.tries = 0
 
-    async def send(self, user_id: str, replies: list[Reply]) -> None:
+    async def send(self, user_id: str, replies: list[Reply], **_: object) -> None:
         from bot.channels.base import Deferred
 
         self.tries += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.core import Reply
 
@@ -32,8 +32,18 @@ class Permanent(DeliveryError):
 
 
 class Sender(Protocol):
-    async def send(self, user_id: str, replies: list[Reply]) -> None:
-        """Send the replies to the channel user; raise a DeliveryError subclass on failure."""
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: Any | None = None,
+    ) -> None:
+        """Send the replies to the channel user; raise a DeliveryError subclass on failure.
+
+        `notification` is the outbox row being delivered, when there is one: a channel that
+        needs a template outside its messaging window (WeChat) picks it by the row's kind.
+        """
         ...
 
 

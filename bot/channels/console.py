@@ -150,6 +150,12 @@ class ConsoleSender:
     def __init__(self, chat: ConsoleChat) -> None:
         self.chat = chat
 
-    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: object | None = None,
+    ) -> None:
         if user_id == self.chat.user_id:
             self.chat.print_replies(replies, prefix="🔔")

@@ -6,7 +6,9 @@ Only this module (and the CLI that starts it) imports `telegram`. Everything is 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from telegram import (
@@ -19,18 +21,36 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
+from bot.i18n import negotiate
+from bot.services.delivery.limiter import Limiter
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+# A resident is waiting for an interactive reply: wait out a short flood-control pause or a
+# network blip once, rather than losing the answer; longer pauses are given up on.
+MAX_INTERACTIVE_WAIT = 10.0
+TRANSIENT_RETRY_DELAY = 0.5
+# The msgid of handlers/menu.py's error fallback, so the catalog already translates it.
+ERROR_TEXT = (
+    "Sorry, something went wrong on our side. Nothing you entered was lost; please try again."
+)
 _MEDIA_ATTRS = (
     "sticker",
     "photo",
@@ -136,14 +156,23 @@ class TelegramSender:
     def __init__(self, bot: Any) -> None:
         self.bot = bot
 
-    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: object | None = None,
+    ) -> None:
         try:
             for reply in replies:
                 await self._send_one(int(user_id), reply, edit_ref)
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
         except RetryAfter as exc:
-            ra = exc.retry_after
+            with warnings.catch_warnings():
+                # PTB 22.2+ warns that retry_after becomes a timedelta; both are handled below.
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                ra = exc.retry_after
             seconds = ra.total_seconds() if hasattr(ra, "total_seconds") else float(ra)
             raise RetryLater(seconds) from exc
         except BadRequest as exc:
@@ -216,32 +245,64 @@ class TelegramChannel:
         if incoming is None:
             log.info("ignored update %s (not a private chat or unsupported type)", update.update_id)
             if update.callback_query is not None:
-                await update.callback_query.answer()
+                try:
+                    await update.callback_query.answer()
+                except TelegramError as exc:
+                    log.info("answerCallbackQuery failed: %s", type(exc).__name__)
             return
         outcome = None
         try:
             outcome = await self.rt.handle(incoming)
         finally:
             if update.callback_query is not None:
-                # Every button press is answered, even when handling failed.
+                # Every button press is answered, even when handling failed. The answer is
+                # best-effort: whatever Telegram says to it must not cost the reply itself.
                 try:
                     await update.callback_query.answer(text=outcome.toast if outcome else None)
-                except (BadRequest, NetworkError) as exc:
-                    log.info("answerCallbackQuery failed: %s", exc)
-        sender = TelegramSender(context.bot)
-        try:
-            await sender.send(incoming.user_id, outcome.replies, edit_ref=incoming.message_ref)
-        except Blocked:
-            resident = await self._resident_id(incoming.user_id)
-            if resident is not None:
-                from bot.storage.residents import ResidentStore
+                except TelegramError as exc:
+                    log.info("answerCallbackQuery failed: %s", type(exc).__name__)
+        await self._deliver(incoming, outcome.replies, context.bot)
 
-                await self.rt.service(ResidentStore).mark_unreachable(resident)
-            log.info("resident %s blocked the bot during a reply", resident)
-        except RetryLater as exc:
-            log.warning("flood control on an interactive reply: retry after %.1fs", exc.seconds)
-        except (Transient, Permanent) as exc:
-            log.warning("interactive reply failed: %s", type(exc).__name__)
+    async def _deliver(self, incoming: Incoming, replies: list[Reply], bot: Any) -> None:
+        """Send an interactive reply, one message at a time so a retry never repeats one."""
+        sender = TelegramSender(bot)
+        limiter = self.rt.service(Limiter)
+        edit_ref = incoming.message_ref
+        for reply in replies:
+            for attempt in (1, 2):
+                # Replies never wait for the limiter; counting them makes bulk sends give way.
+                await limiter.acquire_interactive(incoming.user_id)
+                try:
+                    await sender.send(incoming.user_id, [reply], edit_ref=edit_ref)
+                    break
+                except Blocked:
+                    await self._mark_unreachable(incoming.user_id)
+                    return
+                except RetryLater as exc:
+                    limiter.pause_bulk(exc.seconds)
+                    if attempt == 2 or exc.seconds > MAX_INTERACTIVE_WAIT:
+                        log.warning(
+                            "flood control on an interactive reply: retry after %.1fs",
+                            exc.seconds,
+                        )
+                        return
+                    await asyncio.sleep(exc.seconds)
+                except Transient as exc:
+                    if attempt == 2:
+                        log.warning("interactive reply failed twice: %s", exc)
+                        return
+                    await asyncio.sleep(TRANSIENT_RETRY_DELAY)
+                except Permanent as exc:
+                    log.warning("interactive reply refused: %s", exc)
+                    break
+
+    async def _mark_unreachable(self, user_id: str) -> None:
+        from bot.storage.residents import ResidentStore
+
+        resident = await self._resident_id(user_id)
+        if resident is not None:
+            await self.rt.service(ResidentStore).mark_unreachable(resident)
+        log.info("resident %s blocked the bot during a reply", resident)
 
     async def _resident_id(self, user_id: str) -> int | None:
         from bot.storage.residents import ResidentStore
@@ -268,6 +329,20 @@ class TelegramChannel:
         """One error handler: log with context (ids only, no personal data), keep running."""
         uid = getattr(update, "update_id", None)
         log.error("error while handling update %s: %r", uid, context.error, exc_info=context.error)
+        if isinstance(update, Update):
+            await self._apologise(update, context.bot)
+
+    async def _apologise(self, update: Update, bot: Any) -> None:
+        """The router itself failed (e.g. the database): still tell the resident, kindly."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or chat.type != ChatType.PRIVATE:
+            return
+        locale = negotiate(None, user.language_code, self.rt.settings.default_locale)
+        text = self.rt.catalogs.get(locale).gettext(ERROR_TEXT)
+        try:
+            await bot.send_message(chat.id, text)
+        except TelegramError as exc:
+            log.info("could not send the apology for update %s: %s", update.update_id, exc)
 
 
 def build_application(

@@ -106,22 +106,27 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    # Reads and single statements take one trip to the connection's thread each (aiosqlite
+    # runs every call there): execute_fetchall instead of execute + fetch + close.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.reader.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.reader.execute_fetchall(sql, params)
+        return rows[0] if rows else None  # type: ignore[index]
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement in its own write transaction; return rows changed."""
-        async with self.write() as conn:
-            cur = await conn.execute(sql, params)
+        """Run one statement as its own transaction; return rows changed.
+
+        A single statement is atomic in autocommit mode and takes the write lock when it
+        starts, so it needs no BEGIN IMMEDIATE (that guards read-then-write transactions).
+        """
+        async with self._write_lock:
+            cur = await self.writer.execute(sql, params)
             return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

@@ -255,6 +255,13 @@ class FakeBotAPI:
             if "update_id" not in update:
                 update["update_id"] = self.next_update_id()
             self._next_update_id = max(self._next_update_id, update["update_id"] + 1)
+            message = update.get("message") or update.get("edited_message")
+            if isinstance(message, dict) and isinstance(message.get("message_id"), int):
+                # The resident's message takes its id in the chat, as on Telegram.
+                chat_id = message.get("chat", {}).get("id")
+                if isinstance(chat_id, int):
+                    seen = self._next_message_id.get(chat_id, 0)
+                    self._next_message_id[chat_id] = max(seen, message["message_id"])
             self._updates.append(update)
             ids.append(update["update_id"])
         if self._update_event is not None:

@@ -330,7 +330,7 @@ class Dispatcher:
         chat = resident.channel_user_id
         await self.limiter.acquire_bulk(chat, n=len(replies))
         try:
-            await sender.send(chat, replies)
+            await sender.send(chat, replies, notification=row)
         except Blocked as exc:
             self._blocked.add(resident.id)
             await self.rt.service(ResidentStore).mark_unreachable(resident.id)
