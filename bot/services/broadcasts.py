@@ -1,0 +1,293 @@
+"""Doctors' broadcasts: audiences within the doctor's own team, preset templates, the limits
+against mistakes (per day, a second confirmation above 500), planning one outbox row per
+recipient, cancelling, and the progress loop that edits the doctor's progress message.
+
+Delivery is the pipeline's: rows of group `bc:<id>` go out at Telegram's limits, wait out
+quiet hours unless urgent, and blocked residents are skipped (and counted as unreachable).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from bot.i18n import N_
+from bot.services.directory import CommunityRef, DirectoryService
+from bot.services.doctors import DoctorService
+from bot.services.followup import ELDERLY_AGE
+from bot.storage.booking import REASONS
+from bot.storage.broadcasts import (
+    Broadcast,
+    BroadcastStore,
+    NewBroadcast,
+    Progress,
+    Recipient,
+    dedupe_key,
+    group_key,
+)
+from bot.storage.directory import Doctor
+from bot.storage.doctors import NewAudit
+from bot.storage.outbox import Planned
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+KIND = "broadcast"
+MAX_TEXT = 1000
+LARGE = 500  # above this many recipients, a second confirmation
+STATUS_TTL = 1.0  # a cancel made in another process is seen within this many seconds
+
+
+class BroadcastError(Exception):
+    """Why a broadcast was not made; `msgid` is an English message shown translated."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    key: str
+    order: int
+    title: dict[str, str]
+    text: dict[str, str]
+    book: str | None = None
+
+    def in_locale(self, field: dict[str, str], locale: str) -> str:
+        return field.get(locale) or field.get("zh_Hans") or next(iter(field.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the doctor composed (kept in their conversation state until confirmed)."""
+
+    audience: str
+    community: str = ""  # CommunityRef.key for the community audience
+    text: str = ""
+    template: str = ""
+    send_at: datetime | None = None  # None: now
+    urgent: bool = False
+
+
+def load_templates(folder: Path) -> dict[str, Template]:
+    """Preset broadcasts from content/broadcasts/*.yaml, by key; raises ValueError on a bad
+    file (shipped content is checked by the tests)."""
+    out: dict[str, Template] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text("utf-8"))
+        try:
+            template = Template(
+                key=str(raw["key"]),
+                order=int(raw.get("order", 99)),
+                title={str(k): str(v) for k, v in raw["title"].items()},
+                text={str(k): str(v).strip() for k, v in raw["text"].items()},
+                book=raw.get("book"),
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"{path.name}: {exc}") from exc
+        if template.book is not None and template.book not in REASONS:
+            raise ValueError(f"{path.name}: unknown booking reason {template.book!r}")
+        if template.key in out or ":" in template.key:
+            raise ValueError(f"{path.name}: duplicate or malformed key {template.key!r}")
+        out[template.key] = template
+    return dict(sorted(out.items(), key=lambda kv: kv[1].order))
+
+
+class BroadcastService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.store = rt.service(BroadcastStore)
+        self.doctors = rt.service(DoctorService)
+        self.directory = rt.service(DirectoryService)
+        self._templates: dict[str, Template] | None = None
+        self._content: dict[int, Broadcast] = {}
+        self._status: dict[int, tuple[str | None, float]] = {}
+
+    # -- composing ----------------------------------------------------------------------
+    def templates(self) -> dict[str, Template]:
+        if self._templates is None:
+            self._templates = load_templates(self.rt.settings.content_dir / "broadcasts")
+        return self._templates
+
+    def today(self) -> date:
+        return self.rt.now().astimezone(self.rt.settings.tz).date()
+
+    async def communities(self, doctor: Doctor) -> list[CommunityRef]:
+        """Communities the doctor's team serves."""
+        snap = await self.directory.snapshot()
+        team = set(await self.doctors.team(doctor))
+        return [
+            ref
+            for refs in snap.communities.values()
+            for ref in refs
+            if team & set(snap.served.get((ref.town, ref.name), ()))
+        ]
+
+    async def recipients(
+        self, doctor: Doctor, audience: str, community: str = ""
+    ) -> list[Recipient]:
+        """The audience's residents, all signed to the doctor's team."""
+        team = await self.doctors.team(doctor)
+        if audience == "vaccine":
+            from bot.services.child_vaccines import ChildVaccines
+
+            return await self.rt.service(ChildVaccines).parents_due(team)
+        place: tuple[str, str] | None = None
+        if audience == "community":
+            ref = await self.directory.community_by_key(community)
+            if ref is None or ref not in await self.communities(doctor):
+                return []
+            place = (ref.town, ref.name)
+        born_by = self.today().year - ELDERLY_AGE
+        return await self.store.audience(team, audience, community=place, born_by=born_by)
+
+    def _day_start(self) -> int:
+        tz = self.rt.settings.tz
+        return int(datetime.combine(self.today(), datetime.min.time(), tzinfo=tz).timestamp())
+
+    async def made_today(self, doctor: Doctor) -> int:
+        return await self.store.created_since(doctor.id, self._day_start())
+
+    @property
+    def per_day(self) -> int:
+        return self.rt.settings.broadcasts_per_day
+
+    async def create(
+        self,
+        doctor: Doctor,
+        draft: Draft,
+        progress: tuple[str, str, str | None],
+        large_confirmed: bool = False,
+    ) -> Broadcast:
+        """Plan the broadcast: one outbox row per recipient, in one transaction with the
+        broadcast. `progress` is (channel, user id, message ref) of the doctor's progress
+        message. Raises BroadcastError for a rule it breaks (nothing is written then)."""
+        text = draft.text.strip()
+        if draft.template:
+            if draft.template not in self.templates():
+                raise BroadcastError(N_("That preset message no longer exists."))
+            text = ""
+        elif not text:
+            raise BroadcastError(N_("The message is empty."))
+        elif len(text) > MAX_TEXT:
+            raise BroadcastError(N_("The message is too long ({n} characters)."), n=len(text))
+        recipients = await self.recipients(doctor, draft.audience, draft.community)
+        if not recipients:
+            raise BroadcastError(N_("Nobody is in this audience, so nothing was sent."))
+        if len(recipients) > LARGE and not large_confirmed:
+            raise BroadcastError(N_("Please confirm a broadcast to more than 500 people."))
+        now = self.rt.now()
+        send_at = max(draft.send_at or now, now)
+        due = send_at
+        expires = send_at + timedelta(days=3)
+        ids = [r.resident_id for r in recipients]
+
+        def rows_for(broadcast_id: int) -> list[Planned]:
+            return [
+                Planned(
+                    resident_id=rid,
+                    kind=KIND,
+                    key=draft.template or "text",
+                    due_at=due,
+                    dedupe_key=dedupe_key(broadcast_id, rid),
+                    params={"b": broadcast_id},
+                    expires_at=expires,
+                    urgent=draft.urgent,
+                    group_key=group_key(broadcast_id),
+                )
+                for rid in ids
+            ]
+
+        channel, user, ref = progress
+        new = NewBroadcast(
+            doctor_id=doctor.id,
+            audience=draft.audience,
+            audience_arg=draft.community,
+            text=text,
+            template=draft.template,
+            urgent=draft.urgent,
+            scheduled_at=int(send_at.timestamp()),
+            progress_channel=channel,
+            progress_user=user,
+            progress_ref=ref,
+        )
+        made = await self.store.create(
+            new, ids, rows_for, int(now.timestamp()), self.per_day, self._day_start()
+        )
+        if made is None:
+            raise BroadcastError(
+                N_("You have reached today's limit of {n} broadcasts. Please try again tomorrow."),
+                n=self.per_day,
+            )
+        await self.doctors.audit(
+            NewAudit(
+                doctor.id,
+                "broadcast",
+                details=(
+                    f"broadcast={made.id} audience={draft.audience} recipients={len(ids)} "
+                    f"template={draft.template or '-'} urgent={int(draft.urgent)}"
+                ),
+            )
+        )
+        self._poke()
+        return made
+
+    def _poke(self) -> None:
+        from bot.services.delivery.dispatcher import Dispatcher
+
+        self.rt.service(Dispatcher).poke()
+
+    # -- after sending ------------------------------------------------------------------
+    async def mine(self, doctor: Doctor, broadcast_id: int) -> Broadcast | None:
+        b = await self.store.get(broadcast_id)
+        return b if b is not None and b.doctor_id == doctor.id else None
+
+    async def recent(self, doctor: Doctor) -> list[Broadcast]:
+        return await self.store.recent(doctor.id)
+
+    async def progress(self, broadcast_id: int) -> Progress:
+        return await self.store.progress(broadcast_id, int(self.rt.now().timestamp()))
+
+    async def cancel(self, doctor: Doctor, broadcast_id: int) -> int | None:
+        """Stop a running or scheduled broadcast: nothing more goes out. Rows the dispatcher
+        already holds are dropped when rendered (they see the status). None if not theirs."""
+        cancelled = await self.store.cancel(broadcast_id, doctor.id, int(self.rt.now().timestamp()))
+        if cancelled is None:
+            return None
+        self._status[broadcast_id] = ("cancelled", time.monotonic())
+        await self.doctors.audit(
+            NewAudit(doctor.id, "broadcast_cancel", details=f"broadcast={broadcast_id}")
+        )
+        return cancelled
+
+    async def set_progress_ref(self, broadcast_id: int, ref: str | None) -> None:
+        await self.store.set_progress_ref(broadcast_id, ref)
+
+    # -- rendering for recipients ---------------------------------------------------------
+    async def content(self, broadcast_id: int) -> Broadcast | None:
+        """The broadcast's (unchanging) content, cached: rendered once per recipient."""
+        b = self._content.get(broadcast_id)
+        if b is None:
+            b = await self.store.get(broadcast_id)
+            if b is not None:
+                self._content[broadcast_id] = b
+        return b
+
+    async def still_sending(self, broadcast_id: int) -> bool:
+        """False once the broadcast is cancelled (in this process at once, in another within
+        STATUS_TTL seconds)."""
+        status, at = self._status.get(broadcast_id, (None, 0.0))
+        if status != "cancelled" and time.monotonic() - at > STATUS_TTL:
+            status = await self.store.status(broadcast_id)
+            self._status[broadcast_id] = (status, time.monotonic())
+        return status in ("scheduled", "sending", "done")

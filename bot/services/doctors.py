@@ -1,0 +1,257 @@
+"""Doctors' accounts and what a doctor may do: invite codes, linking, the team's residents,
+signing decisions, and the audit log of every action.
+
+The rule every doctor screen relies on: `DoctorService.doctor_for(channel, user)` decides who
+is a doctor (a linked account whose doctor is still in the directory), and
+`can_reach(doctor, resident)` decides whether that doctor may see or message a resident
+(signed to the doctor's team, or booked with it). Both read the database on every call, so
+a revoked link or a forged button gets nothing, whatever the button data says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from bot.i18n import N_, negotiate
+from bot.services.directory import DirectoryService
+from bot.storage.directory import Doctor, SigningRequest
+from bot.storage.doctors import AuditEntry, DoctorLink, DoctorStore, NewAudit, Redeem
+from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.residents import ResidentStore
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.storage.residents import Resident
+
+log = logging.getLogger(__name__)
+
+INVITE_TTL = timedelta(hours=72)
+GUESS_WINDOW = timedelta(hours=1)
+GUESSES_PER_WINDOW = 5
+# No 0/O, 1/I/L: codes are read aloud or copied from a printout.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10
+# In the sandbox (`doorstep chat`) this code links the first sample doctor without an invite.
+SANDBOX_CODE = "DEMO"
+SIGNING_KIND = "signing_decision"
+# Why a doctor declines a signing request: buttons, and stored in the resident's language.
+DECLINE_REASONS: dict[str, str] = {
+    "area": N_("Your address is outside our team's area."),
+    "full": N_("Our team cannot take on more residents at the moment."),
+    "in_person": N_("Please come to the health centre to sign in person."),
+    "details": N_("We could not reach you at the phone number you gave."),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """The outcome of `/doctor CODE`: `status` is a Redeem value or 'limited' / 'gone'."""
+
+    status: str
+    doctor: Doctor | None = None
+
+
+def normalize_code(code: str) -> str:
+    return "".join(c for c in code.upper() if c.isalnum())
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def team_ids(doctor: Doctor, everyone: Sequence[Doctor]) -> list[str]:
+    """The doctor's team: doctors of the same centre with the same (non-empty) team name.
+    A doctor without a team name is a team of one."""
+    if not doctor.team:
+        return [doctor.id]
+    ids = [d.id for d in everyone if d.centre_id == doctor.centre_id and d.team == doctor.team]
+    return sorted(set(ids) | {doctor.id})
+
+
+class DoctorService:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.store = rt.service(DoctorStore)
+        self.directory = rt.service(DirectoryService)
+
+    def _now(self) -> int:
+        return int(self.rt.now().timestamp())
+
+    # -- who is a doctor ----------------------------------------------------------------
+    async def doctor_for(self, channel: str, user_id: str) -> Doctor | None:
+        """The doctor this chat account is linked to, if that doctor is still listed."""
+        link = await self.store.link_for_account(channel, user_id)
+        if link is None:
+            return None
+        return await self.directory.doctor(link.doctor_id)
+
+    async def team(self, doctor: Doctor) -> list[str]:
+        snap = await self.directory.snapshot()
+        return team_ids(doctor, list(snap.doctors.values()))
+
+    async def signed_residents(self, doctor: Doctor) -> list[int]:
+        return await self.store.signed_to(await self.team(doctor))
+
+    async def can_reach(self, doctor: Doctor, resident_id: int) -> bool:
+        """Whether `doctor` may see or message this resident: signed to the doctor's team,
+        or booked a visit with it."""
+        team = await self.team(doctor)
+        return await self.store.is_signed_to(resident_id, team) or await self.store.has_visit_with(
+            resident_id, team
+        )
+
+    async def names(self, resident_ids: Sequence[int]) -> dict[int, str]:
+        return await self.store.names(resident_ids)
+
+    # -- invites and links --------------------------------------------------------------
+    async def invite(self, doctor_id: str) -> str:
+        """A new single-use code for `doctor_id` (valid 72 hours); only its hash is kept."""
+        if await self.directory.doctor(doctor_id) is None:
+            raise KeyError(doctor_id)
+        code = new_code()
+        now = self._now()
+        await self.store.add_invite(
+            doctor_id, hash_code(code), now, now + int(INVITE_TTL.total_seconds())
+        )
+        await self.audit(NewAudit(doctor_id, "invite_created"))
+        return code
+
+    async def revoke(self, doctor_id: str) -> tuple[bool, int]:
+        unlinked, voided = await self.store.revoke(doctor_id, self._now())
+        await self.audit(NewAudit(doctor_id, "revoked", details=f"unlinked={int(unlinked)}"))
+        return unlinked, voided
+
+    async def links(self) -> list[DoctorLink]:
+        return await self.store.links()
+
+    async def link(self, resident: Resident, code: str) -> Linked:
+        """`/doctor CODE`: link the account if the code is good. Failed tries count against a
+        limit per account and hour, checked before the code is, so guessing gets nowhere."""
+        now = self._now()
+        since = now - int(GUESS_WINDOW.total_seconds())
+        if await self.store.failed_attempts(resident.id, since) >= GUESSES_PER_WINDOW:
+            await self.audit(NewAudit(None, "link_limited", details=f"account={resident.id}"))
+            return Linked("limited")
+        if self.rt.sandbox and normalize_code(code) == SANDBOX_CODE:
+            return await self._link_sandbox(resident, now)
+        status, doctor_id = await self.store.redeem(
+            hash_code(code), resident.id, resident.channel, resident.channel_user_id, now
+        )
+        if status is not Redeem.LINKED:
+            await self.store.add_failed_attempt(resident.id, now, since)
+            await self.audit(
+                NewAudit(doctor_id, "link_failed", details=f"account={resident.id} {status}")
+            )
+            return Linked(str(status))
+        assert doctor_id is not None
+        doctor = await self.directory.doctor(doctor_id)
+        await self.audit(NewAudit(doctor_id, "linked", details=f"account={resident.id}"))
+        log.info("doctor %s linked to account %s", doctor_id, resident.id)
+        return Linked(str(Redeem.LINKED), doctor) if doctor else Linked("gone")
+
+    async def _link_sandbox(self, resident: Resident, now: int) -> Linked:
+        snap = await self.directory.snapshot()
+        sample = sorted((d for d in snap.doctors.values() if d.sample), key=lambda d: d.id)
+        if not sample:
+            return Linked(str(Redeem.UNKNOWN))
+        doctor = sample[0]
+        await self.store.link_directly(
+            doctor.id, resident.id, resident.channel, resident.channel_user_id, now
+        )
+        await self.audit(NewAudit(doctor.id, "linked", details=f"account={resident.id} sandbox"))
+        from bot.services.doctor_demo import seed
+
+        await seed(self.rt, doctor)
+        return Linked(str(Redeem.LINKED), doctor)
+
+    # -- audit --------------------------------------------------------------------------
+    async def audit(self, *entries: NewAudit) -> None:
+        await self.store.audit(entries, self._now())
+
+    async def denied(self, resident: Resident, doctor: Doctor | None, what: str) -> None:
+        """Record a refused doctor action (someone else's resident, or not a doctor at all).
+        `what` is the feature and action of the button, never its arguments' meaning."""
+        log.warning(
+            "refused doctor action %s by account %s (doctor %s)",
+            what,
+            resident.id,
+            doctor.id if doctor else None,
+        )
+        await self.audit(
+            NewAudit(
+                doctor.id if doctor else None, "denied", details=f"account={resident.id} {what}"
+            )
+        )
+
+    async def audit_since(self, since: int, doctor_id: str | None = None) -> list[AuditEntry]:
+        return await self.store.audit_since(since, doctor_id)
+
+    # -- signing requests ---------------------------------------------------------------
+    async def pending(self, doctor: Doctor) -> list[SigningRequest]:
+        """Open signing requests to anyone in the doctor's team, oldest first."""
+        out: list[SigningRequest] = []
+        for doctor_id in await self.team(doctor):
+            out.extend(await self.directory.list_pending(doctor_id))
+        return sorted(out, key=lambda r: (r.created_at, r.id))
+
+    async def request(self, doctor: Doctor, request_id: int) -> SigningRequest | None:
+        """A pending request addressed to the doctor's team, else None."""
+        req = await self.directory.store.request(request_id)
+        if req is None or req.status != "pending" or req.doctor_id not in await self.team(doctor):
+            return None
+        return req
+
+    async def decide(
+        self, doctor: Doctor, request_id: int, approve: bool, reason_key: str = ""
+    ) -> SigningRequest | None:
+        """Approve or decline a pending request of the team; tell the resident (an outbox row
+        rendered in their language). None if the request is not the team's or not pending.
+        A decline's reason is stored in the resident's language: their "My family doctor"
+        screen shows it as written."""
+        req = await self.request(doctor, request_id)
+        if req is None:
+            return None
+        reason = ""
+        if not approve and reason_key in DECLINE_REASONS:
+            resident = await self.rt.service(ResidentStore).get(req.resident_id)
+            default = self.rt.settings.default_locale
+            locale = negotiate(resident.locale if resident else None, None, default)
+            reason = self.rt.catalogs.get(locale).gettext(DECLINE_REASONS[reason_key])
+        decided = await self.directory.decide(request_id, req.doctor_id, approve, reason)
+        if decided is None:
+            return None
+        now = self.rt.now()
+        await self.rt.service(OutboxStore).plan(
+            [
+                Planned(
+                    resident_id=decided.resident_id,
+                    kind=SIGNING_KIND,
+                    key="approved" if approve else "declined",
+                    due_at=now,
+                    dedupe_key=f"sign:{decided.id}:{decided.status}",
+                    params={"doctor_id": req.doctor_id, "reason": reason_key},
+                    urgent=False,
+                )
+            ],
+            now,
+        )
+        await self.audit(
+            NewAudit(
+                doctor.id,
+                "signing_approved" if approve else "signing_declined",
+                decided.resident_id,
+                f"request={request_id}" + (f" reason={reason_key}" if reason_key else ""),
+            )
+        )
+        return decided

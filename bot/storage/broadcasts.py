@@ -1,0 +1,304 @@
+"""SQL for doctors' broadcasts: audiences, the broadcast rows and their outbox rows, progress
+counted from the outbox by group key, and cancelling.
+
+A broadcast and one outbox row per recipient are written in one transaction, so a broadcast
+never exists half-planned; its rows share the group key `bc:<id>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.outbox import INSERT_SQL, Planned, row_values
+
+AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
+
+
+def group_key(broadcast_id: int) -> str:
+    return f"bc:{broadcast_id}"
+
+
+def dedupe_key(broadcast_id: int, resident_id: int) -> str:
+    return f"bc:{broadcast_id}:{resident_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    resident_id: int
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewBroadcast:
+    doctor_id: str
+    audience: str
+    audience_arg: str
+    text: str
+    template: str
+    urgent: bool
+    scheduled_at: int
+    progress_channel: str
+    progress_user: str
+    progress_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    doctor_id: str
+    audience: str
+    audience_arg: str
+    text: str
+    template: str
+    urgent: bool
+    scheduled_at: int
+    created_at: int
+    status: str
+    total: int
+    sent: int
+    unreachable: int
+    not_sent: int
+    finished_at: int | None
+    progress_channel: str
+    progress_user: str
+    progress_ref: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A broadcast's outbox rows by outcome. `waiting` are pending rows due later than now
+    (scheduled, quiet hours, retry back-off)."""
+
+    total: int = 0
+    sent: int = 0
+    unreachable: int = 0  # blocked the bot (skipped) or refused by the channel (failed)
+    cancelled: int = 0
+    expired: int = 0
+    pending: int = 0
+    sending: int = 0
+    waiting: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.sending
+
+
+def _broadcast(row: Any) -> Broadcast:
+    values = dict(row)
+    values["urgent"] = bool(values["urgent"])
+    return Broadcast(**values)
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+class BroadcastStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- audiences ----------------------------------------------------------------------
+    async def audience(
+        self,
+        doctor_ids: Sequence[str],
+        audience: str,
+        *,
+        community: tuple[str, str] | None = None,
+        born_by: int | None = None,
+    ) -> list[Recipient]:
+        """Residents signed to one of `doctor_ids` in the audience, by id.
+
+        Every audience is a subset of the team's signed residents: the doctor ids come from
+        the server's own record of the doctor, never from button data.
+        """
+        if not doctor_ids or audience not in AUDIENCES or audience == "vaccine":
+            return []
+        sql = (
+            "SELECT s.resident_id, r.unreachable_at FROM signings s "
+            "JOIN residents r ON r.id = s.resident_id "
+            f"WHERE s.doctor_id IN ({_marks(doctor_ids)})"
+        )
+        params: list[Any] = list(doctor_ids)
+        if audience in ("hypertension", "diabetes2"):
+            sql += (
+                " AND EXISTS (SELECT 1 FROM health_conditions c "
+                "WHERE c.resident_id = s.resident_id AND c.condition = ?)"
+            )
+            params.append(audience)
+        elif audience == "elderly":
+            if born_by is None:
+                raise ValueError("the 65+ audience needs born_by")
+            sql += (
+                " AND EXISTS (SELECT 1 FROM health_profiles p "
+                "WHERE p.resident_id = s.resident_id AND p.birth_year <= ?)"
+            )
+            params.append(born_by)
+        elif audience == "community":
+            if community is None:
+                raise ValueError("the community audience needs a community")
+            sql += (
+                " AND EXISTS (SELECT 1 FROM resident_homes h "
+                "WHERE h.resident_id = s.resident_id AND h.town = ? AND h.community = ?)"
+            )
+            params.extend(community)
+        rows = await self.db.fetchall(sql + " ORDER BY s.resident_id", params)
+        return [Recipient(r[0], r[1] is None) for r in rows]
+
+    async def team_guardians(self, doctor_ids: Sequence[str]) -> list[tuple[int, int, bool]]:
+        """(resident, child, reachable) for every child looked after by a resident signed to
+        one of `doctor_ids` (the vaccine feature's `child_guardians`, read only)."""
+        if not doctor_ids:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT g.resident_id, g.child_id, r.unreachable_at FROM child_guardians g "
+            "JOIN signings s ON s.resident_id = g.resident_id "
+            "JOIN residents r ON r.id = g.resident_id "
+            f"WHERE s.doctor_id IN ({_marks(doctor_ids)}) ORDER BY g.resident_id, g.child_id",
+            list(doctor_ids),
+        )
+        return [(r[0], r[1], r[2] is None) for r in rows]
+
+    # -- broadcasts ---------------------------------------------------------------------
+    async def created_since(self, doctor_id: str, since: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM broadcasts WHERE doctor_id = ? AND created_at >= ?",
+                (doctor_id, since),
+            )
+        )
+
+    async def create(
+        self,
+        new: NewBroadcast,
+        recipients: Sequence[int],
+        rows_for: Any,
+        now: int,
+        limit: int,
+        since: int,
+    ) -> Broadcast | None:
+        """Insert the broadcast and its outbox rows (`rows_for(broadcast_id)` makes them) in
+        one transaction; None if the doctor already made `limit` broadcasts since `since`
+        (checked inside the transaction, so two quick taps cannot both pass)."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT COUNT(*) FROM broadcasts WHERE doctor_id = ? AND created_at >= ?",
+                (new.doctor_id, since),
+            ) as cur:
+                made = (await cur.fetchone())[0]
+            if made >= limit:
+                return None
+            status = "scheduled" if new.scheduled_at > now else "sending"
+            async with conn.execute(
+                "INSERT INTO broadcasts (doctor_id, audience, audience_arg, text, template, "
+                "urgent, scheduled_at, created_at, status, total, progress_channel, "
+                "progress_user, progress_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING *",
+                (
+                    new.doctor_id,
+                    new.audience,
+                    new.audience_arg,
+                    new.text,
+                    new.template,
+                    int(new.urgent),
+                    new.scheduled_at,
+                    now,
+                    status,
+                    len(recipients),
+                    new.progress_channel,
+                    new.progress_user,
+                    new.progress_ref,
+                ),
+            ) as cur:
+                row = await cur.fetchone()
+            broadcast = _broadcast(row)
+            planned: list[Planned] = rows_for(broadcast.id)
+            for i in range(0, len(planned), 5000):
+                await conn.executemany(
+                    INSERT_SQL, [row_values(p, now) for p in planned[i : i + 5000]]
+                )
+        return broadcast
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        row = await self.db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
+        return None if row is None else _broadcast(row)
+
+    async def status(self, broadcast_id: int) -> str | None:
+        return await self.db.fetchval("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
+
+    async def unfinished(self) -> list[Broadcast]:
+        """Broadcasts whose final report is not written yet (cancelled ones included)."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM broadcasts WHERE finished_at IS NULL ORDER BY id"
+        )
+        return [_broadcast(r) for r in rows]
+
+    async def recent(self, doctor_id: str, limit: int = 5) -> list[Broadcast]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM broadcasts WHERE doctor_id = ? ORDER BY id DESC LIMIT ?",
+            (doctor_id, limit),
+        )
+        return [_broadcast(r) for r in rows]
+
+    async def mark_sending(self, broadcast_id: int) -> bool:
+        return (
+            await self.db.execute(
+                "UPDATE broadcasts SET status = 'sending' WHERE id = ? AND status = 'scheduled'",
+                (broadcast_id,),
+            )
+            > 0
+        )
+
+    async def set_progress_ref(self, broadcast_id: int, ref: str | None) -> None:
+        await self.db.execute(
+            "UPDATE broadcasts SET progress_ref = ? WHERE id = ?", (ref, broadcast_id)
+        )
+
+    async def progress(self, broadcast_id: int, now: int) -> Progress:
+        """Count the broadcast's outbox rows by status (one indexed scan of the group)."""
+        rows = await self.db.fetchall(
+            "SELECT status, COUNT(*), SUM(status = 'pending' AND due_at > ?) FROM outbox "
+            "WHERE group_key = ? GROUP BY status",
+            (now, group_key(broadcast_id)),
+        )
+        by = {r[0]: (r[1], r[2] or 0) for r in rows}
+        count = {k: v[0] for k, v in by.items()}
+        return Progress(
+            total=sum(count.values()),
+            sent=count.get("sent", 0),
+            unreachable=count.get("skipped", 0) + count.get("failed", 0),
+            cancelled=count.get("cancelled", 0),
+            expired=count.get("expired", 0),
+            pending=count.get("pending", 0),
+            sending=count.get("sending", 0),
+            waiting=by.get("pending", (0, 0))[1],
+        )
+
+    async def cancel(self, broadcast_id: int, doctor_id: str, now: int) -> int | None:
+        """Cancel an open broadcast of `doctor_id`: the broadcast and, in the same transaction,
+        every pending row of its group. Rows already claimed by the dispatcher check the
+        broadcast's status when rendered. Returns rows cancelled, or None if not open/theirs."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE broadcasts SET status = 'cancelled' WHERE id = ? AND doctor_id = ? "
+                "AND status IN ('scheduled', 'sending')",
+                (broadcast_id, doctor_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', updated_at = ? "
+                "WHERE group_key = ? AND status = 'pending'",
+                (now, group_key(broadcast_id)),
+            )
+            return cur.rowcount
+
+    async def finish(self, broadcast_id: int, p: Progress, now: int, status: str) -> None:
+        """Write the final counts (outbox rows are pruned later; these stay)."""
+        await self.db.execute(
+            "UPDATE broadcasts SET status = ?, sent = ?, unreachable = ?, not_sent = ?, "
+            "finished_at = ? WHERE id = ?",
+            (status, p.sent, p.unreachable, p.cancelled + p.expired, now, broadcast_id),
+        )

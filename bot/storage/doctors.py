@@ -1,0 +1,291 @@
+"""SQL for the doctor's side: linked accounts, invite codes, guesses, the audit log, and the
+questions a doctor's screens ask about their team's residents (who is signed, names, visits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.storage.booking import Appointment
+from bot.storage.db import Database
+from bot.storage.outbox import INSERT_SQL, Planned, row_values
+
+
+class Redeem(StrEnum):
+    LINKED = "linked"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorLink:
+    doctor_id: str
+    resident_id: int
+    channel: str
+    channel_user_id: str
+    linked_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: int
+    doctor_id: str | None
+    action: str
+    target_resident_id: int | None
+    details: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewAudit:
+    doctor_id: str | None
+    action: str
+    target_resident_id: int | None = None
+    details: str = ""
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
+
+
+_APPT_COLS = (
+    "a.id, a.resident_id, a.slot_id, a.doctor_id, a.start_at, a.end_at, a.reason, a.status, "
+    "a.note, a.moved_to, a.confirmed_at, a.created_at, a.updated_at"
+)
+
+
+class DoctorStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- links --------------------------------------------------------------------------
+    async def link_for_account(self, channel: str, user_id: str) -> DoctorLink | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM doctor_links WHERE channel = ? AND channel_user_id = ?",
+            (channel, user_id),
+        )
+        return None if row is None else DoctorLink(**dict(row))
+
+    async def link_for_doctor(self, doctor_id: str) -> DoctorLink | None:
+        row = await self.db.fetchone("SELECT * FROM doctor_links WHERE doctor_id = ?", (doctor_id,))
+        return None if row is None else DoctorLink(**dict(row))
+
+    async def links(self) -> list[DoctorLink]:
+        rows = await self.db.fetchall("SELECT * FROM doctor_links ORDER BY doctor_id")
+        return [DoctorLink(**dict(r)) for r in rows]
+
+    async def add_invite(self, doctor_id: str, code_hash: str, now: int, expires_at: int) -> None:
+        await self.db.execute(
+            "INSERT INTO doctor_invites (doctor_id, code_hash, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            (doctor_id, code_hash, now, expires_at),
+        )
+
+    async def redeem(
+        self, code_hash: str, resident_id: int, channel: str, user_id: str, now: int
+    ) -> tuple[Redeem, str | None]:
+        """Use an invite: check, mark used and link the account in one transaction, so two
+        accounts racing with the same code get one link. A new link replaces the doctor's old
+        account and whatever this account was linked to before."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT id, doctor_id, expires_at, used_at FROM doctor_invites WHERE code_hash = ?",
+                (code_hash,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                return Redeem.UNKNOWN, None
+            if row["used_at"] is not None:
+                return Redeem.USED, row["doctor_id"]
+            if row["expires_at"] <= now:
+                return Redeem.EXPIRED, row["doctor_id"]
+            doctor_id = row["doctor_id"]
+            await conn.execute(
+                "UPDATE doctor_invites SET used_at = ?, used_by = ? WHERE id = ?",
+                (now, resident_id, row["id"]),
+            )
+            await conn.execute(
+                "DELETE FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
+                (doctor_id, resident_id),
+            )
+            await conn.execute(
+                "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id, "
+                "linked_at) VALUES (?, ?, ?, ?, ?)",
+                (doctor_id, resident_id, channel, user_id, now),
+            )
+        return Redeem.LINKED, doctor_id
+
+    async def link_directly(
+        self, doctor_id: str, resident_id: int, channel: str, user_id: str, now: int
+    ) -> None:
+        """Link without a code (the sandbox's demo doctor only)."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "DELETE FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
+                (doctor_id, resident_id),
+            )
+            await conn.execute(
+                "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id, "
+                "linked_at) VALUES (?, ?, ?, ?, ?)",
+                (doctor_id, resident_id, channel, user_id, now),
+            )
+
+    async def revoke(self, doctor_id: str, now: int) -> tuple[bool, int]:
+        """Unlink the doctor's account and void their unused invites: (unlinked, voided)."""
+        async with self.db.write() as conn:
+            cur = await conn.execute("DELETE FROM doctor_links WHERE doctor_id = ?", (doctor_id,))
+            unlinked = cur.rowcount > 0
+            cur = await conn.execute(
+                "UPDATE doctor_invites SET expires_at = ? WHERE doctor_id = ? "
+                "AND used_at IS NULL AND expires_at > ?",
+                (now, doctor_id, now),
+            )
+            return unlinked, cur.rowcount
+
+    # -- guessing codes -----------------------------------------------------------------
+    async def failed_attempts(self, resident_id: int, since: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM doctor_code_attempts WHERE resident_id = ? AND at >= ?",
+                (resident_id, since),
+            )
+        )
+
+    async def add_failed_attempt(self, resident_id: int, now: int, forget_before: int) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                "DELETE FROM doctor_code_attempts WHERE resident_id = ? AND at < ?",
+                (resident_id, forget_before),
+            )
+            await conn.execute(
+                "INSERT INTO doctor_code_attempts (resident_id, at) VALUES (?, ?)",
+                (resident_id, now),
+            )
+
+    # -- audit --------------------------------------------------------------------------
+    async def audit(self, entries: Sequence[NewAudit], now: int) -> None:
+        await self.db.executemany(
+            "INSERT INTO audit_log (at, doctor_id, action, target_resident_id, details) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(now, e.doctor_id, e.action, e.target_resident_id, e.details) for e in entries],
+        )
+
+    async def audit_since(self, since: int, doctor_id: str | None = None) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit_log WHERE at >= ?"
+        params: list[Any] = [since]
+        if doctor_id is not None:
+            sql += " AND doctor_id = ?"
+            params.append(doctor_id)
+        rows = await self.db.fetchall(sql + " ORDER BY at, id", params)
+        return [AuditEntry(**dict(r)) for r in rows]
+
+    # -- the team's residents -----------------------------------------------------------
+    async def signed_to(self, doctor_ids: Sequence[str]) -> list[int]:
+        if not doctor_ids:
+            return []
+        rows = await self.db.fetchall(
+            f"SELECT resident_id FROM signings WHERE doctor_id IN ({_marks(doctor_ids)}) "
+            "ORDER BY resident_id",
+            list(doctor_ids),
+        )
+        return [r[0] for r in rows]
+
+    async def is_signed_to(self, resident_id: int, doctor_ids: Sequence[str]) -> bool:
+        if not doctor_ids:
+            return False
+        row = await self.db.fetchone(
+            f"SELECT 1 FROM signings WHERE resident_id = ? AND doctor_id IN ({_marks(doctor_ids)})",
+            [resident_id, *doctor_ids],
+        )
+        return row is not None
+
+    async def has_visit_with(self, resident_id: int, doctor_ids: Sequence[str]) -> bool:
+        """Whether the resident booked (any time) with one of these doctors."""
+        if not doctor_ids:
+            return False
+        row = await self.db.fetchone(
+            "SELECT 1 FROM appointments WHERE resident_id = ? "
+            f"AND doctor_id IN ({_marks(doctor_ids)}) LIMIT 1",
+            [resident_id, *doctor_ids],
+        )
+        return row is not None
+
+    async def names(self, resident_ids: Sequence[int]) -> dict[int, str]:
+        """The name each resident gave in their newest signing request (approved first)."""
+        out: dict[int, str] = {}
+        ids = list(dict.fromkeys(resident_ids))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            rows = await self.db.fetchall(
+                "SELECT resident_id, name FROM signing_requests "
+                f"WHERE resident_id IN ({_marks(chunk)}) "
+                "ORDER BY resident_id, status = 'approved', id",
+                chunk,
+            )
+            for r in rows:
+                out[r[0]] = r[1]  # later rows (approved, newer) win
+        return out
+
+    # -- visits -------------------------------------------------------------------------
+    async def visits_between(self, doctor_id: str, lo: int, hi: int) -> list[Appointment]:
+        """The doctor's visits starting in [lo, hi), still booked or already marked."""
+        rows = await self.db.fetchall(
+            f"SELECT {_APPT_COLS} FROM appointments a WHERE a.doctor_id = ? "
+            "AND a.start_at >= ? AND a.start_at < ? "
+            "AND a.status IN ('booked', 'attended', 'no_show') ORDER BY a.start_at, a.id",
+            (doctor_id, lo, hi),
+        )
+        return [Appointment(**dict(r)) for r in rows]
+
+    async def next_visit(self, resident_id: int, now: int) -> Appointment | None:
+        row = await self.db.fetchone(
+            f"SELECT {_APPT_COLS} FROM appointments a WHERE a.resident_id = ? "
+            "AND a.status = 'booked' AND a.start_at > ? ORDER BY a.start_at LIMIT 1",
+            (resident_id, now),
+        )
+        return None if row is None else Appointment(**dict(row))
+
+    async def mark_visit(
+        self,
+        appointment_id: int,
+        doctor_id: str,
+        status: str,
+        now: int,
+        cancel_keys: Sequence[str],
+        notify: Sequence[Planned],
+    ) -> Appointment | None:
+        """Mark a booked visit of `doctor_id` attended or no_show; None if it is not (any
+        more) such a visit. Its pending reminders are cancelled and `notify` planned in the
+        same transaction.
+
+        This writes the booking feature's `appointments` table: the booking service has no
+        "attended / no-show" operation, and the doctor's day is the only place that sets them.
+        Only rows still 'booked' change, so this never overrides the resident's own cancel.
+        """
+        if status not in ("attended", "no_show"):
+            raise ValueError(f"not a visit outcome: {status}")
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE appointments SET status = ?, updated_at = ? "
+                "WHERE id = ? AND doctor_id = ? AND status = 'booked'",
+                (status, now, appointment_id, doctor_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            if cancel_keys:
+                await conn.execute(
+                    "UPDATE outbox SET status = 'cancelled', updated_at = ? "
+                    f"WHERE status = 'pending' AND dedupe_key IN ({_marks(cancel_keys)})",
+                    [now, *cancel_keys],
+                )
+            if notify:
+                await conn.executemany(INSERT_SQL, [row_values(p, now) for p in notify])
+            async with conn.execute(
+                f"SELECT {_APPT_COLS} FROM appointments a WHERE a.id = ?", (appointment_id,)
+            ) as c2:
+                row = await c2.fetchone()
+        return Appointment(**dict(row))

@@ -1,0 +1,346 @@
+"""A doctor's broadcast, composed with buttons: audience (with its exact size), the doctor's own
+text or a preset, now or at a time today / tomorrow, urgent or not, a confirm screen with a
+preview, and a second confirmation above 500 recipients. The confirm screen then becomes the
+progress message (handlers/broadcast_progress.py).
+
+The draft lives in the doctor's conversation state; every button re-checks the doctor, and
+the audience is recounted from the database on each screen and again when it is sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import Ctx
+from bot.core import Button
+from bot.i18n import N_
+from bot.router import Registry
+from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, BroadcastService, Draft
+from bot.services.directory import DirectoryService
+from bot.storage.broadcasts import AUDIENCES
+from bot.storage.directory import Doctor
+from handlers.broadcast_progress import header, progress_loop, progress_reply, template_text
+from handlers.doctor_side import MENU, require
+
+COMPOSE = "drb.compose"
+TYPING = "drb.text"
+AUDIENCE_LABELS = {
+    "all": N_("All my signed residents"),
+    "hypertension": N_("Hypertension patients"),
+    "diabetes2": N_("Type-2 diabetes patients"),
+    "elderly": N_("Residents 65 and over"),
+    "vaccine": N_("Parents of children due a vaccine this month"),
+    "community": N_("Residents of one community"),
+}
+TIMES = ("08:00", "09:00", "10:00", "14:00", "16:00", "19:00")
+NEW = cb("drb", "new")
+
+
+# -- composing ---------------------------------------------------------------------------------
+def _draft(ctx: Ctx) -> dict:
+    if ctx.state.name not in (COMPOSE, TYPING):
+        raise StaleButton("no broadcast being composed")
+    return dict(ctx.state.data)
+
+
+async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict) -> tuple[str, int]:
+    service = ctx.service(BroadcastService)
+    recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
+    audience = d["aud"]
+    label = ctx._(AUDIENCE_LABELS[audience])
+    if audience == "community":
+        ref = await ctx.service(DirectoryService).community_by_key(d.get("com", ""))
+        label += f": {ref.name}" if ref else ""
+    unreachable = sum(1 for r in recipients if not r.reachable)
+    text = ctx.ngettext("{label}: {n} resident", "{label}: {n} residents", len(recipients)).format(
+        label=label, n=ctx.t.number(len(recipients))
+    )
+    if unreachable:
+        text += " " + ctx._("({n} blocked the bot and will be counted as unreachable)").format(
+            n=ctx.t.number(unreachable)
+        )
+    return text, len(recipients)
+
+
+async def start(ctx: Ctx, doctor: Doctor) -> None:
+    service = ctx.service(BroadcastService)
+    made = await service.made_today(doctor)
+    if made >= service.per_day:
+        ctx.say(
+            ctx._(
+                "You have reached today's limit of {n} broadcasts. Please try again tomorrow."
+            ).format(n=service.per_day),
+            back=MENU,
+            edit=True,
+        )
+        return
+    ctx.set_state(COMPOSE)
+    buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("drb", "a", key)) for key in AUDIENCES]
+    ctx.say(
+        ctx._("📢 New broadcast ({made} of {limit} today). Who should receive it?").format(
+            made=made, limit=service.per_day
+        ),
+        buttons,
+        back=MENU,
+        edit=True,
+    )
+
+
+async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
+    d = _draft(ctx)
+    if audience == "community":
+        refs = await ctx.service(BroadcastService).communities(doctor)
+        ctx.say(
+            ctx._("Which community?"),
+            [Button(r.name, cb("drb", "c", r.key)) for r in refs],
+            cols=2,
+            back=NEW,
+            edit=True,
+        )
+        return
+    d.update(aud=audience, com="")
+    await ask_content(ctx, doctor, d)
+
+
+async def ask_content(ctx: Ctx, doctor: Doctor, d: dict) -> None:
+    text, count = await _audience_text(ctx, doctor, d)
+    if count == 0:
+        ctx.say(text + "\n" + ctx._("Nobody to send to: please pick another audience."), back=NEW)
+        return
+    ctx.set_state(COMPOSE, **d)
+    templates = ctx.service(BroadcastService).templates()
+    buttons = [Button(ctx._("✍️ Type my own message"), cb("drb", "type"))]
+    buttons += [
+        Button("📋 " + t.in_locale(t.title, ctx.locale), cb("drb", "t", t.key))
+        for t in templates.values()
+    ]
+    ctx.say(text + "\n" + ctx._("What should it say?"), buttons, back=NEW, edit=True)
+
+
+async def on_text(ctx: Ctx) -> None:
+    """The doctor's own words (the one place on Doorstep where typing is expected)."""
+    doctor = await require(ctx, "drb:text")
+    d = _draft(ctx)
+    text = ctx.msg.text.strip()
+    if not text:
+        ctx.say(ctx._("Please type the message."))
+        return
+    if len(text) > MAX_TEXT:
+        ctx.say(
+            ctx._(
+                "That is {n} characters; the most is {max}. Please shorten it and send it again."
+            ).format(n=ctx.t.number(len(text)), max=ctx.t.number(MAX_TEXT))
+        )
+        return
+    d.update(text=text, tpl="")
+    ctx.set_state(COMPOSE, **d)
+    await ask_when(ctx, doctor, d, edit=False)
+
+
+async def ask_when(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
+    ctx.set_state(COMPOSE, **d)
+    ctx.say(
+        ctx._("When should it go out?"),
+        [
+            Button(ctx._("▶️ Now"), cb("drb", "w", "now")),
+            Button(ctx._("🕘 Later today"), cb("drb", "w", "today")),
+            Button(ctx._("📅 Tomorrow"), cb("drb", "w", "tom")),
+        ],
+        cols=3,
+        back=NEW,
+        edit=edit,
+    )
+
+
+async def ask_time(ctx: Ctx, d: dict, day: str) -> None:
+    now = ctx.now()
+    date_ = now.date() + timedelta(days=1 if day == "tom" else 0)
+    buttons = []
+    for hhmm in TIMES:
+        at = datetime.combine(date_, time.fromisoformat(hhmm), tzinfo=now.tzinfo)
+        if at > now:
+            buttons.append(Button(hhmm, cb("drb", "at", day, hhmm.replace(":", ""))))
+    if not buttons:
+        ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=NEW, edit=True)
+        ctx.set_state(COMPOSE, **d)
+        return
+    ctx.set_state(COMPOSE, **d)
+    ctx.say(ctx._("At what time?"), buttons, cols=3, back=NEW, edit=True)
+
+
+def _send_at(ctx: Ctx, d: dict) -> datetime | None:
+    if not d.get("at"):
+        return None
+    return datetime.fromisoformat(d["at"])
+
+
+async def preview(ctx: Ctx, doctor: Doctor, d: dict) -> str:
+    """The message as the doctor's own language renders it."""
+    if d.get("tpl"):
+        template = ctx.service(BroadcastService).templates().get(d["tpl"])
+        if template is None:
+            raise StaleButton("template gone")
+        return await template_text(ctx.rt, ctx.t, doctor, template)
+    return header(ctx.t, doctor) + d.get("text", "")
+
+
+async def confirm(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
+    ctx.set_state(COMPOSE, **d)
+    audience, count = await _audience_text(ctx, doctor, d)
+    if not count:
+        raise StaleButton("audience empty or unavailable")
+    at = _send_at(ctx, d)
+    when = ctx._("now") if at is None else ctx.t.datetime(at, "short")
+    urgent = (
+        ctx._("Urgent: yes (also during quiet hours)")
+        if d.get("urgent")
+        else ctx._("Urgent: no (waits for the end of quiet hours)")
+    )
+    text = "\n".join(
+        [
+            ctx._("Please check your broadcast:"),
+            ctx._("To: {audience}").format(audience=audience),
+            ctx._("When: {when}").format(when=when),
+            urgent,
+            "———",
+            await preview(ctx, doctor, d),
+        ]
+    )
+    toggle = ctx._("🔕 Not urgent") if d.get("urgent") else ctx._("🚨 Mark urgent")
+    ctx.say(
+        text,
+        [
+            Button(ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("drb", "go")),
+            Button(toggle, cb("drb", "u")),
+            Button(ctx._("❌ Discard"), cb("drb", "stop")),
+        ],
+        edit=edit,
+    )
+
+
+async def send(ctx: Ctx, doctor: Doctor, second: bool) -> None:
+    d = _draft(ctx)
+    service = ctx.service(BroadcastService)
+    recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
+    count = len(recipients or [])
+    if count > LARGE and not second:
+        ctx.say(
+            ctx._(
+                "⚠️ This broadcast goes to {n} people. Messages cannot be taken back once "
+                "sent. Send it to all {n}?"
+            ).format(n=ctx.t.number(count)),
+            [
+                Button(
+                    ctx._("✅ Yes, send to {n}").format(n=ctx.t.number(count)), cb("drb", "go2")
+                ),
+                Button(ctx._("⬅️ Back"), cb("drb", "back")),
+            ],
+            edit=True,
+        )
+        return
+    draft = Draft(
+        audience=d["aud"],
+        community=d.get("com", ""),
+        text=d.get("text", ""),
+        template=d.get("tpl", ""),
+        send_at=_send_at(ctx, d),
+        urgent=bool(d.get("urgent")),
+    )
+    progress = (ctx.msg.channel, ctx.msg.user_id, ctx.msg.message_ref)
+    try:
+        made = await service.create(doctor, draft, progress, large_confirmed=second)
+    except BroadcastError as exc:
+        ctx.clear_state()
+        ctx.say(ctx._(exc.msgid).format(**exc.params), back=MENU, edit=True)
+        return
+    ctx.clear_state()
+    ctx.notice(ctx._("Broadcast planned."))
+    progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
+    p = await service.progress(made.id)
+    reply = progress_reply(ctx.t, made, p, final=False)
+    ctx.reply(reply)
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    actions = (
+        "new",
+        "a",
+        "c",
+        "type",
+        "t",
+        "w",
+        "at",
+        "u",
+        "go",
+        "go2",
+        "back",
+        "stop",
+    )
+    action = data.choice(0, actions)
+    doctor = await require(ctx, f"drb:{action}")
+    if action == "new":
+        await start(ctx, doctor)
+    elif action == "a":
+        await pick_audience(ctx, doctor, data.choice(1, AUDIENCES))
+    elif action == "c":
+        d = _draft(ctx)
+        refs = {r.key for r in await ctx.service(BroadcastService).communities(doctor)}
+        d.update(aud="community", com=data.choice(1, frozenset(refs)))
+        await ask_content(ctx, doctor, d)
+    elif action == "type":
+        d = _draft(ctx)
+        ctx.set_state(TYPING, **d)
+        ctx.say(
+            ctx._("Type your message (at most {max} characters) and send it.").format(
+                max=ctx.t.number(MAX_TEXT)
+            ),
+            back=NEW,
+            edit=True,
+        )
+    elif action == "t":
+        d = _draft(ctx)
+        d.update(tpl=data.choice(1, frozenset(ctx.service(BroadcastService).templates())), text="")
+        await ask_when(ctx, doctor, d)
+    elif action == "w":
+        d = _draft(ctx)
+        when = data.choice(1, ("now", "today", "tom"))
+        if when == "now":
+            d["at"] = ""
+            await confirm(ctx, doctor, d)
+        else:
+            await ask_time(ctx, d, when)
+    elif action == "at":
+        d = _draft(ctx)
+        day = data.choice(1, ("today", "tom"))
+        hhmm = data.choice(2, frozenset(t.replace(":", "") for t in TIMES))
+        now = ctx.now()
+        date_ = now.date() + timedelta(days=1 if day == "tom" else 0)
+        at = datetime.combine(date_, time(int(hhmm[:2]), int(hhmm[2:])), tzinfo=now.tzinfo)
+        if at <= now:
+            raise StaleButton("that time has passed")
+        d["at"] = at.isoformat()
+        await confirm(ctx, doctor, d)
+    elif action == "u":
+        d = _draft(ctx)
+        d["urgent"] = not d.get("urgent")
+        await confirm(ctx, doctor, d)
+    elif action in ("go", "go2"):
+        await send(ctx, doctor, second=action == "go2")
+    elif action == "back":
+        await confirm(ctx, doctor, _draft(ctx))
+    else:
+        ctx.clear_state()
+        ctx.say(ctx._("Discarded. Nothing was sent."), back=MENU, edit=True)
+
+
+async def on_compose_text(ctx: Ctx) -> None:
+    """Text while composing with buttons: point at the buttons."""
+    await require(ctx, "drb:compose")
+    ctx.say(ctx._("Please use the buttons above, or tap Discard."))
+
+
+def register(r: Registry) -> None:
+    r.button("drb", on_button, open=True)
+    r.state(TYPING, on_text, open=True)
+    r.state(COMPOSE, on_compose_text, open=True)

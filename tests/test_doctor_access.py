@@ -1,0 +1,182 @@
+"""Only linked doctors reach the doctor's side; every refusal is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.callbacks import cb
+from bot.runtime import Runtime
+from bot.services.directory import DirectoryService
+from bot.services.doctors import GUESSES_PER_WINDOW, DoctorService
+from bot.storage.doctors import DoctorStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.residents import ResidentStore
+from handlers.doctor_side import render_signing
+from tests.conftest import Clock
+from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
+from tests.harness import ChatUser
+
+STALE = "out of date"
+# One button of every doctor screen, with plausible arguments.
+DOCTOR_BUTTONS = [
+    cb("dr", "menu"),
+    cb("dr", "sr"),
+    cb("dr", "ok", 1),
+    cb("dr", "no", 1),
+    cb("dr", "nr", 1, "full"),
+    cb("drd", "today"),
+    cb("drd", "over", 0),
+    cb("drd", "flags"),
+    cb("drd", "card", 1),
+    cb("drd", "rem", 1, "quarterly"),
+    cb("drd", "att", 1),
+    cb("drd", "ns", 1),
+    cb("drb", "new"),
+    cb("drp", "list"),
+    cb("drp", "p", 1),
+    cb("drb", "a", "all"),
+    cb("drb", "go"),
+    cb("drp", "x", 1),
+]
+
+
+async def audit_actions(rt: Runtime) -> list[str]:
+    return [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+
+
+async def test_resident_gets_nothing_from_forged_doctor_buttons(
+    rt: Runtime, user: ChatUser
+) -> None:
+    await load_district(rt)
+    await signed_resident(rt, "2001", WANG)
+    for data in DOCTOR_BUTTONS:
+        await user.press_data(data)
+        assert STALE in user.texts(), data
+        assert "Doctor's desk" not in user.texts()
+    assert (await audit_actions(rt)).count("denied") == len(DOCTOR_BUTTONS)
+
+
+async def test_doctor_command_without_a_link_says_it_is_for_doctors(user: ChatUser) -> None:
+    await user.text("/doctor")
+    assert "for family doctors" in user.texts()
+
+
+async def test_wrong_used_and_expired_codes_fail_kindly(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    await load_district(rt)
+    service = rt.service(DoctorService)
+    someone = make_user("3001")
+    await someone.text("/doctor ABCDE-FGHJK")
+    assert "not right" in someone.texts()
+
+    code = await service.invite(WANG)
+    await linked_doctor(rt, make_user, WANG, "3002")  # uses another code
+    doctor = make_user("3003")
+    await doctor.text(f"/doctor {code.lower().replace('-', ' ')}")  # forgiving about format
+    assert "Doctor's desk" in doctor.texts()
+    await someone.text(f"/doctor {code}")
+    assert "already used" in someone.texts()
+
+    old = await service.invite(CHEN)
+    clock.set(clock.current + timedelta(hours=72, seconds=1))
+    await someone.text(f"/doctor {old}")
+    assert "expired" in someone.texts()
+    await someone.press_data(cb("dr", "menu"))
+    assert STALE in someone.texts()
+
+
+async def test_guessing_is_limited_per_hour(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    await load_district(rt)
+    guesser = make_user("4001")
+    for i in range(GUESSES_PER_WINDOW):
+        await guesser.text(f"/doctor WRONG{i}")
+        assert "not right" in guesser.texts()
+    code = await rt.service(DoctorService).invite(WANG)
+    await guesser.text(f"/doctor {code}")
+    assert "Too many wrong codes" in guesser.texts()  # even the right code waits
+    clock.set(clock.current + timedelta(hours=1, seconds=1))
+    await guesser.text(f"/doctor {code}")
+    assert "Doctor's desk" in guesser.texts()
+    assert "link_limited" in await audit_actions(rt)
+
+
+async def test_revoke_unlinks_at_once(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press_data(cb("dr", "menu"))
+    assert "Doctor's desk" in doctor.texts()
+    unlinked, _ = await rt.service(DoctorService).revoke(WANG)
+    assert unlinked
+    await doctor.press_data(cb("dr", "menu"))
+    assert STALE in doctor.texts()
+    await doctor.text("/doctor")
+    assert "for family doctors" in doctor.texts()
+
+
+async def resident_id(rt: Runtime, u: ChatUser) -> int:
+    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    assert loaded is not None
+    return loaded[0].id
+
+
+async def test_doctor_approves_and_declines_signing_requests(
+    rt: Runtime, make_user: Callable[..., ChatUser], user: ChatUser
+) -> None:
+    await load_district(rt)
+    directory = rt.service(DirectoryService)
+    first_id = await resident_id(rt, user)
+    await directory.set_home(first_id, "朱泾", "东林居委")
+    await directory.request_signing(first_id, WANG, "Li Hua", "13900000001")
+    other = make_user("5002")
+    await other.onboard()
+    second_id = await resident_id(rt, other)
+    await directory.request_signing(second_id, WANG, "Zhao Min", "13900000002")
+    elsewhere = await directory.request_signing(
+        await signed_resident(rt, "5003", CHEN), CHEN, "X", "13900000003"
+    )
+
+    doctor = await linked_doctor(rt, make_user)
+    assert "Signing requests (2)" in " ".join(doctor.labels())
+    await doctor.press("Signing requests")
+    assert "Li Hua" in doctor.texts() and "13900000001" in doctor.texts()
+    await doctor.press("Approve")
+    assert "now signed" in doctor.texts() and "Zhao Min" in doctor.texts()
+    await doctor.press("Decline")
+    await doctor.press("cannot take on more")
+    assert "declined" in doctor.texts()
+
+    assert (await directory.signed_doctor(first_id)).id == WANG
+    declined = await directory.latest_request(second_id)
+    assert declined.status == "declined" and "cannot take on more" in declined.reason
+    told = await rt.service(OutboxStore).for_resident(first_id, "signing_decision")
+    assert [r.key for r in told] == ["approved"]
+    resident = await rt.service(ResidentStore).get(first_id)
+    (reply,) = await render_signing(rt, rt.catalogs.get("en"), resident, told[0])
+    assert "Dr Wang Lihua accepted your signing request" in reply.text
+
+    # Another team's request: a forged button gets nothing and the request stays open.
+    await doctor.press_data(cb("dr", "ok", elsewhere.id))
+    assert STALE in doctor.texts()
+    assert (await directory.latest_request(elsewhere.resident_id)).status == "pending"
+    actions = await audit_actions(rt)
+    assert {"signing_approved", "signing_declined", "denied"} <= set(actions)
+
+
+async def test_revoked_while_typing_a_broadcast_loses_the_draft(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    await signed_resident(rt, "6001", WANG)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Type my own message")
+    await rt.service(DoctorService).revoke(WANG)
+    await doctor.text("This should never be sent")
+    assert STALE in doctor.texts()
+    await doctor.text("hello")
+    assert "privacy notice" in doctor.texts()  # an ordinary, not yet onboarded chat again

@@ -1,0 +1,294 @@
+"""Broadcasts: composed with buttons, planned one row per recipient, delivered through the
+pipeline, followed in one progress message, cancelled, limited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+
+from bot.callbacks import cb
+from bot.runtime import Runtime
+from bot.services.broadcasts import BroadcastError, BroadcastService, Draft, load_templates
+from bot.services.delivery.dispatcher import Dispatcher
+from bot.services.directory import DirectoryService
+from bot.services.vaccines.children import ChildService
+from bot.storage.broadcasts import BroadcastStore
+from bot.storage.directory import Doctor
+from bot.storage.doctors import DoctorStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.residents import ResidentStore
+from handlers.broadcast_progress import progress_loop, render_broadcast
+from tests.conftest import Clock
+from tests.doctor_fixtures import (
+    CHEN,
+    WANG,
+    RecordingSender,
+    bulk_signed,
+    linked_doctor,
+    load_district,
+    signed_resident,
+)
+from tests.harness import ChatUser
+
+
+@pytest.fixture
+async def sender(rt: Runtime) -> RecordingSender:
+    s = RecordingSender(blocked={"r4"})
+    rt.senders["test"] = s
+    return s
+
+
+async def residents(rt: Runtime) -> dict[str, int]:
+    ids = {
+        "r1": await signed_resident(rt, "r1", conditions=("hypertension",)),
+        "r2": await signed_resident(rt, "r2", conditions=("hypertension",), locale="zh_Hans"),
+        "r3": await signed_resident(rt, "r3", conditions=("diabetes2",), birth_year=1950),
+        "r4": await signed_resident(rt, "r4", conditions=("hypertension",)),  # blocked the bot
+        "other": await signed_resident(
+            rt, "other", CHEN, community="待泾村", conditions=("hypertension",)
+        ),
+    }
+    await rt.service(ResidentStore).mark_unreachable(ids["r4"])
+    return ids
+
+
+async def compose_typed(doctor: ChatUser, audience: str, text: str) -> None:
+    await doctor.press_data(cb("drb", "new"))
+    await doctor.press(audience)
+    await doctor.press("Type my own message")
+    await doctor.text(text)
+    await doctor.press("Now")
+
+
+async def test_broadcast_to_hypertension_patients_end_to_end(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    ids = await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("Hypertension")
+    assert "Hypertension patients: 3 residents" in doctor.texts()
+    assert "1 blocked the bot" in doctor.texts()
+    await doctor.press("Type my own message")
+    await doctor.text("Free blood pressure checks this Saturday morning.")
+    await doctor.press("Now")
+    assert "Free blood pressure checks" in doctor.texts()  # the preview
+    await doctor.press("Send to 3")
+    assert "sent 0 / 3" in doctor.texts()
+    assert doctor.last.replies[-1].edit  # the confirm screen became the progress message
+
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    rows = [
+        r for r in await rt.db.fetchall("SELECT * FROM outbox WHERE group_key = ?", (f"bc:{b.id}",))
+    ]
+    assert b.total == len(rows) == 3
+    assert {r["dedupe_key"] for r in rows} == {f"bc:{b.id}:{ids[k]}" for k in ("r1", "r2", "r4")}
+
+    await rt.service(Dispatcher).drain()
+    header = "📢 From your family doctor Dr Wang Lihua:\n"
+    assert [r.text for r in sender.to("r1")] == [
+        header + "Free blood pressure checks this Saturday morning."
+    ]
+    assert sender.to("r2")[0].text.startswith("📢 您的家庭医生王丽华：")  # her own language
+    assert sender.to("r4") == [] and sender.to("r3") == [] and sender.to("other") == []
+
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    done = await rt.service(BroadcastStore).get(b.id)
+    assert (done.status, done.sent, done.unreachable) == ("done", 2, 1)
+    to_doctor = sender.to(doctor.user_id)
+    assert to_doctor[0].edit and "sent 2 / 3 · 1 unreachable" in to_doctor[0].text
+    assert "Report for broadcast" in to_doctor[1].text
+    assert "broadcast" in [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+
+
+async def _wang(rt: Runtime) -> Doctor:
+    doctor = await rt.service(DirectoryService).doctor(WANG)
+    assert doctor is not None
+    return doctor
+
+
+async def test_template_in_each_recipients_language(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Flu season")
+    await doctor.press("Now")
+    await doctor.press("Send to 4")
+    await rt.service(Dispatcher).drain()
+    en, zh = sender.to("r1")[0], sender.to("r2")[0]
+    assert "Flu season is here" in en.text and "Dr Wang Lihua" in en.text
+    assert "流感" in zh.text and "王丽华" in zh.text
+    assert en.buttons[0][0].data == cb("bk", "new", "vaccination")
+
+
+async def test_other_teams_residents_are_never_in_an_audience(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    ids = await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("one community")
+    assert "待泾村" not in doctor.labels()  # Chen's community is not offered
+    forged = await rt.service(DirectoryService).community_ref("朱泾", "待泾村")
+    await doctor.press_data(cb("drb", "c", forged.key))
+    assert "out of date" in doctor.texts()
+    service = rt.service(BroadcastService)
+    wang = await _wang(rt)
+    for audience in ("all", "hypertension", "diabetes2", "elderly"):
+        got = {r.resident_id for r in await service.recipients(wang, audience)}
+        assert ids["other"] not in got
+    assert {r.resident_id for r in await service.recipients(wang, "elderly")} == {ids["r3"]}
+
+
+async def test_parents_of_children_due_a_vaccine_this_month(rt: Runtime) -> None:
+    await load_district(rt)
+    ids = await residents(rt)
+    children = rt.service(ChildService)
+    await children.add(ids["r1"], "Baby", date(2026, 11, 20))  # birth doses due now
+    await children.add(ids["other"], "Other baby", date(2026, 11, 20))  # another team's
+    wang = await _wang(rt)
+    got = await rt.service(BroadcastService).recipients(wang, "vaccine")
+    assert [r.resident_id for r in got] == [ids["r1"]]
+
+
+async def test_cancel_stops_sending(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
+    await doctor.press("Send to 4")
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    row = await rt.service(OutboxStore).by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
+    await doctor.press("Cancel the broadcast")
+    assert "was cancelled" in doctor.texts()
+    assert await rt.service(Dispatcher).drain() == 0
+    assert sender.to("r1") == [] and sender.to("r2") == []
+    # A row the dispatcher had already claimed renders to nothing once cancelled.
+    resident = await rt.service(ResidentStore).get(row.resident_id)
+    assert await render_broadcast(rt, rt.catalogs.get("en"), resident, row) == []
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    done = await rt.service(BroadcastStore).get(b.id)
+    assert (done.status, done.sent, done.not_sent) == ("cancelled", 0, 4)
+    # Someone else's broadcast cannot be cancelled by forging the button.
+    await doctor.press_data(cb("drp", "x", b.id + 1))
+    assert "out of date" in doctor.texts()
+
+
+async def _id(rt: Runtime, user_id: str) -> int:
+    loaded = await rt.service(ResidentStore).load("test", user_id)
+    assert loaded is not None
+    return loaded[0].id
+
+
+async def test_daily_limit(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    for i in range(rt.settings.broadcasts_per_day):
+        await compose_typed(doctor, "All my signed residents", f"Notice {i}")
+        await doctor.press("Send to 4")
+        assert "going out" in doctor.texts()
+    await doctor.press_data(cb("drb", "new"))
+    assert "today's limit of 3" in doctor.texts()
+    with pytest.raises(BroadcastError):
+        await rt.service(BroadcastService).create(
+            await _wang(rt), Draft("all", text="one more"), ("test", doctor.user_id, None)
+        )
+    assert len(await rt.service(BroadcastService).recent(await _wang(rt))) == 3
+
+
+async def test_more_than_500_needs_a_second_confirmation(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await bulk_signed(rt, 501)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "Hypertension", "Blood pressure day on Friday.")
+    await doctor.press("Send to 501")
+    assert "goes to 501 people" in doctor.texts()
+    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    with pytest.raises(BroadcastError):
+        await rt.service(BroadcastService).create(
+            await _wang(rt), Draft("hypertension", text="x"), ("test", doctor.user_id, None)
+        )
+    await doctor.press("Yes, send to 501")
+    assert "sent 0 / 501" in doctor.texts()
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    assert (await rt.service(BroadcastService).progress(b.id)).total == b.total == 501
+
+
+async def test_typed_text_over_1000_characters_is_refused_kindly(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Type my own message")
+    await doctor.text("x" * 1001)
+    assert "1,001 characters" in doctor.texts()
+    await doctor.text("y" * 1000)
+    assert "When should it go out" in doctor.texts()
+
+
+async def test_scheduled_broadcast_waits_for_its_time(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender, clock: Clock
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Heat wave")
+    await doctor.press("Tomorrow")
+    await doctor.press("09:00")
+    assert "When:" in doctor.texts()
+    await doctor.press("Send to 4")
+    assert "scheduled for" in doctor.texts()
+    assert await rt.service(Dispatcher).drain() == 0
+    clock.set(clock.current + timedelta(days=1))  # 10:00 tomorrow
+    await rt.service(Dispatcher).drain()
+    assert "very hot" in sender.to("r1")[0].text
+
+
+def test_shipped_templates_are_complete(rt: Runtime) -> None:
+    templates = load_templates(rt.settings.content_dir / "broadcasts")
+    assert set(templates) == {"flu", "heat", "closed", "screening"}
+    for t in templates.values():
+        assert set(t.text) == set(t.title) == {"zh_Hans", "en"}
+        for text in t.text.values():
+            text.format(doctor="D", centre="C", phone="P")  # only known placeholders
+
+
+async def test_my_broadcasts_lists_and_follows(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "All my signed residents", "Surgery hours change next week.")
+    await doctor.press("Send to 4")
+    await doctor.press("Doctor's desk")
+    await doctor.press("My broadcasts")
+    assert "sent 0 / 4 · 0 unreachable" in doctor.texts()
+    await doctor.press("Follow #")
+    assert "is going out" in doctor.texts() and doctor.last.replies[-1].edit
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    assert b.progress_ref == "1"  # the message the doctor pressed in

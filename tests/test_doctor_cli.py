@@ -1,0 +1,56 @@
+"""`doorstep doctors invite|list|revoke` and `doorstep audit`, run as the operator runs them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import Settings
+from bot.runtime import Runtime
+from tests.doctor_fixtures import WANG, load_district
+from tests.harness import ChatUser
+
+
+async def test_invite_link_list_revoke_and_audit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "ops.sqlite3"
+    monkeypatch.setenv("DOORSTEP_DB", str(db))
+    rt = Runtime(Settings.from_env({}, db_path=db))
+    await rt.start()
+    await load_district(rt)
+    await rt.stop()
+
+    # The CLI runs its own event loop, so it runs in a thread here.
+    import asyncio
+
+    async def cli(*argv: str) -> tuple[int, str]:
+        code = await asyncio.to_thread(main, list(argv))
+        return code, capsys.readouterr().out
+
+    code, out = await cli("doctors", "invite", "nobody")
+    assert code == 1 and "no doctor" in out
+    code, out = await cli("doctors", "invite", WANG)
+    assert code == 0
+    invite = re.search(r"/doctor (\S+)", out).group(1)
+
+    rt = Runtime(Settings.from_env({}, db_path=db))
+    await rt.start()
+    doctor = ChatUser(rt, user_id="77")
+    await doctor.text(f"/doctor {invite}")
+    assert "Doctor's desk" in doctor.texts()
+    await rt.stop()
+
+    code, out = await cli("doctors", "list")
+    assert re.search(rf"{WANG}\s+test since", out)
+    code, out = await cli("doctors", "revoke", WANG)
+    assert "unlinked" in out
+    code, out = await cli("audit", "--since", "2000-01-01")
+    assert code == 0
+    for action in ("invite_created", "linked", "revoked"):
+        assert action in out
+    code, out = await cli("audit", "--since", "2000-01-01", "--doctor", "js-02-fj-d1")
+    assert out.strip().endswith("0 entries")

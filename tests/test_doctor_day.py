@@ -1,0 +1,160 @@
+"""The doctor's day: today's visits (came / no-show), overdue follow-ups with reminders,
+danger-sign flags, and the resident's card, all limited to the doctor's own team."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from bot.callbacks import cb
+from bot.runtime import Runtime
+from bot.services.booking import BookingService
+from bot.services.directory import DirectoryService
+from bot.services.health import HealthService
+from bot.services.readings import BloodPressure
+from bot.services.vaccines.children import ChildService
+from bot.storage.booking import BookingStore
+from bot.storage.doctors import DoctorStore
+from bot.storage.health import HealthStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.residents import ResidentStore
+from handlers.doctor_day import render_noshow, render_reminder
+from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
+from tests.harness import ChatUser
+
+STALE = "out of date"
+T1, T2 = "1:30\u202fPM", "1:45\u202fPM"  # how English shows 13:30 and 13:45
+
+
+async def book(rt: Runtime, resident_id: int, doctor_id: str, day: date, reason: str) -> int:
+    service = rt.service(BookingService)
+    doctor = await rt.service(DirectoryService).doctor(doctor_id)
+    await service.ensure_slots(doctor, rt.now())
+    slot = (await service.free_times(doctor_id, day, rt.now()))[0]
+    result = await service.book(resident_id, slot.id, doctor_id, reason, rt.now())
+    assert result.appointment is not None, result.problem
+    return result.appointment.id
+
+
+async def audit(rt: Runtime) -> list[tuple[str, int | None]]:
+    return [(e.action, e.target_resident_id) for e in await rt.service(DoctorStore).audit_since(0)]
+
+
+async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
+    await load_district(rt)
+    today = date(2026, 11, 24)  # a Tuesday: Dr Wang sees residents from 13:30
+    li = await signed_resident(rt, "li", name="Li Hua", conditions=("hypertension",))
+    zhao = await signed_resident(rt, "zhao", name="Zhao Min")
+    came = await book(rt, li, WANG, today, "chronic")
+    missed = await book(rt, zhao, WANG, today, "general")
+    await book(rt, li, WANG, today + timedelta(days=1), "annual")
+    other = await signed_resident(rt, "x", CHEN, community="待泾村")
+    theirs = await book(rt, other, CHEN, today + timedelta(days=2), "general")
+
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Today")
+    text = doctor.texts()
+    assert f"{T1} Li Hua · Chronic disease follow-up" in text
+    assert f"{T2} Zhao Min · General consultation" in text
+    assert "Elderly annual health check" in text  # tomorrow's, listed
+    await doctor.press(f"{T1} came")
+    await doctor.press(f"{T2} no-show")
+    bookings = rt.service(BookingStore)
+    assert (await bookings.appointment(came)).status == "attended"
+    assert (await bookings.appointment(missed)).status == "no_show"
+    # The attended chronic visit counts as this quarter's follow-up.
+    facts = (await rt.service(HealthStore).facts([li]))[0]
+    assert facts.last_event["followup"] == today
+    # The no-show resident is asked to book again; their reminders are off.
+    rows = await rt.service(OutboxStore).for_resident(zhao)
+    noshow = [r for r in rows if r.kind == "doctor_noshow"]
+    assert len(noshow) == 1
+    assert all(r.status == "cancelled" for r in rows if r.kind == "booking_reminder")
+    resident = await rt.service(ResidentStore).get(zhao)
+    (reply,) = await render_noshow(rt, rt.catalogs.get("en"), resident, noshow[0])
+    assert "We missed you" in reply.text
+    assert reply.buttons[0][0].data == cb("bk", "new", "general")
+
+    # Marking twice, tomorrow's visit, or another team's visit: nothing changes.
+    for data in (cb("drd", "att", came), cb("drd", "ns", theirs)):
+        await doctor.press_data(data)
+        assert STALE in doctor.texts()
+    assert (await bookings.appointment(theirs)).status == "booked"
+    actions = await audit(rt)
+    assert ("visit_attended", li) in actions and ("visit_no_show", zhao) in actions
+    assert ("denied", None) in actions
+
+
+async def test_overdue_oldest_first_with_a_one_tap_reminder(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    health = rt.service(HealthService)
+    late = await signed_resident(rt, "late", name="Late Follow", conditions=("hypertension",))
+    await health.record_event(late, "followup", date(2026, 5, 6))  # nothing since Q2
+    elder = await signed_resident(rt, "elder", name="Old Annual", birth_year=1950)
+    await signed_resident(rt, "fine", name="All Fine", conditions=("diabetes2",))
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Overdue")
+    text = doctor.texts()
+    assert "2 overdue follow-ups" in text
+    assert text.index("Old Annual") < text.index("Late Follow")  # due 2025-12-31 first
+    assert "All Fine" not in text
+    await doctor.press("Remind 2")
+    assert doctor.last.toast == "Reminder sent."
+    await doctor.press("Remind 2")
+    assert doctor.last.toast == "Already reminded today."
+    (row,) = await rt.service(OutboxStore).for_resident(late, "doctor_reminder")
+    resident = await rt.service(ResidentStore).get(late)
+    (reply,) = await render_reminder(rt, rt.catalogs.get("en"), resident, row)
+    assert "Dr Wang Lihua" in reply.text and "September 30, 2026" in reply.text
+    assert reply.buttons[0][0].data == cb("bk", "new", "chronic")
+    assert ("reminder", late) in await audit(rt)
+    # Not overdue, or another team's: refused.
+    other = await signed_resident(rt, "x", CHEN, community="待泾村", birth_year=1940)
+    await doctor.press_data(cb("drd", "rem", other, "annual"))
+    assert STALE in doctor.texts()
+    assert await rt.service(OutboxStore).for_resident(other, "doctor_reminder") == []
+    assert elder != other
+
+
+async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
+    await load_district(rt)
+    health = rt.service(HealthService)
+    rid = await signed_resident(
+        rt, "p", name="Pressure High", conditions=("hypertension",), birth_year=1956
+    )
+    await health.log_reading(rid, BloodPressure(150, 95))
+    await health.log_reading(rid, BloodPressure(190, 120))
+    await book(rt, rid, WANG, date(2026, 11, 25), "chronic")
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Flags")
+    assert "Pressure High: ⚠️ BP 190/120" in doctor.texts()
+    assert all(f.seen_at is not None for f in await health.flags_for([rid]))
+    await doctor.press("Card 1")
+    card = doctor.texts()
+    assert "Pressure High" in card and "Age: 70" in card
+    assert "Hypertension" in card and "BP 150/95" in card
+    assert "Next visit:" in card and "Chronic disease follow-up" in card
+    assert "Children's vaccines: no children recorded" in card
+    await rt.service(ChildService).add(rid, "Xiaobao", date(2026, 11, 20))
+    await doctor.press_data(cb("drd", "card", rid))
+    assert "👶 Xiaobao: due now: " in doctor.texts() and "HepB-1" in doctor.texts()
+    assert ("view_card", rid) in await audit(rt)
+
+
+async def test_cannot_see_another_teams_resident(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    health = rt.service(HealthService)
+    other = await signed_resident(rt, "o", CHEN, community="待泾村", name="Not Yours")
+    await health.log_reading(other, BloodPressure(200, 125))
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press_data(cb("drd", "card", other))
+    assert STALE in doctor.texts() and "Not Yours" not in doctor.texts()
+    await doctor.press("🏠")
+    await doctor.press_data(cb("drd", "flags"))
+    assert "Not Yours" not in doctor.texts()
+    assert ("view_card", other) not in await audit(rt)
+    assert [a for a, _ in await audit(rt)].count("denied") == 1
