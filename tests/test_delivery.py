@@ -520,3 +520,35 @@ async def test_deferred_rows_wait_without_using_attempts(
     assert (state, attempts, error) == (PENDING, 0, "deferred: customer-service window closed")
     assert due == ts + (retry_in or 86400)
     assert sender.tries == 1
+
+
+async def test_rows_of_a_cancelled_group_waiting_for_their_slot_are_not_sent(
+    rt: Runtime, clock: Clock, app: Application, api: FakeBotAPI
+) -> None:
+    """A broadcast cancelled (here: from another process) while its claimed rows wait for
+    the rate limiter: nothing more goes out."""
+    ids = [await resident(rt, 6000 + i) for i in range(4)]
+    now = clock()
+    await rt.service(OutboxStore).plan(
+        [text_row(rid, f"bc:9:{rid}", now, group_key="bc:9") for rid in ids]
+        + [text_row(ids[0], "other", now)],
+        now,
+    )
+    dispatcher = rt.service(Dispatcher)
+    real = dispatcher.limiter
+    cancelled: list[int] = []
+
+    class CancelDuringWait(Limiter):
+        async def acquire_bulk(self, chat: str, n: int = 1) -> None:
+            await real.acquire_bulk(chat, n)
+            if not cancelled:
+                # The doctor presses Cancel in another process: only the database knows.
+                cancelled.append(await rt.service(OutboxStore).cancel_group("bc:9", clock()))
+
+    dispatcher.limiter = CancelDuringWait(rt)
+    await dispatcher.drain()
+    sent_to = {int(c.params["chat_id"]) for c in api.calls if c.method == "sendMessage"}
+    assert sent_to == {6000}  # only the unrelated row; every row of bc:9 was dropped
+    statuses = [(await status_of(rt, f"bc:9:{rid}"))[0] for rid in ids]
+    assert statuses == ["cancelled"] * 4
+    assert (await status_of(rt, "other"))[0] == SENT

@@ -264,6 +264,9 @@ class BroadcastService:
         cancelled = await self.store.cancel(broadcast_id, doctor.id, int(self.rt.now().timestamp()))
         if cancelled is None:
             return None
+        from bot.services.delivery.dispatcher import Dispatcher
+
+        self.rt.service(Dispatcher).note_cancelled(group_key(broadcast_id))
         self._status[broadcast_id] = ("cancelled", time.monotonic())
         await self.doctors.audit(
             NewAudit(doctor.id, "broadcast_cancel", details=f"broadcast={broadcast_id}")

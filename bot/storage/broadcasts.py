@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_SQL, Planned, row_values
+from bot.storage.outbox import INSERT_SQL, OutboxStore, Planned, row_values
 
 AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
 
@@ -288,12 +289,9 @@ class BroadcastStore:
             )
             if cur.rowcount == 0:
                 return None
-            cur = await conn.execute(
-                "UPDATE outbox SET status = 'cancelled', updated_at = ? "
-                "WHERE group_key = ? AND status = 'pending'",
-                (now, group_key(broadcast_id)),
+            return await OutboxStore(self.db).cancel_group(
+                group_key(broadcast_id), datetime.fromtimestamp(now, UTC), conn=conn
             )
-            return cur.rowcount
 
     async def finish(self, broadcast_id: int, p: Progress, now: int, status: str) -> None:
         """Write the final counts (outbox rows are pruned later; these stay)."""

@@ -145,6 +145,33 @@ class OutboxStore:
             (_ts(now), prefix, prefix + "\uffff"),
         )
 
+    async def cancel_group(self, group_key: str, now: datetime, conn: Any = None) -> int:
+        """Cancel a group (e.g. a broadcast): its pending rows now, and the rows the dispatcher
+        already claimed just before they would be sent. Pass `conn` to join a caller's
+        transaction. Returns the pending rows cancelled."""
+        sql_mark = (
+            "INSERT INTO outbox_cancelled_groups (group_key, cancelled_at) VALUES (?, ?) "
+            "ON CONFLICT (group_key) DO NOTHING"
+        )
+        sql_rows = (
+            "UPDATE outbox SET status = 'cancelled', updated_at = ? "
+            "WHERE group_key = ? AND status = 'pending'"
+        )
+        ts = _ts(now)
+        if conn is not None:
+            await conn.execute(sql_mark, (group_key, ts))
+            return (await conn.execute(sql_rows, (ts, group_key))).rowcount
+        async with self.db.write() as c:
+            await c.execute(sql_mark, (group_key, ts))
+            return (await c.execute(sql_rows, (ts, group_key))).rowcount
+
+    async def cancelled_groups(self, since: int) -> set[str]:
+        """Group keys cancelled at or after `since` (unix seconds)."""
+        rows = await self.db.fetchall(
+            "SELECT group_key FROM outbox_cancelled_groups WHERE cancelled_at >= ?", (since,)
+        )
+        return {r[0] for r in rows}
+
     async def by_dedupe(self, dedupe_key: str) -> OutboxRow | None:
         r = await self.db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return None if r is None else to_row(r)

@@ -29,6 +29,7 @@ from bot.i18n import negotiate
 from bot.services.delivery.limiter import Limiter
 from bot.services.delivery.quiet import quiet_hours_for
 from bot.storage.outbox import (
+    CANCELLED,
     EXPIRED,
     FAILED,
     PENDING,
@@ -36,6 +37,7 @@ from bot.storage.outbox import (
     SKIPPED,
     Claimed,
     DeliveryStore,
+    OutboxStore,
     Result,
 )
 from bot.storage.residents import ResidentStore
@@ -53,6 +55,8 @@ RECORD_BATCH = 50
 RECORD_EVERY = 0.1  # seconds: outcomes wait at most this long to be written
 CHAT_BURST = 3  # rows of one resident sent in a row; the rest wait for a later pass
 STOP_GRACE = 10.0
+GROUP_RECHECK_S = 0.5  # how often claimed rows look for cancels made by other processes
+GROUP_MEMORY_S = 7 * 86400  # cancelled groups older than this no longer have live rows
 
 
 def backoff(attempt: int, rng: random.Random) -> float:
@@ -82,6 +86,8 @@ class Dispatcher:
         self._results: list[Result] = []
         self._in_flight = 0
         self._blocked: set[int] = set()
+        self._cancelled_groups: set[str] = set()
+        self._groups_checked = -math.inf
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._recorder_done = False
@@ -91,6 +97,20 @@ class Dispatcher:
     def poke(self) -> None:
         """Wake the dispatcher now (call after planning a row due soon)."""
         self._wake.set()
+
+    def note_cancelled(self, group_key: str) -> None:
+        """A group was cancelled in this process: drop its claimed rows at once."""
+        self._cancelled_groups.add(group_key)
+
+    async def _group_cancelled(self, group_key: str) -> bool:
+        # Re-read at most twice a second: cancels from other processes are seen within 0.5 s
+        # without a query per message.
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._groups_checked >= GROUP_RECHECK_S:
+            self._groups_checked = loop_now
+            since = int(self.rt.now().timestamp()) - GROUP_MEMORY_S
+            self._cancelled_groups |= await self.rt.service(OutboxStore).cancelled_groups(since)
+        return group_key in self._cancelled_groups
 
     @property
     def channels(self) -> list[str]:
@@ -329,6 +349,9 @@ class Dispatcher:
             return Result(row.id, SKIPPED, error="nothing to send any more")
         chat = resident.channel_user_id
         await self.limiter.acquire_bulk(chat, n=len(replies))
+        if row.group_key is not None and await self._group_cancelled(row.group_key):
+            # Cancelled while this row waited for its rate-limit slot: nothing more goes out.
+            return Result(row.id, CANCELLED, error="group cancelled")
         try:
             await sender.send(chat, replies, notification=row)
         except Blocked as exc:

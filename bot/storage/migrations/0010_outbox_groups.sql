@@ -1,0 +1,6 @@
+-- Groups of outbox rows (a broadcast) that were cancelled. Rows of such a group that the
+-- dispatcher had already claimed are dropped just before sending, not only pending ones.
+CREATE TABLE outbox_cancelled_groups (
+    group_key    TEXT    PRIMARY KEY,
+    cancelled_at INTEGER NOT NULL
+);
