@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from bot.channels.console import CHANNEL, ConsoleChat, ConsoleSender
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.storage.outbox import OutboxStore
+
+# At the end of input: wait up to SETTLE_SECONDS for rows due within SETTLE_HORIZON seconds.
+SETTLE_SECONDS = 8.0
+SETTLE_HORIZON = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +49,20 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
         print("Doorstep sandbox. Type /start to begin, a number to press a button, /quit to end.")
     try:
         await console.run()
+        await _settle(rt)
     finally:
         await rt.stop()
     return 0
+
+
+async def _settle(rt: Runtime, grace: float = SETTLE_SECONDS) -> None:
+    """At the end of input, let what is due within a few seconds arrive before leaving, so a
+    scripted session sees e.g. the first tip it subscribed to."""
+    outbox = rt.service(OutboxStore)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    while loop.time() < deadline:
+        horizon = rt.now() + timedelta(seconds=SETTLE_HORIZON)
+        if await outbox.due_count(CHANNEL, horizon) == 0:
+            return
+        await asyncio.sleep(0.2)

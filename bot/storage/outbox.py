@@ -172,6 +172,16 @@ class OutboxStore:
         )
         return {r[0] for r in rows}
 
+    async def due_count(self, channel: str, before: datetime) -> int:
+        """Rows for residents of `channel` still to send that are due before `before`."""
+        return int(
+            await self.db.fetchval(
+                "SELECT count(*) FROM outbox o JOIN residents r ON r.id = o.resident_id "
+                "WHERE o.status IN ('pending', 'sending') AND o.due_at <= ? AND r.channel = ?",
+                (_ts(before), channel),
+            )
+        )
+
     async def by_dedupe(self, dedupe_key: str) -> OutboxRow | None:
         r = await self.db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return None if r is None else to_row(r)
