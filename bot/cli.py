@@ -31,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
+    # httpx logs every request URL at INFO, and Telegram's URLs contain the bot token (WeChat's
+    # the access token): keep those loggers quiet even with --verbose.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
         result = args.func(args, settings)

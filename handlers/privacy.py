@@ -3,40 +3,69 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button
+from bot.i18n import N_
 from bot.router import Registry
 from bot.storage.residents import ResidentStore
+from handlers.start import LANGUAGE_NAMES
 
-# Columns that only make sense to the software, left out of the readable summary (they are in
-# the JSON file).
-_HIDDEN = {"id", "resident_id", "channel", "channel_user_id"}
+# What each kind of stored record is, in words; the JSON file has every column. A table
+# without a title here (a new feature's) is still counted, under its own name.
+TABLE_TITLES: dict[str, str] = {
+    "conversations": N_("where you are in a conversation"),
+    "outbox": N_("messages planned for you (reminders, tips)"),
+    "resident_homes": N_("your community"),
+    "signing_requests": N_("requests to sign with a family doctor"),
+    "signings": N_("your signed family doctor"),
+    "tip_subscriptions": N_("your health tips settings"),
+    "tip_history": N_("health tips sent to you"),
+    "tip_feedback": N_("your feedback on tips"),
+    "health_profiles": N_("your birth year"),
+    "health_conditions": N_("your chronic conditions"),
+    "health_readings": N_("your blood pressure and glucose readings"),
+    "health_events": N_("follow-up visits and checks"),
+    "health_flags": N_("danger-sign readings shown to your doctor"),
+    "appointments": N_("your bookings"),
+    "children": N_("your children"),
+    "child_guardians": N_("children you follow"),
+    "child_doses": N_("vaccine doses recorded"),
+    "child_invites": N_("codes to share a child"),
+    "adult_vaccines": N_("your flu and pneumococcal vaccines"),
+    "audit_log": N_("times a doctor opened your record"),
+    "doctor_links": N_("your link as a family doctor"),
+    "doctor_code_attempts": N_("doctor code attempts"),
+    "channel_options": N_("the options last shown to you"),
+    "web_pending": N_("messages waiting for the web chat"),
+    "wechat_window": N_("when you last wrote on WeChat"),
+}
 
 
 def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
     lines = [ctx._("Everything Doorstep stores about you:")]
     profile = data.get("residents", [{}])[0]
+    consent = profile.get("consent_at")
     lines.append(
         ctx._("Profile: language {language}, elder mode {elder}, consent given {consent}").format(
-            language=profile.get("locale") or "-",
+            language=LANGUAGE_NAMES.get(profile.get("locale") or "", "-"),
             elder=ctx._("on") if profile.get("elder_mode") else ctx._("off"),
-            consent=profile.get("consent_at") or "-",
+            consent=ctx.t.datetime(datetime.fromisoformat(consent), "short") if consent else "-",
         )
     )
     for table, rows in data.items():
         if table == "residents" or not rows:
             continue
+        title = TABLE_TITLES.get(table)
         lines.append(
-            ctx.ngettext("{table}: {n} record", "{table}: {n} records", len(rows)).format(
-                table=table, n=len(rows)
+            "• "
+            + ctx.ngettext("{title}: {n} record", "{title}: {n} records", len(rows)).format(
+                title=ctx._(title) if title else table, n=len(rows)
             )
         )
-        for row in rows[:20]:
-            shown = ", ".join(f"{k}={v}" for k, v in row.items() if k not in _HIDDEN)
-            lines.append(f"  • {shown}")
     lines.append(ctx._("The attached file has all of it in JSON."))
     return "\n".join(lines)
 

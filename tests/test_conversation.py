@@ -101,7 +101,20 @@ async def test_mydata_and_delete(user: ChatUser, rt: Runtime) -> None:
 async def test_delete_can_be_declined(user: ChatUser, rt: Runtime) -> None:
     await user.text("/delete")
     await user.press_data(cb("priv", "keep"))
+    assert "Nothing was deleted." in user.texts()
     assert await rt.service(ResidentStore).load("test", user.user_id) is not None
+
+
+async def test_mydata_reads_as_words_not_database_internals(user: ChatUser) -> None:
+    await user.text("/settings")
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    await user.text("/mydata")
+    text = user.all_replies()[0].text
+    assert "Profile: language English, elder mode off" in text
+    assert "your health tips settings: 1 record" in text
+    assert "messages planned for you (reminders, tips): 1 record" in text
+    assert "payload" not in text and "resident_id" not in text and "{" not in text
 
 
 async def test_state_survives_restart(settings, clock) -> None:

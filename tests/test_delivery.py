@@ -552,3 +552,24 @@ async def test_rows_of_a_cancelled_group_waiting_for_their_slot_are_not_sent(
     statuses = [(await status_of(rt, f"bc:9:{rid}"))[0] for rid in ids]
     assert statuses == ["cancelled"] * 4
     assert (await status_of(rt, "other"))[0] == SENT
+
+
+async def test_a_resident_who_unblocks_and_writes_gets_messages_again(
+    rt: Runtime, app: Application, api: FakeBotAPI, clock: Clock
+) -> None:
+    rid = await resident(rt, 5003)
+    now = clock()
+    await rt.service(OutboxStore).plan([text_row(rid, "before", now)], now)
+    api.blocked_chats.add(5003)
+    dispatcher = rt.service(Dispatcher)
+    await dispatcher.drain()
+    assert (await status_of(rt, "before"))[0] == SKIPPED
+    # They unblock the bot and write to it: the router marks them reachable again.
+    api.blocked_chats.discard(5003)
+    from bot.core import Incoming, Kind
+
+    await rt.handle(Incoming(channel=CHANNEL, user_id="5003", kind=Kind.TEXT, text="hi"))
+    dispatcher.block_memory = 0  # the same process, after its short in-memory grace
+    await rt.service(OutboxStore).plan([text_row(rid, "after", now)], now)
+    await dispatcher.drain()
+    assert (await status_of(rt, "after"))[0] == SENT

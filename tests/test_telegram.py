@@ -488,3 +488,22 @@ async def test_doorstep_run_without_a_token_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in text and len(text.splitlines()) == 1
     assert "Traceback" not in text
+
+
+def test_verbose_logging_never_shows_the_token(tmp_path: Path) -> None:
+    """`doorstep -v` raises our loggers to INFO but keeps httpx (whose request URLs carry
+    the bot token) at WARNING."""
+    import logging
+
+    from bot import cli
+
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    try:
+        assert cli.main(["-v", "db", "--db", str(tmp_path / "v.sqlite3"), "migrate"]) == 0
+        assert logging.getLogger("bot.router").getEffectiveLevel() <= logging.INFO
+        assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
+    finally:
+        root.setLevel(saved[0])
+        root.handlers[:] = saved[1]
+        logging.getLogger("httpx").setLevel(logging.NOTSET)

@@ -55,6 +55,7 @@ RECORD_BATCH = 50
 RECORD_EVERY = 0.1  # seconds: outcomes wait at most this long to be written
 CHAT_BURST = 3  # rows of one resident sent in a row; the rest wait for a later pass
 STOP_GRACE = 10.0
+BLOCK_MEMORY_S = 30.0  # longer than any claimed row waits in this process
 GROUP_RECHECK_S = 0.5  # how often claimed rows look for cancels made by other processes
 GROUP_MEMORY_S = 7 * 86400  # cancelled groups older than this no longer have live rows
 
@@ -85,7 +86,11 @@ class Dispatcher:
         self._active: dict[int, deque[Claimed]] = {}
         self._results: list[Result] = []
         self._in_flight = 0
-        self._blocked: set[int] = set()
+        # resident id -> loop time of a 403: skips their other rows already claimed with stale
+        # resident data; after BLOCK_MEMORY_S the database (unreachable_at) decides, so a
+        # resident who unblocks the bot and writes again gets messages again.
+        self._blocked: dict[int, float] = {}
+        self.block_memory = BLOCK_MEMORY_S
         self._cancelled_groups: set[str] = set()
         self._groups_checked = -math.inf
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,6 +102,15 @@ class Dispatcher:
     def poke(self) -> None:
         """Wake the dispatcher now (call after planning a row due soon)."""
         self._wake.set()
+
+    def _recently_blocked(self, resident_id: int) -> bool:
+        since = self._blocked.get(resident_id)
+        if since is None:
+            return False
+        if asyncio.get_running_loop().time() - since < self.block_memory:
+            return True
+        del self._blocked[resident_id]
+        return False
 
     def note_cancelled(self, group_key: str) -> None:
         """A group was cancelled in this process: drop its claimed rows at once."""
@@ -316,7 +330,7 @@ class Dispatcher:
         now = int(now_dt.timestamp())
         if row.expires_at is not None and row.expires_at <= now:
             return Result(row.id, EXPIRED, error="expired before it could be sent")
-        if resident.unreachable_at is not None or resident.id in self._blocked:
+        if resident.unreachable_at is not None or self._recently_blocked(resident.id):
             return Result(row.id, SKIPPED, error="resident unreachable (blocked the bot)")
         if not row.urgent:
             resume = quiet_hours_for(resident, self.rt.settings).resume_at(now_dt)
@@ -355,7 +369,7 @@ class Dispatcher:
         try:
             await sender.send(chat, replies, notification=row)
         except Blocked as exc:
-            self._blocked.add(resident.id)
+            self._blocked[resident.id] = asyncio.get_running_loop().time()
             await self.rt.service(ResidentStore).mark_unreachable(resident.id)
             log.info("resident %s is unreachable; their rows are skipped", resident.id)
             return Result(row.id, SKIPPED, attempt=True, error=f"blocked: {exc}"[:200])
