@@ -92,11 +92,14 @@ class Ctx:
         home: bool | None = None,
         edit: bool = False,
         short: str | None = None,
+        wants_text: bool = False,
     ) -> None:
         """Answer with text and inline buttons laid out for the user's mode.
 
         Elder mode: at most two buttons per row, the `short` text if given, and always a
         Back / Home row. Otherwise buttons go `cols` per row and Back / Home appear when asked.
+        `wants_text`: the screen asks for a typed value, so a typed number is that value,
+        not an option number, on channels that number their options (see `Reply`).
         """
         if self.elder and short:
             text = short
@@ -108,7 +111,7 @@ class Ctx:
             nav.append(Button(self._("🏠 Home"), HOME))
         if nav:
             rows.append(tuple(nav))
-        self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit))
+        self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit, wants_text=wants_text))
 
     def layout(
         self, buttons: Sequence[Button] | Sequence[Sequence[Button]], cols: int = 1

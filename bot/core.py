@@ -117,6 +117,9 @@ class Reply:
     photo: Attachment | None = None
     edit: bool = False
     toast: str | None = None
+    # The screen asks for a typed value (a reading, a number): text channels that number
+    # their options must then pass typed numbers to the handler, not take them as choices.
+    wants_text: bool = False
 
     def __post_init__(self) -> None:
         if self.buttons and self.keyboard is not None:

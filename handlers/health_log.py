@@ -21,6 +21,7 @@ from bot.services.readings import (
     glucose_tenths,
     parse_bp,
     parse_glucose,
+    whole_number,
 )
 from handlers.directory_view import station_name
 from handlers.health import HOME, book_button
@@ -80,7 +81,9 @@ def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
         rows = _keypad(ctx, dot=False, skip=step == "pulse")
     lines = [error] if error else []
     lines += [text, "", f"👉 {shown}"]
-    ctx.reply(Reply(text="\n".join(lines), buttons=tuple(rows), edit=edit))
+    # wants_text: on WeChat, the web chat and the console a typed "12" is the reading itself,
+    # not the keypad's twelfth key (see bot/channels/numbered.py).
+    ctx.reply(Reply(text="\n".join(lines), buttons=tuple(rows), edit=edit, wants_text=True))
 
 
 async def start_bp(ctx: Ctx) -> None:
@@ -171,13 +174,15 @@ async def on_text(ctx: Ctx) -> None:
     name = ctx.state.name or BP
     st = dict(ctx.state.data)
     waiting = st.get("step") == "confirm" or "confirm" in st
+    number = whole_number(text)
     try:
         if name == GL:
             reading: BloodPressure | Glucose = parse_glucose(text)
-        elif text.isdigit() and not waiting:
+        elif number is not None and not waiting:
             # One number: the keypad step's value (the same checks as tapping it in).
-            st["buf"] = text
-            await _accept(ctx, st, text)
+            buf = str(number)
+            st["buf"] = buf
+            await _accept(ctx, st, buf)
             return
         else:
             reading = parse_bp(text)

@@ -141,3 +141,37 @@ def test_chart_is_a_png() -> None:
 def test_chart_refuses_nothing_to_draw() -> None:
     with pytest.raises(ValueError):
         readings_png([], [])
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("135", 135),
+        ("１３５", 135),  # full-width
+        ("¹³⁵", 135),  # superscripts: isdigit() says yes but int() refused them
+        ("②", 2),  # circled
+        (" 85 ", 85),
+        ("١٣٥", None),  # other scripts' digits are not read as a number here
+        ("135/85", None),
+        ("6.1", None),
+        ("abc", None),
+        ("", None),
+        ("1234567", None),
+    ],
+)
+def test_whole_number_reads_any_typed_digits_and_never_raises(
+    text: str, number: int | None
+) -> None:
+    assert rd.whole_number(text) == number
+
+
+@pytest.mark.parametrize("text", ["¹³⁵/⁸⁵", "①③⑤/⑧⑤"])
+def test_bp_in_superscript_or_circled_digits(text: str) -> None:
+    assert rd.parse_bp(text) == BloodPressure(135, 85)
+
+
+@pytest.mark.parametrize("text", ["6.1x", "NaN", "Infinity", "sNaN"])
+def test_glucose_tenths_errors_do_not_carry_the_value(text: str) -> None:
+    with pytest.raises(ValueError) as err:
+        rd.glucose_tenths(text)
+    assert text not in str(err.value)

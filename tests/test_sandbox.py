@@ -62,4 +62,4 @@ def test_options_survive_only_within_a_session_and_state_across(tmp_path: Path) 
     db = tmp_path / "s.sqlite3"
     chat(db, "/start\nEnglish\n✅ I agree\n⚙️ Settings\n")
     out = chat(db, "/mydata\n")
-    assert "language en" in out
+    assert "language English" in out

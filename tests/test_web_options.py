@@ -81,11 +81,29 @@ async def test_channel_rows_follow_the_resident_and_old_message_ids_expire(rt: R
     await store.save_options(resident.id, {"options": [{"n": 1, "label": "a"}]}, 100)
     await store.open_window(resident.id, 100, 5)
     await store.queue_web(resident.id, [{"text": "x"}], 100)
-    assert await store.claim_inbound("m:1", 100) and not await store.claim_inbound("m:1", 101)
+    assert await store.claim_inbound("m:1", 100, 9)
+    assert not await store.claim_inbound("m:1", 101, 9)
     await store.purge_inbound(before=200)  # kept a short while, then forgotten
-    assert await store.claim_inbound("m:1", 300)
+    assert await store.claim_inbound("m:1", 300, 9)
     exported = await rt.service(ResidentStore).export(resident.id)
     assert {"channel_options", "wechat_window", "web_pending"} <= set(exported)
     await rt.service(ResidentStore).delete(resident.id)
     assert await store.load_options(resident.id) == {}
     assert await store.window(resident.id) is None
+
+
+async def test_wechat_text_of_a_value_screen_letters_its_options_and_says_why(
+    rt: Runtime,
+) -> None:
+    keypad = Reply(
+        "空腹血糖？",
+        buttons=((Button("1", "v1:hr:k:1"), Button("✅", "v1:hr:k:ok")),),
+        wants_text=True,
+    )
+    zh = rt.catalogs.get("zh_Hans")
+    (message,) = render(numbered.flatten([keypad]), zh, msgmenu=False)
+    assert "回复 a：1" in message.text and "回复 b：✅" in message.text
+    assert "也可以直接输入数值" in message.text
+    # An ordinary screen keeps its numbers and has no such hint.
+    (plain,) = render(numbered.flatten([Reply("?", buttons=keypad.buttons)]), zh, msgmenu=False)
+    assert "回复 1：1" in plain.text and "直接输入数值" not in plain.text

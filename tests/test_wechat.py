@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from bot.channels.wechat_api import WeChatAPI
 from bot.context import Ctx
 from bot.core import Reply
 from bot.runtime import Runtime
+from bot.services.health import HealthService
 from bot.storage.channels import ChannelStore
 from bot.storage.residents import ResidentStore
 from bot.web.app import build_app
@@ -415,3 +417,137 @@ async def test_offered_options_survive_a_restart(
     finally:
         await rt2.stop()
         await wx.rt.start()  # the fixture stops it again
+
+
+# -- typed values on the reading keypads ---------------------------------------------------------
+async def test_typed_readings_on_the_keypad_are_values_not_options(wx: Setup) -> None:
+    f = wx.follower()
+    await onboard(f)
+    await f.text("/health")
+    keypad = await f.text("🩸 Log fasting glucose")
+    content = keypad.content or ""
+    # Options are lettered on a value screen, and the hint says a number is the value.
+    assert "Reply a: 1" in content and "Reply l: ✅" in content and "Reply 12" not in content
+    assert "a number you send is the value" in content
+    twelve = await f.text("12")  # was option 12, ✅ on an empty keypad: the reading was lost
+    assert "Saved: 12 mmol/L" in (twelve.content or "")
+    await f.text("/health")
+    await f.text("🩸 Log fasting glucose")
+    assert "Saved: 6.1 mmol/L" in ((await f.text("6.1")).content or "")
+    await f.text("/health")
+    await f.text("🩺 Log blood pressure")
+    assert "Saved: 135/85 mmHg" in ((await f.text("135/85")).content or "")
+    await f.text("/health")
+    await f.text("🩸 Log fasting glucose")
+    back = await f.text("n")  # ⬅️ Back, by its letter
+    assert "Log fasting glucose" in (back.content or "")
+    loaded = await wx.rt.service(ResidentStore).load("wechat", f.openid)
+    assert loaded is not None
+    saved = await wx.rt.service(HealthService).readings(loaded[0].id)
+    assert sorted((r.kind, r.glucose, r.systolic) for r in saved) == [
+        ("bp", None, 135),
+        ("glucose", 6.1, None),
+        ("glucose", 12.0, None),
+    ]
+
+
+async def test_msgmenu_taps_on_the_keypad_still_press_keys(wx: Setup) -> None:
+    await wx.start(reply_deadline=30, msgmenu=True)
+    f = wx.follower()
+    await f.subscribe()
+    for text in ("English", "1", "/health"):  # answers go out as msgmenu messages
+        await f.text(text)
+    await f.text("🩸 Log fasting glucose")
+    # A tapped msgmenu item arrives with its number: the key, never a typed value.
+    for n in (6, 13, 1, 12):  # 6, decimal point, 1, ✅
+        await f.text("", bizmsgmenuid=n)
+    assert wx.channel is not None
+    await wx.channel.drain()
+    assert any("Saved: 6.1 mmol/L" in text for text in wx.api.texts(f.openid))
+
+
+# -- a claimed message whose worker died ---------------------------------------------------------
+async def test_a_message_claimed_by_a_dead_worker_is_handled_after_the_lease(
+    wx: Setup, clock: Clock
+) -> None:
+    runs: list[str] = []
+
+    async def probe(ctx: Ctx) -> None:
+        runs.append(ctx.msg.text)
+        ctx.say("probed")
+
+    wx.rt.registry.command("probe", probe, open=True)
+    await wx.start(reply_deadline=0.05)
+    assert wx.channel is not None
+    lease = wx.channel.inbound_lease
+    f = wx.follower()
+    # Another worker claimed message 90 and was killed (kill -9: its row stays 'running').
+    now = int(clock().timestamp())
+    assert await wx.rt.service(ChannelStore).claim_inbound("m:90", now, lease)
+    # WeChat's first retry, within the lease: the claim may still be live, so no second run.
+    early = await f.text("/probe", msg_id=90)
+    assert early.body == "success" and runs == []
+    # A retry after the lease takes the message over and answers it.
+    clock.set(clock() + timedelta(seconds=lease))
+    late = await f.text("/probe", msg_id=90)
+    assert late.content == "probed" and runs == ["/probe"]
+    # Once answered, further retries get the same answer without running it again.
+    clock.set(clock() + timedelta(seconds=lease))
+    assert (await f.text("/probe", msg_id=90)).content == "probed"
+    assert runs == ["/probe"]
+
+
+async def test_a_live_claim_on_another_worker_is_waited_for_not_taken_over(
+    wx: Setup, clock: Clock, fake: tuple[FakeWeChatAPI, str]
+) -> None:
+    runs: list[str] = []
+    running, release = asyncio.Event(), asyncio.Event()
+
+    async def probe(ctx: Ctx) -> None:
+        runs.append(ctx.msg.text)
+        running.set()
+        await release.wait()
+        ctx.say("probed")
+
+    wx.rt.registry.command("probe", probe, open=True)
+    await wx.start(reply_deadline=30)  # no time pressure: only the hand-over is tested
+    # A second worker: its own channel object (no shared memory), the same database.
+    other = make_channel(wx.rt, fake[1], reply_deadline=30)
+    app = build_app(wx.rt, web=WebChat(wx.rt, "s"), wechat=other)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://doorstep.test"
+    ) as client:
+        now = lambda: clock().timestamp()  # noqa: E731
+        f, g = wx.follower(), Follower(client, "o-follower-1", clock=now)
+        first = asyncio.create_task(f.text("/probe", msg_id=91))
+        await running.wait()
+        # The retry reaches the other worker some seconds later, inside the lease.
+        clock.set(clock() + timedelta(seconds=other.inbound_lease - 1))
+        retry = asyncio.create_task(g.text("/probe", msg_id=91))
+        await asyncio.sleep(0.2)  # let the retry find the claim and start watching it
+        assert not retry.done()  # it waits for the live claim instead of answering 'success'
+        release.set()
+        a, b = await first, await retry
+    await other.close()
+    assert a.content == b.content == "probed"
+    assert runs == ["/probe"]
+
+
+async def test_a_failing_message_is_logged_without_what_was_sent(
+    wx: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    f = wx.follower()
+    await onboard(f)
+    caplog.set_level(logging.INFO)
+    # A location WeChat would never send: float() fails with the text in its message.
+    answer = await f.post(
+        f.xml("location", Location_X="31.2 Home-Street-8", Location_Y=121.1, Scale=15, Label="")
+    )
+    assert answer.status == 200 and answer.body == "success"
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert failures and "ValueError" in failures[0].getMessage()
+    assert "Home-Street-8" not in caplog.text
+    # A superscript msgmenu id is not a menu item: read as the text, no failure.
+    caplog.clear()
+    answer = await f.text("/menu", bizmsgmenuid="²")
+    assert answer.content and not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -1,7 +1,9 @@
 """The local chat sandbox: the same handlers in a terminal, no token, no network.
 
-Buttons are shown as numbered options; a number or a button's label picks it. `/location LAT
-LON` shares a location, `/contact PHONE` a phone number, `/quit` ends. It reads standard input
+Buttons are shown as numbered options; a number or a button's label picks it. On a screen that
+asks for a typed value (the reading keypads) options are lettered instead and a typed number
+is the value, as on WeChat and the web chat (`bot.channels.numbered`). `/location LAT LON`
+shares a location, `/contact PHONE` a phone number, `/quit` ends. It reads standard input
 to its end, so it can be scripted: `printf '/start\\n1\\n' | doorstep chat`.
 """
 
@@ -12,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from bot.channels.numbered import choose, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
 
 if TYPE_CHECKING:
@@ -30,8 +33,11 @@ class Option:
     key: KeyButton | None = None
 
 
-def render_reply(reply: Reply, first_number: int) -> tuple[list[str], list[Option]]:
-    """Lines to print for one reply, and the options it offers, numbered from first_number."""
+def render_reply(
+    reply: Reply, first_number: int, wants_text: bool = False
+) -> tuple[list[str], list[Option]]:
+    """Lines to print for one reply, and the options it offers, numbered from first_number
+    (lettered when the turn wants a typed value)."""
     lines: list[str] = []
     options: list[Option] = []
     if reply.venue is not None:
@@ -48,14 +54,16 @@ def render_reply(reply: Reply, first_number: int) -> tuple[list[str], list[Optio
         cells = []
         for b in row:
             options.append(Option(b.label, button=b))
-            cells.append(f"[{first_number + len(options) - 1}] {b.label}")
+            key = option_key(first_number + len(options) - 1, wants_text)
+            cells.append(f"[{key}] {b.label}")
         lines.append("   " + "   ".join(cells))
     if reply.keyboard is not None:
         for row in reply.keyboard.rows:
             cells = []
             for k in row:
                 options.append(Option(k.label, key=k))
-                cells.append(f"[{first_number + len(options) - 1}] {k.label}")
+                key = option_key(first_number + len(options) - 1, wants_text)
+                cells.append(f"[{key}] {k.label}")
             lines.append("   " + "   ".join(cells))
     return lines, options
 
@@ -69,16 +77,21 @@ class ConsoleChat:
         self.out = out
         self.echo = echo
         self.options: list[Option] = []
+        self.wants_text = False
 
     def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
+        wants_text = any(r.wants_text for r in replies)
         new_options: list[Option] = []
         for reply in replies:
-            lines, opts = render_reply(reply, len(new_options) + 1)
+            lines, opts = render_reply(reply, len(new_options) + 1, wants_text)
             new_options.extend(opts)
             for i, line in enumerate(lines):
                 self.out.write(f"{prefix if i == 0 else '  '} {line}\n")
-        if new_options:
+        # As on WeChat: a turn without options keeps the older ones, unless it asks for a
+        # value, where a typed number must not press an older button.
+        if new_options or wants_text:
             self.options = new_options
+            self.wants_text = wants_text
         self.out.flush()
 
     def to_incoming(self, line: str) -> Incoming | None:
@@ -117,11 +130,9 @@ class ConsoleChat:
         return Incoming(kind=Kind.TEXT, text=text, **base)
 
     def _pick(self, text: str) -> Option | None:
-        if text.isdigit():
-            n = int(text)
-            return self.options[n - 1] if 1 <= n <= len(self.options) else None
-        folded = text.casefold()
-        return next((o for o in self.options if o.label.casefold() == folded), None)
+        labels = [(i, o.label) for i, o in enumerate(self.options, start=1)]
+        n = choose(text, labels, self.wants_text)
+        return None if n is None else self.options[n - 1]
 
     async def feed(self, line: str) -> Outcome | None:
         if self.echo:

@@ -3,12 +3,19 @@
 Each turn's buttons are numbered across all its replies, the way the console sandbox shows
 them; the offer is stored per resident in SQLite (`ChannelStore.save_options`), so "3" sent to
 any worker, even after a restart, maps back to the third button's callback data.
+
+A screen that asks for a typed value (`Reply.wants_text`: the reading keypads) keys its
+options with letters instead (a, b, c...), and there a typed number is always the value: "12"
+is a glucose of 12, never option 12, and "7" is 7 even though a keypad key is labelled "7".
+Letters and non-numeric labels ("✅") still choose; a tapped option (web chat, WeChat msgmenu)
+still arrives by its number.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +23,9 @@ from urllib.parse import quote
 from bot.core import Attachment, Contact, Incoming, Kind, Reply, Request, Venue
 
 _PHONE = re.compile(r"^\+?[\d\s\-()]{7,24}$")
+# Typed text made of digits and the marks numbers are written with ("6.1", "135/85 72"):
+# on a screen that wants a value this is the value, whatever labels the options carry.
+_NUMERIC = re.compile(r"[\d\s.,/:;+\-]*\d[\d\s.,/:;+\-]*", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +34,7 @@ class Option:
     label: str
     data: str | None = None  # an inline button: comes back as a button press
     text: str | None = None  # a main-menu (keyboard) button: comes back as its label
+    key: str = ""  # what to type to choose it: the number, or a letter (see `option_key`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +49,25 @@ class Block:
     photo: Attachment | None = None
     ask_location: str | None = None  # label of a "share my location" key
     ask_contact: str | None = None  # label of a "share my phone number" key
+    wants_text: bool = False  # the turn asks for a typed value: options are keyed by letter
+
+
+def option_key(n: int, wants_text: bool) -> str:
+    """What a resident types to choose option `n`: "3", or on a screen that wants a typed
+    value a letter ("c"; after "z" comes "aa"), so every number stays free for the value."""
+    if not wants_text:
+        return str(n)
+    key = ""
+    while n > 0:
+        n, rest = divmod(n - 1, 26)
+        key = chr(ord("a") + rest) + key
+    return key
 
 
 def flatten(replies: list[Reply]) -> list[Block]:
     """The replies of one turn with their buttons numbered 1, 2, 3... across the turn."""
+    # One turn, one way of choosing: if any reply wants a typed value, all options use letters.
+    wants_text = any(reply.wants_text for reply in replies)
     blocks: list[Block] = []
     n = 0
     for reply in replies:
@@ -53,7 +79,8 @@ def flatten(replies: list[Reply]) -> list[Block]:
                 links.append((button.label, button.url))
             else:
                 n += 1
-                options.append(Option(n, button.label, data=button.data))
+                key = option_key(n, wants_text)
+                options.append(Option(n, button.label, data=button.data, key=key))
         if reply.keyboard is not None:
             for row in reply.keyboard.rows:
                 for key in row:
@@ -63,7 +90,9 @@ def flatten(replies: list[Reply]) -> list[Block]:
                         ask_contact = key.label
                     else:
                         n += 1
-                        options.append(Option(n, key.label, text=key.label))
+                        options.append(
+                            Option(n, key.label, text=key.label, key=option_key(n, wants_text))
+                        )
         blocks.append(
             Block(
                 text=reply.text or (reply.document.caption if reply.document else ""),
@@ -74,6 +103,7 @@ def flatten(replies: list[Reply]) -> list[Block]:
                 photo=reply.photo,
                 ask_location=ask_location,
                 ask_contact=ask_contact,
+                wants_text=wants_text,
             )
         )
     return blocks
@@ -81,14 +111,18 @@ def flatten(replies: list[Reply]) -> list[Block]:
 
 def offer(blocks: list[Block]) -> dict[str, Any] | None:
     """What to remember of this turn's options, or None when it offered none (the previous
-    offer stays valid, as older buttons do on Telegram)."""
+    offer stays valid, as older buttons do on Telegram). A turn that wants a typed value is
+    always remembered, even without options, so a number typed next is never taken for an
+    older option."""
     options = [o for b in blocks for o in b.options]
     contact = any(b.ask_contact for b in blocks)
-    if not options and not contact:
+    wants_text = any(b.wants_text for b in blocks)
+    if not options and not contact and not wants_text:
         return None
     return {
         "options": [{"n": o.n, "label": o.label, "data": o.data, "text": o.text} for o in options],
         "contact": contact,
+        "wants_text": wants_text,
     }
 
 
@@ -97,17 +131,40 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
-def pick(text: str, offered: dict[str, Any]) -> Option | None:
-    """The offered option a typed number or label stands for."""
+def choose(text: str, labels: Sequence[tuple[int, str]], wants_text: bool) -> int | None:
+    """The number of the option typed text stands for, given the offer's (number, label)
+    pairs: its key (number or letter) or its label. On a screen that wants a typed value,
+    numeric text ("12", "7", "6.1", "135/85") chooses nothing: it is the value."""
     wanted = _norm(text).rstrip(".。、")
-    for raw in offered.get("options", []):
-        if wanted == str(raw["n"]) or wanted == _norm(raw["label"]):
-            return Option(raw["n"], raw["label"], data=raw.get("data"), text=raw.get("text"))
+    if not wanted or (wants_text and _NUMERIC.fullmatch(wanted)):
+        return None
+    for n, label in labels:
+        if wanted == option_key(n, wants_text) or wanted == _norm(label):
+            return n
     return None
 
 
+def pick(text: str, offered: dict[str, Any]) -> Option | None:
+    """The offered option typed text stands for (see `choose`), or None."""
+    options = offered.get("options", [])
+    n = choose(text, [(o["n"], o["label"]) for o in options], bool(offered.get("wants_text")))
+    return None if n is None else option_by_number(n, offered)
+
+
 def option_by_number(n: int, offered: dict[str, Any]) -> Option | None:
-    return pick(str(n), offered)
+    """The option numbered `n`: a tap (web chat, WeChat msgmenu) sends the number itself,
+    which is never read as a typed value."""
+    wants_text = bool(offered.get("wants_text"))
+    for raw in offered.get("options", []):
+        if raw["n"] == n:
+            return Option(
+                n,
+                raw["label"],
+                data=raw.get("data"),
+                text=raw.get("text"),
+                key=option_key(n, wants_text),
+            )
+    return None
 
 
 def text_to_incoming(
@@ -117,8 +174,8 @@ def text_to_incoming(
     offered: dict[str, Any],
     language_code: str | None = None,
 ) -> Incoming:
-    """Typed text: an offered option's number or label, a /command, a phone number when one
-    was asked for, or plain text."""
+    """Typed text: an offered option's key or label, a /command, a phone number when one
+    was asked for, or plain text (on a screen that wants a typed value, every number)."""
     base: dict[str, Any] = {"channel": channel, "user_id": user_id, "language_code": language_code}
     option = pick(text, offered)
     if option is not None:

@@ -2,8 +2,10 @@
 
 Visitors are identified by a signed cookie (no account). Buttons are offered as numbered
 options remembered in SQLite, so a tap (sent as its number) or a typed number maps back to the
-button on any worker. Scheduled messages (tips, reminders) are stored first and pushed to the
-visitor's open pages; a visitor who is away gets them when the page connects again.
+button on any worker; on a screen that asks for a typed value a typed number is the value
+(see `bot.channels.numbered`). Scheduled messages (tips, reminders) are stored first and
+pushed to the visitor's open pages; a visitor who is away gets them when the page connects
+again.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def _block_json(block: numbered.Block) -> dict[str, Any]:
         out["ask_location"] = block.ask_location
     if block.ask_contact:
         out["ask_contact"] = block.ask_contact
+    if block.wants_text:
+        out["wants_text"] = True  # a number typed now is a value, not an option number
     return out
 
 

@@ -5,7 +5,9 @@ WeChat's rules shape this module:
   answered `success` and its replies go out as customer-service messages when ready.
 - WeChat retries an unanswered request 3 times. Every message is claimed once in SQLite (by
   MsgId; events by sender + CreateTime), so a handler never runs twice; a retry waits for the
-  first request's answer and gets the same one.
+  first request's answer and gets the same one. A claim is a lease (`INBOUND_LEASE`): a
+  retry finding a claim that is older and still unanswered (its worker was killed) takes it
+  over and handles the message, so a crash or a deploy does not lose it.
 - Customer-service messages may only be sent within 48 hours of the resident's last message,
   at most 5 per message (3 per menu click or subscribe). Extra replies are merged into the
   last allowed message. Outside the window a notification goes as a subscription message when
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +41,7 @@ from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
 from bot.i18n import Translator, negotiate
 from bot.menu import MAIN_MENU
-from bot.storage.channels import ChannelStore
+from bot.storage.channels import ChannelStore, Claim
 from bot.storage.residents import Resident, ResidentStore
 
 if TYPE_CHECKING:
@@ -51,6 +55,11 @@ MESSAGE_BUDGET = 5  # customer-service messages allowed per message the resident
 EVENT_BUDGET = 3  # ... per menu click or subscribe
 REPLY_DEADLINE = 4.0  # seconds a handler gets before we answer `success` (WeChat waits 5)
 INBOUND_TTL = 600  # seconds a message id is remembered (WeChat retries within ~15 s)
+# Seconds a claim on a message lasts. A live worker answers (or hands over to a background
+# push and records the claim as answered) within REPLY_DEADLINE; WeChat retries about 5, 10
+# and 15 s after the first request, so the second or third retry of a message whose worker
+# died finds the lease expired and handles it.
+INBOUND_LEASE = 9
 SUCCESS = "success"
 
 # WeChat errcodes, mapped to what the delivery pipeline does about them.
@@ -90,6 +99,8 @@ class WeChatChannel:
         self.templates = templates or {}
         self.msgmenu = msgmenu
         self.reply_deadline = reply_deadline
+        # Never shorter than a live worker's own deadline plus a margin.
+        self.inbound_lease = max(INBOUND_LEASE, math.ceil(reply_deadline) + 5)
         self.store = rt.service(ChannelStore)
         self.residents = rt.service(ResidentStore)
         self._inflight: dict[str, asyncio.Future[str | None]] = {}
@@ -169,16 +180,26 @@ class WeChatChannel:
         if now - self._last_purge > 60:
             self._last_purge = now
             await self.store.purge_inbound(now - INBOUND_TTL)
-        if not await self.store.claim_inbound(key, now):
+        if key in self._inflight:  # this worker is still on it, however long it takes
+            return await self._await_first(key)
+        claim = await self.store.claim_inbound(key, now, self.inbound_lease)
+        if claim is None:
             log.info("WeChat retry of a message already taken; not handling it again")
             return await self._await_first(key)
+        if claim is Claim.RETAKEN:
+            log.warning("WeChat message claimed by a worker that stopped: handling it now")
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         reply: str | None = None
         try:
             reply = await self._process(msg, asyncio.get_running_loop().time())
-        except Exception:
-            log.exception("WeChat message failed")
+        except Exception as exc:
+            # The type and the frames only: exception messages can carry what was typed.
+            log.error(
+                "WeChat message failed: %s\n%s",
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
         finally:
             await self.store.finish_inbound(key, reply)
             future.set_result(reply)
@@ -245,7 +266,7 @@ class WeChatChannel:
             return Incoming(kind=Kind.MEDIA, media=str(msg.type), **base)
         offered = await self.store.load_options(resident.id)
         menu_id = msg._data.get("bizmsgmenuid")  # a tapped msgmenu item
-        if menu_id and str(menu_id).isdigit():
+        if menu_id and str(menu_id).isascii() and str(menu_id).isdecimal():
             option = numbered.option_by_number(int(menu_id), offered)
             if option is not None:
                 return numbered.option_incoming(option, base)

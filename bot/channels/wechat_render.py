@@ -54,8 +54,17 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
         lines.append(block.text)
     if with_options:
         lines += [
-            t.gettext("Reply {n}: {label}").format(n=o.n, label=o.label) for o in block.options
+            t.gettext("Reply {n}: {label}").format(n=o.key or o.n, label=o.label)
+            for o in block.options
         ]
+    if block.wants_text and block.options:
+        # Options are keyed by letter here; say why, so "12" is typed without a second thought.
+        lines.append(
+            t.gettext(
+                "✏️ You can also type the value: on this step a number you send is the value, "
+                "not an option number."
+            )
+        )
     lines += [f"🔗 {label}: {url}" for label, url in block.links]
     if block.ask_location:
         lines.append(t.gettext("To send your location, tap ＋ below the chat and choose Location."))

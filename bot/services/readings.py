@@ -83,9 +83,12 @@ GLUCOSE_OUT = N_(
     "divide by 18."
 )
 
-_INT = re.compile(r"^\d{1,3}$")
-_BP = re.compile(r"^(\d{1,3})\s*/\s*(\d{1,3})(?:\s*[ ,;]\s*(\d{1,3}))?$")
-_GLUCOSE = re.compile(r"^(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:mmol(?:/l)?)?$")
+# ASCII digits only, after NFKC (which turns full-width, superscript and circled digits into
+# ASCII ones): what these match, int() and Decimal() always accept.
+_INT = re.compile(r"^\d{1,3}$", re.ASCII)
+_WHOLE = re.compile(r"^\d{1,6}$", re.ASCII)
+_BP = re.compile(r"^(\d{1,3})\s*/\s*(\d{1,3})(?:\s*[ ,;]\s*(\d{1,3}))?$", re.ASCII)
+_GLUCOSE = re.compile(r"^(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:mmol(?:/l)?)?$", re.ASCII)
 
 
 def _normalise(text: str) -> str:
@@ -96,6 +99,13 @@ def _normalise(text: str) -> str:
 
 def _has_letters(text: str) -> bool:
     return any(ch.isalpha() for ch in text.replace("mmol", "").replace("/l", ""))
+
+
+def whole_number(text: str) -> int | None:
+    """A lone whole number as typed ("135", full-width "１３５", "¹³⁵"), or None for anything
+    else. Never raises, so a typed value cannot end up in an error log."""
+    norm = _normalise(text)
+    return int(norm) if _WHOLE.match(norm) else None
 
 
 def check_systolic(systolic: int) -> int:
@@ -145,7 +155,10 @@ def glucose_tenths(text: str) -> int:
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
-        raise ValueError(text) from None
+        # Not the text itself in the message: exception messages reach the error log.
+        raise ValueError("not a decimal number") from None
+    if not value.is_finite():
+        raise ValueError("not a finite number")
     return int((value * 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from bot.storage.db import Database
@@ -15,6 +16,11 @@ class CachedToken:
     token: str | None
     expires_at: int
     refreshing_until: int
+
+
+class Claim(StrEnum):
+    NEW = "new"  # the first request carrying the key
+    RETAKEN = "retaken"  # a retry; the first claim's lease ran out before it was answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +119,28 @@ class ChannelStore:
         )
 
     # -- WeChat inbound deduplication ---------------------------------------------------------
-    async def claim_inbound(self, key: str, now: int) -> bool:
-        """True for the first request carrying `key`; False for a retry of it."""
-        changed = await self.db.execute(
-            "INSERT INTO wechat_inbound (dedupe_key, status, created_at) VALUES (?, 'running', ?) "
-            "ON CONFLICT (dedupe_key) DO NOTHING",
-            (key, now),
-        )
-        return changed == 1
+    async def claim_inbound(self, key: str, now: int, lease: int) -> Claim | None:
+        """Claim the message `key` for `lease` seconds: NEW for its first request, RETAKEN for
+        a retry finding a claim that was never answered and is older than the lease (its
+        worker stopped), None for a retry of a message answered or still being handled."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT status, claimed_at FROM wechat_inbound WHERE dedupe_key = ?", (key,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await conn.execute(
+                    "INSERT INTO wechat_inbound (dedupe_key, status, created_at, claimed_at) "
+                    "VALUES (?, 'running', ?, ?)",
+                    (key, now, now),
+                )
+                return Claim.NEW
+            if row[0] == "running" and row[1] <= now - lease:
+                await conn.execute(
+                    "UPDATE wechat_inbound SET claimed_at = ? WHERE dedupe_key = ?", (now, key)
+                )
+                return Claim.RETAKEN
+            return None
 
     async def finish_inbound(self, key: str, reply: str | None) -> None:
         await self.db.execute(
