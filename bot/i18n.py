@@ -7,6 +7,7 @@ Locale choice: the user's stored choice, then the channel's language code, then 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.support import Translations
 
@@ -92,6 +94,14 @@ class Translator:
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.babel_locale)
+
+    def month_name(self, month: int, width: str = "abbreviated") -> str:
+        """Month 1-12 as the user's locale writes it on its own ("Jan", "1月")."""
+        return str(self.babel_locale.months["stand-alone"][width][month])
+
+    def list(self, items: Sequence[str], style: str = "standard") -> str:
+        """Items joined the locale's way: "A, B, and C" / "A、B和C"."""
+        return format_list(list(items), style=style, locale=self.babel_locale)
 
 
 @lru_cache(maxsize=8)

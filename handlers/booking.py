@@ -91,7 +91,8 @@ async def entry(ctx: Ctx) -> None:
 
 
 async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
-    home = await ctx.service(BookingService).directory.home(ctx.user.id)
+    directory = ctx.service(BookingService).directory
+    home = await directory.home(ctx.user.id)
     if home is None:
         ctx.say(
             ctx._(
@@ -102,11 +103,17 @@ async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
             home=True,
         )
         return
+    # The home is stored by its Chinese names; the directory knows their English ones.
+    ref = await directory.community_ref(home.town, home.community)
+    town_en = {t.name: t.name_en for t in await directory.towns()}
     ctx.say(
         ctx._(
             "No family doctor team in our directory serves {community} ({town}) yet. "
             "Please ask your community health service centre."
-        ).format(community=home.community, town=home.town),
+        ).format(
+            community=view.local(ctx.t, home.community, ref.name_en if ref else ""),
+            town=view.local(ctx.t, home.town, town_en.get(home.town, "")),
+        ),
         [Button(ctx._("🏘 Change my community"), cb("doc", "where")), *extra],
         home=True,
     )

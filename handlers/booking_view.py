@@ -1,5 +1,6 @@
 """How bookings read: doctor, place, date and time in the reader's language, the calendar
-file, and the reminder and clinic-closed messages (rendered at send time, no Ctx there)."""
+file, and the reminder and clinic-closed messages (rendered at send time, no Ctx there; laid out
+by bot.layout like every screen: 🏠 Home in elder mode)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Reply
+from bot.layout import notification
 from bot.services.booking import REASON_LABELS, BookingService, Visit
 from bot.services.ics import CalendarEvent, calendar
 from bot.storage.booking import Problem, Slot
@@ -93,13 +95,12 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
     a = visit.appointment
     place = ""
     if visit.centre is not None:
-        place = ", ".join(
-            p
-            for p in (
-                local(t, visit.centre.name_zh, visit.centre.name_en),
-                local(t, visit.centre.address_zh, visit.centre.address_en),
-            )
-            if p
+        name = local(t, visit.centre.name_zh, visit.centre.name_en)
+        address = local(t, visit.centre.address_zh, visit.centre.address_en)
+        place = (
+            t.gettext("{place}, {address}").format(place=name, address=address)
+            if name and address
+            else name or address
         )
     event = CalendarEvent(
         uid=f"appointment-{a.id}@doorstep",
@@ -133,7 +134,7 @@ async def render_reminder(
         ),
     )
     text = f"{head}\n\n{visit_details(t, await svc.visit(appt))}"
-    return [Reply(text=text, buttons=buttons)]
+    return [notification(t, resident.elder_mode, text, buttons)]
 
 
 async def render_closed(
@@ -161,4 +162,4 @@ async def render_closed(
         slots = slot_buttons(t, flow, nearest)
         rows = [tuple(slots[i : i + 2]) for i in range(0, len(slots), 2)]
     rows.append((Button(t.gettext("📅 Other days"), cb("bk", "new", appt.reason)),))
-    return [Reply(text=text, buttons=tuple(rows))]
+    return [notification(t, resident.elder_mode, text, rows)]

@@ -11,6 +11,7 @@ from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button, Reply
 from bot.i18n import N_, Translator
+from bot.layout import notification
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.charts import BpPoint, GlucosePoint, readings_png
@@ -64,7 +65,7 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
     health = ctx.service(HealthService)
     profile = await health.profile(ctx.user.id)
     dues = await health.due(ctx.user.id)
-    names = ", ".join(ctx._(CONDITION_LABELS[c.condition]) for c in profile.conditions)
+    names = ctx.t.list([ctx._(CONDITION_LABELS[c.condition]) for c in profile.conditions])
     lines = [
         ctx._("❤️ My health"),
         ctx._("Conditions: {names}").format(names=names or ctx._("none recorded")),
@@ -393,7 +394,7 @@ async def render_followup(
         (Button(t.gettext("✅ Already done"), cb("hl", "evk", done_kind)),),
         (Button(t.gettext("❤️ My health"), HOME),),
     )
-    return [Reply(text=text.format(what=what, date=when), buttons=buttons)]
+    return [notification(t, resident.elder_mode, text.format(what=what, date=when), buttons)]
 
 
 async def scan(rt: Runtime) -> None:

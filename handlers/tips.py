@@ -2,6 +2,8 @@
 
 Scheduled tips are outbox rows of kind "tip" planned by `bot.services.tips`; the delivery
 pipeline sends them and calls `render_tip` in the recipient's language at send time.
+In elder mode every change (on, off, topics, time, frequency) is asked first and saved only
+on "✅ Yes"; the "Yes" button carries the value chosen, so tapping it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.callbacks import Callback, StaleButton, cb
-from bot.context import HOME, Ctx
+from bot.context import Ctx
 from bot.core import Button, Reply
 from bot.i18n import N_, Translator
+from bot.layout import notification
 from bot.router import Registry
 from bot.services.tips import (
     KIND,
@@ -58,21 +61,21 @@ def tip_text(t: Translator, tip: Tip) -> str:
 
 
 def tip_buttons(t: Translator, tip: Tip, more: bool = False) -> tuple[tuple[Button, ...], ...]:
-    """👍 helpful · 🔕 fewer tips · Menu; `more` adds "Another tip" (when read on demand)."""
-    last = (Button(t.gettext("🏠 Menu"), HOME),)
-    if more:
-        last = (Button(t.gettext("💡 Another tip"), cb("tips", "next")), *last)
-    return (
+    """👍 helpful · 🔕 fewer tips; `more` adds "Another tip" (when read on demand)."""
+    rows: tuple[tuple[Button, ...], ...] = (
         (
             Button(t.gettext("👍 Helpful"), cb("tips", "fb", tip.id, "up")),
             Button(t.gettext("🔕 Fewer tips"), cb("tips", "fb", tip.id, "less")),
         ),
-        last,
     )
+    if more:
+        rows += ((Button(t.gettext("💡 Another tip"), cb("tips", "next")),),)
+    return rows
 
 
-def tip_reply(t: Translator, tip: Tip, more: bool = False) -> Reply:
-    return Reply(text=tip_text(t, tip), buttons=tip_buttons(t, tip, more))
+def tip_reply(t: Translator, tip: Tip, elder: bool, more: bool = False) -> Reply:
+    """A tip with its buttons and 🏠 Home, in every mode (a tip arrives on its own)."""
+    return notification(t, elder, tip_text(t, tip), tip_buttons(t, tip, more), home=True)
 
 
 async def render_tip(rt: Runtime, t: Translator, resident: Resident, row: OutboxRow) -> list[Reply]:
@@ -82,7 +85,7 @@ async def render_tip(rt: Runtime, t: Translator, resident: Resident, row: Outbox
     if tip is None:
         log.warning("tip %r of outbox row %s is no longer in the content", row.key, row.id)
         return []
-    return [tip_reply(t, tip)]
+    return [tip_reply(t, tip, resident.elder_mode)]
 
 
 # -- screens ------------------------------------------------------------------------------
@@ -160,9 +163,29 @@ async def _saved(ctx: Ctx, due: datetime | None) -> None:
         await show(ctx)
 
 
-async def turn_on(ctx: Ctx) -> None:
+def _ask(ctx: Ctx, question: str, yes: str, no: str = SHOW) -> None:
+    """Elder mode: nothing is saved before a second, explicit tap."""
+    ctx.say(
+        question,
+        [Button(ctx._("✅ Yes"), yes), Button(ctx._("❌ No"), no)],
+        cols=2,
+        back=SHOW,
+    )
+
+
+async def turn_on(ctx: Ctx, confirmed: bool) -> None:
     svc = ctx.service(TipService)
-    sub, due = await svc.update(await svc.subscription(ctx.user.id), active=True)
+    current = await svc.subscription(ctx.user.id)
+    if ctx.elder and not confirmed:
+        _ask(
+            ctx,
+            ctx._("Turn on health tips? {when}.").format(
+                when=_when(ctx, replace(current, active=True))
+            ),
+            cb("tips", "on", "ok"),
+        )
+        return
+    sub, due = await svc.update(current, active=True)
     log.info("resident %s turned tips on", ctx.user.id)
     text = ctx._("🔔 Tips are on: {when}.").format(when=_when(ctx, sub))
     if due is not None:
@@ -181,15 +204,7 @@ async def turn_on(ctx: Ctx) -> None:
 
 async def turn_off(ctx: Ctx, confirmed: bool) -> None:
     if ctx.elder and not confirmed:
-        ctx.say(
-            ctx._("Turn off health tips?"),
-            [
-                Button(ctx._("✅ Yes"), cb("tips", "off", "ok")),
-                Button(ctx._("❌ No"), SHOW),
-            ],
-            cols=2,
-            back=SHOW,
-        )
+        _ask(ctx, ctx._("Turn off health tips?"), cb("tips", "off", "ok"))
         return
     svc = ctx.service(TipService)
     await svc.update(await svc.subscription(ctx.user.id), active=False)
@@ -219,13 +234,33 @@ async def topics_screen(ctx: Ctx, sub: Subscription, edit: bool) -> None:
     )
 
 
-async def toggle_topic(ctx: Ctx, key: str) -> None:
+async def toggle_topic(ctx: Ctx, key: str, wanted: bool | None = None) -> None:
+    """Switch a topic on or off. `wanted` is the state confirmed in elder mode (so a second
+    tap on an old "Yes" does not switch it back)."""
     svc = ctx.service(TipService)
     sub = await svc.subscription(ctx.user.id)
-    topics = sub.topics ^ {key}
+    on = key not in sub.topics if wanted is None else wanted
+    if on == (key in sub.topics):
+        ctx.notice(ctx._("Already up to date."))
+        await topics_screen(ctx, sub, edit=False)
+        return
+    topics = sub.topics | {key} if on else sub.topics - {key}
     if not topics:
         ctx.notice(ctx._("Keep at least one topic."))
-        await topics_screen(ctx, sub, edit=True)
+        await topics_screen(ctx, sub, edit=wanted is None)
+        return
+    if ctx.elder and wanted is None:
+        question = (
+            ctx._("Save: send me tips about {topic}?")
+            if on
+            else ctx._("Save: no more tips about {topic}?")
+        )
+        _ask(
+            ctx,
+            question.format(topic=ctx._(TOPICS[key])),
+            cb("tips", "tt", key, int(on), "ok"),
+            cb("tips", "topics"),
+        )
         return
     if sub.active:
         sub, _ = await svc.update(sub, topics=frozenset(topics))
@@ -233,7 +268,7 @@ async def toggle_topic(ctx: Ctx, key: str) -> None:
         sub = replace(sub, topics=frozenset(topics))
         await svc.store.save(sub, ctx.rt.now())
     ctx.notice(ctx._("Saved."))
-    await topics_screen(ctx, sub, edit=True)
+    await topics_screen(ctx, sub, edit=wanted is None)
 
 
 async def time_screen(ctx: Ctx) -> None:
@@ -262,13 +297,23 @@ async def weekday_screen(ctx: Ctx) -> None:
     ctx.say(ctx._("On which day of the week?"), buttons, cols=3, back=cb("tips", "freq"))
 
 
-async def change(ctx: Ctx, **changes: object) -> None:
+async def change(ctx: Ctx, yes: str, confirmed: bool, **changes: object) -> None:
+    """Save a new time or frequency; in elder mode only after "✅ Yes" (`yes` is its data)."""
     svc = ctx.service(TipService)
     sub = await svc.subscription(ctx.user.id)
     if not sub.active:
         changes["active"] = True  # choosing a time or frequency means they want tips
+    if ctx.elder and not confirmed:
+        after = replace(sub, **changes)  # type: ignore[arg-type]
+        _ask(ctx, ctx._("Save: health tips {when}?").format(when=_when(ctx, after)), yes)
+        return
     _, due = await svc.update(sub, **changes)
     await _saved(ctx, due)
+
+
+def _ok(data: Callback, index: int) -> bool:
+    """Whether the button is the elder-mode "✅ Yes" (an `ok` after its arguments)."""
+    return len(data.parts) == index + 1 and data.choice(index, ("ok",)) == "ok"
 
 
 async def another(ctx: Ctx) -> None:
@@ -278,14 +323,14 @@ async def another(ctx: Ctx) -> None:
     if tip is None:  # only if the content has no tip of their topics
         ctx.say(ctx._("There are no tips for your topics yet."), back=SHOW)
         return
-    ctx.reply(tip_reply(ctx.t, tip, more=True))
+    ctx.reply(tip_reply(ctx.t, tip, ctx.elder, more=True))
 
 
 async def rhyme(ctx: Ctx) -> None:
     tip = ctx.service(TipService).catalog.get(RHYME_ID)
     if tip is None:
         raise RuntimeError("the hygiene rhyme is missing from content/tips")
-    ctx.reply(tip_reply(ctx.t, tip, more=True))
+    ctx.reply(tip_reply(ctx.t, tip, ctx.elder, more=True))
 
 
 async def feedback(ctx: Ctx, data: Callback) -> None:
@@ -328,12 +373,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         data.expect(1)
         await show(ctx, edit=True)
     elif action == "on":
-        data.expect(1)
-        await turn_on(ctx)
+        data.expect(1, 2)
+        await turn_on(ctx, _ok(data, 1))
     elif action == "off":
         data.expect(1, 2)
-        confirmed = len(data.parts) == 2 and data.choice(1, ("ok",)) == "ok"
-        await turn_off(ctx, confirmed)
+        await turn_off(ctx, _ok(data, 1))
     elif action == "next":
         data.expect(1)
         await another(ctx)
@@ -344,35 +388,46 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         data.expect(1)
         await topics_screen(ctx, await ctx.service(TipService).subscription(ctx.user.id), False)
     elif action == "tt":
-        data.expect(2)
-        await toggle_topic(ctx, data.choice(1, frozenset(TOPICS)))
+        data.expect(2, 4)
+        key = data.choice(1, frozenset(TOPICS))
+        if len(data.parts) == 2:
+            await toggle_topic(ctx, key)
+        else:
+            on = data.choice(2, ("0", "1")) == "1"
+            data.choice(3, ("ok",))
+            await toggle_topic(ctx, key, wanted=on)
     elif action == "time":
         data.expect(1)
         await time_screen(ctx)
     elif action == "slot":
-        data.expect(2)
-        await change(ctx, slot=data.choice(1, SLOTS))
+        data.expect(2, 3)
+        slot = data.choice(1, SLOTS)
+        await change(ctx, cb("tips", "slot", slot, "ok"), _ok(data, 2), slot=slot)
     elif action == "freq":
         data.expect(1)
         await freq_screen(ctx)
     elif action == "fq":
-        data.expect(2)
+        data.expect(2, 3)
         if data.choice(1, FREQUENCIES) == "weekly":
+            data.expect(2)
             await weekday_screen(ctx)
         else:
-            await change(ctx, frequency="daily")
+            yes = cb("tips", "fq", "daily", "ok")
+            await change(ctx, yes, _ok(data, 2), frequency="daily")
     elif action == "wd":
-        data.expect(2)
+        data.expect(2, 3)
         day = data.int_part(1)
         if day > 6:
             raise StaleButton("weekday out of range")
-        await change(ctx, frequency="weekly", weekday=day)
+        yes = cb("tips", "wd", day, "ok")
+        await change(ctx, yes, _ok(data, 2), frequency="weekly", weekday=day)
     elif action == "fb":
         await feedback(ctx, data)
     else:  # "less": switch to weekly, on today's weekday
         data.expect(2)
         data.choice(1, ("weekly",))
-        await change(ctx, frequency="weekly", weekday=ctx.now().weekday())
+        day = ctx.now().weekday()
+        await change(ctx, cb("tips", "wd", day, "ok"), False, frequency="weekly", weekday=day)
 
 
 async def check_content(rt: Runtime) -> None:

@@ -162,7 +162,6 @@ async def ask_remove(ctx: Ctx, record: ChildRecord) -> None:
             Button(ctx._("🗑 Yes, remove"), cb("vx", "rmok", record.child.id)),
             Button(ctx._("❌ No, keep"), card_data(record.child.id)),
         ],
-        home=False,
     )
 
 

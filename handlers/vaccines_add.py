@@ -3,7 +3,8 @@ in the future), then the doses already given: a checklist by age group, with "al
 as one tap. The checklist is also the card's "Doses given" screen.
 
 Doses ticked here are recorded as given on their due date ("on time"); "Record a dose" on the
-card records a dose with its real date.
+card records a dose with its real date. In elder mode, adding the child and every change to
+the doses is asked first ("✅ Yes / ❌ No") and saved only on the second tap.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from handlers import vaccines_view as view
 
 NICK_STATE = "vx.nick"
 ADD_STATE = "vx.add"
-MONTH_NAMES_EN = calendar.month_abbr
 
 
 def parse_day(value: str, fmt: str) -> date:
@@ -67,8 +67,19 @@ async def years(ctx: Ctx) -> None:
     ctx.say(ctx._("In which year was your child born?"), buttons, cols=4, back=main.MENU)
 
 
-def _month_label(ctx: Ctx, month: int) -> str:
-    return MONTH_NAMES_EN[month] if ctx.locale == "en" else f"{month}月"
+def confirm(ctx: Ctx, question: str, yes: str, no: str) -> None:
+    """Elder mode: ask before saving; `yes` saves, `no` goes back without saving."""
+    ctx.say(
+        question,
+        [Button(ctx._("✅ Yes"), yes), Button(ctx._("❌ No"), no)],
+        cols=2,
+        back=no,
+    )
+
+
+def ok_tapped(data: Callback, index: int) -> bool:
+    """Whether this is the elder-mode "✅ Yes" (`ok` as the last part, at `index`)."""
+    return len(data.parts) == index + 1 and data.choice(index, ("ok",)) == "ok"
 
 
 async def months(ctx: Ctx, year: int) -> None:
@@ -77,7 +88,7 @@ async def months(ctx: Ctx, year: int) -> None:
         raise StaleButton("year out of range")
     last = today.month if year == today.year else 12
     buttons = [
-        Button(_month_label(ctx, m), cb("vxa", "m", f"{year}{m:02d}")) for m in range(1, last + 1)
+        Button(ctx.t.month_name(m), cb("vxa", "m", f"{year}{m:02d}")) for m in range(1, last + 1)
     ]
     ctx.say(
         ctx._("In which month of {year}?").format(year=year),
@@ -107,9 +118,25 @@ async def days(ctx: Ctx, month: date) -> None:
     )
 
 
-async def create(ctx: Ctx, born: date) -> None:
+async def create(ctx: Ctx, born: date, confirmed: bool = False) -> None:
     nick = str(ctx.state.data.get("nick", "")) if ctx.state.name == ADD_STATE else ""
     svc = ctx.service(ChildService)
+    if ctx.elder:
+        first, today = svc.birth_range()
+        if not first <= born <= today:
+            raise StaleButton("birth date out of range")
+        if confirmed and ctx.state.name != ADD_STATE:
+            # Already added by an earlier "Yes" (or the flow was left): never add twice.
+            raise StaleButton("no child being added")
+        if not confirmed:
+            name = nick or ctx._("your child")
+            confirm(
+                ctx,
+                ctx._("Save: {name}, born {date}?").format(name=name, date=ctx.t.date(born)),
+                cb("vxa", "d", born.strftime("%Y%m%d"), "ok"),
+                cb("vxa", "years"),
+            )
+            return
     try:
         child = await svc.add(ctx.user.id, nick, born)
     except ChildError as exc:
@@ -157,9 +184,16 @@ async def checklist(ctx: Ctx, record: ChildRecord, first: bool = False) -> None:
     row: list[Button] = []
     for months, doses in groups.items():
         done = sum(1 for d in doses if d.status is Status.DONE)
-        label = f"{view.age_group(ctx.t, months)} ({done}/{len(doses)})"
-        lines.append(
-            f"• {label}: " + ", ".join(("✅" if d.given else "⬜") + d.dose for d in doses)
+        label = ctx._("{age} ({done}/{total})").format(
+            age=view.age_group(ctx.t, months), done=done, total=len(doses)
+        )
+        lines.append(f"• {label}")
+        # One dose a line: the names are long, and a list joined by commas would not read.
+        lines.extend(
+            "  "
+            + ("✅ " if d.given else "⬜ ")
+            + view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose)
+            for d in doses
         )
         row.append(Button(label, cb("vxa", "g", cid, months)))
         if len(row) == 3:
@@ -190,24 +224,74 @@ async def group(ctx: Ctx, record: ChildRecord, months: int) -> None:
         ctx._("{age}: tap a dose to tick or untick it.").format(age=view.age_group(ctx.t, months)),
         buttons,
         back=cb("vxa", "list", cid),
-        edit=True,
+        edit=not ctx.elder,  # elder mode comes back here from a question: a new message
     )
 
 
-async def toggle(ctx: Ctx, record: ChildRecord, dose: str) -> None:
+async def record_all(ctx: Ctx, record: ChildRecord, months: int | None, confirmed: bool) -> None:
+    """Every dose reached so far (or of one age group) given on time."""
+    svc = ctx.service(ChildService)
+    cid = record.child.id
+    if months is not None and months not in _reached(svc, record, svc.plan(record)):
+        raise StaleButton("no such age group")
+    if ctx.elder and not confirmed:
+        if months is None:
+            question = ctx._("Save: every dose up to today was given on time?")
+            yes, no = cb("vxa", "all", cid, "ok"), cb("vxa", "list", cid)
+        else:
+            question = ctx._("Save: every dose of {age} was given?").format(
+                age=view.age_group(ctx.t, months)
+            )
+            yes, no = cb("vxa", "ga", cid, months, "ok"), cb("vxa", "g", cid, months)
+        confirm(ctx, question, yes, no)
+        return
+    n = await svc.all_up_to_today(record, months)
+    ctx.notice(ctx.ngettext("{n} dose recorded", "{n} doses recorded", n).format(n=n))
+    fresh = await svc.mine(ctx.user.id, cid)
+    assert fresh is not None
+    if months is None:
+        await main.card(ctx, fresh)
+    else:
+        await checklist(ctx, fresh, first=ctx.elder)
+
+
+async def toggle(ctx: Ctx, record: ChildRecord, dose: str, wanted: bool | None = None) -> None:
+    """Tick or untick a dose. `wanted` is the state confirmed in elder mode (so a second tap
+    on an old "Yes" does not undo the first)."""
     svc = ctx.service(ChildService)
     plan = svc.plan(record)
     planned = plan.get(dose)
     if planned is None or planned.status is Status.NOT_NEEDED:
         raise StaleButton("unknown dose")
     months = svc.dose_age_months(dose)
-    if planned.given:
+    was_given = planned.given is not None
+    given = not was_given if wanted is None else wanted
+    if given == was_given:
+        ctx.notice(ctx._("Already up to date."))
+        await group(ctx, record, months)
+        return
+    if ctx.elder and wanted is None:
+        label = view.dose_label(ctx.t, svc, planned.vaccine, planned.number, dose)
+        question = (
+            ctx._("Save: {dose} was given?")
+            if given
+            else ctx._("Save: {dose} was not given after all?")
+        )
+        confirm(
+            ctx,
+            question.format(dose=label),
+            cb("vxa", "t", record.child.id, dose, int(given), "ok"),
+            cb("vxa", "g", record.child.id, months),
+        )
+        return
+    if not given:
         await svc.unrecord(record, dose)
     else:
         on = max(min(planned.due, svc.today()), record.child.born)
         await svc.record_doses(record, {dose: on})
     fresh = await svc.mine(ctx.user.id, record.child.id)
     assert fresh is not None
+    ctx.notice(ctx._("Saved."))
     await group(ctx, fresh, months)
 
 
@@ -225,29 +309,30 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "m":
         await days(ctx, parse_day(data.part(1) + "01", "%Y%m%d"))
     elif action == "d":
-        await create(ctx, parse_day(data.part(1), "%Y%m%d"))
-    else:
         data.expect(2, 3)
+        await create(ctx, parse_day(data.part(1), "%Y%m%d"), ok_tapped(data, 2))
+    else:
+        data.expect(2, 3, 4, 5)
         record = await main.mine(ctx, data, 1)
-        svc = ctx.service(ChildService)
         if action == "list":
+            data.expect(2)
             await checklist(ctx, record)
         elif action == "g":
+            data.expect(3)
             await group(ctx, record, data.int_part(2))
         elif action == "t":
-            await toggle(ctx, record, data.part(2))
+            data.expect(3, 5)
+            wanted = None
+            if len(data.parts) == 5:
+                wanted = data.choice(3, ("0", "1")) == "1"
+                data.choice(4, ("ok",))
+            await toggle(ctx, record, data.part(2), wanted)
         elif action == "ga":
-            n = await svc.all_up_to_today(record, data.int_part(2))
-            ctx.notice(ctx.ngettext("{n} dose recorded", "{n} doses recorded", n).format(n=n))
-            fresh = await svc.mine(ctx.user.id, record.child.id)
-            assert fresh is not None
-            await checklist(ctx, fresh)
+            data.expect(3, 4)
+            await record_all(ctx, record, data.int_part(2), ok_tapped(data, 3))
         else:
-            n = await svc.all_up_to_today(record)
-            ctx.notice(ctx.ngettext("{n} dose recorded", "{n} doses recorded", n).format(n=n))
-            fresh = await svc.mine(ctx.user.id, record.child.id)
-            assert fresh is not None
-            await main.card(ctx, fresh)
+            data.expect(2, 3)
+            await record_all(ctx, record, None, ok_tapped(data, 2))
 
 
 def register(r: Registry) -> None:

@@ -1,5 +1,8 @@
 """Vaccines for adults: this season's flu vaccine and the one-time PPV23, each marked done or
-declined; and their reminders, rendered at send time."""
+declined (in elder mode after "✅ Yes"); and their reminders, rendered at send time.
+
+Every button label and question is one whole msgid per vaccine and action, so that each
+language can word it as a sentence."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.i18n import N_
+from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.adults import (
     ADULT_AGE,
@@ -19,6 +24,7 @@ from bot.services.vaccines.adults import (
     AdultVaccines,
 )
 from handlers import vaccines as main
+from handlers.vaccines_add import confirm, ok_tapped
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -27,6 +33,26 @@ if TYPE_CHECKING:
     from bot.storage.residents import Resident
 
 SHOW = cb("vxd", "show")
+MARK_LABELS = {
+    (FLU, "done"): N_("✅ I had the flu vaccine"),
+    (FLU, "declined"): N_("🚫 I don't want the flu vaccine"),
+    (PPV23, "done"): N_("✅ I had the PPV23 vaccine"),
+    (PPV23, "declined"): N_("🚫 I don't want the PPV23 vaccine"),
+}
+MARK_QUESTIONS = {
+    (FLU, "done"): N_("Save: you had this season's flu vaccine?"),
+    (FLU, "declined"): N_("Save: you do not want the flu vaccine this season?"),
+    (PPV23, "done"): N_("Save: you had the pneumococcal vaccine (PPV23)?"),
+    (PPV23, "declined"): N_("Save: you do not want the pneumococcal vaccine (PPV23)?"),
+}
+UNDO_LABELS = {
+    FLU: N_("↩️ Undo: flu vaccine"),
+    PPV23: N_("↩️ Undo: PPV23 vaccine"),
+}
+UNDO_QUESTIONS = {
+    FLU: N_("Undo what you saved about the flu vaccine?"),
+    PPV23: N_("Undo what you saved about the pneumococcal vaccine (PPV23)?"),
+}
 
 
 def _state(t: Translator, outcome: str | None) -> str:
@@ -38,9 +64,9 @@ def _state(t: Translator, outcome: str | None) -> str:
 
 
 def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
-    return (
-        Button(t.gettext("✅ I had it"), cb("vxd", "rec", vaccine, "done")),
-        Button(t.gettext("🚫 I don't want it"), cb("vxd", "rec", vaccine, "declined")),
+    return tuple(
+        Button(t.gettext(MARK_LABELS[vaccine, outcome]), cb("vxd", "rec", vaccine, outcome))
+        for outcome in ("done", "declined")
     )
 
 
@@ -66,22 +92,11 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
     else:
         lines.append(ctx._("They are not yet recommended for you, so I send no reminders."))
     buttons: list[list[Button]] = []
-    for vaccine, outcome, label in (
-        (FLU, status.flu, ctx._("Flu vaccine:")),
-        (PPV23, status.ppv23, ctx._("PPV23:")),
-    ):
+    for vaccine, outcome in ((FLU, status.flu), (PPV23, status.ppv23)):
         if outcome is None:
-            done, declined = _mark_buttons(ctx.t, vaccine)
-            buttons.append(
-                [
-                    Button(f"{label} {done.label}", done.data or ""),
-                    Button(f"{label} {declined.label}", declined.data or ""),
-                ]
-            )
+            buttons.append(list(_mark_buttons(ctx.t, vaccine)))
         else:
-            buttons.append(
-                [Button(ctx._("↩️ Undo {label}").format(label=label), cb("vxd", "undo", vaccine))]
-            )
+            buttons.append([Button(ctx._(UNDO_LABELS[vaccine]), cb("vxd", "undo", vaccine))])
     buttons.append([Button(ctx._("📅 Book a vaccination visit"), main.BOOK)])
     ctx.say("\n".join(lines), buttons, back=main.MENU, edit=edit)
 
@@ -90,16 +105,27 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("show", "rec", "undo"))
     svc = ctx.service(AdultVaccines)
     if action == "rec":
-        data.expect(3)
-        await svc.record(ctx.user.id, data.choice(1, VACCINES), data.choice(2, OUTCOMES))
+        data.expect(3, 4)
+        vaccine, outcome = data.choice(1, VACCINES), data.choice(2, OUTCOMES)
+        if ctx.elder and not ok_tapped(data, 3):
+            question = ctx._(MARK_QUESTIONS[vaccine, outcome])
+            confirm(ctx, question, cb("vxd", "rec", vaccine, outcome, "ok"), SHOW)
+            return
+        await svc.record(ctx.user.id, vaccine, outcome)
         ctx.notice(ctx._("Noted."))
     elif action == "undo":
-        data.expect(2)
-        await svc.undo(ctx.user.id, data.choice(1, VACCINES))
+        data.expect(2, 3)
+        vaccine = data.choice(1, VACCINES)
+        if ctx.elder and not ok_tapped(data, 2):
+            question = ctx._(UNDO_QUESTIONS[vaccine])
+            confirm(ctx, question, cb("vxd", "undo", vaccine, "ok"), SHOW)
+            return
+        await svc.undo(ctx.user.id, vaccine)
         ctx.notice(ctx._("Noted."))
     else:
         data.expect(1)
-    await show(ctx, edit=action != "show")
+    # Elder mode came here from a question: the screen is a new message, not an edit.
+    await show(ctx, edit=action != "show" and not ctx.elder)
 
 
 async def render_adult(
@@ -124,15 +150,11 @@ async def render_adult(
             "once. It is recommended for people aged {age} and over and for people with a "
             "chronic illness. Ask your community health service centre."
         ).format(age=ADULT_AGE)
-    return [
-        Reply(
-            text=text,
-            buttons=(
-                _mark_buttons(t, vaccine),
-                (Button(t.gettext("📅 Book a vaccination visit"), main.BOOK),),
-            ),
-        )
-    ]
+    rows = (
+        _mark_buttons(t, vaccine),
+        (Button(t.gettext("📅 Book a vaccination visit"), main.BOOK),),
+    )
+    return [notification(t, resident.elder_mode, text, rows)]
 
 
 def register(r: Registry) -> None:

@@ -1,5 +1,6 @@
 """Children's vaccine reminders: rendered at send time, with "Done ✅" (today or a picked date),
 "Remind me in 3 days" and "Book"; "Record a dose" from the card; the daily planning job.
+In elder mode a dose is saved only after "✅ Yes", and every reminder offers 🏠 Home.
 
 A reminder is re-checked when it is sent: doses recorded since it was planned are left out,
 and nothing is sent if none is left or the resident no longer follows the child.
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.children import ChildError, ChildService
@@ -23,7 +25,7 @@ from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE, ChildRemi
 from bot.storage.vaccines import ChildRecord, VaccineStore
 from handlers import vaccines as main
 from handlers import vaccines_view as view
-from handlers.vaccines_add import parse_day
+from handlers.vaccines_add import confirm, ok_tapped, parse_day
 
 if TYPE_CHECKING:
     from bot.i18n import Translator
@@ -45,10 +47,12 @@ def _status_line(t: Translator, svc: ChildService, dose: str, record: ChildRecor
         when = t.gettext("late: please catch up as soon as possible")
     elif d.due == today:
         when = t.gettext("due today")
+    elif d.complete_by:
+        when = t.gettext("due since {date}; give it by {deadline}").format(
+            date=t.date(d.due), deadline=t.date(d.complete_by)
+        )
     else:
         when = t.gettext("due since {date}").format(date=t.date(d.due))
-        if d.complete_by:
-            when += t.gettext("; give it by {deadline}").format(deadline=t.date(d.complete_by))
     what = view.protects(t, svc, d.vaccine)
     tail = ("\n  " + t.gettext("protects against {what}").format(what=what)) if what else ""
     return f"• {label} — {when}{tail}"
@@ -75,28 +79,25 @@ async def render_child(
             "💉 {name}: {dose} is no longer given at this age, so I will stop reminding you. "
             "Please ask the vaccination clinic whether anything else is needed."
         ).format(name=name, dose=view.dose_label(t, svc, d.vaccine, d.number, d.dose))
-        return [
-            Reply(
-                text=text, buttons=((book,), (Button(t.gettext("👶 Card"), main.card_data(cid)),))
-            )
-        ]
+        card = Button(t.gettext("👶 Card"), main.card_data(cid))
+        return [notification(t, resident.elder_mode, text, ((book,), (card,)))]
     lines: list[str] = []
-    open_doses: list[str] = []
+    rows: list[tuple[Button, ...]] = []
+    plan = svc.plan(record)
     for dose in doses:
         line = _status_line(t, svc, dose, record)
-        if line:
+        planned = plan.get(dose)
+        if line and planned is not None:
             lines.append(line)
-            open_doses.append(dose)
+            label = view.dose_label(t, svc, planned.vaccine, planned.number, dose)
+            done = t.gettext("✅ Done: {dose}").format(dose=label)
+            rows.append((Button(done, cb("vxr", "done", cid, dose)),))
     if not lines:
         return []
     text = t.gettext("💉 Vaccine reminder for {name}:").format(name=name) + "\n" + "\n".join(lines)
-    rows: list[tuple[Button, ...]] = [
-        (Button(t.gettext("✅ {dose} done").format(dose=dose), cb("vxr", "done", cid, dose)),)
-        for dose in open_doses
-    ]
     rows.append((Button(t.gettext("⏰ Remind me in 3 days"), cb("vxr", "snz", row.id)),))
     rows.append((book,))
-    return [Reply(text=text, buttons=tuple(rows))]
+    return [notification(t, resident.elder_mode, text, rows)]
 
 
 # -- recording a dose --------------------------------------------------------------------------
@@ -106,6 +107,15 @@ def _known(ctx: Ctx, dose: str) -> str:
     if dose not in ctx.service(ChildService).planner.dose_codes:
         raise StaleButton("unknown dose")
     return dose
+
+
+def _label(ctx: Ctx, record: ChildRecord, dose: str) -> str:
+    """The dose as residents read it: vaccine name, dose number, and the code."""
+    svc = ctx.service(ChildService)
+    planned = svc.plan(record).get(dose)
+    if planned is None:
+        return dose
+    return view.dose_label(ctx.t, svc, planned.vaccine, planned.number, dose)
 
 
 async def pick(ctx: Ctx, record: ChildRecord) -> None:
@@ -145,14 +155,27 @@ async def when(ctx: Ctx, record: ChildRecord, dose: str) -> None:
     if today - timedelta(days=1) < record.child.born:
         buttons.pop(1)
     ctx.say(
-        ctx._("When was {dose} given?").format(dose=dose),
+        ctx._("When was {dose} given?").format(dose=_label(ctx, record, dose)),
         buttons,
         back=main.card_data(cid),
     )
 
 
-async def record_on(ctx: Ctx, record: ChildRecord, dose: str, on: date) -> None:
+async def record_on(
+    ctx: Ctx, record: ChildRecord, dose: str, on: date, confirmed: bool = False
+) -> None:
     svc = ctx.service(ChildService)
+    label = _label(ctx, record, dose)
+    if ctx.elder and not confirmed:
+        if not record.child.born <= on <= svc.today():
+            raise StaleButton("date out of range")
+        confirm(
+            ctx,
+            ctx._("Save: {dose} given on {date}?").format(dose=label, date=ctx.t.date(on)),
+            cb("vxr", "on", record.child.id, dose, on.strftime("%Y%m%d"), "ok"),
+            main.card_data(record.child.id),
+        )
+        return
     try:
         await svc.record_doses(record, {dose: on})
     except ChildError as exc:
@@ -163,7 +186,7 @@ async def record_on(ctx: Ctx, record: ChildRecord, dose: str, on: date) -> None:
     await main.card(
         ctx,
         fresh,
-        head=ctx._("✅ Recorded: {dose} given on {date}.").format(dose=dose, date=ctx.t.date(on)),
+        head=ctx._("✅ Recorded: {dose} given on {date}.").format(dose=label, date=ctx.t.date(on)),
     )
 
 
@@ -184,10 +207,7 @@ async def pick_month(ctx: Ctx, record: ChildRecord, dose: str, year: int) -> Non
     first = born.month if year == born.year else 1
     last = today.month if year == today.year else 12
     buttons = [
-        Button(
-            calendar.month_abbr[m] if ctx.locale == "en" else f"{m}月",
-            cb("vxr", "pd", record.child.id, dose, f"{year}{m:02d}"),
-        )
+        Button(ctx.t.month_name(m), cb("vxr", "pd", record.child.id, dose, f"{year}{m:02d}"))
         for m in range(first, last + 1)
     ]
     ctx.say(ctx._("In which month?"), buttons, cols=4, back=cb("vxr", "py", record.child.id, dose))
@@ -258,8 +278,8 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         data.expect(4)
         await pick_day(ctx, record, dose, parse_day(data.part(3) + "01", "%Y%m%d"))
     else:
-        data.expect(4)
-        await record_on(ctx, record, dose, parse_day(data.part(3), "%Y%m%d"))
+        data.expect(4, 5)
+        await record_on(ctx, record, dose, parse_day(data.part(3), "%Y%m%d"), ok_tapped(data, 4))
 
 
 async def plan_daily(rt: Runtime) -> None:

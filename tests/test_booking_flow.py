@@ -290,3 +290,79 @@ async def test_chinese_reader_sees_chinese_dates_and_words(rt: Runtime) -> None:
     assert "日期" in u.texts() and "王丽华" in u.texts()
     await u.press_data(ok)
     assert "预约成功" in u.texts()
+
+
+# -- elder mode: reminders lead home; names in the reader's language ----------------------------
+async def _set_elder(rt: Runtime, resident: Resident) -> Resident:
+    await rt.service(ResidentStore).update(resident, elder_mode=True)
+    found = await rt.service(ResidentStore).get(resident.id)
+    assert found is not None and found.elder_mode
+    return found
+
+
+@pytest.mark.parametrize(("language", "home"), [("English", "🏠 Home"), ("中文", "🏠 首页")])
+async def test_reminder_and_closed_messages_offer_home_in_elder_mode(
+    rt: Runtime, language: str, home: str
+) -> None:
+    await load_district(rt)
+    u = await onboard(rt, "6101", language)
+    resident = await me(u)
+    await rt.service(DirectoryService).set_home(resident.id, "朱泾", "东林居委")
+    await u.press_data(await to_confirm(u, day=1))
+    rows = {r.key: r for r in await rt.service(OutboxStore).for_resident(resident.id)}
+    t = rt.catalogs.get(resident.locale)
+    render = rt.registry.notifications[REMINDER_KIND]
+    (normal,) = await render(rt, t, resident, rows["eve"])
+    assert home not in [b.label for b in normal.all_buttons()]  # normal mode as before
+    elder = await _set_elder(rt, resident)
+    (reply,) = await render(rt, t, elder, rows["eve"])
+    assert [b.label for b in reply.buttons[-1]] == [home]
+    assert reply.buttons[-1][0].data == cb("menu", "home")
+    assert all(len(row) <= 2 for row in reply.buttons)
+    await u.press_data(reply.buttons[-1][0].data or "")
+    assert any(r.keyboard is not None for r in u.all_replies())  # the main menu
+
+    svc = rt.service(BookingService)
+    (appt,) = await svc.upcoming(resident.id, rt.now())
+    day = datetime.fromtimestamp(appt.start_at, rt.settings.tz).date()
+    await svc.close_day(appt.doctor_id, day, "staff training", rt.now())
+    (notice,) = [
+        r for r in await rt.service(OutboxStore).for_resident(resident.id) if r.kind == CLOSED_KIND
+    ]
+    (closed,) = await rt.registry.notifications[CLOSED_KIND](rt, t, elder, notice)
+    assert [b.label for b in closed.buttons[-1]] == [home]
+    assert all(len(row) <= 2 for row in closed.buttons)
+
+
+COMMUNITIES = (
+    "id,town,town_en,name_zh,name_en,lat,lon\n"
+    "n1,朱泾,Zhujing,南门居委,Nanmen Neighbourhood,30.90,121.16\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("English", "serves Nanmen Neighbourhood (Zhujing) yet"), ("中文", "南门居委")],
+)
+async def test_no_team_names_the_home_in_the_readers_language(
+    rt: Runtime, language: str, shown: str
+) -> None:
+    directory = await load_district(rt)
+    report = await directory.import_csv("communities", COMMUNITIES.encode())
+    assert not report.rejected
+    u = await onboard(rt, "6201", language)
+    await directory.set_home((await me(u)).id, "朱泾", "南门居委")
+    await u.press_data(cb("bk", "new"))
+    assert shown in u.texts()
+    if language == "English":
+        assert "南门" not in u.texts() and "朱泾" not in u.texts()
+
+
+async def test_calendar_place_reads_as_chinese_in_chinese(rt: Runtime) -> None:
+    await load_district(rt)
+    u = await onboard(rt, "6301", language="中文")
+    await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
+    await u.press_data(await to_confirm(u))
+    (doc,) = [r.document for r in u.all_replies() if r.document is not None]
+    (event,) = icalendar.Calendar.from_ical(doc.content).walk("VEVENT")
+    assert str(event["LOCATION"]) == "朱泾社区卫生服务中心，金山区朱泾镇人民路107号"

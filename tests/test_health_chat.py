@@ -4,6 +4,7 @@ outbox rows."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -381,3 +382,79 @@ async def test_chinese_resident_sees_chinese(make_user, locale: str) -> None:
     await u.onboard("中文")
     await u.text("/health")
     assert "我的健康" in u.texts()
+
+
+@pytest.mark.parametrize("typed", ["151", "１５１", "¹⁵¹"])
+async def test_typed_upper_number_in_any_digits(user: ChatUser, typed: str) -> None:
+    await user.text("/bp")
+    await user.text(typed)  # a superscript used to crash int() and log the value
+    assert "Step 2 of 3" in user.texts() and "went wrong" not in user.texts()
+    await user.text("97")
+    await user.text("83")
+    assert "Saved: 151/97 mmHg, pulse 83" in user.texts()
+
+
+async def test_no_reading_value_reaches_the_log(
+    user: ChatUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Odd ways of typing a reading each get a friendly answer, and nothing typed is logged."""
+    # INFO: the most the bot ever logs (`-v`); aiosqlite's DEBUG lines echo SQL parameters.
+    caplog.set_level(logging.INFO)
+    odd = ["¹⁵¹", "②", "١٥١", "1e999", "NaN", "∞", "151/⁹⁷ ⁸³", "151" * 400]
+    for start, typed in [("/bp", t) for t in odd] + [("/health", t) for t in ("8.3", "⁸·³")]:
+        await user.text(start)
+        if start == "/health":
+            await user.press("Log fasting glucose")
+        await user.text(typed)
+        assert "went wrong" not in user.texts(), typed
+    await user.text("/bp")
+    await user.text("151/97 83")
+    assert "Saved: 151/97 mmHg, pulse 83" in user.texts()
+    logged = "\n".join(
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    )
+    for value in ("151", "97", "83", "8.3", "¹⁵¹", "١٥١"):
+        assert value not in logged
+
+
+# -- gettext and elder mode: lists joined the reader's way; follow-up reminders lead home -------
+@pytest.mark.parametrize(
+    ("language", "joined"),
+    [
+        ("English", "Conditions: Type-2 diabetes and Hypertension (high blood pressure)"),
+        ("中文", "慢性病：2型糖尿病和高血压"),
+    ],
+)
+async def test_conditions_are_listed_the_readers_way(make_user, language: str, joined: str) -> None:
+    u = make_user("2102", "en" if language == "English" else "zh-CN")
+    await u.onboard(language)
+    health = u.rt.service(HealthService)
+    await health.set_condition(await rid(u), "hypertension")
+    await health.set_condition(await rid(u), "diabetes2")
+    await u.text("/health")
+    assert joined in u.texts()
+    if language == "中文":
+        assert ", " not in u.texts()
+
+
+@pytest.mark.parametrize(("locale", "home"), [("en", "🏠 Home"), ("zh_Hans", "🏠 首页")])
+async def test_followup_reminder_offers_home_in_elder_mode(
+    rt: Runtime, user: ChatUser, locale: str, home: str
+) -> None:
+    resident = await rid(user)
+    await rt.service(HealthService).set_birth_year(resident, 1950)
+    rows = await rt.service(OutboxStore).for_resident(resident, NOTIFICATION_KIND)
+    residents = rt.service(ResidentStore)
+    person = await residents.get(resident)
+    assert person is not None
+    t = rt.catalogs.get(locale)
+    (normal,) = await render_followup(rt, t, person, rows[0])
+    assert home not in [b.label for b in normal.all_buttons()]  # normal mode as before
+    await residents.update(person, elder_mode=True)
+    elder = await residents.get(resident)
+    assert elder is not None
+    (reply,) = await render_followup(rt, t, elder, rows[0])
+    assert [b.label for b in reply.buttons[-1]] == [home]
+    assert reply.buttons[-1][0].data == cb("menu", "home")
+    assert [b.data for b in reply.all_buttons()][:-1] == [b.data for b in normal.all_buttons()]

@@ -8,11 +8,13 @@ from datetime import datetime
 import pytest
 
 from bot.config import Settings
+from bot.context import HOME
 from bot.runtime import Runtime
 from bot.services.tips import RHYME_ID, TipService
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
+from handlers.tips import render_tip
 from tests.harness import ChatUser
 from tests.test_tips_content import RHYME
 
@@ -116,7 +118,7 @@ async def test_read_the_rhyme_in_english_shows_both(user: ChatUser) -> None:
     await user.text("💡 Health tips")
     await user.press("Read the rhyme")
     assert RHYME in user.texts() and "Wash your hands often" in user.texts()
-    assert {"👍 Helpful", "🔕 Fewer tips", "🏠 Menu"} <= set(user.labels())
+    assert {"👍 Helpful", "🔕 Fewer tips", "🏠 Home"} <= set(user.labels())
 
 
 async def test_another_tip_answers_at_once_without_repeats(user: ChatUser, rt: Runtime) -> None:
@@ -193,6 +195,10 @@ async def test_elder_mode_back_home_and_confirm_off(user: ChatUser, rt: Runtime)
     assert "🏠 Home" in user.labels()
     assert all(len(row) <= 2 for r in user.all_replies() for row in r.buttons)
     await user.press("Turn on tips")
+    assert "Turn on health tips? Every day, 🌅 Morning 8:30\u202fAM." in user.texts()
+    assert await rt.service(TipStore).get(rid) is None  # nothing saved before "Yes"
+    await user.press("✅ Yes")
+    assert "Tips are on" in user.texts()
     assert {"⬅️ Back", "🏠 Home"} <= set(user.labels())
     await user.press("⬅️ Back")
     await user.press("Turn off tips")
@@ -221,3 +227,104 @@ async def test_sandbox_first_tip_is_due_at_once(sandbox: Runtime) -> None:
     rid = await _resident_id(sandbox, u)
     (row,) = await _pending(sandbox, rid)
     assert row.key == RHYME_ID and row.due_at == int(sandbox.now().timestamp())
+
+
+# -- elder mode: every change is asked first; scheduled tips lead home -------------------------
+async def _elder(rt: Runtime, u: ChatUser) -> int:
+    rid = await _resident_id(rt, u)
+    residents = rt.service(ResidentStore)
+    resident = await residents.get(rid)
+    assert resident is not None
+    await residents.update(resident, elder_mode=True)
+    return rid
+
+
+async def test_elder_mode_asks_before_saving_topics_time_and_frequency(
+    user: ChatUser, rt: Runtime
+) -> None:
+    rid = await _elder(rt, user)
+    store = rt.service(TipStore)
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    await user.press("✅ Yes")
+    before = await store.get(rid)
+    assert before is not None and before.active and "hygiene" in before.topics
+
+    # A topic: the question names it; "No" and the question itself change nothing.
+    await user.press("Topics")
+    await user.press("✅ 🧼 Hygiene")
+    assert "Save: no more tips about 🧼 Hygiene?" in user.texts()
+    assert {"✅ Yes", "❌ No", "🏠 Home"} <= set(user.labels())
+    assert await store.get(rid) == before
+    yes = next(b.data for r in user.all_replies() for b in r.all_buttons() if b.label == "✅ Yes")
+    await user.press("❌ No")
+    assert "✅ 🧼 Hygiene" in user.labels() and await store.get(rid) == before
+    assert yes is not None
+    await user.press_data(yes)
+    sub = await store.get(rid)
+    assert sub is not None and "hygiene" not in sub.topics
+    # The same "Yes" tapped again (an old message) does not switch it back on.
+    await user.press_data(yes)
+    assert user.last is not None and user.last.toast == "Already up to date."
+    again = await store.get(rid)
+    assert again is not None and "hygiene" not in again.topics
+
+    # Time of day.
+    await user.text("💡 Health tips")
+    await user.press("Time of day")
+    await user.press("Evening")
+    assert "Save: health tips Every day, 🌇 Evening 6:30\u202fPM?" in user.texts()
+    sub = await store.get(rid)
+    assert sub is not None and sub.slot == "morning"
+    await user.press("✅ Yes")
+    assert "next tip comes" in user.texts()
+    sub = await store.get(rid)
+    assert sub is not None and sub.slot == "evening"
+
+    # How often: once a week on Friday, asked first; "No" keeps every day.
+    await user.text("💡 Health tips")
+    await user.press("How often")
+    await user.press("Once a week")
+    await user.press("Friday")
+    assert "Save: health tips Every Friday, 🌇 Evening 6:30\u202fPM?" in user.texts()
+    await user.press("❌ No")
+    sub = await store.get(rid)
+    assert sub is not None and sub.frequency == "daily"
+    await user.press("How often")
+    await user.press("Once a week")
+    await user.press("Friday")
+    await user.press("✅ Yes")
+    sub = await store.get(rid)
+    assert sub is not None and (sub.frequency, sub.weekday) == ("weekly", 4)
+
+
+async def test_normal_mode_still_saves_a_topic_at_once(user: ChatUser, rt: Runtime) -> None:
+    rid = await _resident_id(rt, user)
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    await user.press("Topics")
+    await user.press("✅ 🧼 Hygiene")
+    assert "Save:" not in user.texts() and "⬜ 🧼 Hygiene" in user.labels()
+    sub = await rt.service(TipStore).get(rid)
+    assert sub is not None and "hygiene" not in sub.topics
+
+
+async def test_elder_mode_in_chinese_asks_and_a_planned_tip_leads_home(
+    make_user: Callable[..., ChatUser], rt: Runtime
+) -> None:
+    u = make_user(user_id="5005", language_code="zh-CN")
+    await u.onboard(language="中文")
+    rid = await _elder(rt, u)
+    await u.text("💡 健康小贴士")
+    await u.press("🔔 开启小贴士")
+    assert "要开启健康小贴士吗？" in u.texts()
+    assert {"✅ 是", "❌ 否", "🏠 首页"} <= set(u.labels())
+    assert await rt.service(TipStore).get(rid) is None
+    await u.press("✅ 是")
+    (row,) = await _pending(rt, rid)
+    resident = await rt.service(ResidentStore).get(rid)
+    assert resident is not None
+    (reply,) = await render_tip(rt, rt.catalogs.get("zh_Hans"), resident, row)
+    assert all(len(r) <= 2 for r in reply.buttons)
+    assert [b.label for b in reply.buttons[-1]] == ["🏠 首页"]
+    assert reply.buttons[-1][0].data == HOME

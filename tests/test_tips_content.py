@@ -17,7 +17,7 @@ from bot.services.tips import (
     ContentError,
     load_catalog,
 )
-from handlers.tips import tip_buttons, tip_text
+from handlers.tips import tip_reply, tip_text
 
 TIPS_DIR = ROOT / "content" / "tips"
 # Seed 000 (Jinshan Daily health issue, 28 Nov 2023), copied here verbatim so the check runs
@@ -55,7 +55,9 @@ def test_rendered_tips_fit_telegram(settings: Settings) -> None:
         for loc in SUPPORTED:
             t = catalogs.get(loc)
             assert len(tip_text(t, tip)) < MAX_TEXT, (tip.id, loc)
-            assert len(tip_buttons(t, tip)) == 2
+            for elder in (False, True):
+                reply = tip_reply(t, tip, elder)
+                assert [len(row) for row in reply.buttons] == [2, 1], (tip.id, loc, elder)
 
 
 def test_first_tip_is_the_rhyme_verbatim() -> None:

@@ -139,7 +139,7 @@ async def test_render_planned_row_in_both_languages(rt: Runtime) -> None:
     en = await render_tip(rt, rt.catalogs.get("en"), resident, row)
     assert "勤洗手，多通风" in zh[0].text and "来源" in zh[0].text
     assert "Wash your hands often" in en[0].text and "Source:" in en[0].text
-    assert [b.label for b in en[0].all_buttons()] == ["👍 Helpful", "🔕 Fewer tips", "🏠 Menu"]
+    assert [b.label for b in en[0].all_buttons()] == ["👍 Helpful", "🔕 Fewer tips", "🏠 Home"]
     assert all(b.data and b.data.startswith("v1:") for b in zh[0].all_buttons())
     gone = replace(row, key="retired-tip")
     assert await render_tip(rt, rt.catalogs.get("en"), resident, gone) == []

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.callbacks import cb
 from bot.config import ROOT
 from bot.runtime import Runtime
 from bot.services.directory import DirectoryService
+from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.model import add_span
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
@@ -104,13 +106,14 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     assert resident is not None
     [reply] = await render(rt, t, resident, row)
     labels = [b.label for b in reply.all_buttons()]
-    assert "✅ DTaP-3 done" in labels and "⏰ Remind me in 3 days" in labels
-    done = next(b.data for b in reply.all_buttons() if b.label == "✅ DTaP-3 done")
+    dtap3 = "DTaP vaccine (diphtheria, tetanus, acellular pertussis), dose 3 (DTaP-3)"
+    assert f"✅ Done: {dtap3}" in labels and "⏰ Remind me in 3 days" in labels
+    done = next(b.data for b in reply.all_buttons() if b.label == f"✅ Done: {dtap3}")
     await user.press_data(done)
-    assert "When was DTaP-3 given?" in user.texts()
+    assert f"When was {dtap3} given?" in user.texts()
     await user.press("Today")
     text = user.texts()
-    assert "Recorded: DTaP-3" in text and "Due now" not in text
+    assert f"Recorded: {dtap3}" in text and "Due now" not in text
     record = await rt.service(VaccineStore).record(cid)
     assert record is not None and record.given["DTaP-3"] == today
     # The schedule moved on: the old reminder is cancelled, and sending it now sends nothing.
@@ -195,7 +198,7 @@ async def test_record_a_dose_on_a_picked_date(rt: Runtime, user: ChatUser, clock
     await user.press_data(cb("vxr", "pd", cid, "HepB-1", f"{born.year}{born.month:02d}"))
     assert str(born.day - 1) not in user.labels() or born.day == 1
     await user.press_data(cb("vxr", "on", cid, "HepB-1", born.strftime("%Y%m%d")))
-    assert "Recorded: HepB-1" in user.texts()
+    assert "Recorded: Hepatitis B vaccine, dose 1 (HepB-1) given on" in user.texts()
     record = await rt.service(VaccineStore).record(cid)
     assert record is not None and record.given == {"HepB-1": born}
 
@@ -286,3 +289,181 @@ async def test_remove_a_child(rt: Runtime, user: ChatUser, clock: Clock) -> None
     assert await rt.service(VaccineStore).record(cid) is None
     assert await vaccine_rows(rt, rid) == []
     assert "Add a child" in " ".join(user.labels())
+
+
+# -- month names, dose names, whole-sentence labels, and elder mode ----------------------------
+async def elder(rt: Runtime, u: ChatUser) -> int:
+    rid = await resident_id(rt, u)
+    residents = rt.service(ResidentStore)
+    found = await residents.get(rid)
+    assert found is not None
+    await residents.update(found, elder_mode=True)
+    return rid
+
+
+def button_data(u: ChatUser, label: str) -> str:
+    found = [b.data for r in u.all_replies() for b in r.all_buttons() if b.label == label]
+    assert found and found[0], (label, u.labels())
+    return found[0]
+
+
+async def test_month_buttons_follow_the_readers_language(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    last_year = today_of(rt, clock).year - 1
+    zh = make_user("2002", language_code="zh-CN")
+    await zh.onboard(language="中文")
+    expected = [
+        (
+            user,
+            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        ),
+        (zh, [f"{m}月" for m in range(1, 13)]),
+    ]
+    for u, months in expected:
+        # Adding a child: the birth month.
+        await u.text("/vaccines")
+        await u.press("➕")
+        await u.press_data(cb("vxa", "skip"))
+        await u.press_data(cb("vxa", "y", last_year))
+        assert u.labels()[:12] == months
+        # Recording a dose on another day: the month it was given.
+        await u.press_data(cb("vxa", "d", f"{last_year}0101"))
+        cid = (await rt.service(VaccineStore).children_of(await resident_id(rt, u)))[-1].id
+        await u.press_data(cb("vxr", "pm", cid, "HepB-1", last_year))
+        assert u.labels()[:12] == months
+
+
+async def test_elder_mode_asks_before_adding_a_child(rt: Runtime, user: ChatUser, clock) -> None:
+    rid = await elder(rt, user)
+    store = rt.service(VaccineStore)
+    born = add_span(today_of(rt, clock), -3, 0)
+    await user.text("💉 Vaccines")
+    await user.press("Add a child")
+    await user.text("Mimi")
+    await user.press_data(cb("vxa", "y", born.year))
+    await user.press_data(cb("vxa", "m", f"{born.year}{born.month:02d}"))
+    await user.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
+    t = rt.catalogs.get("en")
+    assert f"Save: Mimi, born {t.date(born)}?" in user.texts()
+    assert {"✅ Yes", "❌ No", "🏠 Home"} <= set(user.labels())
+    assert await store.children_of(rid) == []  # nothing saved before "Yes"
+    yes = button_data(user, "✅ Yes")
+    await user.press_data(yes)
+    assert "Which vaccines has Mimi already had?" in user.texts()
+    assert [c.nickname for c in await store.children_of(rid)] == ["Mimi"]
+    # The same "Yes" again (a double tap, or an old message) adds no second child.
+    await user.press_data(yes)
+    assert STALE in user.texts()
+    assert len(await store.children_of(rid)) == 1
+
+
+async def test_elder_mode_asks_before_recording_doses(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    today = today_of(rt, clock)
+    born = add_span(today, -3, 0)
+    cid = await add_child(user, born)  # added in normal mode
+    await elder(rt, user)
+    store = rt.service(VaccineStore)
+
+    async def given() -> dict[str, date]:
+        record = await store.record(cid)
+        assert record is not None
+        return dict(record.given)
+
+    # "All up to today": asked, "No" saves nothing, "Yes" saves.
+    await user.press_data(cb("vxa", "list", cid))
+    await user.press("All up to today")
+    assert "Save: every dose up to today was given on time?" in user.texts()
+    await user.press("❌ No")
+    assert await given() == {}
+    await user.press("All up to today")
+    await user.press("✅ Yes")
+    assert {"HepB-1", "BCG-1", "HepB-2"} <= set(await given())
+
+    # Untick one dose of the birth group: asked by its name, then saved once.
+    await user.press_data(cb("vxa", "g", cid, 0))
+    await user.press("(HepB-1)")
+    assert "Save: Hepatitis B vaccine, dose 1 (HepB-1) was not given after all?" in user.texts()
+    assert "HepB-1" in await given()
+    yes = button_data(user, "✅ Yes")
+    await user.press_data(yes)
+    assert "HepB-1" not in await given()
+    await user.press_data(yes)  # an old "Yes": already so, nothing flips back
+    assert user.last is not None and user.last.toast == "Already up to date."
+    assert "HepB-1" not in await given()
+
+    # A dose with its real date, from the card.
+    await user.press_data(cb("vx", "c", cid))
+    await user.press("Record a dose")
+    await user.press("(HepB-1)")
+    await user.press("Yesterday")
+    yesterday = today - timedelta(days=1)
+    t = rt.catalogs.get("en")
+    assert (
+        f"Save: Hepatitis B vaccine, dose 1 (HepB-1) given on {t.date(yesterday)}?" in user.texts()
+    )
+    assert "HepB-1" not in await given()
+    await user.press("✅ Yes")
+    assert "✅ Recorded: Hepatitis B vaccine, dose 1 (HepB-1)" in user.texts()
+    assert (await given())["HepB-1"] == yesterday
+    # Removing asks as before, and in elder mode that question has 🏠 Home too.
+    await user.press("🗑 Remove")
+    assert {"🗑 Yes, remove", "❌ No, keep", "🏠 Home"} <= set(user.labels())
+
+
+async def test_chinese_checklist_and_reminder_name_each_dose(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    u = make_user("2002", language_code="zh-CN")
+    await u.onboard(language="中文")
+    rid = await elder(rt, u)
+    born = add_span(today_of(rt, clock), -10, 0)
+    await u.text("/vaccines")
+    await u.press("➕")
+    await u.press_data(cb("vxa", "skip"))
+    await u.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
+    await u.press("✅ 是")
+    text = u.texts()
+    assert "⬜ 乙肝疫苗第1剂（HepB-1）" in text and "⬜ 百白破疫苗第3剂（DTaP-3）" in text
+    assert ", " not in text and "• 出生时（0/2）" in text
+    # The reminder as it is sent: each "done" button names its dose; Home in elder mode.
+    (row,) = await vaccine_rows(rt, rid)
+    resident = await rt.service(ResidentStore).get(rid)
+    assert resident is not None
+    render = rt.registry.notifications["vaccine"]
+    (reply,) = await render(rt, rt.catalogs.get("zh_Hans"), resident, row)
+    done = [b.label for b in reply.all_buttons() if (b.data or "").startswith("v1:vxr:done:")]
+    assert done and all(label.startswith("✅ 已打：") and "剂（" in label for label in done)
+    assert [b.label for b in reply.buttons[-1]] == ["🏠 首页"]
+    assert all(len(r) <= 2 for r in reply.buttons)
+    # Not in normal mode: the reminder is laid out as before.
+    normal = await render(rt, rt.catalogs.get("zh_Hans"), replace(resident, elder_mode=False), row)
+    assert "🏠 首页" not in [b.label for b in normal[0].all_buttons()]
+
+
+async def test_adult_vaccine_buttons_are_whole_sentences_and_elder_mode_asks(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser]
+) -> None:
+    zh = make_user("2002", language_code="zh-CN")
+    await zh.onboard(language="中文")
+    await zh.press_data(cb("vxd", "show"))
+    assert {"✅ 我打过流感疫苗了", "🚫 我不打23价肺炎球菌疫苗"} <= set(zh.labels())
+    assert not any("：" in label and "撤销" not in label for label in zh.labels())
+    await zh.press("✅ 我打过流感疫苗了")  # normal mode: saved at once
+    assert "↩️ 撤销：流感疫苗" in zh.labels()
+
+    rid = await elder(rt, user)
+    adults = rt.service(AdultVaccines)
+    await user.press_data(cb("vxd", "show"))
+    assert "✅ I had the flu vaccine" in user.labels()
+    await user.press("🚫 I don't want the PPV23 vaccine")
+    assert "Save: you do not want the pneumococcal vaccine (PPV23)?" in user.texts()
+    assert (await adults.status(rid)).ppv23 is None
+    await user.press("✅ Yes")
+    assert (await adults.status(rid)).ppv23 == "declined"
+    await user.press("↩️ Undo: PPV23 vaccine")
+    assert "Undo what you saved about the pneumococcal vaccine (PPV23)?" in user.texts()
+    await user.press("❌ No")
+    assert (await adults.status(rid)).ppv23 == "declined"

@@ -213,13 +213,15 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     flu = next(r for r in rows if r.key == "flu")
     [reply] = await render(rt, t, await resident(rt, user), flu)
     # Marked done from the reminder's button: the reminder is no longer sent.
-    await user.press_data(next(b.data for b in reply.all_buttons() if "I had it" in b.label))
+    await user.press_data(
+        next(b.data for b in reply.all_buttons() if "I had the flu vaccine" in b.label)
+    )
     assert "This season: ✅ done" in user.texts()
     assert await render(rt, t, await resident(rt, user), flu) == []
     # Declining PPV23 on the adults screen.
     await user.text("💉 Vaccines")
     await user.press("Vaccines for adults")
-    await user.press("PPV23: 🚫")
+    await user.press("🚫 I don't want the PPV23 vaccine")
     assert "(PPV23), once. 🚫 declined" in user.texts()
     # The next autumn: a new flu reminder; no PPV23 ever again.
     clock.set(datetime.combine(date(2027, 9, 2), time(10), rt.settings.tz))
