@@ -1,6 +1,6 @@
 """After a broadcast is confirmed: its progress message (edited by the progress loop, with a
-Cancel button), the final report, the doctor's list of broadcasts, and each recipient's copy
-rendered in their own language at send time.
+Cancel button), the final report (an outbox row, rendered when sent), the doctor's list of
+broadcasts, and each recipient's copy rendered in their own language at send time.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from bot.context import Ctx
 from bot.core import Button, Reply
 from bot.i18n import Translator, negotiate
 from bot.router import Registry
-from bot.services.broadcast_progress import ProgressLoop
+from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import KIND, BroadcastService, Template
 from bot.services.directory import DirectoryService
-from bot.storage.broadcasts import Broadcast, Progress
+from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress
 from bot.storage.directory import Doctor
 from bot.storage.doctors import DoctorStore
 from bot.storage.residents import ResidentStore
@@ -34,7 +34,7 @@ class ProgressHolder:
     """One progress loop per runtime (the runtime builds one instance per class)."""
 
     def __init__(self, rt: Runtime) -> None:
-        self.loop = ProgressLoop(rt, render_progress, render_report)
+        self.loop = ProgressLoop(rt, render_progress)
 
 
 def progress_loop(rt: Runtime) -> ProgressLoop:
@@ -175,15 +175,27 @@ async def render_progress(rt: Runtime, b: Broadcast, p: Progress, final: bool) -
     return Reply(text=reply.text, buttons=reply.buttons, edit=True)
 
 
-async def render_report(rt: Runtime, b: Broadcast, p: Progress) -> Reply:
-    t = await _doctor_translator(rt, b)
+def report_reply(t: Translator, b: Broadcast) -> Reply:
+    """The final report, from the counts written when the broadcast finished."""
     text = t.gettext("Report for broadcast #{id}: {summary}.").format(
-        id=b.id, summary=summary(t, b, p)
+        id=b.id, summary=summary(t, b, Progress())
     )
-    not_sent = p.cancelled + p.expired
-    if not_sent:
-        text += " " + t.gettext("{n} not sent.").format(n=t.number(not_sent))
+    if b.not_sent:
+        text += " " + t.gettext("{n} not sent.").format(n=t.number(b.not_sent))
     return Reply(text=text, buttons=((Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),),))
+
+
+async def render_report(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """The report row: only to the account still linked to the broadcast's doctor."""
+    b = await rt.service(BroadcastStore).get(int(row.params.get("b", 0)))
+    if b is None or b.finished_at is None:
+        return []
+    link = await rt.service(DoctorStore).link_for_doctor(b.doctor_id)
+    if link is None or link.resident_id != resident.id:
+        return []
+    return [report_reply(t, b)]
 
 
 async def render_broadcast(
@@ -217,4 +229,5 @@ async def start_progress(rt: Runtime) -> None:
 def register(r: Registry) -> None:
     r.button("drp", on_button, open=True)
     r.notification(KIND, render_broadcast)
+    r.notification(REPORT_KIND, render_report)
     r.on_background(start_progress)

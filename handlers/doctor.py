@@ -1,5 +1,7 @@
 """My family doctor: where I live (town → community, or a shared location), my team, and a
-signing request (phone by the contact button or typed, name confirmed) with its status."""
+signing request (phone by the contact button or typed, name confirmed or skipped with a
+button) with its status. In elder mode the home community is saved only after a second tap:
+saving it can move or withdraw an open signing request."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.router import Registry
-from bot.services.directory import DirectoryService, HomeChange, Team, short_key
+from bot.services.directory import CommunityRef, DirectoryService, HomeChange, Team, short_key
+from bot.services.doctors import DECLINE_REASONS
 from bot.storage.directory import Doctor, Home, SigningRequest
 from handlers import directory_view as view
 from handlers.stations import location_keyboard
@@ -88,6 +91,10 @@ async def on_where(ctx: Ctx) -> None:
         ref = await service.nearest_community(loc.lat, loc.lon)
         if ref is not None:
             ctx.clear_state()
+            if ctx.elder:
+                await ask_save_home(ctx, ref)
+                ctx.main_menu(ctx._("The main menu is below."))
+                return
             change = await service.set_home(ctx.user.id, ref.town, ref.name)
             await _after_move(ctx, change)
             ctx.main_menu(ctx._("The main menu is below."))
@@ -99,6 +106,33 @@ async def on_where(ctx: Ctx) -> None:
     else:
         text = ctx._("Please pick your town with the buttons, or share your location.")
     ctx.say(text, await _towns(ctx), cols=3, home=True)
+
+
+async def ask_save_home(ctx: Ctx, ref: CommunityRef) -> None:
+    """Elder mode: the community found or picked, to be confirmed before it is saved."""
+    service = ctx.service(DirectoryService)
+    where = view.zh_first(ctx, ref.name, ref.name_en)
+    text = ctx._("Do you live in {community}?").format(community=where)
+    req = await service.latest_request(ctx.user.id)
+    if req is not None and req.status == "pending":
+        teams = await service.teams_for(ref.town, ref.name)
+        if not teams:
+            text += "\n" + ctx._(
+                "No team serves that community, so your signing request would be withdrawn."
+            )
+        elif req.doctor_id not in {t.id for t in teams}:
+            text += "\n" + ctx._("Your signing request would then go to {team}.").format(
+                team=teams[0].team or view.doctor_name(ctx, teams[0])
+            )
+    ctx.say(
+        text,
+        [
+            Button(ctx._("✅ Yes, save"), cb("doc", "c", ref.key, "ok")),
+            Button(ctx._("❌ No"), cb("doc", "where")),
+        ],
+        cols=2,
+        back=cb("doc", "where"),
+    )
 
 
 async def _after_move(ctx: Ctx, change: HomeChange) -> None:
@@ -137,7 +171,10 @@ def _request_line(ctx: Ctx, req: SigningRequest | None, team: Team) -> str:
     if req.status == "declined":
         text = ctx._("❌ Your signing request was declined on {date}.").format(date=when)
         if req.reason:
-            text += " " + ctx._("Reason: {reason}").format(reason=req.reason)
+            # A reason key, shown in today's language; older rows hold the text itself.
+            label = DECLINE_REASONS.get(req.reason)
+            reason = ctx._(label) if label else req.reason
+            text += " " + ctx._("Reason: {reason}").format(reason=reason)
         return text
     return ctx._("You are not signed with a family doctor yet.")
 
@@ -267,11 +304,11 @@ async def on_phone(ctx: Ctx) -> None:
             ctx._("Is your name {name}?").format(name=suggested),
             [
                 Button(ctx._("✅ Yes"), cb("doc", "nameok")),
+                Button(ctx._("Skip: the team will ask when they call"), cb("doc", "noname")),
                 Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
             ],
-            cols=2,
         )
-        ctx.main_menu(ctx._("If not, type your full name."))
+        ctx.main_menu(ctx._("If not, tap Skip, or type your full name."))
         return
     ctx.set_state(NAME, doctor=doctor_id, phone=phone)
     ctx.say(
@@ -335,10 +372,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             edit=True,
         )
     elif action == "c":
+        data.expect(2, 3)
         ref = await service.community_by_key(data.part(1))
         if ref is None:
             raise StaleButton("unknown community")
+        confirmed = len(data.parts) == 3 and data.choice(2, ("ok",)) == "ok"
         ctx.clear_state()
+        if ctx.elder and not confirmed:
+            await ask_save_home(ctx, ref)
+            return
         await _after_move(ctx, await service.set_home(ctx.user.id, ref.town, ref.name))
     elif action == "sign":
         await start_signing(ctx, await _signable(ctx, data.part(1)))

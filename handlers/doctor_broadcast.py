@@ -3,8 +3,11 @@ text or a preset, now or at a time today / tomorrow, urgent or not, a confirm sc
 preview, and a second confirmation above 500 recipients. The confirm screen then becomes the
 progress message (handlers/broadcast_progress.py).
 
-The draft lives in the doctor's conversation state; every button re-checks the doctor, and
-the audience is recounted from the database on each screen and again when it is sent.
+The draft lives in the doctor's conversation state; every button re-checks the doctor and
+that the draft has got as far as the button needs (an audience before the content, content
+and a time before the confirm screen's buttons): a button from an older screen answers "out
+of date" instead of acting on a half-made draft. The audience is recounted from the database
+on each screen and again when it is sent.
 """
 
 from __future__ import annotations
@@ -37,11 +40,29 @@ TIMES = ("08:00", "09:00", "10:00", "14:00", "16:00", "19:00")
 NEW = cb("drb", "new")
 
 
+# What the draft must hold for each step's buttons.
+AUDIENCE = "audience"
+CONTENT = "content"
+READY = "ready"
+
+
 # -- composing ---------------------------------------------------------------------------------
-def _draft(ctx: Ctx) -> dict:
+def _draft(ctx: Ctx, needs: str = "") -> dict:
+    """The draft being composed, checked to have what `needs` asks for; StaleButton if not
+    (a button of an older screen, or of a compose that was restarted meanwhile)."""
     if ctx.state.name not in (COMPOSE, TYPING):
         raise StaleButton("no broadcast being composed")
-    return dict(ctx.state.data)
+    d = dict(ctx.state.data)
+    if needs in (AUDIENCE, CONTENT, READY):
+        if d.get("aud") not in AUDIENCES:
+            raise StaleButton("draft has no audience")
+        if d["aud"] == "community" and not d.get("com"):
+            raise StaleButton("draft has no community")
+    if needs in (CONTENT, READY) and not (d.get("tpl") or str(d.get("text", "")).strip()):
+        raise StaleButton("draft has no content")
+    if needs == READY and "at" not in d:
+        raise StaleButton("draft has no time")
+    return d
 
 
 async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict) -> tuple[str, int]:
@@ -121,7 +142,7 @@ async def ask_content(ctx: Ctx, doctor: Doctor, d: dict) -> None:
 async def on_text(ctx: Ctx) -> None:
     """The doctor's own words (the one place on Doorstep where typing is expected)."""
     doctor = await require(ctx, "drb:text")
-    d = _draft(ctx)
+    d = _draft(ctx, AUDIENCE)
     text = ctx.msg.text.strip()
     if not text:
         ctx.say(ctx._("Please type the message."))
@@ -220,7 +241,7 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
 
 
 async def send(ctx: Ctx, doctor: Doctor, second: bool) -> None:
-    d = _draft(ctx)
+    d = _draft(ctx, READY)
     service = ctx.service(BroadcastService)
     recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
     count = len(recipients or [])
@@ -289,7 +310,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         d.update(aud="community", com=data.choice(1, frozenset(refs)))
         await ask_content(ctx, doctor, d)
     elif action == "type":
-        d = _draft(ctx)
+        d = _draft(ctx, AUDIENCE)
         ctx.set_state(TYPING, **d)
         ctx.say(
             ctx._("Type your message (at most {max} characters) and send it.").format(
@@ -299,11 +320,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             edit=True,
         )
     elif action == "t":
-        d = _draft(ctx)
+        d = _draft(ctx, AUDIENCE)
         d.update(tpl=data.choice(1, frozenset(ctx.service(BroadcastService).templates())), text="")
         await ask_when(ctx, doctor, d)
     elif action == "w":
-        d = _draft(ctx)
+        d = _draft(ctx, CONTENT)
         when = data.choice(1, ("now", "today", "tom"))
         if when == "now":
             d["at"] = ""
@@ -311,7 +332,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         else:
             await ask_time(ctx, d, when)
     elif action == "at":
-        d = _draft(ctx)
+        d = _draft(ctx, CONTENT)
         day = data.choice(1, ("today", "tom"))
         hhmm = data.choice(2, frozenset(t.replace(":", "") for t in TIMES))
         now = ctx.now()
@@ -322,13 +343,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         d["at"] = at.isoformat()
         await confirm(ctx, doctor, d)
     elif action == "u":
-        d = _draft(ctx)
+        d = _draft(ctx, READY)
         d["urgent"] = not d.get("urgent")
         await confirm(ctx, doctor, d)
     elif action in ("go", "go2"):
         await send(ctx, doctor, second=action == "go2")
     elif action == "back":
-        await confirm(ctx, doctor, _draft(ctx))
+        await confirm(ctx, doctor, _draft(ctx, READY))
     else:
         ctx.clear_state()
         ctx.say(ctx._("Discarded. Nothing was sent."), back=MENU, edit=True)

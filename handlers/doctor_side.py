@@ -51,14 +51,6 @@ async def require(ctx: Ctx, what: str) -> Doctor:
     return doctor
 
 
-async def require_resident(ctx: Ctx, doctor: Doctor, resident_id: int, what: str) -> None:
-    """Refuse (and audit) unless the resident is signed to, or booked with, the doctor's team."""
-    service = ctx.service(DoctorService)
-    if not await service.can_reach(doctor, resident_id):
-        await service.denied(ctx.user, doctor, what)
-        raise NotADoctor(f"resident outside the team: {what}")
-
-
 def doctor_label(ctx: Ctx, doctor: Doctor) -> str:
     name = view.doctor_name(ctx, doctor)
     return f"{name} · {doctor.team}" if doctor.team else name

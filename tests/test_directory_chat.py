@@ -117,6 +117,53 @@ async def test_signing_typed_phone_and_name_then_declined(
     assert "✍️ Request signing" in user.labels()  # may ask again
 
 
+async def test_shared_contact_name_can_be_skipped_with_a_button(
+    user: ChatUser, rt: Runtime, district: DirectoryService
+) -> None:
+    await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
+    await user.press("Request signing")
+    await user.contact("13900005678", name="Not My Name")
+    assert "Is your name Not My Name?" in user.texts()
+    await user.press("Skip: the team will ask")
+    assert "Name: (the team will ask)" in user.texts()
+    await user.press("✅ Send")
+    pending = await district.list_pending("js-01-zj-d1")
+    assert [(p.name, p.phone) for p in pending] == [("", "13900005678")]
+
+
+async def test_elder_mode_confirms_the_home_before_saving(
+    user: ChatUser, rt: Runtime, district: DirectoryService
+) -> None:
+    rid = await _resident_id(rt, user)
+    loaded = await rt.service(ResidentStore).load(user.channel, user.user_id)
+    assert loaded is not None
+    await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
+    await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
+    assert "Do you live in Donglin Neighbourhood?" in user.texts()
+    assert await district.home(rid) is None  # nothing saved yet
+    await user.press("❌ No")
+    assert await district.home(rid) is None
+    # By location too, and an open signing request is mentioned before it moves.
+    await user.press("Zhujing")
+    await user.press("Donglin Neighbourhood")
+    await user.press("Yes, save")
+    await user.press("Request signing")
+    await user.contact("13900001234", name="Wang Wu")
+    await user.press("✅ Yes")
+    await user.press("✅ Send")
+    await user.press("Change my community")
+    await user.location(30.9130, 121.1420)  # the sample's 待泾村
+    assert "Do you live in Daijing Village?" in user.texts()
+    assert "signing request would then go to 朱泾家庭医生二团队" in user.texts()
+    home = await district.home(rid)
+    assert home is not None and home.community == "东林居委"
+    assert len(await district.list_pending("js-01-zj-d1")) == 1
+    await user.press("Yes, save")
+    home = await district.home(rid)
+    assert home is not None and home.community == "待泾村"
+    assert len(await district.list_pending("js-01-zj-d2")) == 1
+
+
 async def test_cancel_and_foreign_contact(user: ChatUser, district: DirectoryService) -> None:
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
     await user.press("Request signing")
@@ -199,6 +246,7 @@ async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> 
     assert loaded is not None
     await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
+    await user.press("Yes, save")
     card = next(r for r in user.all_replies() if "☎" in r.text)
     assert card.text.splitlines()[0] == "☎ 139-0000-0110"
     assert "⬅️ Back" not in user.labels() and "🏠 Home" in user.labels()

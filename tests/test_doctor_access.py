@@ -109,8 +109,7 @@ async def test_revoke_unlinks_at_once(rt: Runtime, make_user: Callable[..., Chat
     doctor = await linked_doctor(rt, make_user)
     await doctor.press_data(cb("dr", "menu"))
     assert "Doctor's desk" in doctor.texts()
-    unlinked, _ = await rt.service(DoctorService).revoke(WANG)
-    assert unlinked
+    assert (await rt.service(DoctorService).revoke(WANG)).unlinked
     await doctor.press_data(cb("dr", "menu"))
     assert STALE in doctor.texts()
     await doctor.text("/doctor")
@@ -151,7 +150,7 @@ async def test_doctor_approves_and_declines_signing_requests(
 
     assert (await directory.signed_doctor(first_id)).id == WANG
     declined = await directory.latest_request(second_id)
-    assert declined.status == "declined" and "cannot take on more" in declined.reason
+    assert declined.status == "declined" and declined.reason == "full"  # the key, not text
     told = await rt.service(OutboxStore).for_resident(first_id, "signing_decision")
     assert [r.key for r in told] == ["approved"]
     resident = await rt.service(ResidentStore).get(first_id)
@@ -180,3 +179,41 @@ async def test_revoked_while_typing_a_broadcast_loses_the_draft(
     assert STALE in doctor.texts()
     await doctor.text("hello")
     assert "privacy notice" in doctor.texts()  # an ordinary, not yet onboarded chat again
+
+
+async def test_decline_reason_follows_the_residents_language(
+    rt: Runtime, make_user: Callable[..., ChatUser], user: ChatUser
+) -> None:
+    """The reason is stored as a key and translated when shown: a resident who switches
+    language reads it in the new one."""
+    await load_district(rt)
+    directory = rt.service(DirectoryService)
+    rid = await resident_id(rt, user)
+    await directory.set_home(rid, "朱泾", "东林居委")
+    await directory.request_signing(rid, WANG, "Li Hua", "13900000001")
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Signing requests")
+    await doctor.press("Decline")
+    await doctor.press("cannot take on more")
+    await user.text("👨‍⚕️ My family doctor")
+    assert "Reason: Our team cannot take on more residents at the moment." in user.texts()
+    resident = await rt.service(ResidentStore).get(rid)
+    await rt.service(ResidentStore).update(resident, locale="zh_Hans")
+    await user.text("👨‍⚕️ 我的家庭医生")
+    text = user.texts()
+    zh = rt.catalogs.get("zh_Hans").gettext("Our team cannot take on more residents at the moment.")
+    assert zh != "Our team cannot take on more residents at the moment." and zh in text
+    assert "cannot take on more" not in text
+
+
+def test_invite_codes_share_one_alphabet_and_normalisation() -> None:
+    from bot.services import invite_codes
+    from bot.services.vaccines.children import CODE_LENGTH
+
+    assert not set("0O1IL") & set(invite_codes.ALPHABET)
+    code = invite_codes.new_code(10, group=5)
+    assert len(code) == 11 and code[5] == "-"
+    assert set(code.replace("-", "")) <= set(invite_codes.ALPHABET)
+    assert invite_codes.normalize(code.lower().replace("-", " ")) == code.replace("-", "")
+    assert invite_codes.hash_code(code) == invite_codes.hash_code(code.lower())
+    assert len(invite_codes.new_code(CODE_LENGTH)) == CODE_LENGTH

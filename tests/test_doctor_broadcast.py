@@ -10,16 +10,18 @@ import pytest
 
 from bot.callbacks import cb
 from bot.runtime import Runtime
+from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import BroadcastError, BroadcastService, Draft, load_templates
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.directory import DirectoryService
+from bot.services.doctors import DoctorService
 from bot.services.vaccines.children import ChildService
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.directory import Doctor
 from bot.storage.doctors import DoctorStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
-from handlers.broadcast_progress import progress_loop, render_broadcast
+from handlers.broadcast_progress import progress_loop, render_broadcast, render_progress
 from tests.conftest import Clock
 from tests.doctor_fixtures import (
     CHEN,
@@ -100,6 +102,7 @@ async def test_broadcast_to_hypertension_patients_end_to_end(
     await loop.tick()
     done = await rt.service(BroadcastStore).get(b.id)
     assert (done.status, done.sent, done.unreachable) == ("done", 2, 1)
+    await rt.service(Dispatcher).drain()  # the report is an outbox row
     to_doctor = sender.to(doctor.user_id)
     assert to_doctor[0].edit and "sent 2 / 3 · 1 unreachable" in to_doctor[0].text
     assert "Report for broadcast" in to_doctor[1].text
@@ -292,3 +295,127 @@ async def test_my_broadcasts_lists_and_follows(
     assert "is going out" in doctor.texts() and doctor.last.replies[-1].edit
     b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
     assert b.progress_ref == "1"  # the message the doctor pressed in
+
+
+@pytest.mark.parametrize(
+    ("steps", "button"),
+    [
+        ((), cb("drb", "go")),  # a fresh compose, the old confirm screen's Send
+        ((), cb("drb", "u")),  # … its "Mark urgent"
+        ((), cb("drb", "go2")),
+        ((), cb("drb", "back")),
+        ((), cb("drb", "type")),
+        ((), cb("drb", "t", "flu")),
+        ((), cb("drb", "w", "now")),
+        (("All my signed residents",), cb("drb", "go")),  # an audience, but no content yet
+        (("All my signed residents",), cb("drb", "w", "now")),
+        (("All my signed residents",), cb("drb", "at", "tom", "0900")),
+        (("All my signed residents", "Flu season"), cb("drb", "go")),  # no time picked yet
+    ],
+)
+async def test_buttons_of_an_older_draft_are_out_of_date(
+    rt: Runtime,
+    make_user: Callable[..., ChatUser],
+    sender: RecordingSender,
+    steps: tuple[str, ...],
+    button: str,
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    for label in steps:
+        await doctor.press(label)
+    await doctor.press_data(button)
+    assert "out of date" in doctor.texts()
+    assert "went wrong" not in doctor.texts()
+    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    # The compose goes on from where it was.
+    await doctor.press_data(cb("drb", "new"))
+    await doctor.press("All my signed residents")
+    assert "All my signed residents: 4 residents" in doctor.texts()
+
+
+async def test_revoking_a_doctor_stops_their_broadcasts_and_progress(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender, clock: Clock
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Heat wave")
+    await doctor.press("Tomorrow")
+    await doctor.press("09:00")
+    await doctor.press("Send to 4")
+    assert "scheduled for" in doctor.texts()
+    scheduled = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+
+    done = await rt.service(DoctorService).revoke(WANG)
+    assert done.unlinked and done.broadcasts == (scheduled.id,)
+    assert (await rt.service(BroadcastStore).get(scheduled.id)).status == "cancelled"
+    clock.set(clock.current + timedelta(days=1))  # 10:00 tomorrow
+    await rt.service(Dispatcher).drain()
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    await rt.service(Dispatcher).drain()
+    assert [u for u, _, _ in sender.sent] == []  # no resident, and not the unlinked account
+    assert (await rt.service(BroadcastStore).get(scheduled.id)).finished_at is not None
+    assert await rt.service(OutboxStore).by_dedupe(f"bcr:{scheduled.id}") is None
+    assert "broadcast_cancel" in [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+
+
+async def test_broadcast_of_an_account_that_took_another_code_stops(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    """Unlinked without a revoke (the account redeemed another doctor's code): the progress
+    loop cancels what is still open, and nothing more goes to the old account."""
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
+    await doctor.press("Send to 4")
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    row = await rt.service(OutboxStore).by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
+    code = await rt.service(DoctorService).invite(CHEN)
+    await doctor.text(f"/doctor {code}")  # the same account is Dr Chen's now
+    resident = await rt.service(ResidentStore).get(row.resident_id)
+    assert await render_broadcast(rt, rt.catalogs.get("en"), resident, row) == []
+    sender.sent.clear()
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    assert await rt.service(Dispatcher).drain() == 0
+    assert sender.sent == []
+    assert (await rt.service(BroadcastStore).get(b.id)).status == "cancelled"
+
+
+async def test_final_report_is_one_durable_outbox_row(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    """The report is planned with the final counts in one transaction: a process that stops
+    right after (before anything is sent) leaves it planned, and a restarted loop neither
+    loses nor repeats it."""
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
+    await doctor.press("Send to 4")
+    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    await rt.service(Dispatcher).drain()
+    sender.sent.clear()
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    report = await rt.service(OutboxStore).by_dedupe(f"bcr:{b.id}")
+    assert report is not None and report.kind == REPORT_KIND and report.status == "pending"
+    assert not any("Report for broadcast" in r.text for _, r, _ in sender.sent)
+    # "Restart": a new loop, and the old one ticking again, plan nothing more.
+    again = ProgressLoop(rt, render_progress)
+    again.edit_every = 0
+    await again.tick()
+    await loop.tick()
+    assert await rt.service(Dispatcher).drain() == 1
+    reports = [r for r in sender.to(doctor.user_id) if "Report for broadcast" in r.text]
+    assert len(reports) == 1 and "sent 3 / 4 · 1 unreachable" in reports[0].text

@@ -10,6 +10,7 @@ from bot.callbacks import cb
 from bot.runtime import Runtime
 from bot.services.booking import BookingService
 from bot.services.directory import DirectoryService
+from bot.services.doctors import VISIT_ACCESS, DoctorService
 from bot.services.health import HealthService
 from bot.services.readings import BloodPressure
 from bot.services.vaccines.children import ChildService
@@ -19,6 +20,7 @@ from bot.storage.health import HealthStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 from handlers.doctor_day import render_noshow, render_reminder
+from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
 from tests.harness import ChatUser
 
@@ -158,3 +160,61 @@ async def test_cannot_see_another_teams_resident(
     assert "Not Yours" not in doctor.texts()
     assert ("view_card", other) not in await audit(rt)
     assert [a for a, _ in await audit(rt)].count("denied") == 1
+
+
+async def test_only_signed_or_recently_seen_residents_are_reachable(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    """Least privilege: a booking that was cancelled gives no access; a booked or attended
+    visit does, and an attended one only for VISIT_ACCESS days."""
+    await load_district(rt)
+    today = date(2026, 11, 24)
+    rid = await signed_resident(rt, "c1", CHEN, community="待泾村", name="Chen Signed")
+    await rt.service(HealthService).log_reading(rid, BloodPressure(150, 95))
+    doctors = rt.service(DoctorService)
+    wang = await rt.service(DirectoryService).doctor(WANG)
+    assert wang is not None
+    doctor = await linked_doctor(rt, make_user)
+
+    cancelled = await book(rt, rid, WANG, today, "general")
+    result = await rt.service(BookingService).cancel(rid, cancelled, rt.now())
+    assert result.problem is None
+    assert not await doctors.can_reach(wang, rid)
+    await doctor.press_data(cb("drd", "card", rid))
+    assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
+
+    visit = await book(rt, rid, WANG, today, "general")
+    assert await doctors.can_reach(wang, rid)
+    await doctor.press_data(cb("drd", "card", rid))
+    card = doctor.texts()
+    assert "BP 150/95" in card
+    # The name was given to Chen's team, not Wang's: the card does not show it.
+    assert "Chen Signed" not in card and f"Resident #{rid}" in card
+    await doctor.press_data(cb("drd", "att", visit))
+    assert (await rt.service(BookingStore).appointment(visit)).status == "attended"
+
+    clock.set(clock.current + VISIT_ACCESS - timedelta(days=1))
+    assert await doctors.can_reach(wang, rid)
+    clock.set(clock.current + timedelta(days=2))
+    assert not await doctors.can_reach(wang, rid)
+    await doctor.press_data(cb("drd", "card", rid))
+    assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
+    # Chen's own team still sees their signed resident.
+    chen = await rt.service(DirectoryService).doctor(CHEN)
+    assert chen is not None and await doctors.can_reach(chen, rid)
+
+
+async def test_card_shows_only_the_teams_own_next_visit(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    rid = await signed_resident(rt, "w1", WANG, name="Wang Signed")
+    await book(rt, rid, CHEN, date(2026, 11, 25), "chronic")  # a visit with another team
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press_data(cb("drd", "card", rid))
+    card = doctor.texts()
+    assert "Wang Signed" in card
+    assert "Next visit: none booked" in card and "Chronic disease follow-up" not in card
+    await book(rt, rid, WANG, date(2026, 11, 25), "annual")
+    await doctor.press_data(cb("drd", "card", rid))
+    assert "Elderly annual health check" in doctor.texts()

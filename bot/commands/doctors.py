@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     inv = dsub.add_parser("invite", help="print a single-use invite code for a doctor")
     inv.add_argument("doctor_id", metavar="DOCTOR_ID", help="the doctor's id in the directory")
     inv.set_defaults(func=invite)
-    rev = dsub.add_parser("revoke", help="unlink a doctor's account at once")
+    rev = dsub.add_parser(
+        "revoke", help="unlink a doctor's account at once and cancel their open broadcasts"
+    )
     rev.add_argument("doctor_id", metavar="DOCTOR_ID")
     rev.set_defaults(func=revoke)
     ls = dsub.add_parser("list", help="doctors in the directory and whether they are linked")
@@ -56,11 +58,14 @@ async def invite(args: argparse.Namespace, settings: Settings) -> int:
 async def revoke(args: argparse.Namespace, settings: Settings) -> int:
     rt = await _runtime(args, settings)
     try:
-        unlinked, voided = await rt.service(DoctorService).revoke(args.doctor_id)
+        done = await rt.service(DoctorService).revoke(args.doctor_id)
     finally:
         await rt.stop()
-    state = "unlinked" if unlinked else "was not linked"
-    print(f"{args.doctor_id}: {state}; {voided} unused invite code(s) voided")
+    state = "unlinked" if done.unlinked else "was not linked"
+    print(
+        f"{args.doctor_id}: {state}; {done.voided} unused invite code(s) voided; "
+        f"{len(done.broadcasts)} open broadcast(s) cancelled"
+    )
     return 0
 
 

@@ -1,5 +1,11 @@
-"""The progress loop of doctors' broadcasts: keeps each progress message current and writes
+"""The progress loop of doctors' broadcasts: keeps each progress message current and plans
 the final report.
+
+The report is an outbox row (kind REPORT_KIND, dedupe key `bcr:<id>`) planned in the same
+transaction that writes the final counts, so a crash can neither lose it nor send it twice,
+and it is delivered (and retried) like any notification. Progress edits and the report go
+only to the account the doctor is linked to now: a revoked doctor's broadcasts are cancelled,
+and an account that was unlinked hears nothing more.
 
 The doctor's progress message is edited at most once per EDIT_EVERY seconds per chat: Telegram
 allows about one message per second in a private chat and edits count, so 5 s leaves room for
@@ -12,12 +18,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.channels.base import DeliveryError
 from bot.core import Reply
 from bot.services.delivery.limiter import Limiter
-from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress
+from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress, report_key
+from bot.storage.doctors import DoctorLink, DoctorStore
+from bot.storage.outbox import Planned
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -26,25 +35,27 @@ log = logging.getLogger(__name__)
 
 EDIT_EVERY = 5.0
 TICK = 1.0
+REPORT_KIND = "broadcast_report"
+REPORT_TTL = timedelta(days=7)
 
 ProgressRender = Callable[["Runtime", Broadcast, Progress, bool], Awaitable[Reply | None]]
-ReportRender = Callable[["Runtime", Broadcast, Progress], Awaitable[Reply | None]]
 
 
 class ProgressLoop:
-    """Keeps each unfinished broadcast's progress message current and writes its final report.
+    """Keeps each unfinished broadcast's progress message current and plans its final report.
 
     Every TICK it counts each unfinished broadcast's outbox rows; the doctor's message is
     edited when the numbers changed and EDIT_EVERY seconds passed since the last edit in that
-    chat. When no row is pending or being sent any more, the final counts are written to the
-    broadcast, the message shows the final state, and a short report is sent as a new message.
+    chat. When no row is pending or being sent any more, the message shows the final state,
+    and the final counts and the report (a new message, through the outbox) are written.
+    An open broadcast whose doctor has no linked account any more is cancelled.
     """
 
-    def __init__(self, rt: Runtime, render: ProgressRender, report: ReportRender) -> None:
+    def __init__(self, rt: Runtime, render: ProgressRender) -> None:
         self.rt = rt
         self.store = rt.service(BroadcastStore)
+        self.links = rt.service(DoctorStore)
         self.render = render
-        self.report = report
         self.edits = 0
         self.edit_every = EDIT_EVERY
         self._last_edit: dict[tuple[str, str], float] = {}
@@ -65,6 +76,14 @@ class ProgressLoop:
     async def tick(self) -> None:
         now = int(self.rt.now().timestamp())
         for b in await self.store.unfinished():
+            link = await self.links.link_for_doctor(b.doctor_id)
+            if link is None and b.status in ("scheduled", "sending"):
+                # Unlinked without a revoke (the account took another doctor's code), or a
+                # revoke in a process that could not cancel: the doctor's words stop here.
+                from bot.services.broadcasts import BroadcastService
+
+                await self.rt.service(BroadcastService).stop_all(b.doctor_id, "unlinked")
+                b = await self.store.get(b.id) or b
             if b.status == "scheduled":
                 if b.scheduled_at > now:
                     continue
@@ -72,25 +91,43 @@ class ProgressLoop:
                 b = await self.store.get(b.id) or b
             p = await self.store.progress(b.id, now)
             if p.open == 0:
-                await self._finish(b, p, now)
+                await self._finish(b, p, now, link)
             elif self._shown.get(b.id) != p:
-                await self._edit(b, p, final=False)
+                await self._edit(b, p, final=False, link=link)
 
-    async def _finish(self, b: Broadcast, p: Progress, now: int) -> None:
-        if not await self._edit(b, p, final=True):
+    async def _finish(self, b: Broadcast, p: Progress, now: int, link: DoctorLink | None) -> None:
+        if not await self._edit(b, p, final=True, link=link):
             return  # the last edit waits for its turn; finish on a later tick
         status = "cancelled" if b.status == "cancelled" else "done"
-        await self.store.finish(b.id, p, now, status)
+        report = None
+        if link is not None:
+            at = self.rt.now()
+            report = Planned(
+                resident_id=link.resident_id,
+                kind=REPORT_KIND,
+                key="report",
+                due_at=at,
+                dedupe_key=report_key(b.id),
+                params={"b": b.id},
+                expires_at=at + REPORT_TTL,
+                urgent=b.urgent,  # an urgent broadcast's report may come in quiet hours too
+            )
+        finished = await self.store.finish(b.id, p, now, status, report)
         self._shown.pop(b.id, None)
+        if not finished:
+            return  # another process finished it first
         log.info("broadcast %s finished: %s sent of %s", b.id, p.sent, p.total)
-        reply = await self.report(self.rt, b, p)
-        if reply is not None:
-            await self._send(b, reply, edit=False)
+        if report is not None:
+            from bot.services.delivery.dispatcher import Dispatcher
 
-    async def _edit(self, b: Broadcast, p: Progress, final: bool) -> bool:
+            self.rt.service(Dispatcher).poke()
+
+    async def _edit(self, b: Broadcast, p: Progress, final: bool, link: DoctorLink | None) -> bool:
         """Edit the progress message if the chat's edit budget allows; True when done (or
-        when there is nothing to edit)."""
+        when there is nothing to edit: no message, or the account is no longer the doctor's)."""
         chat = (b.progress_channel, b.progress_user)
+        if link is None or (link.channel, link.channel_user_id) != chat:
+            return True
         if not b.progress_ref or self.rt.senders.get(b.progress_channel) is None:
             return True
         if time.monotonic() - self._last_edit.get(chat, -1e9) < self.edit_every:
@@ -98,11 +135,11 @@ class ProgressLoop:
         reply = await self.render(self.rt, b, p, final)
         self._shown[b.id] = p
         if reply is not None:
-            await self._send(b, reply, edit=True)
+            await self._send(b, reply)
             self.edits += 1
         return True
 
-    async def _send(self, b: Broadcast, reply: Reply, edit: bool) -> None:
+    async def _send(self, b: Broadcast, reply: Reply) -> None:
         sender = self.rt.senders.get(b.progress_channel)
         if sender is None:
             return
@@ -110,7 +147,7 @@ class ProgressLoop:
         await self.rt.service(Limiter).acquire_interactive(b.progress_user)
         try:
             await sender.send(  # type: ignore[call-arg]
-                b.progress_user, [reply], edit_ref=b.progress_ref if edit else None
+                b.progress_user, [reply], edit_ref=b.progress_ref
             )
         except DeliveryError as exc:
             log.info("progress message of broadcast %s not updated: %s", b.id, type(exc).__name__)

@@ -25,6 +25,7 @@ from bot.storage.booking import REASONS
 from bot.storage.broadcasts import (
     Broadcast,
     BroadcastStore,
+    DoctorUnlinked,
     NewBroadcast,
     Progress,
     Recipient,
@@ -44,6 +45,7 @@ KIND = "broadcast"
 MAX_TEXT = 1000
 LARGE = 500  # above this many recipients, a second confirmation
 STATUS_TTL = 1.0  # a cancel made in another process is seen within this many seconds
+CONTENT_CACHE = 64  # broadcasts whose content and status are kept in memory
 
 
 class BroadcastError(Exception):
@@ -221,9 +223,14 @@ class BroadcastService:
             progress_user=user,
             progress_ref=ref,
         )
-        made = await self.store.create(
-            new, ids, rows_for, int(now.timestamp()), self.per_day, self._day_start()
-        )
+        try:
+            made = await self.store.create(
+                new, ids, rows_for, int(now.timestamp()), self.per_day, self._day_start()
+            )
+        except DoctorUnlinked:
+            raise BroadcastError(
+                N_("This account is no longer linked to a doctor, so nothing was sent.")
+            ) from None
         if made is None:
             raise BroadcastError(
                 N_("You have reached today's limit of {n} broadcasts. Please try again tomorrow."),
@@ -261,16 +268,28 @@ class BroadcastService:
     async def cancel(self, doctor: Doctor, broadcast_id: int) -> int | None:
         """Stop a running or scheduled broadcast: nothing more goes out. Rows the dispatcher
         already holds are dropped when rendered (they see the status). None if not theirs."""
-        cancelled = await self.store.cancel(broadcast_id, doctor.id, int(self.rt.now().timestamp()))
+        return await self._cancel(doctor.id, broadcast_id, "")
+
+    async def stop_all(self, doctor_id: str, why: str) -> list[int]:
+        """Cancel every scheduled or running broadcast of `doctor_id` (e.g. when the doctor is
+        revoked); returns the ids cancelled. Works for a doctor no longer in the directory."""
+        stopped = []
+        for broadcast_id in await self.store.open_for(doctor_id):
+            if await self._cancel(doctor_id, broadcast_id, why) is not None:
+                stopped.append(broadcast_id)
+        return stopped
+
+    async def _cancel(self, doctor_id: str, broadcast_id: int, why: str) -> int | None:
+        cancelled = await self.store.cancel(broadcast_id, doctor_id, int(self.rt.now().timestamp()))
         if cancelled is None:
             return None
         from bot.services.delivery.dispatcher import Dispatcher
 
         self.rt.service(Dispatcher).note_cancelled(group_key(broadcast_id))
         self._status[broadcast_id] = ("cancelled", time.monotonic())
-        await self.doctors.audit(
-            NewAudit(doctor.id, "broadcast_cancel", details=f"broadcast={broadcast_id}")
-        )
+        details = f"broadcast={broadcast_id}" + (f" {why}" if why else "")
+        await self.doctors.audit(NewAudit(doctor_id, "broadcast_cancel", details=details))
+        log.info("broadcast %s cancelled (%s rows)", broadcast_id, cancelled)
         return cancelled
 
     async def set_progress_ref(self, broadcast_id: int, ref: str | None) -> None:
@@ -278,19 +297,24 @@ class BroadcastService:
 
     # -- rendering for recipients ---------------------------------------------------------
     async def content(self, broadcast_id: int) -> Broadcast | None:
-        """The broadcast's (unchanging) content, cached: rendered once per recipient."""
+        """The broadcast's (unchanging) content, cached: rendered once per recipient. Only the
+        newest CONTENT_CACHE broadcasts are kept: a long-running process sees many."""
         b = self._content.get(broadcast_id)
         if b is None:
             b = await self.store.get(broadcast_id)
             if b is not None:
                 self._content[broadcast_id] = b
+                while len(self._content) > CONTENT_CACHE:
+                    del self._content[min(self._content)]
         return b
 
     async def still_sending(self, broadcast_id: int) -> bool:
-        """False once the broadcast is cancelled (in this process at once, in another within
-        STATUS_TTL seconds)."""
+        """False once the broadcast is cancelled or its doctor has no linked account any more
+        (in this process at once, in another within STATUS_TTL seconds)."""
         status, at = self._status.get(broadcast_id, (None, 0.0))
         if status != "cancelled" and time.monotonic() - at > STATUS_TTL:
-            status = await self.store.status(broadcast_id)
+            status = await self.store.sending_status(broadcast_id)
             self._status[broadcast_id] = (status, time.monotonic())
+            while len(self._status) > CONTENT_CACHE:
+                del self._status[min(self._status)]
         return status in ("scheduled", "sending", "done")

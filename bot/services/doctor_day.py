@@ -2,8 +2,10 @@
 follow-up is overdue (with a one-tap reminder), danger-sign flags, and a resident's card.
 
 Each method takes the doctor the server resolved from the chat account; a resident outside
-the doctor's team is refused before anything is read (`DoctorService.can_reach`). Viewing a
-card, marking a visit and sending a reminder are audited.
+the doctor's team is refused before anything is read (`DoctorService.can_reach`: signed to
+the team, or a recent booked or attended visit with it). What the card shows about other
+teams is left out: names come from requests to this team, the next visit is one with it.
+Viewing a card, marking a visit and sending a reminder are audited.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class DoctorDay:
     async def visits(self, doctor: Doctor, day: date) -> list[Visit]:
         lo, hi = self._day_bounds(day)
         appts = await self.store.visits_between(doctor.id, lo, hi)
-        names = await self.store.names([a.resident_id for a in appts])
+        names = await self.doctors.names(doctor, [a.resident_id for a in appts])
         return [Visit(a, names.get(a.resident_id, "")) for a in appts]
 
     async def mark(self, doctor: Doctor, appointment_id: int, attended: bool) -> Appointment:
@@ -167,7 +169,7 @@ class DoctorDay:
                 history = history_from(facts, self.tz)
                 found += [(facts.resident_id, r, d) for r, d in overdue_items(history, today)]
         found.sort(key=lambda x: (x[2], x[0], x[1]))
-        names = await self.store.names([rid for rid, _, _ in found])
+        names = await self.doctors.names(doctor, [rid for rid, _, _ in found])
         return [Overdue(rid, names.get(rid, ""), r, d) for rid, r, d in found]
 
     async def remind(self, doctor: Doctor, resident_id: int, reason: Reason) -> bool:
@@ -206,7 +208,7 @@ class DoctorDay:
         ids = await self.doctors.signed_residents(doctor)
         flags = (await self.health.flags_for(ids))[:FLAGS_SHOWN] if ids else []
         await self.health.mark_flags_seen([f.id for f in flags if f.seen_at is None])
-        names = await self.store.names([f.resident_id for f in flags])
+        names = await self.doctors.names(doctor, [f.resident_id for f in flags])
         if flags:
             await self.doctors.audit(NewAudit(doctor.id, "view_flags", details=f"n={len(flags)}"))
         return [FlagRow(f, names.get(f.resident_id, "")) for f in flags]
@@ -216,7 +218,8 @@ class DoctorDay:
         await self._check(doctor, resident_id)
         profile = await self.health.profile(resident_id)
         readings = await self.health.readings(resident_id, days=90)
-        names = await self.store.names([resident_id])
+        team = await self.doctors.team(doctor)
+        names = await self.store.names([resident_id], team)
         now = int(self.rt.now().timestamp())
         await self.doctors.audit(NewAudit(doctor.id, "view_card", resident_id))
         return Card(
@@ -225,6 +228,6 @@ class DoctorDay:
             age=self.today().year - profile.birth_year if profile.birth_year else None,
             conditions=tuple(c.condition for c in profile.conditions),
             readings=tuple(reversed(readings[-LAST_READINGS:])),
-            next_visit=await self.store.next_visit(resident_id, now),
+            next_visit=await self.store.next_visit(resident_id, team, now),
             children=tuple(await self.rt.service(ChildVaccines).status(resident_id)),
         )

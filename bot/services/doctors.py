@@ -3,27 +3,31 @@ signing decisions, and the audit log of every action.
 
 The rule every doctor screen relies on: `DoctorService.doctor_for(channel, user)` decides who
 is a doctor (a linked account whose doctor is still in the directory), and
-`can_reach(doctor, resident)` decides whether that doctor may see or message a resident
-(signed to the doctor's team, or booked with it). Both read the database on every call, so
-a revoked link or a forged button gets nothing, whatever the button data says.
+`can_reach(doctor, resident)` decides whether that doctor may see or message a resident.
+Both read the database on every call, so a revoked link or a forged button gets nothing,
+whatever the button data says.
+
+Who a doctor may reach (least privilege): residents signed to the doctor's team, and
+residents with a visit with the team that is booked (upcoming, or not yet marked) or attended,
+starting within the last VISIT_ACCESS days. A cancelled or moved booking, a no-show, or a
+visit longer ago gives no access: once a resident is neither signed nor recently seen, the
+team loses sight of them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.i18n import N_, negotiate
+from bot.i18n import N_
 from bot.services.directory import DirectoryService
+from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.storage.directory import Doctor, SigningRequest
 from bot.storage.doctors import AuditEntry, DoctorLink, DoctorStore, NewAudit, Redeem
 from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -34,13 +38,14 @@ log = logging.getLogger(__name__)
 INVITE_TTL = timedelta(hours=72)
 GUESS_WINDOW = timedelta(hours=1)
 GUESSES_PER_WINDOW = 5
-# No 0/O, 1/I/L: codes are read aloud or copied from a printout.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
+# How long a visit (booked or attended) with the team lets it see a resident not signed to it.
+VISIT_ACCESS = timedelta(days=90)
 # In the sandbox (`doorstep chat`) this code links the first sample doctor without an invite.
 SANDBOX_CODE = "DEMO"
 SIGNING_KIND = "signing_decision"
-# Why a doctor declines a signing request: buttons, and stored in the resident's language.
+# Why a doctor declines a signing request: the buttons' labels. The request stores the key;
+# each screen translates it into the reader's language of the moment.
 DECLINE_REASONS: dict[str, str] = {
     "area": N_("Your address is outside our team's area."),
     "full": N_("Our team cannot take on more residents at the moment."),
@@ -57,17 +62,14 @@ class Linked:
     doctor: Doctor | None = None
 
 
-def normalize_code(code: str) -> str:
-    return "".join(c for c in code.upper() if c.isalnum())
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """The outcome of revoking a doctor: the account unlinked, unused invites voided, and the
+    doctor's unfinished broadcasts cancelled (their ids)."""
 
-
-def hash_code(code: str) -> str:
-    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
-
-
-def new_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:5]}-{raw[5:]}"
+    unlinked: bool
+    voided: int
+    broadcasts: tuple[int, ...] = ()
 
 
 def team_ids(doctor: Doctor, everyone: Sequence[Doctor]) -> list[str]:
@@ -104,22 +106,24 @@ class DoctorService:
         return await self.store.signed_to(await self.team(doctor))
 
     async def can_reach(self, doctor: Doctor, resident_id: int) -> bool:
-        """Whether `doctor` may see or message this resident: signed to the doctor's team,
-        or booked a visit with it."""
+        """Whether `doctor` may see or message this resident: signed to the doctor's team, or
+        a booked or attended visit with it starting within the last VISIT_ACCESS days."""
         team = await self.team(doctor)
-        return await self.store.is_signed_to(resident_id, team) or await self.store.has_visit_with(
-            resident_id, team
-        )
+        if await self.store.is_signed_to(resident_id, team):
+            return True
+        since = int((self.rt.now() - VISIT_ACCESS).timestamp())
+        return await self.store.has_visit_with(resident_id, team, since)
 
-    async def names(self, resident_ids: Sequence[int]) -> dict[int, str]:
-        return await self.store.names(resident_ids)
+    async def names(self, doctor: Doctor, resident_ids: Sequence[int]) -> dict[int, str]:
+        """Residents' names as they gave them to the doctor's team (never to another team)."""
+        return await self.store.names(resident_ids, await self.team(doctor))
 
     # -- invites and links --------------------------------------------------------------
     async def invite(self, doctor_id: str) -> str:
         """A new single-use code for `doctor_id` (valid 72 hours); only its hash is kept."""
         if await self.directory.doctor(doctor_id) is None:
             raise KeyError(doctor_id)
-        code = new_code()
+        code = new_code(CODE_LENGTH, group=5)
         now = self._now()
         await self.store.add_invite(
             doctor_id, hash_code(code), now, now + int(INVITE_TTL.total_seconds())
@@ -127,10 +131,16 @@ class DoctorService:
         await self.audit(NewAudit(doctor_id, "invite_created"))
         return code
 
-    async def revoke(self, doctor_id: str) -> tuple[bool, int]:
+    async def revoke(self, doctor_id: str) -> Revoked:
+        """Unlink the doctor's account, void their invites, and stop their scheduled and
+        running broadcasts: nothing more goes out in the name of a doctor who left."""
         unlinked, voided = await self.store.revoke(doctor_id, self._now())
         await self.audit(NewAudit(doctor_id, "revoked", details=f"unlinked={int(unlinked)}"))
-        return unlinked, voided
+        # Imported here: the broadcast service builds on this one.
+        from bot.services.broadcasts import BroadcastService
+
+        stopped = await self.rt.service(BroadcastService).stop_all(doctor_id, "revoked")
+        return Revoked(unlinked, voided, tuple(stopped))
 
     async def links(self) -> list[DoctorLink]:
         return await self.store.links()
@@ -143,7 +153,7 @@ class DoctorService:
         if await self.store.failed_attempts(resident.id, since) >= GUESSES_PER_WINDOW:
             await self.audit(NewAudit(None, "link_limited", details=f"account={resident.id}"))
             return Linked("limited")
-        if self.rt.sandbox and normalize_code(code) == SANDBOX_CODE:
+        if self.rt.sandbox and normalize(code) == SANDBOX_CODE:
             return await self._link_sandbox(resident, now)
         status, doctor_id = await self.store.redeem(
             hash_code(code), resident.id, resident.channel, resident.channel_user_id, now
@@ -217,17 +227,12 @@ class DoctorService:
     ) -> SigningRequest | None:
         """Approve or decline a pending request of the team; tell the resident (an outbox row
         rendered in their language). None if the request is not the team's or not pending.
-        A decline's reason is stored in the resident's language: their "My family doctor"
-        screen shows it as written."""
+        A decline stores the reason's key (a key of DECLINE_REASONS), so the resident's
+        "My family doctor" screen shows it in whatever language they read at the time."""
         req = await self.request(doctor, request_id)
         if req is None:
             return None
-        reason = ""
-        if not approve and reason_key in DECLINE_REASONS:
-            resident = await self.rt.service(ResidentStore).get(req.resident_id)
-            default = self.rt.settings.default_locale
-            locale = negotiate(resident.locale if resident else None, None, default)
-            reason = self.rt.catalogs.get(locale).gettext(DECLINE_REASONS[reason_key])
+        reason = reason_key if not approve and reason_key in DECLINE_REASONS else ""
         decided = await self.directory.decide(request_id, req.doctor_id, approve, reason)
         if decided is None:
             return None

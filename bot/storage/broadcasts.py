@@ -26,6 +26,15 @@ def dedupe_key(broadcast_id: int, resident_id: int) -> str:
     return f"bc:{broadcast_id}:{resident_id}"
 
 
+def report_key(broadcast_id: int) -> str:
+    """The dedupe key of the broadcast's final report to the doctor (one per broadcast)."""
+    return f"bcr:{broadcast_id}"
+
+
+class DoctorUnlinked(Exception):
+    """The doctor has no linked account (revoked meanwhile): the broadcast was not made."""
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     resident_id: int
@@ -182,8 +191,15 @@ class BroadcastStore:
     ) -> Broadcast | None:
         """Insert the broadcast and its outbox rows (`rows_for(broadcast_id)` makes them) in
         one transaction; None if the doctor already made `limit` broadcasts since `since`
-        (checked inside the transaction, so two quick taps cannot both pass)."""
+        (checked inside the transaction, so two quick taps cannot both pass). Raises
+        DoctorUnlinked if the doctor has no linked account: checked in the same transaction,
+        so a broadcast cannot slip in after a revoke has cancelled the doctor's others."""
         async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM doctor_links WHERE doctor_id = ?", (new.doctor_id,)
+            ) as cur:
+                if await cur.fetchone() is None:
+                    raise DoctorUnlinked(new.doctor_id)
             async with conn.execute(
                 "SELECT COUNT(*) FROM broadcasts WHERE doctor_id = ? AND created_at >= ?",
                 (new.doctor_id, since),
@@ -228,6 +244,27 @@ class BroadcastStore:
 
     async def status(self, broadcast_id: int) -> str | None:
         return await self.db.fetchval("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
+
+    async def sending_status(self, broadcast_id: int) -> str | None:
+        """The broadcast's status, or 'unlinked' while its doctor has no linked account (a
+        revoked doctor's words do not go out, whatever the status says)."""
+        row = await self.db.fetchone(
+            "SELECT b.status, EXISTS (SELECT 1 FROM doctor_links l "
+            "WHERE l.doctor_id = b.doctor_id) FROM broadcasts b WHERE b.id = ?",
+            (broadcast_id,),
+        )
+        if row is None:
+            return None
+        return row[0] if row[1] else "unlinked"
+
+    async def open_for(self, doctor_id: str) -> list[int]:
+        """The doctor's scheduled or sending broadcasts, by id."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM broadcasts WHERE doctor_id = ? "
+            "AND status IN ('scheduled', 'sending') ORDER BY id",
+            (doctor_id,),
+        )
+        return [r[0] for r in rows]
 
     async def unfinished(self) -> list[Broadcast]:
         """Broadcasts whose final report is not written yet (cancelled ones included)."""
@@ -293,10 +330,20 @@ class BroadcastStore:
                 group_key(broadcast_id), datetime.fromtimestamp(now, UTC), conn=conn
             )
 
-    async def finish(self, broadcast_id: int, p: Progress, now: int, status: str) -> None:
-        """Write the final counts (outbox rows are pruned later; these stay)."""
-        await self.db.execute(
-            "UPDATE broadcasts SET status = ?, sent = ?, unreachable = ?, not_sent = ?, "
-            "finished_at = ? WHERE id = ?",
-            (status, p.sent, p.unreachable, p.cancelled + p.expired, now, broadcast_id),
-        )
+    async def finish(
+        self, broadcast_id: int, p: Progress, now: int, status: str, report: Planned | None
+    ) -> bool:
+        """Write the final counts (outbox rows are pruned later; these stay) and plan the
+        doctor's report, in one transaction: a crash leaves both or neither, and the report's
+        dedupe key (`report_key`) keeps it to one. False if already finished."""
+        async with self.db.write() as conn:
+            cur = await conn.execute(
+                "UPDATE broadcasts SET status = ?, sent = ?, unreachable = ?, not_sent = ?, "
+                "finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (status, p.sent, p.unreachable, p.cancelled + p.expired, now, broadcast_id),
+            )
+            if cur.rowcount == 0:
+                return False
+            if report is not None:
+                await conn.execute(INSERT_SQL, row_values(report, now))
+        return True

@@ -203,28 +203,35 @@ class DoctorStore:
         )
         return row is not None
 
-    async def has_visit_with(self, resident_id: int, doctor_ids: Sequence[str]) -> bool:
-        """Whether the resident booked (any time) with one of these doctors."""
+    async def has_visit_with(self, resident_id: int, doctor_ids: Sequence[str], since: int) -> bool:
+        """Whether the resident has a visit with one of these doctors that still gives the team
+        access: booked (upcoming, or past but not marked yet) or attended, starting at or after
+        `since`. Cancelled, moved and no-show bookings never count."""
         if not doctor_ids:
             return False
         row = await self.db.fetchone(
             "SELECT 1 FROM appointments WHERE resident_id = ? "
-            f"AND doctor_id IN ({_marks(doctor_ids)}) LIMIT 1",
-            [resident_id, *doctor_ids],
+            f"AND doctor_id IN ({_marks(doctor_ids)}) "
+            "AND status IN ('booked', 'attended') AND start_at >= ? LIMIT 1",
+            [resident_id, *doctor_ids, since],
         )
         return row is not None
 
-    async def names(self, resident_ids: Sequence[int]) -> dict[int, str]:
-        """The name each resident gave in their newest signing request (approved first)."""
+    async def names(self, resident_ids: Sequence[int], doctor_ids: Sequence[str]) -> dict[int, str]:
+        """The name each resident gave in their newest signing request to one of `doctor_ids`
+        (approved first). Names given to other teams are not this team's to see."""
         out: dict[int, str] = {}
         ids = list(dict.fromkeys(resident_ids))
+        if not doctor_ids:
+            return out
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             rows = await self.db.fetchall(
                 "SELECT resident_id, name FROM signing_requests "
                 f"WHERE resident_id IN ({_marks(chunk)}) "
+                f"AND doctor_id IN ({_marks(doctor_ids)}) "
                 "ORDER BY resident_id, status = 'approved', id",
-                chunk,
+                [*chunk, *doctor_ids],
             )
             for r in rows:
                 out[r[0]] = r[1]  # later rows (approved, newer) win
@@ -241,11 +248,18 @@ class DoctorStore:
         )
         return [Appointment(**dict(r)) for r in rows]
 
-    async def next_visit(self, resident_id: int, now: int) -> Appointment | None:
+    async def next_visit(
+        self, resident_id: int, doctor_ids: Sequence[str], now: int
+    ) -> Appointment | None:
+        """The resident's next booked visit with one of `doctor_ids` (visits with other teams
+        are not shown)."""
+        if not doctor_ids:
+            return None
         row = await self.db.fetchone(
             f"SELECT {_APPT_COLS} FROM appointments a WHERE a.resident_id = ? "
+            f"AND a.doctor_id IN ({_marks(doctor_ids)}) "
             "AND a.status = 'booked' AND a.start_at > ? ORDER BY a.start_at LIMIT 1",
-            (resident_id, now),
+            [resident_id, *doctor_ids, now],
         )
         return None if row is None else Appointment(**dict(row))
 

@@ -3,12 +3,11 @@ guardian. Every change re-plans the child's reminders at once."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.services.vaccines.engine import Plan, Planner, Status
 from bot.services.vaccines.model import Vaccine
 from bot.services.vaccines.reminder_plan import ChildReminders
@@ -22,8 +21,6 @@ MAX_GUARDIANS = 4
 NICKNAME_MAX = 20
 OLDEST_YEARS = 14  # the schedule ends at 6 years; catch-up runs to 18, but we keep it simple
 INVITE_TTL = timedelta(hours=48)
-# No 0/O, 1/I/L: codes are read aloud and copied by hand.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 _TAKEN = (Status.DUE, Status.OVERDUE, Status.MISSED)
 
@@ -36,14 +33,6 @@ class ChildError(ValueError):
 class Redeemed:
     outcome: str  # ok | unknown | used | expired | already | full | too_many
     child: Child | None
-
-
-def normalise_code(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
-def hash_code(code: str) -> str:
-    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
 
 
 def given_on_time(
@@ -165,13 +154,13 @@ class ChildService:
     # -- sharing ------------------------------------------------------------------------
     async def invite(self, record: ChildRecord) -> str:
         """A new single-use code for a second guardian; only its hash is stored."""
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = new_code(CODE_LENGTH)
         now = self.rt.now()
         await self.store.add_invite(record.child.id, hash_code(code), now, now + INVITE_TTL)
         return code
 
     async def redeem(self, resident_id: int, code: str) -> Redeemed:
-        if len(normalise_code(code)) != CODE_LENGTH:
+        if len(normalize(code)) != CODE_LENGTH:
             return Redeemed("unknown", None)
         if await self.store.count_children(resident_id) >= MAX_CHILDREN:
             return Redeemed("too_many", None)
