@@ -34,6 +34,29 @@ class ChildRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildDoses:
+    """A child as the daily planning job reads it: birth date and doses still as stored text.
+
+    Children with equal (born, doses) have the same plan, so the job plans each such cohort
+    once and parses the text (`parse_doses`) only then.
+    """
+
+    child_id: int
+    guardians: tuple[int, ...]  # resident ids, the owner first, then by id
+    born: str  # ISO date
+    doses: str  # "CODE@YYYY-MM-DD CODE@YYYY-MM-DD ..." as stored; '' if none
+
+
+def parse_doses(text: str) -> dict[str, date]:
+    """The doses of a `ChildDoses.doses` text: {code: date given}."""
+    result: dict[str, date] = {}
+    for item in text.split(" ") if text else ():
+        code, _, on = item.partition("@")
+        result[code] = date.fromisoformat(on)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
 class AdultRecord:
     resident_id: int
     vaccine: str  # 'flu' | 'ppv23'
@@ -99,56 +122,45 @@ class VaccineStore:
         )
 
     async def record(self, child_id: int) -> ChildRecord | None:
-        batch = await self._records(
+        row = await self.db.fetchone(
             f"SELECT {_CHILD_COLS} FROM children c WHERE c.id = ?", (child_id,)
         )
-        return batch[0] if batch else None
+        doses = await self.doses_of(child_id) if row is not None else None
+        if row is None or doses is None:  # (or deleted in between)
+            return None
+        return ChildRecord(_child(row), doses.guardians, parse_doses(doses.doses))
 
-    async def records_after(self, after_id: int, limit: int) -> list[ChildRecord]:
-        """Keyset pagination over every child, in id order (the daily re-plan, the bench)."""
-        return await self._records(
-            f"SELECT {_CHILD_COLS} FROM children c WHERE c.id > ? ORDER BY c.id LIMIT ?",
-            (after_id, limit),
+    async def doses_after(self, after_id: int, limit: int) -> list[ChildDoses]:
+        """Keyset pagination over every child (the daily job, the bench), in id order."""
+        return await self._doses(
+            "SELECT id, born FROM children WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
         )
 
-    async def _records(self, sql: str, params: Sequence[Any]) -> list[ChildRecord]:
-        children = [_child(r) for r in await self.db.fetchall(sql, params)]
-        if not children:
-            return []
-        lo, hi = children[0].id, children[-1].id  # id order
-        guardians: dict[int, list[tuple[int, int]]] = {}
-        for r in await self.db.fetchall(
-            "SELECT child_id, resident_id, role FROM child_guardians "
-            "WHERE child_id BETWEEN ? AND ?",
-            (lo, hi),
-        ):
-            # The owner first, then the others by id: who gets a reminder is stable.
-            guardians.setdefault(r[0], []).append((0 if r[2] == OWNER else 1, r[1]))
-        # One row per child (not per dose) and each date parsed once: the daily job reads
-        # every child, and per-row overhead would dominate.
-        given: dict[int, dict[str, date]] = {}
-        days: dict[str, date] = {}
-        for r in await self.db.fetchall(
-            "SELECT child_id, group_concat(dose || '@' || given_on, ' ') FROM child_doses "
-            "WHERE child_id BETWEEN ? AND ? GROUP BY child_id",
-            (lo, hi),
-        ):
-            doses: dict[str, date] = {}
-            for item in r[1].split(" "):
-                code, _, on = item.partition("@")
-                day = days.get(on)
-                if day is None:
-                    day = days[on] = date.fromisoformat(on)
-                doses[code] = day
-            given[r[0]] = doses
-        return [
-            ChildRecord(
-                c,
-                tuple(rid for _, rid in sorted(guardians.get(c.id, []))),
-                given.get(c.id, {}),
-            )
-            for c in children
-        ]
+    async def doses_of(self, child_id: int) -> ChildDoses | None:
+        found = await self._doses("SELECT id, born FROM children WHERE id = ?", (child_id,))
+        return found[0] if found else None
+
+    async def _doses(self, children_sql: str, params: Sequence[Any]) -> list[ChildDoses]:
+        # One row per child and guardian (the owner first, then by id), the doses concatenated
+        # in the primary key's (child, dose) order: equal dose sets give equal texts.
+        rows = await self.db.fetchall(
+            "SELECT c.id, c.born, g.resident_id, (SELECT group_concat(d.dose || '@' || "
+            "d.given_on, ' ') FROM child_doses d WHERE d.child_id = c.id) "
+            f"FROM ({children_sql}) c LEFT JOIN child_guardians g ON g.child_id = c.id "
+            "ORDER BY c.id, g.role <> 'owner', g.resident_id",
+            params,
+        )
+        out: list[ChildDoses] = []
+        i, n = 0, len(rows)
+        while i < n:
+            child_id, born, rid, doses = rows[i]
+            guardians = [] if rid is None else [rid]
+            i += 1
+            while i < n and rows[i][0] == child_id:
+                guardians.append(rows[i][2])
+                i += 1
+            out.append(ChildDoses(child_id, tuple(guardians), born, doses or ""))
+        return out
 
     async def rename(self, child_id: int, nickname: str) -> None:
         await self.db.execute("UPDATE children SET nickname = ? WHERE id = ?", (nickname, child_id))

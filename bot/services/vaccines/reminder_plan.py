@@ -15,14 +15,20 @@ children with one range query. "Remind me in 3 days" rows live under ``vxz:`` an
 cancelled by a re-plan (the renderer drops doses done meanwhile).
 
 Only reminders within `HORIZON` are stored; later ones are planned as they come closer.
+
+The daily job plans every child. Children born on the same day with the same doses on the same
+dates (most parents tap "all up to today") have the same plan, so it is made once per such
+cohort (`MessageCache`) as `Message` templates, and each child's rows are filled in from them
+as plain outbox row values. `child_rows` is the same thing one child at a time, as `Planned`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -31,7 +37,7 @@ from bot.services.vaccines.engine import Plan, PlanInputError, Planner
 from bot.services.vaccines.reminders import ReminderKind, next_reminders
 from bot.services.vaccines.schedule import choices_from_settings, load_schedule_set
 from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.vaccines import ChildRecord, VaccineStore
+from bot.storage.vaccines import ChildDoses, ChildRecord, VaccineStore, parse_doses
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -85,7 +91,11 @@ class Message:
     expires_ts: int
 
 
-def _message(key: str, on: date, tail: str, doses: list[tuple[str, str]], tz: tzinfo) -> Message:
+# Cohorts planned on one day share many messages (the same doses falling due on the same day).
+@functools.lru_cache(maxsize=8192)
+def _message(
+    key: str, on: date, tail: str, doses: tuple[tuple[str, str], ...], tz: tzinfo
+) -> Message:
     due = send_time(on, tz)
     day = on.isoformat()
     # json.dumps(..., sort_keys=True) orders params as child, doses, on: the child id is the
@@ -98,7 +108,7 @@ def _message(key: str, on: date, tail: str, doses: list[tuple[str, str]], tz: tz
         on,
         due,
         tail,
-        tuple(doses),
+        doses,
         head,
         tail_json,
         int(due.timestamp()),
@@ -116,7 +126,7 @@ def messages(plan: Plan, today: date, tz: tzinfo, horizon: timedelta = HORIZON) 
         if r.on > last:
             continue
         if r.kind is ReminderKind.ASK_CENTRE:
-            out.append(_message(ASK_KEY, r.on, r.key, [(r.dose, ASK_KEY)], tz))
+            out.append(_message(ASK_KEY, r.on, r.key, ((r.dose, ASK_KEY),), tz))
             continue
         groups.setdefault(r.on, []).append((r.key, r.dose, str(r.kind)))
     for on, items in sorted(groups.items()):
@@ -125,7 +135,9 @@ def messages(plan: Plan, today: date, tz: tzinfo, horizon: timedelta = HORIZON) 
             "|".join(k for k, _, _ in items).encode(), digest_size=5
         ).hexdigest()
         out.append(
-            _message(CHILD_KEY, on, f"{on.isoformat()}:{digest}", [(d, k) for _, d, k in items], tz)
+            _message(
+                CHILD_KEY, on, f"{on.isoformat()}:{digest}", tuple((d, k) for _, d, k in items), tz
+            )
         )
     return out
 
@@ -163,8 +175,26 @@ def child_values(
     child_id: int, guardians: Sequence[int], msgs: Sequence[Message], now_ts: int
 ) -> list[tuple[Any, ...]]:
     """The outbox row values (as `row_values` makes them) of one child's messages."""
-    prefix = child_prefix(child_id)
     cid = str(child_id)
+    prefix = child_prefix(child_id)
+    if len(guardians) == 1:  # nearly every child: no pairing of messages and guardians
+        g = guardians[0]
+        key = f"{prefix}{g}:"
+        return [
+            (
+                g,
+                KIND,
+                m.payload_head + cid + m.payload_tail,
+                m.due_ts,
+                m.expires_ts,
+                0,
+                key + m.tail,
+                None,
+                now_ts,
+                now_ts,
+            )
+            for m in msgs
+        ]
     return [
         (
             g,
@@ -183,7 +213,7 @@ def child_values(
 
 
 # Distinct (birth date, doses given) cohorts kept by one planning run; beyond this we start
-# afresh. Each entry is a few hundred bytes; the planning job must stay well under 300 MB.
+# afresh. An entry is about a kilobyte; the planning job must stay well under 300 MB.
 CACHE_SIZE = 50_000
 
 
@@ -191,7 +221,8 @@ class MessageCache:
     """The messages of each cohort of children planned on one day: same birth date, same doses
     on the same dates (most children recorded "all up to today").
 
-    Keys hold absolute dates, not offsets from birth: the engine is not shift-invariant
+    Keyed on the stored text of the birth date and doses, which determines the engine's input
+    exactly: absolute dates, not offsets from birth, since the engine is not shift-invariant
     (editions by date, month-end clamping). `None` marks input the engine refuses.
     """
 
@@ -200,35 +231,32 @@ class MessageCache:
         self.today = today
         self.tz = tz
         self.size = size
-        self.codes = planner.dose_codes
-        self._known = frozenset(self.codes)
-        self._memo: dict[tuple[date | None, ...], list[Message] | None] = {}
+        self._known = frozenset(planner.dose_codes)
+        self._memo: dict[tuple[str, str], list[Message] | None] = {}
         self.hits = self.misses = 0
 
-    def get(self, born: date, given: Mapping[str, date]) -> list[Message] | None:
-        """The child's messages, or None if the engine refuses its input."""
-        key = (born, *map(given.get, self.codes))
-        try:
-            found = self._memo[key]
-        except KeyError:
-            pass
-        else:
+    def get(self, born: str, doses: str) -> list[Message] | None:
+        """The messages of a child born on `born` given `doses` (`ChildDoses` text), or None
+        if the engine refuses that input."""
+        key = (born, doses)
+        memo = self._memo
+        if key in memo:
             self.hits += 1
-            return found
+            return memo[key]
         self.misses += 1
+        # Doses an operator's new schedule files no longer know are left out, as on the card.
         known = self._known
+        given = {k: v for k, v in parse_doses(doses).items() if k in known}
         try:
-            plan = self.planner.plan(
-                born, {k: v for k, v in given.items() if k in known}, self.today
-            )
+            plan = self.planner.plan(date.fromisoformat(born), given, self.today)
         except PlanInputError:
-            found = None
+            result = None
         else:
-            found = messages(plan, self.today, self.tz)
-        if len(self._memo) >= self.size:
-            self._memo.clear()
-        self._memo[key] = found
-        return found
+            result = messages(plan, self.today, self.tz)
+        if len(memo) >= self.size:
+            memo.clear()
+        memo[key] = result
+        return result
 
 
 def load_planner(rt: Runtime) -> Planner:
@@ -264,22 +292,22 @@ class ChildReminders:
 
     def values(
         self,
-        records: Sequence[ChildRecord],
+        children: Sequence[ChildDoses],
         today: date,
         now_ts: int,
         cache: MessageCache | None = None,
     ) -> list[tuple[Any, ...]]:
-        """The outbox row values of these children's next reminders."""
+        """The outbox row values (as `row_values` makes them) of these children's next
+        reminders; `cache` shares plans between children of one day."""
         if cache is None:
             cache = MessageCache(self.planner, today, self.rt.settings.tz)
         out: list[tuple[Any, ...]] = []
-        for rec in records:
-            child = rec.child
-            msgs = cache.get(child.born, rec.given)
+        for child in children:
+            msgs = cache.get(child.born, child.doses)
             if msgs is None:
-                log.warning("child %s cannot be planned; no reminders", child.id)
+                log.warning("child %s cannot be planned; no reminders", child.child_id)
             elif msgs:
-                out.extend(child_values(child.id, rec.guardians, msgs, now_ts))
+                out.extend(child_values(child.child_id, child.guardians, msgs, now_ts))
         return out
 
     async def _apply(self, values: list[tuple[Any, ...]], lo: str, hi: str) -> tuple[int, int]:
@@ -314,9 +342,9 @@ class ChildReminders:
 
     async def replan_child(self, child_id: int) -> tuple[int, int]:
         """After an edit: plan this child's reminders and cancel the ones no longer wanted."""
-        record = await self.store.record(child_id)
+        child = await self.store.doses_of(child_id)
         now_ts = int(self.rt.now().timestamp())
-        values = self.values([record], self.today(), now_ts) if record else []
+        values = self.values([child], self.today(), now_ts) if child else []
         prefix = child_prefix(child_id)
         return await self._apply(values, prefix, prefix[:-1] + ";")
 
@@ -331,28 +359,28 @@ class ChildReminders:
         """The daily job: every child, in id batches; (children, rows added, cancelled)."""
         today = self.today()
         cache = MessageCache(self.planner, today, self.rt.settings.tz)
-        after = children = added = cancelled = 0
+        after = planned = added = cancelled = 0
         while True:
-            records = await self.store.records_after(after, batch)
-            if not records:
+            children = await self.store.doses_after(after, batch)
+            if not children:
                 break
-            last = records[-1].child.id
+            last = children[-1].child_id
             now_ts = int(self.rt.now().timestamp())
             # From just after the previous batch: rows of children deleted in between go too.
             a, c = await self._apply(
-                self.values(records, today, now_ts, cache),
+                self.values(children, today, now_ts, cache),
                 child_prefix(after + 1),
                 child_prefix(last)[:-1] + ";",
             )
-            children, added, cancelled = children + len(records), added + a, cancelled + c
+            planned, added, cancelled = planned + len(children), added + a, cancelled + c
             after = last
         a, c = await self._apply([], child_prefix(after + 1), "vx;")
         added, cancelled = added + a, cancelled + c
         log.info(
-            "vaccine reminders: %s children (%s plans), %s rows added, %s cancelled",
-            *(children, cache.misses, added, cancelled),
+            "vaccine reminders: %s children (%s distinct plans), %s rows added, %s cancelled",
+            *(planned, cache.misses, added, cancelled),
         )
-        return children, added, cancelled
+        return planned, added, cancelled
 
     async def snooze(
         self, resident_id: int, row_id: int, child_id: int, params: dict[str, Any]
