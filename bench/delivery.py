@@ -15,18 +15,14 @@
    once), and reply latency p95 while idle vs during the broadcast.
 
 Reply latency is how long `Application.process_update` takes for one update: the router,
-the handler, SQLite and the reply's sendMessage into the fake.
-
-Replies take their limiter slots through TelegramChannel.on_update when it calls
-`Limiter.acquire_interactive`; if this checkout's channel does not yet, the benchmark adds that
-call in a subclass and says so (`interactive_limiter` in the JSON).
+the handler, SQLite and the reply's sendMessage into the fake. Replies take their limiter
+slots in the channel itself, as in production (`Limiter.acquire_interactive` for each reply).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import json
 import math
 import statistics
@@ -43,13 +39,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from telegram import Update  # noqa: E402
-from telegram.ext import Application, ContextTypes  # noqa: E402
+from telegram.ext import Application  # noqa: E402
 
 import bot.channels.telegram as tg  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.delivery.dispatcher import Dispatcher  # noqa: E402
-from bot.services.delivery.limiter import Limiter  # noqa: E402
+from bot.services.delivery.limiter import max_in_window  # noqa: E402
 from bot.storage.outbox import DeliveryStore, OutboxStore, Planned  # noqa: E402
 from bot.storage.residents import ResidentStore  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
@@ -60,40 +56,6 @@ TALKER = 42
 CAP = 30.0
 REPLY_GAP = 0.25  # a resident tapping a button every quarter second: a busy chat
 IDLE_SECONDS = 20.0
-
-
-class _LimitedChannel(tg.TelegramChannel):
-    """The channel with the interactive limiter call, for checkouts that lack it."""
-
-    async def on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update) and update.effective_user is not None:
-            await self.rt.service(Limiter).acquire_interactive(str(update.effective_user.id))
-        await super().on_update(update, context)
-
-
-def channel_has_limiter() -> bool:
-    return "acquire_interactive" in inspect.getsource(tg.TelegramChannel.on_update)
-
-
-def build_app(rt: Runtime, api: FakeBotAPI) -> Application:
-    if channel_has_limiter():
-        return tg.build_application(rt, request=FakeRequest(api))
-    original = tg.TelegramChannel
-    tg.TelegramChannel = _LimitedChannel  # type: ignore[misc]
-    try:
-        return tg.build_application(rt, request=FakeRequest(api))
-    finally:
-        tg.TelegramChannel = original  # type: ignore[misc]
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, j = 0, 0
-    for i in range(len(times)):
-        while times[i] - times[j] >= window - 1e-9:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def p95(values: list[float]) -> float:
@@ -193,7 +155,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ids = await make_residents(rt, args.rows)
     await plan(rt, ids, "u", 1)
     api = FakeBotAPI("123:ABC")
-    app = build_app(rt, api)
+    app = tg.build_application(rt, request=FakeRequest(api))
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         dispatcher = rt.service(Dispatcher)
@@ -219,7 +181,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     await plan(rt, ids[: args.rows // 2], "c", 2)  # pairs of rows for the same resident
     api = FakeBotAPI("123:ABC")
     talker = FakeUser(api, user_id=TALKER, language_code="en")
-    app = build_app(rt, api)
+    app = tg.build_application(rt, request=FakeRequest(api))
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         await reply_latencies(app, talker, 5, 0.05)  # warm up (creates the resident)
@@ -273,7 +235,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "reply_ratio": round(p95(busy) / p95(idle), 2),
         "reply_median_ms_idle": round(statistics.median(idle), 2),
         "reply_median_ms_during_broadcast": round(statistics.median(busy), 2),
-        "interactive_limiter": "channel" if channel_has_limiter() else "added by the benchmark",
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.services.delivery.limiter import Limiter
+from bot.services.delivery.limiter import Limiter, max_in_window
 from bot.services.delivery.quiet import QuietHours, parse_hhmm, quiet_hours_for
 from bot.storage.residents import Resident
 
@@ -66,17 +66,6 @@ def limiter_for(vl: VirtualLoop, **kw: Any) -> Limiter:
     kw.setdefault("per_chat_interval", 1.0)
     kw.setdefault("max_reserve", 10)
     return Limiter(clock=vl.clock, sleep=vl.sleep, **kw)
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most sends in any half-open window [t, t + window), up to float rounding."""
-    times = sorted(times)
-    best, j = 0, 0
-    for i in range(len(times)):
-        while times[i] - times[j] >= window - 1e-9:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 async def test_bulk_respects_global_and_per_chat_limits() -> None:

@@ -10,13 +10,6 @@ report.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,12 +23,22 @@ from bot.services.directory import DirectoryService
 from bot.storage.doctors import DoctorStore
 from bot.storage.residents import ResidentStore
 from tests.doctor_fixtures import WANG, bulk_signed, load_district
+from tests.fakes.bot_process import (
+    fake_bot_api,
+    kill_9,
+    log_tail,
+    read,
+    sent_messages,
+    start_bot,
+    stop,
+    until,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 RECIPIENTS = 1000
 FIRST_CHAT = 810_000
 DOCTOR_CHAT = 555
 WINDOW = 100
+RATE = 200  # about 5 s for the broadcast: time to kill it mid-way
 TEXT = "Flu vaccines have arrived at the centre."
 
 
@@ -64,84 +67,15 @@ async def plan_broadcast(db: Path) -> int:
         await rt.stop()
 
 
-def read(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return list(conn.execute(sql, params))
-    finally:
-        conn.close()
-
-
-def calls(record: Path) -> list[dict]:
-    if not record.exists():
-        return []
-    out = []
-    for line in record.read_text("utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a line being written right now
-    return [c for c in out if c["method"] == "sendMessage" and c["status"] == 200]
-
-
 def broadcast_chats(record: Path) -> list[int]:
-    return [c["params"]["chat_id"] for c in calls(record) if TEXT in c["params"]["text"]]
-
-
-async def until(predicate, limit: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    try:
-        async with asyncio.timeout(limit):
-            while not predicate():  # noqa: ASYNC110 - the condition is in another process
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"gave up waiting for {what}") from None
+    return [c["params"]["chat_id"] for c in sent_messages(record) if TEXT in c["params"]["text"]]
 
 
 @pytest.fixture
 def fake_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     record = tmp_path / "calls.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.botapi",
-            "--port",
-            "0",
-            "--record",
-            str(record),
-            "--poll-wait",
-            "0.5",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "listening on" in line, line
-        yield line.rsplit(" ", 1)[1].strip(), record
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def start_bot(url: str, db: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123:ABC",
-        "TELEGRAM_API_URL": url,
-        "DOORSTEP_DB": str(db),
-        "DOORSTEP_GLOBAL_RATE": "200",  # about 5 s for the broadcast: time to kill it mid-way
-        "DOORSTEP_PER_CHAT_INTERVAL": "0",
-        "DOORSTEP_DELIVERY_WINDOW": str(WINDOW),
-        "DOORSTEP_QUIET_START": "00:00",  # the test may run at night in Shanghai
-        "DOORSTEP_QUIET_END": "00:00",
-    }
-    with log.open("ab") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "-v", "run"], cwd=ROOT, env=env, stderr=err
-        )
+    with fake_bot_api(record) as url:
+        yield url, record
 
 
 async def test_kill_9_mid_broadcast_loses_nobody(
@@ -153,12 +87,11 @@ async def test_kill_9_mid_broadcast_loses_nobody(
     broadcast_id = await plan_broadcast(db)
     group = f"bc:{broadcast_id}"
 
-    bot = start_bot(url, db, log)
+    bot = start_bot(url, db, log, global_rate=RATE, window=WINDOW)
     try:
         await until(lambda: len(broadcast_chats(record)) >= RECIPIENTS // 4, 120, "a quarter")
     finally:
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
+        kill_9(bot)
     in_flight = {
         key
         for (key,) in read(
@@ -171,7 +104,7 @@ async def test_kill_9_mid_broadcast_loses_nobody(
     assert left[0][0] or in_flight, "the broadcast finished before the kill"
     assert len(in_flight) <= WINDOW
 
-    bot = start_bot(url, db, log)
+    bot = start_bot(url, db, log, global_rate=RATE, window=WINDOW)
     try:
         await until(
             lambda: (
@@ -184,15 +117,14 @@ async def test_kill_9_mid_broadcast_loses_nobody(
         await until(
             lambda: any(
                 "Report for broadcast" in c["params"]["text"]
-                for c in calls(record)
+                for c in sent_messages(record)
                 if c["params"]["chat_id"] == DOCTOR_CHAT
             ),
             30,
             "the doctor's report",
         )
     finally:
-        bot.send_signal(signal.SIGTERM)
-        assert bot.wait(timeout=30) == 0, log.read_text("utf-8")[-3000:]
+        assert stop(bot) == 0, log_tail(log)
 
     sent, total = read(db, "SELECT sent, total FROM broadcasts WHERE id = ?", (broadcast_id,))[0]
     assert sent == total == RECIPIENTS

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-from pathlib import Path
 
+from bot.commands.common import add_db_option, with_db
 from bot.config import Settings
 from bot.storage.db import Database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("db", help="database maintenance")
-    p.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    add_db_option(p)
     dbsub = p.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=migrate)
     dbsub.add_parser("check", help="integrity check and schema version").set_defaults(func=check)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> Database:
-    return Database(args.db or replace(settings).db_path)
+    return Database(with_db(args, settings).db_path)
 
 
 async def migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
+from bot.commands.common import add_db_option, open_runtime
 from bot.config import Settings
-from bot.runtime import Runtime
 from bot.services.directory import DirectoryService, ImportReport
 from bot.services.directory_csv import COLUMNS, FileError
 
@@ -34,18 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also remove rows whose id is not in the file (use it to replace the sample)",
     )
-    p.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    add_db_option(p)
     p.set_defaults(func=import_)
 
     e = sub.add_parser("export", help="write the district directory back as CSV")
     e.add_argument("kind", choices=KINDS)
     e.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
-    e.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    add_db_option(e)
     e.set_defaults(func=export)
-
-
-def _runtime(args: argparse.Namespace, settings: Settings) -> Runtime:
-    return Runtime(replace(settings, db_path=args.db) if args.db else settings)
 
 
 def format_report(report: ImportReport) -> str:
@@ -67,32 +62,25 @@ async def import_(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"doorstep import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
-    rt = _runtime(args, settings)
-    await rt.start()
-    try:
-        report = await rt.service(DirectoryService).import_csv(
-            args.kind,
-            data,
-            dry_run=args.dry_run,
-            replace=args.replace,
-            progress=lambda n: print(f"… {n} rows read", file=sys.stderr, flush=True),
-        )
-    except FileError as exc:
-        print(f"doorstep import: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        await rt.stop()
+    async with open_runtime(args, settings) as rt:
+        try:
+            report = await rt.service(DirectoryService).import_csv(
+                args.kind,
+                data,
+                dry_run=args.dry_run,
+                replace=args.replace,
+                progress=lambda n: print(f"… {n} rows read", file=sys.stderr, flush=True),
+            )
+        except FileError as exc:
+            print(f"doorstep import: {args.file}: {exc}", file=sys.stderr)
+            return 2
     print(format_report(report))
     return 1 if report.rejected else 0
 
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
-    rt = _runtime(args, settings)
-    await rt.start()
-    try:
+    async with open_runtime(args, settings) as rt:
         text = await rt.service(DirectoryService).export_csv(args.kind)
-    finally:
-        await rt.stop()
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
 
+from bot.commands.common import add_db_option, local_time, open_runtime
 from bot.config import Settings
-from bot.runtime import Runtime
 from bot.storage.outbox import FINAL, PENDING, SENDING, DeliveryStore, OutboxStatus
 
 _ORDER = (PENDING, SENDING, *FINAL)
@@ -16,7 +13,7 @@ _ORDER = (PENDING, SENDING, *FINAL)
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("outbox", help="the delivery queue: status and retries")
-    p.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    add_db_option(p)
     osub = p.add_subparsers(dest="outbox_command", required=True)
     st = osub.add_parser("status", help="counts by status, what is due, recent failures")
     st.add_argument("--failed", type=int, default=20, metavar="N", help="failed rows to list")
@@ -30,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _when(ts: int | None, settings: Settings) -> str:
     if ts is None:
         return "-"
-    return datetime.fromtimestamp(ts, UTC).astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(ts, settings).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_status(st: OutboxStatus, settings: Settings) -> str:
@@ -55,31 +52,17 @@ def format_status(st: OutboxStatus, settings: Settings) -> str:
     return "\n".join(lines)
 
 
-async def _runtime(args: argparse.Namespace, settings: Settings) -> Runtime:
-    if args.db is not None:
-        settings = replace(settings, db_path=args.db)
-    rt = Runtime(settings)
-    await rt.start()
-    return rt
-
-
 async def status(args: argparse.Namespace, settings: Settings) -> int:
-    rt = await _runtime(args, settings)
-    try:
+    async with open_runtime(args, settings) as rt:
         st = await rt.service(DeliveryStore).status(int(rt.now().timestamp()), args.failed)
         print(format_status(st, rt.settings))
-    finally:
-        await rt.stop()
     return 0
 
 
 async def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
-    rt = await _runtime(args, settings)
-    try:
+    async with open_runtime(args, settings) as rt:
         n = await rt.service(DeliveryStore).retry_failed(
             int(rt.now().timestamp()), kind=args.kind, ids=args.id
         )
-    finally:
-        await rt.stop()
     print(f"{n} failed row(s) queued again; a running bot sends them within a second")
     return 0

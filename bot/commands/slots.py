@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.commands.common import iso_date, local_time, open_runtime
 from bot.config import Settings
-from bot.runtime import Runtime
 from bot.services.booking import HORIZON_DAYS, BookingError, BookingService
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,52 +20,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="slots_command", required=True)
     ls = ssub.add_parser("list", help="a doctor's slots and bookings")
     ls.add_argument("doctor_id")
-    ls.add_argument("--date", type=_date, help="one day in detail (default: a 14-day summary)")
+    ls.add_argument("--date", type=iso_date, help="one day in detail (default: a 14-day summary)")
     ls.set_defaults(func=list_slots)
     close = ssub.add_parser("close", help="close a doctor's clinic day, cancelling its bookings")
     close.add_argument("doctor_id")
-    close.add_argument("date", type=_date)
+    close.add_argument("date", type=iso_date)
     close.add_argument("--reason", required=True, help="shown to the residents affected")
     close.set_defaults(func=close_day)
 
 
 def _hhmm(ts: int, settings: Settings) -> str:
-    return datetime.fromtimestamp(ts, settings.tz).strftime("%H:%M")
+    return local_time(ts, settings).strftime("%H:%M")
 
 
 async def list_slots(args: argparse.Namespace, settings: Settings) -> int:
-    rt = Runtime(settings)
-    await rt.start()
-    try:
-        svc = rt.service(BookingService)
-        now = rt.now()
-        today = now.astimezone(settings.tz).date()
-        days = (
-            [args.date] if args.date else [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
-        )
-        for day in days:
-            slots = await svc.day_slots(args.doctor_id, day, now)
-            if args.date is None:
-                if slots:
-                    booked = sum(s.taken for s in slots)
-                    places = sum(s.capacity for s in slots if not s.closed)
-                    shut = " (closed)" if all(s.closed for s in slots) else ""
-                    print(
-                        f"{day.isoformat()} {day:%a}: {len(slots)} slots, "
-                        f"{booked} booked of {places} places{shut}"
-                    )
-                continue
-            if not slots:
-                print(f"{day.isoformat()}: no clinic hours")
-            for s in slots:
-                state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
-                print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")
-    except BookingError as exc:
-        print(f"doorstep slots: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await rt.stop()
+    async with open_runtime(args, settings) as rt:
+        try:
+            await _print_slots(args, settings, rt.service(BookingService), rt.now())
+        except BookingError as exc:
+            print(f"doorstep slots: {exc}", file=sys.stderr)
+            return 1
     return 0
+
+
+async def _print_slots(
+    args: argparse.Namespace, settings: Settings, svc: BookingService, now: datetime
+) -> None:
+    today = now.astimezone(settings.tz).date()
+    days = [args.date] if args.date else [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
+    for day in days:
+        slots = await svc.day_slots(args.doctor_id, day, now)
+        if args.date is None:
+            if slots:
+                booked = sum(s.taken for s in slots)
+                places = sum(s.capacity for s in slots if not s.closed)
+                shut = " (closed)" if all(s.closed for s in slots) else ""
+                print(
+                    f"{day.isoformat()} {day:%a}: {len(slots)} slots, "
+                    f"{booked} booked of {places} places{shut}"
+                )
+            continue
+        if not slots:
+            print(f"{day.isoformat()}: no clinic hours")
+        for s in slots:
+            state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
+            print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")
 
 
 async def close_day(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,17 +72,14 @@ async def close_day(args: argparse.Namespace, settings: Settings) -> int:
     if not reason:
         print("doorstep slots: --reason must not be empty", file=sys.stderr)
         return 2
-    rt = Runtime(settings)
-    await rt.start()
-    try:
-        result = await rt.service(BookingService).close_day(
-            args.doctor_id, args.date, reason, rt.now()
-        )
-    except BookingError as exc:
-        print(f"doorstep slots: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await rt.stop()
+    async with open_runtime(args, settings) as rt:
+        try:
+            result = await rt.service(BookingService).close_day(
+                args.doctor_id, args.date, reason, rt.now()
+            )
+        except BookingError as exc:
+            print(f"doorstep slots: {exc}", file=sys.stderr)
+            return 1
     print(
         f"closed {result.slots} slot(s) of {result.doctor.id} on {result.day.isoformat()}; "
         f"{len(result.cancelled)} booking(s) cancelled, each resident offered another time"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
+from bot.commands.common import Column, iso_date, table_row
 from bot.config import Settings
 from bot.services.vaccines import (
     PlanInputError,
@@ -19,12 +20,7 @@ from bot.services.vaccines import (
     validate_files,
 )
 
-
-def _date(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD") from exc
+PLAN_COLUMNS = (Column(11, gap=0), Column(12, gap=0), Column(12, gap=0), Column(13, gap=0))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="plan a child's doses",
         description="Status and dates of every dose for one child.",
     )
-    plan.add_argument("--born", type=_date, required=True, help="birth date YYYY-MM-DD")
+    plan.add_argument("--born", type=iso_date, required=True, help="birth date YYYY-MM-DD")
     plan.add_argument(
         "--given",
         action="extend",
@@ -45,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="CODE-N@YYYY-MM-DD",
         help="a dose already given, e.g. HepB-1@2025-03-31 (repeatable)",
     )
-    plan.add_argument("--today", type=_date, help="plan as of this date (default: today)")
+    plan.add_argument("--today", type=iso_date, help="plan as of this date (default: today)")
     plan.add_argument("--je", choices=("live", "inactivated"), help="JE vaccine used")
     plan.add_argument("--hepa", choices=("live", "inactivated"), help="HepA vaccine used")
     plan.add_argument("--schedules", type=Path, help="folder of schedule files")
@@ -90,13 +86,13 @@ def plan_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"born {plan.born}  today {plan.today}  schedule version(s) {', '.join(plan.versions)}")
     print(f"choices: {', '.join(f'{k} {v}' for k, v in plan.choices.items())}")
-    print(f"{'dose':<11}{'status':<12}{'due':<12}{'complete by':<13}vaccine")
+    print(table_row(PLAN_COLUMNS, ("dose", "status", "due", "complete by", "vaccine")))
     for d in plan.doses:
         vaccine = schedules.vaccine(d.vaccine)
         name = vaccine.name_en if vaccine else d.vaccine
         extra = f" (given {d.given})" if d.given else f" ({d.reason})" if d.reason else ""
         complete_by = str(d.complete_by) if d.complete_by else "-"
-        print(f"{d.dose:<11}{d.status:<12}{d.due!s:<12}{complete_by:<13}{name}{extra}")
+        print(table_row(PLAN_COLUMNS, (d.dose, d.status, d.due, complete_by, name + extra)))
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from bot.commands.common import open_runtime
 from bot.config import Settings
 
 
@@ -25,15 +26,12 @@ async def push_menu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.wechat_api import WeChatError, WeChatUnavailable
     from bot.channels.wechat_menu import build_menu
     from bot.i18n import SUPPORTED
-    from bot.runtime import Runtime
 
     locale = args.locale or settings.default_locale
     if locale not in SUPPORTED:
         print(f"doorstep: --locale must be one of {', '.join(SUPPORTED)}", file=sys.stderr)
         return 2
-    rt = Runtime(settings)
-    await rt.start()
-    try:
+    async with open_runtime(args, settings) as rt:
         menu = build_menu(rt.catalogs.get(locale))
         if args.dry_run:
             print(json.dumps(menu, ensure_ascii=False, indent=2))
@@ -46,8 +44,6 @@ async def push_menu(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         finally:
             await channel.close()
-    finally:
-        await rt.stop()
     names = [b["name"] for b in menu["button"]]
     print(f"custom menu set: {' | '.join(names)}")
     return 0

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from bot.i18n import N_
+from bot.router import UserError
 from bot.services.directory import CommunityRef, DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE
@@ -48,13 +49,8 @@ STATUS_TTL = 1.0  # a cancel made in another process is seen within this many se
 CONTENT_CACHE = 64  # broadcasts whose content and status are kept in memory
 
 
-class BroadcastError(Exception):
+class BroadcastError(UserError):
     """Why a broadcast was not made; `msgid` is an English message shown translated."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.params = params
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
-"""The district directory: nearest places, towns and communities, family doctor teams,
-residents' homes and signing requests, and the CSV import / export behind them.
+"""The district directory: nearest places, towns and communities, family doctor teams and
+residents' homes. Signing requests live in bot/services/signing.py and the CSV import / export
+in bot/services/directory_import.py: this service's methods for them delegate there, and
+`HomeChange` / `ImportReport` stay importable from here, so callers need not know.
 
 SQLite is the source of truth. Lookups run on an in-memory, read-only snapshot (a grid index
 of station coordinates and a few dictionaries) that is rebuilt whenever the directory version
@@ -14,15 +16,16 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.services import directory_csv
-from bot.services.directory_csv import RowError
+from bot.services import directory_import
+from bot.services.directory_import import SAMPLE_FILES, ImportReport
 from bot.services.geo import GridIndex, haversine_m
 from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
+from bot.services.signing import HomeChange, SigningService, iso_now
 from bot.storage.directory import (
     Community,
     DirectoryStore,
@@ -46,7 +49,6 @@ NEEDS = {
     "bp": "self_check_bp",
     "open": "",  # open now: a time test, not a service key
 }
-SAMPLE_FILES = ("stations", "doctors", "communities")
 
 
 def short_key(text: str) -> str:
@@ -102,28 +104,6 @@ class TownRef:
     name: str
     name_en: str
     key: str
-
-
-@dataclass(frozen=True, slots=True)
-class HomeChange:
-    """What moving home did to an open signing request."""
-
-    home: Home
-    moved_to: Doctor | None = None
-    withdrawn: bool = False
-
-
-@dataclass
-class ImportReport:
-    kind: str
-    total: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    dropped_doctors: int = 0
-    rejected: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -227,14 +207,12 @@ class DirectoryService:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.store = rt.service(DirectoryStore)
+        self.signing = rt.service(SigningService)
         self._snap: Snapshot | None = None
         # How often to ask the database whether an import (maybe by another process) changed
         # the directory; in between, lookups touch memory only.
         self.recheck_s = 1.0
         self._checked_at = 0.0
-
-    def _now(self) -> str:
-        return self.rt.now().astimezone(UTC).isoformat(timespec="seconds")
 
     # -- the snapshot -------------------------------------------------------------------
     async def snapshot(self) -> Snapshot:
@@ -375,47 +353,32 @@ class DirectoryService:
     async def set_home(self, resident_id: int, town: str, community: str) -> HomeChange:
         """Record where the resident lives; an open signing request follows them to the
         new community's team (or is withdrawn when no team serves it)."""
-        now = self._now()
+        now = iso_now(self.rt)
         await self.store.set_home(resident_id, town, community, now)
         home = Home(resident_id, town, community, now)
-        pending = await self.store.latest_request(resident_id)
-        if pending is None or pending.status != "pending":
-            return HomeChange(home)
-        teams = await self.teams_for(town, community)
-        if any(t.id == pending.doctor_id for t in teams):
-            return HomeChange(home)
-        if not teams:
-            await self.store.move_pending(resident_id, None, now)
-            return HomeChange(home, withdrawn=True)
-        await self.store.move_pending(resident_id, teams[0].id, now)
-        log.info("signing request of resident %s moved to a new team", resident_id)
-        return HomeChange(home, moved_to=teams[0])
+        return await self.signing.follow_home(home, await self.teams_for(town, community))
 
-    # -- signing ------------------------------------------------------------------------
+    # -- signing (bot/services/signing.py) ----------------------------------------------
     async def request_signing(
         self, resident_id: int, doctor_id: str, name: str, phone: str
     ) -> SigningRequest:
-        """Open (or update) the resident's signing request to `doctor_id`."""
-        return await self.store.open_request(resident_id, doctor_id, name, phone, self._now())
+        return await self.signing.request(resident_id, doctor_id, name, phone)
 
     async def latest_request(self, resident_id: int) -> SigningRequest | None:
-        return await self.store.latest_request(resident_id)
+        return await self.signing.latest(resident_id)
 
     async def withdraw(self, resident_id: int) -> bool:
-        return await self.store.withdraw_pending(resident_id)
+        return await self.signing.withdraw(resident_id)
 
     async def list_pending(self, doctor_id: str) -> list[SigningRequest]:
-        """Open requests addressed to a doctor, oldest first (for the doctor side)."""
-        return await self.store.pending_for(doctor_id)
+        return await self.signing.pending_for(doctor_id)
 
     async def decide(
         self, request_id: int, doctor_id: str, approve: bool, reason: str = ""
     ) -> SigningRequest | None:
-        """Approve (recording the signing) or decline a pending request addressed to
-        `doctor_id`. Returns the decided request, or None if it was not pending for them."""
-        return await self.store.decide(request_id, doctor_id, approve, reason, self._now())
+        return await self.signing.decide(request_id, doctor_id, approve, reason)
 
-    # -- import / export ----------------------------------------------------------------
+    # -- import / export (bot/services/directory_import.py) ------------------------------
     async def import_csv(
         self,
         kind: str,
@@ -425,71 +388,17 @@ class DirectoryService:
         replace: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Validate and load a CSV of stations, doctors or communities.
-
-        Rows are matched by id: new ones are added, changed ones updated. With `replace`,
-        rows whose id is not in the file are removed (rejected rows' ids are kept).
-        Raises directory_csv.FileError when the file as a whole is unusable.
-        """
-        parsed = directory_csv.parse(kind, data, progress)
-        report = ImportReport(kind, total=parsed.total, rejected=parsed.rejected, dry_run=dry_run)
-        if kind == "stations":
-            existing: dict[str, object] = {s.id: s for s in await self.store.stations()}
-        elif kind == "doctors":
-            existing = {d.id: d for d in await self.store.doctors()}
-            station_towns = {s.id: s.town for s in await self.store.stations()}
-            good = []
-            for line, doc in parsed.rows:
-                if doc.centre_id not in station_towns:
-                    report.rejected.append(
-                        RowError(
-                            line, f"centre_id {doc.centre_id!r} is not a known station", doc.id
-                        )
-                    )
-                else:
-                    good.append((line, doc))
-            parsed.rows = good
-            report.rejected.sort(key=lambda e: e.line)
-        else:
-            existing = {c.id: c for c in await self.store.communities()}
-        upserts = []
-        for _, item in parsed.rows:
-            old = existing.get(item.id)
-            if old is None:
-                report.added += 1
-                upserts.append(item)
-            elif old != item:
-                report.updated += 1
-                upserts.append(item)
-            else:
-                report.unchanged += 1
-        remove: list[str] = []
-        if replace:
-            keep = {item.id for _, item in parsed.rows} | {e.id for e in report.rejected if e.id}
-            remove = [i for i in existing if i not in keep]
-            report.removed = len(remove)
-        if dry_run:
-            return report
-        if kind == "stations":
-            report.dropped_doctors = await self.store.apply_stations(upserts, remove)
-        elif kind == "doctors":
-            served = [
-                (d.id, station_towns[d.centre_id], c) for d in upserts for c in d.community_names
-            ]
-            await self.store.apply_doctors(upserts, remove, served)
-        else:
-            await self.store.apply_communities(upserts, remove)
-        self._snap = None
+        """Validate and load a CSV (see `directory_import.import_csv`); lookups in this
+        process see the change at once."""
+        report = await directory_import.import_csv(
+            self.store, kind, data, dry_run=dry_run, replace=replace, progress=progress
+        )
+        if not dry_run:
+            self._snap = None
         return report
 
     async def export_csv(self, kind: str) -> str:
-        if kind == "stations":
-            items: list[object] = list(await self.store.stations())
-        elif kind == "doctors":
-            items = list(await self.store.doctors())
-        else:
-            items = list(await self.store.communities())
-        return directory_csv.write(kind, items)
+        return await directory_import.export_csv(self.store, kind)
 
     async def load_sample(self, folder: Path) -> list[ImportReport]:
         """Import the sample district (stations, then doctors, then communities)."""

@@ -181,7 +181,7 @@ class HealthService:
     async def replan(self, resident_id: int) -> list[Due]:
         """Plan this resident's reminders and cancel the ones no longer due; the plan."""
         facts = await self.store.facts([resident_id])
-        pending = await self.store.pending_reminder_keys(
+        pending = await self.outbox.pending_keys_by_resident(
             followup.NOTIFICATION_KIND, followup.reminder_prefix(resident_id), [resident_id]
         )
         plans = self._plan(facts)
@@ -191,7 +191,7 @@ class HealthService:
     async def replan_all(self) -> tuple[int, int]:
         """The daily scan: (reminders added, reminders cancelled) over every resident."""
         facts = await self.store.facts(None)
-        pending = await self.store.pending_reminder_keys(followup.NOTIFICATION_KIND, "fu:")
+        pending = await self.outbox.pending_keys_by_resident(followup.NOTIFICATION_KIND, "fu:")
         return await self._apply(self._plan(facts), pending)
 
     def _plan(self, facts: list[Facts]) -> dict[int, tuple[list[Due], list[Planned]]]:
@@ -230,7 +230,7 @@ class HealthService:
         added = await self.outbox.plan(rows, now)
         if added < len(rows):
             # Some keys existed: bring back the ones an earlier re-plan cancelled.
-            added += await self.store.revive_cancelled(
+            added += await self.outbox.revive_cancelled(
                 followup.NOTIFICATION_KIND,
                 [(p.dedupe_key, p.due_at, p.expires_at) for p in rows],
                 now,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from bot.i18n import N_
+from bot.router import UserError
 
 SYSTOLIC_RANGE = (60, 260)
 DIASTOLIC_RANGE = (30, 160)
@@ -32,13 +33,8 @@ CONTROLLED_DIASTOLIC = 90
 CONTROLLED_GLUCOSE = 70  # tenths: 7.0 mmol/L
 
 
-class ReadingError(ValueError):
+class ReadingError(UserError, ValueError):
     """Input that is not a plausible reading; `msgid` is a correction prompt (English msgid)."""
-
-    def __init__(self, msgid: str, **params: object) -> None:
-        super().__init__(msgid)
-        self.msgid = msgid
-        self.params = params
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,9 +298,7 @@ class TipService:
         if give_back:
             await self.store.uncount(sub.resident_id, give_back)
         candidates = list(self._next_slots(sub, now))
-        taken = await self.store.existing_keys(
-            [dedupe_key(sub.resident_id, day) for day, _ in candidates]
-        )
+        taken = await outbox.taken_keys([dedupe_key(sub.resident_id, day) for day, _ in candidates])
         for day, due in candidates:
             if dedupe_key(sub.resident_id, day) in taken:
                 continue

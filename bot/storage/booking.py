@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_SQL, Planned, row_values
+from bot.storage.outbox import Planned, cancel_keys, insert_planned
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
@@ -254,8 +254,8 @@ class BookingStore:
                 [(reason, now_ts, a.id) for a in hit],
             )
             cancelled = [replace(a, status=CANCELLED, note=reason) for a in hit]
-            await _cancel_outbox(conn, [k for a in hit for k in reminders.keys(a.id)], now_ts)
-            await _plan_outbox(conn, [notice(a) for a in cancelled], now_ts)
+            await cancel_keys(conn, [k for a in hit for k in reminders.keys(a.id)], now_ts)
+            await insert_planned(conn, [notice(a) for a in cancelled], now_ts)
         return closed, cancelled
 
     # -- appointments -------------------------------------------------------------------
@@ -307,7 +307,7 @@ class BookingStore:
                 return BookResult(problem=problem, slot=slot)
             assert slot is not None
             appt = await _insert(conn, resident_id, slot, reason, now_ts)
-            await _plan_outbox(conn, reminders.plan(appt, now), now_ts)
+            await insert_planned(conn, reminders.plan(appt, now), now_ts)
         return BookResult(appointment=appt, slot=slot)
 
     async def move(
@@ -339,8 +339,8 @@ class BookingStore:
                 "WHERE id = ?",
                 (new.id, now_ts, old.id),
             )
-            await _cancel_outbox(conn, reminders.keys(old.id), now_ts)
-            await _plan_outbox(conn, reminders.plan(new, now), now_ts)
+            await cancel_keys(conn, reminders.keys(old.id), now_ts)
+            await insert_planned(conn, reminders.plan(new, now), now_ts)
         return BookResult(appointment=new, slot=slot, previous=old)
 
     async def cancel(
@@ -356,7 +356,7 @@ class BookingStore:
                 "UPDATE appointments SET status = 'cancelled', updated_at = ? WHERE id = ?",
                 (now_ts, old.id),
             )
-            await _cancel_outbox(conn, reminders.keys(old.id), now_ts)
+            await cancel_keys(conn, reminders.keys(old.id), now_ts)
         return BookResult(previous=replace(old, status=CANCELLED, updated_at=now_ts))
 
     async def confirm(
@@ -453,18 +453,3 @@ async def _insert(
         created_at=now_ts,
         updated_at=now_ts,
     )
-
-
-async def _plan_outbox(conn: aiosqlite.Connection, rows: Sequence[Planned], now_ts: int) -> None:
-    if rows:
-        await conn.executemany(INSERT_SQL, [row_values(p, now_ts) for p in rows])
-
-
-async def _cancel_outbox(conn: aiosqlite.Connection, keys: Sequence[str], now_ts: int) -> None:
-    if keys:
-        marks = ",".join("?" * len(keys))
-        await conn.execute(
-            "UPDATE outbox SET status = 'cancelled', updated_at = ? "
-            f"WHERE status = 'pending' AND dedupe_key IN ({marks})",
-            [now_ts, *keys],
-        )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_SQL, OutboxStore, Planned, row_values
+from bot.storage.outbox import OutboxStore, Planned, insert_planned
 
 AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
 
@@ -233,9 +233,7 @@ class BroadcastStore:
             broadcast = _broadcast(row)
             planned: list[Planned] = rows_for(broadcast.id)
             for i in range(0, len(planned), 5000):
-                await conn.executemany(
-                    INSERT_SQL, [row_values(p, now) for p in planned[i : i + 5000]]
-                )
+                await insert_planned(conn, planned[i : i + 5000], now)
         return broadcast
 
     async def get(self, broadcast_id: int) -> Broadcast | None:
@@ -345,5 +343,5 @@ class BroadcastStore:
             if cur.rowcount == 0:
                 return False
             if report is not None:
-                await conn.execute(INSERT_SQL, row_values(report, now))
+                await insert_planned(conn, [report], now)
         return True

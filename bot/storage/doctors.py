@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.storage.booking import Appointment
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_SQL, Planned, row_values
+from bot.storage.outbox import Planned, cancel_keys, insert_planned
 
 
 class Redeem(StrEnum):
@@ -269,7 +269,7 @@ class DoctorStore:
         doctor_id: str,
         status: str,
         now: int,
-        cancel_keys: Sequence[str],
+        cancel: Sequence[str],
         notify: Sequence[Planned],
     ) -> Appointment | None:
         """Mark a booked visit of `doctor_id` attended or no_show; None if it is not (any
@@ -290,14 +290,8 @@ class DoctorStore:
             )
             if cur.rowcount == 0:
                 return None
-            if cancel_keys:
-                await conn.execute(
-                    "UPDATE outbox SET status = 'cancelled', updated_at = ? "
-                    f"WHERE status = 'pending' AND dedupe_key IN ({_marks(cancel_keys)})",
-                    [now, *cancel_keys],
-                )
-            if notify:
-                await conn.executemany(INSERT_SQL, [row_values(p, now) for p in notify])
+            await cancel_keys(conn, cancel, now)
+            await insert_planned(conn, notify, now)
             async with conn.execute(
                 f"SELECT {_APPT_COLS} FROM appointments a WHERE a.id = ?", (appointment_id,)
             ) as c2:

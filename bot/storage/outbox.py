@@ -75,11 +75,59 @@ def row_values(p: Planned, now: int) -> tuple[Any, ...]:
     )
 
 
-INSERT_SQL = (
+_INSERT = (
     "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, dedupe_key, "
     "group_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (dedupe_key) DO NOTHING"
 )
+INSERT_SQL = _INSERT + "ON CONFLICT (dedupe_key) DO NOTHING"
+# The same insert, except that a row of the same kind cancelled earlier is planned again in
+# place (fresh content, times and attempts): for a feature whose dedupe key stands for a slot
+# that must stay free once cancelled, like a tip's day when the resident moves the tip.
+INSERT_OR_REVIVE_SQL = _INSERT + (
+    "ON CONFLICT (dedupe_key) DO UPDATE SET payload = excluded.payload, "
+    "due_at = excluded.due_at, expires_at = excluded.expires_at, status = 'pending', "
+    "attempts = 0, last_error = NULL, updated_at = excluded.updated_at "
+    "WHERE outbox.status = 'cancelled' AND outbox.kind = excluded.kind"
+)
+_TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
+# SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
+KEYS_PER_QUERY = 500
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def _cancel_keys_sql(n: int) -> str:
+    return (
+        "UPDATE outbox SET status = 'cancelled', updated_at = ? "
+        f"WHERE status = 'pending' AND dedupe_key IN ({_marks(n)})"
+    )
+
+
+# -- inside a caller's write transaction -------------------------------------------------------
+# A feature whose own rows and outbox rows must commit together (a booking and its reminders)
+# passes the connection of its `db.write()` block.
+
+
+async def insert_planned(conn: Any, rows: Sequence[Planned], now_ts: int) -> None:
+    """Insert planned rows, ignoring ones whose dedupe key exists."""
+    if rows:
+        await conn.executemany(INSERT_SQL, [row_values(p, now_ts) for p in rows])
+
+
+async def cancel_keys(conn: Any, dedupe_keys: Sequence[str], now_ts: int) -> int:
+    """Cancel pending rows by dedupe key; the rows cancelled."""
+    if not dedupe_keys:
+        return 0
+    cur = await conn.execute(_cancel_keys_sql(len(dedupe_keys)), [now_ts, *dedupe_keys])
+    return cur.rowcount
+
+
+async def taken_keys(conn: Any, dedupe_keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys a row holds that is not cancelled (at most KEYS_PER_QUERY)."""
+    async with conn.execute(_TAKEN_SQL.format(_marks(len(dedupe_keys))), dedupe_keys) as cur:
+        return {r[0] for r in await cur.fetchall()}
 
 
 def to_row(r: Any) -> OutboxRow:
@@ -130,12 +178,7 @@ class OutboxStore:
         """Cancel pending rows by dedupe key (e.g. a moved booking's reminders)."""
         if not dedupe_keys:
             return 0
-        marks = ",".join("?" * len(dedupe_keys))
-        return await self.db.execute(
-            f"UPDATE outbox SET status = 'cancelled', updated_at = ? "
-            f"WHERE status = 'pending' AND dedupe_key IN ({marks})",
-            [_ts(now), *dedupe_keys],
-        )
+        return await self.db.execute(_cancel_keys_sql(len(dedupe_keys)), [_ts(now), *dedupe_keys])
 
     async def cancel_prefix(self, prefix: str, now: datetime) -> int:
         """Cancel every pending row whose dedupe key starts with `prefix`."""
@@ -185,6 +228,80 @@ class OutboxStore:
     async def by_dedupe(self, dedupe_key: str) -> OutboxRow | None:
         r = await self.db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return None if r is None else to_row(r)
+
+    async def get(self, row_id: int) -> OutboxRow | None:
+        """One row by id (a notification's buttons carry its row id)."""
+        r = await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))
+        return None if r is None else to_row(r)
+
+    # -- re-planning: what is pending, what is taken, bringing cancelled rows back -----------
+    # Features that re-plan their notifications (follow-ups, vaccine reminders, tips) compare
+    # the rows they want with the rows that exist; these are the outbox's side of that.
+
+    async def pending_keys(self, kind: str, lo: str, hi: str | None = None) -> set[str]:
+        """Dedupe keys of pending rows of `kind` with lo <= key < hi; without `hi`, every key
+        starting with `lo` (a prefix)."""
+        # `+status`: without it SQLite picks the (status, due_at) index and reads every
+        # pending row of the outbox; the key range is far narrower.
+        rows = await self.db.fetchall(
+            "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
+            "AND +status = 'pending' AND kind = ?",
+            (lo, lo + "\uffff" if hi is None else hi, kind),
+        )
+        return {r[0] for r in rows}
+
+    async def pending_keys_by_resident(
+        self, kind: str, prefix: str, resident_ids: Sequence[int] | None = None
+    ) -> dict[int, set[str]]:
+        """Dedupe keys of pending rows of `kind` starting with `prefix`, by resident; only
+        `resident_ids` when given (None: everyone)."""
+        sql = (
+            "SELECT resident_id, dedupe_key FROM outbox WHERE status = 'pending' AND kind = ? "
+            "AND dedupe_key >= ? AND dedupe_key < ?"
+        )
+        params: list[Any] = [kind, prefix, prefix + "\uffff"]
+        if resident_ids is not None:
+            if not resident_ids:
+                return {}
+            sql += f" AND resident_id IN ({_marks(len(resident_ids))})"
+            params.extend(resident_ids)
+        out: dict[int, set[str]] = {}
+        for r in await self.db.fetchall(sql, params):
+            out.setdefault(r[0], set()).add(r[1])
+        return out
+
+    async def taken_keys(self, dedupe_keys: Sequence[str]) -> set[str]:
+        """Which of these dedupe keys a row holds that is not cancelled (a cancelled row's key
+        is free to plan again)."""
+        found: set[str] = set()
+        for i in range(0, len(dedupe_keys), KEYS_PER_QUERY):
+            part = list(dedupe_keys[i : i + KEYS_PER_QUERY])
+            rows = await self.db.fetchall(_TAKEN_SQL.format(_marks(len(part))), part)
+            found.update(r[0] for r in rows)
+        return found
+
+    async def revive_cancelled(
+        self, kind: str, rows: Sequence[tuple[str, datetime, datetime | None]], now: datetime
+    ) -> int:
+        """Put cancelled rows of `kind` back to pending with new times: (dedupe_key, due_at,
+        expires_at); the rows revived.
+
+        `plan` ignores a dedupe key that exists, so a notification cancelled when a plan
+        changed (a condition removed, a dose recorded by mistake) and wanted again (the
+        condition re-added, the mistake undone) would otherwise never be sent."""
+        if not rows:
+            return 0
+        async with self.db.write() as conn:
+            before = conn.total_changes
+            await conn.executemany(
+                "UPDATE outbox SET status = 'pending', due_at = ?, expires_at = ?, updated_at = ? "
+                "WHERE dedupe_key = ? AND kind = ? AND status = 'cancelled'",
+                [
+                    (_ts(due), _ts(exp) if exp else None, _ts(now), key, kind)
+                    for key, due, exp in rows
+                ],
+            )
+            return conn.total_changes - before
 
     async def for_resident(self, resident_id: int, kind: str | None = None) -> list[OutboxRow]:
         sql = "SELECT * FROM outbox WHERE resident_id = ?"

@@ -12,13 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.storage.db import Database
-from bot.storage.outbox import Planned, row_values
+from bot.storage.outbox import INSERT_OR_REVIVE_SQL, KEYS_PER_QUERY, Planned, row_values, taken_keys
 
 SLOTS = ("morning", "noon", "evening")
 FREQUENCIES = ("daily", "weekly")
 VERDICTS = ("helpful", "fewer")
-# SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
-_KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,23 +67,6 @@ def _subscription(row: Any) -> Subscription:
 def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
-# The outbox insert (the columns of bot.storage.outbox.INSERT_SQL, in row_values order), except
-# that a tip row cancelled earlier is planned again in place: when a resident moves their tip
-# to another time, the day it left must stay free for the nightly planner.
-_PLAN_SQL = (
-    "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, dedupe_key, "
-    "group_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (dedupe_key) DO UPDATE SET payload = excluded.payload, "
-    "due_at = excluded.due_at, expires_at = excluded.expires_at, status = 'pending', "
-    "attempts = 0, last_error = NULL, updated_at = excluded.updated_at "
-    "WHERE outbox.status = 'cancelled' AND outbox.kind = excluded.kind"
-)
-_TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
 
 _HISTORY_UPSERT = (
     "INSERT INTO tip_history (resident_id, tip_id, times, last_at) VALUES (?, ?, 1, ?) "
@@ -189,18 +170,10 @@ class TipStore:
                 )
 
     # -- planning -------------------------------------------------------------------------
-    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
-        """Which of these outbox dedupe keys are taken (by a row that is not cancelled)."""
-        found: set[str] = set()
-        for i in range(0, len(keys), _KEYS_PER_QUERY):
-            part = list(keys[i : i + _KEYS_PER_QUERY])
-            rows = await self.db.fetchall(_TAKEN_SQL.format(_marks(len(part))), part)
-            found.update(r[0] for r in rows)
-        return found
-
     async def plan(self, items: Sequence[PlannedTip], now: datetime) -> int:
         """Write outbox rows and count their tips, skipping rows whose dedupe key is taken
-        (a cancelled row's key is free: that row is planned again).
+        (a cancelled row's key is free: that row is planned again, so a tip moved to another
+        time leaves the day it left free for the nightly planner).
 
         The check and the writes share one BEGIN IMMEDIATE transaction, so a concurrent
         subscriber's own planning cannot make a tip count twice. Returns rows added.
@@ -210,15 +183,15 @@ class TipStore:
         now_ts = _ts(now)
         added = 0
         async with self.db.write() as conn:
-            for i in range(0, len(items), _KEYS_PER_QUERY):
-                part = items[i : i + _KEYS_PER_QUERY]
-                keys = [it.row.dedupe_key for it in part]
-                async with conn.execute(_TAKEN_SQL.format(_marks(len(keys))), keys) as cur:
-                    taken = {r[0] for r in await cur.fetchall()}
+            for i in range(0, len(items), KEYS_PER_QUERY):
+                part = items[i : i + KEYS_PER_QUERY]
+                taken = await taken_keys(conn, [it.row.dedupe_key for it in part])
                 fresh = [it for it in part if it.row.dedupe_key not in taken]
                 if not fresh:
                     continue
-                await conn.executemany(_PLAN_SQL, [row_values(it.row, now_ts) for it in fresh])
+                await conn.executemany(
+                    INSERT_OR_REVIVE_SQL, [row_values(it.row, now_ts) for it in fresh]
+                )
                 await conn.executemany(
                     _HISTORY_UPSERT,
                     [(it.row.resident_id, it.row.key, now_ts) for it in fresh if it.count],

@@ -1,0 +1,68 @@
+"""What the operator commands share: the --db option, opening the runtime for one command,
+dates on the command line, local times and plain-text tables. Not a command itself (no
+`register`), so the CLI's discovery skips it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+
+
+def with_db(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings with the command's --db, if it has one and it was given."""
+    db = getattr(args, "db", None)
+    return settings if db is None else replace(settings, db_path=db)
+
+
+@asynccontextmanager
+async def open_runtime(args: argparse.Namespace, settings: Settings) -> AsyncIterator[Runtime]:
+    """A started Runtime on the command's database, stopped when the block ends."""
+    rt = Runtime(with_db(args, settings))
+    await rt.start()
+    try:
+        yield rt
+    finally:
+        await rt.stop()
+
+
+def iso_date(text: str) -> date:
+    """An argparse type: a date written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def local_time(ts: int, settings: Settings) -> datetime:
+    """Unix seconds as a time in the deployment's time zone (what operators read)."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(settings.tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column: its width, alignment and the spaces after it."""
+
+    width: int
+    right: bool = False
+    gap: int = 1
+
+
+def table_row(columns: Sequence[Column], cells: Sequence[object]) -> str:
+    """One line of a plain-text table: each cell padded to its column, the last cell (after
+    the columns) as it is."""
+    parts = [
+        f"{cell!s:{'>' if col.right else '<'}{col.width}}" + " " * col.gap
+        for col, cell in zip(columns, cells, strict=False)
+    ]
+    return "".join(parts) + "".join(str(c) for c in cells[len(columns) :])
