@@ -184,7 +184,8 @@ class OutboxStore:
         """Cancel every pending row whose dedupe key starts with `prefix`."""
         return await self.db.execute(
             "UPDATE outbox SET status = 'cancelled', updated_at = ? "
-            "WHERE status = 'pending' AND dedupe_key >= ? AND dedupe_key < ?",
+            # `+status`: search the dedupe-key range, not every pending row (see pending_keys).
+            "WHERE +status = 'pending' AND dedupe_key >= ? AND dedupe_key < ?",
             (_ts(now), prefix, prefix + "\uffff"),
         )
 
