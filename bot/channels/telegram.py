@@ -7,19 +7,12 @@ Only this module (and the CLI that starts it) imports `telegram`. Everything is 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from telegram import InputFile, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -31,7 +24,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
-from telegram.warnings import PTBDeprecationWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
@@ -115,39 +108,68 @@ def to_incoming(update: Update) -> Incoming | None:
     return Incoming(kind=Kind.MEDIA, media=media, **base)
 
 
-def inline_markup(reply: Reply) -> InlineKeyboardMarkup | None:
+# Replies are sent as plain Bot API calls with the markup as plain JSON (see _send_text): the
+# same fields PTB's InlineKeyboardMarkup / ReplyKeyboardMarkup serialise to.
+Markup = dict[str, Any]
+
+
+def inline_markup(reply: Reply) -> Markup | None:
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [
+    return {
+        "inline_keyboard": [
             [
-                InlineKeyboardButton(b.label, callback_data=b.data)
+                {"text": b.label, "callback_data": b.data}
                 if b.data is not None
-                else InlineKeyboardButton(b.label, url=b.url)
+                else {"text": b.label, "url": b.url}
                 for b in row
             ]
             for row in reply.buttons
         ]
-    )
+    }
 
 
-def keyboard_markup(kb: Keyboard) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [
-            [
-                KeyboardButton(
-                    b.label,
-                    request_location=b.request is Request.LOCATION or None,
-                    request_contact=b.request is Request.CONTACT or None,
-                )
-                for b in row
-            ]
-            for row in kb.rows
-        ],
-        resize_keyboard=True,
-        is_persistent=kb.persistent,
-        one_time_keyboard=kb.one_time,
-    )
+def _keyboard_button(label: str, request: Request | None) -> dict[str, Any]:
+    if request is Request.LOCATION:
+        return {"text": label, "request_location": True}
+    if request is Request.CONTACT:
+        return {"text": label, "request_contact": True}
+    return {"text": label}
+
+
+def keyboard_markup(kb: Keyboard) -> Markup:
+    return {
+        "keyboard": [[_keyboard_button(b.label, b.request) for b in row] for row in kb.rows],
+        "resize_keyboard": True,
+        "is_persistent": kb.persistent,
+        "one_time_keyboard": kb.one_time,
+    }
+
+
+# Text replies go through `Bot.do_api_request`, PTB's public, documented way to call an
+# endpoint with raw arguments and get the raw result back (return_type=None). `send_message`
+# would build markup objects, serialise them, and parse the echoed Message with its whole
+# keyboard into objects nobody reads: about two thirds of the CPU an interactive reply costs.
+# The markup goes as the JSON string the Bot API takes (PTB passes strings through as they
+# are); a dict would be walked and encoded twice by PTB's request layer.
+# Errors come from the same request path, so Forbidden / RetryAfter / BadRequest are raised
+# exactly as send_message raises them. PTB warns (PTBUserWarning) when do_api_request is used
+# for an endpoint it also wraps; that is advice, not a deprecation, so only that message for
+# these two endpoints is silenced.
+_RAW_CALL_ADVICE = r"Please use 'Bot\.(sendMessage|editMessageText)' instead"
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _silence_raw_call_advice() -> None:
+    # Idempotent (an identical filter replaces the old one). Called again when an Application
+    # is built, because test runners reset the warning filters around each test.
+    warnings.filterwarnings("ignore", message=_RAW_CALL_ADVICE, category=PTBUserWarning)
+
+
+_silence_raw_call_advice()
 
 
 class TelegramSender:
@@ -207,26 +229,38 @@ class TelegramSender:
                 photo=InputFile(p.content, filename=p.filename),
                 caption=(reply.text or p.caption)[:1024] or None,
             )
+        await self._send_text(chat_id, reply, edit_ref)
+        return None
+
+    async def _send_text(self, chat_id: int, reply: Reply, edit_ref: str | None) -> None:
+        bot = self.bot
         chunks = split_text(reply.text or "…")
-        markup: Any = (
+        markup = (
             keyboard_markup(reply.keyboard) if reply.keyboard is not None else inline_markup(reply)
         )
+        wire_markup = None if markup is None else _json(markup)
         if reply.edit and edit_ref is not None and len(chunks) == 1 and reply.keyboard is None:
+            params: dict[str, Any] = {
+                "chat_id": chat_id,
+                "message_id": int(edit_ref),
+                "text": chunks[0],
+            }
+            if wire_markup is not None:
+                params["reply_markup"] = wire_markup
             try:
-                await bot.edit_message_text(
-                    chunks[0], chat_id=chat_id, message_id=int(edit_ref), reply_markup=markup
-                )
-                return None
+                await bot.do_api_request("editMessageText", api_kwargs=params)
+                return
             except BadRequest as exc:
                 if "not modified" in str(exc).lower():
-                    return None
+                    return
                 # Too old or deleted: fall through and send a fresh message instead.
                 log.info("edit failed, sending anew: %s", exc)
-        sent = None
+        last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
-            last = i == len(chunks) - 1
-            sent = await bot.send_message(chat_id, chunk, reply_markup=markup if last else None)
-        return sent
+            params = {"chat_id": chat_id, "text": chunk}
+            if i == last and wire_markup is not None:
+                params["reply_markup"] = wire_markup
+            await bot.do_api_request("sendMessage", api_kwargs=params)
 
 
 class TelegramChannel:
@@ -367,6 +401,7 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     app = builder.build()
+    _silence_raw_call_advice()
     channel = TelegramChannel(rt)
     app.add_handler(TypeHandler(Update, channel.on_update))
     app.add_error_handler(channel.on_error)

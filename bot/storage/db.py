@@ -1,8 +1,10 @@
-"""The SQLite database: one writer connection, one reader connection, migrations by number.
+"""The SQLite database: one writer connection, reader connections, migrations by number.
 
 WAL lets readers go on while the writer commits, so reads never wait behind a broadcast's
 writes. All writes go through `Database.write()`, which serialises them on one connection and
 opens each transaction with BEGIN IMMEDIATE so a write never fails half-way on a lock upgrade.
+Reads run on the event loop's own thread when they are quick, on a reader thread otherwise
+(see `Database._read_fast`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
+import threading
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +27,21 @@ import aiosqlite
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# CPU time one read may take on the event loop before it is moved to the reader thread, and
+# how often (in SQLite VM steps) that is checked. CPU time, not wall time: a quick read that
+# happens to be preempted on a busy machine must not count as a slow one.
+READ_BUDGET_S = 0.001
+_PROGRESS_STEPS = 2000
+# A query that overran the budget this many times always goes to the reader thread.
+_SLOW_STRIKES = 2
+_MAX_SLOW_TRACKED = 512
+# Result codes (the low byte of an extended code) after which the reader thread retries the
+# read: busy or locked (the loop never waits for a lock), interrupted (over the budget),
+# read-only (a statement that writes; this connection is query_only).
+_RETRY_ON_THREAD = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_READONLY}
+)
+_QUERY = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -54,12 +74,17 @@ async def _configure(conn: aiosqlite.Connection) -> None:
 
 
 class Database:
-    """Owns the connections. Use `read()` for queries and `write()` for transactions."""
+    """Owns the connections. `fetchone`/`fetchall`/`fetchval` read, `write()` and `execute`
+    write."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._fast: sqlite3.Connection | None = None
+        self._fast_thread: int | None = None
+        self._deadline = 0.0
+        self._strikes: dict[str, int] = {}
         self._write_lock = asyncio.Lock()
 
     async def open(self, migrate: bool = True) -> None:
@@ -73,8 +98,26 @@ class Database:
         self._reader = await aiosqlite.connect(self.path, isolation_level=None)
         self._reader.row_factory = aiosqlite.Row
         await _configure(self._reader)
+        self._open_fast()
+
+    def _open_fast(self) -> None:
+        # Plain sqlite3, used only on the thread that opened it (the event loop's), checked in
+        # _read_fast. busy_timeout 0: a read that would wait for a lock goes to the reader
+        # thread instead. query_only: this connection never writes.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA busy_timeout=0")
+        conn.set_progress_handler(self._over_budget, _PROGRESS_STEPS)
+        self._fast, self._fast_thread = conn, threading.get_ident()
+
+    def _over_budget(self) -> bool:
+        return time.thread_time() > self._deadline
 
     async def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = self._fast_thread = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -106,14 +149,55 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
-    # Reads and single statements take one trip to the connection's thread each (aiosqlite
-    # runs every call there): execute_fetchall instead of execute + fetch + close.
+    def _read_fast(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row] | None:
+        """The rows, read on the calling (event loop) thread; None: use the reader thread.
+
+        Nearly every read here is a point read through an index (the resident behind an
+        update, their settings): SQLite answers in microseconds, while an aiosqlite call
+        costs two thread switches, a future and a wake-up of the loop, several times the
+        query, and was the largest share of the time an update took besides PTB itself. In
+        WAL mode a reader never waits for the writer. The price is that a read holds the
+        loop while it runs, so each read gets READ_BUDGET_S of CPU: a query still running
+        then is interrupted and re-run on the reader thread, and after _SLOW_STRIKES overruns
+        that query always goes there. A lock (another process recovering the WAL, a non-WAL
+        client) also sends the read to the thread, which waits up to the busy timeout.
+        """
+        conn = self._fast
+        if (
+            conn is None
+            or threading.get_ident() != self._fast_thread
+            or not _QUERY.match(sql)  # PRAGMAs report the reader's settings
+            or self._strikes.get(sql, 0) >= _SLOW_STRIKES
+        ):
+            return None
+        self._deadline = time.thread_time() + READ_BUDGET_S
+        try:
+            # fetchall steps the statement to its end, so no read transaction stays open.
+            return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in _RETRY_ON_THREAD:
+                raise
+            if code == sqlite3.SQLITE_INTERRUPT:
+                if len(self._strikes) >= _MAX_SLOW_TRACKED:
+                    self._strikes.clear()
+                self._strikes[sql] = self._strikes.get(sql, 0) + 1
+                log.info("read over %.1f ms, moved to the reader thread", READ_BUDGET_S * 1000)
+            return None
+
+    # On the reader thread, a read is one trip there (aiosqlite runs every call on the
+    # connection's thread): execute_fetchall instead of execute + fetch + close.
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.reader.execute_fetchall(sql, params)
-        return rows[0] if rows else None  # type: ignore[index]
+        rows = self._read_fast(sql, params)
+        if rows is None:
+            rows = list(await self.reader.execute_fetchall(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        return list(await self.reader.execute_fetchall(sql, params))
+        rows = self._read_fast(sql, params)
+        if rows is None:
+            rows = list(await self.reader.execute_fetchall(sql, params))
+        return rows
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)

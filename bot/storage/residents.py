@@ -83,21 +83,24 @@ class ResidentStore:
         return None if row is None else _resident(row)
 
     async def create(self, channel: str, user_id: str) -> Resident:
-        """Insert the resident if new; return the stored row either way (safe to race)."""
-        now = _now_iso()
-        async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO residents (channel, channel_user_id, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (channel, channel_user_id) DO NOTHING",
-                (channel, user_id, now),
-            )
-            async with conn.execute(
-                f"SELECT {_RESIDENT_COLUMNS} FROM residents r "
-                "WHERE r.channel = ? AND r.channel_user_id = ?",
-                (channel, user_id),
-            ) as cur:
-                row = await cur.fetchone()
-        assert row is not None
+        """Insert the resident if new; return the stored row either way (safe to race).
+
+        The insert is one statement (atomic on its own, one trip to the writer); whoever won
+        a race, the row is committed when the read after it runs.
+        """
+        await self.db.execute(
+            "INSERT INTO residents (channel, channel_user_id, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (channel, channel_user_id) DO NOTHING",
+            (channel, user_id, _now_iso()),
+        )
+        row = await self.db.fetchone(
+            f"SELECT {_RESIDENT_COLUMNS} FROM residents r "
+            "WHERE r.channel = ? AND r.channel_user_id = ?",
+            (channel, user_id),
+        )
+        if row is None:
+            # Deleted in between by another process (this user's own updates are serialised).
+            raise RuntimeError("resident deleted while being created")
         return _resident(row)
 
     async def update(self, resident: Resident, **changes: Any) -> Resident:
@@ -175,16 +178,17 @@ class ResidentStore:
         return out
 
     async def _tables_by_reference(self) -> dict[str, list[tuple[str, str, str | None]]]:
-        names = [
-            r[0]
-            for r in await self.db.fetchall(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
+        # One query (the pragma as a table-valued function) rather than one PRAGMA per table,
+        # in the order PRAGMA foreign_key_list gives, table by table as they were created.
+        rows = await self.db.fetchall(
+            'SELECT m.name AS child, f."table" AS parent, f."from" AS fk_col, f."to" AS parent_col '
+            "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
+            "ORDER BY m.rowid, f.id, f.seq"
+        )
         refs: dict[str, list[tuple[str, str, str | None]]] = {}
-        for name in names:
-            for fk in await self.db.fetchall(f'PRAGMA foreign_key_list("{name}")'):
-                refs.setdefault(fk["table"], []).append((name, fk["from"], fk["to"]))
+        for r in rows:
+            refs.setdefault(r["parent"], []).append((r["child"], r["fk_col"], r["parent_col"]))
         return refs
 
     async def delete(self, resident_id: int) -> bool:
