@@ -177,13 +177,12 @@ class BookingStore:
         return added
 
     async def slot(self, slot_id: int) -> Slot | None:
-        row = await _one(self.db.reader, f"{_SLOT_SQL} WHERE s.id = ?", (slot_id,))
+        row = await self.db.fetchone(f"{_SLOT_SQL} WHERE s.id = ?", (slot_id,))
         return None if row is None else _slot(row)
 
     async def slots_between(self, doctor_id: str, lo: int, hi: int) -> list[Slot]:
         """All the doctor's slots starting in [lo, hi), open or not, in time order."""
-        rows = await _all(
-            self.db.reader,
+        rows = await self.db.fetchall(
             f"{_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? AND s.start_at < ? "
             "ORDER BY s.start_at",
             (doctor_id, lo, hi),
@@ -192,8 +191,7 @@ class BookingStore:
 
     async def free_slots(self, doctor_id: str, lo: int, hi: int) -> list[Slot]:
         """Open slots with a place left, starting in [lo, hi), in time order."""
-        rows = await _all(
-            self.db.reader,
+        rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
             "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity ORDER BY start_at",
             (doctor_id, lo, hi),
@@ -204,8 +202,7 @@ class BookingStore:
         self, doctor_id: str, around: int, lo: int, hi: int, limit: int
     ) -> list[Slot]:
         """Up to `limit` free slots in [lo, hi) nearest in time to `around`, in time order."""
-        rows = await _all(
-            self.db.reader,
+        rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
             "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity "
             "ORDER BY ABS(start_at - ?), start_at LIMIT ?",
@@ -215,8 +212,8 @@ class BookingStore:
 
     async def overbooked(self) -> list[Slot]:
         """Slots holding more active bookings than their capacity (should never exist)."""
-        rows = await _all(
-            self.db.reader, f"SELECT * FROM ({_SLOT_SQL}) WHERE taken > capacity ORDER BY start_at"
+        rows = await self.db.fetchall(
+            f"SELECT * FROM ({_SLOT_SQL}) WHERE taken > capacity ORDER BY start_at"
         )
         return [_slot(r) for r in rows]
 
@@ -260,15 +257,14 @@ class BookingStore:
 
     # -- appointments -------------------------------------------------------------------
     async def appointment(self, appointment_id: int) -> Appointment | None:
-        row = await _one(
-            self.db.reader, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
+        row = await self.db.fetchone(
+            f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
         )
         return None if row is None else _appt(row)
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         """The resident's active bookings that have not started yet, soonest first."""
-        rows = await _all(
-            self.db.reader,
+        rows = await self.db.fetchall(
             f"SELECT {_APPT_COLS} FROM appointments WHERE resident_id = ? "
             "AND status = 'booked' AND start_at > ? ORDER BY start_at, id",
             (resident_id, _ts(now)),
@@ -295,7 +291,7 @@ class BookingStore:
             raise ValueError(f"unknown reason {reason!r}")
         now_ts = _ts(now)
         params = _check_params(resident_id, slot_id, now_ts)
-        seen = await _one(self.db.reader, _CHECK_SQL, params)
+        seen = await self.db.fetchone(_CHECK_SQL, params)
         slot, problem = _judge(seen, doctor_id, now_ts, max_future)
         if problem is not None:
             return BookResult(problem=problem, slot=slot)
