@@ -18,6 +18,7 @@ from bot.callbacks import Callback, StaleButton
 from bot.context import Ctx
 from bot.core import Incoming, Kind, Outcome, Reply
 from bot.i18n import negotiate
+from bot.logsafe import describe
 from bot.menu import label_index
 from bot.storage.residents import ConversationState, ResidentStore
 
@@ -175,14 +176,15 @@ class Router:
         except UserError as exc:
             ctx.replies.clear()
             ctx.say(ctx._(exc.msgid).format(**exc.params), home=True)
-        except Exception:
-            log.exception(
-                "handler failed for resident %s (kind=%s, command=%s, button=%s, state=%s)",
+        except Exception as exc:
+            log.error(
+                "handler failed for resident %s (kind=%s, command=%s, button=%s, state=%s): %s",
                 user.id,
                 msg.kind,
                 msg.command,
                 (msg.data or "")[:20],
                 ctx.state.name,
+                describe(exc),
             )
             ctx.replies.clear()
             ctx.state_changed = False  # keep the state the user had before the failure

@@ -119,3 +119,34 @@ async def test_handler_error_gets_kind_reply_and_keeps_state(settings, clock) ->
 async def test_menu_label_from_either_language_works(user) -> None:
     await user.text("⚙️ 设置")
     assert "Settings" in user.texts()
+
+
+async def test_a_failing_handler_logs_no_personal_data(settings, clock, caplog) -> None:
+    """The exception's message (which can quote what a resident typed) stays out of the log."""
+    import logging
+
+    registry = build_registry()
+
+    async def leaky(ctx) -> None:
+        int(ctx.msg.args)  # what the resident typed ends up in the ValueError's message
+
+    registry.command("leaky", leaky, open=True)
+    rt = await _runtime(settings, clock, registry)
+    try:
+        with caplog.at_level(logging.INFO):
+            out = await rt.handle(
+                Incoming(
+                    channel="t",
+                    user_id="9",
+                    kind=Kind.COMMAND,
+                    command="leaky",
+                    args="my reading 135/85 and phone 13800000000",
+                    language_code="en",
+                )
+            )
+    finally:
+        await rt.stop()
+    assert "something went wrong" in out.replies[0].text
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "ValueError" in logged and "leaky" in logged  # type and frames are there
+    assert "13800000000" not in logged and "135/85" not in logged

@@ -29,6 +29,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
 from bot.i18n import negotiate
+from bot.logsafe import describe
 from bot.services.delivery.limiter import Limiter
 
 if TYPE_CHECKING:
@@ -362,7 +363,10 @@ class TelegramChannel:
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """One error handler: log with context (ids only, no personal data), keep running."""
         uid = getattr(update, "update_id", None)
-        log.error("error while handling update %s: %r", uid, context.error, exc_info=context.error)
+        error = context.error
+        log.error(
+            "error while handling update %s: %s", uid, describe(error) if error else "unknown"
+        )
         if isinstance(update, Update):
             await self._apologise(update, context.bot)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +39,7 @@ from bot.channels.wechat_templates import Template, load_templates, template_val
 from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
 from bot.i18n import Translator, negotiate
+from bot.logsafe import describe
 from bot.menu import MAIN_MENU
 from bot.storage.channels import ChannelStore, Claim
 from bot.storage.residents import Resident, ResidentStore
@@ -195,11 +195,7 @@ class WeChatChannel:
             reply = await self._process(msg, asyncio.get_running_loop().time())
         except Exception as exc:
             # The type and the frames only: exception messages can carry what was typed.
-            log.error(
-                "WeChat message failed: %s\n%s",
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
+            log.error("WeChat message failed: %s", describe(exc))
         finally:
             await self.store.finish_inbound(key, reply)
             future.set_result(reply)
