@@ -12,6 +12,7 @@ on each screen and again when it is sent.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, time, timedelta
 
 from bot.callbacks import Callback, StaleButton, cb
@@ -47,12 +48,16 @@ READY = "ready"
 
 
 # -- composing ---------------------------------------------------------------------------------
-def _draft(ctx: Ctx, needs: str = "") -> dict:
+def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict:
     """The draft being composed, checked to have what `needs` asks for; StaleButton if not
-    (a button of an older screen, or of a compose that was restarted meanwhile)."""
+    (a button of an older screen, or of a compose that was restarted meanwhile). `tok` is
+    the draft token a confirm-screen button carries: Send, urgent, Back and Discard act only
+    on the draft that screen showed, never on a newer one."""
     if ctx.state.name not in (COMPOSE, TYPING):
         raise StaleButton("no broadcast being composed")
     d = dict(ctx.state.data)
+    if tok is not None and d.get("tok") != tok:
+        raise StaleButton("a button of another draft")
     if needs in (AUDIENCE, CONTENT, READY):
         if d.get("aud") not in AUDIENCES:
             raise StaleButton("draft has no audience")
@@ -96,7 +101,7 @@ async def start(ctx: Ctx, doctor: Doctor) -> None:
             edit=True,
         )
         return
-    ctx.set_state(COMPOSE)
+    ctx.set_state(COMPOSE, tok=secrets.token_hex(3))
     buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("drb", "a", key)) for key in AUDIENCES]
     ctx.say(
         ctx._("📢 New broadcast ({made} of {limit} today). Who should receive it?").format(
@@ -232,16 +237,18 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
     ctx.say(
         text,
         [
-            Button(ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("drb", "go")),
-            Button(toggle, cb("drb", "u")),
-            Button(ctx._("❌ Discard"), cb("drb", "stop")),
+            Button(
+                ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("drb", "go", d["tok"])
+            ),
+            Button(toggle, cb("drb", "u", d["tok"])),
+            Button(ctx._("❌ Discard"), cb("drb", "stop", d["tok"])),
         ],
         edit=edit,
     )
 
 
-async def send(ctx: Ctx, doctor: Doctor, second: bool) -> None:
-    d = _draft(ctx, READY)
+async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
+    d = _draft(ctx, READY, tok)
     service = ctx.service(BroadcastService)
     recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
     count = len(recipients or [])
@@ -253,9 +260,10 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool) -> None:
             ).format(n=ctx.t.number(count)),
             [
                 Button(
-                    ctx._("✅ Yes, send to {n}").format(n=ctx.t.number(count)), cb("drb", "go2")
+                    ctx._("✅ Yes, send to {n}").format(n=ctx.t.number(count)),
+                    cb("drb", "go2", tok),
                 ),
-                Button(ctx._("⬅️ Back"), cb("drb", "back")),
+                Button(ctx._("⬅️ Back"), cb("drb", "back", tok)),
             ],
             edit=True,
         )
@@ -343,14 +351,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         d["at"] = at.isoformat()
         await confirm(ctx, doctor, d)
     elif action == "u":
-        d = _draft(ctx, READY)
+        d = _draft(ctx, READY, data.part(1))
         d["urgent"] = not d.get("urgent")
         await confirm(ctx, doctor, d)
     elif action in ("go", "go2"):
-        await send(ctx, doctor, second=action == "go2")
+        await send(ctx, doctor, second=action == "go2", tok=data.part(1))
     elif action == "back":
-        await confirm(ctx, doctor, _draft(ctx, READY))
+        await confirm(ctx, doctor, _draft(ctx, READY, data.part(1)))
     else:
+        _draft(ctx, tok=data.part(1))
         ctx.clear_state()
         ctx.say(ctx._("Discarded. Nothing was sent."), back=MENU, edit=True)
 

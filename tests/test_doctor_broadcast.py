@@ -419,3 +419,24 @@ async def test_final_report_is_one_durable_outbox_row(
     assert await rt.service(Dispatcher).drain() == 1
     reports = [r for r in sender.to(doctor.user_id) if "Report for broadcast" in r.text]
     assert len(reports) == 1 and "sent 3 / 4 · 1 unreachable" in reports[0].text
+
+
+async def test_an_old_confirm_screen_cannot_send_or_discard_a_newer_draft(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "All my signed residents", "Draft A")
+    old = {b.label.split()[0]: b.data for r in doctor.all_replies() for b in r.all_buttons()}
+    # The doctor starts over and prepares a different message, to fewer people.
+    await compose_typed(doctor, "Hypertension", "Draft B")
+    new = {b.label.split()[0]: b.data for r in doctor.all_replies() for b in r.all_buttons()}
+    for data in (old["✅"], old["❌"], old["🚨"]):
+        await doctor.press_data(data)
+        assert "out of date" in doctor.texts()
+    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    # Draft B, from its own screen, is intact and goes out as shown.
+    await doctor.press_data(new["✅"])
+    sent = await rt.service(BroadcastService).recent(await _wang(rt))
+    assert len(sent) == 1 and sent[0].text == "Draft B"
