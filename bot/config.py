@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass, field
 from datetime import time
@@ -9,6 +10,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _data_dir(package: str, folder: str) -> Path:
+    """Where a data package lies: inside the installed wheel, or the checkout's folder for an
+    editable install (setup.py maps `content/` and `locales/` to these packages)."""
+    spec = importlib.util.find_spec(package)
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return ROOT / folder
+
+
+CONTENT_DIR = _data_dir("doorstep_content", "content")
+LOCALES_DIR = _data_dir("doorstep_locales", "locales")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
 
@@ -57,8 +71,8 @@ class Settings:
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
     telegram_api_url: str = DEFAULT_API_URL
-    content_dir: Path = ROOT / "content"
-    locales_dir: Path = ROOT / "locales"
+    content_dir: Path = CONTENT_DIR
+    locales_dir: Path = LOCALES_DIR
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
     global_rate: float = 30.0
@@ -112,7 +126,7 @@ class Settings:
             "default_locale": locale,
             "telegram_token": Secret(token) if token else None,
             "telegram_api_url": env.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
-            "content_dir": Path(env.get("DOORSTEP_CONTENT", str(ROOT / "content"))),
+            "content_dir": Path(env.get("DOORSTEP_CONTENT", str(CONTENT_DIR))),
             "quiet_start": _parse_hhmm(env.get("DOORSTEP_QUIET_START", "21:00"), "QUIET_START"),
             "quiet_end": _parse_hhmm(env.get("DOORSTEP_QUIET_END", "08:00"), "QUIET_END"),
             "global_rate": float(env.get("DOORSTEP_GLOBAL_RATE", "30")),

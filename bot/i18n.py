@@ -1,12 +1,15 @@
 """Translations and locale-aware formatting.
 
-English msgids, catalogs in locales/<locale>/LC_MESSAGES/messages.po, compiled to .mo.
+English msgids, catalogs in locales/<locale>/LC_MESSAGES/messages.po. The .po files are the only
+source: they are compiled in memory when loaded, so no compiled file can go stale or differ
+between Babel releases.
 Locale choice: the user's stored choice, then the channel's language code, then the default.
 """
 
 from __future__ import annotations
 
 import gettext
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -17,10 +20,12 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.lists import format_list
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from bot.config import ROOT
+from bot.config import LOCALES_DIR
 
 SUPPORTED = ("zh_Hans", "en")
 DOMAIN = "messages"
@@ -32,7 +37,7 @@ def N_(message: str) -> str:
 
 
 class CatalogMissing(RuntimeError):
-    """A compiled catalog is missing: run `pybabel compile -d locales`."""
+    """A catalog (.po file) is missing from the locales directory."""
 
 
 def negotiate(stored: str | None, language_code: str | None, default: str) -> str:
@@ -109,18 +114,36 @@ def _babel_locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
-class Catalogs:
-    """Loaded catalogs, one per supported locale; loading fails fast if one is not compiled."""
+@lru_cache(maxsize=16)
+def _compiled(po: Path, mtime_ns: int) -> bytes:
+    """The .po file compiled to .mo bytes (fuzzy entries left out, as pybabel compile does).
 
-    def __init__(self, locales_dir: Path = ROOT / "locales", tz: ZoneInfo | None = None) -> None:
+    Cached by path and modification time: tests build many runtimes, and an edited catalog is
+    picked up by the next load.
+    """
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    return buf.getvalue()
+
+
+def load_translations(locales_dir: Path, name: str) -> Translations:
+    """The translations of one locale, compiled from its .po file."""
+    po = locales_dir / name / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        raise CatalogMissing(f"{po} is missing")
+    return Translations(io.BytesIO(_compiled(po, po.stat().st_mtime_ns)), domain=DOMAIN)
+
+
+class Catalogs:
+    """Loaded catalogs, one per supported locale; loading fails fast if one is missing."""
+
+    def __init__(self, locales_dir: Path = LOCALES_DIR, tz: ZoneInfo | None = None) -> None:
         self.tz = tz or ZoneInfo("Asia/Shanghai")
         self._translators: dict[str, Translator] = {}
         for name in SUPPORTED:
-            mo = locales_dir / name / "LC_MESSAGES" / f"{DOMAIN}.mo"
-            if not mo.exists():
-                raise CatalogMissing(f"{mo} is missing: run `pybabel compile -d {locales_dir}`")
-            with mo.open("rb") as fh:
-                translations = Translations(fh, domain=DOMAIN)
+            translations = load_translations(locales_dir, name)
             self._translators[name] = Translator(name, translations, self.tz)
 
     def get(self, locale: str) -> Translator:

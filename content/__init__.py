@@ -1,0 +1,1 @@
+"""Doorstep content shipped as package data (tips, schedules, district samples, rules)."""

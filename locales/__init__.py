@@ -1,0 +1,1 @@
+"""Doorstep gettext catalogs shipped as package data (.po files, compiled when loaded)."""
