@@ -1,5 +1,6 @@
 """Catalog upkeep: `python scripts/i18n.py update` extracts msgids, updates both catalogs,
-fills English (the msgids are English), and checks both catalogs parse. `check` lists untranslated msgids.
+fills English (the msgids are English), and checks both catalogs parse. `check` lists
+untranslated msgids.
 `fill FILE.json` merges {msgid: zh translation} into the zh_Hans catalog.
 
 It only chains the pybabel steps documented in the README, under a file lock so that two
