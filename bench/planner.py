@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.core import Reply  # noqa: E402
+from bot.domain.outbox import OutboxRow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.tips import SLOT_TIMES, TOPICS, TipService, dedupe_key  # noqa: E402
 from bot.storage.outbox import INSERT_SQL  # noqa: E402
@@ -226,7 +227,13 @@ def fill_outbox(db: Path, n: int, total: int, day: date, crashed: int, stale: in
 class NullSender:
     """Accepts every message (nothing is due during the measurement anyway)."""
 
-    async def send(self, user_id: str, replies: list[Reply]) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
         return None
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bot.channels.base import Blocked
 from bot.core import Reply
+from bot.domain.outbox import OutboxRow
 from bot.runtime import Runtime
 from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
@@ -71,7 +72,11 @@ class RecordingSender:
         self.blocked = blocked or set()
 
     async def send(
-        self, user_id: str, replies: list[Reply], edit_ref: str | None = None, **_: object
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         if user_id in self.blocked:
             raise Blocked("Forbidden: bot was blocked by the user")

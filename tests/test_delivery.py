@@ -19,6 +19,7 @@ from telegram.ext import Application
 from bot.channels.telegram import CHANNEL, TelegramSender, build_application
 from bot.config import Settings
 from bot.core import Reply
+from bot.domain.outbox import OutboxRow
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.delivery.dispatcher import Dispatcher
@@ -498,7 +499,13 @@ class WindowClosedSender:
         self.retry_at = retry_at
         self.tries = 0
 
-    async def send(self, user_id: str, replies: list[Reply], **_: object) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
         from bot.channels.base import Deferred
 
         self.tries += 1

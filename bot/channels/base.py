@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.core import Reply
+from bot.domain.outbox import OutboxRow
 
 
 class DeliveryError(Exception):
@@ -32,12 +33,14 @@ class Permanent(DeliveryError):
 
 
 class Sender(Protocol):
+    """The one contract every channel (and the sandbox's demo and test senders) implements."""
+
     async def send(
         self,
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: Any | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         """Send the replies to the channel user; raise a DeliveryError subclass on failure.
 

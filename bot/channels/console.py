@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from bot.channels.numbered import choose, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
+from bot.domain.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -166,7 +167,7 @@ class ConsoleSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: object | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         if user_id == self.chat.user_id:
             self.chat.print_replies(replies, prefix="🔔")

@@ -28,6 +28,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
+from bot.domain.outbox import OutboxRow
 from bot.i18n import negotiate
 from bot.logsafe import describe
 from bot.services.delivery.limiter import Limiter
@@ -184,7 +185,7 @@ class TelegramSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: object | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         try:
             for reply in replies:

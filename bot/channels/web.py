@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from bot.channels import numbered
 from bot.channels.base import Permanent
 from bot.core import Incoming, Kind, Location, Reply
+from bot.domain.outbox import OutboxRow
 from bot.i18n import Translator, negotiate
 from bot.storage.channels import ChannelStore
 from bot.storage.residents import Resident, ResidentStore
@@ -234,6 +235,6 @@ class WebSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: Any | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         await self.chat.queue(user_id, replies)

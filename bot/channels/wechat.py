@@ -38,6 +38,7 @@ from bot.channels.wechat_render import TEXT_BYTES, fit, passive_text, render
 from bot.channels.wechat_templates import Template, load_templates, template_values
 from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
+from bot.domain.outbox import OutboxRow
 from bot.i18n import Translator, negotiate
 from bot.logsafe import describe
 from bot.menu import MAIN_MENU
@@ -402,7 +403,7 @@ class WeChatChannel:
 
     # -- delivery pipeline ------------------------------------------------------------------------
     async def deliver(
-        self, openid: str, replies: list[Reply], notification: Any | None = None
+        self, openid: str, replies: list[Reply], notification: OutboxRow | None = None
     ) -> None:
         """Send scheduled replies: customer-service messages within the window, else a
         subscription message if the notification's kind has a template, else Deferred."""
@@ -466,7 +467,7 @@ class WeChatSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: Any | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         """Deliver; `notification` (an outbox row: `.kind`, `.params`) picks the subscription
         template when the 48-hour window is closed."""

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core import Reply
+from bot.domain.outbox import OutboxRow
 from bot.services.booking import BookingService
 from bot.services.directory import DirectoryService
 from bot.services.health import HealthService
@@ -60,7 +61,13 @@ WAITING = ("沈阿婆", "韩先生")
 class DemoSender:
     """Accepts messages for demo residents and drops them (they are nobody's phone)."""
 
-    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
         return None
 
 
