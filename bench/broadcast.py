@@ -42,11 +42,12 @@ from telegram.ext import Application  # noqa: E402
 
 import bot.channels.telegram as tg  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.broadcast_progress import EDIT_EVERY  # noqa: E402
 from bot.services.delivery.dispatcher import Dispatcher  # noqa: E402
 from bot.services.doctors import DoctorService  # noqa: E402
-from bot.storage.outbox import DeliveryStore, OutboxStore, Planned  # noqa: E402
+from bot.storage.outbox import DeliveryStore, OutboxStore  # noqa: E402
 from handlers.broadcast_progress import progress_loop  # noqa: E402
 from tests.doctor_fixtures import WANG, bulk_signed, load_district  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
@@ -119,16 +119,16 @@ class Ctx:
         if not buttons:
             return []
         if isinstance(buttons[0], Button):
-            flat: list[Button] = list(buttons)  # type: ignore[arg-type]
+            flat = cast("list[Button]", list(buttons))
             per_row = min(cols, 2) if self.elder else cols
             return [tuple(flat[i : i + per_row]) for i in range(0, len(flat), max(per_row, 1))]
         rows: list[tuple[Button, ...]] = []
-        for row in buttons:
-            row = list(row)  # type: ignore[assignment]
+        for given in cast("Sequence[Sequence[Button]]", buttons):
+            row = list(given)
             if self.elder and len(row) > 2:
                 rows.extend(tuple(row[i : i + 2]) for i in range(0, len(row), 2))
             else:
-                rows.append(tuple(row))  # type: ignore[arg-type]
+                rows.append(tuple(row))
         return rows
 
     def keyboard(self, text: str, keyboard: Keyboard) -> None:

@@ -17,9 +17,9 @@ from bot.storage.booking import Problem, Slot
 from bot.storage.directory import Doctor, Station
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 LIST = cb("bk", "list")

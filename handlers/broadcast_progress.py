@@ -23,8 +23,8 @@ from bot.storage.residents import ResidentStore
 from handlers.doctor_side import MENU, require
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 LIST = cb("drp", "list")

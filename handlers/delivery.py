@@ -16,9 +16,9 @@ from bot.services.jobs import Jobs
 from bot.storage.outbox import DeliveryStore
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 TEXT_KIND = "text"

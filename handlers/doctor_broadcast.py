@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
@@ -48,7 +49,7 @@ READY = "ready"
 
 
 # -- composing ---------------------------------------------------------------------------------
-def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict:
+def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict[str, Any]:
     """The draft being composed, checked to have what `needs` asks for; StaleButton if not
     (a button of an older screen, or of a compose that was restarted meanwhile). `tok` is
     the draft token a confirm-screen button carries: Send, urgent, Back and Discard act only
@@ -70,7 +71,7 @@ def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict:
     return d
 
 
-async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict) -> tuple[str, int]:
+async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> tuple[str, int]:
     service = ctx.service(BroadcastService)
     recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
     audience = d["aud"]
@@ -129,7 +130,7 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
     await ask_content(ctx, doctor, d)
 
 
-async def ask_content(ctx: Ctx, doctor: Doctor, d: dict) -> None:
+async def ask_content(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> None:
     text, count = await _audience_text(ctx, doctor, d)
     if count == 0:
         ctx.say(text + "\n" + ctx._("Nobody to send to: please pick another audience."), back=NEW)
@@ -164,7 +165,7 @@ async def on_text(ctx: Ctx) -> None:
     await ask_when(ctx, doctor, d, edit=False)
 
 
-async def ask_when(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
+async def ask_when(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True) -> None:
     ctx.set_state(COMPOSE, **d)
     ctx.say(
         ctx._("When should it go out?"),
@@ -179,7 +180,7 @@ async def ask_when(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None
     )
 
 
-async def ask_time(ctx: Ctx, d: dict, day: str) -> None:
+async def ask_time(ctx: Ctx, d: dict[str, Any], day: str) -> None:
     now = ctx.now()
     date_ = now.date() + timedelta(days=1 if day == "tom" else 0)
     buttons = []
@@ -195,23 +196,23 @@ async def ask_time(ctx: Ctx, d: dict, day: str) -> None:
     ctx.say(ctx._("At what time?"), buttons, cols=3, back=NEW, edit=True)
 
 
-def _send_at(ctx: Ctx, d: dict) -> datetime | None:
+def _send_at(ctx: Ctx, d: dict[str, Any]) -> datetime | None:
     if not d.get("at"):
         return None
     return datetime.fromisoformat(d["at"])
 
 
-async def preview(ctx: Ctx, doctor: Doctor, d: dict) -> str:
+async def preview(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> str:
     """The message as the doctor's own language renders it."""
     if d.get("tpl"):
         template = ctx.service(BroadcastService).templates().get(d["tpl"])
         if template is None:
             raise StaleButton("template gone")
         return await template_text(ctx.rt, ctx.t, doctor, template)
-    return header(ctx.t, doctor) + d.get("text", "")
+    return header(ctx.t, doctor) + str(d.get("text", ""))
 
 
-async def confirm(ctx: Ctx, doctor: Doctor, d: dict, edit: bool = True) -> None:
+async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True) -> None:
     ctx.set_state(COMPOSE, **d)
     audience, count = await _audience_text(ctx, doctor, d)
     if not count:

@@ -24,9 +24,9 @@ from handlers.health import CONDITION_LABELS
 from handlers.health import REASON_LABELS as FOLLOWUP_LABELS
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 PAGE = 8

@@ -25,9 +25,9 @@ from bot.storage.residents import ResidentStore
 from handlers import directory_view as view
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 MENU = cb("dr", "menu")

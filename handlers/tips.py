@@ -31,8 +31,8 @@ from bot.services.tips import (
 from bot.storage.tips import FREQUENCIES, SLOTS, Subscription, TipStore
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)

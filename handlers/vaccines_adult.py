@@ -27,9 +27,9 @@ from handlers import vaccines as main
 from handlers.vaccines_add import confirm, ok_tapped
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 SHOW = cb("vxd", "show")

@@ -28,9 +28,9 @@ from handlers import vaccines_view as view
 from handlers.vaccines_add import confirm, ok_tapped, parse_day
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
     from bot.storage.residents import Resident
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 from tests.fakes.bot_process import (
     fake_bot_api,

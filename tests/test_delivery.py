@@ -19,7 +19,7 @@ from telegram.ext import Application
 from bot.channels.telegram import CHANNEL, TelegramSender, build_application
 from bot.config import Settings
 from bot.core import Reply
-from bot.domain.outbox import OutboxRow
+from bot.domain.outbox import OutboxRow, Planned
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.delivery.dispatcher import Dispatcher
@@ -34,7 +34,6 @@ from bot.storage.outbox import (
     SKIPPED,
     DeliveryStore,
     OutboxStore,
-    Planned,
 )
 from bot.storage.residents import Resident, ResidentStore
 from handlers import build_registry

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from bot.callbacks import cb
+from bot.domain.outbox import OutboxRow
 from bot.runtime import Runtime
 from bot.services.jobs import Jobs
 from bot.services.vaccines.adults import AdultVaccines, adult_rows, eligibility, flu_season
@@ -15,7 +16,7 @@ from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.model import add_span
 from bot.services.vaccines.reminder_plan import ChildReminders
 from bot.storage.health import HealthStore
-from bot.storage.outbox import OutboxRow, OutboxStore
+from bot.storage.outbox import OutboxStore
 from bot.storage.residents import Resident, ResidentStore
 from bot.storage.vaccines import AdultRecord
 from tests.conftest import Clock

@@ -20,10 +20,11 @@ from bot.channels.web import COOKIE, WebChat, WebSender
 from bot.channels.wechat import WeChatChannel, WeChatSender
 from bot.channels.wechat_api import WeChatAPI
 from bot.config import Secret
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.storage.channels import ChannelStore
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 from bot.web.app import TELEGRAM_SECRET_HEADER, build_app
 from tests.conftest import Clock

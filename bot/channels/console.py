@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.channels.numbered import choose, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
@@ -59,9 +59,9 @@ def render_reply(
             cells.append(f"[{key}] {b.label}")
         lines.append("   " + "   ".join(cells))
     if reply.keyboard is not None:
-        for row in reply.keyboard.rows:
+        for key_row in reply.keyboard.rows:
             cells = []
-            for k in row:
+            for k in key_row:
                 options.append(Option(k.label, key=k))
                 key = option_key(first_number + len(options) - 1, wants_text)
                 cells.append(f"[{key}] {k.label}")
@@ -99,7 +99,7 @@ class ConsoleChat:
         text = line.strip()
         if not text:
             return None
-        base = {"channel": CHANNEL, "user_id": self.user_id}
+        base: dict[str, Any] = {"channel": CHANNEL, "user_id": self.user_id}
         if text.startswith("/location"):
             parts = text.split()
             try:

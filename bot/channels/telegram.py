@@ -12,7 +12,7 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from telegram import InputFile, Message, Update
+from telegram import Bot, InputFile, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+# PTB's Application is generic in six context types; we use the defaults throughout.
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 # A resident is waiting for an interactive reply: wait out a short flood-control pause or a
 # network blip once, rather than losing the answer; longer pauses are given up on.
 MAX_INTERACTIVE_WAIT = 10.0
@@ -177,7 +179,7 @@ _silence_raw_call_advice()
 class TelegramSender:
     """Renders Reply objects with a PTB Bot and maps Telegram's errors to delivery outcomes."""
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
     async def send(
@@ -390,7 +392,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     concurrent_updates: int = 64,
-) -> Application:
+) -> TelegramApp:
     """The PTB Application for this runtime. Tests pass a fake `request` transport."""
     settings = rt.settings
     if settings.telegram_token is None:

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -316,7 +316,7 @@ class WeChatChannel:
         text = passive_text(turn.blocks, turn.t)
         has_options = any(b.options for b in turn.blocks)
         if len(text.encode()) <= TEXT_BYTES and not (self.msgmenu and has_options):
-            return TextReply(message=msg, content=text).render()
+            return cast(str, TextReply(message=msg, content=text).render())
         self._spawn(self._push_turn(turn, incoming.user_id))
         return None
 

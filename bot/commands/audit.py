@@ -12,7 +12,7 @@ from bot.services.doctors import DoctorService
 COLUMNS = (Column(19, gap=2), Column(16), Column(19), Column(8, right=True, gap=2))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="the audit log of doctors' actions")
     add_db_option(p)
     p.add_argument("--since", type=iso_date, required=True, metavar="YYYY-MM-DD")

@@ -19,7 +19,7 @@ SETTLE_SECONDS = 8.0
 SETTLE_HORIZON = 3
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("chat", help="chat with the bot in this terminal (no token needed)")
     p.add_argument(
         "--db",

@@ -18,7 +18,7 @@ from bot.services.directory_csv import COLUMNS, FileError
 KINDS = tuple(COLUMNS)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "import",
         help="load the district directory from CSV (stations, doctors, communities)",

@@ -10,7 +10,7 @@ from bot.services.directory import DirectoryService
 from bot.services.doctors import INVITE_TTL, DoctorService
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctors", help="family doctors' accounts: invite codes, unlinking")
     add_db_option(p)
     dsub = p.add_subparsers(dest="doctors_command", required=True)

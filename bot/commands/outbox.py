@@ -11,7 +11,7 @@ from bot.storage.outbox import FINAL, PENDING, SENDING, DeliveryStore, OutboxSta
 _ORDER = (PENDING, SENDING, *FINAL)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("outbox", help="the delivery queue: status and retries")
     add_db_option(p)
     osub = p.add_subparsers(dest="outbox_command", required=True)

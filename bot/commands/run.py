@@ -13,7 +13,7 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run the Telegram bot")
     p.add_argument("--webhook", metavar="URL", help="public webhook URL (default: long polling)")
     p.add_argument("--listen", default="0.0.0.0", help="webhook listen address")

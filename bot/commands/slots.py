@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.services.booking import HORIZON_DAYS, BookingError, BookingService
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("slots", help="doctors' booking slots: list, close a day")
     ssub = p.add_subparsers(dest="slots_command", required=True)
     ls = ssub.add_parser("list", help="a doctor's slots and bookings")

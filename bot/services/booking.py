@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService, Team
 from bot.services.hours import Hours, HoursError, parse_hours
@@ -29,7 +30,6 @@ from bot.storage.booking import (
     Slot,
 )
 from bot.storage.directory import Doctor, Station
-from bot.storage.outbox import Planned
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

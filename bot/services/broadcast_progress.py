@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import DeliveryError
 from bot.core import Reply
+from bot.domain.outbox import Planned
 from bot.services.delivery.limiter import Limiter
 from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress, report_key
 from bot.storage.doctors import DoctorLink, DoctorStore
-from bot.storage.outbox import Planned
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -146,8 +146,6 @@ class ProgressLoop:
         self._last_edit[(b.progress_channel, b.progress_user)] = time.monotonic()
         await self.rt.service(Limiter).acquire_interactive(b.progress_user)
         try:
-            await sender.send(  # type: ignore[call-arg]
-                b.progress_user, [reply], edit_ref=b.progress_ref
-            )
+            await sender.send(b.progress_user, [reply], edit_ref=b.progress_ref)
         except DeliveryError as exc:
             log.info("progress message of broadcast %s not updated: %s", b.id, type(exc).__name__)

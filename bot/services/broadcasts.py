@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.router import UserError
 from bot.services.directory import CommunityRef, DirectoryService
@@ -35,7 +36,6 @@ from bot.storage.broadcasts import (
 )
 from bot.storage.directory import Doctor
 from bot.storage.doctors import NewAudit
-from bot.storage.outbox import Planned
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

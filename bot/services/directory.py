@@ -22,10 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.services import directory_import
-from bot.services.directory_import import SAMPLE_FILES, ImportReport
+from bot.services.directory_import import SAMPLE_FILES as SAMPLE_FILES
+from bot.services.directory_import import ImportReport as ImportReport
 from bot.services.geo import GridIndex, haversine_m
 from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
-from bot.services.signing import HomeChange, SigningService, iso_now
+from bot.services.signing import HomeChange as HomeChange
+from bot.services.signing import SigningService, iso_now
 from bot.storage.directory import (
     Community,
     DirectoryStore,
@@ -155,7 +157,8 @@ def build_snapshot(
     for town, _ in served:
         order.setdefault(town, "\uffff" + town)
     towns = tuple(
-        TownRef(t, town_en.get(t, ""), short_key("t" + t)) for t in sorted(order, key=order.get)
+        TownRef(t, town_en.get(t, ""), short_key("t" + t))
+        for t in sorted(order, key=order.__getitem__)
     )
     communities: dict[str, list[CommunityRef]] = {}
     names = set(served) | set(place_by_name)

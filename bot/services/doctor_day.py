@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.booking import ReminderPolicy
 from bot.services.child_vaccines import ChildStatus, ChildVaccines
@@ -24,7 +25,7 @@ from bot.storage.booking import Appointment, BookingStore
 from bot.storage.directory import Doctor
 from bot.storage.doctors import DoctorStore, NewAudit
 from bot.storage.health import Flag, HealthStore, Reading
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService
 from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.storage.directory import Doctor, SigningRequest
 from bot.storage.doctors import AuditEntry, DoctorLink, DoctorStore, NewAudit, Redeem
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

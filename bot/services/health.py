@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.followup import Due, History
 from bot.services.readings import Assessment, BloodPressure, Glucose, assess
 from bot.storage.directory import Station
 from bot.storage.health import Condition, Facts, Flag, HealthStore, NewReading, Reading
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

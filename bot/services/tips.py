@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.domain.outbox import Planned
 from bot.i18n import N_, SUPPORTED
-from bot.storage.outbox import PENDING, OutboxStore, Planned
+from bot.storage.outbox import PENDING, OutboxStore
 from bot.storage.tips import PlannedTip, Subscription, TipStore
 
 if TYPE_CHECKING:

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import Planned, cancel_keys, insert_planned
+from bot.storage.outbox import cancel_keys, insert_planned
 
 BOOKED = "booked"
 CANCELLED = "cancelled"

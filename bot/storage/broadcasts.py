@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import OutboxStore, Planned, insert_planned
+from bot.storage.outbox import OutboxStore, insert_planned
 
 AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
 
@@ -204,7 +205,8 @@ class BroadcastStore:
                 "SELECT COUNT(*) FROM broadcasts WHERE doctor_id = ? AND created_at >= ?",
                 (new.doctor_id, since),
             ) as cur:
-                made = (await cur.fetchone())[0]
+                counted = await cur.fetchone()
+                made = counted[0] if counted is not None else 0
             if made >= limit:
                 return None
             status = "scheduled" if new.scheduled_at > now else "sending"
@@ -241,7 +243,10 @@ class BroadcastStore:
         return None if row is None else _broadcast(row)
 
     async def status(self, broadcast_id: int) -> str | None:
-        return await self.db.fetchval("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
+        status = await self.db.fetchval(
+            "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return cast("str | None", status)
 
     async def sending_status(self, broadcast_id: int) -> str | None:
         """The broadcast's status, or 'unlinked' while its doctor has no linked account (a

@@ -87,7 +87,7 @@ class ChannelStore:
                 row = await cur.fetchone()
             if row is None:
                 return 0
-            granted = max(0, min(wanted, row[0]))
+            granted: int = max(0, min(wanted, row[0]))
             if granted:
                 await conn.execute(
                     "UPDATE wechat_window SET cs_budget = cs_budget - ? WHERE resident_id = ?",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.storage.db import Database
 
@@ -96,7 +96,10 @@ def _columns(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
-def _row(cls: type, row: Any) -> Any:
+R = TypeVar("R")
+
+
+def _row(cls: type[R], row: Any) -> R:
     values = dict(row)
     if "sample" in values:
         values["sample"] = bool(values["sample"])

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.outbox import Planned
 from bot.storage.booking import Appointment
 from bot.storage.db import Database
-from bot.storage.outbox import Planned, cancel_keys, insert_planned
+from bot.storage.outbox import cancel_keys, insert_planned
 
 
 class Redeem(StrEnum):
@@ -296,4 +297,5 @@ class DoctorStore:
                 f"SELECT {_APPT_COLS} FROM appointments a WHERE a.id = ?", (appointment_id,)
             ) as c2:
                 row = await c2.fetchone()
+        assert row is not None
         return Appointment(**dict(row))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.storage.db import Database
 
@@ -113,8 +113,11 @@ class HealthStore:
 
     # -- profile ----------------------------------------------------------------------------
     async def birth_year(self, resident_id: int) -> int | None:
-        return await self.db.fetchval(
-            "SELECT birth_year FROM health_profiles WHERE resident_id = ?", (resident_id,)
+        return cast(
+            "int | None",
+            await self.db.fetchval(
+                "SELECT birth_year FROM health_profiles WHERE resident_id = ?", (resident_id,)
+            ),
         )
 
     async def set_birth_year(self, resident_id: int, year: int, now: datetime) -> None:

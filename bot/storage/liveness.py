@@ -19,7 +19,7 @@ class LivenessStore:
         self.db = db
 
     async def ping(self) -> bool:
-        return await self.db.fetchval("SELECT 1") == 1
+        return bool(await self.db.fetchval("SELECT 1") == 1)
 
     async def backlog(self, now: int) -> Backlog:
         row = await self.db.fetchone(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.domain.outbox import OutboxRow, Planned
 from bot.storage.db import Database
@@ -89,7 +89,7 @@ async def cancel_keys(conn: Any, dedupe_keys: Sequence[str], now_ts: int) -> int
     if not dedupe_keys:
         return 0
     cur = await conn.execute(_cancel_keys_sql(len(dedupe_keys)), [now_ts, *dedupe_keys])
-    return cur.rowcount
+    return int(cur.rowcount)
 
 
 async def taken_keys(conn: Any, dedupe_keys: Sequence[str]) -> set[str]:
@@ -172,7 +172,7 @@ class OutboxStore:
         ts = _ts(now)
         if conn is not None:
             await conn.execute(sql_mark, (group_key, ts))
-            return (await conn.execute(sql_rows, (ts, group_key))).rowcount
+            return int((await conn.execute(sql_rows, (ts, group_key))).rowcount)
         async with self.db.write() as c:
             await c.execute(sql_mark, (group_key, ts))
             return (await c.execute(sql_rows, (ts, group_key))).rowcount
@@ -420,11 +420,14 @@ class DeliveryStore:
     async def next_due(self, channels: Sequence[str]) -> int | None:
         """The due time of the earliest pending row this process could send, if any."""
         marks, chans = _channels_clause(channels)
-        return await self.db.fetchval(
-            "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
-            f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
-            "ORDER BY o.due_at LIMIT 1",
-            chans,
+        return cast(
+            "int | None",
+            await self.db.fetchval(
+                "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
+                f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+                "ORDER BY o.due_at LIMIT 1",
+                chans,
+            ),
         )
 
     async def open_count(self) -> int:

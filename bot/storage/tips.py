@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_OR_REVIVE_SQL, KEYS_PER_QUERY, Planned, row_values, taken_keys
+from bot.storage.outbox import INSERT_OR_REVIVE_SQL, KEYS_PER_QUERY, row_values, taken_keys
 
 SLOTS = ("morning", "noon", "evening")
 FREQUENCIES = ("daily", "weekly")

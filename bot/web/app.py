@@ -38,7 +38,7 @@ def build_app(
     *,
     web: WebChat,
     wechat: WeChatChannel | None = None,
-    telegram: Application | None = None,
+    telegram: Application[Any, Any, Any, Any, Any, Any] | None = None,
     telegram_secret: str | None = None,
 ) -> Starlette:
     """The app for the enabled channels. `telegram` must be initialized, and comes with the

@@ -64,7 +64,7 @@ def backoff(attempt: int, rng: random.Random) -> float:
     """Seconds before retry number `attempt` (1-based): exponential, capped, jittered so
     that rows failed together do not retry together."""
     base = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempt - 1))
-    return base * rng.uniform(0.5, 1.5)
+    return float(base * rng.uniform(0.5, 1.5))
 
 
 class Dispatcher:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.domain.outbox import Planned
 from bot.services.vaccines.reminder_plan import send_time
 from bot.storage.health import HealthStore
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 from bot.storage.vaccines import AdultRecord, VaccineStore
 
 if TYPE_CHECKING:

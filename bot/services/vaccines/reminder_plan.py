@@ -33,10 +33,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.outbox import Planned
 from bot.services.vaccines.engine import Plan, PlanInputError, Planner
 from bot.services.vaccines.reminders import ReminderKind, next_reminders
 from bot.services.vaccines.schedule import choices_from_settings, load_schedule_set
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.outbox import OutboxStore
 from bot.storage.vaccines import ChildDoses, ChildRecord, VaccineStore, parse_doses
 
 if TYPE_CHECKING:
