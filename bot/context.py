@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
+from bot.domain.residents import ConversationState, Resident
 from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
-from bot.storage.residents import ConversationState, Resident
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -17,16 +17,17 @@ from bot import callbacks
 from bot.callbacks import Callback, StaleButton
 from bot.context import Ctx
 from bot.core import Incoming, Kind, Outcome, Reply
+from bot.domain.residents import ConversationState
 from bot.i18n import negotiate
 from bot.logsafe import describe
 from bot.menu import label_index
-from bot.storage.residents import ConversationState, ResidentStore
+from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 

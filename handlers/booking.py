@@ -16,6 +16,8 @@ from datetime import date, datetime
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.booking import REASONS, Appointment, Problem, Slot
+from bot.domain.directory import Doctor, Station
 from bot.router import Registry
 from bot.services.booking import (
     CLOSED_KIND,
@@ -24,8 +26,6 @@ from bot.services.booking import (
     BookingService,
     Visit,
 )
-from bot.storage.booking import REASONS, Appointment, Problem, Slot
-from bot.storage.directory import Doctor, Station
 from handlers import booking_view as view
 from handlers.booking_view import LIST, START, Flow
 

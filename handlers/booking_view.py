@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Reply
+from bot.domain.booking import Problem, Slot
+from bot.domain.directory import Doctor, Station
 from bot.layout import notification
 from bot.services.booking import REASON_LABELS, BookingService, Visit
 from bot.services.ics import CalendarEvent, calendar
-from bot.storage.booking import Problem, Slot
-from bot.storage.directory import Doctor, Station
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 LIST = cb("bk", "list")
 START = cb("bk", "new")

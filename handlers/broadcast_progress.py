@@ -11,21 +11,22 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.broadcasts import Broadcast, Progress
+from bot.domain.directory import Doctor
 from bot.i18n import Translator, negotiate
 from bot.router import Registry
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import KIND, BroadcastService, Template
 from bot.services.directory import DirectoryService
-from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress
-from bot.storage.directory import Doctor
+from bot.storage.broadcasts import BroadcastStore
 from bot.storage.doctors import DoctorStore
 from bot.storage.residents import ResidentStore
 from handlers.doctor_side import MENU, require
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 LIST = cb("drp", "list")
 

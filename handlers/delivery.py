@@ -17,9 +17,9 @@ from bot.storage.outbox import DeliveryStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 TEXT_KIND = "text"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from bot.context import Ctx
 from bot.core import Venue
+from bot.domain.directory import Doctor, Station
 from bot.i18n import N_
 from bot.services.directory import CIRCLE_MINUTES, Place
 from bot.services.hours import DAYS, OpenStatus, hhmm
-from bot.storage.directory import Doctor, Station
 
 KIND_LABELS = {
     "centre": N_("community health service centre"),

@@ -11,10 +11,10 @@ from datetime import datetime
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
+from bot.domain.directory import Doctor, Home, SigningRequest
 from bot.router import Registry
 from bot.services.directory import CommunityRef, DirectoryService, HomeChange, Team, short_key
 from bot.services.doctors import DECLINE_REASONS
-from bot.storage.directory import Doctor, Home, SigningRequest
 from handlers import directory_view as view
 from handlers.stations import location_keyboard
 

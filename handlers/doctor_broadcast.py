@@ -19,12 +19,12 @@ from typing import Any
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.broadcasts import AUDIENCES
+from bot.domain.directory import Doctor
 from bot.i18n import N_
 from bot.router import Registry
 from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, BroadcastService, Draft
 from bot.services.directory import DirectoryService
-from bot.storage.broadcasts import AUDIENCES
-from bot.storage.directory import Doctor
 from handlers.broadcast_progress import header, progress_loop, progress_reply, template_text
 from handlers.doctor_side import MENU, require
 

@@ -11,23 +11,23 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.directory import Doctor
+from bot.domain.health import Reading
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.directory import DirectoryService
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, DoctorDay, NotYours
 from bot.services.doctors import DoctorService
 from bot.services.followup import Reason
-from bot.storage.directory import Doctor
-from bot.storage.health import Reading
 from handlers.doctor_side import MENU, NotADoctor, require
 from handlers.health import CONDITION_LABELS
 from handlers.health import REASON_LABELS as FOLLOWUP_LABELS
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 PAGE = 8
 TODAY = cb("drd", "today")

@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.directory import Doctor, SigningRequest
 from bot.router import Registry
 from bot.services.directory import DirectoryService
 from bot.services.doctor_demo import register_demo_sender
 from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND, DoctorService
-from bot.storage.directory import Doctor, SigningRequest
 from bot.storage.residents import ResidentStore
 from handlers import directory_view as view
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 MENU = cb("dr", "menu")
 REQUESTS = cb("dr", "sr")

@@ -10,7 +10,9 @@ from datetime import date, datetime, timedelta
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button, Reply
+from bot.domain.health import CONDITIONS, Reading
 from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
 from bot.i18n import N_, Translator
 from bot.layout import notification
 from bot.router import Registry
@@ -18,8 +20,6 @@ from bot.runtime import Runtime
 from bot.services.charts import BpPoint, GlucosePoint, readings_png
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS, HealthService
-from bot.storage.health import CONDITIONS, Reading
-from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.tips import FREQUENCIES, SLOTS, Subscription
 from bot.i18n import N_, Translator
 from bot.layout import notification
 from bot.router import Registry
@@ -28,12 +29,12 @@ from bot.services.tips import (
     TipService,
     plan_tips,
 )
-from bot.storage.tips import FREQUENCIES, SLOTS, Subscription, TipStore
+from bot.storage.tips import TipStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 

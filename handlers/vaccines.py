@@ -11,11 +11,11 @@ from __future__ import annotations
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.directory import Station
+from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
 from bot.services.directory import DirectoryService
 from bot.services.vaccines.children import CODE_LENGTH, INVITE_TTL, ChildService
-from bot.storage.directory import Station
-from bot.storage.vaccines import ChildRecord
 from handlers import directory_view as dview
 from handlers import vaccines_view as view
 

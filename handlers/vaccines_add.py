@@ -15,11 +15,11 @@ from datetime import date, datetime
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
 from bot.services.vaccines.children import NICKNAME_MAX, ChildError, ChildService
 from bot.services.vaccines.engine import Plan, PlannedDose, Status
 from bot.services.vaccines.model import add_span
-from bot.storage.vaccines import ChildRecord
 from handlers import vaccines as main
 from handlers import vaccines_view as view
 

@@ -28,9 +28,9 @@ from handlers.vaccines_add import confirm, ok_tapped
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 SHOW = cb("vxd", "show")
 MARK_LABELS = {

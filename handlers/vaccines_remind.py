@@ -16,22 +16,23 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.vaccines import ChildRecord
 from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.children import ChildError, ChildService
 from bot.services.vaccines.engine import Status
 from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE, ChildReminders
-from bot.storage.vaccines import ChildRecord, VaccineStore
+from bot.storage.vaccines import VaccineStore
 from handlers import vaccines as main
 from handlers import vaccines_view as view
 from handlers.vaccines_add import confirm, ok_tapped, parse_day
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 
 def _status_line(t: Translator, svc: ChildService, dose: str, record: ChildRecord) -> str | None:

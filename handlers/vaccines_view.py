@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.domain.vaccines import Child
 from bot.i18n import Translator
 from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.engine import Plan, PlannedDose, Status
 from bot.services.vaccines.model import add_span
-from bot.storage.vaccines import Child
 
 NEXT_SHOWN = 4
 

@@ -13,6 +13,7 @@ import icalendar
 import pytest
 
 from bot.config import Settings
+from bot.domain.booking import Appointment, Problem, Slot
 from bot.runtime import Runtime
 from bot.services.booking import (
     CLOSED_KIND,
@@ -24,7 +25,7 @@ from bot.services.booking import (
 from bot.services.directory import DirectoryService
 from bot.services.hours import parse_hours
 from bot.services.ics import CalendarEvent, calendar
-from bot.storage.booking import Appointment, BookingStore, Problem, Slot
+from bot.storage.booking import BookingStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 

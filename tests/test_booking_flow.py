@@ -11,13 +11,14 @@ import icalendar
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor
+from bot.domain.residents import Resident
 from bot.runtime import Runtime
 from bot.services.booking import CLOSED_KIND, REMINDER_KIND, BookingService
 from bot.services.directory import DirectoryService
 from bot.storage.booking import BookingStore
-from bot.storage.directory import Doctor
 from bot.storage.outbox import OutboxStore
-from bot.storage.residents import Resident, ResidentStore
+from bot.storage.residents import ResidentStore
 from tests.harness import ChatUser
 from tests.test_booking import at, load_district, slot_at
 

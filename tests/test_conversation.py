@@ -125,7 +125,7 @@ async def test_state_survives_restart(settings, clock) -> None:
     ctx_state = ("probe", {"step": 2})
     loaded = await rt1.service(ResidentStore).load("test", u.user_id)
     assert loaded is not None
-    from bot.storage.residents import ConversationState
+    from bot.domain.residents import ConversationState
 
     await rt1.service(ResidentStore).save_state(loaded[0].id, ConversationState(*ctx_state))
     await rt1.stop()

@@ -19,23 +19,15 @@ from telegram.ext import Application
 from bot.channels.telegram import CHANNEL, TelegramSender, build_application
 from bot.config import Settings
 from bot.core import Reply
-from bot.domain.outbox import OutboxRow, Planned
+from bot.domain.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT, SKIPPED, OutboxRow, Planned
+from bot.domain.residents import Resident
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.delivery.limiter import Limiter
 from bot.services.jobs import Jobs
-from bot.storage.outbox import (
-    EXPIRED,
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
-    DeliveryStore,
-    OutboxStore,
-)
-from bot.storage.residents import Resident, ResidentStore
+from bot.storage.outbox import DeliveryStore, OutboxStore
+from bot.storage.residents import ResidentStore
 from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
@@ -177,7 +169,7 @@ async def test_claim_takes_due_rows_in_order_and_record_finishes_them(
     assert await store.claim(ts, 10, [CHANNEL]) == []  # claimed rows are not claimed again
     assert await store.next_due([CHANNEL]) == ts + 1
 
-    from bot.storage.outbox import Result
+    from bot.domain.outbox import Result
 
     await store.record(
         [Result(claimed[0].row.id, SENT, attempt=True), Result(claimed[1].row.id, PENDING)], ts

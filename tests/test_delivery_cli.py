@@ -10,9 +10,9 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from bot.domain.outbox import Planned
+from bot.domain.outbox import FAILED, SENT, Planned, Result
 from bot.runtime import Runtime
-from bot.storage.outbox import FAILED, SENT, DeliveryStore, OutboxStore, Result
+from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor
 from bot.runtime import Runtime
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import BroadcastError, BroadcastService, Draft, load_templates
@@ -17,7 +18,6 @@ from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.vaccines.children import ChildService
 from bot.storage.broadcasts import BroadcastStore
-from bot.storage.directory import Doctor
 from bot.storage.doctors import DoctorStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore

@@ -10,11 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor, Station
 from bot.runtime import Runtime
 from bot.services.followup import NOTIFICATION_KIND
 from bot.services.health import HealthService
 from bot.services.jobs import Jobs
-from bot.storage.directory import DirectoryStore, Doctor, Station
+from bot.storage.directory import DirectoryStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
 from handlers.health import render_followup

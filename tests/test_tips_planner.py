@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from bot.domain.tips import Subscription
 from bot.runtime import Runtime
 from bot.services.tips import (
     RHYME_ID,
@@ -16,7 +17,7 @@ from bot.services.tips import (
 )
 from bot.storage.outbox import OutboxStore
 from bot.storage.residents import ResidentStore
-from bot.storage.tips import Subscription, TipStore
+from bot.storage.tips import TipStore
 from handlers.tips import render_tip
 from tests.test_tips_content import TIPS_DIR
 

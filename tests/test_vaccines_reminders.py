@@ -9,6 +9,8 @@ from datetime import date, datetime, time, timedelta
 
 from bot.callbacks import cb
 from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
+from bot.domain.vaccines import AdultRecord
 from bot.runtime import Runtime
 from bot.services.jobs import Jobs
 from bot.services.vaccines.adults import AdultVaccines, adult_rows, eligibility, flu_season
@@ -17,8 +19,7 @@ from bot.services.vaccines.model import add_span
 from bot.services.vaccines.reminder_plan import ChildReminders
 from bot.storage.health import HealthStore
 from bot.storage.outbox import OutboxStore
-from bot.storage.residents import Resident, ResidentStore
-from bot.storage.vaccines import AdultRecord
+from bot.storage.residents import ResidentStore
 from tests.conftest import Clock
 from tests.harness import ChatUser
 from tests.test_vaccines_chat import add_child, resident_id, today_of, vaccine_rows

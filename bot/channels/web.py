@@ -24,9 +24,10 @@ from bot.channels import numbered
 from bot.channels.base import Permanent
 from bot.core import Incoming, Kind, Location, Reply
 from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
 from bot.storage.channels import ChannelStore
-from bot.storage.residents import Resident, ResidentStore
+from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

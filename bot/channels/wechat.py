@@ -38,12 +38,14 @@ from bot.channels.wechat_render import TEXT_BYTES, fit, passive_text, render
 from bot.channels.wechat_templates import Template, load_templates, template_values
 from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
+from bot.domain.channels import Claim
 from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
 from bot.logsafe import describe
 from bot.menu import MAIN_MENU
-from bot.storage.channels import ChannelStore, Claim
-from bot.storage.residents import Resident, ResidentStore
+from bot.storage.channels import ChannelStore
+from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

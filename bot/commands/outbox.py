@@ -6,7 +6,8 @@ import argparse
 
 from bot.commands.common import add_db_option, local_time, open_runtime
 from bot.config import Settings
-from bot.storage.outbox import FINAL, PENDING, SENDING, DeliveryStore, OutboxStatus
+from bot.domain.outbox import FINAL, PENDING, SENDING, OutboxStatus
+from bot.storage.outbox import DeliveryStore
 
 _ORDER = (PENDING, SENDING, *FINAL)
 

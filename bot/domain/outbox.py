@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.residents import Resident
+
 
 @dataclass(frozen=True, slots=True)
 class Planned:
@@ -38,3 +40,65 @@ class OutboxRow:
     last_error: str | None
     dedupe_key: str
     group_key: str | None
+
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+EXPIRED = "expired"
+SKIPPED = "skipped"
+CANCELLED = "cancelled"
+FINAL = (SENT, FAILED, EXPIRED, SKIPPED, CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed row with its recipient, read in the same transaction as the claim."""
+
+    row: OutboxRow
+    resident: Resident
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one claimed row.
+
+    `status` is final (sent, failed, expired, skipped) or `pending` to try again at `due_at`
+    (None keeps the old due time). `attempt` counts the try against the row's attempts.
+    """
+
+    row_id: int
+    status: str
+    due_at: int | None = None
+    attempt: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRow:
+    id: int
+    resident_id: int
+    kind: str
+    attempts: int
+    last_error: str | None
+    updated_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    """What operators see in `doorstep outbox status`."""
+
+    by_status: dict[str, int]
+    open_by_kind: dict[tuple[str, str], int]  # (kind, status) for pending / sending / failed
+    due_now: int
+    oldest_due: int | None
+    next_due: int | None
+    recent_failed: list[FailedRow]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    due: int  # pending rows whose time has come
+    pending: int  # all pending rows, due or not
+    oldest_due_at: int | None  # unix seconds of the oldest due row

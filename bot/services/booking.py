@@ -17,19 +17,13 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.domain.booking import REASONS, Appointment, BookResult, Problem, Slot
+from bot.domain.directory import Doctor, Station
 from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService, Team
 from bot.services.hours import Hours, HoursError, parse_hours
-from bot.storage.booking import (
-    REASONS,
-    Appointment,
-    BookingStore,
-    BookResult,
-    Problem,
-    Slot,
-)
-from bot.storage.directory import Doctor, Station
+from bot.storage.booking import BookingStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

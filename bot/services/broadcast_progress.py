@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import DeliveryError
 from bot.core import Reply
+from bot.domain.broadcasts import Broadcast, Progress
+from bot.domain.doctors import DoctorLink
 from bot.domain.outbox import Planned
 from bot.services.delivery.limiter import Limiter
-from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress, report_key
-from bot.storage.doctors import DoctorLink, DoctorStore
+from bot.storage.broadcasts import BroadcastStore, report_key
+from bot.storage.doctors import DoctorStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

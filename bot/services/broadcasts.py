@@ -17,25 +17,17 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from bot.domain.booking import REASONS
+from bot.domain.broadcasts import Broadcast, DoctorUnlinked, NewBroadcast, Progress, Recipient
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
 from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.router import UserError
 from bot.services.directory import CommunityRef, DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE
-from bot.storage.booking import REASONS
-from bot.storage.broadcasts import (
-    Broadcast,
-    BroadcastStore,
-    DoctorUnlinked,
-    NewBroadcast,
-    Progress,
-    Recipient,
-    dedupe_key,
-    group_key,
-)
-from bot.storage.directory import Doctor
-from bot.storage.doctors import NewAudit
+from bot.storage.broadcasts import BroadcastStore, dedupe_key, group_key
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

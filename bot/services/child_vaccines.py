@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from bot.domain.broadcasts import Recipient
 from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.engine import Plan, Status
-from bot.storage.broadcasts import BroadcastStore, Recipient
+from bot.storage.broadcasts import BroadcastStore
 from bot.storage.vaccines import VaccineStore
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.domain.directory import Community, Doctor, Home, SigningRequest, Station
 from bot.services import directory_import
 from bot.services.directory_import import SAMPLE_FILES as SAMPLE_FILES
 from bot.services.directory_import import ImportReport as ImportReport
@@ -28,14 +29,7 @@ from bot.services.geo import GridIndex, haversine_m
 from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
 from bot.services.signing import HomeChange as HomeChange
 from bot.services.signing import SigningService, iso_now
-from bot.storage.directory import (
-    Community,
-    DirectoryStore,
-    Doctor,
-    Home,
-    SigningRequest,
-    Station,
-)
+from bot.storage.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.booking import Appointment
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
+from bot.domain.health import Flag, Reading
 from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.booking import ReminderPolicy
@@ -21,10 +25,9 @@ from bot.services.child_vaccines import ChildStatus, ChildVaccines
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE, Reason
 from bot.services.health import HealthService, history_from
-from bot.storage.booking import Appointment, BookingStore
-from bot.storage.directory import Doctor
-from bot.storage.doctors import DoctorStore, NewAudit
-from bot.storage.health import Flag, HealthStore, Reading
+from bot.storage.booking import BookingStore
+from bot.storage.doctors import DoctorStore
+from bot.storage.health import HealthStore
 from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core import Reply
+from bot.domain.directory import Doctor
 from bot.domain.outbox import OutboxRow
 from bot.services.booking import BookingService
 from bot.services.directory import DirectoryService
 from bot.services.health import HealthService
 from bot.services.readings import BloodPressure, Glucose
-from bot.storage.directory import Doctor
 from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:

@@ -22,17 +22,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.directory import Doctor, SigningRequest
+from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService
 from bot.services.invite_codes import hash_code, new_code, normalize
-from bot.storage.directory import Doctor, SigningRequest
-from bot.storage.doctors import AuditEntry, DoctorLink, DoctorStore, NewAudit, Redeem
+from bot.storage.doctors import DoctorStore
 from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
+    from bot.domain.residents import Resident
     from bot.runtime import Runtime
-    from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.directory import Station
+from bot.domain.health import Condition, Facts, Flag, NewReading, Reading
 from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.followup import Due, History
 from bot.services.readings import Assessment, BloodPressure, Glucose, assess
-from bot.storage.directory import Station
-from bot.storage.health import Condition, Facts, Flag, HealthStore, NewReading, Reading
+from bot.storage.health import HealthStore
 from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from bot.storage.directory import DirectoryStore, Doctor, Home, SigningRequest
+from bot.domain.directory import Doctor, Home, SigningRequest
+from bot.storage.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

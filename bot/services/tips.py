@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from bot.domain.outbox import Planned
+from bot.domain.outbox import PENDING, Planned
+from bot.domain.tips import PlannedTip, Subscription
 from bot.i18n import N_, SUPPORTED
-from bot.storage.outbox import PENDING, OutboxStore
-from bot.storage.tips import PlannedTip, Subscription, TipStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.tips import TipStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -8,15 +8,20 @@ never exists half-planned; its rows share the group key `bc:<id>`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from bot.domain.broadcasts import (
+    AUDIENCES,
+    Broadcast,
+    DoctorUnlinked,
+    NewBroadcast,
+    Progress,
+    Recipient,
+)
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxStore, insert_planned
-
-AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
 
 
 def group_key(broadcast_id: int) -> str:
@@ -30,71 +35,6 @@ def dedupe_key(broadcast_id: int, resident_id: int) -> str:
 def report_key(broadcast_id: int) -> str:
     """The dedupe key of the broadcast's final report to the doctor (one per broadcast)."""
     return f"bcr:{broadcast_id}"
-
-
-class DoctorUnlinked(Exception):
-    """The doctor has no linked account (revoked meanwhile): the broadcast was not made."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    resident_id: int
-    reachable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NewBroadcast:
-    doctor_id: str
-    audience: str
-    audience_arg: str
-    text: str
-    template: str
-    urgent: bool
-    scheduled_at: int
-    progress_channel: str
-    progress_user: str
-    progress_ref: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    id: int
-    doctor_id: str
-    audience: str
-    audience_arg: str
-    text: str
-    template: str
-    urgent: bool
-    scheduled_at: int
-    created_at: int
-    status: str
-    total: int
-    sent: int
-    unreachable: int
-    not_sent: int
-    finished_at: int | None
-    progress_channel: str
-    progress_user: str
-    progress_ref: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A broadcast's outbox rows by outcome. `waiting` are pending rows due later than now
-    (scheduled, quiet hours, retry back-off)."""
-
-    total: int = 0
-    sent: int = 0
-    unreachable: int = 0  # blocked the bot (skipped) or refused by the channel (failed)
-    cancelled: int = 0
-    expired: int = 0
-    pending: int = 0
-    sending: int = 0
-    waiting: int = 0
-
-    @property
-    def open(self) -> int:
-        return self.pending + self.sending
 
 
 def _broadcast(row: Any) -> Broadcast:

@@ -5,48 +5,13 @@ questions a doctor's screens ask about their team's residents (who is signed, na
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from bot.domain.booking import Appointment
+from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
-from bot.storage.booking import Appointment
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
-
-
-class Redeem(StrEnum):
-    LINKED = "linked"
-    UNKNOWN = "unknown"
-    USED = "used"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorLink:
-    doctor_id: str
-    resident_id: int
-    channel: str
-    channel_user_id: str
-    linked_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: int
-    doctor_id: str | None
-    action: str
-    target_resident_id: int | None
-    details: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewAudit:
-    doctor_id: str | None
-    action: str
-    target_resident_id: int | None = None
-    details: str = ""
 
 
 def _marks(items: Sequence[Any]) -> str:

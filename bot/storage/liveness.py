@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.domain.outbox import Backlog
 from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    due: int  # pending rows whose time has come
-    pending: int  # all pending rows, due or not
-    oldest_due_at: int | None  # unix seconds of the oldest due row
 
 
 class LivenessStore:

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from bot.domain.outbox import OutboxRow, Planned
+from bot.domain.outbox import (
+    Claimed,
+    FailedRow,
+    OutboxRow,
+    OutboxStatus,
+    Planned,
+    Result,
+)
 from bot.storage.db import Database
-from bot.storage.residents import _RESIDENT_COLUMNS, Resident, _resident
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-EXPIRED = "expired"
-SKIPPED = "skipped"
-CANCELLED = "cancelled"
-FINAL = (SENT, FAILED, EXPIRED, SKIPPED, CANCELLED)
+from bot.storage.residents import _RESIDENT_COLUMNS, _resident
 
 
 def _ts(value: datetime) -> int:
@@ -285,51 +282,6 @@ class OutboxStore:
 # The dispatcher moves rows pending -> sending (claimed) -> a final status, or back to pending
 # with a later due_at. A row stays 'sending' only between its claim and the recording of its
 # outcome; those rows are what a crash may send twice.
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A claimed row with its recipient, read in the same transaction as the claim."""
-
-    row: OutboxRow
-    resident: Resident
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The outcome of one claimed row.
-
-    `status` is final (sent, failed, expired, skipped) or `pending` to try again at `due_at`
-    (None keeps the old due time). `attempt` counts the try against the row's attempts.
-    """
-
-    row_id: int
-    status: str
-    due_at: int | None = None
-    attempt: bool = False
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FailedRow:
-    id: int
-    resident_id: int
-    kind: str
-    attempts: int
-    last_error: str | None
-    updated_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStatus:
-    """What operators see in `doorstep outbox status`."""
-
-    by_status: dict[str, int]
-    open_by_kind: dict[tuple[str, str], int]  # (kind, status) for pending / sending / failed
-    due_now: int
-    oldest_due: int | None
-    next_due: int | None
-    recent_failed: list[FailedRow]
 
 
 _RESULT_SQL = (

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.residents import ConversationState, Resident
 from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Resident:
-    id: int
-    channel: str
-    channel_user_id: str
-    locale: str | None = None
-    elder_mode: bool = False
-    consent_at: str | None = None
-    unreachable_at: str | None = None
-    quiet_start: str | None = None
-    quiet_end: str | None = None
-    created_at: str = ""
-
-    @property
-    def consented(self) -> bool:
-        return self.consent_at is not None
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationState:
-    name: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 def _now_iso() -> str:

@@ -25,21 +25,11 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING
 
 from bot.channels.base import Blocked, Deferred, Permanent, RetryLater, Transient
+from bot.domain.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT, SKIPPED, Claimed, Result
 from bot.i18n import negotiate
 from bot.services.delivery.limiter import Limiter
 from bot.services.delivery.quiet import quiet_hours_for
-from bot.storage.outbox import (
-    CANCELLED,
-    EXPIRED,
-    FAILED,
-    PENDING,
-    SENT,
-    SKIPPED,
-    Claimed,
-    DeliveryStore,
-    OutboxStore,
-    Result,
-)
+from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.storage.residents import Resident
+from bot.domain.residents import Resident
 
 log = logging.getLogger(__name__)
 

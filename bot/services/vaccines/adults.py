@@ -16,10 +16,11 @@ from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from bot.domain.outbox import Planned
+from bot.domain.vaccines import AdultRecord
 from bot.services.vaccines.reminder_plan import send_time
 from bot.storage.health import HealthStore
 from bot.storage.outbox import OutboxStore
-from bot.storage.vaccines import AdultRecord, VaccineStore
+from bot.storage.vaccines import VaccineStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

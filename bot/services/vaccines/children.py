@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.vaccines import Child, ChildRecord
 from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.services.vaccines.engine import Plan, Planner, Status
 from bot.services.vaccines.model import Vaccine
 from bot.services.vaccines.reminder_plan import ChildReminders
-from bot.storage.vaccines import Child, ChildRecord, VaccineStore
+from bot.storage.vaccines import VaccineStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

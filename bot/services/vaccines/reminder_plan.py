@@ -34,11 +34,12 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.outbox import Planned
+from bot.domain.vaccines import ChildDoses, ChildRecord
 from bot.services.vaccines.engine import Plan, PlanInputError, Planner
 from bot.services.vaccines.reminders import ReminderKind, next_reminders
 from bot.services.vaccines.schedule import choices_from_settings, load_schedule_set
 from bot.storage.outbox import OutboxStore
-from bot.storage.vaccines import ChildDoses, ChildRecord, VaccineStore, parse_doses
+from bot.storage.vaccines import VaccineStore, parse_doses
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
