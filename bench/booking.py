@@ -36,10 +36,6 @@ from bot.callbacks import cb  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import Incoming, Kind, Outcome  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.booking import BookingService  # noqa: E402
-from bot.services.directory import DirectoryService  # noqa: E402
-from bot.storage.booking import BookingStore  # noqa: E402
-from bot.storage.residents import ResidentStore  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
 STATIONS = (
@@ -62,15 +58,15 @@ def press(user: int, data: str) -> Incoming:
 async def setup(rt: Runtime, attempts: int, slots: int) -> list[int]:
     """The district, `attempts` consented residents living in d1's community, and the ids
     of the first `slots` free slots."""
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.import_csv("stations", STATIONS.encode())
     await directory.import_csv("doctors", DOCTORS.encode())
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     for i in range(attempts):
         r = await store.create("bench", str(i))
         await store.update(r, consent_at=NOW.isoformat(), locale="en")
         await directory.store.set_home(r.id, "朱泾", "东林居委", NOW.isoformat())
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     doctor = await directory.doctor("d1")
     assert doctor is not None
     await svc.ensure_slots(doctor, NOW)
@@ -105,7 +101,7 @@ async def run(attempts: int, slots: int) -> dict[str, object]:
             ]
             book_s, book_cpu, outcomes = await burst(rt, taps)
 
-            store = rt.service(BookingStore)
+            store = rt.stores.booking
             booked = await rt.db.fetchval(
                 "SELECT COUNT(*) FROM appointments WHERE status = 'booked'"
             )

@@ -13,6 +13,7 @@ from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
 
 if TYPE_CHECKING:
+    from bot.app import Services
     from bot.runtime import Runtime
 
 T = TypeVar("T")
@@ -60,8 +61,10 @@ class Ctx:
         """Now, in the deployment's time zone (Asia/Shanghai by default)."""
         return self.rt.now().astimezone(self.rt.settings.tz)
 
-    def service(self, cls: type[T]) -> T:
-        return self.rt.service(cls)
+    @property
+    def services(self) -> Services:
+        """The services (built once, in bot/app.py): `ctx.services.booking` and so on."""
+        return self.rt.services
 
     # -- state ----------------------------------------------------------------------------
     def set_state(self, name: str, **data: Any) -> None:

@@ -21,7 +21,6 @@ from bot.domain.residents import ConversationState
 from bot.i18n import negotiate
 from bot.logsafe import describe
 from bot.menu import label_index
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -149,7 +148,7 @@ class Router:
     def __init__(self, rt: Runtime, registry: Registry) -> None:
         self.rt = rt
         self.registry = registry
-        self.residents = rt.service(ResidentStore)
+        self.residents = rt.stores.residents
         self.locks = _UserLocks()
         self._labels = label_index(rt.catalogs.all())
 

@@ -1,8 +1,8 @@
-"""The composition root: builds every long-lived object once, opens and closes them.
+"""One process's runtime: settings, clock, database, catalogs, the handler registry, the
+channels' senders and the long-lived tasks, with their lifecycle (start, stop).
 
-`Runtime.service(cls)` hands out one instance per class: storage classes (in `bot.storage`)
-are built with the database, every other service with the runtime. Feature code asks for what
-it needs instead of a central list growing with each feature.
+What it holds is built in one place, `bot.app.build` (the composition root): `rt.stores`,
+`rt.delivery` and `rt.services` are typed containers, not a locator.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Runtime:
         registry: Registry | None = None,
         sandbox: bool = False,
     ) -> None:
+        from bot.app import build
         from handlers import build_registry
 
         self.settings = settings
@@ -45,24 +46,16 @@ class Runtime:
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}
-        self._services: dict[type, Any] = {}
         self._router: Router | None = None
         self.started = False
         self.sandbox = sandbox
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self.stores, self.delivery, self.services = build(self)
 
     def now(self) -> datetime:
         """Aware UTC now (tests pass a fixed clock)."""
         return self.clock()
-
-    def service(self, cls: type[T]) -> T:
-        inst = self._services.get(cls)
-        if inst is None:
-            arg = self.db if cls.__module__.startswith("bot.storage") else self
-            inst = cls(arg)  # type: ignore[call-arg]
-            self._services[cls] = inst
-        return inst
 
     @property
     def router(self) -> Router:

@@ -23,7 +23,6 @@ from bot.services.booking import (
     CLOSED_KIND,
     REASON_LABELS,
     REMINDER_KIND,
-    BookingService,
     Visit,
 )
 from handlers import booking_view as view
@@ -67,7 +66,7 @@ def _phone(where: Where | None) -> str:
 
 async def entry(ctx: Ctx) -> None:
     """Book a follow-up: with whom, and the reasons to choose from."""
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     upcoming = await svc.upcoming(ctx.user.id, ctx.now())
     mine = (
         [Button(ctx._("📋 My appointments ({n})").format(n=len(upcoming)), LIST)]
@@ -91,7 +90,7 @@ async def entry(ctx: Ctx) -> None:
 
 
 async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
-    directory = ctx.service(BookingService).directory
+    directory = ctx.services.booking.directory
     home = await directory.home(ctx.user.id)
     if home is None:
         ctx.say(
@@ -122,7 +121,7 @@ async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
 async def _where(ctx: Ctx, flow: Flow) -> Where | None:
     """Whose slots this flow books: the resident's team, or the moved booking's doctor.
     Answers and returns None when there is none."""
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     if flow.moving is None:
         team = await svc.team(ctx.user.id)
         if team is None:
@@ -151,7 +150,7 @@ async def pick_day(ctx: Ctx, flow: Flow, intro: str = "") -> None:
     where = await _where(ctx, flow)
     if where is None:
         return
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     days = await svc.free_days(where.doctor, ctx.now())
     back = START if flow.reason else LIST
     if not days:
@@ -181,7 +180,7 @@ async def pick_time(ctx: Ctx, flow: Flow, day: date) -> None:
     where = await _where(ctx, flow)
     if where is None:
         return
-    slots = await ctx.service(BookingService).free_times(where.doctor.id, day, ctx.now())
+    slots = await ctx.services.booking.free_times(where.doctor.id, day, ctx.now())
     if not slots:
         await pick_day(ctx, flow, ctx._("No free times are left on that day."))
         return
@@ -204,20 +203,8 @@ async def confirm_screen(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     where = await _where(ctx, flow)
     if where is None:
         return
-    svc = ctx.service(BookingService)
-    slot = await svc.slot(slot_id)
-    now_ts = int(ctx.now().timestamp())
-    problem = None
-    if slot is None or slot.doctor_id != where.doctor.id:
-        problem = Problem.NO_SLOT
-    elif slot.start_at <= now_ts:
-        problem = Problem.PAST
-    elif slot.closed:
-        problem = Problem.CLOSED
-    elif where.moving is not None and where.moving.slot_id == slot.id:
-        problem = Problem.SAME
-    elif slot.free <= 0:
-        problem = Problem.TAKEN
+    svc = ctx.services.booking
+    slot, problem = await svc.bookable(slot_id, where.doctor.id, ctx.now(), where.moving)
     if problem is not None:
         await _refused(ctx, problem, flow, slot, where)
         return
@@ -248,7 +235,7 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     where = await _where(ctx, flow)
     if where is None:
         return
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     now = ctx.now()
     if where.moving is not None:
         result = await svc.move(ctx.user.id, where.moving.id, slot_id, now)
@@ -327,7 +314,7 @@ async def _refused(
         )
     else:
         head = ctx._("Sorry, that time was just taken.")
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     around = slot.start_at if slot else int(ctx.now().timestamp())
     nearest = await svc.nearest_free(where.doctor.id, around, ctx.now())
     if where.moving is not None:
@@ -352,7 +339,7 @@ async def _refused(
 
 async def show_list(ctx: Ctx) -> None:
     """My appointments: upcoming visits with Move and Cancel."""
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     upcoming = await svc.upcoming(ctx.user.id, ctx.now())
     if not upcoming:
         ctx.say(
@@ -384,7 +371,7 @@ async def show_list(ctx: Ctx) -> None:
 
 
 async def ask_cancel(ctx: Ctx, appointment_id: int) -> None:
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     appt = await svc.mine(ctx.user.id, appointment_id, ctx.now())
     if isinstance(appt, Problem):
         await _refused(ctx, appt, Flow(moving=appointment_id), None, None)
@@ -400,7 +387,7 @@ async def ask_cancel(ctx: Ctx, appointment_id: int) -> None:
 
 
 async def do_cancel(ctx: Ctx, appointment_id: int) -> None:
-    result = await ctx.service(BookingService).cancel(ctx.user.id, appointment_id, ctx.now())
+    result = await ctx.services.booking.cancel(ctx.user.id, appointment_id, ctx.now())
     if result.problem is not None:
         await _refused(ctx, result.problem, Flow(moving=appointment_id), None, None)
         return
@@ -414,7 +401,7 @@ async def do_cancel(ctx: Ctx, appointment_id: int) -> None:
 
 
 async def will_come(ctx: Ctx, appointment_id: int) -> None:
-    svc = ctx.service(BookingService)
+    svc = ctx.services.booking
     appt = await svc.confirm(ctx.user.id, appointment_id, ctx.now())
     if isinstance(appt, Problem):
         await _refused(ctx, appt, Flow(moving=appointment_id), None, None)

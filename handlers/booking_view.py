@@ -13,7 +13,7 @@ from bot.core import Attachment, Button, Reply
 from bot.domain.booking import Problem, Slot
 from bot.domain.directory import Doctor, Station
 from bot.layout import notification
-from bot.services.booking import REASON_LABELS, BookingService, Visit
+from bot.services.booking import REASON_LABELS, Visit
 from bot.services.ics import CalendarEvent, calendar
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ async def render_reminder(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """The day-before and 2-hours-before reminders; nothing if the visit is no longer on."""
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     appt = await svc.mine(resident.id, int(row.params.get("appointment_id", 0)), rt.now())
     if isinstance(appt, Problem):
         return []
@@ -141,7 +141,7 @@ async def render_closed(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """The clinic closed a day: the visit is cancelled; here are the nearest free times."""
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     appt = await svc.store.appointment(int(row.params.get("appointment_id", 0)))
     if appt is None or appt.resident_id != resident.id:
         return []

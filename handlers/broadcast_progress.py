@@ -16,11 +16,7 @@ from bot.domain.directory import Doctor
 from bot.i18n import Translator, negotiate
 from bot.router import Registry
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
-from bot.services.broadcasts import KIND, BroadcastService, Template
-from bot.services.directory import DirectoryService
-from bot.storage.broadcasts import BroadcastStore
-from bot.storage.doctors import DoctorStore
-from bot.storage.residents import ResidentStore
+from bot.services.broadcasts import KIND, Template
 from handlers.doctor_side import MENU, require
 
 if TYPE_CHECKING:
@@ -31,20 +27,13 @@ if TYPE_CHECKING:
 LIST = cb("drp", "list")
 
 
-class ProgressHolder:
-    """One progress loop per runtime (the runtime builds one instance per class)."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.loop = ProgressLoop(rt, render_progress)
-
-
 def progress_loop(rt: Runtime) -> ProgressLoop:
-    return rt.service(ProgressHolder).loop
+    return rt.delivery.progress
 
 
 # -- the doctor's screens ----------------------------------------------------------------
 async def show_list(ctx: Ctx, doctor: Doctor) -> None:
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     recent = await service.recent(doctor)
     if not recent:
         ctx.say(
@@ -67,7 +56,7 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
 
 async def follow(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
     """Make this message the broadcast's progress message."""
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     b = await service.mine(doctor, broadcast_id)
     if b is None:
         raise StaleButton("not the doctor's broadcast")
@@ -78,7 +67,7 @@ async def follow(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
 
 
 async def cancel(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     if await service.cancel(doctor, broadcast_id) is None:
         raise StaleButton("not an open broadcast of this doctor")
     b = await service.mine(doctor, broadcast_id)
@@ -109,7 +98,7 @@ def header(t: Translator, doctor: Doctor) -> str:
 
 
 async def template_text(rt: Runtime, t: Translator, doctor: Doctor, template: Template) -> str:
-    team = await rt.service(DirectoryService).team(doctor, signed=True)
+    team = await rt.services.directory.team(doctor, signed=True)
     centre = team.centre
     en = t.locale == "en"
     values = {
@@ -165,8 +154,7 @@ def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Rep
 
 
 async def _doctor_translator(rt: Runtime, b: Broadcast) -> Translator:
-    link = await rt.service(DoctorStore).link_for_doctor(b.doctor_id)
-    resident = await rt.service(ResidentStore).get(link.resident_id) if link else None
+    resident = await rt.services.doctors.account(b.doctor_id)
     locale = negotiate(resident.locale if resident else None, None, rt.settings.default_locale)
     return rt.catalogs.get(locale)
 
@@ -190,10 +178,10 @@ async def render_report(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """The report row: only to the account still linked to the broadcast's doctor."""
-    b = await rt.service(BroadcastStore).get(int(row.params.get("b", 0)))
+    b = await rt.services.broadcasts.get(int(row.params.get("b", 0)))
     if b is None or b.finished_at is None:
         return []
-    link = await rt.service(DoctorStore).link_for_doctor(b.doctor_id)
+    link = await rt.services.doctors.link_of(b.doctor_id)
     if link is None or link.resident_id != resident.id:
         return []
     return [report_reply(t, b)]
@@ -203,12 +191,12 @@ async def render_broadcast(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """One recipient's copy, in their language; nothing once the broadcast is cancelled."""
-    service = rt.service(BroadcastService)
+    service = rt.services.broadcasts
     broadcast_id = int(row.params.get("b", 0))
     b = await service.content(broadcast_id)
     if b is None or not await service.still_sending(broadcast_id):
         return []
-    doctor = await rt.service(DirectoryService).doctor(b.doctor_id)
+    doctor = await rt.services.directory.doctor(b.doctor_id)
     if doctor is None:
         return []  # the doctor left the directory: their words no longer go out
     if not b.template:

@@ -11,9 +11,6 @@ from typing import TYPE_CHECKING
 
 from bot.core import Reply
 from bot.router import Registry
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.jobs import Jobs
-from bot.storage.outbox import DeliveryStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -34,14 +31,14 @@ async def render_text(
 
 async def start_delivery(rt: Runtime) -> None:
     """Catch up and start sending, then start the scheduled jobs."""
-    await rt.service(Dispatcher).start()
-    await rt.service(Jobs).start()
+    await rt.delivery.dispatcher.start()
+    await rt.delivery.jobs.start()
 
 
 async def prune_outbox(rt: Runtime) -> None:
     """Nightly: forget finished outbox rows older than the retention period."""
     keep = timedelta(days=rt.settings.outbox_retention_days)
-    await rt.service(DeliveryStore).prune(int((rt.now() - keep).timestamp()))
+    await rt.delivery.dispatcher.prune(rt.now() - keep)
 
 
 def register(r: Registry) -> None:

@@ -13,7 +13,7 @@ from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.domain.directory import Doctor, Home, SigningRequest
 from bot.router import Registry
-from bot.services.directory import CommunityRef, DirectoryService, HomeChange, Team, short_key
+from bot.services.directory import CommunityRef, HomeChange, Team, short_key
 from bot.services.doctors import DECLINE_REASONS
 from handlers import directory_view as view
 from handlers.stations import location_keyboard
@@ -43,7 +43,7 @@ def clean_name(text: str) -> str | None:
 
 async def show(ctx: Ctx) -> None:
     """The resident's team, or the question where they live."""
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     team = await service.team_for_resident(ctx.user.id)
     home = await service.home(ctx.user.id)
     if team is not None:
@@ -63,7 +63,7 @@ async def show(ctx: Ctx) -> None:
 
 
 async def _towns(ctx: Ctx) -> list[Button]:
-    towns = await ctx.service(DirectoryService).towns()
+    towns = await ctx.services.directory.towns()
     return [Button(view.zh_first(ctx, t.name, t.name_en), cb("doc", "t", t.key)) for t in towns]
 
 
@@ -86,7 +86,7 @@ async def ask_where(ctx: Ctx) -> None:
 async def on_where(ctx: Ctx) -> None:
     """In the "where do you live" step: a shared location, or text we cannot use."""
     loc = ctx.msg.location
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     if loc is not None:
         ref = await service.nearest_community(loc.lat, loc.lon)
         if ref is not None:
@@ -110,7 +110,7 @@ async def on_where(ctx: Ctx) -> None:
 
 async def ask_save_home(ctx: Ctx, ref: CommunityRef) -> None:
     """Elder mode: the community found or picked, to be confirmed before it is saved."""
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     where = view.zh_first(ctx, ref.name, ref.name_en)
     text = ctx._("Do you live in {community}?").format(community=where)
     req = await service.latest_request(ctx.user.id)
@@ -136,7 +136,7 @@ async def ask_save_home(ctx: Ctx, ref: CommunityRef) -> None:
 
 
 async def _after_move(ctx: Ctx, change: HomeChange) -> None:
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     ref = await service.community_ref(change.home.town, change.home.community)
     where = view.zh_first(ctx, change.home.community, ref.name_en if ref else "")
     note = ctx._("Saved: you live in {community}.").format(community=where)
@@ -181,7 +181,7 @@ def _request_line(ctx: Ctx, req: SigningRequest | None, team: Team) -> str:
 
 async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> None:
     """The team card: doctor, team, phone, clinic hours, centre, 1+1+1, signing status."""
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     d = team.doctor
     req = await service.latest_request(ctx.user.id)
     status = _request_line(ctx, req, team)
@@ -239,7 +239,7 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
 
 async def _signable(ctx: Ctx, key: str) -> Doctor:
     """The doctor behind a sign button, if they still serve the resident's community."""
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     doctor = await service.doctor_by_key(key)
     home = await service.home(ctx.user.id)
     if doctor is None or home is None:
@@ -334,7 +334,7 @@ async def on_name(ctx: Ctx) -> None:
 
 async def confirm(ctx: Ctx, name: str) -> None:
     data = ctx.state.data
-    doctor = await ctx.service(DirectoryService).doctor(data.get("doctor", ""))
+    doctor = await ctx.services.directory.doctor(data.get("doctor", ""))
     if doctor is None:
         raise StaleButton("doctor gone")
     ctx.set_state(CONFIRM, doctor=doctor.id, phone=data.get("phone", ""), who=name)
@@ -356,7 +356,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(
         0, ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw")
     )
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     if action == "where":
         await ask_where(ctx)
     elif action == "t":

@@ -23,8 +23,7 @@ from bot.domain.broadcasts import AUDIENCES
 from bot.domain.directory import Doctor
 from bot.i18n import N_
 from bot.router import Registry
-from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, BroadcastService, Draft
-from bot.services.directory import DirectoryService
+from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft
 from handlers.broadcast_progress import header, progress_loop, progress_reply, template_text
 from handlers.doctor_side import MENU, require
 
@@ -72,12 +71,12 @@ def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict[str, Any]:
 
 
 async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> tuple[str, int]:
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
     audience = d["aud"]
     label = ctx._(AUDIENCE_LABELS[audience])
     if audience == "community":
-        ref = await ctx.service(DirectoryService).community_by_key(d.get("com", ""))
+        ref = await ctx.services.directory.community_by_key(d.get("com", ""))
         label += f": {ref.name}" if ref else ""
     unreachable = sum(1 for r in recipients if not r.reachable)
     text = ctx.ngettext("{label}: {n} resident", "{label}: {n} residents", len(recipients)).format(
@@ -91,7 +90,7 @@ async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> tuple[s
 
 
 async def start(ctx: Ctx, doctor: Doctor) -> None:
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     made = await service.made_today(doctor)
     if made >= service.per_day:
         ctx.say(
@@ -117,7 +116,7 @@ async def start(ctx: Ctx, doctor: Doctor) -> None:
 async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
     d = _draft(ctx)
     if audience == "community":
-        refs = await ctx.service(BroadcastService).communities(doctor)
+        refs = await ctx.services.broadcasts.communities(doctor)
         ctx.say(
             ctx._("Which community?"),
             [Button(r.name, cb("drb", "c", r.key)) for r in refs],
@@ -136,7 +135,7 @@ async def ask_content(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> None:
         ctx.say(text + "\n" + ctx._("Nobody to send to: please pick another audience."), back=NEW)
         return
     ctx.set_state(COMPOSE, **d)
-    templates = ctx.service(BroadcastService).templates()
+    templates = ctx.services.broadcasts.templates()
     buttons = [Button(ctx._("✍️ Type my own message"), cb("drb", "type"))]
     buttons += [
         Button("📋 " + t.in_locale(t.title, ctx.locale), cb("drb", "t", t.key))
@@ -205,7 +204,7 @@ def _send_at(ctx: Ctx, d: dict[str, Any]) -> datetime | None:
 async def preview(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> str:
     """The message as the doctor's own language renders it."""
     if d.get("tpl"):
-        template = ctx.service(BroadcastService).templates().get(d["tpl"])
+        template = ctx.services.broadcasts.templates().get(d["tpl"])
         if template is None:
             raise StaleButton("template gone")
         return await template_text(ctx.rt, ctx.t, doctor, template)
@@ -250,7 +249,7 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True
 
 async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
     d = _draft(ctx, READY, tok)
-    service = ctx.service(BroadcastService)
+    service = ctx.services.broadcasts
     recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
     count = len(recipients or [])
     if count > LARGE and not second:
@@ -315,7 +314,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         await pick_audience(ctx, doctor, data.choice(1, AUDIENCES))
     elif action == "c":
         d = _draft(ctx)
-        refs = {r.key for r in await ctx.service(BroadcastService).communities(doctor)}
+        refs = {r.key for r in await ctx.services.broadcasts.communities(doctor)}
         d.update(aud="community", com=data.choice(1, frozenset(refs)))
         await ask_content(ctx, doctor, d)
     elif action == "type":
@@ -330,7 +329,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     elif action == "t":
         d = _draft(ctx, AUDIENCE)
-        d.update(tpl=data.choice(1, frozenset(ctx.service(BroadcastService).templates())), text="")
+        d.update(tpl=data.choice(1, frozenset(ctx.services.broadcasts.templates())), text="")
         await ask_when(ctx, doctor, d)
     elif action == "w":
         d = _draft(ctx, CONTENT)

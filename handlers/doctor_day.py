@@ -15,9 +15,7 @@ from bot.domain.directory import Doctor
 from bot.domain.health import Reading
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
-from bot.services.directory import DirectoryService
-from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, DoctorDay, NotYours
-from bot.services.doctors import DoctorService
+from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
 from bot.services.followup import Reason
 from handlers.doctor_side import MENU, NotADoctor, require
 from handlers.health import CONDITION_LABELS
@@ -54,7 +52,7 @@ def reading_text(t: Translator, r: Reading) -> str:
 
 
 async def today(ctx: Ctx, doctor: Doctor) -> None:
-    day = ctx.service(DoctorDay)
+    day = ctx.services.doctor_day
     lines, buttons = [], []
     for offset, title in ((0, ctx._("Today")), (1, ctx._("Tomorrow"))):
         d = ctx.now().date() + timedelta(days=offset)
@@ -82,7 +80,7 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
 
 
 async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
-    items = await ctx.service(DoctorDay).overdue(doctor)
+    items = await ctx.services.doctor_day.overdue(doctor)
     if not items:
         ctx.say(ctx._("Nobody in your team is overdue. 🎉"), back=MENU, edit=True)
         return
@@ -123,7 +121,7 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
 
 
 async def flags(ctx: Ctx, doctor: Doctor) -> None:
-    rows = await ctx.service(DoctorDay).flags(doctor)
+    rows = await ctx.services.doctor_day.flags(doctor)
     if not rows:
         ctx.say(ctx._("No danger-sign readings. 🎉"), back=MENU, edit=True)
         return
@@ -141,7 +139,7 @@ async def flags(ctx: Ctx, doctor: Doctor) -> None:
 
 
 async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
-    c = await ctx.service(DoctorDay).card(doctor, resident_id)
+    c = await ctx.services.doctor_day.card(doctor, resident_id)
     lines = [f"🗂 {_name(ctx, c.name, c.resident_id)}"]
     lines.append(
         ctx._("Age: {age}").format(age=c.age) if c.age is not None else ctx._("Age: not given")
@@ -177,7 +175,7 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("today", "att", "ns", "over", "rem", "flags", "card"))
     doctor = await require(ctx, f"drd:{action}")
-    service = ctx.service(DoctorDay)
+    service = ctx.services.doctor_day
     try:
         if action == "today":
             await today(ctx, doctor)
@@ -197,13 +195,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         else:
             await card(ctx, doctor, data.int_part(1))
     except NotYours:
-        await ctx.service(DoctorService).denied(ctx.user, doctor, f"drd:{action}")
+        await ctx.services.doctors.denied(ctx.user, doctor, f"drd:{action}")
         raise NotADoctor(f"not the doctor's: drd:{action}") from None
 
 
 # -- what the resident receives ----------------------------------------------------------------
 async def _doctor_name(rt: Runtime, t: Translator, doctor_id: str) -> str:
-    d = await rt.service(DirectoryService).doctor(doctor_id)
+    d = await rt.services.directory.doctor(doctor_id)
     if d is None:
         return t.gettext("your family doctor")
     return d.name_en if t.locale == "en" and d.name_en else d.name_zh

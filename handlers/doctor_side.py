@@ -18,10 +18,8 @@ from bot.context import Ctx
 from bot.core import Button, Reply
 from bot.domain.directory import Doctor, SigningRequest
 from bot.router import Registry
-from bot.services.directory import DirectoryService
 from bot.services.doctor_demo import register_demo_sender
-from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND, DoctorService
-from bot.storage.residents import ResidentStore
+from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND
 from handlers import directory_view as view
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ class NotADoctor(StaleButton):
 
 async def require(ctx: Ctx, what: str) -> Doctor:
     """The linked doctor behind this account; otherwise audit the attempt and refuse."""
-    service = ctx.service(DoctorService)
+    service = ctx.services.doctors
     doctor = await service.doctor_for(ctx.msg.channel, ctx.msg.user_id)
     if doctor is None:
         await service.denied(ctx.user, None, what)
@@ -60,7 +58,7 @@ def doctor_label(ctx: Ctx, doctor: Doctor) -> str:
 async def command(ctx: Ctx) -> None:
     """`/doctor CODE` links this account; `/doctor` alone opens the desk of a linked doctor."""
     code = ctx.msg.args.strip()
-    service = ctx.service(DoctorService)
+    service = ctx.services.doctors
     if code:
         await _link(ctx, code)
         return
@@ -78,12 +76,12 @@ async def command(ctx: Ctx) -> None:
 
 
 async def _link(ctx: Ctx, code: str) -> None:
-    result = await ctx.service(DoctorService).link(ctx.user, code)
+    result = await ctx.services.doctors.link(ctx.user, code)
     if result.status == "linked" and result.doctor is not None:
         if ctx.user.locale is None:
             # Progress messages and reports are written later, outside this chat turn: they
             # need the doctor's language on record.
-            ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=ctx.locale)
+            ctx.user = await ctx.services.residents.set_locale(ctx.user, ctx.locale)
         ctx.notice(ctx._("Linked."))
         await desk(
             ctx,
@@ -114,7 +112,7 @@ async def _link(ctx: Ctx, code: str) -> None:
 
 async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -> None:
     """The doctor's menu."""
-    service = ctx.service(DoctorService)
+    service = ctx.services.doctors
     signed = len(await service.signed_residents(doctor))
     pending = len(await service.pending(doctor))
     lines = [prefix] if prefix else []
@@ -137,7 +135,7 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
 
 # -- signing requests ------------------------------------------------------------------------
 async def show_requests(ctx: Ctx, doctor: Doctor) -> None:
-    pending = await ctx.service(DoctorService).pending(doctor)
+    pending = await ctx.services.doctors.pending(doctor)
     if not pending:
         ctx.say(ctx._("No signing requests are waiting."), back=MENU, edit=True)
         return
@@ -145,7 +143,7 @@ async def show_requests(ctx: Ctx, doctor: Doctor) -> None:
 
 
 async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
-    home = await ctx.service(DirectoryService).home(req.resident_id)
+    home = await ctx.services.directory.home(req.resident_id)
     where = f"{home.town} {home.community}" if home else ctx._("not given")
     text = "\n".join(
         [
@@ -175,18 +173,18 @@ async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
 
 
 async def _pending_request(ctx: Ctx, doctor: Doctor, request_id: int) -> SigningRequest:
-    req = await ctx.service(DoctorService).request(doctor, request_id)
+    req = await ctx.services.doctors.request(doctor, request_id)
     if req is None:
         # Decided meanwhile (by a colleague), or not the team's at all: audit the latter.
-        known = await ctx.service(DirectoryService).store.request(request_id)
+        known = await ctx.services.directory.store.request(request_id)
         if known is not None and known.status == "pending":
-            await ctx.service(DoctorService).denied(ctx.user, doctor, "dr:signing")
+            await ctx.services.doctors.denied(ctx.user, doctor, "dr:signing")
         raise NotADoctor("not a pending request of the team")
     return req
 
 
 async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reason: str) -> None:
-    service = ctx.service(DoctorService)
+    service = ctx.services.doctors
     req = await _pending_request(ctx, doctor, request_id)
     done = await service.decide(doctor, req.id, approve, reason)
     if done is None:
@@ -242,7 +240,7 @@ async def render_signing(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """A signing decision, in the resident's language (the outbox renders it at send time)."""
-    doctor = await rt.service(DirectoryService).doctor(str(row.params.get("doctor_id", "")))
+    doctor = await rt.services.directory.doctor(str(row.params.get("doctor_id", "")))
     name = ""
     if doctor is not None:
         name = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh

@@ -19,7 +19,7 @@ from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.charts import BpPoint, GlucosePoint, readings_png
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
-from bot.services.health import READINGS_WINDOW_DAYS, HealthService
+from bot.services.health import READINGS_WINDOW_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def due_line(t: Translator, item: Due) -> str:
 async def show(ctx: Ctx, edit: bool = False) -> None:
     """The My health screen: conditions, birth year, what is due, and the actions."""
     ctx.clear_state()
-    health = ctx.service(HealthService)
+    health = ctx.services.health
     profile = await health.profile(ctx.user.id)
     dues = await health.due(ctx.user.id)
     names = ctx.t.list([ctx._(CONDITION_LABELS[c.condition]) for c in profile.conditions])
@@ -98,7 +98,7 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
 
 # -- conditions ---------------------------------------------------------------------------
 async def show_conditions(ctx: Ctx, edit: bool = True) -> None:
-    profile = await ctx.service(HealthService).profile(ctx.user.id)
+    profile = await ctx.services.health.profile(ctx.user.id)
     buttons = []
     for key in CONDITIONS:
         on = profile.has(key)
@@ -123,7 +123,7 @@ async def toggle(ctx: Ctx, data: Callback) -> None:
     on = data.choice(2, ("0", "1")) == "1"
     confirmed = len(data.parts) == 4 and data.choice(3, ("ok",)) == "ok"
     label = ctx._(CONDITION_LABELS[key])
-    health = ctx.service(HealthService)
+    health = ctx.services.health
     current = (await health.profile(ctx.user.id)).condition(key)
     if on == (current is not None):
         # A button from an older screen: the record already says so.
@@ -165,7 +165,7 @@ async def toggle(ctx: Ctx, data: Callback) -> None:
 
 # -- birth year ---------------------------------------------------------------------------
 async def birth_decades(ctx: Ctx) -> None:
-    years = ctx.service(HealthService).birth_years()
+    years = ctx.services.health.birth_years()
     first = max(1920, years.start // 10 * 10)
     decades = range(first, years.stop, 10)
     ctx.say(
@@ -179,7 +179,7 @@ async def birth_decades(ctx: Ctx) -> None:
 
 async def birth_years(ctx: Ctx, data: Callback) -> None:
     data.expect(2)
-    allowed = ctx.service(HealthService).birth_years()
+    allowed = ctx.services.health.birth_years()
     decade = data.int_part(1)
     if decade % 10 or decade not in allowed:
         raise StaleButton("decade out of range")
@@ -196,7 +196,7 @@ async def birth_years(ctx: Ctx, data: Callback) -> None:
 async def save_birth_year(ctx: Ctx, data: Callback) -> None:
     data.expect(2, 3)
     year = data.int_part(1)
-    health = ctx.service(HealthService)
+    health = ctx.services.health
     if year not in health.birth_years():
         raise StaleButton("birth year out of range")
     confirmed = len(data.parts) == 3 and data.choice(2, ("ok",)) == "ok"
@@ -229,7 +229,7 @@ async def event_kinds(ctx: Ctx) -> None:
 async def event_dates(ctx: Ctx, data: Callback) -> None:
     data.expect(2)
     kind = data.choice(1, tuple(EVENT_LABELS))
-    today = ctx.service(HealthService).today()
+    today = ctx.services.health.today()
     buttons = []
     for back in range(EVENT_DAYS_BACK + 1):
         day = today - timedelta(days=back)
@@ -257,7 +257,7 @@ async def save_event(ctx: Ctx, data: Callback) -> None:
         day = datetime.strptime(raw, "%Y%m%d").date()
     except ValueError:
         raise StaleButton("bad date") from None
-    health = ctx.service(HealthService)
+    health = ctx.services.health
     today = health.today()
     if day > today or day < today - timedelta(days=EARLIEST_EVENT_DAYS):
         raise StaleButton("date out of range")
@@ -296,7 +296,7 @@ def reading_line(t: Translator, r: Reading) -> str:
 async def show_readings(ctx: Ctx) -> None:
     """My readings: the last 30 days as text, and a chart (a photo where the channel can)."""
     ctx.clear_state()
-    readings = await ctx.service(HealthService).readings(ctx.user.id)
+    readings = await ctx.services.health.readings(ctx.user.id)
     buttons = [
         Button(ctx._("🩺 Log blood pressure"), cb("hr", "bp")),
         Button(ctx._("🩸 Log fasting glucose"), cb("hr", "gl")),
@@ -399,7 +399,7 @@ async def render_followup(
 
 async def scan(rt: Runtime) -> None:
     """Daily: re-plan every resident's follow-up reminders (and cancel stale ones)."""
-    added, cancelled = await rt.service(HealthService).replan_all()
+    added, cancelled = await rt.services.health.replan_all()
     log.info("follow-up scan: %s reminders planned, %s cancelled", added, cancelled)
 
 

@@ -10,7 +10,7 @@ from bot.context import HOME as MAIN_MENU
 from bot.context import Ctx
 from bot.core import Button, Reply
 from bot.router import Registry
-from bot.services.health import HealthService, Logged
+from bot.services.health import Logged
 from bot.services.readings import (
     BloodPressure,
     Glucose,
@@ -219,7 +219,7 @@ async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = 
         )
         return
     ctx.clear_state()
-    logged = await ctx.service(HealthService).log_reading(ctx.user.id, reading)
+    logged = await ctx.services.health.log_reading(ctx.user.id, reading)
     await _answer(ctx, reading, logged)
 
 
@@ -278,7 +278,7 @@ async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) ->
 
 async def _urgent(ctx: Ctx, value: str) -> None:
     """The danger-sign answer: the centre's phone first, then 120."""
-    centre = await ctx.service(HealthService).urgent_centre(ctx.user.id)
+    centre = await ctx.services.health.urgent_centre(ctx.user.id)
     lines = [ctx._("🚨 {value} is a danger sign.").format(value=value)]
     if centre is not None:
         lines.append(

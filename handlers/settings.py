@@ -7,7 +7,6 @@ from bot.context import Ctx
 from bot.core import Button
 from bot.i18n import SUPPORTED
 from bot.router import Registry
-from bot.storage.residents import ResidentStore
 from handlers.start import LANGUAGE_NAMES
 
 BACK = cb("set", "show")
@@ -40,7 +39,7 @@ async def menu_entry(ctx: Ctx) -> None:
 
 
 async def set_language(ctx: Ctx, code: str) -> None:
-    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.user = await ctx.services.residents.set_locale(ctx.user, code)
     ctx.t = ctx.rt.catalogs.get(code)
     ctx.main_menu(ctx._("Language saved."))
 
@@ -90,7 +89,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     else:
         on = data.choice(1, ("0", "1")) == "1"
-        ctx.user = await ctx.service(ResidentStore).update(ctx.user, elder_mode=on)
+        ctx.user = await ctx.services.residents.set_elder_mode(ctx.user, on)
         ctx.notice(ctx._("Saved."))
         ctx.main_menu(ctx._("Elder mode is on.") if on else ctx._("Elder mode is off."))
 
@@ -110,7 +109,7 @@ async def lang_command(ctx: Ctx) -> None:
         buttons = [Button(LANGUAGE_NAMES[c], cb("start", "lang", c)) for c in SUPPORTED]
         ctx.say(ctx._("Choose your language."), buttons, cols=2, home=False)
         return
-    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.user = await ctx.services.residents.set_locale(ctx.user, code)
     ctx.t = ctx.rt.catalogs.get(code)
     if ctx.user.consented:
         ctx.main_menu(ctx._("Language saved."))

@@ -11,7 +11,6 @@ from bot.i18n import N_
 from bot.router import Registry
 from bot.services.directory import (
     NEEDS,
-    DirectoryService,
     Nearby,
     load_sample_in_sandbox,
     short_key,
@@ -34,7 +33,7 @@ def location_keyboard(ctx: Ctx) -> Keyboard:
 
 
 async def _town_buttons(ctx: Ctx, feature: str) -> list[Button]:
-    towns = await ctx.service(DirectoryService).towns()
+    towns = await ctx.services.directory.towns()
     return [Button(view.zh_first(ctx, t.name, t.name_en), cb(feature, "t", t.key)) for t in towns]
 
 
@@ -72,7 +71,7 @@ def _point(data: Callback, i: int) -> tuple[float, float]:
 
 async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool = False) -> None:
     """The three nearest places to (lat, lon), optionally filtered by a need."""
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     nearby = await service.nearest(lat, lon, ctx.now(), need=need)
     if nearby.far:
         await _far(ctx, nearby)
@@ -147,7 +146,7 @@ async def _far(ctx: Ctx, nearby: Nearby) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("t", "f", "v", "towns"))
-    service = ctx.service(DirectoryService)
+    service = ctx.services.directory
     if action == "towns":
         await show(ctx)
     elif action == "t":

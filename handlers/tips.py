@@ -26,10 +26,8 @@ from bot.services.tips import (
     SLOT_TIMES,
     TOPICS,
     Tip,
-    TipService,
     plan_tips,
 )
-from bot.storage.tips import TipStore
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -82,7 +80,7 @@ def tip_reply(t: Translator, tip: Tip, elder: bool, more: bool = False) -> Reply
 async def render_tip(rt: Runtime, t: Translator, resident: Resident, row: OutboxRow) -> list[Reply]:
     """A planned tip row, in the recipient's language. A tip removed from the content since
     it was planned renders as nothing (the pipeline then skips the row)."""
-    tip = rt.service(TipService).catalog.get(row.key)
+    tip = rt.services.tips.catalog.get(row.key)
     if tip is None:
         log.warning("tip %r of outbox row %s is no longer in the content", row.key, row.id)
         return []
@@ -109,7 +107,7 @@ def _due(ctx: Ctx, due: datetime) -> str:
 
 async def show(ctx: Ctx, edit: bool = False) -> None:
     """The Health tips screen: status and the buttons to change it."""
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     sub = await svc.subscription(ctx.user.id)
     reading = [
         Button(ctx._("💡 Another tip"), cb("tips", "next")),
@@ -175,7 +173,7 @@ def _ask(ctx: Ctx, question: str, yes: str, no: str = SHOW) -> None:
 
 
 async def turn_on(ctx: Ctx, confirmed: bool) -> None:
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     current = await svc.subscription(ctx.user.id)
     if ctx.elder and not confirmed:
         _ask(
@@ -207,7 +205,7 @@ async def turn_off(ctx: Ctx, confirmed: bool) -> None:
     if ctx.elder and not confirmed:
         _ask(ctx, ctx._("Turn off health tips?"), cb("tips", "off", "ok"))
         return
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     await svc.update(await svc.subscription(ctx.user.id), active=False)
     log.info("resident %s turned tips off", ctx.user.id)
     ctx.notice(ctx._("Saved."))
@@ -219,7 +217,7 @@ async def turn_off(ctx: Ctx, confirmed: bool) -> None:
 
 
 async def topics_screen(ctx: Ctx, sub: Subscription, edit: bool) -> None:
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     buttons = [
         Button(("✅ " if key in sub.topics else "⬜ ") + ctx._(TOPICS[key]), cb("tips", "tt", key))
         for key in svc.catalog.topics_present()
@@ -238,7 +236,7 @@ async def topics_screen(ctx: Ctx, sub: Subscription, edit: bool) -> None:
 async def toggle_topic(ctx: Ctx, key: str, wanted: bool | None = None) -> None:
     """Switch a topic on or off. `wanted` is the state confirmed in elder mode (so a second
     tap on an old "Yes" does not switch it back)."""
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     sub = await svc.subscription(ctx.user.id)
     on = key not in sub.topics if wanted is None else wanted
     if on == (key in sub.topics):
@@ -300,7 +298,7 @@ async def weekday_screen(ctx: Ctx) -> None:
 
 async def change(ctx: Ctx, yes: str, confirmed: bool, **changes: object) -> None:
     """Save a new time or frequency; in elder mode only after "✅ Yes" (`yes` is its data)."""
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     sub = await svc.subscription(ctx.user.id)
     if not sub.active:
         changes["active"] = True  # choosing a time or frequency means they want tips
@@ -318,7 +316,7 @@ def _ok(data: Callback, index: int) -> bool:
 
 
 async def another(ctx: Ctx) -> None:
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     sub = await svc.subscription(ctx.user.id)
     tip = await svc.another(ctx.user.id, sub.topics)
     if tip is None:  # only if the content has no tip of their topics
@@ -328,7 +326,7 @@ async def another(ctx: Ctx) -> None:
 
 
 async def rhyme(ctx: Ctx) -> None:
-    tip = ctx.service(TipService).catalog.get(RHYME_ID)
+    tip = ctx.services.tips.catalog.get(RHYME_ID)
     if tip is None:
         raise RuntimeError("the hygiene rhyme is missing from content/tips")
     ctx.reply(tip_reply(ctx.t, tip, ctx.elder, more=True))
@@ -336,12 +334,12 @@ async def rhyme(ctx: Ctx) -> None:
 
 async def feedback(ctx: Ctx, data: Callback) -> None:
     data.expect(3)
-    svc = ctx.service(TipService)
+    svc = ctx.services.tips
     tip = svc.catalog.get(data.part(1))
     if tip is None:
         raise StaleButton("unknown tip")
     verdict = {"up": "helpful", "less": "fewer"}[data.choice(2, ("up", "less"))]
-    await ctx.service(TipStore).feedback(ctx.user.id, tip.id, verdict, ctx.rt.now())
+    await svc.feedback(ctx.user.id, tip.id, verdict)
     log.info("resident %s: tip %s %s", ctx.user.id, tip.id, verdict)
     if verdict == "helpful":
         ctx.notice(ctx._("Thank you!"))
@@ -387,7 +385,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         await rhyme(ctx)
     elif action == "topics":
         data.expect(1)
-        await topics_screen(ctx, await ctx.service(TipService).subscription(ctx.user.id), False)
+        await topics_screen(ctx, await ctx.services.tips.subscription(ctx.user.id), False)
     elif action == "tt":
         data.expect(2, 4)
         key = data.choice(1, frozenset(TOPICS))
@@ -433,7 +431,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 async def check_content(rt: Runtime) -> None:
     """Load the tips at start-up: a broken content file stops the bot with a clear message."""
-    catalog = rt.service(TipService).catalog
+    catalog = rt.services.tips.catalog
     if catalog.get(RHYME_ID) is None:
         raise RuntimeError("content/tips must contain the hygiene rhyme (id hygiene-rhyme)")
 
@@ -443,7 +441,7 @@ async def catch_up(rt: Runtime) -> None:
 
     Not after the evening slot: a tip planned then would wait out the quiet hours and arrive
     next morning next to that day's own tip."""
-    svc = rt.service(TipService)
+    svc = rt.services.tips
     if svc.local_now().time() < SLOT_TIMES["evening"]:
         rt.spawn(plan_tips(rt), name="tips.catch-up")
 

@@ -14,8 +14,7 @@ from bot.core import Button
 from bot.domain.directory import Station
 from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
-from bot.services.directory import DirectoryService
-from bot.services.vaccines.children import CODE_LENGTH, INVITE_TTL, ChildService
+from bot.services.vaccines.children import CODE_LENGTH, INVITE_TTL
 from handlers import directory_view as dview
 from handlers import vaccines_view as view
 
@@ -31,7 +30,7 @@ def card_data(child_id: int) -> str:
 async def menu(ctx: Ctx, edit: bool = False) -> None:
     """The Vaccines menu: children, add a child, a code from another guardian, adults."""
     ctx.clear_state()
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     children = await svc.children(ctx.user.id)
     today = svc.today()
     buttons = [
@@ -58,7 +57,7 @@ async def menu(ctx: Ctx, edit: bool = False) -> None:
 
 
 async def mine(ctx: Ctx, data: Callback, index: int) -> ChildRecord:
-    record = await ctx.service(ChildService).mine(ctx.user.id, data.int_part(index))
+    record = await ctx.services.children.mine(ctx.user.id, data.int_part(index))
     if record is None:
         raise StaleButton("not this resident's child")
     return record
@@ -67,7 +66,7 @@ async def mine(ctx: Ctx, data: Callback, index: int) -> ChildRecord:
 async def vaccination_place(ctx: Ctx) -> tuple[Station | None, bool]:
     """The nearest station offering vaccination to the resident's home community's town, else
     the district's main centre; and whether it was found from their home."""
-    directory = ctx.service(DirectoryService)
+    directory = ctx.services.directory
     home = await directory.home(ctx.user.id)
     if home is not None:
         point = await directory.town_point(home.town)
@@ -105,7 +104,7 @@ async def where_lines(ctx: Ctx) -> list[str]:
 
 async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = "") -> None:
     """A child's card: what is due, late, next, where to go; book, record, share, remove."""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     today = svc.today()
     plan = svc.plan(record)
     child = record.child
@@ -137,7 +136,7 @@ async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = ""
 
 
 async def share(ctx: Ctx, record: ChildRecord) -> None:
-    code = await ctx.service(ChildService).invite(record)
+    code = await ctx.services.children.invite(record)
     hours = int(INVITE_TTL.total_seconds() // 3600)
     ctx.say(
         ctx._(
@@ -166,7 +165,7 @@ async def ask_remove(ctx: Ctx, record: ChildRecord) -> None:
 
 
 async def remove(ctx: Ctx, record: ChildRecord) -> None:
-    await ctx.service(ChildService).leave(record, ctx.user.id)
+    await ctx.services.children.leave(record, ctx.user.id)
     ctx.notice(ctx._("Removed."))
     await menu(ctx, edit=True)
 
@@ -182,10 +181,10 @@ async def ask_code(ctx: Ctx) -> None:
 
 
 async def redeem(ctx: Ctx, code: str) -> None:
-    result = await ctx.service(ChildService).redeem(ctx.user.id, code)
+    result = await ctx.services.children.redeem(ctx.user.id, code)
     if result.outcome == "ok" and result.child is not None:
         ctx.clear_state()
-        record = await ctx.service(ChildService).mine(ctx.user.id, result.child.id)
+        record = await ctx.services.children.mine(ctx.user.id, result.child.id)
         if record is not None:
             await card(ctx, record, head=ctx._("✅ Done: you now follow this child's vaccines."))
             return

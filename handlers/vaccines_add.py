@@ -62,7 +62,7 @@ async def on_nickname(ctx: Ctx) -> None:
 
 
 async def years(ctx: Ctx) -> None:
-    first, today = ctx.service(ChildService).birth_range()
+    first, today = ctx.services.children.birth_range()
     buttons = [Button(str(y), cb("vxa", "y", y)) for y in range(today.year, first.year - 1, -1)]
     ctx.say(ctx._("In which year was your child born?"), buttons, cols=4, back=main.MENU)
 
@@ -83,7 +83,7 @@ def ok_tapped(data: Callback, index: int) -> bool:
 
 
 async def months(ctx: Ctx, year: int) -> None:
-    first, today = ctx.service(ChildService).birth_range()
+    first, today = ctx.services.children.birth_range()
     if not first.year <= year <= today.year:
         raise StaleButton("year out of range")
     last = today.month if year == today.year else 12
@@ -100,7 +100,7 @@ async def months(ctx: Ctx, year: int) -> None:
 
 
 async def days(ctx: Ctx, month: date) -> None:
-    first, today = ctx.service(ChildService).birth_range()
+    first, today = ctx.services.children.birth_range()
     if not first <= month <= today:
         raise StaleButton("month out of range")
     n = calendar.monthrange(month.year, month.month)[1]
@@ -120,7 +120,7 @@ async def days(ctx: Ctx, month: date) -> None:
 
 async def create(ctx: Ctx, born: date, confirmed: bool = False) -> None:
     nick = str(ctx.state.data.get("nick", "")) if ctx.state.name == ADD_STATE else ""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     if ctx.elder:
         first, today = svc.birth_range()
         if not first <= born <= today:
@@ -167,7 +167,7 @@ def _reached(svc: ChildService, record: ChildRecord, plan: Plan) -> dict[int, li
 
 
 async def checklist(ctx: Ctx, record: ChildRecord, first: bool = False) -> None:
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     groups = _reached(svc, record, svc.plan(record))
     name = view.child_name(ctx.t, record.child)
     cid = record.child.id
@@ -206,7 +206,7 @@ async def checklist(ctx: Ctx, record: ChildRecord, first: bool = False) -> None:
 
 
 async def group(ctx: Ctx, record: ChildRecord, months: int) -> None:
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     doses = _reached(svc, record, svc.plan(record)).get(months)
     if not doses:
         raise StaleButton("no such age group")
@@ -230,7 +230,7 @@ async def group(ctx: Ctx, record: ChildRecord, months: int) -> None:
 
 async def record_all(ctx: Ctx, record: ChildRecord, months: int | None, confirmed: bool) -> None:
     """Every dose reached so far (or of one age group) given on time."""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     cid = record.child.id
     if months is not None and months not in _reached(svc, record, svc.plan(record)):
         raise StaleButton("no such age group")
@@ -258,7 +258,7 @@ async def record_all(ctx: Ctx, record: ChildRecord, months: int | None, confirme
 async def toggle(ctx: Ctx, record: ChildRecord, dose: str, wanted: bool | None = None) -> None:
     """Tick or untick a dose. `wanted` is the state confirmed in elder mode (so a second tap
     on an old "Yes" does not undo the first)."""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     plan = svc.plan(record)
     planned = plan.get(dose)
     if planned is None or planned.status is Status.NOT_NEEDED:

@@ -21,7 +21,6 @@ from bot.services.vaccines.adults import (
     OUTCOMES,
     PPV23,
     VACCINES,
-    AdultVaccines,
 )
 from handlers import vaccines as main
 from handlers.vaccines_add import confirm, ok_tapped
@@ -71,7 +70,7 @@ def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
 
 
 async def show(ctx: Ctx, edit: bool = False) -> None:
-    status = await ctx.service(AdultVaccines).status(ctx.user.id)
+    status = await ctx.services.adult_vaccines.status(ctx.user.id)
     lines = [
         ctx._(
             "🧓 Two vaccines are recommended for people aged {age} and over and for people "
@@ -103,7 +102,7 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("show", "rec", "undo"))
-    svc = ctx.service(AdultVaccines)
+    svc = ctx.services.adult_vaccines
     if action == "rec":
         data.expect(3, 4)
         vaccine, outcome = data.choice(1, VACCINES), data.choice(2, OUTCOMES)
@@ -136,7 +135,7 @@ async def render_adult(
     if vaccine not in VACCINES:
         return []
     season = int(row.params.get("season", 0))
-    if not await rt.service(AdultVaccines).still_wanted(resident.id, vaccine, season):
+    if not await rt.services.adult_vaccines.still_wanted(resident.id, vaccine, season):
         return []
     if vaccine == FLU:
         text = t.gettext(

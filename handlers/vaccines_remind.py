@@ -9,7 +9,6 @@ and nothing is sent if none is left or the resident no longer follows the child.
 from __future__ import annotations
 
 import calendar
-import json
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -19,11 +18,9 @@ from bot.core import Button, Reply
 from bot.domain.vaccines import ChildRecord
 from bot.layout import notification
 from bot.router import Registry
-from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.children import ChildError, ChildService
 from bot.services.vaccines.engine import Status
-from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE, ChildReminders
-from bot.storage.vaccines import VaccineStore
+from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE
 from handlers import vaccines as main
 from handlers import vaccines_view as view
 from handlers.vaccines_add import confirm, ok_tapped, parse_day
@@ -63,7 +60,7 @@ async def render_child(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
     """A child's reminder: the doses still open now; nothing if none is left."""
-    svc = rt.service(ChildService)
+    svc = rt.services.children
     record = await svc.mine(resident.id, int(row.params.get("child", 0)))
     if record is None:
         return []
@@ -105,14 +102,14 @@ async def render_child(
 
 
 def _known(ctx: Ctx, dose: str) -> str:
-    if dose not in ctx.service(ChildService).planner.dose_codes:
+    if dose not in ctx.services.children.planner.dose_codes:
         raise StaleButton("unknown dose")
     return dose
 
 
 def _label(ctx: Ctx, record: ChildRecord, dose: str) -> str:
     """The dose as residents read it: vaccine name, dose number, and the code."""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     planned = svc.plan(record).get(dose)
     if planned is None:
         return dose
@@ -121,7 +118,7 @@ def _label(ctx: Ctx, record: ChildRecord, dose: str) -> str:
 
 async def pick(ctx: Ctx, record: ChildRecord) -> None:
     """Which dose to record: the open ones first (late, due, next), then those missed."""
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     plan = svc.plan(record)
     order = (Status.OVERDUE, Status.DUE, Status.UPCOMING, Status.MISSED)
     doses = sorted(
@@ -140,7 +137,7 @@ async def pick(ctx: Ctx, record: ChildRecord) -> None:
 
 
 async def when(ctx: Ctx, record: ChildRecord, dose: str) -> None:
-    today = ctx.service(ChildService).today()
+    today = ctx.services.children.today()
     cid = record.child.id
     buttons = [
         Button(
@@ -165,7 +162,7 @@ async def when(ctx: Ctx, record: ChildRecord, dose: str) -> None:
 async def record_on(
     ctx: Ctx, record: ChildRecord, dose: str, on: date, confirmed: bool = False
 ) -> None:
-    svc = ctx.service(ChildService)
+    svc = ctx.services.children
     label = _label(ctx, record, dose)
     if ctx.elder and not confirmed:
         if not record.child.born <= on <= svc.today():
@@ -192,7 +189,7 @@ async def record_on(
 
 
 async def pick_year(ctx: Ctx, record: ChildRecord, dose: str) -> None:
-    today = ctx.service(ChildService).today()
+    today = ctx.services.children.today()
     buttons = [
         Button(str(y), cb("vxr", "pm", record.child.id, dose, y))
         for y in range(today.year, record.child.born.year - 1, -1)
@@ -201,7 +198,7 @@ async def pick_year(ctx: Ctx, record: ChildRecord, dose: str) -> None:
 
 
 async def pick_month(ctx: Ctx, record: ChildRecord, dose: str, year: int) -> None:
-    today = ctx.service(ChildService).today()
+    today = ctx.services.children.today()
     born = record.child.born
     if not born.year <= year <= today.year:
         raise StaleButton("year out of range")
@@ -215,7 +212,7 @@ async def pick_month(ctx: Ctx, record: ChildRecord, dose: str, year: int) -> Non
 
 
 async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> None:
-    today = ctx.service(ChildService).today()
+    today = ctx.services.children.today()
     born = record.child.born
     n = calendar.monthrange(month.year, month.month)[1]
     days = [
@@ -236,14 +233,13 @@ async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> Non
 
 
 async def snooze(ctx: Ctx, row_id: int) -> None:
-    found = await ctx.service(VaccineStore).outbox_row(row_id)
-    if found is None or found[0] != ctx.user.id or found[1] != KIND:
+    params = await ctx.services.child_reminders.own_reminder(ctx.user.id, row_id)
+    if params is None:
         raise StaleButton("not this resident's reminder")
-    params = json.loads(found[2]).get("params", {})
-    record = await ctx.service(ChildService).mine(ctx.user.id, int(params.get("child", 0)))
+    record = await ctx.services.children.mine(ctx.user.id, int(params.get("child", 0)))
     if record is None:
         raise StaleButton("child gone")
-    reminders = ctx.service(ChildReminders)
+    reminders = ctx.services.child_reminders
     await reminders.snooze(ctx.user.id, row_id, record.child.id, params)
     on = reminders.today() + SNOOZE
     ctx.notice(ctx._("OK"))
@@ -285,8 +281,8 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 async def plan_daily(rt: Runtime) -> None:
     """Re-plan every child's reminders (streamed in batches) and the adults' ones."""
-    await rt.service(ChildReminders).replan_all()
-    await rt.service(AdultVaccines).plan_all()
+    await rt.services.child_reminders.replan_all()
+    await rt.services.adult_vaccines.plan_all()
 
 
 async def catch_up(rt: Runtime) -> None:
@@ -296,7 +292,7 @@ async def catch_up(rt: Runtime) -> None:
 
 async def check_schedules(rt: Runtime) -> None:
     """Load the schedule at start-up: broken files stop the bot with a clear message."""
-    planner = rt.service(ChildReminders).planner
+    planner = rt.services.child_reminders.planner
     if not planner.dose_codes:
         raise RuntimeError("content/vaccines holds no doses")
 

@@ -13,8 +13,6 @@ from bot.config import Settings
 from bot.core import Contact, Incoming, Kind
 from bot.runtime import Runtime
 from bot.services.directory import DirectoryService, short_key
-from bot.storage.directory import DirectoryStore
-from bot.storage.residents import ResidentStore
 from tests.harness import ChatUser
 
 ZHUJING_CENTRE = (30.8950, 121.1620)
@@ -22,13 +20,13 @@ ZHUJING_CENTRE = (30.8950, 121.1620)
 
 @pytest.fixture
 async def district(rt: Runtime, settings: Settings) -> DirectoryService:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.load_sample(settings.content_dir / "district")
     return service
 
 
 async def _resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -135,9 +133,9 @@ async def test_elder_mode_confirms_the_home_before_saving(
     user: ChatUser, rt: Runtime, district: DirectoryService
 ) -> None:
     rid = await _resident_id(rt, user)
-    loaded = await rt.service(ResidentStore).load(user.channel, user.user_id)
+    loaded = await rt.stores.residents.load(user.channel, user.user_id)
     assert loaded is not None
-    await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
+    await rt.stores.residents.update(loaded[0], elder_mode=True)
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
     assert "Do you live in Donglin Neighbourhood?" in user.texts()
     assert await district.home(rid) is None  # nothing saved yet
@@ -242,9 +240,9 @@ async def test_nearest_by_town_buttons_and_far_away(
 
 
 async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> None:
-    loaded = await rt.service(ResidentStore).load(user.channel, user.user_id)
+    loaded = await rt.stores.residents.load(user.channel, user.user_id)
     assert loaded is not None
-    await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
+    await rt.stores.residents.update(loaded[0], elder_mode=True)
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
     await user.press("Yes, save")
     card = next(r for r in user.all_replies() if "☎" in r.text)
@@ -293,10 +291,10 @@ async def test_directory_changes_reach_the_bot_and_deletion_cascades(
     await rt.db.execute("UPDATE directory_meta SET value = value + 1 WHERE key = 'version'")
     await user.location(*ZHUJING_CENTRE)
     assert "1. Renamed" in user.texts()
-    export = await rt.service(ResidentStore).export(rid)
+    export = await rt.stores.residents.export(rid)
     assert export["resident_homes"] and export["signing_requests"]
-    await rt.service(ResidentStore).delete(rid)
-    assert await rt.service(DirectoryStore).home(rid) is None
+    await rt.stores.residents.delete(rid)
+    assert await rt.stores.directory.home(rid) is None
     assert await district.list_pending("js-01-zj-d1") == []
 
 
@@ -306,13 +304,13 @@ async def test_sandbox_loads_the_sample_and_production_does_not(
     sandbox = Runtime(replace(settings, db_path=tmp_path / "sb.sqlite3"), clock=clock, sandbox=True)
     await sandbox.start()
     try:
-        assert await sandbox.service(DirectoryStore).count_stations() == 58
-        assert await sandbox.service(DirectoryService).is_sample()
+        assert await sandbox.stores.directory.count_stations() == 58
+        assert await sandbox.services.directory.is_sample()
     finally:
         await sandbox.stop()
     prod = Runtime(replace(settings, db_path=tmp_path / "prod.sqlite3"), clock=clock)
     await prod.start()
     try:
-        assert await prod.service(DirectoryStore).count_stations() == 0
+        assert await prod.stores.directory.count_stations() == 0
     finally:
         await prod.stop()

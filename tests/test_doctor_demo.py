@@ -9,7 +9,6 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
 from bot.services.doctor_demo import CHANNEL
 from handlers.broadcast_progress import progress_loop
 from tests.conftest import Clock
@@ -47,7 +46,7 @@ async def test_demo_doctor_broadcast_reaches_every_demo_resident(sandbox: Runtim
     await doctor.press(f"Send to {n}")
     assert f"sent 0 / {n}" in doctor.texts()
 
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     rows = await rt.db.fetchall(
         "SELECT o.status, r.channel FROM outbox o JOIN residents r ON r.id = o.resident_id "
         "WHERE o.kind = 'broadcast'"
@@ -58,7 +57,7 @@ async def test_demo_doctor_broadcast_reaches_every_demo_resident(sandbox: Runtim
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    await rt.service(Dispatcher).drain()  # the final report is an outbox row to the doctor
+    await rt.delivery.dispatcher.drain()  # the final report is an outbox row to the doctor
     report = await rt.db.fetchone("SELECT status FROM outbox WHERE kind = 'broadcast_report'")
     assert report is not None and report["status"] == "sent"
     to_doctor = [r.text for r in sender.to(doctor.user_id)]

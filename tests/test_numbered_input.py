@@ -14,8 +14,6 @@ from bot.channels.console import ConsoleChat
 from bot.channels.web import WebChat
 from bot.core import Button, Kind, Reply
 from bot.runtime import Runtime
-from bot.services.health import HealthService
-from bot.storage.residents import ResidentStore
 
 KEYPAD = [[Button(str(n), f"v1:hr:k:{n}") for n in range(r, r + 3)] for r in (1, 4, 7)] + [
     [Button("⌫", "v1:hr:k:del"), Button("0", "v1:hr:k:0"), Button("✅", "v1:hr:k:ok")]
@@ -114,9 +112,9 @@ async def visitor(rt: Runtime) -> Visitor:
 
 
 async def glucose_readings(rt: Runtime, channel: str, user_id: str) -> list[float | None]:
-    loaded = await rt.service(ResidentStore).load(channel, user_id)
+    loaded = await rt.stores.residents.load(channel, user_id)
     assert loaded is not None
-    return [r.glucose for r in await rt.service(HealthService).readings(loaded[0].id)]
+    return [r.glucose for r in await rt.services.health.readings(loaded[0].id)]
 
 
 @pytest.mark.parametrize(("typed", "saved"), [("12", 12.0), ("14", 14.0), ("6.1", 6.1)])

@@ -28,7 +28,6 @@ from bot.config import Settings
 from bot.context import Ctx
 from bot.core import Attachment, Reply, Venue
 from bot.runtime import Runtime
-from bot.storage.residents import ResidentStore
 from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeBotAPIServer, FakeRequest
@@ -228,7 +227,7 @@ async def test_mydata_sends_a_json_document(api: FakeBotAPI, send: Send) -> None
 async def test_blocked_user_is_marked_unreachable(api: FakeBotAPI, send: Send, rt: Runtime) -> None:
     u = FakeUser(api)
     await onboard(send, u)
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     api.blocked_chats.add(u.user_id)
     await send(u.text("hello"))
     assert api.calls[-1].status == 403
@@ -247,7 +246,7 @@ async def test_kicked_member_update_marks_unreachable(
 ) -> None:
     u = FakeUser(api)
     await onboard(send, u)
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     replies_before = len(api.replies())
     await send(u.member_status("kicked"))
     loaded = await store.load("telegram", str(u.user_id))

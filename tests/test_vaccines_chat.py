@@ -12,12 +12,7 @@ from datetime import date, timedelta
 from bot.callbacks import cb
 from bot.config import ROOT
 from bot.runtime import Runtime
-from bot.services.directory import DirectoryService
-from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.model import add_span
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from bot.storage.vaccines import VaccineStore
 from tests.conftest import Clock
 from tests.harness import ChatUser
 
@@ -29,7 +24,7 @@ def today_of(rt: Runtime, clock: Clock) -> date:
 
 
 async def resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -46,13 +41,13 @@ async def add_child(u: ChatUser, born: date, nick: str | None = "Mimi") -> int:
     await u.press_data(cb("vxa", "y", born.year))
     await u.press_data(cb("vxa", "m", f"{born.year}{born.month:02d}"))
     await u.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
-    children = await u.rt.service(VaccineStore).children_of(await resident_id(u.rt, u))
+    children = await u.rt.stores.vaccines.children_of(await resident_id(u.rt, u))
     assert children and children[-1].born == born
     return children[-1].id
 
 
 async def vaccine_rows(rt: Runtime, rid: int, status: str = "pending") -> list:
-    rows = await rt.service(OutboxStore).for_resident(rid, "vaccine")
+    rows = await rt.stores.outbox.for_resident(rid, "vaccine")
     return [r for r in rows if r.status == status]
 
 
@@ -61,7 +56,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     the dose done moves the schedule on."""
     today = today_of(rt, clock)
     born = add_span(today, -10, 0)
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.load_sample(ROOT / "content" / "district")
     await directory.set_home(await resident_id(rt, user), "朱泾", "东林居委")
     cid = await add_child(user, born)
@@ -102,7 +97,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
 
     # The reminder as it is sent: Done / Remind me in 3 days / Book.
     render = rt.registry.notifications["vaccine"]
-    resident = await rt.service(ResidentStore).get(rid)
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     [reply] = await render(rt, t, resident, row)
     labels = [b.label for b in reply.all_buttons()]
@@ -114,7 +109,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     await user.press("Today")
     text = user.texts()
     assert f"Recorded: {dtap3}" in text and "Due now" not in text
-    record = await rt.service(VaccineStore).record(cid)
+    record = await rt.stores.vaccines.record(cid)
     assert record is not None and record.given["DTaP-3"] == today
     # The schedule moved on: the old reminder is cancelled, and sending it now sends nothing.
     assert row.dedupe_key in [r.dedupe_key for r in await vaccine_rows(rt, rid, "cancelled")]
@@ -141,7 +136,7 @@ async def test_nickname_skip_and_no_future_dates(rt: Runtime, user: ChatUser, cl
     assert STALE in user.texts()
     await user.press_data(cb("vxa", "d", "20261340"))
     assert STALE in user.texts()
-    assert await rt.service(VaccineStore).children_of(await resident_id(rt, user)) == []
+    assert await rt.stores.vaccines.children_of(await resident_id(rt, user)) == []
     # A newborn: born today, no nickname.
     await user.text("💉 Vaccines")
     await user.press("Add a child")
@@ -166,7 +161,7 @@ async def test_forged_buttons_change_nothing(
     ):
         await other.press_data(data)
         assert STALE in other.texts(), data
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     record = await store.record(cid)
     assert record is not None and record.given == {}
     for data in (
@@ -199,7 +194,7 @@ async def test_record_a_dose_on_a_picked_date(rt: Runtime, user: ChatUser, clock
     assert str(born.day - 1) not in user.labels() or born.day == 1
     await user.press_data(cb("vxr", "on", cid, "HepB-1", born.strftime("%Y%m%d")))
     assert "Recorded: Hepatitis B vaccine, dose 1 (HepB-1) given on" in user.texts()
-    record = await rt.service(VaccineStore).record(cid)
+    record = await rt.stores.vaccines.record(cid)
     assert record is not None and record.given == {"HepB-1": born}
 
 
@@ -219,7 +214,7 @@ async def test_share_with_a_second_guardian(
     await dad.press("I have a code")
     await dad.text(code.group(1).lower())  # typed in lower case: still fine
     assert "you now follow this child" in dad.texts() and "Mimi" in dad.texts()
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     mum_id, dad_id = await resident_id(rt, user), await resident_id(rt, dad)
     record = await store.record(cid)
     assert record is not None and record.guardians == (mum_id, dad_id)
@@ -264,7 +259,7 @@ async def test_mydata_and_delete_follow_the_guardians(
     dad_id = await resident_id(rt, dad)
     await user.text("/delete")
     await user.press("Yes, delete everything")
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     record = await store.record(cid)
     assert record is not None and record.guardians == (dad_id,)
     assert record.child.owner_id == dad_id and "HepB-1" in record.given
@@ -286,7 +281,7 @@ async def test_remove_a_child(rt: Runtime, user: ChatUser, clock: Clock) -> None
     assert await vaccine_rows(rt, rid)
     await user.press_data(cb("vx", "rm", cid))
     await user.press("Yes, remove")
-    assert await rt.service(VaccineStore).record(cid) is None
+    assert await rt.stores.vaccines.record(cid) is None
     assert await vaccine_rows(rt, rid) == []
     assert "Add a child" in " ".join(user.labels())
 
@@ -294,7 +289,7 @@ async def test_remove_a_child(rt: Runtime, user: ChatUser, clock: Clock) -> None
 # -- month names, dose names, whole-sentence labels, and elder mode ----------------------------
 async def elder(rt: Runtime, u: ChatUser) -> int:
     rid = await resident_id(rt, u)
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     found = await residents.get(rid)
     assert found is not None
     await residents.update(found, elder_mode=True)
@@ -329,14 +324,14 @@ async def test_month_buttons_follow_the_readers_language(
         assert u.labels()[:12] == months
         # Recording a dose on another day: the month it was given.
         await u.press_data(cb("vxa", "d", f"{last_year}0101"))
-        cid = (await rt.service(VaccineStore).children_of(await resident_id(rt, u)))[-1].id
+        cid = (await rt.stores.vaccines.children_of(await resident_id(rt, u)))[-1].id
         await u.press_data(cb("vxr", "pm", cid, "HepB-1", last_year))
         assert u.labels()[:12] == months
 
 
 async def test_elder_mode_asks_before_adding_a_child(rt: Runtime, user: ChatUser, clock) -> None:
     rid = await elder(rt, user)
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     born = add_span(today_of(rt, clock), -3, 0)
     await user.text("💉 Vaccines")
     await user.press("Add a child")
@@ -365,7 +360,7 @@ async def test_elder_mode_asks_before_recording_doses(
     born = add_span(today, -3, 0)
     cid = await add_child(user, born)  # added in normal mode
     await elder(rt, user)
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
 
     async def given() -> dict[str, date]:
         record = await store.record(cid)
@@ -430,7 +425,7 @@ async def test_chinese_checklist_and_reminder_name_each_dose(
     assert ", " not in text and "• 出生时（0/2）" in text
     # The reminder as it is sent: each "done" button names its dose; Home in elder mode.
     (row,) = await vaccine_rows(rt, rid)
-    resident = await rt.service(ResidentStore).get(rid)
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     render = rt.registry.notifications["vaccine"]
     (reply,) = await render(rt, rt.catalogs.get("zh_Hans"), resident, row)
@@ -455,7 +450,7 @@ async def test_adult_vaccine_buttons_are_whole_sentences_and_elder_mode_asks(
     assert "↩️ 撤销：流感疫苗" in zh.labels()
 
     rid = await elder(rt, user)
-    adults = rt.service(AdultVaccines)
+    adults = rt.services.adult_vaccines
     await user.press_data(cb("vxd", "show"))
     assert "✅ I had the flu vaccine" in user.labels()
     await user.press("🚫 I don't want the PPV23 vaccine")

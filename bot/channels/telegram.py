@@ -31,7 +31,6 @@ from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request
 from bot.domain.outbox import OutboxRow
 from bot.i18n import negotiate
 from bot.logsafe import describe
-from bot.services.delivery.limiter import Limiter
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -304,7 +303,7 @@ class TelegramChannel:
     async def _deliver(self, incoming: Incoming, replies: list[Reply], bot: Any) -> None:
         """Send an interactive reply, one message at a time so a retry never repeats one."""
         sender = TelegramSender(bot)
-        limiter = self.rt.service(Limiter)
+        limiter = self.rt.delivery.limiter
         edit_ref = incoming.message_ref
         for reply in replies:
             for attempt in (1, 2):
@@ -335,28 +334,25 @@ class TelegramChannel:
                     break
 
     async def _mark_unreachable(self, user_id: str) -> None:
-        from bot.storage.residents import ResidentStore
 
         resident = await self._resident_id(user_id)
         if resident is not None:
-            await self.rt.service(ResidentStore).mark_unreachable(resident)
+            await self.rt.stores.residents.mark_unreachable(resident)
         log.info("resident %s blocked the bot during a reply", resident)
 
     async def _resident_id(self, user_id: str) -> int | None:
-        from bot.storage.residents import ResidentStore
 
-        loaded = await self.rt.service(ResidentStore).load(CHANNEL, user_id)
+        loaded = await self.rt.stores.residents.load(CHANNEL, user_id)
         return loaded[0].id if loaded else None
 
     async def _member_change(self, update: Update) -> None:
-        from bot.storage.residents import ResidentStore
 
         change = update.my_chat_member
         assert change is not None
         resident = await self._resident_id(str(change.from_user.id))
         if resident is None:
             return
-        store = self.rt.service(ResidentStore)
+        store = self.rt.stores.residents
         if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
             await store.mark_unreachable(resident)
             log.info("resident %s blocked the bot", resident)

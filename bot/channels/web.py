@@ -26,8 +26,6 @@ from bot.core import Incoming, Kind, Location, Reply
 from bot.domain.outbox import OutboxRow
 from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
-from bot.storage.channels import ChannelStore
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -83,8 +81,8 @@ class WebChat:
     def __init__(self, rt: Runtime, secret: str) -> None:
         self.rt = rt
         self._signer = URLSafeSerializer(secret, salt="doorstep-web-visitor")
-        self.store = rt.service(ChannelStore)
-        self.residents = rt.service(ResidentStore)
+        self.store = rt.stores.channels
+        self.residents = rt.stores.residents
         self._pages: dict[str, dict[int, asyncio.Event]] = {}
         self._drain_locks: dict[str, asyncio.Lock] = {}
 
@@ -92,11 +90,7 @@ class WebChat:
     async def create(cls, rt: Runtime) -> WebChat:
         """DOORSTEP_WEB_SECRET, or a secret generated once and kept in SQLite."""
         configured = rt.settings.web_secret
-        secret = (
-            configured.reveal()
-            if configured
-            else await rt.service(ChannelStore).secret(SECRET_NAME)
-        )
+        secret = configured.reveal() if configured else await rt.stores.channels.secret(SECRET_NAME)
         return cls(rt, secret)
 
     # -- visitors ---------------------------------------------------------------------------------

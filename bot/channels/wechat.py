@@ -44,8 +44,6 @@ from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
 from bot.logsafe import describe
 from bot.menu import MAIN_MENU
-from bot.storage.channels import ChannelStore
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -104,8 +102,8 @@ class WeChatChannel:
         self.reply_deadline = reply_deadline
         # Never shorter than a live worker's own deadline plus a margin.
         self.inbound_lease = max(INBOUND_LEASE, math.ceil(reply_deadline) + 5)
-        self.store = rt.service(ChannelStore)
-        self.residents = rt.service(ResidentStore)
+        self.store = rt.stores.channels
+        self.residents = rt.stores.residents
         self._inflight: dict[str, asyncio.Future[str | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_purge = 0
@@ -117,7 +115,7 @@ class WeChatChannel:
         if not settings.wechat_app_id or settings.wechat_app_secret is None:
             raise ConfigError("WECHAT_APP_ID and WECHAT_APP_SECRET are needed with WECHAT_TOKEN")
         api = WeChatAPI(
-            rt.service(ChannelStore),
+            rt.stores.channels,
             settings.wechat_app_id,
             settings.wechat_app_secret.reveal(),
             settings.wechat_api_url,
@@ -297,9 +295,7 @@ class WeChatChannel:
         now = self._now()
         await self.store.open_window(resident.id, now, budget)
         if await self.store.wake_deferred(resident.id, now):
-            from bot.services.delivery.dispatcher import Dispatcher
-
-            self.rt.service(Dispatcher).poke()
+            self.rt.delivery.dispatcher.poke()
 
     # -- answering --------------------------------------------------------------------------------
     async def _answer(

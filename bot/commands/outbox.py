@@ -7,7 +7,6 @@ import argparse
 from bot.commands.common import add_db_option, local_time, open_runtime
 from bot.config import Settings
 from bot.domain.outbox import FINAL, PENDING, SENDING, OutboxStatus
-from bot.storage.outbox import DeliveryStore
 
 _ORDER = (PENDING, SENDING, *FINAL)
 
@@ -55,14 +54,14 @@ def format_status(st: OutboxStatus, settings: Settings) -> str:
 
 async def status(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        st = await rt.service(DeliveryStore).status(int(rt.now().timestamp()), args.failed)
+        st = await rt.stores.delivery.status(int(rt.now().timestamp()), args.failed)
         print(format_status(st, rt.settings))
     return 0
 
 
 async def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        n = await rt.service(DeliveryStore).retry_failed(
+        n = await rt.stores.delivery.retry_failed(
             int(rt.now().timestamp()), kind=args.kind, ids=args.id
         )
     print(f"{n} failed row(s) queued again; a running bot sends them within a second")

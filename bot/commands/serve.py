@@ -117,11 +117,10 @@ async def _telegram(rt: Any, settings: Settings, webhook_url: str | None) -> Any
         return None
     from telegram import Update
 
-    from bot.channels.telegram import CHANNEL, TelegramSender, build_application
+    from bot.app import build_telegram
 
-    app = build_application(rt)
+    app = build_telegram(rt)
     await app.initialize()
-    rt.senders[CHANNEL] = TelegramSender(app.bot)
     if webhook_url:
         assert settings.telegram_webhook_secret is not None
         await app.bot.set_webhook(

@@ -36,7 +36,7 @@ def _hhmm(ts: int, settings: Settings) -> str:
 async def list_slots(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
         try:
-            await _print_slots(args, settings, rt.service(BookingService), rt.now())
+            await _print_slots(args, settings, rt.services.booking, rt.now())
         except BookingError as exc:
             print(f"doorstep slots: {exc}", file=sys.stderr)
             return 1
@@ -74,7 +74,7 @@ async def close_day(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     async with open_runtime(args, settings) as rt:
         try:
-            result = await rt.service(BookingService).close_day(
+            result = await rt.services.booking.close_day(
                 args.doctor_id, args.date, reason, rt.now()
             )
         except BookingError as exc:

@@ -67,3 +67,13 @@ class BookResult:
     problem: Problem | None = None
     slot: Slot | None = None
     previous: Appointment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlotCheck:
+    """What a booking decision needs about one slot, read in one statement: the slot, whether
+    the resident already holds it, and how many upcoming bookings the resident has."""
+
+    slot: Slot | None
+    held: bool = False
+    future: int = 0

@@ -26,7 +26,6 @@ from bot.core import Reply
 from bot.domain.broadcasts import Broadcast, Progress
 from bot.domain.doctors import DoctorLink
 from bot.domain.outbox import Planned
-from bot.services.delivery.limiter import Limiter
 from bot.storage.broadcasts import BroadcastStore, report_key
 from bot.storage.doctors import DoctorStore
 
@@ -53,10 +52,12 @@ class ProgressLoop:
     An open broadcast whose doctor has no linked account any more is cancelled.
     """
 
-    def __init__(self, rt: Runtime, render: ProgressRender) -> None:
+    def __init__(
+        self, rt: Runtime, store: BroadcastStore, links: DoctorStore, render: ProgressRender
+    ) -> None:
         self.rt = rt
-        self.store = rt.service(BroadcastStore)
-        self.links = rt.service(DoctorStore)
+        self.store = store
+        self.links = links
         self.render = render
         self.edits = 0
         self.edit_every = EDIT_EVERY
@@ -82,9 +83,8 @@ class ProgressLoop:
             if link is None and b.status in ("scheduled", "sending"):
                 # Unlinked without a revoke (the account took another doctor's code), or a
                 # revoke in a process that could not cancel: the doctor's words stop here.
-                from bot.services.broadcasts import BroadcastService
 
-                await self.rt.service(BroadcastService).stop_all(b.doctor_id, "unlinked")
+                await self.rt.services.broadcasts.stop_all(b.doctor_id, "unlinked")
                 b = await self.store.get(b.id) or b
             if b.status == "scheduled":
                 if b.scheduled_at > now:
@@ -120,9 +120,7 @@ class ProgressLoop:
             return  # another process finished it first
         log.info("broadcast %s finished: %s sent of %s", b.id, p.sent, p.total)
         if report is not None:
-            from bot.services.delivery.dispatcher import Dispatcher
-
-            self.rt.service(Dispatcher).poke()
+            self.rt.delivery.dispatcher.poke()
 
     async def _edit(self, b: Broadcast, p: Progress, final: bool, link: DoctorLink | None) -> bool:
         """Edit the progress message if the chat's edit budget allows; True when done (or
@@ -146,7 +144,7 @@ class ProgressLoop:
         if sender is None:
             return
         self._last_edit[(b.progress_channel, b.progress_user)] = time.monotonic()
-        await self.rt.service(Limiter).acquire_interactive(b.progress_user)
+        await self.rt.delivery.limiter.acquire_interactive(b.progress_user)
         try:
             await sender.send(b.progress_user, [reply], edit_ref=b.progress_ref)
         except DeliveryError as exc:

@@ -17,11 +17,7 @@ from typing import TYPE_CHECKING
 from bot.core import Reply
 from bot.domain.directory import Doctor
 from bot.domain.outbox import OutboxRow
-from bot.services.booking import BookingService
-from bot.services.directory import DirectoryService
-from bot.services.health import HealthService
 from bot.services.readings import BloodPressure, Glucose
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -79,11 +75,11 @@ async def register_demo_sender(rt: Runtime) -> None:
 
 async def seed(rt: Runtime, doctor: Doctor) -> bool:
     """Give the demo doctor their made-up residents, once; True if it seeded now."""
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     if await residents.load(CHANNEL, "demo-1") is not None:
         return False
-    directory = rt.service(DirectoryService)
-    health = rt.service(HealthService)
+    directory = rt.services.directory
+    health = rt.services.health
     communities = doctor.community_names or ("",)
     town = (await directory.team(doctor, signed=False)).centre
     town_name = town.town if town else ""
@@ -117,7 +113,7 @@ async def seed(rt: Runtime, doctor: Doctor) -> bool:
 
 async def _book(rt: Runtime, doctor: Doctor, resident_ids: list[int]) -> None:
     """Book the residents into the doctor's next clinic day (today if it has free slots)."""
-    booking = rt.service(BookingService)
+    booking = rt.services.booking
     now = rt.now()
     await booking.ensure_slots(doctor, now)
     days: list[date] = [d for d, _ in await booking.free_days(doctor, now, limit=2)]

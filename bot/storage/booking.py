@@ -1,9 +1,9 @@
 """SQL for slots and appointments.
 
-Every rule that decides whether a booking may be made (slot exists and is open, in the future,
-below capacity; the resident does not already hold it and is under the limit) is checked
-inside the same write transaction (BEGIN IMMEDIATE) as the insert, so two residents tapping
-the last place at once get one booking and one refusal. The booking's reminders are written
+The rules that decide whether a booking may be made live once, in bot.services.booking
+(`BookingRules`); this module reads what they need (a `SlotCheck`) and asks them inside the
+same write transaction (BEGIN IMMEDIATE) as the insert, so two residents tapping the last
+place at once get one booking and one refusal. The booking's reminders are written
 to the outbox in that same transaction: a booking never exists without its reminders, and a
 cancelled one never keeps them.
 """
@@ -17,18 +17,22 @@ from typing import Any, Protocol
 
 import aiosqlite
 
-from bot.domain.booking import (
-    BOOKED,
-    CANCELLED,
-    REASONS,
-    Appointment,
-    BookResult,
-    Problem,
-    Slot,
-)
+from bot.domain.booking import BOOKED, CANCELLED, Appointment, BookResult, Problem, Slot, SlotCheck
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
+
+
+class Rules(Protocol):
+    """The booking rules (bot.services.booking.BookingRules), asked inside transactions."""
+
+    def slot_problem(
+        self, check: SlotCheck, doctor_id: str, now_ts: int, *, moving_from: int | None = None
+    ) -> Problem | None: ...
+
+    def active_problem(
+        self, appointment: Appointment | None, resident_id: int, now_ts: int
+    ) -> Problem | None: ...
 
 
 class Reminders(Protocol):
@@ -224,7 +228,7 @@ class BookingStore:
         doctor_id: str,
         reason: str,
         now: datetime,
-        max_future: int,
+        rules: Rules,
         reminders: Reminders,
     ) -> BookResult:
         """Book `slot_id` (which must be `doctor_id`'s) if every rule allows it.
@@ -233,18 +237,16 @@ class BookingStore:
         only have been so a moment ago, and refusing then is what an earlier tap would have
         got. Only the transaction can say yes, so no read can ever double-book. This keeps the
         crowd that loses a popular slot off the single writer."""
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason {reason!r}")
         now_ts = _ts(now)
         params = _check_params(resident_id, slot_id, now_ts)
-        seen = await self.db.fetchone(_CHECK_SQL, params)
-        slot, problem = _judge(seen, doctor_id, now_ts, max_future)
+        seen = _check(await self.db.fetchone(_CHECK_SQL, params))
+        problem = rules.slot_problem(seen, doctor_id, now_ts)
         if problem is not None:
-            return BookResult(problem=problem, slot=slot)
+            return BookResult(problem=problem, slot=seen.slot)
         async with self.db.write() as conn:
-            slot, problem = _judge(
-                await _one(conn, _CHECK_SQL, params), doctor_id, now_ts, max_future
-            )
+            check = _check(await _one(conn, _CHECK_SQL, params))
+            slot = check.slot
+            problem = rules.slot_problem(check, doctor_id, now_ts)
             if problem is not None:
                 return BookResult(problem=problem, slot=slot)
             assert slot is not None
@@ -258,20 +260,21 @@ class BookingStore:
         appointment_id: int,
         slot_id: int,
         now: datetime,
+        rules: Rules,
         reminders: Reminders,
     ) -> BookResult:
         """Move the resident's active booking to another slot of the same doctor: the new
         booking is made and the old one marked moved (its place freed) in one transaction."""
         now_ts = _ts(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
-            row = await _one(conn, _CHECK_SQL, _check_params(resident_id, slot_id, now_ts))
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
+            check = _check(
+                await _one(conn, _CHECK_SQL, _check_params(resident_id, slot_id, now_ts))
+            )
+            slot = check.slot
             if isinstance(old, Problem):
-                return BookResult(problem=old, slot=None if row is None else _slot(row))
-            if row is not None and row["id"] == old.slot_id:
-                return BookResult(problem=Problem.SAME, slot=_slot(row), previous=old)
-            # The old booking is being given up, so it does not count against the limit.
-            slot, problem = _judge(row, old.doctor_id, now_ts, None)
+                return BookResult(problem=old, slot=slot)
+            problem = rules.slot_problem(check, old.doctor_id, now_ts, moving_from=old.slot_id)
             if problem is not None:
                 return BookResult(problem=problem, slot=slot, previous=old)
             assert slot is not None
@@ -286,12 +289,17 @@ class BookingStore:
         return BookResult(appointment=new, slot=slot, previous=old)
 
     async def cancel(
-        self, resident_id: int, appointment_id: int, now: datetime, reminders: Reminders
+        self,
+        resident_id: int,
+        appointment_id: int,
+        now: datetime,
+        rules: Rules,
+        reminders: Reminders,
     ) -> BookResult:
         """Cancel the resident's active, not yet started booking; its place is free at once."""
         now_ts = _ts(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
                 return BookResult(problem=old)
             await conn.execute(
@@ -302,12 +310,12 @@ class BookingStore:
         return BookResult(previous=replace(old, status=CANCELLED, updated_at=now_ts))
 
     async def confirm(
-        self, resident_id: int, appointment_id: int, now: datetime
+        self, resident_id: int, appointment_id: int, now: datetime, rules: Rules
     ) -> Appointment | Problem:
         """Record "I'll come" on the resident's active, upcoming booking."""
         now_ts = _ts(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
                 return old
             await conn.execute(
@@ -338,36 +346,21 @@ def _check_params(resident_id: int, slot_id: int, now_ts: int) -> tuple[int, ...
     return (resident_id, resident_id, now_ts, slot_id)
 
 
-def _judge(
-    row: Any, doctor_id: str, now_ts: int, max_future: int | None
-) -> tuple[Slot | None, Problem | None]:
-    """The slot (if it exists) and the first rule a booking of it would break, if any."""
-    slot = None if row is None else _slot(row)
-    if slot is None or slot.doctor_id != doctor_id:
-        return slot, Problem.NO_SLOT
-    if slot.start_at <= now_ts:
-        return slot, Problem.PAST
-    if slot.closed:
-        return slot, Problem.CLOSED
-    if row["held"]:
-        return slot, Problem.DUPLICATE
-    if max_future is not None and row["future"] >= max_future:
-        return slot, Problem.LIMIT
-    if slot.taken >= slot.capacity:
-        return slot, Problem.TAKEN
-    return slot, None
+def _check(row: Any) -> SlotCheck:
+    if row is None:
+        return SlotCheck(None)
+    return SlotCheck(_slot(row), held=bool(row["held"]), future=row["future"])
 
 
 async def _active_of(
-    conn: aiosqlite.Connection, resident_id: int, appointment_id: int, now_ts: int
+    conn: aiosqlite.Connection, rules: Rules, resident_id: int, appointment_id: int, now_ts: int
 ) -> Appointment | Problem:
     row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
-    # Someone else's booking looks exactly like a missing one: nothing is revealed about it.
-    if row is None or row["resident_id"] != resident_id or row["status"] != BOOKED:
-        return Problem.GONE
-    appt = _appt(row)
-    if appt.start_at <= now_ts:
-        return Problem.OVER
+    appt = None if row is None else _appt(row)
+    problem = rules.active_problem(appt, resident_id, now_ts)
+    if problem is not None:
+        return problem
+    assert appt is not None
     return appt
 
 

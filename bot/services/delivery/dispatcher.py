@@ -22,6 +22,7 @@ import logging
 import math
 import random
 from collections import Counter, deque
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.channels.base import Blocked, Deferred, Permanent, RetryLater, Transient
@@ -58,11 +59,21 @@ def backoff(attempt: int, rng: random.Random) -> float:
 
 
 class Dispatcher:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        store: DeliveryStore,
+        outbox: OutboxStore,
+        residents: ResidentStore,
+        limiter: Limiter,
+    ) -> None:
+        """`rt` is the process this runs in: its senders, renderers, catalogs and tasks."""
         self.rt = rt
         settings = rt.settings
-        self.store = rt.service(DeliveryStore)
-        self.limiter = rt.service(Limiter)
+        self.store = store
+        self.outbox = outbox
+        self.residents = residents
+        self.limiter = limiter
         self.window = settings.delivery_window
         self.concurrency = settings.delivery_concurrency
         self.max_attempts = settings.max_attempts
@@ -87,6 +98,10 @@ class Dispatcher:
         self._stopping = False
         self._recorder_done = False
         self.running = False
+
+    async def prune(self, before: datetime) -> int:
+        """Forget finished rows last touched before `before` (failed ones stay for operators)."""
+        return await self.store.prune(int(before.timestamp()))
 
     # -- public ---------------------------------------------------------------------------
     def poke(self) -> None:
@@ -113,7 +128,7 @@ class Dispatcher:
         if loop_now - self._groups_checked >= GROUP_RECHECK_S:
             self._groups_checked = loop_now
             since = int(self.rt.now().timestamp()) - GROUP_MEMORY_S
-            self._cancelled_groups |= await self.rt.service(OutboxStore).cancelled_groups(since)
+            self._cancelled_groups |= await self.outbox.cancelled_groups(since)
         return group_key in self._cancelled_groups
 
     @property
@@ -360,7 +375,7 @@ class Dispatcher:
             await sender.send(chat, replies, notification=row)
         except Blocked as exc:
             self._blocked[resident.id] = asyncio.get_running_loop().time()
-            await self.rt.service(ResidentStore).mark_unreachable(resident.id)
+            await self.residents.mark_unreachable(resident.id)
             log.info("resident %s is unreachable; their rows are skipped", resident.id)
             return Result(row.id, SKIPPED, attempt=True, error=f"blocked: {exc}"[:200])
         except RetryLater as exc:

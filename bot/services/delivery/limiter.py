@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
 
 # A wait computed as "until that send leaves the window" may land a hair early in floating
 # point; never sleep less than this, so a waiting loop always makes progress.
@@ -55,7 +55,7 @@ def max_in_window(times: Iterable[float], window: float = WINDOW) -> int:
 class Limiter:
     def __init__(
         self,
-        rt: Runtime | None = None,
+        settings: Settings | None = None,
         *,
         rate: float | None = None,
         per_chat_interval: float | None = None,
@@ -63,7 +63,6 @@ class Limiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        settings = rt.settings if rt is not None else None
         rate = rate if rate is not None else (settings.global_rate if settings else 30.0)
         interval = per_chat_interval
         if interval is None:
