@@ -43,9 +43,9 @@ from telegram.ext import Application  # noqa: E402
 
 import bot.channels.telegram as tg  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.delivery.limiter import max_in_window  # noqa: E402
 from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.delivery.limiter import max_in_window  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
 from tests.fakes.updates import FakeUser  # noqa: E402
 

@@ -238,7 +238,7 @@ class NullSender:
 
 
 async def child_startup(db: Path) -> dict[str, Any]:
-    from handlers import build_registry
+    from bot.app import build_registry
 
     build_registry()  # import the feature modules first: a cost of Python, not of the data
     marks: dict[str, float] = {}

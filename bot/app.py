@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from bot.delivery import text as delivery_text
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.jobs import Jobs
+from bot.delivery.limiter import Limiter
+from bot.router import Registry
 from bot.services.booking import BookingService
 from bot.services.broadcast_progress import ProgressLoop
 from bot.services.broadcasts import BroadcastService
 from bot.services.child_vaccines import ChildVaccines
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.delivery.limiter import Limiter
 from bot.services.directory import DirectoryService
 from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
 from bot.services.doctors import DoctorService
 from bot.services.health import HealthService
-from bot.services.jobs import Jobs
 from bot.services.residents import ResidentService
 from bot.services.signing import SigningService
 from bot.services.tips import TipService
@@ -41,6 +43,7 @@ from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
 from bot.storage.vaccines import VaccineStore
+from handlers import build_registry as build_handlers
 from handlers.broadcast_progress import render_progress
 
 if TYPE_CHECKING:
@@ -96,6 +99,14 @@ class Services:
     broadcasts: BroadcastService
     doctor_day: DoctorDay
     tips: TipService
+
+
+def build_registry() -> Registry:
+    """What the feature handlers register, plus delivery's own: the `text` notification kind
+    and the nightly outbox prune."""
+    registry = build_handlers()
+    delivery_text.register(registry)
+    return registry
 
 
 def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:

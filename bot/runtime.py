@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from bot.channels.base import Sender
 from bot.config import Settings
 from bot.core import Incoming, Outcome
+from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
 from bot.storage.db import Database
@@ -37,8 +37,7 @@ class Runtime:
         registry: Registry | None = None,
         sandbox: bool = False,
     ) -> None:
-        from bot.app import build
-        from handlers import build_registry
+        from bot.app import build, build_registry
 
         self.settings = settings
         self.clock = clock
@@ -72,7 +71,11 @@ class Runtime:
         self.started = True
 
     async def start_background(self) -> None:
-        """Start scheduled work (delivery, planners): only in processes that send messages."""
+        """Start delivery (catch up, then send), the scheduled jobs and the broadcast progress
+        loop, then the features' background hooks: only in processes that send messages."""
+        await self.delivery.dispatcher.start()
+        await self.delivery.jobs.start()
+        self.spawn(self.delivery.progress.run(), "broadcast-progress")
         for hook in self.registry.background:
             await hook(self)
 

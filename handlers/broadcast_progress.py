@@ -211,12 +211,7 @@ async def render_broadcast(
     return [Reply(text=text, buttons=buttons)]
 
 
-async def start_progress(rt: Runtime) -> None:
-    rt.spawn(progress_loop(rt).run(), "broadcast-progress")
-
-
 def register(r: Registry) -> None:
     r.button("drp", on_button, open=True)
     r.notification(KIND, render_broadcast)
     r.notification(REPORT_KIND, render_report)
-    r.on_background(start_progress)

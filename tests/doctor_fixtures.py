@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.channels.base import Blocked
 from bot.core import Reply
+from bot.delivery.sender import Blocked
 from bot.domain.outbox import OutboxRow
 from bot.runtime import Runtime
 from tests.harness import ChatUser

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bot.app import build_registry
 from bot.channels.telegram import CHANNEL, TelegramSender, build_application
 from bot.config import Settings
 from bot.core import Reply
+from bot.delivery.limiter import Limiter
 from bot.domain.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT, SKIPPED, OutboxRow, Planned
 from bot.domain.residents import Resident
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.delivery.limiter import Limiter
-from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
 
@@ -489,7 +489,7 @@ class WindowClosedSender:
         edit_ref: str | None = None,
         notification: OutboxRow | None = None,
     ) -> None:
-        from bot.channels.base import Deferred
+        from bot.delivery.sender import Deferred
 
         self.tries += 1
         raise Deferred("customer-service window closed", self.retry_at)

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
+from bot.app import build_registry
 from bot.callbacks import StaleButton, cb, parse
 from bot.core import Button, Incoming, Kind, Reply, split_text
 from bot.router import Registry, UserError
 from bot.runtime import Runtime
-from handlers import build_registry
 
 
 def test_callback_roundtrip_and_limits() -> None:

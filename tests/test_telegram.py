@@ -22,13 +22,13 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.channels.base import Blocked, Permanent, RetryLater, Transient
+from bot.app import build_registry
 from bot.channels.telegram import TelegramSender, build_application
 from bot.config import Settings
 from bot.context import Ctx
 from bot.core import Attachment, Reply, Venue
+from bot.delivery.sender import Blocked, Permanent, RetryLater, Transient
 from bot.runtime import Runtime
-from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeBotAPIServer, FakeRequest
 from tests.fakes.updates import FakeUser

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.channels.base import Deferred
 from bot.channels.web import WebChat
 from bot.channels.wechat import (
     EVENT_BUDGET,
@@ -25,6 +24,7 @@ from bot.channels.wechat import (
 from bot.channels.wechat_api import WeChatAPI
 from bot.context import Ctx
 from bot.core import Reply
+from bot.delivery.sender import Deferred
 from bot.runtime import Runtime
 from bot.web.app import build_app
 from tests.conftest import Clock

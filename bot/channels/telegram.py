@@ -26,8 +26,8 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
+from bot.delivery.sender import Blocked, Permanent, RetryLater, Transient
 from bot.domain.outbox import OutboxRow
 from bot.i18n import negotiate
 from bot.logsafe import describe

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels import numbered
-from bot.channels.base import Permanent
 from bot.core import Incoming, Kind, Location, Reply
+from bot.delivery.sender import Permanent
 from bot.domain.outbox import OutboxRow
 from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate

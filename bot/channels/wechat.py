@@ -31,13 +31,13 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.channels import numbered
-from bot.channels.base import Blocked, Deferred, DeliveryError, Permanent, RetryLater, Transient
 from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatUnavailable
 from bot.channels.wechat_menu import MENU_KEY_PREFIX
 from bot.channels.wechat_render import TEXT_BYTES, fit, passive_text, render
 from bot.channels.wechat_templates import Template, load_templates, template_values
 from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
+from bot.delivery.sender import Blocked, Deferred, DeliveryError, Permanent, RetryLater, Transient
 from bot.domain.channels import Claim
 from bot.domain.outbox import OutboxRow
 from bot.domain.residents import Resident

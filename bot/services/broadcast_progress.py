@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.channels.base import DeliveryError
 from bot.core import Reply
+from bot.delivery.sender import DeliveryError
 from bot.domain.broadcasts import Broadcast, Progress
 from bot.domain.doctors import DoctorLink
 from bot.domain.outbox import Planned
@@ -128,7 +128,7 @@ class ProgressLoop:
         chat = (b.progress_channel, b.progress_user)
         if link is None or (link.channel, link.channel_user_id) != chat:
             return True
-        if not b.progress_ref or self.rt.senders.get(b.progress_channel) is None:
+        if not b.progress_ref or not self.rt.delivery.dispatcher.can_send(b.progress_channel):
             return True
         if time.monotonic() - self._last_edit.get(chat, -1e9) < self.edit_every:
             return False
@@ -140,12 +140,10 @@ class ProgressLoop:
         return True
 
     async def _send(self, b: Broadcast, reply: Reply) -> None:
-        sender = self.rt.senders.get(b.progress_channel)
-        if sender is None:
-            return
         self._last_edit[(b.progress_channel, b.progress_user)] = time.monotonic()
-        await self.rt.delivery.limiter.acquire_interactive(b.progress_user)
         try:
-            await sender.send(b.progress_user, [reply], edit_ref=b.progress_ref)
+            await self.rt.delivery.dispatcher.send_now(
+                b.progress_channel, b.progress_user, [reply], edit_ref=b.progress_ref
+            )
         except DeliveryError as exc:
             log.info("progress message of broadcast %s not updated: %s", b.id, type(exc).__name__)

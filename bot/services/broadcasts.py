@@ -32,8 +32,8 @@ from bot.storage.broadcasts import BroadcastStore, dedupe_key, group_key
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.delivery.dispatcher import Dispatcher
     from bot.services.child_vaccines import ChildVaccines
-    from bot.services.delivery.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 

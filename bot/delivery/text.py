@@ -1,4 +1,4 @@
-"""Delivery: starts the dispatcher and the scheduled jobs, and the plain `text` notification.
+"""Delivery's own registrations: the plain `text` notification and the nightly outbox prune.
 
 `text` rows carry their message in the payload (`params["text"]`), already in the words the
 sender chose (an operator's or a doctor's broadcast): it is sent as is.
@@ -29,12 +29,6 @@ async def render_text(
     return [Reply(text=text)] if text else []
 
 
-async def start_delivery(rt: Runtime) -> None:
-    """Catch up and start sending, then start the scheduled jobs."""
-    await rt.delivery.dispatcher.start()
-    await rt.delivery.jobs.start()
-
-
 async def prune_outbox(rt: Runtime) -> None:
     """Nightly: forget finished outbox rows older than the retention period."""
     keep = timedelta(days=rt.settings.outbox_retention_days)
@@ -43,5 +37,4 @@ async def prune_outbox(rt: Runtime) -> None:
 
 def register(r: Registry) -> None:
     r.notification(TEXT_KIND, render_text)
-    r.on_background(start_delivery)
     r.job("outbox.prune", prune_outbox, "cron", hour=3, minute=30)

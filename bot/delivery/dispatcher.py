@@ -25,11 +25,12 @@ from collections import Counter, deque
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.channels.base import Blocked, Deferred, Permanent, RetryLater, Transient
+from bot.core import Reply
+from bot.delivery.limiter import Limiter
+from bot.delivery.quiet import quiet_hours_for
+from bot.delivery.sender import Blocked, Deferred, Permanent, RetryLater, Transient
 from bot.domain.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT, SKIPPED, Claimed, Result
 from bot.i18n import negotiate
-from bot.services.delivery.limiter import Limiter
-from bot.services.delivery.quiet import quiet_hours_for
 from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 
@@ -104,6 +105,22 @@ class Dispatcher:
         return await self.store.prune(int(before.timestamp()))
 
     # -- public ---------------------------------------------------------------------------
+    def can_send(self, channel: str) -> bool:
+        return channel in self.rt.senders
+
+    async def send_now(
+        self, channel: str, user_id: str, replies: list[Reply], edit_ref: str | None = None
+    ) -> bool:
+        """Send (or edit) a message outside the outbox, e.g. a broadcast's progress message:
+        through the same limiter as every other send, as an interactive message. False if
+        this process has no sender for the channel; a failure raises its DeliveryError."""
+        sender = self.rt.senders.get(channel)
+        if sender is None:
+            return False
+        await self.limiter.acquire_interactive(user_id)
+        await sender.send(user_id, replies, edit_ref=edit_ref)
+        return True
+
     def poke(self) -> None:
         """Wake the dispatcher now (call after planning a row due soon)."""
         self._wake.set()
