@@ -3,10 +3,10 @@
     python bench/booking.py [--attempts 1000] [--slots 10]
 
 Every attempt goes through the real stack: `Runtime.handle(Incoming)` → router (per-user
-lock, resident and state load) → handlers/booking.py → BookingService → BookingStore's write
-transaction (BEGIN IMMEDIATE: count the slot's bookings, insert only below capacity, write the
-reminders) on a real SQLite file. Losers get "just taken — here are the nearest free times",
-which reads the nearest free slots, as a resident would.
+lock, resident and state load) → handlers/resident/booking.py → BookingService →
+BookingStore's write transaction (BEGIN IMMEDIATE: count the slot's bookings, insert only
+below capacity, write the reminders) on a real SQLite file. Losers get "just taken — here
+are the nearest free times", which reads the nearest free slots, as a resident would.
 
 Baseline, measured in the same run: the same residents press a trivial button (Home) the same
 number of times at once: the router round trip with no booking work. The ratio says what the
@@ -91,13 +91,13 @@ async def run(attempts: int, slots: int) -> dict[str, object]:
             assert len(slot_ids) == slots, f"only {len(slot_ids)} free slots today"
             # Warm both paths once (imports, caches, prepared statements), off the clock.
             await rt.handle(press(0, cb("menu", "home")))
-            await rt.handle(press(0, cb("bk", "list")))
+            await rt.handle(press(0, cb("book", "list")))
 
             home = [press(i, cb("menu", "home")) for i in range(attempts)]
             base_s, base_cpu, _ = await burst(rt, home)
 
             taps = [
-                press(i, cb("bk", "ok", "general", slot_ids[i % slots])) for i in range(attempts)
+                press(i, cb("book", "ok", "general", slot_ids[i % slots])) for i in range(attempts)
             ]
             book_s, book_cpu, outcomes = await burst(rt, taps)
 

@@ -45,7 +45,7 @@ from bot.config import Settings  # noqa: E402
 from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.broadcast_progress import EDIT_EVERY  # noqa: E402
-from handlers.broadcast_progress import progress_loop  # noqa: E402
+from handlers.doctor.broadcast_progress import progress_loop  # noqa: E402
 from tests.doctor_fixtures import WANG, bulk_signed, load_district  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
 from tests.fakes.updates import FakeUser  # noqa: E402

@@ -44,7 +44,7 @@ from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
 from bot.storage.vaccines import VaccineStore
 from handlers import build_registry as build_handlers
-from handlers.broadcast_progress import render_progress
+from handlers.doctor.broadcast_progress import render_progress
 
 if TYPE_CHECKING:
     from telegram.request import BaseRequest

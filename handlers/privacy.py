@@ -87,8 +87,8 @@ async def ask_delete(ctx: Ctx) -> None:
             "bookings, readings, reminders and children's records, and cannot be undone."
         ),
         [
-            Button(ctx._("🗑 Yes, delete everything"), cb("priv", "delok")),
-            Button(ctx._("❌ No, keep my data"), cb("priv", "keep")),
+            Button(ctx._("🗑 Yes, delete everything"), cb("privacy", "delok")),
+            Button(ctx._("❌ No, keep my data"), cb("privacy", "keep")),
         ],
         home=False,
     )
@@ -115,4 +115,4 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 def register(r: Registry) -> None:
     r.command("mydata", export, open=True)
     r.command("delete", ask_delete, open=True)
-    r.button("priv", on_button, open=True)
+    r.button("privacy", on_button, open=True)

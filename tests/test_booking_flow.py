@@ -57,10 +57,10 @@ async def onboard(rt: Runtime, user_id: str, language: str = "English") -> ChatU
 async def to_confirm(u: ChatUser, reason: str = "chronic", day: int = 0) -> str:
     """From "Book a follow-up" to the confirm screen of the first free time on the `day`-th
     offered day; returns the confirm button's data."""
-    await u.press_data(cb("bk", "new", reason))
-    await u.press_data(data_of(u, "v1:bk:d:")[day])
-    await u.press_data(data_of(u, "v1:bk:t:")[0])
-    (ok,) = data_of(u, "v1:bk:ok:")
+    await u.press_data(cb("book", "new", reason))
+    await u.press_data(data_of(u, "v1:book:d:")[day])
+    await u.press_data(data_of(u, "v1:book:t:")[0])
+    (ok,) = data_of(u, "v1:book:ok:")
     return ok
 
 
@@ -73,7 +73,7 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
 ) -> None:
     await user.text(BOOK)
     assert "which community you live in" in user.texts()
-    assert data_of(user, "v1:doc:") == [cb("doc", "where")]
+    assert data_of(user, "v1:family:") == [cb("family", "where")]
 
     doctor = await sample_home(rt, user)
     await user.text(BOOK)
@@ -81,10 +81,10 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
     for reason in ("Chronic disease follow-up", "General consultation", "Vaccination"):
         assert reason in user.labels()
     await user.press("Elderly annual health check")
-    days = data_of(user, "v1:bk:d:annual:")
+    days = data_of(user, "v1:book:d:annual:")
     assert 1 <= len(days) <= 7
     await user.press_data(days[0])
-    await user.press_data(data_of(user, "v1:bk:t:")[0])
+    await user.press_data(data_of(user, "v1:book:t:")[0])
     confirm = user.texts()
     directory = rt.services.directory
     centre = (await directory.team(doctor, signed=False)).centre
@@ -106,8 +106,8 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
     await user.press("My appointments")
     assert "1." in user.texts()
     await user.press("Move 1")
-    await user.press_data(data_of(user, "v1:bk:d:m")[-1])
-    await user.press_data(data_of(user, "v1:bk:t:m")[-1])
+    await user.press_data(data_of(user, "v1:book:d:m")[-1])
+    await user.press_data(data_of(user, "v1:book:t:m")[-1])
     assert "Move your visit from" in user.texts()
     await user.press("Yes, move it")
     assert "Your visit is moved" in user.texts()
@@ -137,7 +137,7 @@ async def test_two_residents_tap_the_last_slot_at_the_same_instant(rt: Runtime) 
     (lost_flag, lost), (won_flag, _) = outcomes[0], outcomes[1]
     assert (lost_flag, won_flag) == (False, True)
     assert "just taken" in lost.texts() and "nearest free times" in lost.texts()
-    offered = data_of(lost, "v1:bk:t:chronic:")
+    offered = data_of(lost, "v1:book:t:chronic:")
     assert offered and ok_a.replace(":ok:", ":t:") not in offered
     await lost.press_data(offered[0])
     await lost.press("Book this visit")
@@ -159,14 +159,14 @@ async def test_old_buttons_recheck_everything_and_change_nothing(rt: Runtime, cl
     await b.press_data(ok)  # another resident, an old screen with that time
     assert "just taken" in b.texts()
     for action in ("cx", "cxok", "mv", "come"):  # someone else's booking
-        await b.press_data(cb("bk", action, appt.id))
+        await b.press_data(cb("book", action, appt.id))
         assert "already cancelled or moved" in b.texts()
-    await b.press_data(cb("bk", "t", f"m{appt.id}", appt.slot_id))
+    await b.press_data(cb("book", "t", f"m{appt.id}", appt.slot_id))
     assert "already cancelled or moved" in b.texts()
     assert await booked(rt) == 1
 
-    await a.press_data(cb("bk", "cx", appt.id))
-    stale_yes = data_of(a, "v1:bk:cxok:")[0]
+    await a.press_data(cb("book", "cx", appt.id))
+    stale_yes = data_of(a, "v1:book:cxok:")[0]
     await a.press_data(stale_yes)
     await a.press_data(stale_yes)  # cancelled already
     assert "already cancelled or moved" in a.texts()
@@ -178,7 +178,7 @@ async def test_old_buttons_recheck_everything_and_change_nothing(rt: Runtime, cl
     clock.set(datetime.fromtimestamp(slot.start_at + 60, UTC))
     await a.press_data(ok_later)
     assert "already passed" in a.texts()
-    assert data_of(a, "v1:bk:t:chronic:")  # with the nearest free times
+    assert data_of(a, "v1:book:t:chronic:")  # with the nearest free times
     assert await booked(rt) == 0
 
     await rt.services.booking.ensure_slots(
@@ -186,11 +186,11 @@ async def test_old_buttons_recheck_everything_and_change_nothing(rt: Runtime, cl
         rt.now(),
     )
     other = await rt.stores.booking.slots_between("d2", int(rt.now().timestamp()), 2**40)
-    await a.press_data(cb("bk", "ok", "chronic", other[0].id))  # not this resident's doctor
+    await a.press_data(cb("book", "ok", "chronic", other[0].id))  # not this resident's doctor
     assert "no longer offered" in a.texts()
-    await a.press_data(cb("bk", "t", "nonsense", 1))
+    await a.press_data(cb("book", "t", "nonsense", 1))
     assert "out of date" in a.texts()
-    await a.press_data(cb("bk", "d", "chronic", "20261399"))
+    await a.press_data(cb("book", "d", "chronic", "20261399"))
     assert "out of date" in a.texts()
     assert await booked(rt) == 0
 
@@ -217,9 +217,9 @@ async def test_book_it_buttons_from_other_features_preselect_the_reason(
     await load_district(rt)
     u = await onboard(rt, "5001")
     await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
-    await u.press_data(cb("bk", "new", reason))
+    await u.press_data(cb("book", "new", reason))
     assert "choose a day" in u.texts()
-    assert all(d.startswith(f"v1:bk:d:{reason}:") for d in data_of(u, "v1:bk:d:"))
+    assert all(d.startswith(f"v1:book:d:{reason}:") for d in data_of(u, "v1:book:d:"))
     await u.press_data(await to_confirm(u, reason))
     (appt,) = await rt.stores.booking.upcoming((await me(u)).id, rt.now())
     assert appt.reason == reason
@@ -267,7 +267,7 @@ async def test_clinic_closed_message_offers_times_that_book_in_one_more_tap(
         rt, rt.catalogs.get("en"), resident, notice
     )
     assert "staff training" in reply.text and "was cancelled" in reply.text
-    times = [b for b in reply.all_buttons() if (b.data or "").startswith("v1:bk:t:chronic:")]
+    times = [b for b in reply.all_buttons() if (b.data or "").startswith("v1:book:t:chronic:")]
     assert len(times) == 4
     assert [a.id for a in closed.cancelled] and not any("Nov 26" in b.label for b in times)
     await u.press_data(times[0].data or "")
@@ -279,9 +279,9 @@ async def test_chinese_reader_sees_chinese_dates_and_words(rt: Runtime) -> None:
     await load_district(rt)
     u = await onboard(rt, "8001", language="中文")
     await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
-    await u.press_data(cb("bk", "new"))
+    await u.press_data(cb("book", "new"))
     assert "王丽华" in u.texts()
-    await u.press_data(cb("bk", "new", "chronic"))
+    await u.press_data(cb("book", "new", "chronic"))
     assert "11月24日 周二" in u.labels()
     ok = await to_confirm(u)
     assert "日期" in u.texts() and "王丽华" in u.texts()
@@ -349,7 +349,7 @@ async def test_no_team_names_the_home_in_the_readers_language(
     assert not report.rejected
     u = await onboard(rt, "6201", language)
     await directory.set_home((await me(u)).id, "朱泾", "南门居委")
-    await u.press_data(cb("bk", "new"))
+    await u.press_data(cb("book", "new"))
     assert shown in u.texts()
     if language == "English":
         assert "南门" not in u.texts() and "朱泾" not in u.texts()

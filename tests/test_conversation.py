@@ -54,8 +54,8 @@ async def test_forged_and_stale_buttons(user: ChatUser) -> None:
         "v0:menu:home",
         "garbage",
         "v1:nofeature:x",
-        "v1:set:lang:xx:yy",
-        "v1:set:setlang:fr",
+        "v1:settings:lang:xx:yy",
+        "v1:settings:setlang:fr",
         "v1:priv",
         "v1::",
         "v1:start:consent:maybe",
@@ -99,7 +99,7 @@ async def test_mydata_and_delete(user: ChatUser, rt: Runtime) -> None:
 
 async def test_delete_can_be_declined(user: ChatUser, rt: Runtime) -> None:
     await user.text("/delete")
-    await user.press_data(cb("priv", "keep"))
+    await user.press_data(cb("privacy", "keep"))
     assert "Nothing was deleted." in user.texts()
     assert await rt.stores.residents.load("test", user.user_id) is not None
 

@@ -255,23 +255,23 @@ async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> 
 async def test_stale_and_forged_buttons(user: ChatUser, district: DirectoryService) -> None:
     other_doctor = short_key("js-02-fj-d1")
     for data in (
-        cb("st", "v", "0000000000"),
-        cb("st", "t", "nope"),
-        cb("st", "f", "bogus", "30", "121"),
-        cb("st", "f", "bp", "999", "121"),
-        cb("st", "f", "bp", "nan", "121"),
-        cb("st", "zap"),
-        cb("doc", "c", "0000000000"),
-        cb("doc", "t", "0000000000"),
-        cb("doc", "send"),
-        cb("doc", "nameok"),
-        cb("doc", "withdraw"),
-        cb("doc", "sign", other_doctor),
+        cb("stations", "v", "0000000000"),
+        cb("stations", "t", "nope"),
+        cb("stations", "f", "bogus", "30", "121"),
+        cb("stations", "f", "bp", "999", "121"),
+        cb("stations", "f", "bp", "nan", "121"),
+        cb("stations", "zap"),
+        cb("family", "c", "0000000000"),
+        cb("family", "t", "0000000000"),
+        cb("family", "send"),
+        cb("family", "nameok"),
+        cb("family", "withdraw"),
+        cb("family", "sign", other_doctor),
     ):
         await user.press_data(data)
         assert "out of date" in user.texts(), data
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
-    await user.press_data(cb("doc", "sign", other_doctor))  # a team of another community
+    await user.press_data(cb("family", "sign", other_doctor))  # a team of another community
     assert "out of date" in user.texts()
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.callbacks import cb
 from bot.runtime import Runtime
 from bot.services.doctors import GUESSES_PER_WINDOW
-from handlers.doctor_side import render_signing
+from handlers.doctor.desk import render_signing
 from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
 from tests.harness import ChatUser
@@ -16,24 +16,24 @@ from tests.harness import ChatUser
 STALE = "out of date"
 # One button of every doctor screen, with plausible arguments.
 DOCTOR_BUTTONS = [
-    cb("dr", "menu"),
-    cb("dr", "sr"),
-    cb("dr", "ok", 1),
-    cb("dr", "no", 1),
-    cb("dr", "nr", 1, "full"),
-    cb("drd", "today"),
-    cb("drd", "over", 0),
-    cb("drd", "flags"),
-    cb("drd", "card", 1),
-    cb("drd", "rem", 1, "quarterly"),
-    cb("drd", "att", 1),
-    cb("drd", "ns", 1),
-    cb("drb", "new"),
-    cb("drp", "list"),
-    cb("drp", "p", 1),
-    cb("drb", "a", "all"),
-    cb("drb", "go"),
-    cb("drp", "x", 1),
+    cb("desk", "menu"),
+    cb("desk", "sr"),
+    cb("desk", "ok", 1),
+    cb("desk", "no", 1),
+    cb("desk", "nr", 1, "full"),
+    cb("day", "today"),
+    cb("day", "over", 0),
+    cb("day", "flags"),
+    cb("day", "card", 1),
+    cb("day", "rem", 1, "quarterly"),
+    cb("day", "att", 1),
+    cb("day", "ns", 1),
+    cb("broadcast", "new"),
+    cb("progress", "list"),
+    cb("progress", "p", 1),
+    cb("broadcast", "a", "all"),
+    cb("broadcast", "go"),
+    cb("progress", "x", 1),
 ]
 
 
@@ -79,7 +79,7 @@ async def test_wrong_used_and_expired_codes_fail_kindly(
     clock.set(clock.current + timedelta(hours=72, seconds=1))
     await someone.text(f"/doctor {old}")
     assert "expired" in someone.texts()
-    await someone.press_data(cb("dr", "menu"))
+    await someone.press_data(cb("desk", "menu"))
     assert STALE in someone.texts()
 
 
@@ -103,10 +103,10 @@ async def test_guessing_is_limited_per_hour(
 async def test_revoke_unlinks_at_once(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
     await load_district(rt)
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("dr", "menu"))
+    await doctor.press_data(cb("desk", "menu"))
     assert "Doctor's desk" in doctor.texts()
     assert (await rt.services.doctors.revoke(WANG)).unlinked
-    await doctor.press_data(cb("dr", "menu"))
+    await doctor.press_data(cb("desk", "menu"))
     assert STALE in doctor.texts()
     await doctor.text("/doctor")
     assert "for family doctors" in doctor.texts()
@@ -154,7 +154,7 @@ async def test_doctor_approves_and_declines_signing_requests(
     assert "Dr Wang Lihua accepted your signing request" in reply.text
 
     # Another team's request: a forged button gets nothing and the request stays open.
-    await doctor.press_data(cb("dr", "ok", elsewhere.id))
+    await doctor.press_data(cb("desk", "ok", elsewhere.id))
     assert STALE in doctor.texts()
     assert (await directory.latest_request(elsewhere.resident_id)).status == "pending"
     actions = await audit_actions(rt)

@@ -13,7 +13,7 @@ from bot.domain.directory import Doctor
 from bot.runtime import Runtime
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import BroadcastError, Draft, load_templates
-from handlers.broadcast_progress import progress_loop, render_broadcast, render_progress
+from handlers.doctor.broadcast_progress import progress_loop, render_broadcast, render_progress
 from tests.conftest import Clock
 from tests.doctor_fixtures import (
     CHEN,
@@ -49,7 +49,7 @@ async def residents(rt: Runtime) -> dict[str, int]:
 
 
 async def compose_typed(doctor: ChatUser, audience: str, text: str) -> None:
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     await doctor.press(audience)
     await doctor.press("Type my own message")
     await doctor.text(text)
@@ -122,7 +122,7 @@ async def test_template_in_each_recipients_language(
     en, zh = sender.to("r1")[0], sender.to("r2")[0]
     assert "Flu season is here" in en.text and "Dr Wang Lihua" in en.text
     assert "流感" in zh.text and "王丽华" in zh.text
-    assert en.buttons[0][0].data == cb("bk", "new", "vaccination")
+    assert en.buttons[0][0].data == cb("book", "new", "vaccination")
 
 
 async def test_other_teams_residents_are_never_in_an_audience(
@@ -135,7 +135,7 @@ async def test_other_teams_residents_are_never_in_an_audience(
     await doctor.press("one community")
     assert "待泾村" not in doctor.labels()  # Chen's community is not offered
     forged = await rt.services.directory.community_ref("朱泾", "待泾村")
-    await doctor.press_data(cb("drb", "c", forged.key))
+    await doctor.press_data(cb("broadcast", "c", forged.key))
     assert "out of date" in doctor.texts()
     service = rt.services.broadcasts
     wang = await _wang(rt)
@@ -179,7 +179,7 @@ async def test_cancel_stops_sending(
     done = await rt.stores.broadcasts.get(b.id)
     assert (done.status, done.sent, done.not_sent) == ("cancelled", 0, 4)
     # Someone else's broadcast cannot be cancelled by forging the button.
-    await doctor.press_data(cb("drp", "x", b.id + 1))
+    await doctor.press_data(cb("progress", "x", b.id + 1))
     assert "out of date" in doctor.texts()
 
 
@@ -199,7 +199,7 @@ async def test_daily_limit(
         await compose_typed(doctor, "All my signed residents", f"Notice {i}")
         await doctor.press("Send to 4")
         assert "going out" in doctor.texts()
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     assert "today's limit of 3" in doctor.texts()
     with pytest.raises(BroadcastError):
         await rt.services.broadcasts.create(
@@ -292,17 +292,17 @@ async def test_my_broadcasts_lists_and_follows(
 @pytest.mark.parametrize(
     ("steps", "button"),
     [
-        ((), cb("drb", "go")),  # a fresh compose, the old confirm screen's Send
-        ((), cb("drb", "u")),  # … its "Mark urgent"
-        ((), cb("drb", "go2")),
-        ((), cb("drb", "back")),
-        ((), cb("drb", "type")),
-        ((), cb("drb", "t", "flu")),
-        ((), cb("drb", "w", "now")),
-        (("All my signed residents",), cb("drb", "go")),  # an audience, but no content yet
-        (("All my signed residents",), cb("drb", "w", "now")),
-        (("All my signed residents",), cb("drb", "at", "tom", "0900")),
-        (("All my signed residents", "Flu season"), cb("drb", "go")),  # no time picked yet
+        ((), cb("broadcast", "go")),  # a fresh compose, the old confirm screen's Send
+        ((), cb("broadcast", "u")),  # … its "Mark urgent"
+        ((), cb("broadcast", "go2")),
+        ((), cb("broadcast", "back")),
+        ((), cb("broadcast", "type")),
+        ((), cb("broadcast", "t", "flu")),
+        ((), cb("broadcast", "w", "now")),
+        (("All my signed residents",), cb("broadcast", "go")),  # an audience, but no content yet
+        (("All my signed residents",), cb("broadcast", "w", "now")),
+        (("All my signed residents",), cb("broadcast", "at", "tom", "0900")),
+        (("All my signed residents", "Flu season"), cb("broadcast", "go")),  # no time picked yet
     ],
 )
 async def test_buttons_of_an_older_draft_are_out_of_date(
@@ -323,7 +323,7 @@ async def test_buttons_of_an_older_draft_are_out_of_date(
     assert "went wrong" not in doctor.texts()
     assert await rt.services.broadcasts.recent(await _wang(rt)) == []
     # The compose goes on from where it was.
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     await doctor.press("All my signed residents")
     assert "All my signed residents: 4 residents" in doctor.texts()
 

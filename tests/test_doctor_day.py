@@ -10,7 +10,7 @@ from bot.callbacks import cb
 from bot.runtime import Runtime
 from bot.services.doctors import VISIT_ACCESS
 from bot.services.readings import BloodPressure
-from handlers.doctor_day import render_noshow, render_reminder
+from handlers.doctor.day import render_noshow, render_reminder
 from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
 from tests.harness import ChatUser
@@ -66,10 +66,10 @@ async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., Chat
     resident = await rt.stores.residents.get(zhao)
     (reply,) = await render_noshow(rt, rt.catalogs.get("en"), resident, noshow[0])
     assert "We missed you" in reply.text
-    assert reply.buttons[0][0].data == cb("bk", "new", "general")
+    assert reply.buttons[0][0].data == cb("book", "new", "general")
 
     # Marking twice, tomorrow's visit, or another team's visit: nothing changes.
-    for data in (cb("drd", "att", came), cb("drd", "ns", theirs)):
+    for data in (cb("day", "att", came), cb("day", "ns", theirs)):
         await doctor.press_data(data)
         assert STALE in doctor.texts()
     assert (await bookings.appointment(theirs)).status == "booked"
@@ -101,11 +101,11 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     resident = await rt.stores.residents.get(late)
     (reply,) = await render_reminder(rt, rt.catalogs.get("en"), resident, row)
     assert "Dr Wang Lihua" in reply.text and "September 30, 2026" in reply.text
-    assert reply.buttons[0][0].data == cb("bk", "new", "chronic")
+    assert reply.buttons[0][0].data == cb("book", "new", "chronic")
     assert ("reminder", late) in await audit(rt)
     # Not overdue, or another team's: refused.
     other = await signed_resident(rt, "x", CHEN, community="待泾村", birth_year=1940)
-    await doctor.press_data(cb("drd", "rem", other, "annual"))
+    await doctor.press_data(cb("day", "rem", other, "annual"))
     assert STALE in doctor.texts()
     assert await rt.stores.outbox.for_resident(other, "doctor_reminder") == []
     assert elder != other
@@ -131,7 +131,7 @@ async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -
     assert "Next visit:" in card and "Chronic disease follow-up" in card
     assert "Children's vaccines: no children recorded" in card
     await rt.services.children.add(rid, "Xiaobao", date(2026, 11, 20))
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert "👶 Xiaobao: due now: " in doctor.texts() and "HepB-1" in doctor.texts()
     assert ("view_card", rid) in await audit(rt)
 
@@ -144,10 +144,10 @@ async def test_cannot_see_another_teams_resident(
     other = await signed_resident(rt, "o", CHEN, community="待泾村", name="Not Yours")
     await health.log_reading(other, BloodPressure(200, 125))
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("drd", "card", other))
+    await doctor.press_data(cb("day", "card", other))
     assert STALE in doctor.texts() and "Not Yours" not in doctor.texts()
     await doctor.press("🏠")
-    await doctor.press_data(cb("drd", "flags"))
+    await doctor.press_data(cb("day", "flags"))
     assert "Not Yours" not in doctor.texts()
     assert ("view_card", other) not in await audit(rt)
     assert [a for a, _ in await audit(rt)].count("denied") == 1
@@ -171,24 +171,24 @@ async def test_only_signed_or_recently_seen_residents_are_reachable(
     result = await rt.services.booking.cancel(rid, cancelled, rt.now())
     assert result.problem is None
     assert not await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
 
     visit = await book(rt, rid, WANG, today, "general")
     assert await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     card = doctor.texts()
     assert "BP 150/95" in card
     # The name was given to Chen's team, not Wang's: the card does not show it.
     assert "Chen Signed" not in card and f"Resident #{rid}" in card
-    await doctor.press_data(cb("drd", "att", visit))
+    await doctor.press_data(cb("day", "att", visit))
     assert (await rt.stores.booking.appointment(visit)).status == "attended"
 
     clock.set(clock.current + VISIT_ACCESS - timedelta(days=1))
     assert await doctors.can_reach(wang, rid)
     clock.set(clock.current + timedelta(days=2))
     assert not await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
     # Chen's own team still sees their signed resident.
     chen = await rt.services.directory.doctor(CHEN)
@@ -202,10 +202,10 @@ async def test_card_shows_only_the_teams_own_next_visit(
     rid = await signed_resident(rt, "w1", WANG, name="Wang Signed")
     await book(rt, rid, CHEN, date(2026, 11, 25), "chronic")  # a visit with another team
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     card = doctor.texts()
     assert "Wang Signed" in card
     assert "Next visit: none booked" in card and "Chronic disease follow-up" not in card
     await book(rt, rid, WANG, date(2026, 11, 25), "annual")
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert "Elderly annual health check" in doctor.texts()

@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services.doctor_demo import CHANNEL
-from handlers.broadcast_progress import progress_loop
+from handlers.doctor.broadcast_progress import progress_loop
 from tests.conftest import Clock
 from tests.doctor_fixtures import RecordingSender
 from tests.harness import ChatUser

@@ -13,7 +13,7 @@ from bot.callbacks import cb
 from bot.domain.directory import Doctor, Station
 from bot.runtime import Runtime
 from bot.services.followup import NOTIFICATION_KIND
-from handlers.health import render_followup
+from handlers.resident.health import render_followup
 from tests.harness import ChatUser
 
 
@@ -124,7 +124,7 @@ async def test_keypad_of_a_finished_reading_is_out_of_date(user: ChatUser) -> No
     await user.text("/health")
     await user.press("Log blood pressure")
     await user.text("135/85")
-    await user.press_data(cb("hr", "k", "5"))
+    await user.press_data(cb("reading", "k", "5"))
     assert "out of date" in user.texts()
     assert len(await readings(user)) == 1
 
@@ -244,7 +244,7 @@ async def test_birth_year_by_decade_then_year(user: ChatUser) -> None:
 
 
 async def test_a_birth_year_in_the_future_is_refused(user: ChatUser) -> None:
-    await user.press_data(cb("hl", "bys", 2100))
+    await user.press_data(cb("health", "bys", 2100))
     assert "out of date" in user.texts()
     assert await user.rt.services.health.birth_year(await rid(user)) is None
 
@@ -273,7 +273,7 @@ async def test_uncontrolled_reading_plans_the_two_week_recheck(user: ChatUser) -
     assert "within 2 weeks" in user.texts()
     # Today is Tuesday 24 November: due 8 December, reminded on Monday 7 December.
     assert "December 8, 2026" in user.texts()
-    assert cb("bk", "new", "chronic") in [
+    assert cb("book", "new", "chronic") in [
         b.data for r in user.all_replies() for b in r.all_buttons()
     ]
     keys = dict(await pending_followups(user.rt, resident))
@@ -344,8 +344,8 @@ async def test_reminder_renders_with_a_one_tap_book_button(rt: Runtime, user: Ch
     for locale in ("en", "zh_Hans"):
         replies = await render_followup(rt, rt.catalogs.get(locale), person, rows[0])
         data = [b.data for b in replies[0].all_buttons()]
-        assert cb("bk", "new", "annual") in data
-        assert cb("hl", "evk", "annual_check") in data
+        assert cb("book", "new", "annual") in data
+        assert cb("health", "evk", "annual_check") in data
         assert replies[0].text
     en = await render_followup(rt, rt.catalogs.get("en"), person, rows[0])
     assert "Elderly annual health check" in en[0].text and "December 31, 2026" in en[0].text
@@ -353,7 +353,7 @@ async def test_reminder_renders_with_a_one_tap_book_button(rt: Runtime, user: Ch
 
 async def test_recording_an_event_in_the_future_is_refused(user: ChatUser) -> None:
     tomorrow = (date(2026, 11, 24) + timedelta(days=1)).strftime("%Y%m%d")
-    await user.press_data(cb("hl", "evd", "followup", tomorrow))
+    await user.press_data(cb("health", "evd", "followup", tomorrow))
     assert "out of date" in user.texts()
 
 

@@ -158,11 +158,11 @@ async def test_every_callback_is_answered_even_forged_stale_or_failing(
         u.callback("v1:menu:home"),
         u.callback("garbage"),
         u.callback("v0:menu:home"),
-        u.callback("v1:set:setlang:fr"),
+        u.callback("v1:settings:setlang:fr"),
         u.callback("v1:nofeature:x"),
         u.callback("x" * 64),
         u.callback(None),  # a game button: no data at all
-        u.callback("v1:set:show", message_id=999_999),  # a message the bot never sent
+        u.callback("v1:settings:show", message_id=999_999),  # a message the bot never sent
     ]
     for update in presses:
         queries.append(update["callback_query"]["id"])
@@ -192,11 +192,11 @@ async def test_button_on_an_old_message_edits_or_sends_anew(api: FakeBotAPI, sen
     assert api.calls[-1].method == "editMessageText" and api.calls[-1].ok
     # The same screen again: Telegram refuses an identical edit; the channel accepts that.
     await send(u.press("⬅️ Back"))
-    await send(u.callback("v1:set:show"))
+    await send(u.callback("v1:settings:show"))
     last = api.calls_to("editMessageText")[-1]
     assert not last.ok and "not modified" in (last.description or "")
     # The message is gone (deleted on the phone): a fresh message is sent instead.
-    await send(u.callback("v1:set:lang", message_id=424242))
+    await send(u.callback("v1:settings:lang", message_id=424242))
     assert api.replies(u.user_id)[-1].method == "sendMessage"
     assert api.texts(u.user_id)[-1] == "Choose your language."
 

@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.context import HOME
 from bot.runtime import Runtime
 from bot.services.tips import RHYME_ID
-from handlers.tips import render_tip
+from handlers.resident.tips import render_tip
 from tests.harness import ChatUser
 from tests.test_tips_content import RHYME
 

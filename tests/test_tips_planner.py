@@ -14,7 +14,7 @@ from bot.services.tips import (
     choose_next,
     load_catalog,
 )
-from handlers.tips import render_tip
+from handlers.resident.tips import render_tip
 from tests.test_tips_content import TIPS_DIR
 
 DAY = date(2026, 11, 25)  # a Wednesday; the clock fixture stands on Tuesday 24th, 10:00
@@ -143,7 +143,7 @@ async def test_render_planned_row_in_both_languages(rt: Runtime) -> None:
 
 
 async def test_nightly_job_and_start_up_catch_up(rt: Runtime, clock) -> None:
-    from handlers.tips import catch_up
+    from handlers.resident.tips import catch_up
 
     spec = rt.registry.jobs["tips.plan"]
     assert (spec.trigger, spec.args) == ("cron", {"hour": 0, "minute": 30})

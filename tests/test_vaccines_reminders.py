@@ -122,7 +122,7 @@ async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> Non
     assert await render(rt, t, who, snoozed[0]) == []
     # Book opens the booking flow for a vaccination visit.
     book = next(b.data for b in reply.all_buttons() if "Book" in (b.label or ""))
-    assert book == cb("bk", "new", "vaccination")
+    assert book == cb("book", "new", "vaccination")
     await user.press_data(book)
     assert user.all_replies() and "out of date" not in user.texts()
 
@@ -135,7 +135,7 @@ async def test_someone_elses_snooze_is_refused(
     row = (await vaccine_rows(rt, await resident_id(rt, user)))[0]
     other = make_user("2002")
     await other.onboard()
-    await other.press_data(cb("vxr", "snz", row.id))
+    await other.press_data(cb("vaxremind", "snz", row.id))
     assert "out of date" in other.texts()
     assert not await vaccine_rows(rt, await resident_id(rt, other))
 

@@ -95,7 +95,7 @@ async def test_wechat_text_of_a_value_screen_letters_its_options_and_says_why(
 ) -> None:
     keypad = Reply(
         "空腹血糖？",
-        buttons=((Button("1", "v1:hr:k:1"), Button("✅", "v1:hr:k:ok")),),
+        buttons=((Button("1", "v1:reading:k:1"), Button("✅", "v1:reading:k:ok")),),
         wants_text=True,
     )
     zh = rt.catalogs.get("zh_Hans")

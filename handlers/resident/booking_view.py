@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
     from bot.runtime import Runtime
 
-LIST = cb("bk", "list")
-START = cb("bk", "new")
+LIST = cb("book", "list")
+START = cb("book", "new")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class Flow:
 
     @property
     def back(self) -> str:
-        return cb("bk", "new", self.reason) if self.reason else cb("bk", "mv", self.moving)
+        return cb("book", "new", self.reason) if self.reason else cb("book", "mv", self.moving)
 
 
 def local(t: Translator, zh: str, en: str) -> str:
@@ -88,7 +88,7 @@ def visit_details(t: Translator, visit: Visit) -> str:
 
 
 def slot_buttons(t: Translator, flow: Flow, slots: list[Slot]) -> list[Button]:
-    return [Button(when(t, s.start_at), cb("bk", "t", flow.code, s.id)) for s in slots]
+    return [Button(when(t, s.start_at), cb("book", "t", flow.code, s.id)) for s in slots]
 
 
 def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
@@ -127,10 +127,10 @@ async def render_reminder(
         else t.gettext("⏰ Reminder: your visit is in about 2 hours.")
     )
     buttons = (
-        (Button(t.gettext("✅ I'll come"), cb("bk", "come", appt.id)),),
+        (Button(t.gettext("✅ I'll come"), cb("book", "come", appt.id)),),
         (
-            Button(t.gettext("🔁 Move"), cb("bk", "mv", appt.id)),
-            Button(t.gettext("❌ Cancel"), cb("bk", "cx", appt.id)),
+            Button(t.gettext("🔁 Move"), cb("book", "mv", appt.id)),
+            Button(t.gettext("❌ Cancel"), cb("book", "cx", appt.id)),
         ),
     )
     text = f"{head}\n\n{visit_details(t, await svc.visit(appt))}"
@@ -161,5 +161,5 @@ async def render_closed(
         text += "\n" + t.gettext("Tap a time to book it instead:")
         slots = slot_buttons(t, flow, nearest)
         rows = [tuple(slots[i : i + 2]) for i in range(0, len(slots), 2)]
-    rows.append((Button(t.gettext("📅 Other days"), cb("bk", "new", appt.reason)),))
+    rows.append((Button(t.gettext("📅 Other days"), cb("book", "new", appt.reason)),))
     return [notification(t, resident.elder_mode, text, rows)]

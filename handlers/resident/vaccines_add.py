@@ -20,8 +20,8 @@ from bot.router import Registry
 from bot.services.vaccines.children import NICKNAME_MAX, ChildError, ChildService
 from bot.services.vaccines.engine import Plan, PlannedDose, Status
 from bot.services.vaccines.model import add_span
-from handlers import vaccines as main
-from handlers import vaccines_view as view
+from handlers.resident import vaccines as main
+from handlers.resident import vaccines_view as view
 
 NICK_STATE = "vx.nick"
 ADD_STATE = "vx.add"
@@ -41,7 +41,7 @@ async def start(ctx: Ctx) -> None:
             "What do you call your child? Type a nickname (for example 小宝), or tap Skip. "
             "Only you (and a guardian you share with) see it."
         ),
-        [Button(ctx._("Skip ➡️"), cb("vxa", "skip"))],
+        [Button(ctx._("Skip ➡️"), cb("addchild", "skip"))],
         back=main.MENU,
     )
 
@@ -53,7 +53,7 @@ async def on_nickname(ctx: Ctx) -> None:
             ctx._("Please type a short nickname (up to {n} characters), or tap Skip.").format(
                 n=NICKNAME_MAX
             ),
-            [Button(ctx._("Skip ➡️"), cb("vxa", "skip"))],
+            [Button(ctx._("Skip ➡️"), cb("addchild", "skip"))],
             back=main.MENU,
         )
         return
@@ -63,7 +63,7 @@ async def on_nickname(ctx: Ctx) -> None:
 
 async def years(ctx: Ctx) -> None:
     first, today = ctx.services.children.birth_range()
-    buttons = [Button(str(y), cb("vxa", "y", y)) for y in range(today.year, first.year - 1, -1)]
+    buttons = [Button(str(y), cb("addchild", "y", y)) for y in range(today.year, first.year - 1, -1)]
     ctx.say(ctx._("In which year was your child born?"), buttons, cols=4, back=main.MENU)
 
 
@@ -88,13 +88,13 @@ async def months(ctx: Ctx, year: int) -> None:
         raise StaleButton("year out of range")
     last = today.month if year == today.year else 12
     buttons = [
-        Button(ctx.t.month_name(m), cb("vxa", "m", f"{year}{m:02d}")) for m in range(1, last + 1)
+        Button(ctx.t.month_name(m), cb("addchild", "m", f"{year}{m:02d}")) for m in range(1, last + 1)
     ]
     ctx.say(
         ctx._("In which month of {year}?").format(year=year),
         buttons,
         cols=4,
-        back=cb("vxa", "years"),
+        back=cb("addchild", "years"),
         edit=True,
     )
 
@@ -106,14 +106,14 @@ async def days(ctx: Ctx, month: date) -> None:
     n = calendar.monthrange(month.year, month.month)[1]
     last = today.day if (month.year, month.month) == (today.year, today.month) else n
     buttons = [
-        Button(str(d), cb("vxa", "d", f"{month.year}{month.month:02d}{d:02d}"))
+        Button(str(d), cb("addchild", "d", f"{month.year}{month.month:02d}{d:02d}"))
         for d in range(1, last + 1)
     ]
     ctx.say(
         ctx._("On which day? ({month})").format(month=ctx.t.date(month, format="yyyy-MM")),
         buttons,
         cols=7,
-        back=cb("vxa", "y", month.year),
+        back=cb("addchild", "y", month.year),
         edit=True,
     )
 
@@ -133,8 +133,8 @@ async def create(ctx: Ctx, born: date, confirmed: bool = False) -> None:
             confirm(
                 ctx,
                 ctx._("Save: {name}, born {date}?").format(name=name, date=ctx.t.date(born)),
-                cb("vxa", "d", born.strftime("%Y%m%d"), "ok"),
-                cb("vxa", "years"),
+                cb("addchild", "d", born.strftime("%Y%m%d"), "ok"),
+                cb("addchild", "years"),
             )
             return
     try:
@@ -180,7 +180,7 @@ async def checklist(ctx: Ctx, record: ChildRecord, first: bool = False) -> None:
             "tick its doses, or tap “All up to today” if every dose so far was given on time."
         ).format(name=name)
     ]
-    buttons = [[Button(ctx._("✅ All up to today were given"), cb("vxa", "all", cid))]]
+    buttons = [[Button(ctx._("✅ All up to today were given"), cb("addchild", "all", cid))]]
     row: list[Button] = []
     for months, doses in groups.items():
         done = sum(1 for d in doses if d.status is Status.DONE)
@@ -195,7 +195,7 @@ async def checklist(ctx: Ctx, record: ChildRecord, first: bool = False) -> None:
             + view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose)
             for d in doses
         )
-        row.append(Button(label, cb("vxa", "g", cid, months)))
+        row.append(Button(label, cb("addchild", "g", cid, months)))
         if len(row) == 3:
             buttons.append(row)
             row = []
@@ -215,15 +215,15 @@ async def group(ctx: Ctx, record: ChildRecord, months: int) -> None:
         Button(
             ("✅ " if d.given else "⬜ ")
             + view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose),
-            cb("vxa", "t", cid, d.dose),
+            cb("addchild", "t", cid, d.dose),
         )
         for d in doses
     ]
-    buttons.append(Button(ctx._("✅ All of this age were given"), cb("vxa", "ga", cid, months)))
+    buttons.append(Button(ctx._("✅ All of this age were given"), cb("addchild", "ga", cid, months)))
     ctx.say(
         ctx._("{age}: tap a dose to tick or untick it.").format(age=view.age_group(ctx.t, months)),
         buttons,
-        back=cb("vxa", "list", cid),
+        back=cb("addchild", "list", cid),
         edit=not ctx.elder,  # elder mode comes back here from a question: a new message
     )
 
@@ -237,12 +237,12 @@ async def record_all(ctx: Ctx, record: ChildRecord, months: int | None, confirme
     if ctx.elder and not confirmed:
         if months is None:
             question = ctx._("Save: every dose up to today was given on time?")
-            yes, no = cb("vxa", "all", cid, "ok"), cb("vxa", "list", cid)
+            yes, no = cb("addchild", "all", cid, "ok"), cb("addchild", "list", cid)
         else:
             question = ctx._("Save: every dose of {age} was given?").format(
                 age=view.age_group(ctx.t, months)
             )
-            yes, no = cb("vxa", "ga", cid, months, "ok"), cb("vxa", "g", cid, months)
+            yes, no = cb("addchild", "ga", cid, months, "ok"), cb("addchild", "g", cid, months)
         confirm(ctx, question, yes, no)
         return
     n = await svc.all_up_to_today(record, months)
@@ -280,8 +280,8 @@ async def toggle(ctx: Ctx, record: ChildRecord, dose: str, wanted: bool | None =
         confirm(
             ctx,
             question.format(dose=label),
-            cb("vxa", "t", record.child.id, dose, int(given), "ok"),
-            cb("vxa", "g", record.child.id, months),
+            cb("addchild", "t", record.child.id, dose, int(given), "ok"),
+            cb("addchild", "g", record.child.id, months),
         )
         return
     if not given:
@@ -336,5 +336,5 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
-    r.button("vxa", on_button)
+    r.button("addchild", on_button)
     r.state(NICK_STATE, on_nickname)

@@ -25,8 +25,8 @@ from bot.services.booking import (
     REMINDER_KIND,
     Visit,
 )
-from handlers import booking_view as view
-from handlers.booking_view import LIST, START, Flow
+from handlers.resident import booking_view as view
+from handlers.resident.booking_view import LIST, START, Flow
 
 _MOVING = re.compile(r"^m(\d{1,18})$")
 
@@ -82,7 +82,7 @@ async def entry(ctx: Ctx) -> None:
         ctx._("Book a visit with {doctor} at {place}.\nWhat is the visit for?").format(
             doctor=view.doctor_text(ctx.t, team.doctor), place=place or "—"
         ),
-        [Button(ctx._(label), cb("bk", "new", key)) for key, label in REASON_LABELS.items()] + mine,
+        [Button(ctx._(label), cb("book", "new", key)) for key, label in REASON_LABELS.items()] + mine,
         cols=2,
         home=True,
         short=ctx._("What is the visit for?"),
@@ -98,7 +98,7 @@ async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
                 "To book a visit I first need to know which community you live in, so I can "
                 "find your family doctor team."
             ),
-            [Button(ctx._("🏘 Choose my community"), cb("doc", "where")), *extra],
+            [Button(ctx._("🏘 Choose my community"), cb("family", "where")), *extra],
             home=True,
         )
         return
@@ -113,7 +113,7 @@ async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
             community=view.local(ctx.t, home.community, ref.name_en if ref else ""),
             town=view.local(ctx.t, home.town, town_en.get(home.town, "")),
         ),
-        [Button(ctx._("🏘 Change my community"), cb("doc", "where")), *extra],
+        [Button(ctx._("🏘 Change my community"), cb("family", "where")), *extra],
         home=True,
     )
 
@@ -139,7 +139,7 @@ async def _where(ctx: Ctx, flow: Flow) -> Where | None:
                 "This doctor is no longer in our directory, so the visit cannot be moved "
                 "here. You can cancel it and book with your current team."
             ),
-            [Button(ctx._("❌ Cancel this visit"), cb("bk", "cx", appt.id))],
+            [Button(ctx._("❌ Cancel this visit"), cb("book", "cx", appt.id))],
             back=LIST,
         )
         return None
@@ -170,7 +170,7 @@ async def pick_day(ctx: Ctx, flow: Flow, intro: str = "") -> None:
         label = REASON_LABELS[flow.reason or "other"]
         question = ctx._("{reason}: choose a day.").format(reason=ctx._(label))
     buttons = [
-        Button(ctx.t.weekday_date(day), cb("bk", "d", flow.code, day.strftime("%Y%m%d")))
+        Button(ctx.t.weekday_date(day), cb("book", "d", flow.code, day.strftime("%Y%m%d")))
         for day, _ in days
     ]
     ctx.say(f"{intro}\n\n{question}" if intro else question, buttons, cols=2, back=back)
@@ -186,7 +186,7 @@ async def pick_time(ctx: Ctx, flow: Flow, day: date) -> None:
         return
     buttons = [
         Button(
-            ctx.t.time(datetime.fromtimestamp(s.start_at, ctx.t.tz)), cb("bk", "t", flow.code, s.id)
+            ctx.t.time(datetime.fromtimestamp(s.start_at, ctx.t.tz)), cb("book", "t", flow.code, s.id)
         )
         for s in slots
     ]
@@ -223,8 +223,8 @@ async def confirm_screen(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     ctx.say(
         f"{head}\n\n{text}",
         [
-            Button(ok, cb("bk", "ok", flow.code, slot.id)),
-            Button(ctx._("🕒 Another time"), cb("bk", "d", flow.code, day)),
+            Button(ok, cb("book", "ok", flow.code, slot.id)),
+            Button(ctx._("🕒 Another time"), cb("book", "d", flow.code, day)),
         ],
         cols=2,
         back=flow.back,
@@ -362,8 +362,8 @@ async def show_list(ctx: Ctx) -> None:
         )
         rows.append(
             [
-                Button(ctx._("🔁 Move {n}").format(n=n), cb("bk", "mv", appt.id)),
-                Button(ctx._("❌ Cancel {n}").format(n=n), cb("bk", "cx", appt.id)),
+                Button(ctx._("🔁 Move {n}").format(n=n), cb("book", "mv", appt.id)),
+                Button(ctx._("❌ Cancel {n}").format(n=n), cb("book", "cx", appt.id)),
             ]
         )
     rows.append([Button(ctx._("📅 Book a visit"), START)])
@@ -379,7 +379,7 @@ async def ask_cancel(ctx: Ctx, appointment_id: int) -> None:
     ctx.say(
         ctx._("Cancel this visit?") + "\n\n" + view.visit_details(ctx.t, await svc.visit(appt)),
         [
-            Button(ctx._("✅ Yes, cancel it"), cb("bk", "cxok", appt.id)),
+            Button(ctx._("✅ Yes, cancel it"), cb("book", "cxok", appt.id)),
             Button(ctx._("↩️ No, keep it"), LIST),
         ],
         cols=2,
@@ -456,6 +456,6 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 def register(r: Registry) -> None:
     r.menu_item("book", entry)
-    r.button("bk", on_button)
+    r.button("book", on_button)
     r.notification(REMINDER_KIND, view.render_reminder)
     r.notification(CLOSED_KIND, view.render_closed)

@@ -22,8 +22,8 @@ from bot.services.vaccines.adults import (
     PPV23,
     VACCINES,
 )
-from handlers import vaccines as main
-from handlers.vaccines_add import confirm, ok_tapped
+from handlers.resident import vaccines as main
+from handlers.resident.vaccines_add import confirm, ok_tapped
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
     from bot.runtime import Runtime
 
-SHOW = cb("vxd", "show")
+SHOW = cb("adultvax", "show")
 MARK_LABELS = {
     (FLU, "done"): N_("✅ I had the flu vaccine"),
     (FLU, "declined"): N_("🚫 I don't want the flu vaccine"),
@@ -64,7 +64,7 @@ def _state(t: Translator, outcome: str | None) -> str:
 
 def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
     return tuple(
-        Button(t.gettext(MARK_LABELS[vaccine, outcome]), cb("vxd", "rec", vaccine, outcome))
+        Button(t.gettext(MARK_LABELS[vaccine, outcome]), cb("adultvax", "rec", vaccine, outcome))
         for outcome in ("done", "declined")
     )
 
@@ -95,7 +95,7 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
         if outcome is None:
             buttons.append(list(_mark_buttons(ctx.t, vaccine)))
         else:
-            buttons.append([Button(ctx._(UNDO_LABELS[vaccine]), cb("vxd", "undo", vaccine))])
+            buttons.append([Button(ctx._(UNDO_LABELS[vaccine]), cb("adultvax", "undo", vaccine))])
     buttons.append([Button(ctx._("📅 Book a vaccination visit"), main.BOOK)])
     ctx.say("\n".join(lines), buttons, back=main.MENU, edit=edit)
 
@@ -108,7 +108,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         vaccine, outcome = data.choice(1, VACCINES), data.choice(2, OUTCOMES)
         if ctx.elder and not ok_tapped(data, 3):
             question = ctx._(MARK_QUESTIONS[vaccine, outcome])
-            confirm(ctx, question, cb("vxd", "rec", vaccine, outcome, "ok"), SHOW)
+            confirm(ctx, question, cb("adultvax", "rec", vaccine, outcome, "ok"), SHOW)
             return
         await svc.record(ctx.user.id, vaccine, outcome)
         ctx.notice(ctx._("Noted."))
@@ -117,7 +117,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         vaccine = data.choice(1, VACCINES)
         if ctx.elder and not ok_tapped(data, 2):
             question = ctx._(UNDO_QUESTIONS[vaccine])
-            confirm(ctx, question, cb("vxd", "undo", vaccine, "ok"), SHOW)
+            confirm(ctx, question, cb("adultvax", "undo", vaccine, "ok"), SHOW)
             return
         await svc.undo(ctx.user.id, vaccine)
         ctx.notice(ctx._("Noted."))
@@ -157,5 +157,5 @@ async def render_adult(
 
 
 def register(r: Registry) -> None:
-    r.button("vxd", on_button)
+    r.button("adultvax", on_button)
     r.notification(KIND, render_adult)

@@ -17,9 +17,9 @@ from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
 from bot.services.followup import Reason
-from handlers.doctor_side import MENU, NotADoctor, require
-from handlers.health import CONDITION_LABELS
-from handlers.health import REASON_LABELS as FOLLOWUP_LABELS
+from handlers.doctor.desk import MENU, NotADoctor, require
+from handlers.resident.health import CONDITION_LABELS
+from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 PAGE = 8
-TODAY = cb("drd", "today")
+TODAY = cb("day", "today")
 STATUS_MARKS = {"booked": "⏳", "attended": "✅", "no_show": "❌"}
 # Which booking reason a reminder's "Book" button starts with.
 BOOK_FOR = {Reason.ANNUAL: "annual"}
@@ -71,8 +71,8 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
                 at = _time(ctx, a.start_at)
                 buttons.append(
                     [
-                        Button(ctx._("✅ {time} came").format(time=at), cb("drd", "att", a.id)),
-                        Button(ctx._("❌ {time} no-show").format(time=at), cb("drd", "ns", a.id)),
+                        Button(ctx._("✅ {time} came").format(time=at), cb("day", "att", a.id)),
+                        Button(ctx._("❌ {time} no-show").format(time=at), cb("day", "ns", a.id)),
                     ]
                 )
     buttons.append([Button(ctx._("⬅️ Back"), MENU)])
@@ -105,16 +105,16 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
             [
                 Button(
                     ctx._("🔔 Remind {n}").format(n=i),
-                    cb("drd", "rem", item.resident_id, item.reason),
+                    cb("day", "rem", item.resident_id, item.reason),
                 ),
-                Button(ctx._("🗂 Card {n}").format(n=i), cb("drd", "card", item.resident_id)),
+                Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", item.resident_id)),
             ]
         )
     nav = []
     if offset > 0:
-        nav.append(Button(ctx._("◀️ Earlier"), cb("drd", "over", max(0, offset - PAGE))))
+        nav.append(Button(ctx._("◀️ Earlier"), cb("day", "over", max(0, offset - PAGE))))
     if offset + PAGE < len(items):
-        nav.append(Button(ctx._("▶️ More"), cb("drd", "over", offset + PAGE)))
+        nav.append(Button(ctx._("▶️ More"), cb("day", "over", offset + PAGE)))
     rows += [nav] if nav else []
     rows.append([Button(ctx._("⬅️ Back"), MENU)])
     ctx.say("\n".join(lines), rows, edit=True)
@@ -133,7 +133,7 @@ async def flags(ctx: Ctx, doctor: Doctor) -> None:
         new = "🆕 " if row.flag.seen_at is None else ""
         lines.append(f"{i}. {new}{who}: {reading}")
         buttons.append(
-            Button(ctx._("🗂 Card {n}").format(n=i), cb("drd", "card", row.flag.resident_id))
+            Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", row.flag.resident_id))
         )
     ctx.say("\n".join(lines), buttons, cols=3, back=MENU, edit=True)
 
@@ -215,7 +215,7 @@ async def render_noshow(
         "We missed you at your visit today. We hope you are well. Would you like to book again?"
     )
     book = Button(
-        t.gettext("📅 Book again"), cb("bk", "new", reason if reason in VISIT_LABELS else "general")
+        t.gettext("📅 Book again"), cb("book", "new", reason if reason in VISIT_LABELS else "general")
     )
     return [Reply(text=text, buttons=((book,),))]
 
@@ -233,11 +233,11 @@ async def render_reminder(
         what=t.gettext(FOLLOWUP_LABELS[reason]),
         date=t.date(due, "long"),
     )
-    book = Button(t.gettext("📅 Book a visit"), cb("bk", "new", BOOK_FOR.get(reason, "chronic")))
+    book = Button(t.gettext("📅 Book a visit"), cb("book", "new", BOOK_FOR.get(reason, "chronic")))
     return [Reply(text=text, buttons=((book,),))]
 
 
 def register(r: Registry) -> None:
-    r.button("drd", on_button, open=True)
+    r.button("day", on_button, open=True)
     r.notification(NOSHOW_KIND, render_noshow)
     r.notification(REMINDER_KIND, render_reminder)

@@ -20,7 +20,7 @@ from bot.domain.directory import Doctor, SigningRequest
 from bot.router import Registry
 from bot.services.doctor_demo import register_demo_sender
 from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND
-from handlers import directory_view as view
+from handlers.resident import directory_view as view
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from bot.i18n import Translator
     from bot.runtime import Runtime
 
-MENU = cb("dr", "menu")
-REQUESTS = cb("dr", "sr")
+MENU = cb("desk", "menu")
+REQUESTS = cb("desk", "sr")
 
 
 class NotADoctor(StaleButton):
@@ -124,11 +124,11 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
     )
     buttons = [
         Button(ctx._("✍️ Signing requests ({n})").format(n=pending), REQUESTS),
-        Button(ctx._("📅 Today"), cb("drd", "today")),
-        Button(ctx._("⏰ Overdue"), cb("drd", "over", 0)),
-        Button(ctx._("🚩 Flags"), cb("drd", "flags")),
-        Button(ctx._("📢 New broadcast"), cb("drb", "new")),
-        Button(ctx._("📊 My broadcasts"), cb("drp", "list")),
+        Button(ctx._("📅 Today"), cb("day", "today")),
+        Button(ctx._("⏰ Overdue"), cb("day", "over", 0)),
+        Button(ctx._("🚩 Flags"), cb("day", "flags")),
+        Button(ctx._("📢 New broadcast"), cb("broadcast", "new")),
+        Button(ctx._("📊 My broadcasts"), cb("progress", "list")),
     ]
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
@@ -163,8 +163,8 @@ async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
     ctx.say(
         text,
         [
-            Button(ctx._("✅ Approve"), cb("dr", "ok", req.id)),
-            Button(ctx._("❌ Decline"), cb("dr", "no", req.id)),
+            Button(ctx._("✅ Approve"), cb("desk", "ok", req.id)),
+            Button(ctx._("❌ Decline"), cb("desk", "no", req.id)),
         ],
         cols=2,
         back=MENU,
@@ -223,7 +223,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
                 name=req.name or "—"
             ),
             [
-                Button(ctx._(label), cb("dr", "nr", req.id, key))
+                Button(ctx._(label), cb("desk", "nr", req.id, key))
                 for key, label in DECLINE_REASONS.items()
             ],
             back=REQUESTS,
@@ -260,6 +260,6 @@ async def render_signing(
 
 def register(r: Registry) -> None:
     r.command("doctor", command, open=True)
-    r.button("dr", on_button, open=True)
+    r.button("desk", on_button, open=True)
     r.notification(SIGNING_KIND, render_signing)
     r.on_startup(register_demo_sender)

@@ -21,9 +21,9 @@ from bot.router import Registry
 from bot.services.vaccines.children import ChildError, ChildService
 from bot.services.vaccines.engine import Status
 from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE
-from handlers import vaccines as main
-from handlers import vaccines_view as view
-from handlers.vaccines_add import confirm, ok_tapped, parse_day
+from handlers.resident import vaccines as main
+from handlers.resident import vaccines_view as view
+from handlers.resident.vaccines_add import confirm, ok_tapped, parse_day
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -89,11 +89,11 @@ async def render_child(
             lines.append(line)
             label = view.dose_label(t, svc, planned.vaccine, planned.number, dose)
             done = t.gettext("✅ Done: {dose}").format(dose=label)
-            rows.append((Button(done, cb("vxr", "done", cid, dose)),))
+            rows.append((Button(done, cb("vaxremind", "done", cid, dose)),))
     if not lines:
         return []
     text = t.gettext("💉 Vaccine reminder for {name}:").format(name=name) + "\n" + "\n".join(lines)
-    rows.append((Button(t.gettext("⏰ Remind me in 3 days"), cb("vxr", "snz", row.id)),))
+    rows.append((Button(t.gettext("⏰ Remind me in 3 days"), cb("vaxremind", "snz", row.id)),))
     rows.append((book,))
     return [notification(t, resident.elder_mode, text, rows)]
 
@@ -127,7 +127,7 @@ async def pick(ctx: Ctx, record: ChildRecord) -> None:
     buttons = [
         Button(
             view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose),
-            cb("vxr", "done", record.child.id, d.dose),
+            cb("vaxremind", "done", record.child.id, d.dose),
         )
         for d in doses
     ]
@@ -142,13 +142,13 @@ async def when(ctx: Ctx, record: ChildRecord, dose: str) -> None:
     buttons = [
         Button(
             ctx._("Today ({date})").format(date=ctx.t.date(today)),
-            cb("vxr", "on", cid, dose, today.strftime("%Y%m%d")),
+            cb("vaxremind", "on", cid, dose, today.strftime("%Y%m%d")),
         ),
         Button(
             ctx._("Yesterday"),
-            cb("vxr", "on", cid, dose, (today - timedelta(days=1)).strftime("%Y%m%d")),
+            cb("vaxremind", "on", cid, dose, (today - timedelta(days=1)).strftime("%Y%m%d")),
         ),
-        Button(ctx._("📅 Another day"), cb("vxr", "py", cid, dose)),
+        Button(ctx._("📅 Another day"), cb("vaxremind", "py", cid, dose)),
     ]
     if today - timedelta(days=1) < record.child.born:
         buttons.pop(1)
@@ -170,7 +170,7 @@ async def record_on(
         confirm(
             ctx,
             ctx._("Save: {dose} given on {date}?").format(dose=label, date=ctx.t.date(on)),
-            cb("vxr", "on", record.child.id, dose, on.strftime("%Y%m%d"), "ok"),
+            cb("vaxremind", "on", record.child.id, dose, on.strftime("%Y%m%d"), "ok"),
             main.card_data(record.child.id),
         )
         return
@@ -191,7 +191,7 @@ async def record_on(
 async def pick_year(ctx: Ctx, record: ChildRecord, dose: str) -> None:
     today = ctx.services.children.today()
     buttons = [
-        Button(str(y), cb("vxr", "pm", record.child.id, dose, y))
+        Button(str(y), cb("vaxremind", "pm", record.child.id, dose, y))
         for y in range(today.year, record.child.born.year - 1, -1)
     ]
     ctx.say(ctx._("In which year?"), buttons, cols=4, back=main.card_data(record.child.id))
@@ -205,10 +205,10 @@ async def pick_month(ctx: Ctx, record: ChildRecord, dose: str, year: int) -> Non
     first = born.month if year == born.year else 1
     last = today.month if year == today.year else 12
     buttons = [
-        Button(ctx.t.month_name(m), cb("vxr", "pd", record.child.id, dose, f"{year}{m:02d}"))
+        Button(ctx.t.month_name(m), cb("vaxremind", "pd", record.child.id, dose, f"{year}{m:02d}"))
         for m in range(first, last + 1)
     ]
-    ctx.say(ctx._("In which month?"), buttons, cols=4, back=cb("vxr", "py", record.child.id, dose))
+    ctx.say(ctx._("In which month?"), buttons, cols=4, back=cb("vaxremind", "py", record.child.id, dose))
 
 
 async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> None:
@@ -221,14 +221,14 @@ async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> Non
     if not days:
         raise StaleButton("month out of range")
     buttons = [
-        Button(str(d.day), cb("vxr", "on", record.child.id, dose, d.strftime("%Y%m%d")))
+        Button(str(d.day), cb("vaxremind", "on", record.child.id, dose, d.strftime("%Y%m%d")))
         for d in days
     ]
     ctx.say(
         ctx._("On which day?"),
         buttons,
         cols=7,
-        back=cb("vxr", "pm", record.child.id, dose, month.year),
+        back=cb("vaxremind", "pm", record.child.id, dose, month.year),
     )
 
 
@@ -298,7 +298,7 @@ async def check_schedules(rt: Runtime) -> None:
 
 
 def register(r: Registry) -> None:
-    r.button("vxr", on_button)
+    r.button("vaxremind", on_button)
     r.notification(KIND, render_child)
     r.on_startup(check_schedules)
     r.on_background(catch_up)

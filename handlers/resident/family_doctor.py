@@ -15,8 +15,8 @@ from bot.domain.directory import Doctor, Home, SigningRequest
 from bot.router import Registry
 from bot.services.directory import CommunityRef, HomeChange, Team, short_key
 from bot.services.doctors import DECLINE_REASONS
-from handlers import directory_view as view
-from handlers.stations import location_keyboard
+from handlers.resident import directory_view as view
+from handlers.resident.stations import location_keyboard
 
 WHERE = "doc.where"
 PHONE = "doc.phone"
@@ -55,7 +55,7 @@ async def show(ctx: Ctx) -> None:
                 "No family doctor team in our directory serves {community} ({town}) yet. "
                 "Please ask your community health service centre."
             ).format(community=home.community, town=home.town),
-            [Button(ctx._("🏘 Change my community"), cb("doc", "where"))],
+            [Button(ctx._("🏘 Change my community"), cb("family", "where"))],
             home=True,
         )
         return
@@ -64,7 +64,7 @@ async def show(ctx: Ctx) -> None:
 
 async def _towns(ctx: Ctx) -> list[Button]:
     towns = await ctx.services.directory.towns()
-    return [Button(view.zh_first(ctx, t.name, t.name_en), cb("doc", "t", t.key)) for t in towns]
+    return [Button(view.zh_first(ctx, t.name, t.name_en), cb("family", "t", t.key)) for t in towns]
 
 
 async def ask_where(ctx: Ctx) -> None:
@@ -127,11 +127,11 @@ async def ask_save_home(ctx: Ctx, ref: CommunityRef) -> None:
     ctx.say(
         text,
         [
-            Button(ctx._("✅ Yes, save"), cb("doc", "c", ref.key, "ok")),
-            Button(ctx._("❌ No"), cb("doc", "where")),
+            Button(ctx._("✅ Yes, save"), cb("family", "c", ref.key, "ok")),
+            Button(ctx._("❌ No"), cb("family", "where")),
         ],
         cols=2,
-        back=cb("doc", "where"),
+        back=cb("family", "where"),
     )
 
 
@@ -153,7 +153,7 @@ async def _after_move(ctx: Ctx, change: HomeChange) -> None:
     if team is None:
         ctx.say(
             note + "\n" + ctx._("No family doctor team in our directory serves it yet."),
-            [Button(ctx._("🏘 Change my community"), cb("doc", "where"))],
+            [Button(ctx._("🏘 Change my community"), cb("family", "where"))],
             home=True,
         )
         return
@@ -226,14 +226,14 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
     buttons: list[Button] = []
     pending = req is not None and req.status == "pending"
     if not team.signed and not (pending and req is not None and req.doctor_id == d.id):
-        buttons.append(Button(ctx._("✍️ Request signing"), cb("doc", "sign", short_key(d.id))))
+        buttons.append(Button(ctx._("✍️ Request signing"), cb("family", "sign", short_key(d.id))))
     if pending:
-        buttons.append(Button(ctx._("↩️ Withdraw my request"), cb("doc", "withdraw")))
+        buttons.append(Button(ctx._("↩️ Withdraw my request"), cb("family", "withdraw")))
     if team.centre is not None:
         buttons.append(
-            Button(ctx._("📍 Centre on the map"), cb("st", "v", short_key(team.centre.id)))
+            Button(ctx._("📍 Centre on the map"), cb("stations", "v", short_key(team.centre.id)))
         )
-    buttons.append(Button(ctx._("🏘 Change my community"), cb("doc", "where")))
+    buttons.append(Button(ctx._("🏘 Change my community"), cb("family", "where")))
     ctx.say("\n".join(lines), buttons, cols=2, home=True, short="\n".join(short))
 
 
@@ -267,7 +267,7 @@ async def start_signing(ctx: Ctx, doctor: Doctor) -> None:
     )
     ctx.say(
         ctx._("The team uses it only to call you about signing."),
-        [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+        [Button(ctx._("❌ Cancel"), cb("family", "cancel"))],
     )
 
 
@@ -279,7 +279,7 @@ async def on_phone(ctx: Ctx) -> None:
         if not contact.is_own:
             ctx.say(
                 ctx._("Please share your own phone number, with the button below."),
-                [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+                [Button(ctx._("❌ Cancel"), cb("family", "cancel"))],
             )
             return
         phone = normalize_phone(contact.phone)
@@ -294,7 +294,7 @@ async def on_phone(ctx: Ctx) -> None:
                 "That does not look like a phone number. Please type it like 13800000000, "
                 "or use the “Share my phone number” button."
             ),
-            [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+            [Button(ctx._("❌ Cancel"), cb("family", "cancel"))],
         )
         return
     doctor_id = ctx.state.data.get("doctor", "")
@@ -303,9 +303,9 @@ async def on_phone(ctx: Ctx) -> None:
         ctx.say(
             ctx._("Is your name {name}?").format(name=suggested),
             [
-                Button(ctx._("✅ Yes"), cb("doc", "nameok")),
-                Button(ctx._("Skip: the team will ask when they call"), cb("doc", "noname")),
-                Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+                Button(ctx._("✅ Yes"), cb("family", "nameok")),
+                Button(ctx._("Skip: the team will ask when they call"), cb("family", "noname")),
+                Button(ctx._("❌ Cancel"), cb("family", "cancel")),
             ],
         )
         ctx.main_menu(ctx._("If not, tap Skip, or type your full name."))
@@ -314,8 +314,8 @@ async def on_phone(ctx: Ctx) -> None:
     ctx.say(
         ctx._("Thank you. Now type your full name, so the team knows who you are."),
         [
-            Button(ctx._("Skip: the team will ask when they call"), cb("doc", "noname")),
-            Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+            Button(ctx._("Skip: the team will ask when they call"), cb("family", "noname")),
+            Button(ctx._("❌ Cancel"), cb("family", "cancel")),
         ],
     )
     ctx.main_menu(ctx._("The main menu is below."))
@@ -326,7 +326,7 @@ async def on_name(ctx: Ctx) -> None:
     if name is None:
         ctx.say(
             ctx._("Please type your name in letters (at most 40)."),
-            [Button(ctx._("❌ Cancel"), cb("doc", "cancel"))],
+            [Button(ctx._("❌ Cancel"), cb("family", "cancel"))],
         )
         return
     await confirm(ctx, name)
@@ -345,8 +345,8 @@ async def confirm(ctx: Ctx, name: str) -> None:
             phone=data.get("phone", ""),
         ),
         [
-            Button(ctx._("✅ Send"), cb("doc", "send")),
-            Button(ctx._("❌ Cancel"), cb("doc", "cancel")),
+            Button(ctx._("✅ Send"), cb("family", "send")),
+            Button(ctx._("❌ Cancel"), cb("family", "cancel")),
         ],
         cols=2,
     )
@@ -366,9 +366,9 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         refs = await service.communities(town)
         ctx.say(
             ctx._("Which community (居委 / 村) do you live in?"),
-            [Button(view.zh_first(ctx, r.name, r.name_en), cb("doc", "c", r.key)) for r in refs],
+            [Button(view.zh_first(ctx, r.name, r.name_en), cb("family", "c", r.key)) for r in refs],
             cols=2,
-            back=cb("doc", "where"),
+            back=cb("family", "where"),
             edit=True,
         )
     elif action == "c":
@@ -410,7 +410,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 def register(r: Registry) -> None:
     r.menu_item("doctor", show)
-    r.button("doc", on_button)
+    r.button("family", on_button)
     r.state(WHERE, on_where)
     r.state(PHONE, on_phone)
     r.state(NAME, on_name)

@@ -15,16 +15,16 @@ from bot.domain.directory import Station
 from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
 from bot.services.vaccines.children import CODE_LENGTH, INVITE_TTL
-from handlers import directory_view as dview
-from handlers import vaccines_view as view
+from handlers.resident import directory_view as dview
+from handlers.resident import vaccines_view as view
 
-MENU = cb("vx", "menu")
-BOOK = cb("bk", "new", "vaccination")
+MENU = cb("vaccines", "menu")
+BOOK = cb("book", "new", "vaccination")
 CODE_STATE = "vx.code"
 
 
 def card_data(child_id: int) -> str:
-    return cb("vx", "c", child_id)
+    return cb("vaccines", "c", child_id)
 
 
 async def menu(ctx: Ctx, edit: bool = False) -> None:
@@ -40,10 +40,10 @@ async def menu(ctx: Ctx, edit: bool = False) -> None:
         )
         for c in children
     ]
-    buttons.append(Button(ctx._("➕ Add a child"), cb("vxa", "new")))
-    buttons.append(Button(ctx._("🔑 I have a code from another parent"), cb("vx", "code")))
+    buttons.append(Button(ctx._("➕ Add a child"), cb("addchild", "new")))
+    buttons.append(Button(ctx._("🔑 I have a code from another parent"), cb("vaccines", "code")))
     buttons.append(
-        Button(ctx._("🧓 Vaccines for adults (60+ or chronic illness)"), cb("vxd", "show"))
+        Button(ctx._("🧓 Vaccines for adults (60+ or chronic illness)"), cb("adultvax", "show"))
     )
     text = (
         ctx._("💉 Vaccines. Tap a child to see the next doses, or add a child.")
@@ -124,12 +124,12 @@ async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = ""
     buttons = [
         [Button(ctx._("📅 Book a vaccination visit"), BOOK)],
         [
-            Button(ctx._("✅ Record a dose"), cb("vxr", "pick", child.id)),
-            Button(ctx._("📋 Doses given"), cb("vxa", "list", child.id)),
+            Button(ctx._("✅ Record a dose"), cb("vaxremind", "pick", child.id)),
+            Button(ctx._("📋 Doses given"), cb("addchild", "list", child.id)),
         ],
         [
-            Button(ctx._("👥 Share with another guardian"), cb("vx", "share", child.id)),
-            Button(ctx._("🗑 Remove"), cb("vx", "rm", child.id)),
+            Button(ctx._("👥 Share with another guardian"), cb("vaccines", "share", child.id)),
+            Button(ctx._("🗑 Remove"), cb("vaccines", "rm", child.id)),
         ],
     ]
     ctx.say("\n".join(lines), buttons, back=MENU, edit=edit)
@@ -158,7 +158,7 @@ async def ask_remove(ctx: Ctx, record: ChildRecord) -> None:
     ctx.say(
         text.format(name=view.child_name(ctx.t, record.child)),
         [
-            Button(ctx._("🗑 Yes, remove"), cb("vx", "rmok", record.child.id)),
+            Button(ctx._("🗑 Yes, remove"), cb("vaccines", "rmok", record.child.id)),
             Button(ctx._("❌ No, keep"), card_data(record.child.id)),
         ],
     )
@@ -236,5 +236,5 @@ def register(r: Registry) -> None:
     r.menu_item("vaccines", menu)
     r.command("vaccines", menu)
     r.command("child", child_command)
-    r.button("vx", on_button)
+    r.button("vaccines", on_button)
     r.state(CODE_STATE, on_code_text)

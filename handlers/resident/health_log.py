@@ -23,8 +23,8 @@ from bot.services.readings import (
     parse_glucose,
     whole_number,
 )
-from handlers.directory_view import station_name
-from handlers.health import HOME, book_button
+from handlers.resident.directory_view import station_name
+from handlers.resident.health import HOME, book_button
 
 BP = "health.bp"
 GL = "health.gl"
@@ -37,7 +37,7 @@ def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
     """Digits laid out like a phone, three to a row in every mode: the layout people know."""
 
     def key(label: str, part: str) -> Button:
-        return Button(label, cb("hr", "k", part))
+        return Button(label, cb("reading", "k", part))
 
     rows = [tuple(key(str(n), str(n)) for n in range(r, r + 3)) for r in (1, 4, 7)]
     rows.append((key("⌫", "del"), key("0", "0"), key("✅", "ok")))
@@ -208,10 +208,10 @@ async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = 
         ctx.say(
             ctx._("Save this reading? {value}").format(value=_value(ctx, reading)),
             [
-                Button(ctx._("✅ Save"), cb("hr", "save")),
+                Button(ctx._("✅ Save"), cb("reading", "save")),
                 Button(
                     ctx._("✏️ Start again"),
-                    cb("hr", "bp" if isinstance(reading, BloodPressure) else "gl"),
+                    cb("reading", "bp" if isinstance(reading, BloodPressure) else "gl"),
                 ),
             ],
             cols=2,
@@ -250,7 +250,7 @@ def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
 async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) -> None:
     value = _value(ctx, reading)
     buttons = [
-        Button(ctx._("📈 My readings"), cb("hl", "list")),
+        Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("❤️ My health"), HOME),
     ]
     if logged.assessment.danger:
@@ -331,7 +331,7 @@ async def on_text_args(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
-    r.button("hr", on_button)
+    r.button("reading", on_button)
     r.state(BP, on_text)
     r.state(GL, on_text)
     r.command("bp", bp_command)

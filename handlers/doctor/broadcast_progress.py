@@ -17,14 +17,14 @@ from bot.i18n import Translator, negotiate
 from bot.router import Registry
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
 from bot.services.broadcasts import KIND, Template
-from handlers.doctor_side import MENU, require
+from handlers.doctor.desk import MENU, require
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
     from bot.domain.residents import Resident
     from bot.runtime import Runtime
 
-LIST = cb("drp", "list")
+LIST = cb("progress", "list")
 
 
 def progress_loop(rt: Runtime) -> ProgressLoop:
@@ -38,7 +38,7 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
     if not recent:
         ctx.say(
             ctx._("You have not sent any broadcasts yet."),
-            [Button(ctx._("📢 New broadcast"), cb("drb", "new"))],
+            [Button(ctx._("📢 New broadcast"), cb("broadcast", "new"))],
             back=MENU,
             edit=True,
         )
@@ -50,7 +50,7 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
         made = ctx.t.datetime(datetime.fromtimestamp(b.created_at, ctx.t.tz), "short")
         lines.append(f"#{b.id} · {made} · " + summary(ctx.t, b, p))
         if b.finished_at is None and b.status != "cancelled":
-            buttons.append(Button(ctx._("📊 Follow #{id}").format(id=b.id), cb("drp", "p", b.id)))
+            buttons.append(Button(ctx._("📊 Follow #{id}").format(id=b.id), cb("progress", "p", b.id)))
     ctx.say("\n".join(lines), buttons, back=MENU, edit=True)
 
 
@@ -149,7 +149,7 @@ def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Rep
     desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),)
     if final or b.status == "cancelled":
         return Reply(text="\n".join(lines), buttons=(desk,), edit=True)
-    cancel = Button(t.gettext("⛔ Cancel the broadcast"), cb("drp", "x", b.id))
+    cancel = Button(t.gettext("⛔ Cancel the broadcast"), cb("progress", "x", b.id))
     return Reply(text="\n".join(lines), buttons=((cancel,), desk), edit=True)
 
 
@@ -207,11 +207,11 @@ async def render_broadcast(
     text = await template_text(rt, t, doctor, template)
     buttons: tuple[tuple[Button, ...], ...] = ()
     if template.book:
-        buttons = ((Button(t.gettext("📅 Book a visit"), cb("bk", "new", template.book)),),)
+        buttons = ((Button(t.gettext("📅 Book a visit"), cb("book", "new", template.book)),),)
     return [Reply(text=text, buttons=buttons)]
 
 
 def register(r: Registry) -> None:
-    r.button("drp", on_button, open=True)
+    r.button("progress", on_button, open=True)
     r.notification(KIND, render_broadcast)
     r.notification(REPORT_KIND, render_report)

@@ -24,8 +24,8 @@ from bot.domain.directory import Doctor
 from bot.i18n import N_
 from bot.router import Registry
 from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft
-from handlers.broadcast_progress import header, progress_loop, progress_reply, template_text
-from handlers.doctor_side import MENU, require
+from handlers.doctor.broadcast_progress import header, progress_loop, progress_reply, template_text
+from handlers.doctor.desk import MENU, require
 
 COMPOSE = "drb.compose"
 TYPING = "drb.text"
@@ -38,7 +38,7 @@ AUDIENCE_LABELS = {
     "community": N_("Residents of one community"),
 }
 TIMES = ("08:00", "09:00", "10:00", "14:00", "16:00", "19:00")
-NEW = cb("drb", "new")
+NEW = cb("broadcast", "new")
 
 
 # What the draft must hold for each step's buttons.
@@ -102,7 +102,7 @@ async def start(ctx: Ctx, doctor: Doctor) -> None:
         )
         return
     ctx.set_state(COMPOSE, tok=secrets.token_hex(3))
-    buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("drb", "a", key)) for key in AUDIENCES]
+    buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("broadcast", "a", key)) for key in AUDIENCES]
     ctx.say(
         ctx._("📢 New broadcast ({made} of {limit} today). Who should receive it?").format(
             made=made, limit=service.per_day
@@ -119,7 +119,7 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
         refs = await ctx.services.broadcasts.communities(doctor)
         ctx.say(
             ctx._("Which community?"),
-            [Button(r.name, cb("drb", "c", r.key)) for r in refs],
+            [Button(r.name, cb("broadcast", "c", r.key)) for r in refs],
             cols=2,
             back=NEW,
             edit=True,
@@ -136,9 +136,9 @@ async def ask_content(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> None:
         return
     ctx.set_state(COMPOSE, **d)
     templates = ctx.services.broadcasts.templates()
-    buttons = [Button(ctx._("✍️ Type my own message"), cb("drb", "type"))]
+    buttons = [Button(ctx._("✍️ Type my own message"), cb("broadcast", "type"))]
     buttons += [
-        Button("📋 " + t.in_locale(t.title, ctx.locale), cb("drb", "t", t.key))
+        Button("📋 " + t.in_locale(t.title, ctx.locale), cb("broadcast", "t", t.key))
         for t in templates.values()
     ]
     ctx.say(text + "\n" + ctx._("What should it say?"), buttons, back=NEW, edit=True)
@@ -169,9 +169,9 @@ async def ask_when(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = Tru
     ctx.say(
         ctx._("When should it go out?"),
         [
-            Button(ctx._("▶️ Now"), cb("drb", "w", "now")),
-            Button(ctx._("🕘 Later today"), cb("drb", "w", "today")),
-            Button(ctx._("📅 Tomorrow"), cb("drb", "w", "tom")),
+            Button(ctx._("▶️ Now"), cb("broadcast", "w", "now")),
+            Button(ctx._("🕘 Later today"), cb("broadcast", "w", "today")),
+            Button(ctx._("📅 Tomorrow"), cb("broadcast", "w", "tom")),
         ],
         cols=3,
         back=NEW,
@@ -186,7 +186,7 @@ async def ask_time(ctx: Ctx, d: dict[str, Any], day: str) -> None:
     for hhmm in TIMES:
         at = datetime.combine(date_, time.fromisoformat(hhmm), tzinfo=now.tzinfo)
         if at > now:
-            buttons.append(Button(hhmm, cb("drb", "at", day, hhmm.replace(":", ""))))
+            buttons.append(Button(hhmm, cb("broadcast", "at", day, hhmm.replace(":", ""))))
     if not buttons:
         ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=NEW, edit=True)
         ctx.set_state(COMPOSE, **d)
@@ -238,10 +238,10 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True
         text,
         [
             Button(
-                ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("drb", "go", d["tok"])
+                ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("broadcast", "go", d["tok"])
             ),
-            Button(toggle, cb("drb", "u", d["tok"])),
-            Button(ctx._("❌ Discard"), cb("drb", "stop", d["tok"])),
+            Button(toggle, cb("broadcast", "u", d["tok"])),
+            Button(ctx._("❌ Discard"), cb("broadcast", "stop", d["tok"])),
         ],
         edit=edit,
     )
@@ -261,9 +261,9 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
             [
                 Button(
                     ctx._("✅ Yes, send to {n}").format(n=ctx.t.number(count)),
-                    cb("drb", "go2", tok),
+                    cb("broadcast", "go2", tok),
                 ),
-                Button(ctx._("⬅️ Back"), cb("drb", "back", tok)),
+                Button(ctx._("⬅️ Back"), cb("broadcast", "back", tok)),
             ],
             edit=True,
         )
@@ -371,6 +371,6 @@ async def on_compose_text(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
-    r.button("drb", on_button, open=True)
+    r.button("broadcast", on_button, open=True)
     r.state(TYPING, on_text, open=True)
     r.state(COMPOSE, on_compose_text, open=True)

@@ -1,5 +1,6 @@
 """My health: conditions, birth year, follow-ups done, the follow-up plan, My readings, and the
-follow-up reminders (rendered at send time). Logging a reading is in handlers/health_log.py."""
+follow-up reminders (rendered at send time). Logging a reading is in
+handlers/resident/health_log.py."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from bot.services.health import READINGS_WINDOW_DAYS
 
 log = logging.getLogger(__name__)
 
-HOME = cb("hl", "home")
+HOME = cb("health", "home")
 CONDITION_LABELS = {
     "hypertension": N_("Hypertension (high blood pressure)"),
     "diabetes2": N_("Type-2 diabetes"),
@@ -47,7 +48,7 @@ EARLIEST_EVENT_DAYS = 60  # older dates are refused (a button from an old messag
 def book_button(t: Translator, reason: Reason | str) -> Button:
     """One-tap booking; the booking feature owns the `bk` prefix."""
     kind = "annual" if str(reason) == Reason.ANNUAL else "chronic"
-    return Button(t.gettext("📅 Book it"), cb("bk", "new", kind))
+    return Button(t.gettext("📅 Book it"), cb("book", "new", kind))
 
 
 def due_line(t: Translator, item: Due) -> str:
@@ -84,12 +85,12 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
             )
         )
     buttons = [
-        Button(ctx._("🩺 Log blood pressure"), cb("hr", "bp")),
-        Button(ctx._("🩸 Log fasting glucose"), cb("hr", "gl")),
-        Button(ctx._("📈 My readings"), cb("hl", "list")),
-        Button(ctx._("📋 My conditions"), cb("hl", "cond")),
-        Button(ctx._("🎂 Birth year"), cb("hl", "by")),
-        Button(ctx._("✅ Record a visit"), cb("hl", "ev")),
+        Button(ctx._("🩺 Log blood pressure"), cb("reading", "bp")),
+        Button(ctx._("🩸 Log fasting glucose"), cb("reading", "gl")),
+        Button(ctx._("📈 My readings"), cb("health", "list")),
+        Button(ctx._("📋 My conditions"), cb("health", "cond")),
+        Button(ctx._("🎂 Birth year"), cb("health", "by")),
+        Button(ctx._("✅ Record a visit"), cb("health", "ev")),
     ]
     if dues:
         buttons.append(book_button(ctx.t, dues[0].reason))
@@ -104,7 +105,7 @@ async def show_conditions(ctx: Ctx, edit: bool = True) -> None:
         on = profile.has(key)
         mark = "✅" if on else "⬜"
         buttons.append(
-            Button(f"{mark} {ctx._(CONDITION_LABELS[key])}", cb("hl", "tog", key, int(not on)))
+            Button(f"{mark} {ctx._(CONDITION_LABELS[key])}", cb("health", "tog", key, int(not on)))
         )
     ctx.say(
         ctx._(
@@ -136,7 +137,7 @@ async def toggle(ctx: Ctx, data: Callback) -> None:
                 "Your family doctor recorded {condition}. Please talk to your doctor if you "
                 "think this is wrong."
             ).format(condition=label),
-            back=cb("hl", "cond"),
+            back=cb("health", "cond"),
         )
         return
     if ctx.elder and not confirmed:
@@ -148,11 +149,11 @@ async def toggle(ctx: Ctx, data: Callback) -> None:
         ctx.say(
             question.format(condition=label),
             [
-                Button(ctx._("✅ Yes"), cb("hl", "tog", key, int(on), "ok")),
-                Button(ctx._("❌ No"), cb("hl", "cond")),
+                Button(ctx._("✅ Yes"), cb("health", "tog", key, int(on), "ok")),
+                Button(ctx._("❌ No"), cb("health", "cond")),
             ],
             cols=2,
-            back=cb("hl", "cond"),
+            back=cb("health", "cond"),
         )
         return
     if on:
@@ -170,7 +171,7 @@ async def birth_decades(ctx: Ctx) -> None:
     decades = range(first, years.stop, 10)
     ctx.say(
         ctx._("In which decade were you born?"),
-        [Button(f"{d}–{d + 9}", cb("hl", "byd", d)) for d in decades],
+        [Button(f"{d}–{d + 9}", cb("health", "byd", d)) for d in decades],
         cols=3,
         back=HOME,
         edit=True,
@@ -186,9 +187,9 @@ async def birth_years(ctx: Ctx, data: Callback) -> None:
     years = [y for y in range(decade, decade + 10) if y in allowed]
     ctx.say(
         ctx._("Which year were you born?"),
-        [Button(str(y), cb("hl", "bys", y)) for y in years],
+        [Button(str(y), cb("health", "bys", y)) for y in years],
         cols=5,
-        back=cb("hl", "by"),
+        back=cb("health", "by"),
         edit=True,
     )
 
@@ -204,11 +205,11 @@ async def save_birth_year(ctx: Ctx, data: Callback) -> None:
         ctx.say(
             ctx._("You were born in {year}. Is that right?").format(year=year),
             [
-                Button(ctx._("✅ Yes"), cb("hl", "bys", year, "ok")),
-                Button(ctx._("❌ No"), cb("hl", "by")),
+                Button(ctx._("✅ Yes"), cb("health", "bys", year, "ok")),
+                Button(ctx._("❌ No"), cb("health", "by")),
             ],
             cols=2,
-            back=cb("hl", "by"),
+            back=cb("health", "by"),
         )
         return
     await health.set_birth_year(ctx.user.id, year)
@@ -220,7 +221,7 @@ async def save_birth_year(ctx: Ctx, data: Callback) -> None:
 async def event_kinds(ctx: Ctx) -> None:
     ctx.say(
         ctx._("What would you like to record?"),
-        [Button(ctx._(label), cb("hl", "evk", kind)) for kind, label in EVENT_LABELS.items()],
+        [Button(ctx._(label), cb("health", "evk", kind)) for kind, label in EVENT_LABELS.items()],
         back=HOME,
         edit=True,
     )
@@ -240,12 +241,12 @@ async def event_dates(ctx: Ctx, data: Callback) -> None:
             if back == 1
             else ctx.t.weekday_date(day)
         )
-        buttons.append(Button(label, cb("hl", "evd", kind, day.strftime("%Y%m%d"))))
+        buttons.append(Button(label, cb("health", "evd", kind, day.strftime("%Y%m%d"))))
     ctx.say(
         ctx._("{what}: when was it?").format(what=ctx._(EVENT_LABELS[kind])),
         buttons,
         cols=2,
-        back=cb("hl", "ev"),
+        back=cb("health", "ev"),
     )
 
 
@@ -267,11 +268,11 @@ async def save_event(ctx: Ctx, data: Callback) -> None:
         ctx.say(
             ctx._("Save this? {what}, {date}").format(what=what, date=ctx.t.date(day, "long")),
             [
-                Button(ctx._("✅ Yes"), cb("hl", "evd", kind, raw, "ok")),
-                Button(ctx._("❌ No"), cb("hl", "ev")),
+                Button(ctx._("✅ Yes"), cb("health", "evd", kind, raw, "ok")),
+                Button(ctx._("❌ No"), cb("health", "ev")),
             ],
             cols=2,
-            back=cb("hl", "ev"),
+            back=cb("health", "ev"),
         )
         return
     added = await health.record_event(ctx.user.id, kind, day)
@@ -298,8 +299,8 @@ async def show_readings(ctx: Ctx) -> None:
     ctx.clear_state()
     readings = await ctx.services.health.readings(ctx.user.id)
     buttons = [
-        Button(ctx._("🩺 Log blood pressure"), cb("hr", "bp")),
-        Button(ctx._("🩸 Log fasting glucose"), cb("hr", "gl")),
+        Button(ctx._("🩺 Log blood pressure"), cb("reading", "bp")),
+        Button(ctx._("🩸 Log fasting glucose"), cb("reading", "gl")),
         Button(ctx._("❤️ My health"), HOME),
     ]
     if not readings:
@@ -391,7 +392,7 @@ async def render_followup(
     done_kind = "annual_check" if reason is Reason.ANNUAL else "followup"
     buttons = (
         (book_button(t, reason),),
-        (Button(t.gettext("✅ Already done"), cb("hl", "evk", done_kind)),),
+        (Button(t.gettext("✅ Already done"), cb("health", "evk", done_kind)),),
         (Button(t.gettext("❤️ My health"), HOME),),
     )
     return [notification(t, resident.elder_mode, text.format(what=what, date=when), buttons)]
@@ -407,6 +408,6 @@ def register(r: Registry) -> None:
     r.menu_item("health", show)
     r.command("health", health_command)
     r.command("readings", show_readings)
-    r.button("hl", on_button)
+    r.button("health", on_button)
     r.notification(NOTIFICATION_KIND, render_followup)
     r.job("followup.scan", scan, trigger="cron", hour=7, minute=40)

@@ -15,7 +15,7 @@ from bot.services.directory import (
     load_sample_in_sandbox,
     short_key,
 )
-from handlers import directory_view as view
+from handlers.resident import directory_view as view
 
 FILTERS = (
     ("vaccination", N_("💉 Vaccination")),
@@ -39,7 +39,7 @@ async def _town_buttons(ctx: Ctx, feature: str) -> list[Button]:
 
 async def show(ctx: Ctx) -> None:
     """Ask for a location, and offer towns to those who cannot share one."""
-    buttons = await _town_buttons(ctx, "st")
+    buttons = await _town_buttons(ctx, "stations")
     if not buttons:
         ctx.say(ctx._("The district directory is not loaded yet. Please try again later."))
         return
@@ -105,17 +105,17 @@ async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool 
         short.append(view.sample_note(ctx))
     buttons: list[list[Button]] = [
         [
-            Button(ctx._("📍 {n}. on the map").format(n=n), cb("st", "v", short_key(p.station.id)))
+            Button(ctx._("📍 {n}. on the map").format(n=n), cb("stations", "v", short_key(p.station.id)))
             for n, p in enumerate(nearby.places, start=1)
         ]
     ]
     filters = [
-        Button(ctx._(label), cb("st", "f", key, *here)) for key, label in FILTERS if key != need
+        Button(ctx._(label), cb("stations", "f", key, *here)) for key, label in FILTERS if key != need
     ]
     if need:
-        filters.append(Button(ctx._("All places"), cb("st", "f", "all", *here)))
+        filters.append(Button(ctx._("All places"), cb("stations", "f", "all", *here)))
     buttons.append(filters)
-    buttons.append([Button(ctx._("🏘 Pick a town"), cb("st", "towns"))])
+    buttons.append([Button(ctx._("🏘 Pick a town"), cb("stations", "towns"))])
     ctx.say(
         "\n".join(lines),
         [row for row in buttons if row],
@@ -138,9 +138,9 @@ async def _far(ctx: Ctx, nearby: Nearby) -> None:
             address=view.station_address(ctx, centre),
         )
         buttons.append(
-            Button(ctx._("📍 Main centre on the map"), cb("st", "v", short_key(centre.id)))
+            Button(ctx._("📍 Main centre on the map"), cb("stations", "v", short_key(centre.id)))
         )
-    buttons.append(Button(ctx._("🏘 Pick a town"), cb("st", "towns")))
+    buttons.append(Button(ctx._("🏘 Pick a town"), cb("stations", "towns")))
     ctx.say(text, buttons, home=True)
 
 
@@ -181,6 +181,6 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 def register(r: Registry) -> None:
     r.menu_item("stations", show)
-    r.button("st", on_button)
+    r.button("stations", on_button)
     r.fallback("location", on_location)
     r.on_startup(load_sample_in_sandbox)
