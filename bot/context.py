@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
-from bot.domain.residents import ConversationState, Resident
+from bot.domain.residents import ConversationState, FlowState, Resident
 from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.runtime import Runtime
 
-T = TypeVar("T")
+F = TypeVar("F", bound=FlowState)
 
 HOME = cb("menu", "home")
 
@@ -67,9 +67,19 @@ class Ctx:
         return self.rt.services
 
     # -- state ----------------------------------------------------------------------------
-    def set_state(self, name: str, **data: Any) -> None:
-        self.state = ConversationState(name, data)
+    def set_state(self, name: str) -> None:
+        """A step that waits for input and keeps nothing else; flows with fields use `enter`."""
+        self.state = ConversationState(name)
         self.state_changed = True
+
+    def enter(self, flow: FlowState) -> None:
+        """Save `flow` as the conversation state (typed; see bot.domain.residents.FlowState)."""
+        self.state = flow.to_state()
+        self.state_changed = True
+
+    def flow(self, cls: type[F]) -> F | None:
+        """The current state as flow `cls`, or None when the resident is in another flow."""
+        return cls.from_state(self.state)
 
     def clear_state(self) -> None:
         if self.state.name is not None or self.state.data:

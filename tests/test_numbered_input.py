@@ -16,7 +16,11 @@ from bot.core import Button, Kind, Reply
 from bot.runtime import Runtime
 
 KEYPAD = [[Button(str(n), f"v1:reading:k:{n}") for n in range(r, r + 3)] for r in (1, 4, 7)] + [
-    [Button("⌫", "v1:reading:k:del"), Button("0", "v1:reading:k:0"), Button("✅", "v1:reading:k:ok")]
+    [
+        Button("⌫", "v1:reading:k:del"),
+        Button("0", "v1:reading:k:0"),
+        Button("✅", "v1:reading:k:ok"),
+    ]
 ]
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Self
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,5 +27,35 @@ class Resident:
 
 @dataclass(frozen=True, slots=True)
 class ConversationState:
+    """What the router loads and saves around each update: the flow's name and its fields
+    (JSON in the residents' state column)."""
+
     name: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """A conversation flow's typed state: subclass it as a frozen dataclass with a `NAME`.
+
+    Saved as a `ConversationState(NAME, fields)`; loading ignores keys the class does not
+    have and gives missing ones their defaults, so a state saved by an older version of the
+    flow still loads after a deploy.
+    """
+
+    NAME: ClassVar[str] = ""
+
+    def to_state(self) -> ConversationState:
+        return ConversationState(self.NAME, asdict(self))
+
+    @classmethod
+    def from_state(cls, state: ConversationState) -> Self | None:
+        """The flow's state, or None if the resident is not in this flow."""
+        if state.name != cls.NAME:
+            return None
+        return cls.from_data(state.data)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})

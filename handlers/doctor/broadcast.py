@@ -13,14 +13,16 @@ on each screen and again when it is sent.
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
 from bot.domain.broadcasts import AUDIENCES
 from bot.domain.directory import Doctor
+from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.router import Registry
 from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft
@@ -48,35 +50,57 @@ READY = "ready"
 
 
 # -- composing ---------------------------------------------------------------------------------
-def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Composing(FlowState):
+    """A broadcast being composed with buttons. `tok` names this draft (its confirm screen's
+    buttons carry it); `at` is None until a time is chosen, "" for now, else ISO local time."""
+
+    NAME: ClassVar[str] = COMPOSE
+    tok: str = ""
+    aud: str = ""
+    com: str = ""  # the community's key, for the "community" audience
+    tpl: str = ""
+    text: str = ""
+    at: str | None = None
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class TypingMessage(Composing):
+    """The same draft while the doctor types their own message."""
+
+    NAME: ClassVar[str] = TYPING
+
+
+def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> Composing:
     """The draft being composed, checked to have what `needs` asks for; StaleButton if not
     (a button of an older screen, or of a compose that was restarted meanwhile). `tok` is
     the draft token a confirm-screen button carries: Send, urgent, Back and Discard act only
     on the draft that screen showed, never on a newer one."""
     if ctx.state.name not in (COMPOSE, TYPING):
         raise StaleButton("no broadcast being composed")
-    d = dict(ctx.state.data)
-    if tok is not None and d.get("tok") != tok:
+    d = Composing.from_data(ctx.state.data)
+    if tok is not None and d.tok != tok:
         raise StaleButton("a button of another draft")
     if needs in (AUDIENCE, CONTENT, READY):
-        if d.get("aud") not in AUDIENCES:
+        if d.aud not in AUDIENCES:
             raise StaleButton("draft has no audience")
-        if d["aud"] == "community" and not d.get("com"):
+        if d.aud == "community" and not d.com:
             raise StaleButton("draft has no community")
-    if needs in (CONTENT, READY) and not (d.get("tpl") or str(d.get("text", "")).strip()):
+    if needs in (CONTENT, READY) and not (d.tpl or d.text.strip()):
         raise StaleButton("draft has no content")
-    if needs == READY and "at" not in d:
+    if needs == READY and d.at is None:
         raise StaleButton("draft has no time")
     return d
 
 
-async def _audience_text(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> tuple[str, int]:
+async def _audience_text(ctx: Ctx, doctor: Doctor, d: Composing) -> tuple[str, int]:
     service = ctx.services.broadcasts
-    recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
-    audience = d["aud"]
+    recipients = await service.recipients(doctor, d.aud, d.com)
+    audience = d.aud
     label = ctx._(AUDIENCE_LABELS[audience])
     if audience == "community":
-        ref = await ctx.services.directory.community_by_key(d.get("com", ""))
+        ref = await ctx.services.directory.community_by_key(d.com)
         label += f": {ref.name}" if ref else ""
     unreachable = sum(1 for r in recipients if not r.reachable)
     text = ctx.ngettext("{label}: {n} resident", "{label}: {n} residents", len(recipients)).format(
@@ -101,7 +125,7 @@ async def start(ctx: Ctx, doctor: Doctor) -> None:
             edit=True,
         )
         return
-    ctx.set_state(COMPOSE, tok=secrets.token_hex(3))
+    ctx.enter(Composing(tok=secrets.token_hex(3)))
     buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("broadcast", "a", key)) for key in AUDIENCES]
     ctx.say(
         ctx._("📢 New broadcast ({made} of {limit} today). Who should receive it?").format(
@@ -125,16 +149,16 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
             edit=True,
         )
         return
-    d.update(aud=audience, com="")
+    d = replace(d, aud=audience, com="")
     await ask_content(ctx, doctor, d)
 
 
-async def ask_content(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> None:
+async def ask_content(ctx: Ctx, doctor: Doctor, d: Composing) -> None:
     text, count = await _audience_text(ctx, doctor, d)
     if count == 0:
         ctx.say(text + "\n" + ctx._("Nobody to send to: please pick another audience."), back=NEW)
         return
-    ctx.set_state(COMPOSE, **d)
+    ctx.enter(d)
     templates = ctx.services.broadcasts.templates()
     buttons = [Button(ctx._("✍️ Type my own message"), cb("broadcast", "type"))]
     buttons += [
@@ -159,13 +183,13 @@ async def on_text(ctx: Ctx) -> None:
             ).format(n=ctx.t.number(len(text)), max=ctx.t.number(MAX_TEXT))
         )
         return
-    d.update(text=text, tpl="")
-    ctx.set_state(COMPOSE, **d)
+    d = replace(d, text=text, tpl="")
+    ctx.enter(d)
     await ask_when(ctx, doctor, d, edit=False)
 
 
-async def ask_when(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True) -> None:
-    ctx.set_state(COMPOSE, **d)
+async def ask_when(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> None:
+    ctx.enter(d)
     ctx.say(
         ctx._("When should it go out?"),
         [
@@ -179,7 +203,7 @@ async def ask_when(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = Tru
     )
 
 
-async def ask_time(ctx: Ctx, d: dict[str, Any], day: str) -> None:
+async def ask_time(ctx: Ctx, d: Composing, day: str) -> None:
     now = ctx.now()
     date_ = now.date() + timedelta(days=1 if day == "tom" else 0)
     buttons = []
@@ -189,30 +213,30 @@ async def ask_time(ctx: Ctx, d: dict[str, Any], day: str) -> None:
             buttons.append(Button(hhmm, cb("broadcast", "at", day, hhmm.replace(":", ""))))
     if not buttons:
         ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=NEW, edit=True)
-        ctx.set_state(COMPOSE, **d)
+        ctx.enter(d)
         return
-    ctx.set_state(COMPOSE, **d)
+    ctx.enter(d)
     ctx.say(ctx._("At what time?"), buttons, cols=3, back=NEW, edit=True)
 
 
-def _send_at(ctx: Ctx, d: dict[str, Any]) -> datetime | None:
-    if not d.get("at"):
+def _send_at(ctx: Ctx, d: Composing) -> datetime | None:
+    if not d.at:
         return None
-    return datetime.fromisoformat(d["at"])
+    return datetime.fromisoformat(d.at)
 
 
-async def preview(ctx: Ctx, doctor: Doctor, d: dict[str, Any]) -> str:
+async def preview(ctx: Ctx, doctor: Doctor, d: Composing) -> str:
     """The message as the doctor's own language renders it."""
-    if d.get("tpl"):
-        template = ctx.services.broadcasts.templates().get(d["tpl"])
+    if d.tpl:
+        template = ctx.services.broadcasts.templates().get(d.tpl)
         if template is None:
             raise StaleButton("template gone")
         return await template_text(ctx.rt, ctx.t, doctor, template)
-    return header(ctx.t, doctor) + str(d.get("text", ""))
+    return header(ctx.t, doctor) + d.text
 
 
-async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True) -> None:
-    ctx.set_state(COMPOSE, **d)
+async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> None:
+    ctx.enter(d)
     audience, count = await _audience_text(ctx, doctor, d)
     if not count:
         raise StaleButton("audience empty or unavailable")
@@ -220,7 +244,7 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True
     when = ctx._("now") if at is None else ctx.t.datetime(at, "short")
     urgent = (
         ctx._("Urgent: yes (also during quiet hours)")
-        if d.get("urgent")
+        if d.urgent
         else ctx._("Urgent: no (waits for the end of quiet hours)")
     )
     text = "\n".join(
@@ -233,15 +257,16 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True
             await preview(ctx, doctor, d),
         ]
     )
-    toggle = ctx._("🔕 Not urgent") if d.get("urgent") else ctx._("🚨 Mark urgent")
+    toggle = ctx._("🔕 Not urgent") if d.urgent else ctx._("🚨 Mark urgent")
     ctx.say(
         text,
         [
             Button(
-                ctx._("✅ Send to {n}").format(n=ctx.t.number(count)), cb("broadcast", "go", d["tok"])
+                ctx._("✅ Send to {n}").format(n=ctx.t.number(count)),
+                cb("broadcast", "go", d.tok),
             ),
-            Button(toggle, cb("broadcast", "u", d["tok"])),
-            Button(ctx._("❌ Discard"), cb("broadcast", "stop", d["tok"])),
+            Button(toggle, cb("broadcast", "u", d.tok)),
+            Button(ctx._("❌ Discard"), cb("broadcast", "stop", d.tok)),
         ],
         edit=edit,
     )
@@ -250,7 +275,7 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: dict[str, Any], edit: bool = True
 async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
     d = _draft(ctx, READY, tok)
     service = ctx.services.broadcasts
-    recipients = await service.recipients(doctor, d["aud"], d.get("com", ""))
+    recipients = await service.recipients(doctor, d.aud, d.com)
     count = len(recipients or [])
     if count > LARGE and not second:
         ctx.say(
@@ -269,12 +294,12 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
         )
         return
     draft = Draft(
-        audience=d["aud"],
-        community=d.get("com", ""),
-        text=d.get("text", ""),
-        template=d.get("tpl", ""),
+        audience=d.aud,
+        community=d.com,
+        text=d.text,
+        template=d.tpl,
         send_at=_send_at(ctx, d),
-        urgent=bool(d.get("urgent")),
+        urgent=d.urgent,
     )
     progress = (ctx.msg.channel, ctx.msg.user_id, ctx.msg.message_ref)
     try:
@@ -315,11 +340,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "c":
         d = _draft(ctx)
         refs = {r.key for r in await ctx.services.broadcasts.communities(doctor)}
-        d.update(aud="community", com=data.choice(1, frozenset(refs)))
+        d = replace(d, aud="community", com=data.choice(1, frozenset(refs)))
         await ask_content(ctx, doctor, d)
     elif action == "type":
         d = _draft(ctx, AUDIENCE)
-        ctx.set_state(TYPING, **d)
+        ctx.enter(TypingMessage.from_data(asdict(d)))
         ctx.say(
             ctx._("Type your message (at most {max} characters) and send it.").format(
                 max=ctx.t.number(MAX_TEXT)
@@ -329,13 +354,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     elif action == "t":
         d = _draft(ctx, AUDIENCE)
-        d.update(tpl=data.choice(1, frozenset(ctx.services.broadcasts.templates())), text="")
+        d = replace(d, tpl=data.choice(1, frozenset(ctx.services.broadcasts.templates())), text="")
         await ask_when(ctx, doctor, d)
     elif action == "w":
         d = _draft(ctx, CONTENT)
         when = data.choice(1, ("now", "today", "tom"))
         if when == "now":
-            d["at"] = ""
+            d = replace(d, at="")
             await confirm(ctx, doctor, d)
         else:
             await ask_time(ctx, d, when)
@@ -348,11 +373,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         at = datetime.combine(date_, time(int(hhmm[:2]), int(hhmm[2:])), tzinfo=now.tzinfo)
         if at <= now:
             raise StaleButton("that time has passed")
-        d["at"] = at.isoformat()
+        d = replace(d, at=at.isoformat())
         await confirm(ctx, doctor, d)
     elif action == "u":
         d = _draft(ctx, READY, data.part(1))
-        d["urgent"] = not d.get("urgent")
+        d = replace(d, urgent=not d.urgent)
         await confirm(ctx, doctor, d)
     elif action in ("go", "go2"):
         await send(ctx, doctor, second=action == "go2", tok=data.part(1))

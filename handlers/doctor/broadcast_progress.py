@@ -50,7 +50,9 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
         made = ctx.t.datetime(datetime.fromtimestamp(b.created_at, ctx.t.tz), "short")
         lines.append(f"#{b.id} · {made} · " + summary(ctx.t, b, p))
         if b.finished_at is None and b.status != "cancelled":
-            buttons.append(Button(ctx._("📊 Follow #{id}").format(id=b.id), cb("progress", "p", b.id)))
+            buttons.append(
+                Button(ctx._("📊 Follow #{id}").format(id=b.id), cb("progress", "p", b.id))
+            )
     ctx.say("\n".join(lines), buttons, back=MENU, edit=True)
 
 

@@ -215,7 +215,8 @@ async def render_noshow(
         "We missed you at your visit today. We hope you are well. Would you like to book again?"
     )
     book = Button(
-        t.gettext("📅 Book again"), cb("book", "new", reason if reason in VISIT_LABELS else "general")
+        t.gettext("📅 Book again"),
+        cb("book", "new", reason if reason in VISIT_LABELS else "general"),
     )
     return [Reply(text=text, buttons=((book,),))]
 

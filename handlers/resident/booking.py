@@ -82,7 +82,8 @@ async def entry(ctx: Ctx) -> None:
         ctx._("Book a visit with {doctor} at {place}.\nWhat is the visit for?").format(
             doctor=view.doctor_text(ctx.t, team.doctor), place=place or "—"
         ),
-        [Button(ctx._(label), cb("book", "new", key)) for key, label in REASON_LABELS.items()] + mine,
+        [Button(ctx._(label), cb("book", "new", key)) for key, label in REASON_LABELS.items()]
+        + mine,
         cols=2,
         home=True,
         short=ctx._("What is the visit for?"),
@@ -186,7 +187,8 @@ async def pick_time(ctx: Ctx, flow: Flow, day: date) -> None:
         return
     buttons = [
         Button(
-            ctx.t.time(datetime.fromtimestamp(s.start_at, ctx.t.tz)), cb("book", "t", flow.code, s.id)
+            ctx.t.time(datetime.fromtimestamp(s.start_at, ctx.t.tz)),
+            cb("book", "t", flow.code, s.id),
         )
         for s in slots
     ]

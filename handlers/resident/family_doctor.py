@@ -6,22 +6,47 @@ saving it can move or withdraw an open signing request."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.domain.directory import Doctor, Home, SigningRequest
+from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.services.directory import CommunityRef, HomeChange, Team, short_key
 from bot.services.doctors import DECLINE_REASONS
 from handlers.resident import directory_view as view
 from handlers.resident.stations import location_keyboard
 
-WHERE = "doc.where"
-PHONE = "doc.phone"
-NAME = "doc.name"
-CONFIRM = "doc.confirm"
+WHERE = "doc.where"  # waiting for a shared location (no fields)
+
+
+# The signing request, step by step (the state names are those saved by earlier versions).
+@dataclass(frozen=True)
+class AskPhone(FlowState):
+    NAME: ClassVar[str] = "doc.phone"
+    doctor: str = ""
+
+
+@dataclass(frozen=True)
+class AskName(FlowState):
+    NAME: ClassVar[str] = "doc.name"
+    doctor: str = ""
+    phone: str = ""
+    suggested: str = ""  # the name on a shared contact, offered with ✅
+
+
+@dataclass(frozen=True)
+class ConfirmSigning(FlowState):
+    NAME: ClassVar[str] = "doc.confirm"
+    doctor: str = ""
+    phone: str = ""
+    who: str = ""
+
+
 _PHONE_CHARS = re.compile(r"[\s\-().]")
 
 
@@ -253,7 +278,7 @@ async def _signable(ctx: Ctx, key: str) -> Doctor:
 
 
 async def start_signing(ctx: Ctx, doctor: Doctor) -> None:
-    ctx.set_state(PHONE, doctor=doctor.id)
+    ctx.enter(AskPhone(doctor=doctor.id))
     ctx.keyboard(
         ctx._(
             "To send a signing request to {team}, share your phone number with the button "
@@ -297,9 +322,9 @@ async def on_phone(ctx: Ctx) -> None:
             [Button(ctx._("❌ Cancel"), cb("family", "cancel"))],
         )
         return
-    doctor_id = ctx.state.data.get("doctor", "")
+    asked = ctx.flow(AskPhone) or AskPhone()
     if suggested:
-        ctx.set_state(NAME, doctor=doctor_id, phone=phone, suggested=suggested)
+        ctx.enter(AskName(doctor=asked.doctor, phone=phone, suggested=suggested))
         ctx.say(
             ctx._("Is your name {name}?").format(name=suggested),
             [
@@ -310,7 +335,7 @@ async def on_phone(ctx: Ctx) -> None:
         )
         ctx.main_menu(ctx._("If not, tap Skip, or type your full name."))
         return
-    ctx.set_state(NAME, doctor=doctor_id, phone=phone)
+    ctx.enter(AskName(doctor=asked.doctor, phone=phone))
     ctx.say(
         ctx._("Thank you. Now type your full name, so the team knows who you are."),
         [
@@ -333,16 +358,18 @@ async def on_name(ctx: Ctx) -> None:
 
 
 async def confirm(ctx: Ctx, name: str) -> None:
-    data = ctx.state.data
-    doctor = await ctx.services.directory.doctor(data.get("doctor", ""))
+    asked = ctx.flow(AskName)
+    if asked is None:
+        raise StaleButton("not asking for a name")
+    doctor = await ctx.services.directory.doctor(asked.doctor)
     if doctor is None:
         raise StaleButton("doctor gone")
-    ctx.set_state(CONFIRM, doctor=doctor.id, phone=data.get("phone", ""), who=name)
+    ctx.enter(ConfirmSigning(doctor=doctor.id, phone=asked.phone, who=name))
     ctx.say(
         ctx._("Send this signing request to {team}?\nName: {name}\nPhone: {phone}").format(
             team=doctor.team or view.doctor_name(ctx, doctor),
             name=name or ctx._("(the team will ask)"),
-            phone=data.get("phone", ""),
+            phone=asked.phone,
         ),
         [
             Button(ctx._("✅ Send"), cb("family", "send")),
@@ -385,15 +412,16 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "sign":
         await start_signing(ctx, await _signable(ctx, data.part(1)))
     elif action in ("nameok", "noname"):
-        if ctx.state.name != NAME:
+        asked = ctx.flow(AskName)
+        if asked is None:
             raise StaleButton("not asking for a name")
-        await confirm(ctx, ctx.state.data.get("suggested", "") if action == "nameok" else "")
+        await confirm(ctx, asked.suggested if action == "nameok" else "")
     elif action == "send":
-        if ctx.state.name != CONFIRM:
+        draft = ctx.flow(ConfirmSigning)
+        if draft is None:
             raise StaleButton("nothing to send")
-        st = ctx.state.data
-        doctor = await _signable(ctx, short_key(st.get("doctor", "")))
-        await service.request_signing(ctx.user.id, doctor.id, st.get("who", ""), st["phone"])
+        doctor = await _signable(ctx, short_key(draft.doctor))
+        await service.request_signing(ctx.user.id, doctor.id, draft.who, draft.phone)
         ctx.clear_state()
         ctx.notice(ctx._("Sent."))
         await show(ctx)
@@ -412,5 +440,5 @@ def register(r: Registry) -> None:
     r.menu_item("doctor", show)
     r.button("family", on_button)
     r.state(WHERE, on_where)
-    r.state(PHONE, on_phone)
-    r.state(NAME, on_name)
+    r.state(AskPhone.NAME, on_phone)
+    r.state(AskName.NAME, on_name)

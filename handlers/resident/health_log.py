@@ -3,12 +3,14 @@ or typed ("135/85", "135/85 72", "6.1"). A danger sign gets the urgent message a
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME as MAIN_MENU
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.services.health import Logged
 from bot.services.readings import (
@@ -26,11 +28,48 @@ from bot.services.readings import (
 from handlers.resident.directory_view import station_name
 from handlers.resident.health import HOME, book_button
 
-BP = "health.bp"
-GL = "health.gl"
 KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip")
 MAX_DIGITS = 3
 MAX_GLUCOSE_CHARS = 4  # "16.7"
+
+
+@dataclass(frozen=True)
+class BpEntry(FlowState):
+    """Blood pressure being entered: the step, the digits typed so far, the numbers taken.
+    `step` is "sys", "dia", "pulse", or "confirm" (elder mode asks before saving)."""
+
+    NAME: ClassVar[str] = "health.bp"
+    step: str = "sys"
+    buf: str = ""
+    sys: int | None = None
+    dia: int | None = None
+    pulse: int | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.step == "confirm"
+
+
+@dataclass(frozen=True)
+class GlucoseEntry(FlowState):
+    """Fasting glucose being entered; `confirm` holds the tenths waiting for elder mode's ✅."""
+
+    NAME: ClassVar[str] = "health.gl"
+    buf: str = ""
+    confirm: int | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.confirm is not None
+
+
+Entry = BpEntry | GlucoseEntry
+BP = BpEntry.NAME
+GL = GlucoseEntry.NAME
+
+
+def _entry(ctx: Ctx) -> Entry | None:
+    return ctx.flow(BpEntry) or ctx.flow(GlucoseEntry)
 
 
 def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
@@ -53,32 +92,31 @@ def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
 
 
 def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
-    data = ctx.state.data
-    shown = data.get("buf") or "—"
-    if ctx.state.name == GL:
+    entry = _entry(ctx) or BpEntry()
+    shown = entry.buf or "—"
+    if isinstance(entry, GlucoseEntry):
         text = ctx._(
             "🩸 Fasting glucose, in mmol/L. Tap the digits and the decimal point, then ✅. "
             "You can also type it, like 6.1."
         )
         rows = _keypad(ctx, dot=True, skip=False)
     else:
-        step = data.get("step", "sys")
-        if step == "sys":
+        if entry.step == "sys":
             text = ctx._(
                 "🩺 Blood pressure. Step 1 of 3: the upper number (systolic). Tap the digits, "
                 "then ✅. You can also type it all, like 135/85."
             )
-        elif step == "dia":
+        elif entry.step == "dia":
             text = ctx._(
                 "🩺 Blood pressure. Step 2 of 3: the lower number (diastolic). "
                 "The upper number was {sys}."
-            ).format(sys=data["sys"])
+            ).format(sys=entry.sys)
         else:
             text = ctx._(
                 "🩺 Blood pressure. Step 3 of 3: your pulse, if your monitor shows it. "
                 "Otherwise tap ⏭ Skip."
             )
-        rows = _keypad(ctx, dot=False, skip=step == "pulse")
+        rows = _keypad(ctx, dot=False, skip=entry.step == "pulse")
     lines = [error] if error else []
     lines += [text, "", f"👉 {shown}"]
     # wants_text: on WeChat, the web chat and the console a typed "12" is the reading itself,
@@ -87,12 +125,12 @@ def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
 
 
 async def start_bp(ctx: Ctx) -> None:
-    ctx.set_state(BP, step="sys", buf="")
+    ctx.enter(BpEntry())
     _prompt(ctx)
 
 
 async def start_glucose(ctx: Ctx) -> None:
-    ctx.set_state(GL, buf="")
+    ctx.enter(GlucoseEntry())
     _prompt(ctx)
 
 
@@ -100,17 +138,23 @@ def _error(ctx: Ctx, exc: ReadingError) -> str:
     return "❗ " + ctx._(exc.msgid).format(**exc.params)
 
 
+def _bp_numbers(entry: BpEntry) -> tuple[int, int]:
+    if entry.sys is None or entry.dia is None:
+        raise StaleButton("the blood pressure is not complete")
+    return entry.sys, entry.dia
+
+
 async def on_key(ctx: Ctx, data: Callback) -> None:
     data.expect(2)
     key = data.choice(1, KEYS)
-    if ctx.state.name not in (BP, GL):
+    entry = _entry(ctx)
+    if entry is None:
         # The keypad of a reading that was saved or abandoned.
         raise StaleButton("no reading in progress")
-    st: dict[str, Any] = dict(ctx.state.data)
-    if st.get("step") == "confirm" or "confirm" in st:
+    if entry.waiting:
         raise StaleButton("the reading is waiting for confirmation")
-    buf = str(st.get("buf", ""))
-    glucose = ctx.state.name == GL
+    buf = entry.buf
+    glucose = isinstance(entry, GlucoseEntry)
     if key == "del":
         buf = buf[:-1]
     elif key == "dot":
@@ -119,12 +163,12 @@ async def on_key(ctx: Ctx, data: Callback) -> None:
             return
         buf = (buf or "0") + "."
     elif key == "skip":
-        if glucose or st.get("step") != "pulse":
+        if not isinstance(entry, BpEntry) or entry.step != "pulse":
             raise StaleButton("nothing to skip")
-        await _finish(ctx, check_bp(int(st["sys"]), int(st["dia"])))
+        await _finish(ctx, check_bp(*_bp_numbers(entry)))
         return
     elif key == "ok":
-        await _accept(ctx, st, buf)
+        await _accept(ctx, entry, buf)
         return
     else:
         limit = MAX_GLUCOSE_CHARS if glucose else MAX_DIGITS
@@ -132,36 +176,36 @@ async def on_key(ctx: Ctx, data: Callback) -> None:
             ctx.notice(ctx._("That is enough digits. Tap ✅ or ⌫."))
             return
         buf += key
-    ctx.set_state(ctx.state.name or BP, **{**st, "buf": buf})
+    ctx.enter(replace(entry, buf=buf))
     _prompt(ctx, edit=True)
 
 
-async def _accept(ctx: Ctx, st: dict[str, Any], buf: str) -> None:
+async def _accept(ctx: Ctx, entry: Entry, buf: str) -> None:
     """✅ on the keypad: check what was entered and go to the next step or save."""
-    name = ctx.state.name or BP
     if not buf.strip("."):
         ctx.notice(ctx._("Please tap the digits first."))
         return
     try:
-        if name == GL:
+        if isinstance(entry, GlucoseEntry):
             await _finish(ctx, check_glucose(glucose_tenths(buf)))
             return
         value = int(buf)
-        step = st.get("step", "sys")
-        if step == "sys":
+        if entry.step == "sys":
             # Check the upper number alone now, so a typo is caught before step 2.
             check_systolic(value)
-            ctx.set_state(BP, step="dia", sys=value, buf="")
-        elif step == "dia":
-            check_bp(int(st["sys"]), value)
-            ctx.set_state(BP, step="pulse", sys=int(st["sys"]), dia=value, buf="")
-        elif step == "pulse":
-            await _finish(ctx, check_bp(int(st["sys"]), int(st["dia"]), value))
+            ctx.enter(BpEntry(step="dia", sys=value))
+        elif entry.step == "dia":
+            if entry.sys is None:
+                raise StaleButton("the upper number is missing")
+            check_bp(entry.sys, value)
+            ctx.enter(BpEntry(step="pulse", sys=entry.sys, dia=value))
+        elif entry.step == "pulse":
+            await _finish(ctx, check_bp(*_bp_numbers(entry), value))
             return
         else:
             raise StaleButton("the reading is waiting for confirmation")
     except ReadingError as exc:
-        ctx.set_state(name, **{**st, "buf": ""})
+        ctx.enter(replace(entry, buf=""))
         _prompt(ctx, _error(ctx, exc), edit=True)
         return
     _prompt(ctx, edit=True)
@@ -171,18 +215,15 @@ async def on_text(ctx: Ctx) -> None:
     """Typed while logging: the whole reading ("135/85", "135/85 72", "6.1"), or the number
     the current keypad step asks for."""
     text = ctx.msg.text.strip()
-    name = ctx.state.name or BP
-    st = dict(ctx.state.data)
-    waiting = st.get("step") == "confirm" or "confirm" in st
+    entry = _entry(ctx) or BpEntry()
     number = whole_number(text)
     try:
-        if name == GL:
+        if isinstance(entry, GlucoseEntry):
             reading: BloodPressure | Glucose = parse_glucose(text)
-        elif number is not None and not waiting:
+        elif number is not None and not entry.waiting:
             # One number: the keypad step's value (the same checks as tapping it in).
             buf = str(number)
-            st["buf"] = buf
-            await _accept(ctx, st, buf)
+            await _accept(ctx, replace(entry, buf=buf), buf)
             return
         else:
             reading = parse_bp(text)
@@ -195,16 +236,16 @@ async def on_text(ctx: Ctx) -> None:
 async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = False) -> None:
     if ctx.elder and not confirmed:
         if isinstance(reading, BloodPressure):
-            ctx.set_state(
-                BP,
-                step="confirm",
-                sys=reading.systolic,
-                dia=reading.diastolic,
-                pulse=reading.pulse,
-                buf="",
+            ctx.enter(
+                BpEntry(
+                    step="confirm",
+                    sys=reading.systolic,
+                    dia=reading.diastolic,
+                    pulse=reading.pulse,
+                )
             )
         else:
-            ctx.set_state(GL, confirm=reading.tenths, buf="")
+            ctx.enter(GlucoseEntry(confirm=reading.tenths))
         ctx.say(
             ctx._("Save this reading? {value}").format(value=_value(ctx, reading)),
             [
@@ -225,14 +266,11 @@ async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = 
 
 async def on_save(ctx: Ctx) -> None:
     """Elder mode's confirmation: save the reading kept in the conversation state."""
-    st = ctx.state.data
-    if ctx.state.name == BP and st.get("step") == "confirm":
-        pulse = st.get("pulse")
-        reading: BloodPressure | Glucose = check_bp(
-            int(st["sys"]), int(st["dia"]), int(pulse) if pulse is not None else None
-        )
-    elif ctx.state.name == GL and "confirm" in st:
-        reading = check_glucose(int(st["confirm"]))
+    entry = _entry(ctx)
+    if isinstance(entry, BpEntry) and entry.waiting:
+        reading: BloodPressure | Glucose = check_bp(*_bp_numbers(entry), entry.pulse)
+    elif isinstance(entry, GlucoseEntry) and entry.confirm is not None:
+        reading = check_glucose(entry.confirm)
     else:
         raise StaleButton("no reading waiting to be saved")
     await _finish(ctx, reading, confirmed=True)
@@ -315,7 +353,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 async def bp_command(ctx: Ctx) -> None:
     """/bp [135/85]: log blood pressure, typed at once or with the keypad."""
     if ctx.msg.args.strip():
-        ctx.set_state(BP, step="sys", buf="")
+        ctx.enter(BpEntry())
         await on_text_args(ctx)
         return
     await start_bp(ctx)

@@ -105,12 +105,17 @@ async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool 
         short.append(view.sample_note(ctx))
     buttons: list[list[Button]] = [
         [
-            Button(ctx._("📍 {n}. on the map").format(n=n), cb("stations", "v", short_key(p.station.id)))
+            Button(
+                ctx._("📍 {n}. on the map").format(n=n),
+                cb("stations", "v", short_key(p.station.id)),
+            )
             for n, p in enumerate(nearby.places, start=1)
         ]
     ]
     filters = [
-        Button(ctx._(label), cb("stations", "f", key, *here)) for key, label in FILTERS if key != need
+        Button(ctx._(label), cb("stations", "f", key, *here))
+        for key, label in FILTERS
+        if key != need
     ]
     if need:
         filters.append(Button(ctx._("All places"), cb("stations", "f", "all", *here)))

@@ -10,11 +10,14 @@ the doses is asked first ("✅ Yes / ❌ No") and saved only on the second tap.
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.residents import FlowState
 from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
 from bot.services.vaccines.children import NICKNAME_MAX, ChildError, ChildService
@@ -23,8 +26,15 @@ from bot.services.vaccines.model import add_span
 from handlers.resident import vaccines as main
 from handlers.resident import vaccines_view as view
 
-NICK_STATE = "vx.nick"
-ADD_STATE = "vx.add"
+NICK_STATE = "vx.nick"  # waiting for the typed nickname (no fields)
+
+
+@dataclass(frozen=True)
+class AddingChild(FlowState):
+    """A child being added: the nickname given, while the birth date is picked."""
+
+    NAME: ClassVar[str] = "vx.add"
+    nick: str = ""
 
 
 def parse_day(value: str, fmt: str) -> date:
@@ -57,13 +67,15 @@ async def on_nickname(ctx: Ctx) -> None:
             back=main.MENU,
         )
         return
-    ctx.set_state(ADD_STATE, nick=nick)
+    ctx.enter(AddingChild(nick=nick))
     await years(ctx)
 
 
 async def years(ctx: Ctx) -> None:
     first, today = ctx.services.children.birth_range()
-    buttons = [Button(str(y), cb("addchild", "y", y)) for y in range(today.year, first.year - 1, -1)]
+    buttons = [
+        Button(str(y), cb("addchild", "y", y)) for y in range(today.year, first.year - 1, -1)
+    ]
     ctx.say(ctx._("In which year was your child born?"), buttons, cols=4, back=main.MENU)
 
 
@@ -88,7 +100,8 @@ async def months(ctx: Ctx, year: int) -> None:
         raise StaleButton("year out of range")
     last = today.month if year == today.year else 12
     buttons = [
-        Button(ctx.t.month_name(m), cb("addchild", "m", f"{year}{m:02d}")) for m in range(1, last + 1)
+        Button(ctx.t.month_name(m), cb("addchild", "m", f"{year}{m:02d}"))
+        for m in range(1, last + 1)
     ]
     ctx.say(
         ctx._("In which month of {year}?").format(year=year),
@@ -119,13 +132,14 @@ async def days(ctx: Ctx, month: date) -> None:
 
 
 async def create(ctx: Ctx, born: date, confirmed: bool = False) -> None:
-    nick = str(ctx.state.data.get("nick", "")) if ctx.state.name == ADD_STATE else ""
+    adding = ctx.flow(AddingChild)
+    nick = adding.nick if adding is not None else ""
     svc = ctx.services.children
     if ctx.elder:
         first, today = svc.birth_range()
         if not first <= born <= today:
             raise StaleButton("birth date out of range")
-        if confirmed and ctx.state.name != ADD_STATE:
+        if confirmed and adding is None:
             # Already added by an earlier "Yes" (or the flow was left): never add twice.
             raise StaleButton("no child being added")
         if not confirmed:
@@ -219,7 +233,9 @@ async def group(ctx: Ctx, record: ChildRecord, months: int) -> None:
         )
         for d in doses
     ]
-    buttons.append(Button(ctx._("✅ All of this age were given"), cb("addchild", "ga", cid, months)))
+    buttons.append(
+        Button(ctx._("✅ All of this age were given"), cb("addchild", "ga", cid, months))
+    )
     ctx.say(
         ctx._("{age}: tap a dose to tick or untick it.").format(age=view.age_group(ctx.t, months)),
         buttons,
@@ -300,7 +316,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     if action == "new":
         await start(ctx)
     elif action == "skip":
-        ctx.set_state(ADD_STATE, nick="")
+        ctx.enter(AddingChild())
         await years(ctx)
     elif action == "years":
         await years(ctx)

@@ -208,7 +208,9 @@ async def pick_month(ctx: Ctx, record: ChildRecord, dose: str, year: int) -> Non
         Button(ctx.t.month_name(m), cb("vaxremind", "pd", record.child.id, dose, f"{year}{m:02d}"))
         for m in range(first, last + 1)
     ]
-    ctx.say(ctx._("In which month?"), buttons, cols=4, back=cb("vaxremind", "py", record.child.id, dose))
+    ctx.say(
+        ctx._("In which month?"), buttons, cols=4, back=cb("vaxremind", "py", record.child.id, dose)
+    )
 
 
 async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> None:
