@@ -64,7 +64,7 @@ async def setup(rt: Runtime, attempts: int, slots: int) -> list[int]:
     store = rt.stores.residents
     for i in range(attempts):
         r = await store.create("bench", str(i))
-        await store.update(r, consent_at=NOW.isoformat(), locale="en")
+        await store.update(r, consent_at=NOW, locale="en")
         await directory.store.set_home(r.id, "朱泾", "东林居委", NOW.isoformat())
     svc = rt.services.booking
     doctor = await directory.doctor("d1")

@@ -57,7 +57,7 @@ async def resident(rt: Runtime, user_id: str, community: str = "东林居委") -
     """A consented resident living in a community served by d1 (or d2 for 西林居委)."""
     store = rt.stores.residents
     r = await store.create("test", user_id)
-    await store.update(r, consent_at="2026-11-01T00:00:00+00:00", locale="en")
+    await store.update(r, consent_at=datetime(2026, 11, 1, tzinfo=UTC), locale="en")
     await rt.services.directory.set_home(r.id, "朱泾", community)
     return r.id
 

@@ -168,7 +168,7 @@ async def test_danger_reading_gets_the_urgent_message_and_a_flag(user: ChatUser)
 
 async def test_urgent_message_names_the_residents_own_team_centre(user: ChatUser) -> None:
     await add_directory(user.rt)
-    await user.rt.stores.directory.set_home(await rid(user), "朱泾镇", "东林村", "now")
+    await user.rt.stores.directory.set_home(await rid(user), "朱泾镇", "东林村", user.rt.now())
     await user.text("/health")
     await user.press("Log fasting glucose")
     await user.text("3.9")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 STATION_KINDS = ("centre", "station", "village_clinic", "smart_station", "hospital")
 
@@ -64,7 +65,7 @@ class Home:
     resident_id: int
     town: str
     community: str
-    updated_at: str
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,9 @@ class SigningRequest:
     phone: str
     status: str
     reason: str
-    created_at: str
-    updated_at: str
-    decided_at: str | None
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +87,4 @@ class Signing:
     resident_id: int
     doctor_id: str
     request_id: int | None
-    signed_at: str
+    signed_at: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 
@@ -14,11 +15,11 @@ class Resident:
     channel_user_id: str
     locale: str | None = None
     elder_mode: bool = False
-    consent_at: str | None = None
-    unreachable_at: str | None = None
-    quiet_start: str | None = None
+    consent_at: datetime | None = None  # aware, like every time in the domain
+    unreachable_at: datetime | None = None
+    quiet_start: str | None = None  # 'HH:MM' local wall-clock times, not moments
     quiet_end: str | None = None
-    created_at: str = ""
+    created_at: datetime | None = None
 
     @property
     def consented(self) -> bool:

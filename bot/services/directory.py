@@ -29,7 +29,7 @@ from bot.services.directory_import import ImportReport as ImportReport
 from bot.services.geo import GridIndex, haversine_m
 from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
 from bot.services.signing import HomeChange as HomeChange
-from bot.services.signing import SigningService, iso_now
+from bot.services.signing import SigningService
 from bot.storage.directory import DirectoryStore
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ class DirectoryService:
     async def set_home(self, resident_id: int, town: str, community: str) -> HomeChange:
         """Record where the resident lives; an open signing request follows them to the
         new community's team (or is withdrawn when no team serves it)."""
-        now = iso_now(self.clock)
+        now = self.clock()
         await self.store.set_home(resident_id, town, community, now)
         home = Home(resident_id, town, community, now)
         return await self.signing.follow_home(home, await self.teams_for(town, community))

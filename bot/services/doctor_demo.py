@@ -87,9 +87,7 @@ async def seed(rt: Runtime, doctor: Doctor) -> bool:
     ids: list[int] = []
     for i, name in enumerate(NAMES + WAITING, start=1):
         r = await residents.create(CHANNEL, f"demo-{i}")
-        r = await residents.update(
-            r, locale="zh_Hans" if i % 3 else "en", consent_at=rt.now().isoformat()
-        )
+        r = await residents.update(r, locale="zh_Hans" if i % 3 else "en", consent_at=rt.now())
         await directory.set_home(r.id, town_name, communities[i % len(communities)])
         req = await directory.request_signing(r.id, doctor.id, name, f"1390000{i:04d}")
         if name in WAITING:

@@ -27,8 +27,7 @@ class ResidentService:
         """Record the privacy consent (once: a second "yes" keeps the first time)."""
         if resident.consented:
             return resident
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        return await self.store.update(resident, consent_at=now)
+        return await self.store.update(resident, consent_at=datetime.now(UTC))
 
     async def export(self, resident_id: int) -> dict[str, list[dict[str, Any]]]:
         """Every row about the resident (tables referencing residents are found by themselves)."""

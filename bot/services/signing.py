@@ -9,18 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Doctor, Home, SigningRequest
 from bot.storage.directory import DirectoryStore
 
 log = logging.getLogger(__name__)
-
-
-def iso_now(clock: Clock) -> str:
-    """The time stamp the directory tables keep (UTC, ISO, whole seconds)."""
-    return clock().astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +35,7 @@ class SigningService:
         self, resident_id: int, doctor_id: str, name: str, phone: str
     ) -> SigningRequest:
         """Open (or update) the resident's signing request to `doctor_id`."""
-        now = iso_now(self.clock)
+        now = self.clock()
         return await self.store.open_request(resident_id, doctor_id, name, phone, now)
 
     async def latest(self, resident_id: int) -> SigningRequest | None:
@@ -59,7 +53,7 @@ class SigningService:
     ) -> SigningRequest | None:
         """Approve (recording the signing) or decline a pending request addressed to
         `doctor_id`. Returns the decided request, or None if it was not pending for them."""
-        return await self.store.decide(request_id, doctor_id, approve, reason, iso_now(self.clock))
+        return await self.store.decide(request_id, doctor_id, approve, reason, self.clock())
 
     async def follow_home(self, home: Home, teams: Sequence[Doctor]) -> HomeChange:
         """The resident now lives at `home`, served by `teams`: an open request to a team that

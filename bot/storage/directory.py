@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import astuple, fields
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from bot.domain.directory import (
@@ -23,11 +24,30 @@ def _columns(cls: type) -> list[str]:
 R = TypeVar("R")
 
 
+# The time columns of homes, signing requests and signings: ISO text here, datetimes above.
+_TIMES = ("created_at", "updated_at", "decided_at", "signed_at")
+
+
 def _row(cls: type[R], row: Any) -> R:
     values = dict(row)
     if "sample" in values:
         values["sample"] = bool(values["sample"])
+    for key in _TIMES:
+        if key in values and values[key] is not None:
+            values[key] = _moment(values[key])
     return cls(**values)
+
+
+def _moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime) -> str:
+    """The time stamp the directory tables keep (UTC, ISO, whole seconds)."""
+    if value.tzinfo is None:
+        raise ValueError("directory times must be timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _upsert_sql(table: str, cols: list[str]) -> str:
@@ -168,12 +188,12 @@ class DirectoryStore:
         )
         return None if row is None else _row(Home, row)
 
-    async def set_home(self, resident_id: int, town: str, community: str, now: str) -> None:
+    async def set_home(self, resident_id: int, town: str, community: str, now: datetime) -> None:
         await self.db.execute(
             "INSERT INTO resident_homes (resident_id, town, community, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET town = excluded.town, "
             "community = excluded.community, updated_at = excluded.updated_at",
-            (resident_id, town, community, now),
+            (resident_id, town, community, _iso(now)),
         )
 
     # -- signing requests and signings ----------------------------------------------------
@@ -193,7 +213,7 @@ class DirectoryStore:
         return None if row is None else _row(SigningRequest, row)
 
     async def open_request(
-        self, resident_id: int, doctor_id: str, name: str, phone: str, now: str
+        self, resident_id: int, doctor_id: str, name: str, phone: str, now: datetime
     ) -> SigningRequest:
         """Create the resident's pending request, or update the one already open."""
         async with self.db.write() as conn:
@@ -203,7 +223,7 @@ class DirectoryStore:
                 "ON CONFLICT (resident_id) WHERE status = 'pending' DO UPDATE SET "
                 "doctor_id = excluded.doctor_id, name = excluded.name, phone = excluded.phone, "
                 "updated_at = excluded.updated_at",
-                (resident_id, doctor_id, name, phone, now, now),
+                (resident_id, doctor_id, name, phone, _iso(now), _iso(now)),
             )
             async with conn.execute(
                 f"SELECT {_REQUEST_COLS} FROM signing_requests "
@@ -214,7 +234,7 @@ class DirectoryStore:
         assert row is not None
         return _row(SigningRequest, row)
 
-    async def move_pending(self, resident_id: int, doctor_id: str | None, now: str) -> bool:
+    async def move_pending(self, resident_id: int, doctor_id: str | None, now: datetime) -> bool:
         """Point the open request at another doctor, or withdraw it (delete) when None."""
         if doctor_id is None:
             changed = await self.db.execute(
@@ -225,7 +245,7 @@ class DirectoryStore:
             changed = await self.db.execute(
                 "UPDATE signing_requests SET doctor_id = ?, updated_at = ? "
                 "WHERE resident_id = ? AND status = 'pending' AND doctor_id <> ?",
-                (doctor_id, now, resident_id, doctor_id),
+                (doctor_id, _iso(now), resident_id, doctor_id),
             )
         return changed > 0
 
@@ -247,15 +267,16 @@ class DirectoryStore:
         return [_row(SigningRequest, r) for r in rows]
 
     async def decide(
-        self, request_id: int, doctor_id: str, approve: bool, reason: str, now: str
+        self, request_id: int, doctor_id: str, approve: bool, reason: str, now: datetime
     ) -> SigningRequest | None:
         """Approve or decline a pending request addressed to `doctor_id`; None if it is not
         (any more) such a request. Approval records the signing in the same transaction."""
+        at = _iso(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE signing_requests SET status = ?, reason = ?, updated_at = ?, "
                 "decided_at = ? WHERE id = ? AND doctor_id = ? AND status = 'pending'",
-                ("approved" if approve else "declined", reason, now, now, request_id, doctor_id),
+                ("approved" if approve else "declined", reason, at, at, request_id, doctor_id),
             )
             if cur.rowcount == 0:
                 return None
@@ -270,7 +291,7 @@ class DirectoryStore:
                     "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
                     "doctor_id = excluded.doctor_id, request_id = excluded.request_id, "
                     "signed_at = excluded.signed_at",
-                    (req.resident_id, doctor_id, request_id, now),
+                    (req.resident_id, doctor_id, request_id, at),
                 )
         return req
 

@@ -15,6 +15,24 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _moment(text: str | None) -> datetime | None:
+    """A stored ISO time as an aware datetime (UTC if the text carries no offset)."""
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _column(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("resident times must be timezone-aware")
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value
+
+
 _RESIDENT_COLUMNS = (
     "r.id, r.channel, r.channel_user_id, r.locale, r.elder_mode, r.consent_at, "
     "r.unreachable_at, r.quiet_start, r.quiet_end, r.created_at"
@@ -28,11 +46,11 @@ def _resident(row: Any) -> Resident:
         channel_user_id=row["channel_user_id"],
         locale=row["locale"],
         elder_mode=bool(row["elder_mode"]),
-        consent_at=row["consent_at"],
-        unreachable_at=row["unreachable_at"],
+        consent_at=_moment(row["consent_at"]),
+        unreachable_at=_moment(row["unreachable_at"]),
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
-        created_at=row["created_at"],
+        created_at=_moment(row["created_at"]),
     )
 
 
@@ -95,7 +113,7 @@ class ResidentStore:
         if not changes:
             return resident
         cols = ", ".join(f"{k} = ?" for k in changes)
-        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        values = [_column(v) for v in changes.values()]
         await self.db.execute(f"UPDATE residents SET {cols} WHERE id = ?", [*values, resident.id])
         return replace(resident, **changes)
 

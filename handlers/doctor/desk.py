@@ -10,7 +10,6 @@ a doctor links as staff, not as a resident.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.callbacks import Callback, StaleButton, cb
@@ -155,9 +154,7 @@ async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
             ctx._("Name: {name}").format(name=req.name or "—"),
             ctx._("Phone: {phone}").format(phone=req.phone),
             ctx._("Lives in: {where}").format(where=where),
-            ctx._("Asked on: {date}").format(
-                date=ctx.t.date(datetime.fromisoformat(req.created_at))
-            ),
+            ctx._("Asked on: {date}").format(date=ctx.t.date(req.created_at)),
         ]
     )
     ctx.say(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
@@ -190,7 +189,7 @@ def _request_line(ctx: Ctx, req: SigningRequest | None, team: Team) -> str:
         return ctx._("✅ You are signed with this family doctor.")
     if req is None:
         return ctx._("You are not signed with a family doctor yet.")
-    when = ctx.t.date(datetime.fromisoformat(req.updated_at))
+    when = ctx.t.date(req.updated_at)
     if req.status == "pending":
         return ctx._("⏳ Signing request sent on {date}: waiting for the team.").format(date=when)
     if req.status == "declined":
