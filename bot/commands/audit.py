@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, time
 
-from bot.commands.common import Column, add_db_option, iso_date, local_time, open_runtime, table_row
+from bot.commands.common import Column, add_db_option, iso_date, open_runtime, table_row
 from bot.config import Settings
 
 COLUMNS = (Column(19, gap=2), Column(16), Column(19), Column(8, right=True, gap=2))
@@ -25,7 +25,7 @@ async def audit(args: argparse.Namespace, settings: Settings) -> int:
         entries = await rt.services.doctors.audit_since(int(start.timestamp()), args.doctor)
     print(table_row(COLUMNS, ("time (local)", "doctor", "action", "resident", "details")))
     for e in entries:
-        when = local_time(e.at, settings)
+        when = e.at.astimezone(settings.tz)
         target = str(e.target_resident_id) if e.target_resident_id is not None else "-"
         print(
             table_row(

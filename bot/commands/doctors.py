@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands.common import Column, add_db_option, local_time, open_runtime, table_row
+from bot.commands.common import Column, add_db_option, open_runtime, table_row
 from bot.config import Settings
 from bot.services.doctors import INVITE_TTL
 
@@ -61,7 +61,7 @@ async def list_doctors(args: argparse.Namespace, settings: Settings) -> int:
     print(table_row(COLUMNS, ("doctor id", "linked", "team")))
     for doctor in sorted(snap.doctors.values(), key=lambda d: d.id):
         link = links.pop(doctor.id, None)
-        when = local_time(link.linked_at, settings) if link else None
+        when = link.linked_at.astimezone(settings.tz) if link else None
         linked = f"{link.channel} since {when:%Y-%m-%d}" if link and when else "-"
         print(table_row(COLUMNS, (doctor.id, linked, doctor.team)))
     for doctor_id in sorted(links):

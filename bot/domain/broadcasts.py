@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
 
@@ -25,7 +26,7 @@ class NewBroadcast:
     text: str
     template: str
     urgent: bool
-    scheduled_at: int
+    scheduled_at: datetime
     progress_channel: str
     progress_user: str
     progress_ref: str | None
@@ -40,14 +41,14 @@ class Broadcast:
     text: str
     template: str
     urgent: bool
-    scheduled_at: int
-    created_at: int
+    scheduled_at: datetime
+    created_at: datetime
     status: str
     total: int
     sent: int
     unreachable: int
     not_sent: int
-    finished_at: int | None
+    finished_at: datetime | None
     progress_channel: str
     progress_user: str
     progress_ref: str | None

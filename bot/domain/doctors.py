@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -19,13 +20,13 @@ class DoctorLink:
     resident_id: int
     channel: str
     channel_user_id: str
-    linked_at: int
+    linked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     id: int
-    at: int
+    at: datetime
     doctor_id: str | None
     action: str
     target_resident_id: int | None

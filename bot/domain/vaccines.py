@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 OWNER = "owner"
 GUARDIAN = "guardian"
@@ -15,7 +15,7 @@ class Child:
     owner_id: int
     nickname: str
     born: date
-    created_at: int
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

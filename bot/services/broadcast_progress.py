@@ -87,7 +87,7 @@ class ProgressLoop:
                 await self.rt.services.broadcasts.stop_all(b.doctor_id, "unlinked")
                 b = await self.store.get(b.id) or b
             if b.status == "scheduled":
-                if b.scheduled_at > now:
+                if b.scheduled_at.timestamp() > now:
                     continue
                 await self.store.mark_sending(b.id)
                 b = await self.store.get(b.id) or b

@@ -219,7 +219,7 @@ class BroadcastService:
             text=text,
             template=draft.template,
             urgent=draft.urgent,
-            scheduled_at=int(send_at.timestamp()),
+            scheduled_at=send_at,
             progress_channel=channel,
             progress_user=user,
             progress_ref=ref,

@@ -40,6 +40,9 @@ def report_key(broadcast_id: int) -> str:
 def _broadcast(row: Any) -> Broadcast:
     values = dict(row)
     values["urgent"] = bool(values["urgent"])
+    for key in ("scheduled_at", "created_at", "finished_at"):
+        if values[key] is not None:
+            values[key] = datetime.fromtimestamp(values[key], UTC)
     return Broadcast(**values)
 
 
@@ -149,7 +152,8 @@ class BroadcastStore:
                 made = counted[0] if counted is not None else 0
             if made >= limit:
                 return None
-            status = "scheduled" if new.scheduled_at > now else "sending"
+            scheduled_at = int(new.scheduled_at.timestamp())
+            status = "scheduled" if scheduled_at > now else "sending"
             async with conn.execute(
                 "INSERT INTO broadcasts (doctor_id, audience, audience_arg, text, template, "
                 "urgent, scheduled_at, created_at, status, total, progress_channel, "
@@ -162,7 +166,7 @@ class BroadcastStore:
                     new.text,
                     new.template,
                     int(new.urgent),
-                    new.scheduled_at,
+                    scheduled_at,
                     now,
                     status,
                     len(recipients),

@@ -5,6 +5,7 @@ questions a doctor's screens ask about their team's residents (who is signed, na
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.booking import Appointment
@@ -12,6 +13,18 @@ from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
+
+
+def _link(row: Any) -> DoctorLink:
+    values = dict(row)
+    values["linked_at"] = datetime.fromtimestamp(values["linked_at"], UTC)
+    return DoctorLink(**values)
+
+
+def _audit(row: Any) -> AuditEntry:
+    values = dict(row)
+    values["at"] = datetime.fromtimestamp(values["at"], UTC)
+    return AuditEntry(**values)
 
 
 def _marks(items: Sequence[Any]) -> str:
@@ -34,15 +47,15 @@ class DoctorStore:
             "SELECT * FROM doctor_links WHERE channel = ? AND channel_user_id = ?",
             (channel, user_id),
         )
-        return None if row is None else DoctorLink(**dict(row))
+        return None if row is None else _link(row)
 
     async def link_for_doctor(self, doctor_id: str) -> DoctorLink | None:
         row = await self.db.fetchone("SELECT * FROM doctor_links WHERE doctor_id = ?", (doctor_id,))
-        return None if row is None else DoctorLink(**dict(row))
+        return None if row is None else _link(row)
 
     async def links(self) -> list[DoctorLink]:
         rows = await self.db.fetchall("SELECT * FROM doctor_links ORDER BY doctor_id")
-        return [DoctorLink(**dict(r)) for r in rows]
+        return [_link(r) for r in rows]
 
     async def add_invite(self, doctor_id: str, code_hash: str, now: int, expires_at: int) -> None:
         await self.db.execute(
@@ -147,7 +160,7 @@ class DoctorStore:
             sql += " AND doctor_id = ?"
             params.append(doctor_id)
         rows = await self.db.fetchall(sql + " ORDER BY at, id", params)
-        return [AuditEntry(**dict(r)) for r in rows]
+        return [_audit(r) for r in rows]
 
     # -- the team's residents -----------------------------------------------------------
     async def signed_to(self, doctor_ids: Sequence[str]) -> list[int]:

@@ -4,7 +4,7 @@ view of the vaccine reminders' outbox rows that re-planning needs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
@@ -29,7 +29,11 @@ def _ts(value: datetime) -> int:
 
 def _child(r: Any) -> Child:
     return Child(
-        r["id"], r["owner_id"], r["nickname"], date.fromisoformat(r["born"]), r["created_at"]
+        r["id"],
+        r["owner_id"],
+        r["nickname"],
+        date.fromisoformat(r["born"]),
+        datetime.fromtimestamp(r["created_at"], UTC),
     )
 
 
@@ -59,7 +63,7 @@ class VaccineStore:
                 (child_id, owner_id, ts),
             )
         assert child_id is not None
-        return Child(child_id, owner_id, nickname, born, ts)
+        return Child(child_id, owner_id, nickname, born, datetime.fromtimestamp(ts, UTC))
 
     async def children_of(self, resident_id: int) -> list[Child]:
         """The children a resident looks after (owned or shared), oldest entry first."""

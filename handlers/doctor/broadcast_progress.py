@@ -5,7 +5,6 @@ broadcasts, and each recipient's copy rendered in their own language at send tim
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.callbacks import Callback, StaleButton, cb
@@ -47,7 +46,7 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
     buttons = []
     for b in recent:
         p = await service.progress(b.id)
-        made = ctx.t.datetime(datetime.fromtimestamp(b.created_at, ctx.t.tz), "short")
+        made = ctx.t.datetime(b.created_at, "short")
         lines.append(f"#{b.id} · {made} · " + summary(ctx.t, b, p))
         if b.finished_at is None and b.status != "cancelled":
             buttons.append(
@@ -126,7 +125,7 @@ def summary(t: Translator, b: Broadcast, p: Progress) -> str:
 def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Reply:
     """The doctor's progress message: `sent 1,200 / 4,000 · 3 unreachable`."""
     lines = []
-    at = datetime.fromtimestamp(b.scheduled_at, t.tz)
+    at = b.scheduled_at
     if b.status == "scheduled":
         lines.append(
             t.gettext("🕘 Broadcast #{id} is scheduled for {when}.").format(
