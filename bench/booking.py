@@ -65,7 +65,7 @@ async def setup(rt: Runtime, attempts: int, slots: int) -> list[int]:
     for i in range(attempts):
         r = await store.create("bench", str(i))
         await store.update(r, consent_at=NOW, locale="en")
-        await directory.store.set_home(r.id, "朱泾", "东林居委", NOW.isoformat())
+        await directory.store.set_home(r.id, "朱泾", "东林居委", NOW)
     svc = rt.services.booking
     doctor = await directory.doctor("d1")
     assert doctor is not None

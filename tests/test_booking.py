@@ -130,7 +130,7 @@ async def test_free_days_are_the_next_seven_with_room_and_skip_the_past(
     assert days[0][1] == 5 + 12
     assert days[4][1] == 14  # Saturday morning only
     today = await svc.free_times("d1", date(2026, 11, 24), rt.now())
-    assert datetime.fromtimestamp(today[0].start_at, SH) == at(24, 10, 15)
+    assert today[0].start_at.astimezone(SH) == at(24, 10, 15)
 
 
 async def test_changed_clinic_hours_drop_unbooked_slots_but_keep_booked_ones(
@@ -146,7 +146,7 @@ async def test_changed_clinic_hours_drop_unbooked_slots_but_keep_booked_ones(
     wednesday = await svc.store.slots_between(
         "d1", int(at(25, 0).timestamp()), int(at(26, 0).timestamp())
     )
-    assert [datetime.fromtimestamp(s.start_at, SH).strftime("%H:%M") for s in wednesday][-2:] == [
+    assert [s.start_at.astimezone(SH).strftime("%H:%M") for s in wednesday][-2:] == [
         "11:15",
         "14:00",
     ]
@@ -249,7 +249,7 @@ async def test_one_resident_cannot_hold_the_same_slot_twice(
         await rt.db.execute(
             "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, "
             "reason, created_at, updated_at) VALUES (?, ?, 'd1', ?, ?, 'other', 0, 0)",
-            (rid, slot.id, slot.start_at, slot.end_at),
+            (rid, slot.id, int(slot.start_at.timestamp()), int(slot.end_at.timestamp())),
         )
 
 
@@ -382,8 +382,8 @@ async def test_cancel_frees_the_slot_and_cancels_the_reminders(
 
 
 def _appt(start: datetime) -> Appointment:
-    ts = int(start.timestamp())
-    return Appointment(7, 1, 1, "d1", ts, ts + 900, "chronic", "booked", "", None, None, 0, 0)
+    end, made = start + timedelta(minutes=15), datetime(2026, 11, 1, tzinfo=UTC)
+    return Appointment(7, 1, 1, "d1", start, end, "chronic", "booked", "", None, None, made, made)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 
-from bot.commands.common import iso_date, local_time, open_runtime
+from bot.commands.common import iso_date, open_runtime
 from bot.config import Settings
 from bot.services.booking import HORIZON_DAYS, BookingError, BookingService
 
@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     close.set_defaults(func=close_day)
 
 
-def _hhmm(ts: int, settings: Settings) -> str:
-    return local_time(ts, settings).strftime("%H:%M")
+def _hhmm(at: datetime, settings: Settings) -> str:
+    return at.astimezone(settings.tz).strftime("%H:%M")
 
 
 async def list_slots(args: argparse.Namespace, settings: Settings) -> int:

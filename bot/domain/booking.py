@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 BOOKED = "booked"
@@ -29,8 +30,8 @@ class Problem(StrEnum):
 class Slot:
     id: int
     doctor_id: str
-    start_at: int
-    end_at: int
+    start_at: datetime
+    end_at: datetime
     capacity: int
     closed: bool
     closed_reason: str
@@ -47,15 +48,15 @@ class Appointment:
     resident_id: int
     slot_id: int
     doctor_id: str
-    start_at: int
-    end_at: int
+    start_at: datetime
+    end_at: datetime
     reason: str
     status: str
     note: str
-    moved_to: int | None
-    confirmed_at: int | None
-    created_at: int
-    updated_at: int
+    moved_to: int | None  # the appointment it was moved to
+    confirmed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

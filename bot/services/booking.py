@@ -95,7 +95,7 @@ class ReminderPolicy:
         return [f"bk:{appointment_id}:eve", f"bk:{appointment_id}:2h"]
 
     def plan(self, appointment: Appointment, now: datetime) -> list[Planned]:
-        start = datetime.fromtimestamp(appointment.start_at, self.tz)
+        start = appointment.start_at.astimezone(self.tz)
         eve = datetime.combine(start.date() - timedelta(days=1), EVE_AT, tzinfo=self.tz)
         soon = start - timedelta(hours=2)
         rows = []
@@ -140,7 +140,7 @@ class BookingRules:
     max_future: int  # upcoming bookings a resident may hold
 
     def slot_problem(
-        self, check: SlotCheck, doctor_id: str, now_ts: int, *, moving_from: int | None = None
+        self, check: SlotCheck, doctor_id: str, now: datetime, *, moving_from: int | None = None
     ) -> Problem | None:
         """The first rule booking this slot would break, if any. `moving_from` is the slot of
         the booking being moved: it is given up, so it does not count against the limit."""
@@ -149,7 +149,7 @@ class BookingRules:
             return Problem.NO_SLOT
         if moving_from is not None and slot.id == moving_from:
             return Problem.SAME
-        if slot.start_at <= now_ts:
+        if slot.start_at <= now:
             return Problem.PAST
         if slot.closed:
             return Problem.CLOSED
@@ -162,7 +162,7 @@ class BookingRules:
         return None
 
     def active_problem(
-        self, appointment: Appointment | None, resident_id: int, now_ts: int
+        self, appointment: Appointment | None, resident_id: int, now: datetime
     ) -> Problem | None:
         """Why this is not the resident's active, upcoming booking, if it is not."""
         # Someone else's booking looks exactly like a missing one: nothing is revealed about it.
@@ -172,7 +172,7 @@ class BookingRules:
             or appointment.status != BOOKED
         ):
             return Problem.GONE
-        if appointment.start_at <= now_ts:
+        if appointment.start_at <= now:
             return Problem.OVER
         return None
 
@@ -272,7 +272,7 @@ class BookingService:
         lo, hi = self._horizon(now)
         days: dict[date, int] = {}
         for slot in await self.store.free_slots(doctor.id, lo, hi):
-            day = datetime.fromtimestamp(slot.start_at, self.tz).date()
+            day = slot.start_at.astimezone(self.tz).date()
             if day not in days and len(days) >= limit:
                 break
             days[day] = days.get(day, 0) + 1
@@ -285,10 +285,10 @@ class BookingService:
         return await self.store.free_slots(doctor_id, start, end) if start < end else []
 
     async def nearest_free(
-        self, doctor_id: str, around: int, now: datetime, limit: int = NEAREST
+        self, doctor_id: str, around: datetime, now: datetime, limit: int = NEAREST
     ) -> list[Slot]:
         lo, hi = self._horizon(now)
-        return await self.store.nearest_free(doctor_id, around, lo, hi, limit)
+        return await self.store.nearest_free(doctor_id, int(around.timestamp()), lo, hi, limit)
 
     async def slot(self, slot_id: int) -> Slot | None:
         return await self.store.slot(slot_id)
@@ -344,7 +344,7 @@ class BookingService:
     ) -> Appointment | Problem:
         """The resident's active, upcoming booking, or why it is not (for stale buttons)."""
         appt = await self.store.appointment(appointment_id)
-        problem = self.rules.active_problem(appt, resident_id, int(now.timestamp()))
+        problem = self.rules.active_problem(appt, resident_id, now)
         if problem is not None:
             return problem
         assert appt is not None
@@ -358,7 +358,7 @@ class BookingService:
         problem = self.rules.slot_problem(
             SlotCheck(slot),
             doctor_id,
-            int(now.timestamp()),
+            now,
             moving_from=moving.slot_id if moving is not None else None,
         )
         return slot, problem

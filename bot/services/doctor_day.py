@@ -138,7 +138,7 @@ class DoctorDay:
             raise NotYours(appointment_id)
         await self._check(doctor, appt.resident_id)
         _, end_of_today = self._day_bounds(self.today())
-        if appt.start_at >= end_of_today:
+        if appt.start_at.timestamp() >= end_of_today:
             raise NotYours(appointment_id)  # a future day's visit cannot have happened yet
         now = self.clock()
         notify = []
@@ -165,7 +165,7 @@ class DoctorDay:
         if marked is None:
             raise NotYours(appointment_id)  # marked or cancelled meanwhile
         if attended and appt.reason in ("chronic", "annual"):
-            day = datetime.fromtimestamp(appt.start_at, self.tz).date()
+            day = appt.start_at.astimezone(self.tz).date()
             kind = "followup" if appt.reason == "chronic" else "annual_check"
             await self.health.record_event(appt.resident_id, kind, day, recorded_by="doctor")
         await self.doctors.audit(

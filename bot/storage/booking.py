@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiosqlite
@@ -27,11 +27,11 @@ class Rules(Protocol):
     """The booking rules (bot.services.booking.BookingRules), asked inside transactions."""
 
     def slot_problem(
-        self, check: SlotCheck, doctor_id: str, now_ts: int, *, moving_from: int | None = None
+        self, check: SlotCheck, doctor_id: str, now: datetime, *, moving_from: int | None = None
     ) -> Problem | None: ...
 
     def active_problem(
-        self, appointment: Appointment | None, resident_id: int, now_ts: int
+        self, appointment: Appointment | None, resident_id: int, now: datetime
     ) -> Problem | None: ...
 
 
@@ -60,12 +60,16 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def _at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
 def _slot(row: Any) -> Slot:
     return Slot(
         id=row["id"],
         doctor_id=row["doctor_id"],
-        start_at=row["start_at"],
-        end_at=row["end_at"],
+        start_at=_at(row["start_at"]),
+        end_at=_at(row["end_at"]),
         capacity=row["capacity"],
         closed=bool(row["closed"]),
         closed_reason=row["closed_reason"],
@@ -73,8 +77,14 @@ def _slot(row: Any) -> Slot:
     )
 
 
-def _appt(row: Any) -> Appointment:
-    return Appointment(**dict(row))
+def appointment_of(row: Any) -> Appointment:
+    """An appointments row (the `_APPT_COLS` columns) as the domain record."""
+    values = dict(row)
+    for key in ("start_at", "end_at", "created_at", "updated_at"):
+        values[key] = _at(values[key])
+    if values["confirmed_at"] is not None:
+        values["confirmed_at"] = _at(values["confirmed_at"])
+    return Appointment(**values)
 
 
 async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -194,7 +204,7 @@ class BookingStore:
                 "AND start_at >= ? AND start_at < ?) ORDER BY start_at, id",
                 (doctor_id, doctor_id, lo, hi),
             ) as c:
-                hit = [_appt(r) for r in await c.fetchall()]
+                hit = [appointment_of(r) for r in await c.fetchall()]
             await conn.executemany(
                 "UPDATE appointments SET status = 'cancelled', note = ?, updated_at = ? "
                 "WHERE id = ?",
@@ -210,7 +220,7 @@ class BookingStore:
         row = await self.db.fetchone(
             f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
         )
-        return None if row is None else _appt(row)
+        return None if row is None else appointment_of(row)
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         """The resident's active bookings that have not started yet, soonest first."""
@@ -219,7 +229,7 @@ class BookingStore:
             "AND status = 'booked' AND start_at > ? ORDER BY start_at, id",
             (resident_id, _ts(now)),
         )
-        return [_appt(r) for r in rows]
+        return [appointment_of(r) for r in rows]
 
     async def book(
         self,
@@ -240,13 +250,13 @@ class BookingStore:
         now_ts = _ts(now)
         params = _check_params(resident_id, slot_id, now_ts)
         seen = _check(await self.db.fetchone(_CHECK_SQL, params))
-        problem = rules.slot_problem(seen, doctor_id, now_ts)
+        problem = rules.slot_problem(seen, doctor_id, _at(now_ts))
         if problem is not None:
             return BookResult(problem=problem, slot=seen.slot)
         async with self.db.write() as conn:
             check = _check(await _one(conn, _CHECK_SQL, params))
             slot = check.slot
-            problem = rules.slot_problem(check, doctor_id, now_ts)
+            problem = rules.slot_problem(check, doctor_id, _at(now_ts))
             if problem is not None:
                 return BookResult(problem=problem, slot=slot)
             assert slot is not None
@@ -274,7 +284,7 @@ class BookingStore:
             slot = check.slot
             if isinstance(old, Problem):
                 return BookResult(problem=old, slot=slot)
-            problem = rules.slot_problem(check, old.doctor_id, now_ts, moving_from=old.slot_id)
+            problem = rules.slot_problem(check, old.doctor_id, _at(now_ts), moving_from=old.slot_id)
             if problem is not None:
                 return BookResult(problem=problem, slot=slot, previous=old)
             assert slot is not None
@@ -307,7 +317,7 @@ class BookingStore:
                 (now_ts, old.id),
             )
             await cancel_keys(conn, reminders.keys(old.id), now_ts)
-        return BookResult(previous=replace(old, status=CANCELLED, updated_at=now_ts))
+        return BookResult(previous=replace(old, status=CANCELLED, updated_at=_at(now_ts)))
 
     async def confirm(
         self, resident_id: int, appointment_id: int, now: datetime, rules: Rules
@@ -322,7 +332,7 @@ class BookingStore:
                 "UPDATE appointments SET confirmed_at = ?, updated_at = ? WHERE id = ?",
                 (now_ts, now_ts, old.id),
             )
-        return replace(old, confirmed_at=now_ts, updated_at=now_ts)
+        return replace(old, confirmed_at=_at(now_ts), updated_at=_at(now_ts))
 
 
 # -- inside a write transaction ----------------------------------------------------------------
@@ -356,8 +366,8 @@ async def _active_of(
     conn: aiosqlite.Connection, rules: Rules, resident_id: int, appointment_id: int, now_ts: int
 ) -> Appointment | Problem:
     row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
-    appt = None if row is None else _appt(row)
-    problem = rules.active_problem(appt, resident_id, now_ts)
+    appt = None if row is None else appointment_of(row)
+    problem = rules.active_problem(appt, resident_id, _at(now_ts))
     if problem is not None:
         return problem
     assert appt is not None
@@ -370,7 +380,16 @@ async def _insert(
     cur = await conn.execute(
         "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, reason, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (resident_id, slot.id, slot.doctor_id, slot.start_at, slot.end_at, reason, now_ts, now_ts),
+        (
+            resident_id,
+            slot.id,
+            slot.doctor_id,
+            _ts(slot.start_at),
+            _ts(slot.end_at),
+            reason,
+            now_ts,
+            now_ts,
+        ),
     )
     assert cur.lastrowid is not None
     return Appointment(
@@ -385,6 +404,6 @@ async def _insert(
         note="",
         moved_to=None,
         confirmed_at=None,
-        created_at=now_ts,
-        updated_at=now_ts,
+        created_at=_at(now_ts),
+        updated_at=_at(now_ts),
     )

@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain.booking import Appointment
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
+from bot.storage.booking import appointment_of
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
 
@@ -225,7 +226,7 @@ class DoctorStore:
             "AND a.status IN ('booked', 'attended', 'no_show') ORDER BY a.start_at, a.id",
             (doctor_id, lo, hi),
         )
-        return [Appointment(**dict(r)) for r in rows]
+        return [appointment_of(r) for r in rows]
 
     async def next_visit(
         self, resident_id: int, doctor_ids: Sequence[str], now: int
@@ -240,7 +241,7 @@ class DoctorStore:
             "AND a.status = 'booked' AND a.start_at > ? ORDER BY a.start_at LIMIT 1",
             [resident_id, *doctor_ids, now],
         )
-        return None if row is None else Appointment(**dict(row))
+        return None if row is None else appointment_of(row)
 
     async def mark_visit(
         self,
@@ -276,4 +277,4 @@ class DoctorStore:
             ) as c2:
                 row = await c2.fetchone()
         assert row is not None
-        return Appointment(**dict(row))
+        return appointment_of(row)

@@ -38,8 +38,8 @@ def _name(ctx: Ctx, name: str, resident_id: int) -> str:
     return name or ctx._("Resident #{id}").format(id=resident_id)
 
 
-def _time(ctx: Ctx, ts: int) -> str:
-    return ctx.t.time(datetime.fromtimestamp(ts, ctx.t.tz))
+def _time(ctx: Ctx, at: datetime) -> str:
+    return ctx.t.time(at)
 
 
 def reading_text(t: Translator, r: Reading) -> str:
@@ -149,7 +149,7 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
     lines.append(ctx._("Last readings:"))
     lines += [f"  {reading_text(ctx.t, r)}" for r in c.readings] or ["  " + ctx._("none")]
     if c.next_visit is not None:
-        at = datetime.fromtimestamp(c.next_visit.start_at, ctx.t.tz)
+        at = c.next_visit.start_at.astimezone(ctx.t.tz)
         why = ctx._(VISIT_LABELS.get(c.next_visit.reason, c.next_visit.reason))
         lines.append(
             ctx._("Next visit: {when} · {why}").format(when=ctx.t.datetime(at, "short"), why=why)

@@ -187,7 +187,7 @@ async def pick_time(ctx: Ctx, flow: Flow, day: date) -> None:
         return
     buttons = [
         Button(
-            ctx.t.time(datetime.fromtimestamp(s.start_at, ctx.t.tz)),
+            ctx.t.time(s.start_at),
             cb("book", "t", flow.code, s.id),
         )
         for s in slots
@@ -213,7 +213,7 @@ async def confirm_screen(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     assert slot is not None
     reason = where.moving.reason if where.moving else flow.reason or "other"
     text = view.details(ctx.t, where.doctor, where.centre, slot.start_at, reason)
-    day = datetime.fromtimestamp(slot.start_at, ctx.t.tz).strftime("%Y%m%d")
+    day = slot.start_at.astimezone(ctx.t.tz).strftime("%Y%m%d")
     if where.moving is not None:
         head = ctx._("Move your visit from {old} to this time?").format(
             old=view.when(ctx.t, where.moving.start_at)
@@ -317,7 +317,7 @@ async def _refused(
     else:
         head = ctx._("Sorry, that time was just taken.")
     svc = ctx.services.booking
-    around = slot.start_at if slot else int(ctx.now().timestamp())
+    around = slot.start_at if slot else ctx.now()
     nearest = await svc.nearest_free(where.doctor.id, around, ctx.now())
     if where.moving is not None:
         nearest = [s for s in nearest if s.id != where.moving.slot_id]

@@ -46,8 +46,8 @@ def local(t: Translator, zh: str, en: str) -> str:
     return en if t.locale == "en" and en else zh
 
 
-def when(t: Translator, ts: int) -> str:
-    moment = datetime.fromtimestamp(ts, t.tz)
+def when(t: Translator, at: datetime) -> str:
+    moment = at.astimezone(t.tz)
     return f"{t.weekday_date(moment)} {t.time(moment)}"
 
 
@@ -64,11 +64,11 @@ def details(
     t: Translator,
     doctor: Doctor | None,
     centre: Station | None,
-    start_at: int,
+    start_at: datetime,
     reason: str,
 ) -> str:
     """Doctor, place, address, date, time and reason: what every confirmation repeats."""
-    moment = datetime.fromtimestamp(start_at, t.tz)
+    moment = start_at.astimezone(t.tz)
     return t.gettext(
         "Doctor: {doctor}\nPlace: {place}\nAddress: {address}\nDate: {date}\nTime: {time}\n"
         "Reason: {reason}"
@@ -104,8 +104,8 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
         )
     event = CalendarEvent(
         uid=f"appointment-{a.id}@doorstep",
-        start=datetime.fromtimestamp(a.start_at, t.tz),
-        end=datetime.fromtimestamp(a.end_at, t.tz),
+        start=a.start_at.astimezone(t.tz),
+        end=a.end_at.astimezone(t.tz),
         summary=t.gettext("Visit: {doctor}").format(doctor=doctor_text(t, visit.doctor)),
         location=place,
         description=t.gettext(REASON_LABELS.get(a.reason, a.reason)),
@@ -150,8 +150,8 @@ async def render_closed(
         "We are sorry: the clinic is closed on {date} ({reason}), so your visit at {time} "
         "was cancelled."
     ).format(
-        date=t.weekday_date(datetime.fromtimestamp(appt.start_at, t.tz)),
-        time=t.time(datetime.fromtimestamp(appt.start_at, t.tz)),
+        date=t.weekday_date(appt.start_at),
+        time=t.time(appt.start_at),
         reason=appt.note or "—",
     )
     flow = Flow(reason=appt.reason)
