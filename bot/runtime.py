@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.config import Settings
 from bot.core import Incoming, Outcome
@@ -21,7 +21,6 @@ from bot.router import Registry, Router
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def _utcnow() -> datetime:

@@ -1,1 +1,2 @@
-"""The one delivery path for everything sent later: outbox rows, rate limits, quiet hours."""
+"""Delivery, one package: the `Sender` contract each channel implements (sender.py), the outbox
+dispatcher, the limiter every send passes, quiet hours, and the scheduled jobs."""
