@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiosqlite
@@ -21,6 +21,7 @@ from bot.domain.booking import BOOKED, CANCELLED, Appointment, BookResult, Probl
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
+from bot.storage.times import from_unix, unix
 
 
 class Rules(Protocol):
@@ -54,22 +55,12 @@ _APPT_COLS = (
 )
 
 
-def _ts(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError("booking times must be timezone-aware")
-    return int(value.timestamp())
-
-
-def _at(ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
-
-
 def _slot(row: Any) -> Slot:
     return Slot(
         id=row["id"],
         doctor_id=row["doctor_id"],
-        start_at=_at(row["start_at"]),
-        end_at=_at(row["end_at"]),
+        start_at=from_unix(row["start_at"]),
+        end_at=from_unix(row["end_at"]),
         capacity=row["capacity"],
         closed=bool(row["closed"]),
         closed_reason=row["closed_reason"],
@@ -81,9 +72,9 @@ def appointment_of(row: Any) -> Appointment:
     """An appointments row (the `_APPT_COLS` columns) as the domain record."""
     values = dict(row)
     for key in ("start_at", "end_at", "created_at", "updated_at"):
-        values[key] = _at(values[key])
+        values[key] = from_unix(values[key])
     if values["confirmed_at"] is not None:
-        values["confirmed_at"] = _at(values["confirmed_at"])
+        values["confirmed_at"] = from_unix(values["confirmed_at"])
     return Appointment(**values)
 
 
@@ -114,7 +105,7 @@ class BookingStore:
         """Make the doctor's future slots in `window` (unix seconds, end exclusive) match
         `wanted` (start, end) pairs: add missing ones, drop unwanted ones that nobody ever
         booked and the clinic did not close. Booked slots always stay. Returns slots added."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         lo, hi = window
         async with self.db.write() as conn:
             before = conn.total_changes
@@ -190,7 +181,7 @@ class BookingStore:
         """Close the doctor's slots starting in [lo, hi): cancel their active bookings, drop
         those bookings' reminders and plan `notice(appointment)` for each affected resident.
         Returns (slots closed, bookings cancelled)."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE slots SET closed = 1, closed_reason = ? "
@@ -227,7 +218,7 @@ class BookingStore:
         rows = await self.db.fetchall(
             f"SELECT {_APPT_COLS} FROM appointments WHERE resident_id = ? "
             "AND status = 'booked' AND start_at > ? ORDER BY start_at, id",
-            (resident_id, _ts(now)),
+            (resident_id, unix(now)),
         )
         return [appointment_of(r) for r in rows]
 
@@ -247,16 +238,16 @@ class BookingStore:
         only have been so a moment ago, and refusing then is what an earlier tap would have
         got. Only the transaction can say yes, so no read can ever double-book. This keeps the
         crowd that loses a popular slot off the single writer."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         params = _check_params(resident_id, slot_id, now_ts)
         seen = _check(await self.db.fetchone(_CHECK_SQL, params))
-        problem = rules.slot_problem(seen, doctor_id, _at(now_ts))
+        problem = rules.slot_problem(seen, doctor_id, from_unix(now_ts))
         if problem is not None:
             return BookResult(problem=problem, slot=seen.slot)
         async with self.db.write() as conn:
             check = _check(await _one(conn, _CHECK_SQL, params))
             slot = check.slot
-            problem = rules.slot_problem(check, doctor_id, _at(now_ts))
+            problem = rules.slot_problem(check, doctor_id, from_unix(now_ts))
             if problem is not None:
                 return BookResult(problem=problem, slot=slot)
             assert slot is not None
@@ -275,7 +266,7 @@ class BookingStore:
     ) -> BookResult:
         """Move the resident's active booking to another slot of the same doctor: the new
         booking is made and the old one marked moved (its place freed) in one transaction."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
             old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             check = _check(
@@ -284,7 +275,9 @@ class BookingStore:
             slot = check.slot
             if isinstance(old, Problem):
                 return BookResult(problem=old, slot=slot)
-            problem = rules.slot_problem(check, old.doctor_id, _at(now_ts), moving_from=old.slot_id)
+            problem = rules.slot_problem(
+                check, old.doctor_id, from_unix(now_ts), moving_from=old.slot_id
+            )
             if problem is not None:
                 return BookResult(problem=problem, slot=slot, previous=old)
             assert slot is not None
@@ -307,7 +300,7 @@ class BookingStore:
         reminders: Reminders,
     ) -> BookResult:
         """Cancel the resident's active, not yet started booking; its place is free at once."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
             old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
@@ -317,13 +310,13 @@ class BookingStore:
                 (now_ts, old.id),
             )
             await cancel_keys(conn, reminders.keys(old.id), now_ts)
-        return BookResult(previous=replace(old, status=CANCELLED, updated_at=_at(now_ts)))
+        return BookResult(previous=replace(old, status=CANCELLED, updated_at=from_unix(now_ts)))
 
     async def confirm(
         self, resident_id: int, appointment_id: int, now: datetime, rules: Rules
     ) -> Appointment | Problem:
         """Record "I'll come" on the resident's active, upcoming booking."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
             old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
@@ -332,7 +325,7 @@ class BookingStore:
                 "UPDATE appointments SET confirmed_at = ?, updated_at = ? WHERE id = ?",
                 (now_ts, now_ts, old.id),
             )
-        return replace(old, confirmed_at=_at(now_ts), updated_at=_at(now_ts))
+        return replace(old, confirmed_at=from_unix(now_ts), updated_at=from_unix(now_ts))
 
 
 # -- inside a write transaction ----------------------------------------------------------------
@@ -367,7 +360,7 @@ async def _active_of(
 ) -> Appointment | Problem:
     row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
     appt = None if row is None else appointment_of(row)
-    problem = rules.active_problem(appt, resident_id, _at(now_ts))
+    problem = rules.active_problem(appt, resident_id, from_unix(now_ts))
     if problem is not None:
         return problem
     assert appt is not None
@@ -384,8 +377,8 @@ async def _insert(
             resident_id,
             slot.id,
             slot.doctor_id,
-            _ts(slot.start_at),
-            _ts(slot.end_at),
+            unix(slot.start_at),
+            unix(slot.end_at),
             reason,
             now_ts,
             now_ts,
@@ -404,6 +397,6 @@ async def _insert(
         note="",
         moved_to=None,
         confirmed_at=None,
-        created_at=_at(now_ts),
-        updated_at=_at(now_ts),
+        created_at=from_unix(now_ts),
+        updated_at=from_unix(now_ts),
     )

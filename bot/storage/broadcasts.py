@@ -22,6 +22,7 @@ from bot.domain.broadcasts import (
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxStore, insert_planned
+from bot.storage.times import from_unix
 
 
 def group_key(broadcast_id: int) -> str:
@@ -42,7 +43,7 @@ def _broadcast(row: Any) -> Broadcast:
     values["urgent"] = bool(values["urgent"])
     for key in ("scheduled_at", "created_at", "finished_at"):
         if values[key] is not None:
-            values[key] = datetime.fromtimestamp(values[key], UTC)
+            values[key] = from_unix(values[key])
     return Broadcast(**values)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import astuple, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from bot.domain.directory import (
@@ -15,6 +15,7 @@ from bot.domain.directory import (
     Station,
 )
 from bot.storage.db import Database
+from bot.storage.times import from_iso, iso
 
 
 def _columns(cls: type) -> list[str]:
@@ -34,20 +35,8 @@ def _row(cls: type[R], row: Any) -> R:
         values["sample"] = bool(values["sample"])
     for key in _TIMES:
         if key in values and values[key] is not None:
-            values[key] = _moment(values[key])
+            values[key] = from_iso(values[key])
     return cls(**values)
-
-
-def _moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _iso(value: datetime) -> str:
-    """The time stamp the directory tables keep (UTC, ISO, whole seconds)."""
-    if value.tzinfo is None:
-        raise ValueError("directory times must be timezone-aware")
-    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _upsert_sql(table: str, cols: list[str]) -> str:
@@ -193,7 +182,7 @@ class DirectoryStore:
             "INSERT INTO resident_homes (resident_id, town, community, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET town = excluded.town, "
             "community = excluded.community, updated_at = excluded.updated_at",
-            (resident_id, town, community, _iso(now)),
+            (resident_id, town, community, iso(now)),
         )
 
     # -- signing requests and signings ----------------------------------------------------
@@ -223,7 +212,7 @@ class DirectoryStore:
                 "ON CONFLICT (resident_id) WHERE status = 'pending' DO UPDATE SET "
                 "doctor_id = excluded.doctor_id, name = excluded.name, phone = excluded.phone, "
                 "updated_at = excluded.updated_at",
-                (resident_id, doctor_id, name, phone, _iso(now), _iso(now)),
+                (resident_id, doctor_id, name, phone, iso(now), iso(now)),
             )
             async with conn.execute(
                 f"SELECT {_REQUEST_COLS} FROM signing_requests "
@@ -245,7 +234,7 @@ class DirectoryStore:
             changed = await self.db.execute(
                 "UPDATE signing_requests SET doctor_id = ?, updated_at = ? "
                 "WHERE resident_id = ? AND status = 'pending' AND doctor_id <> ?",
-                (doctor_id, _iso(now), resident_id, doctor_id),
+                (doctor_id, iso(now), resident_id, doctor_id),
             )
         return changed > 0
 
@@ -271,7 +260,7 @@ class DirectoryStore:
     ) -> SigningRequest | None:
         """Approve or decline a pending request addressed to `doctor_id`; None if it is not
         (any more) such a request. Approval records the signing in the same transaction."""
-        at = _iso(now)
+        at = iso(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE signing_requests SET status = ?, reason = ?, updated_at = ?, "

@@ -5,7 +5,6 @@ questions a doctor's screens ask about their team's residents (who is signed, na
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.booking import Appointment
@@ -14,17 +13,18 @@ from bot.domain.outbox import Planned
 from bot.storage.booking import appointment_of
 from bot.storage.db import Database
 from bot.storage.outbox import cancel_keys, insert_planned
+from bot.storage.times import from_unix
 
 
 def _link(row: Any) -> DoctorLink:
     values = dict(row)
-    values["linked_at"] = datetime.fromtimestamp(values["linked_at"], UTC)
+    values["linked_at"] = from_unix(values["linked_at"])
     return DoctorLink(**values)
 
 
 def _audit(row: Any) -> AuditEntry:
     values = dict(row)
-    values["at"] = datetime.fromtimestamp(values["at"], UTC)
+    values["at"] = from_unix(values["at"])
     return AuditEntry(**values)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.residents import ConversationState, Resident
 from bot.storage.db import Database
+from bot.storage.times import from_iso, iso
 
 
 def _now_iso() -> str:
@@ -16,21 +17,13 @@ def _now_iso() -> str:
 
 
 def _moment(text: str | None) -> datetime | None:
-    """A stored ISO time as an aware datetime (UTC if the text carries no offset)."""
-    if not text:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return from_iso(text) if text else None
 
 
 def _column(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError("resident times must be timezone-aware")
-        return value.astimezone(UTC).isoformat(timespec="seconds")
-    return value
+    return iso(value) if isinstance(value, datetime) else value
 
 
 _RESIDENT_COLUMNS = (

@@ -4,12 +4,13 @@ view of the vaccine reminders' outbox rows that re-planning needs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
 from bot.storage.db import Database
 from bot.storage.outbox import INSERT_SQL
+from bot.storage.times import from_unix
 
 
 def parse_doses(text: str) -> dict[str, date]:
@@ -33,7 +34,7 @@ def _child(r: Any) -> Child:
         r["owner_id"],
         r["nickname"],
         date.fromisoformat(r["born"]),
-        datetime.fromtimestamp(r["created_at"], UTC),
+        from_unix(r["created_at"]),
     )
 
 
@@ -63,7 +64,7 @@ class VaccineStore:
                 (child_id, owner_id, ts),
             )
         assert child_id is not None
-        return Child(child_id, owner_id, nickname, born, datetime.fromtimestamp(ts, UTC))
+        return Child(child_id, owner_id, nickname, born, from_unix(ts))
 
     async def children_of(self, resident_id: int) -> list[Child]:
         """The children a resident looks after (owned or shared), oldest entry first."""
