@@ -3,10 +3,10 @@
     python bench/booking.py [--attempts 1000] [--slots 10]
 
 Every attempt goes through the real stack: `Runtime.handle(Incoming)` → router (per-user
-lock, resident and state load) → handlers/booking.py → BookingService → BookingStore's write
-transaction (BEGIN IMMEDIATE: count the slot's bookings, insert only below capacity, write the
-reminders) on a real SQLite file. Losers get "just taken — here are the nearest free times",
-which reads the nearest free slots, as a resident would.
+lock, resident and state load) → handlers/resident/booking.py → BookingService →
+BookingStore's write transaction (BEGIN IMMEDIATE: count the slot's bookings, insert only
+below capacity, write the reminders) on a real SQLite file. Losers get "just taken — here
+are the nearest free times", which reads the nearest free slots, as a resident would.
 
 Baseline, measured in the same run: the same residents press a trivial button (Home) the same
 number of times at once: the router round trip with no booking work. The ratio says what the
@@ -36,10 +36,6 @@ from bot.callbacks import cb  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core import Incoming, Kind, Outcome  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.booking import BookingService  # noqa: E402
-from bot.services.directory import DirectoryService  # noqa: E402
-from bot.storage.booking import BookingStore  # noqa: E402
-from bot.storage.residents import ResidentStore  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
 STATIONS = (
@@ -62,15 +58,15 @@ def press(user: int, data: str) -> Incoming:
 async def setup(rt: Runtime, attempts: int, slots: int) -> list[int]:
     """The district, `attempts` consented residents living in d1's community, and the ids
     of the first `slots` free slots."""
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.import_csv("stations", STATIONS.encode())
     await directory.import_csv("doctors", DOCTORS.encode())
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     for i in range(attempts):
         r = await store.create("bench", str(i))
-        await store.update(r, consent_at=NOW.isoformat(), locale="en")
-        await directory.store.set_home(r.id, "朱泾", "东林居委", NOW.isoformat())
-    svc = rt.service(BookingService)
+        await store.update(r, consent_at=NOW, locale="en")
+        await directory.store.set_home(r.id, "朱泾", "东林居委", NOW)
+    svc = rt.services.booking
     doctor = await directory.doctor("d1")
     assert doctor is not None
     await svc.ensure_slots(doctor, NOW)
@@ -95,17 +91,17 @@ async def run(attempts: int, slots: int) -> dict[str, object]:
             assert len(slot_ids) == slots, f"only {len(slot_ids)} free slots today"
             # Warm both paths once (imports, caches, prepared statements), off the clock.
             await rt.handle(press(0, cb("menu", "home")))
-            await rt.handle(press(0, cb("bk", "list")))
+            await rt.handle(press(0, cb("book", "list")))
 
             home = [press(i, cb("menu", "home")) for i in range(attempts)]
             base_s, base_cpu, _ = await burst(rt, home)
 
             taps = [
-                press(i, cb("bk", "ok", "general", slot_ids[i % slots])) for i in range(attempts)
+                press(i, cb("book", "ok", "general", slot_ids[i % slots])) for i in range(attempts)
             ]
             book_s, book_cpu, outcomes = await burst(rt, taps)
 
-            store = rt.service(BookingStore)
+            store = rt.stores.booking
             booked = await rt.db.fetchval(
                 "SELECT COUNT(*) FROM appointments WHERE status = 'booked'"
             )

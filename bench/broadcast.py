@@ -42,12 +42,10 @@ from telegram.ext import Application  # noqa: E402
 
 import bot.channels.telegram as tg  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.broadcast_progress import EDIT_EVERY  # noqa: E402
-from bot.services.delivery.dispatcher import Dispatcher  # noqa: E402
-from bot.services.doctors import DoctorService  # noqa: E402
-from bot.storage.outbox import DeliveryStore, OutboxStore, Planned  # noqa: E402
-from handlers.broadcast_progress import progress_loop  # noqa: E402
+from handlers.doctor.broadcast_progress import progress_loop  # noqa: E402
 from tests.doctor_fixtures import WANG, bulk_signed, load_district  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
 from tests.fakes.updates import FakeUser  # noqa: E402
@@ -84,7 +82,7 @@ async def press(app: Application, api: FakeBotAPI, user: FakeUser, label: str) -
 async def compose(rt: Runtime, app: Application, api: FakeBotAPI, n: int) -> FakeUser:
     """The doctor links and composes the broadcast with buttons, up to the last confirm."""
     doctor = FakeUser(api, user_id=DOCTOR, language_code="en")
-    code = await rt.service(DoctorService).invite(WANG)
+    code = await rt.services.doctors.invite(WANG)
     await send(app, doctor.text(f"/doctor {code}"))
     await press(app, api, doctor, "New broadcast")
     await press(app, api, doctor, "Hypertension")
@@ -119,7 +117,7 @@ async def finished(rt: Runtime, limit: float) -> None:
 
 
 async def start_pipeline(rt: Runtime) -> None:
-    await rt.service(Dispatcher).start()
+    await rt.delivery.dispatcher.start()
     rt.spawn(progress_loop(rt).run(), "broadcast-progress")
 
 
@@ -135,7 +133,7 @@ async def baseline(settings: Settings, n: int) -> float:
     rt = await make_runtime(settings, n)
     ids = [r[0] for r in await rt.db.fetchall("SELECT id FROM residents ORDER BY id")]
     now = rt.now()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [Planned(i, "text", "text", now, f"base:{i}", params={"text": TEXT}) for i in ids], now
     )
     api = FakeBotAPI("123:ABC")
@@ -143,8 +141,8 @@ async def baseline(settings: Settings, n: int) -> float:
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         t0 = time.perf_counter()
-        await rt.service(Dispatcher).start()
-        store = rt.service(DeliveryStore)
+        await rt.delivery.dispatcher.start()
+        store = rt.stores.delivery
         while await store.open_count():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - t0

@@ -43,11 +43,9 @@ from telegram.ext import Application  # noqa: E402
 
 import bot.channels.telegram as tg  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.delivery.limiter import max_in_window  # noqa: E402
+from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.delivery.dispatcher import Dispatcher  # noqa: E402
-from bot.services.delivery.limiter import max_in_window  # noqa: E402
-from bot.storage.outbox import DeliveryStore, OutboxStore, Planned  # noqa: E402
-from bot.storage.residents import ResidentStore  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
 from tests.fakes.updates import FakeUser  # noqa: E402
 
@@ -64,7 +62,7 @@ def p95(values: list[float]) -> float:
 
 
 async def make_residents(rt: Runtime, n: int) -> list[int]:
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     return [(await store.create("telegram", str(FIRST_CHAT + i))).id for i in range(n)]
 
 
@@ -81,7 +79,7 @@ async def plan(rt: Runtime, ids: list[int], prefix: str, per_resident: int) -> N
         )
         for i in range(len(ids) * per_resident)
     ]
-    await rt.service(OutboxStore).plan(rows, now)
+    await rt.stores.outbox.plan(rows, now)
 
 
 async def baseline(rows: int, concurrency: int) -> float:
@@ -101,7 +99,7 @@ async def baseline(rows: int, concurrency: int) -> float:
 
 
 async def wait_done(rt: Runtime, limit: float) -> None:
-    store = rt.service(DeliveryStore)
+    store = rt.stores.delivery
     deadline = time.monotonic() + limit
     while await store.open_count() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
@@ -119,7 +117,7 @@ async def sent_keys(rt: Runtime, prefix: str) -> set[str]:
     """Texts of rows the outbox marked sent (text = '<prefix> <i>' for key '<prefix>:<i>')."""
     out = set()
     for rid in range(1, 1 + int(await rt.db.fetchval("SELECT MAX(id) FROM residents"))):
-        for row in await rt.service(OutboxStore).for_resident(rid, "text"):
+        for row in await rt.stores.outbox.for_resident(rid, "text"):
             if row.status == "sent" and row.dedupe_key.startswith(prefix + ":"):
                 out.add(row.params["text"])
     return out
@@ -158,7 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     app = tg.build_application(rt, request=FakeRequest(api))
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
-        dispatcher = rt.service(Dispatcher)
+        dispatcher = rt.delivery.dispatcher
         t0 = time.perf_counter()
         await dispatcher.start()
         await wait_done(rt, 600)
@@ -189,7 +187,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         idle = await reply_latencies(app, talker, int(IDLE_SECONDS / REPLY_GAP), REPLY_GAP)
         # The idle replies made the limiter keep a reserve; let it forget them.
         await asyncio.sleep(3.5)
-        dispatcher = rt.service(Dispatcher)
+        dispatcher = rt.delivery.dispatcher
         await dispatcher.start()
         t_start = time.monotonic()
         busy_task = asyncio.create_task(
@@ -212,7 +210,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     marked = await sent_keys(rt, "c")
     c_lost = len(marked - set(counts)) + len(set(counts) - marked)
     c_dup = sum(n - 1 for n in counts.values())
-    still_open = await rt.service(DeliveryStore).open_count()
+    still_open = await rt.stores.delivery.open_count()
     await rt.stop()
 
     result = {

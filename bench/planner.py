@@ -45,8 +45,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.core import Reply  # noqa: E402
+from bot.domain.outbox import OutboxRow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.tips import SLOT_TIMES, TOPICS, TipService, dedupe_key  # noqa: E402
+from bot.services.tips import SLOT_TIMES, TOPICS, dedupe_key  # noqa: E402
 from bot.storage.outbox import INSERT_SQL  # noqa: E402
 
 CHANNEL = "bench"
@@ -156,7 +157,7 @@ def baseline(db: Path, n: int, day: date) -> float:
 async def child_plan(db: Path, day: date) -> dict[str, Any]:
     rt = Runtime(_settings(db))
     await rt.start()
-    svc = rt.service(TipService)
+    svc = rt.services.tips
     svc.catalog  # noqa: B018 - load the content before the clock starts, as start-up does
     started, cpu = time.perf_counter(), time.process_time()
     first = await svc.plan_day(day)
@@ -226,14 +227,18 @@ def fill_outbox(db: Path, n: int, total: int, day: date, crashed: int, stale: in
 class NullSender:
     """Accepts every message (nothing is due during the measurement anyway)."""
 
-    async def send(self, user_id: str, replies: list[Reply]) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
         return None
 
 
 async def child_startup(db: Path) -> dict[str, Any]:
-    from bot.services.delivery.dispatcher import Dispatcher
-    from bot.storage.outbox import DeliveryStore
-    from handlers import build_registry
+    from bot.app import build_registry
 
     build_registry()  # import the feature modules first: a cost of Python, not of the data
     marks: dict[str, float] = {}
@@ -242,11 +247,11 @@ async def child_startup(db: Path) -> dict[str, Any]:
     await rt.start()
     marks["runtime"] = time.perf_counter() - started
     rt.senders[CHANNEL] = NullSender()
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.catch_up()
     marks["catch_up"] = time.perf_counter() - started - marks["runtime"]
     await dispatcher.start()  # catch-up again (now a no-op) and the loops
-    next_due = await rt.service(DeliveryStore).next_due(dispatcher.channels)
+    next_due = await rt.stores.delivery.next_due(dispatcher.channels)
     startup_s = time.perf_counter() - started
     await rt.stop()
     started = time.perf_counter()

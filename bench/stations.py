@@ -24,10 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services.directory import DirectoryService
 from bot.services.directory_csv import STATION_COLUMNS
 from bot.services.geo import brute_force_nearest
-from bot.storage.directory import DirectoryStore
 
 N = 10_000
 LOOKUPS = 2_000
@@ -76,7 +74,7 @@ async def main() -> None:
         rt = Runtime(settings)
         await rt.start()
         try:
-            service = rt.service(DirectoryService)
+            service = rt.services.directory
             t0 = time.perf_counter()
             report = await service.import_csv("stations", data)
             import_s = time.perf_counter() - t0
@@ -84,7 +82,7 @@ async def main() -> None:
             import_rate = N / import_s
 
             # Baseline import: the naive way, one statement and transaction per row.
-            store = rt.service(DirectoryStore)
+            store = rt.stores.directory
             stations = await store.stations()
             t0 = time.perf_counter()
             for s in stations[:BASELINE_IMPORT_ROWS]:

@@ -52,7 +52,7 @@ from tests.fakes.updates import FakeUser  # noqa: E402
 TOKEN = "123:ABC"
 IN_FLIGHT = 64  # PTB's concurrent_updates in build_application
 # Buttons a benchmark resident never presses: deleting their data would restart onboarding.
-AVOID = ("v1:priv:delok",)
+AVOID = ("v1:privacy:delok",)
 
 
 class _Problems(logging.Handler):

@@ -38,9 +38,8 @@ sys.path.insert(0, str(ROOT))
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.vaccines.engine import Status  # noqa: E402
-from bot.services.vaccines.reminder_plan import BATCH, ChildReminders, MessageCache  # noqa: E402
+from bot.services.vaccines.reminder_plan import BATCH, MessageCache  # noqa: E402
 from bot.storage.outbox import INSERT_SQL  # noqa: E402
-from bot.storage.vaccines import VaccineStore  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -71,7 +70,7 @@ async def _runtime(db: Path) -> Runtime:
 
 async def seed(db: Path, n: int) -> None:
     rt = await _runtime(db)
-    planner = rt.service(ChildReminders).planner
+    planner = rt.services.child_reminders.planner
     today = NOW.astimezone(rt.settings.tz).date()
     await rt.stop()
     rng = random.Random(6)
@@ -116,8 +115,8 @@ async def seed(db: Path, n: int) -> None:
 async def engine_only(db: Path) -> tuple[float, list[tuple]]:
     """The same batches and plans as the daily job, nothing written: (seconds, row values)."""
     rt = await _runtime(db)
-    reminders = rt.service(ChildReminders)
-    store = rt.service(VaccineStore)
+    reminders = rt.services.child_reminders
+    store = rt.stores.vaccines
     reminders.planner  # noqa: B018 - load the schedule before timing
     today = reminders.today()
     ts = int(NOW.timestamp())
@@ -149,7 +148,7 @@ def raw_insert(db: Path, values: list[tuple]) -> float:
 
 async def plan_phase(db: Path) -> dict[str, float | int]:
     rt = await _runtime(db)
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     reminders.planner  # noqa: B018 - load the schedule before timing
     start = time.perf_counter()
     children, rows, _ = await reminders.replan_all()

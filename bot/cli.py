@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         result = args.func(args, settings)
-        if inspect.isawaitable(result):
+        if inspect.iscoroutine(result):
             result = asyncio.run(result)
     except ConfigError as exc:
         print(f"doorstep: {exc}", file=sys.stderr)

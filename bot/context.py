@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
+from bot.domain.residents import ConversationState, FlowState, Resident
 from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
-from bot.storage.residents import ConversationState, Resident
 
 if TYPE_CHECKING:
+    from bot.app import Services
     from bot.runtime import Runtime
 
-T = TypeVar("T")
+F = TypeVar("F", bound=FlowState)
 
 HOME = cb("menu", "home")
 
@@ -60,13 +61,25 @@ class Ctx:
         """Now, in the deployment's time zone (Asia/Shanghai by default)."""
         return self.rt.now().astimezone(self.rt.settings.tz)
 
-    def service(self, cls: type[T]) -> T:
-        return self.rt.service(cls)
+    @property
+    def services(self) -> Services:
+        """The services (built once, in bot/app.py): `ctx.services.booking` and so on."""
+        return self.rt.services
 
     # -- state ----------------------------------------------------------------------------
-    def set_state(self, name: str, **data: Any) -> None:
-        self.state = ConversationState(name, data)
+    def set_state(self, name: str) -> None:
+        """A step that waits for input and keeps nothing else; flows with fields use `enter`."""
+        self.state = ConversationState(name)
         self.state_changed = True
+
+    def enter(self, flow: FlowState) -> None:
+        """Save `flow` as the conversation state (typed; see bot.domain.residents.FlowState)."""
+        self.state = flow.to_state()
+        self.state_changed = True
+
+    def flow(self, cls: type[F]) -> F | None:
+        """The current state as flow `cls`, or None when the resident is in another flow."""
+        return cls.from_state(self.state)
 
     def clear_state(self) -> None:
         if self.state.name is not None or self.state.data:
@@ -119,16 +132,16 @@ class Ctx:
         if not buttons:
             return []
         if isinstance(buttons[0], Button):
-            flat: list[Button] = list(buttons)  # type: ignore[arg-type]
+            flat = cast("list[Button]", list(buttons))
             per_row = min(cols, 2) if self.elder else cols
             return [tuple(flat[i : i + per_row]) for i in range(0, len(flat), max(per_row, 1))]
         rows: list[tuple[Button, ...]] = []
-        for row in buttons:
-            row = list(row)  # type: ignore[assignment]
+        for given in cast("Sequence[Sequence[Button]]", buttons):
+            row = list(given)
             if self.elder and len(row) > 2:
                 rows.extend(tuple(row[i : i + 2]) for i in range(0, len(row), 2))
             else:
-                rows.append(tuple(row))  # type: ignore[arg-type]
+                rows.append(tuple(row))
         return rows
 
     def keyboard(self, text: str, keyboard: Keyboard) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -57,6 +58,12 @@ def negotiate(stored: str | None, language_code: str | None, default: str) -> st
     return default if default in SUPPORTED else SUPPORTED[0]
 
 
+_Date = date  # the class below has a method named `date`
+ListStyle = Literal[
+    "standard", "standard-short", "or", "or-short", "unit", "unit-short", "unit-narrow"
+]
+
+
 @dataclass(frozen=True)
 class Translator:
     """Everything a handler needs to speak one locale."""
@@ -80,7 +87,7 @@ class Translator:
             value = value.astimezone(self.tz).date()
         return format_date(value, format=format, locale=self.babel_locale)
 
-    def weekday_date(self, value: date | datetime) -> str:
+    def weekday_date(self, value: _Date | datetime) -> str:
         if isinstance(value, datetime):
             value = value.astimezone(self.tz).date()
         return (
@@ -104,7 +111,7 @@ class Translator:
         """Month 1-12 as the user's locale writes it on its own ("Jan", "1月")."""
         return str(self.babel_locale.months["stand-alone"][width][month])
 
-    def list(self, items: Sequence[str], style: str = "standard") -> str:
+    def list(self, items: Sequence[str], style: ListStyle = "standard") -> str:
         """Items joined the locale's way: "A, B, and C" / "A、B和C"."""
         return format_list(list(items), style=style, locale=self.babel_locale)
 

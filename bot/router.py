@@ -11,22 +11,22 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import callbacks
 from bot.callbacks import Callback, StaleButton
 from bot.context import Ctx
 from bot.core import Incoming, Kind, Outcome, Reply
+from bot.domain.residents import ConversationState
 from bot.i18n import negotiate
 from bot.logsafe import describe
 from bot.menu import label_index
-from bot.storage.residents import ConversationState, ResidentStore
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
-    from bot.storage.residents import Resident
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Registry:
         self._put(self.jobs, job_id, JobSpec(job_id, fn, trigger, args))
 
     @staticmethod
-    def _put(table: dict, key: str, fn: object) -> None:
+    def _put(table: dict[str, Any], key: str, fn: object) -> None:
         if key in table:
             raise ValueError(f"{key!r} is registered twice")
         table[key] = fn
@@ -148,7 +148,7 @@ class Router:
     def __init__(self, rt: Runtime, registry: Registry) -> None:
         self.rt = rt
         self.registry = registry
-        self.residents = rt.service(ResidentStore)
+        self.residents = rt.stores.residents
         self.locks = _UserLocks()
         self._labels = label_index(rt.catalogs.all())
 

@@ -1,8 +1,8 @@
-"""The composition root: builds every long-lived object once, opens and closes them.
+"""One process's runtime: settings, clock, database, catalogs, the handler registry, the
+channels' senders and the long-lived tasks, with their lifecycle (start, stop).
 
-`Runtime.service(cls)` hands out one instance per class: storage classes (in `bot.storage`)
-are built with the database, every other service with the runtime. Feature code asks for what
-it needs instead of a central list growing with each feature.
+What it holds is built in one place, `bot.app.build` (the composition root): `rt.stores`,
+`rt.delivery` and `rt.services` are typed containers, not a locator.
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from bot.channels.base import Sender
 from bot.config import Settings
 from bot.core import Incoming, Outcome
+from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def _utcnow() -> datetime:
@@ -37,7 +36,7 @@ class Runtime:
         registry: Registry | None = None,
         sandbox: bool = False,
     ) -> None:
-        from handlers import build_registry
+        from bot.app import build, build_registry
 
         self.settings = settings
         self.clock = clock
@@ -45,24 +44,16 @@ class Runtime:
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}
-        self._services: dict[type, Any] = {}
         self._router: Router | None = None
         self.started = False
         self.sandbox = sandbox
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stoppers: list[Callable[[], Awaitable[None]]] = []
+        self.stores, self.delivery, self.services = build(self)
 
     def now(self) -> datetime:
         """Aware UTC now (tests pass a fixed clock)."""
         return self.clock()
-
-    def service(self, cls: type[T]) -> T:
-        inst = self._services.get(cls)
-        if inst is None:
-            arg = self.db if cls.__module__.startswith("bot.storage") else self
-            inst = cls(arg)  # type: ignore[call-arg]
-            self._services[cls] = inst
-        return inst
 
     @property
     def router(self) -> Router:
@@ -79,7 +70,11 @@ class Runtime:
         self.started = True
 
     async def start_background(self) -> None:
-        """Start scheduled work (delivery, planners): only in processes that send messages."""
+        """Start delivery (catch up, then send), the scheduled jobs and the broadcast progress
+        loop, then the features' background hooks: only in processes that send messages."""
+        await self.delivery.dispatcher.start()
+        await self.delivery.jobs.start()
+        self.spawn(self.delivery.progress.run(), "broadcast-progress")
         for hook in self.registry.background:
             await hook(self)
 

@@ -1,4 +1,5 @@
-"""Feature handlers: one module per feature, each with `register(registry)`.
+"""Feature handlers, grouped by who uses them: `resident/`, `doctor/`, and the shared screens
+here (start, menu, privacy, settings). Each feature module has `register(registry)`.
 
 Modules are discovered, so adding a feature does not touch a central list. Registration
 order does not matter: each command, button prefix, menu key and state belongs to one module.
@@ -14,8 +15,9 @@ from bot.router import Registry
 
 def build_registry() -> Registry:
     registry = Registry()
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    found = pkgutil.walk_packages(__path__, prefix=f"{__name__}.")
+    for name in sorted(info.name for info in found if not info.ispkg):
+        module = importlib.import_module(name)
         register = getattr(module, "register", None)
         if register is not None:
             register(registry)

@@ -11,7 +11,6 @@ from bot.context import Ctx
 from bot.core import Attachment, Button
 from bot.i18n import N_
 from bot.router import Registry
-from bot.storage.residents import ResidentStore
 from handlers.start import LANGUAGE_NAMES
 
 # What each kind of stored record is, in words; the JSON file has every column. A table
@@ -72,7 +71,7 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
 
 async def export(ctx: Ctx) -> None:
     """Send what is stored about the user: a readable message plus a JSON file."""
-    data = await ctx.service(ResidentStore).export(ctx.user.id)
+    data = await ctx.services.residents.export(ctx.user.id)
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     ctx.say(_readable(ctx, data), home=True)
     ctx.document(
@@ -88,8 +87,8 @@ async def ask_delete(ctx: Ctx) -> None:
             "bookings, readings, reminders and children's records, and cannot be undone."
         ),
         [
-            Button(ctx._("🗑 Yes, delete everything"), cb("priv", "delok")),
-            Button(ctx._("❌ No, keep my data"), cb("priv", "keep")),
+            Button(ctx._("🗑 Yes, delete everything"), cb("privacy", "delok")),
+            Button(ctx._("❌ No, keep my data"), cb("privacy", "keep")),
         ],
         home=False,
     )
@@ -105,7 +104,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "keep":
         ctx.say(ctx._("Nothing was deleted."), home=True)
     else:
-        await ctx.service(ResidentStore).delete(ctx.user.id)
+        await ctx.services.residents.delete(ctx.user.id)
         ctx.forget()
         ctx.say(
             ctx._("All your data has been deleted. Send /start if you want to begin again."),
@@ -116,4 +115,4 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 def register(r: Registry) -> None:
     r.command("mydata", export, open=True)
     r.command("delete", ask_delete, open=True)
-    r.button("priv", on_button, open=True)
+    r.button("privacy", on_button, open=True)

@@ -7,10 +7,9 @@ from bot.context import Ctx
 from bot.core import Button
 from bot.i18n import SUPPORTED
 from bot.router import Registry
-from bot.storage.residents import ResidentStore
 from handlers.start import LANGUAGE_NAMES
 
-BACK = cb("set", "show")
+BACK = cb("settings", "show")
 
 
 async def show(ctx: Ctx, edit: bool = False) -> None:
@@ -21,13 +20,13 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
             language=LANGUAGE_NAMES.get(ctx.locale, ctx.locale), elder=elder
         ),
         [
-            Button(ctx._("🌐 Language"), cb("set", "lang")),
+            Button(ctx._("🌐 Language"), cb("settings", "lang")),
             Button(
                 ctx._("🔠 Elder mode: turn off") if ctx.elder else ctx._("🔠 Elder mode: turn on"),
-                cb("set", "elder", "0" if ctx.elder else "1"),
+                cb("settings", "elder", "0" if ctx.elder else "1"),
             ),
-            Button(ctx._("📄 My data"), cb("priv", "export")),
-            Button(ctx._("🗑 Delete my data"), cb("priv", "delete")),
+            Button(ctx._("📄 My data"), cb("privacy", "export")),
+            Button(ctx._("🗑 Delete my data"), cb("privacy", "delete")),
         ],
         cols=2,
         home=True,
@@ -40,7 +39,7 @@ async def menu_entry(ctx: Ctx) -> None:
 
 
 async def set_language(ctx: Ctx, code: str) -> None:
-    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.user = await ctx.services.residents.set_locale(ctx.user, code)
     ctx.t = ctx.rt.catalogs.get(code)
     ctx.main_menu(ctx._("Language saved."))
 
@@ -51,7 +50,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     if action == "show":
         await show(ctx, edit=True)
     elif action == "lang":
-        buttons = [Button(LANGUAGE_NAMES[c], cb("set", "setlang", c)) for c in SUPPORTED]
+        buttons = [Button(LANGUAGE_NAMES[c], cb("settings", "setlang", c)) for c in SUPPORTED]
         ctx.say(ctx._("Choose your language."), buttons, cols=2, back=BACK, edit=True)
     elif action == "setlang":
         code = data.choice(1, SUPPORTED)
@@ -61,7 +60,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx.say(
                 ctx._("Switch the language to {language}?").format(language=LANGUAGE_NAMES[code]),
                 [
-                    Button(ctx._("✅ Yes"), cb("set", "setlang", code, "ok")),
+                    Button(ctx._("✅ Yes"), cb("settings", "setlang", code, "ok")),
                     Button(ctx._("❌ No"), BACK),
                 ],
                 cols=2,
@@ -82,7 +81,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         ctx.say(
             question,
             [
-                Button(ctx._("✅ Yes"), cb("set", "elderok", "1" if on else "0")),
+                Button(ctx._("✅ Yes"), cb("settings", "elderok", "1" if on else "0")),
                 Button(ctx._("❌ No"), BACK),
             ],
             cols=2,
@@ -90,7 +89,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     else:
         on = data.choice(1, ("0", "1")) == "1"
-        ctx.user = await ctx.service(ResidentStore).update(ctx.user, elder_mode=on)
+        ctx.user = await ctx.services.residents.set_elder_mode(ctx.user, on)
         ctx.notice(ctx._("Saved."))
         ctx.main_menu(ctx._("Elder mode is on.") if on else ctx._("Elder mode is off."))
 
@@ -110,7 +109,7 @@ async def lang_command(ctx: Ctx) -> None:
         buttons = [Button(LANGUAGE_NAMES[c], cb("start", "lang", c)) for c in SUPPORTED]
         ctx.say(ctx._("Choose your language."), buttons, cols=2, home=False)
         return
-    ctx.user = await ctx.service(ResidentStore).update(ctx.user, locale=code)
+    ctx.user = await ctx.services.residents.set_locale(ctx.user, code)
     ctx.t = ctx.rt.catalogs.get(code)
     if ctx.user.consented:
         ctx.main_menu(ctx._("Language saved."))
@@ -124,4 +123,4 @@ def register(r: Registry) -> None:
     r.menu_item("settings", menu_entry)
     r.command("settings", menu_entry)
     r.command("lang", lang_command, open=True)
-    r.button("set", on_button)
+    r.button("settings", on_button)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
 from bot.core import Button
 from bot.i18n import SUPPORTED
 from bot.router import Registry
-from bot.storage.residents import ResidentStore
 
 LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
 
@@ -54,10 +51,10 @@ async def show_privacy(ctx: Ctx) -> None:
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("lang", "consent", "privacy"))
     data.expect(1 if action == "privacy" else 2)
-    residents = ctx.service(ResidentStore)
+    residents = ctx.services.residents
     if action == "lang":
         code = data.choice(1, SUPPORTED)
-        ctx.user = await residents.update(ctx.user, locale=code)
+        ctx.user = await residents.set_locale(ctx.user, code)
         ctx.t = ctx.rt.catalogs.get(code)
         if ctx.user.consented:
             ctx.main_menu(ctx._("Language saved. Here is the main menu."))
@@ -66,9 +63,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "privacy":
         await show_privacy(ctx)
     elif data.choice(1, ("yes", "no")) == "yes":
-        if not ctx.user.consented:
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            ctx.user = await residents.update(ctx.user, consent_at=now)
+        ctx.user = await residents.consent(ctx.user)
         ctx.notice(ctx._("Thank you."))
         ctx.main_menu(
             ctx._(

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.channels.base import Blocked
 from bot.core import Reply
+from bot.delivery.sender import Blocked
+from bot.domain.outbox import OutboxRow
 from bot.runtime import Runtime
-from bot.services.directory import DirectoryService
-from bot.services.doctors import DoctorService
-from bot.services.health import HealthService
-from bot.storage.residents import ResidentStore
 from tests.harness import ChatUser
 
 WANG = "js-01-zj-d1"  # 朱泾家庭医生一团队: 东林居委, 西林居委
@@ -18,7 +15,7 @@ CHEN = "js-01-zj-d2"  # 朱泾家庭医生二团队: 待泾村, 秀州村
 
 
 async def load_district(rt: Runtime) -> None:
-    await rt.service(DirectoryService).load_sample(rt.settings.content_dir / "district")
+    await rt.services.directory.load_sample(rt.settings.content_dir / "district")
 
 
 async def signed_resident(
@@ -34,17 +31,17 @@ async def signed_resident(
     locale: str | None = "en",
 ) -> int:
     """A resident signed with `doctor_id` (through a real request and approval)."""
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     resident = await residents.create(channel, user_id)
     if locale:
         resident = await residents.update(resident, locale=locale)
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.set_home(resident.id, "朱泾", community)
     req = await directory.request_signing(
         resident.id, doctor_id, name or f"Resident {user_id}", "13800000000"
     )
     assert await directory.decide(req.id, doctor_id, True) is not None
-    health = rt.service(HealthService)
+    health = rt.services.health
     for condition in conditions:
         await health.set_condition(resident.id, condition)
     if birth_year is not None:
@@ -56,7 +53,7 @@ async def linked_doctor(
     rt: Runtime, make_user: Callable[..., ChatUser], doctor_id: str = WANG, user_id: str = "9001"
 ) -> ChatUser:
     """A doctor's chat account linked with a real invite code."""
-    code = await rt.service(DoctorService).invite(doctor_id)
+    code = await rt.services.doctors.invite(doctor_id)
     doctor = make_user(user_id)
     await doctor.text(f"/doctor {code}")
     assert "Doctor's desk" in doctor.texts(), doctor.texts()
@@ -71,7 +68,11 @@ class RecordingSender:
         self.blocked = blocked or set()
 
     async def send(
-        self, user_id: str, replies: list[Reply], edit_ref: str | None = None, **_: object
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         if user_id in self.blocked:
             raise Blocked("Forbidden: bot was blocked by the user")

@@ -13,20 +13,17 @@ import icalendar
 import pytest
 
 from bot.config import Settings
+from bot.domain.booking import Appointment, Problem, Slot
 from bot.runtime import Runtime
 from bot.services.booking import (
     CLOSED_KIND,
     REMINDER_KIND,
-    BookingService,
     ReminderPolicy,
     slot_times,
 )
 from bot.services.directory import DirectoryService
 from bot.services.hours import parse_hours
 from bot.services.ics import CalendarEvent, calendar
-from bot.storage.booking import Appointment, BookingStore, Problem, Slot
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
 
 SH = ZoneInfo("Asia/Shanghai")
 HOURS = "Mon-Fri 08:00-11:30,13:30-16:30; Sat 08:00-11:30"
@@ -49,7 +46,7 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
 
 
 async def load_district(rt: Runtime) -> DirectoryService:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.import_csv("stations", STATIONS.encode())
     report = await service.import_csv("doctors", DOCTORS.encode())
     assert not report.rejected
@@ -58,15 +55,15 @@ async def load_district(rt: Runtime) -> DirectoryService:
 
 async def resident(rt: Runtime, user_id: str, community: str = "东林居委") -> int:
     """A consented resident living in a community served by d1 (or d2 for 西林居委)."""
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     r = await store.create("test", user_id)
-    await store.update(r, consent_at="2026-11-01T00:00:00+00:00", locale="en")
-    await rt.service(DirectoryService).set_home(r.id, "朱泾", community)
+    await store.update(r, consent_at=datetime(2026, 11, 1, tzinfo=UTC), locale="en")
+    await rt.services.directory.set_home(r.id, "朱泾", community)
     return r.id
 
 
 async def slot_at(rt: Runtime, doctor_id: str, when: datetime) -> Slot:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     doctor = await svc.directory.doctor(doctor_id)
     assert doctor is not None
     await svc.ensure_slots(doctor, rt.now())
@@ -116,7 +113,7 @@ def test_a_slot_never_runs_past_the_end_of_a_session() -> None:
 async def test_free_days_are_the_next_seven_with_room_and_skip_the_past(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     doctor = await district.doctor("d1")
     assert doctor is not None
     days = await svc.free_days(doctor, rt.now())  # Tuesday 10:00
@@ -133,13 +130,13 @@ async def test_free_days_are_the_next_seven_with_room_and_skip_the_past(
     assert days[0][1] == 5 + 12
     assert days[4][1] == 14  # Saturday morning only
     today = await svc.free_times("d1", date(2026, 11, 24), rt.now())
-    assert datetime.fromtimestamp(today[0].start_at, SH) == at(24, 10, 15)
+    assert today[0].start_at.astimezone(SH) == at(24, 10, 15)
 
 
 async def test_changed_clinic_hours_drop_unbooked_slots_but_keep_booked_ones(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid = await resident(rt, "u1")
     afternoon = await slot_at(rt, "d1", at(25, 14, 0))
     assert (await svc.book(rid, afternoon.id, "d1", "general", rt.now())).appointment
@@ -149,7 +146,7 @@ async def test_changed_clinic_hours_drop_unbooked_slots_but_keep_booked_ones(
     wednesday = await svc.store.slots_between(
         "d1", int(at(25, 0).timestamp()), int(at(26, 0).timestamp())
     )
-    assert [datetime.fromtimestamp(s.start_at, SH).strftime("%H:%M") for s in wednesday][-2:] == [
+    assert [s.start_at.astimezone(SH).strftime("%H:%M") for s in wednesday][-2:] == [
         "11:15",
         "14:00",
     ]
@@ -161,7 +158,7 @@ async def test_changed_clinic_hours_drop_unbooked_slots_but_keep_booked_ones(
 async def test_many_residents_tapping_the_last_slot_at_once_get_exactly_one_booking(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     ids = [await resident(rt, f"u{i}") for i in range(60)]
     slot = await slot_at(rt, "d1", at(26, 9, 0))
     results = await asyncio.gather(
@@ -179,11 +176,23 @@ async def test_the_write_transaction_alone_decides_when_all_reads_saw_a_free_pla
 ) -> None:
     """Straight at the store (no per-slot queue of the service): every task's first read
     sees the slot free, so only the count inside BEGIN IMMEDIATE can refuse."""
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     ids = [await resident(rt, f"s{i}") for i in range(40)]
     slot = await slot_at(rt, "d1", at(26, 9, 15))
+    rules = replace(svc.rules, max_future=3)
     results = await asyncio.gather(
-        *(svc.store.book(rid, slot.id, "d1", "chronic", rt.now(), 3, svc.reminders) for rid in ids)
+        *(
+            svc.store.book(
+                rid,
+                slot.id,
+                "d1",
+                "chronic",
+                rt.now(),
+                rules,
+                svc.reminders,
+            )
+            for rid in ids
+        )
     )
     assert sum(r.appointment is not None for r in results) == 1
     assert await svc.store.overbooked() == []
@@ -201,7 +210,7 @@ async def test_capacity_holds_across_two_processes_writing_the_same_file(
     await rt_b.start()
     try:
         ids = [await resident(rt, f"p{i}") for i in range(40)]
-        svc_a, svc_b = rt_a.service(BookingService), rt_b.service(BookingService)
+        svc_a, svc_b = rt_a.services.booking, rt_b.services.booking
         doctor = await district.doctor("d2")
         assert doctor is not None
         await svc_a.ensure_slots(doctor, rt.now())
@@ -217,7 +226,7 @@ async def test_capacity_holds_across_two_processes_writing_the_same_file(
         await rt_a.stop()
         await rt_b.stop()
     assert sum(r.appointment is not None for r in results) == 3
-    assert await rt.service(BookingStore).overbooked() == []
+    assert await rt.stores.booking.overbooked() == []
     count = await rt.db.fetchval(
         "SELECT COUNT(*) FROM appointments WHERE slot_id = ? AND status = 'booked'", (slot.id,)
     )
@@ -227,7 +236,7 @@ async def test_capacity_holds_across_two_processes_writing_the_same_file(
 async def test_one_resident_cannot_hold_the_same_slot_twice(
     rt: Runtime, district: DirectoryService, settings: Settings
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid = await resident(rt, "u1")
     slot = await slot_at(rt, "d1", at(25, 9, 0))
     first, second = await asyncio.gather(
@@ -240,14 +249,14 @@ async def test_one_resident_cannot_hold_the_same_slot_twice(
         await rt.db.execute(
             "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, "
             "reason, created_at, updated_at) VALUES (?, ?, 'd1', ?, ?, 'other', 0, 0)",
-            (rid, slot.id, slot.start_at, slot.end_at),
+            (rid, slot.id, int(slot.start_at.timestamp()), int(slot.end_at.timestamp())),
         )
 
 
 async def test_at_most_max_bookings_upcoming_visits(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     assert rt.settings.max_bookings == 3
     rid = await resident(rt, "u1")
     slots = [await slot_at(rt, "d1", at(25, 8, 15 * i)) for i in range(4)]
@@ -263,7 +272,7 @@ async def test_at_most_max_bookings_upcoming_visits(
 async def test_past_visits_do_not_count_against_the_limit(
     rt: Runtime, district: DirectoryService, clock
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid = await resident(rt, "u1")
     for minute in (15, 30, 45):
         s = await slot_at(rt, "d1", at(24, 10, minute))
@@ -279,7 +288,7 @@ async def test_past_visits_do_not_count_against_the_limit(
 async def test_stale_requests_are_refused_and_change_nothing(
     rt: Runtime, district: DirectoryService, clock
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     me, other = await resident(rt, "u1"), await resident(rt, "u2")
     soon = await slot_at(rt, "d1", at(24, 10, 30))
     taken = await slot_at(rt, "d1", at(24, 10, 45))
@@ -311,13 +320,13 @@ async def test_stale_requests_are_refused_and_change_nothing(
 
 
 async def _outbox(rt: Runtime, rid: int) -> dict[str, str]:
-    return {r.dedupe_key: r.status for r in await rt.service(OutboxStore).for_resident(rid)}
+    return {r.dedupe_key: r.status for r in await rt.stores.outbox.for_resident(rid)}
 
 
 async def test_move_frees_the_old_slot_and_swaps_the_reminders(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid, other = await resident(rt, "u1"), await resident(rt, "u2")
     old_slot = await slot_at(rt, "d1", at(26, 9, 0))
     new_slot = await slot_at(rt, "d1", at(27, 14, 0))
@@ -344,7 +353,7 @@ async def test_move_frees_the_old_slot_and_swaps_the_reminders(
 async def test_move_to_a_full_slot_keeps_the_old_booking(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid, other = await resident(rt, "u1"), await resident(rt, "u2")
     mine = await slot_at(rt, "d1", at(26, 9, 0))
     full = await slot_at(rt, "d1", at(26, 9, 15))
@@ -359,7 +368,7 @@ async def test_move_to_a_full_slot_keeps_the_old_booking(
 async def test_cancel_frees_the_slot_and_cancels_the_reminders(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid = await resident(rt, "u1")
     slot = await slot_at(rt, "d1", at(26, 9, 0))
     appt = (await svc.book(rid, slot.id, "d1", "chronic", rt.now())).appointment
@@ -373,8 +382,8 @@ async def test_cancel_frees_the_slot_and_cancels_the_reminders(
 
 
 def _appt(start: datetime) -> Appointment:
-    ts = int(start.timestamp())
-    return Appointment(7, 1, 1, "d1", ts, ts + 900, "chronic", "booked", "", None, None, 0, 0)
+    end, made = start + timedelta(minutes=15), datetime(2026, 11, 1, tzinfo=UTC)
+    return Appointment(7, 1, 1, "d1", start, end, "chronic", "booked", "", None, None, made, made)
 
 
 @pytest.mark.parametrize(
@@ -406,12 +415,12 @@ def test_reminder_times_in_shanghai_and_the_urgent_rule(
 async def test_booking_writes_its_reminders_to_the_outbox(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid = await resident(rt, "u1")
     slot = await slot_at(rt, "d1", at(25, 8, 30))
     appt = (await svc.book(rid, slot.id, "d1", "chronic", rt.now())).appointment
     assert appt is not None
-    rows = {r.key: r for r in await rt.service(OutboxStore).for_resident(rid, REMINDER_KIND)}
+    rows = {r.key: r for r in await rt.stores.outbox.for_resident(rid, REMINDER_KIND)}
     assert rows["eve"].due_at == int(at(24, 18).timestamp())
     assert rows["2h"].due_at == int(at(25, 6, 30).timestamp())
     assert rows["2h"].urgent and not rows["eve"].urgent
@@ -424,7 +433,7 @@ async def test_booking_writes_its_reminders_to_the_outbox(
 async def test_closing_a_day_cancels_its_bookings_and_offers_another_time(
     rt: Runtime, district: DirectoryService
 ) -> None:
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     rid, other = await resident(rt, "u1"), await resident(rt, "u2")
     hit = await slot_at(rt, "d1", at(26, 9, 0))
     spared = await slot_at(rt, "d1", at(27, 9, 0))
@@ -443,7 +452,7 @@ async def test_closing_a_day_cancels_its_bookings_and_offers_another_time(
         f"bk:{appt.id}:2h": "cancelled",
         f"bk:{appt.id}:closed": "pending",
     }
-    notice = await rt.service(OutboxStore).by_dedupe(f"bk:{appt.id}:closed")
+    notice = await rt.stores.outbox.by_dedupe(f"bk:{appt.id}:closed")
     assert notice is not None and notice.kind == CLOSED_KIND and not notice.urgent
     # The closed day is no longer offered, and stays closed when slots are regenerated.
     doctor = await district.doctor("d1")
@@ -506,7 +515,7 @@ def test_slots_close_command_cancels_and_reports(
         rt = Runtime(settings)
         await rt.start()
         try:
-            service = rt.service(DirectoryService)
+            service = rt.services.directory
             await service.import_csv("stations", STATIONS.encode())
             await service.import_csv(
                 "doctors",
@@ -516,7 +525,7 @@ def test_slots_close_command_cancels_and_reports(
             slot = await slot_at(
                 rt, "d1", datetime.combine(tomorrow, datetime.min.time(), SH) + timedelta(hours=9)
             )
-            res = await rt.service(BookingService).book(rid, slot.id, "d1", "other", rt.now())
+            res = await rt.services.booking.book(rid, slot.id, "d1", "other", rt.now())
             assert res.appointment is not None
             return res.appointment.id
         finally:
@@ -536,8 +545,8 @@ def test_slots_close_command_cancels_and_reports(
         rt = Runtime(settings)
         await rt.start()
         try:
-            a = await rt.service(BookingStore).appointment(appt_id)
-            n = await rt.service(OutboxStore).by_dedupe(f"bk:{appt_id}:closed")
+            a = await rt.stores.booking.appointment(appt_id)
+            n = await rt.stores.outbox.by_dedupe(f"bk:{appt_id}:closed")
             assert a is not None and n is not None
             return a.status, n.status
         finally:

@@ -5,19 +5,16 @@ and the clinic-closed message as the resident would see them."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 
 import icalendar
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor
+from bot.domain.residents import Resident
 from bot.runtime import Runtime
-from bot.services.booking import CLOSED_KIND, REMINDER_KIND, BookingService
-from bot.services.directory import DirectoryService
-from bot.storage.booking import BookingStore
-from bot.storage.directory import Doctor
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import Resident, ResidentStore
+from bot.services.booking import CLOSED_KIND, REMINDER_KIND
 from tests.harness import ChatUser
 from tests.test_booking import at, load_district, slot_at
 
@@ -25,14 +22,14 @@ BOOK = "📅 Book a follow-up"
 
 
 async def me(u: ChatUser) -> Resident:
-    loaded = await u.rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await u.rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0]
 
 
 async def sample_home(rt: Runtime, u: ChatUser) -> Doctor:
     """Load the sample district; the user lives in the first community a team serves."""
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.load_sample(rt.settings.content_dir / "district")
     snap = await directory.snapshot()
     town, community = sorted(snap.served)[0]
@@ -60,10 +57,10 @@ async def onboard(rt: Runtime, user_id: str, language: str = "English") -> ChatU
 async def to_confirm(u: ChatUser, reason: str = "chronic", day: int = 0) -> str:
     """From "Book a follow-up" to the confirm screen of the first free time on the `day`-th
     offered day; returns the confirm button's data."""
-    await u.press_data(cb("bk", "new", reason))
-    await u.press_data(data_of(u, "v1:bk:d:")[day])
-    await u.press_data(data_of(u, "v1:bk:t:")[0])
-    (ok,) = data_of(u, "v1:bk:ok:")
+    await u.press_data(cb("book", "new", reason))
+    await u.press_data(data_of(u, "v1:book:d:")[day])
+    await u.press_data(data_of(u, "v1:book:t:")[0])
+    (ok,) = data_of(u, "v1:book:ok:")
     return ok
 
 
@@ -76,7 +73,7 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
 ) -> None:
     await user.text(BOOK)
     assert "which community you live in" in user.texts()
-    assert data_of(user, "v1:doc:") == [cb("doc", "where")]
+    assert data_of(user, "v1:family:") == [cb("family", "where")]
 
     doctor = await sample_home(rt, user)
     await user.text(BOOK)
@@ -84,12 +81,12 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
     for reason in ("Chronic disease follow-up", "General consultation", "Vaccination"):
         assert reason in user.labels()
     await user.press("Elderly annual health check")
-    days = data_of(user, "v1:bk:d:annual:")
+    days = data_of(user, "v1:book:d:annual:")
     assert 1 <= len(days) <= 7
     await user.press_data(days[0])
-    await user.press_data(data_of(user, "v1:bk:t:")[0])
+    await user.press_data(data_of(user, "v1:book:t:")[0])
     confirm = user.texts()
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     centre = (await directory.team(doctor, signed=False)).centre
     assert centre is not None
     for shown in (doctor.name_en, centre.name_en, centre.address_en, "Date:", "Time:"):
@@ -102,21 +99,21 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
     (event,) = icalendar.Calendar.from_ical(doc.content).walk("VEVENT")
     assert centre.address_en in str(event["LOCATION"])
     resident = await me(user)
-    (appt,) = await rt.service(BookingStore).upcoming(resident.id, rt.now())
-    assert event.decoded("DTSTART") == datetime.fromtimestamp(appt.start_at, UTC)
+    (appt,) = await rt.stores.booking.upcoming(resident.id, rt.now())
+    assert event.decoded("DTSTART") == appt.start_at
     assert appt.reason == "annual"
 
     await user.press("My appointments")
     assert "1." in user.texts()
     await user.press("Move 1")
-    await user.press_data(data_of(user, "v1:bk:d:m")[-1])
-    await user.press_data(data_of(user, "v1:bk:t:m")[-1])
+    await user.press_data(data_of(user, "v1:book:d:m")[-1])
+    await user.press_data(data_of(user, "v1:book:t:m")[-1])
     assert "Move your visit from" in user.texts()
     await user.press("Yes, move it")
     assert "Your visit is moved" in user.texts()
-    (moved,) = await rt.service(BookingStore).upcoming(resident.id, rt.now())
+    (moved,) = await rt.stores.booking.upcoming(resident.id, rt.now())
     assert moved.id != appt.id and moved.start_at > appt.start_at and moved.reason == "annual"
-    assert (await rt.service(BookingStore).slot(appt.slot_id)).free == 1  # type: ignore[union-attr]
+    assert (await rt.stores.booking.slot(appt.slot_id)).free == 1  # type: ignore[union-attr]
 
     await user.press("My appointments")
     await user.press("Cancel 1")
@@ -124,7 +121,7 @@ async def test_newcomer_books_moves_and_cancels_with_buttons_only(
     await user.press("Yes, cancel it")
     assert "cancelled" in user.texts()
     assert await booked(rt) == 0
-    statuses = {r.status for r in await rt.service(OutboxStore).for_resident(resident.id)}
+    statuses = {r.status for r in await rt.stores.outbox.for_resident(resident.id)}
     assert statuses == {"cancelled"}
 
 
@@ -132,7 +129,7 @@ async def test_two_residents_tap_the_last_slot_at_the_same_instant(rt: Runtime) 
     await load_district(rt)
     a, b = await onboard(rt, "2001"), await onboard(rt, "2002")
     for u in (a, b):
-        await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
+        await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
     ok_a, ok_b = await to_confirm(a), await to_confirm(b)
     assert ok_a == ok_b  # both look at the same free time
     await asyncio.gather(a.press_data(ok_a), b.press_data(ok_b))
@@ -140,60 +137,60 @@ async def test_two_residents_tap_the_last_slot_at_the_same_instant(rt: Runtime) 
     (lost_flag, lost), (won_flag, _) = outcomes[0], outcomes[1]
     assert (lost_flag, won_flag) == (False, True)
     assert "just taken" in lost.texts() and "nearest free times" in lost.texts()
-    offered = data_of(lost, "v1:bk:t:chronic:")
+    offered = data_of(lost, "v1:book:t:chronic:")
     assert offered and ok_a.replace(":ok:", ":t:") not in offered
     await lost.press_data(offered[0])
     await lost.press("Book this visit")
     assert "Your visit is booked" in lost.texts()
-    assert await booked(rt) == 2 and await rt.service(BookingStore).overbooked() == []
+    assert await booked(rt) == 2 and await rt.stores.booking.overbooked() == []
 
 
 async def test_old_buttons_recheck_everything_and_change_nothing(rt: Runtime, clock) -> None:
     await load_district(rt)
     a, b = await onboard(rt, "3001"), await onboard(rt, "3002")
     for u in (a, b):
-        await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
+        await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
     ok = await to_confirm(a)
     await a.press_data(ok)
-    (appt,) = await rt.service(BookingStore).upcoming((await me(a)).id, rt.now())
+    (appt,) = await rt.stores.booking.upcoming((await me(a)).id, rt.now())
 
     await a.press_data(ok)  # the same confirm button again
     assert "already booked this time" in a.texts()
     await b.press_data(ok)  # another resident, an old screen with that time
     assert "just taken" in b.texts()
     for action in ("cx", "cxok", "mv", "come"):  # someone else's booking
-        await b.press_data(cb("bk", action, appt.id))
+        await b.press_data(cb("book", action, appt.id))
         assert "already cancelled or moved" in b.texts()
-    await b.press_data(cb("bk", "t", f"m{appt.id}", appt.slot_id))
+    await b.press_data(cb("book", "t", f"m{appt.id}", appt.slot_id))
     assert "already cancelled or moved" in b.texts()
     assert await booked(rt) == 1
 
-    await a.press_data(cb("bk", "cx", appt.id))
-    stale_yes = data_of(a, "v1:bk:cxok:")[0]
+    await a.press_data(cb("book", "cx", appt.id))
+    stale_yes = data_of(a, "v1:book:cxok:")[0]
     await a.press_data(stale_yes)
     await a.press_data(stale_yes)  # cancelled already
     assert "already cancelled or moved" in a.texts()
 
     ok_later = await to_confirm(a)
     slot_id = int(ok_later.rsplit(":", 1)[1])
-    slot = await rt.service(BookingStore).slot(slot_id)
+    slot = await rt.stores.booking.slot(slot_id)
     assert slot is not None
-    clock.set(datetime.fromtimestamp(slot.start_at + 60, UTC))
+    clock.set(slot.start_at + timedelta(seconds=60))
     await a.press_data(ok_later)
     assert "already passed" in a.texts()
-    assert data_of(a, "v1:bk:t:chronic:")  # with the nearest free times
+    assert data_of(a, "v1:book:t:chronic:")  # with the nearest free times
     assert await booked(rt) == 0
 
-    await rt.service(BookingService).ensure_slots(
-        await rt.service(DirectoryService).doctor("d2"),  # type: ignore[arg-type]
+    await rt.services.booking.ensure_slots(
+        await rt.services.directory.doctor("d2"),  # type: ignore[arg-type]
         rt.now(),
     )
-    other = await rt.service(BookingStore).slots_between("d2", int(rt.now().timestamp()), 2**40)
-    await a.press_data(cb("bk", "ok", "chronic", other[0].id))  # not this resident's doctor
+    other = await rt.stores.booking.slots_between("d2", int(rt.now().timestamp()), 2**40)
+    await a.press_data(cb("book", "ok", "chronic", other[0].id))  # not this resident's doctor
     assert "no longer offered" in a.texts()
-    await a.press_data(cb("bk", "t", "nonsense", 1))
+    await a.press_data(cb("book", "t", "nonsense", 1))
     assert "out of date" in a.texts()
-    await a.press_data(cb("bk", "d", "chronic", "20261399"))
+    await a.press_data(cb("book", "d", "chronic", "20261399"))
     assert "out of date" in a.texts()
     assert await booked(rt) == 0
 
@@ -202,8 +199,8 @@ async def test_limit_is_explained_with_a_way_out(rt: Runtime) -> None:
     await load_district(rt)
     u = await onboard(rt, "4001")
     rid = (await me(u)).id
-    await rt.service(DirectoryService).set_home(rid, "朱泾", "东林居委")
-    svc = rt.service(BookingService)
+    await rt.services.directory.set_home(rid, "朱泾", "东林居委")
+    svc = rt.services.booking
     for minute in (0, 15, 30):
         s = await slot_at(rt, "d1", at(26, 9, minute))
         assert (await svc.book(rid, s.id, "d1", "general", rt.now())).appointment
@@ -219,12 +216,12 @@ async def test_book_it_buttons_from_other_features_preselect_the_reason(
 ) -> None:
     await load_district(rt)
     u = await onboard(rt, "5001")
-    await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
-    await u.press_data(cb("bk", "new", reason))
+    await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
+    await u.press_data(cb("book", "new", reason))
     assert "choose a day" in u.texts()
-    assert all(d.startswith(f"v1:bk:d:{reason}:") for d in data_of(u, "v1:bk:d:"))
+    assert all(d.startswith(f"v1:book:d:{reason}:") for d in data_of(u, "v1:book:d:"))
     await u.press_data(await to_confirm(u, reason))
-    (appt,) = await rt.service(BookingStore).upcoming((await me(u)).id, rt.now())
+    (appt,) = await rt.stores.booking.upcoming((await me(u)).id, rt.now())
     assert appt.reason == reason
 
 
@@ -234,9 +231,9 @@ async def test_reminder_message_has_come_move_cancel_and_vanishes_when_cancelled
     await load_district(rt)
     u = await onboard(rt, "6001")
     resident = await me(u)
-    await rt.service(DirectoryService).set_home(resident.id, "朱泾", "东林居委")
+    await rt.services.directory.set_home(resident.id, "朱泾", "东林居委")
     await u.press_data(await to_confirm(u, day=1))  # tomorrow: both reminders are ahead
-    rows = {r.key: r for r in await rt.service(OutboxStore).for_resident(resident.id)}
+    rows = {r.key: r for r in await rt.stores.outbox.for_resident(resident.id)}
     render = rt.registry.notifications[REMINDER_KIND]
     (reply,) = await render(rt, rt.catalogs.get("en"), resident, rows["2h"])
     assert "in about 2 hours" in reply.text and "Dr Wang Lihua" in reply.text
@@ -244,7 +241,7 @@ async def test_reminder_message_has_come_move_cancel_and_vanishes_when_cancelled
     assert labels == ["✅ I'll come", "🔁 Move", "❌ Cancel"]
     await u.press_data(reply.all_buttons()[0].data or "")
     assert "See you then" in u.texts()
-    (appt,) = await rt.service(BookingStore).upcoming(resident.id, rt.now())
+    (appt,) = await rt.stores.booking.upcoming(resident.id, rt.now())
     assert appt.confirmed_at is not None
 
     await u.press_data(reply.all_buttons()[2].data or "")
@@ -258,19 +255,19 @@ async def test_clinic_closed_message_offers_times_that_book_in_one_more_tap(
     await load_district(rt)
     u = await onboard(rt, "7001")
     resident = await me(u)
-    await rt.service(DirectoryService).set_home(resident.id, "朱泾", "东林居委")
-    svc = rt.service(BookingService)
+    await rt.services.directory.set_home(resident.id, "朱泾", "东林居委")
+    svc = rt.services.booking
     slot = await slot_at(rt, "d1", at(26, 9, 0))
     assert (await svc.book(resident.id, slot.id, "d1", "chronic", rt.now())).appointment
     closed = await svc.close_day("d1", date(2026, 11, 26), "staff training", rt.now())
     (notice,) = [
-        r for r in await rt.service(OutboxStore).for_resident(resident.id) if r.kind == CLOSED_KIND
+        r for r in await rt.stores.outbox.for_resident(resident.id) if r.kind == CLOSED_KIND
     ]
     (reply,) = await rt.registry.notifications[CLOSED_KIND](
         rt, rt.catalogs.get("en"), resident, notice
     )
     assert "staff training" in reply.text and "was cancelled" in reply.text
-    times = [b for b in reply.all_buttons() if (b.data or "").startswith("v1:bk:t:chronic:")]
+    times = [b for b in reply.all_buttons() if (b.data or "").startswith("v1:book:t:chronic:")]
     assert len(times) == 4
     assert [a.id for a in closed.cancelled] and not any("Nov 26" in b.label for b in times)
     await u.press_data(times[0].data or "")
@@ -281,10 +278,10 @@ async def test_clinic_closed_message_offers_times_that_book_in_one_more_tap(
 async def test_chinese_reader_sees_chinese_dates_and_words(rt: Runtime) -> None:
     await load_district(rt)
     u = await onboard(rt, "8001", language="中文")
-    await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
-    await u.press_data(cb("bk", "new"))
+    await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
+    await u.press_data(cb("book", "new"))
     assert "王丽华" in u.texts()
-    await u.press_data(cb("bk", "new", "chronic"))
+    await u.press_data(cb("book", "new", "chronic"))
     assert "11月24日 周二" in u.labels()
     ok = await to_confirm(u)
     assert "日期" in u.texts() and "王丽华" in u.texts()
@@ -294,8 +291,8 @@ async def test_chinese_reader_sees_chinese_dates_and_words(rt: Runtime) -> None:
 
 # -- elder mode: reminders lead home; names in the reader's language ----------------------------
 async def _set_elder(rt: Runtime, resident: Resident) -> Resident:
-    await rt.service(ResidentStore).update(resident, elder_mode=True)
-    found = await rt.service(ResidentStore).get(resident.id)
+    await rt.stores.residents.update(resident, elder_mode=True)
+    found = await rt.stores.residents.get(resident.id)
     assert found is not None and found.elder_mode
     return found
 
@@ -307,9 +304,9 @@ async def test_reminder_and_closed_messages_offer_home_in_elder_mode(
     await load_district(rt)
     u = await onboard(rt, "6101", language)
     resident = await me(u)
-    await rt.service(DirectoryService).set_home(resident.id, "朱泾", "东林居委")
+    await rt.services.directory.set_home(resident.id, "朱泾", "东林居委")
     await u.press_data(await to_confirm(u, day=1))
-    rows = {r.key: r for r in await rt.service(OutboxStore).for_resident(resident.id)}
+    rows = {r.key: r for r in await rt.stores.outbox.for_resident(resident.id)}
     t = rt.catalogs.get(resident.locale)
     render = rt.registry.notifications[REMINDER_KIND]
     (normal,) = await render(rt, t, resident, rows["eve"])
@@ -322,12 +319,12 @@ async def test_reminder_and_closed_messages_offer_home_in_elder_mode(
     await u.press_data(reply.buttons[-1][0].data or "")
     assert any(r.keyboard is not None for r in u.all_replies())  # the main menu
 
-    svc = rt.service(BookingService)
+    svc = rt.services.booking
     (appt,) = await svc.upcoming(resident.id, rt.now())
-    day = datetime.fromtimestamp(appt.start_at, rt.settings.tz).date()
+    day = appt.start_at.astimezone(rt.settings.tz).date()
     await svc.close_day(appt.doctor_id, day, "staff training", rt.now())
     (notice,) = [
-        r for r in await rt.service(OutboxStore).for_resident(resident.id) if r.kind == CLOSED_KIND
+        r for r in await rt.stores.outbox.for_resident(resident.id) if r.kind == CLOSED_KIND
     ]
     (closed,) = await rt.registry.notifications[CLOSED_KIND](rt, t, elder, notice)
     assert [b.label for b in closed.buttons[-1]] == [home]
@@ -352,7 +349,7 @@ async def test_no_team_names_the_home_in_the_readers_language(
     assert not report.rejected
     u = await onboard(rt, "6201", language)
     await directory.set_home((await me(u)).id, "朱泾", "南门居委")
-    await u.press_data(cb("bk", "new"))
+    await u.press_data(cb("book", "new"))
     assert shown in u.texts()
     if language == "English":
         assert "南门" not in u.texts() and "朱泾" not in u.texts()
@@ -361,7 +358,7 @@ async def test_no_team_names_the_home_in_the_readers_language(
 async def test_calendar_place_reads_as_chinese_in_chinese(rt: Runtime) -> None:
     await load_district(rt)
     u = await onboard(rt, "6301", language="中文")
-    await rt.service(DirectoryService).set_home((await me(u)).id, "朱泾", "东林居委")
+    await rt.services.directory.set_home((await me(u)).id, "朱泾", "东林居委")
     await u.press_data(await to_confirm(u))
     (doc,) = [r.document for r in u.all_replies() if r.document is not None]
     (event,) = icalendar.Calendar.from_ical(doc.content).walk("VEVENT")

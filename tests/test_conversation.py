@@ -6,7 +6,6 @@ import json
 
 from bot.callbacks import cb
 from bot.runtime import Runtime
-from bot.storage.residents import ResidentStore
 from tests.harness import ChatUser
 
 
@@ -55,8 +54,8 @@ async def test_forged_and_stale_buttons(user: ChatUser) -> None:
         "v0:menu:home",
         "garbage",
         "v1:nofeature:x",
-        "v1:set:lang:xx:yy",
-        "v1:set:setlang:fr",
+        "v1:settings:lang:xx:yy",
+        "v1:settings:setlang:fr",
         "v1:priv",
         "v1::",
         "v1:start:consent:maybe",
@@ -71,10 +70,10 @@ async def test_elder_mode_confirms_and_has_back_home(user: ChatUser, rt: Runtime
     await user.press("Elder mode: turn on")
     labels = user.labels()
     assert "⬅️ Back" in labels and "🏠 Home" in labels
-    loaded = await rt.service(ResidentStore).load("test", user.user_id)
+    loaded = await rt.stores.residents.load("test", user.user_id)
     assert loaded is not None and not loaded[0].elder_mode  # not saved before confirmation
     await user.press("✅ Yes")
-    loaded = await rt.service(ResidentStore).load("test", user.user_id)
+    loaded = await rt.stores.residents.load("test", user.user_id)
     assert loaded is not None and loaded[0].elder_mode
     kb = user.all_replies()[-1].keyboard
     assert kb is not None and all(len(row) <= 2 for row in kb.rows)
@@ -94,15 +93,15 @@ async def test_mydata_and_delete(user: ChatUser, rt: Runtime) -> None:
     assert data["residents"][0]["locale"] == "en"
     await user.text("/delete")
     await user.press("Yes, delete everything")
-    assert await rt.service(ResidentStore).load("test", user.user_id) is None
+    assert await rt.stores.residents.load("test", user.user_id) is None
     assert "deleted" in user.texts()
 
 
 async def test_delete_can_be_declined(user: ChatUser, rt: Runtime) -> None:
     await user.text("/delete")
-    await user.press_data(cb("priv", "keep"))
+    await user.press_data(cb("privacy", "keep"))
     assert "Nothing was deleted." in user.texts()
-    assert await rt.service(ResidentStore).load("test", user.user_id) is not None
+    assert await rt.stores.residents.load("test", user.user_id) is not None
 
 
 async def test_mydata_reads_as_words_not_database_internals(user: ChatUser) -> None:
@@ -123,14 +122,14 @@ async def test_state_survives_restart(settings, clock) -> None:
     u = ChatUser(rt1)
     await u.onboard()
     ctx_state = ("probe", {"step": 2})
-    loaded = await rt1.service(ResidentStore).load("test", u.user_id)
+    loaded = await rt1.stores.residents.load("test", u.user_id)
     assert loaded is not None
-    from bot.storage.residents import ConversationState
+    from bot.domain.residents import ConversationState
 
-    await rt1.service(ResidentStore).save_state(loaded[0].id, ConversationState(*ctx_state))
+    await rt1.stores.residents.save_state(loaded[0].id, ConversationState(*ctx_state))
     await rt1.stop()
     rt2 = Runtime(settings, clock=clock)
     await rt2.start()
-    loaded2 = await rt2.service(ResidentStore).load("test", u.user_id)
+    loaded2 = await rt2.stores.residents.load("test", u.user_id)
     await rt2.stop()
     assert loaded2 is not None and loaded2[1].name == "probe" and loaded2[1].data == {"step": 2}

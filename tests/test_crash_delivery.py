@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.residents import ResidentStore
 from tests.fakes.bot_process import (
     fake_bot_api,
     kill_9,
@@ -50,7 +49,7 @@ async def plan_rows(db: Path) -> None:
     rt = Runtime(Settings.from_env({}, db_path=db))
     await rt.start()
     try:
-        residents = rt.service(ResidentStore)
+        residents = rt.stores.residents
         ids = [(await residents.create("telegram", str(chat_of(i)))).id for i in range(RESIDENTS)]
         now = datetime.now(UTC)
         rows = [
@@ -64,7 +63,7 @@ async def plan_rows(db: Path) -> None:
             )
             for i in range(TOTAL)
         ]
-        assert await rt.service(OutboxStore).plan(rows, now) == TOTAL
+        assert await rt.stores.outbox.plan(rows, now) == TOTAL
     finally:
         await rt.stop()
 

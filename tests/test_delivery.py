@@ -16,27 +16,15 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bot.app import build_registry
 from bot.channels.telegram import CHANNEL, TelegramSender, build_application
 from bot.config import Settings
 from bot.core import Reply
+from bot.delivery.limiter import Limiter
+from bot.domain.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT, SKIPPED, OutboxRow, Planned
+from bot.domain.residents import Resident
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.delivery.limiter import Limiter
-from bot.services.jobs import Jobs
-from bot.storage.outbox import (
-    EXPIRED,
-    FAILED,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
-    DeliveryStore,
-    OutboxStore,
-    Planned,
-)
-from bot.storage.residents import Resident, ResidentStore
-from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
 
@@ -88,7 +76,7 @@ async def rt(settings: Settings, clock: Clock) -> AsyncIterator[Runtime]:
     await runtime.start()
     # The limiter's own time is virtual: a flood-control pause passes without waiting.
     vt = VirtualTime()
-    runtime.service(Dispatcher).limiter = Limiter(runtime, clock=vt.clock, sleep=vt.sleep)
+    runtime.delivery.dispatcher.limiter = Limiter(runtime.settings, clock=vt.clock, sleep=vt.sleep)
     yield runtime
     await runtime.stop()
 
@@ -107,7 +95,7 @@ async def app(rt: Runtime, api: FakeBotAPI) -> AsyncIterator[Application]:
 
 
 async def resident(rt: Runtime, user_id: int, channel: str = CHANNEL, **changes: object) -> int:
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     r = await store.create(channel, str(user_id))
     if changes:
         r = await store.update(r, **changes)
@@ -127,7 +115,7 @@ def text_row(rid: int, key: str, due: datetime, text: str | None = None, **kw: o
 
 
 async def status_of(rt: Runtime, key: str) -> tuple[str, int, str | None, int]:
-    row = await rt.service(OutboxStore).by_dedupe(key)
+    row = await rt.stores.outbox.by_dedupe(key)
     assert row is not None
     return row.status, row.attempts, row.last_error, row.due_at
 
@@ -145,7 +133,7 @@ def at_shanghai(clock: Clock, hh: int, mm: int, day: int = 24) -> datetime:
 
 async def test_planning_twice_creates_one_row(rt: Runtime, clock: Clock) -> None:
     rid = await resident(rt, 5001)
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     row = text_row(rid, "tip:5001:2026-11-24", clock())
     assert await outbox.plan([row], clock()) == 1
     assert await outbox.plan([row, replace(row, params={"text": "changed"})], clock()) == 0
@@ -160,7 +148,7 @@ async def test_claim_takes_due_rows_in_order_and_record_finishes_them(
 ) -> None:
     a, b = await resident(rt, 5001), await resident(rt, 5002)
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [
             text_row(a, "late", now - timedelta(minutes=5)),
             text_row(b, "now", now),
@@ -168,7 +156,7 @@ async def test_claim_takes_due_rows_in_order_and_record_finishes_them(
         ],
         now,
     )
-    store = rt.service(DeliveryStore)
+    store = rt.stores.delivery
     ts = int(now.timestamp())
     claimed = await store.claim(ts, 10, [CHANNEL])
     assert [c.row.dedupe_key for c in claimed] == ["late", "now"]
@@ -177,7 +165,7 @@ async def test_claim_takes_due_rows_in_order_and_record_finishes_them(
     assert await store.claim(ts, 10, [CHANNEL]) == []  # claimed rows are not claimed again
     assert await store.next_due([CHANNEL]) == ts + 1
 
-    from bot.storage.outbox import Result
+    from bot.domain.outbox import Result
 
     await store.record(
         [Result(claimed[0].row.id, SENT, attempt=True), Result(claimed[1].row.id, PENDING)], ts
@@ -191,10 +179,10 @@ async def test_claim_leaves_rows_of_channels_this_process_cannot_send(
 ) -> None:
     tg, console = await resident(rt, 5001), await resident(rt, 1, channel="console")
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [text_row(console, "c", now - timedelta(hours=1)), text_row(tg, "t", now)], now
     )
-    store = rt.service(DeliveryStore)
+    store = rt.stores.delivery
     claimed = await store.claim(int(now.timestamp()), 10, [CHANNEL])
     assert [c.row.dedupe_key for c in claimed] == ["t"]
     assert (await status_of(rt, "c"))[0] == PENDING
@@ -206,7 +194,7 @@ async def test_catch_up_resends_interrupted_rows_and_expires_stale_ones(
 ) -> None:
     rid = await resident(rt, 5001)
     start = clock()
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     await outbox.plan(
         [
             # due yesterday evening, useful for a day: claimed by a process that then crashed
@@ -227,11 +215,11 @@ async def test_catch_up_resends_interrupted_rows_and_expires_stale_ones(
         ],
         start,
     )
-    store = rt.service(DeliveryStore)
+    store = rt.stores.delivery
     claimed = await store.claim(int(start.timestamp()), 1, [CHANNEL])
     assert [c.row.dedupe_key for c in claimed] == ["interrupted"]
 
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.catch_up()
     state, _, error, _ = await status_of(rt, "interrupted")
     assert state == PENDING and error is not None and "interrupted" in error
@@ -248,11 +236,11 @@ async def test_row_that_expires_while_waiting_is_not_sent(
 ) -> None:
     rid = await resident(rt, 5001)
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [text_row(rid, "tip", now, expires_at=now + timedelta(days=1))], now
     )
     clock.set(now + timedelta(days=1, seconds=1))
-    assert await rt.service(Dispatcher).drain() == 1
+    assert await rt.delivery.dispatcher.drain() == 1
     assert (await status_of(rt, "tip"))[0] == EXPIRED
     assert api.texts(5001) == []
 
@@ -265,14 +253,14 @@ async def test_rows_render_in_the_recipients_language(
 ) -> None:
     zh, en = await resident(rt, 5001, locale="zh_Hans"), await resident(rt, 5002, locale="en")
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [
             Planned(zh, "test.greeting", "greeting", now, "g:zh"),
             Planned(en, "test.greeting", "greeting", now, "g:en"),
         ],
         now,
     )
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     assert api.texts(5002) == ["Language saved."]
     assert api.texts(5001) == ["语言已保存。"]
 
@@ -282,7 +270,7 @@ async def test_unknown_kind_and_broken_renderer_fail_clearly(
 ) -> None:
     rid = await resident(rt, 5001)
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [
             Planned(rid, "no.such.kind", "x", now, "unknown"),
             Planned(rid, "test.explode", "x", now, "explode"),
@@ -290,7 +278,7 @@ async def test_unknown_kind_and_broken_renderer_fail_clearly(
         ],
         now,
     )
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     state, _, error, _ = await status_of(rt, "unknown")
     assert state == FAILED and error == "unknown notification kind 'no.such.kind'"
     state, _, error, _ = await status_of(rt, "explode")
@@ -307,9 +295,9 @@ async def test_retry_after_waits_without_counting_an_attempt(
 ) -> None:
     rid = await resident(rt, 5001)
     now = clock()
-    await rt.service(OutboxStore).plan([text_row(rid, "m", now)], now)
+    await rt.stores.outbox.plan([text_row(rid, "m", now)], now)
     api.fail("sendMessage", "retry_after", retry_after=7)
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.drain()
     state, attempts, error, due = await status_of(rt, "m")
     assert (state, attempts) == (PENDING, 0)
@@ -328,7 +316,7 @@ async def test_blocked_marks_unreachable_and_skips_future_rows(
 ) -> None:
     rid, other = await resident(rt, 5001), await resident(rt, 5002)
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [
             text_row(rid, "first", now),
             text_row(rid, "second", now),
@@ -338,9 +326,9 @@ async def test_blocked_marks_unreachable_and_skips_future_rows(
         now,
     )
     api.blocked_chats.add(5001)
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.drain()
-    resident_row = await rt.service(ResidentStore).get(rid)
+    resident_row = await rt.stores.residents.get(rid)
     assert resident_row is not None and resident_row.unreachable_at is not None
     assert (await status_of(rt, "first"))[0] == SKIPPED
     assert (await status_of(rt, "second"))[0] == SKIPPED
@@ -352,7 +340,7 @@ async def test_blocked_marks_unreachable_and_skips_future_rows(
     await fresh.start()
     try:
         fresh.senders[CHANNEL] = rt.senders[CHANNEL]
-        await fresh.service(Dispatcher).drain()
+        await fresh.delivery.dispatcher.drain()
     finally:
         await fresh.stop()
     state, _, error, _ = await status_of(rt, "tomorrow")
@@ -366,9 +354,9 @@ async def test_transient_errors_back_off_then_fail(
 ) -> None:
     rid = await resident(rt, 5001)
     now = clock()
-    await rt.service(OutboxStore).plan([text_row(rid, "m", now)], now)
+    await rt.stores.outbox.plan([text_row(rid, "m", now)], now)
     api.fail("sendMessage", fault, times=100)
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     waits = []
     for attempt in range(1, 4):
         await dispatcher.drain()
@@ -395,7 +383,7 @@ async def test_quiet_hours_hold_non_urgent_rows_until_morning(
     night_owl = await resident(rt, 5002, quiet_start="23:30", quiet_end="06:00")
     rid = await resident(rt, 5001)
     now = at_shanghai(clock, 22, 15)
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [
             text_row(rid, "tip", now),
             text_row(rid, "urgent", now, urgent=True),
@@ -403,7 +391,7 @@ async def test_quiet_hours_hold_non_urgent_rows_until_morning(
         ],
         now,
     )
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.drain()
     state, attempts, error, due = await status_of(rt, "tip")
     morning = at_shanghai(clock, 8, 0, day=25)
@@ -435,15 +423,13 @@ async def test_background_dispatcher_sends_what_is_planned_and_jobs_are_schedule
 ) -> None:
     ids = [await resident(rt, 6000 + i) for i in range(40)]
     await rt.start_background()
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     assert dispatcher.running
 
     now = clock()
-    await rt.service(OutboxStore).plan(
-        [text_row(rid, f"b{i}", now) for i, rid in enumerate(ids)], now
-    )
+    await rt.stores.outbox.plan([text_row(rid, f"b{i}", now) for i, rid in enumerate(ids)], now)
     dispatcher.poke()
-    store = rt.service(DeliveryStore)
+    store = rt.stores.delivery
 
     async def all_sent() -> bool:
         return (await store.status(int(now.timestamp()))).by_status.get(SENT) == len(ids)
@@ -451,7 +437,7 @@ async def test_background_dispatcher_sends_what_is_planned_and_jobs_are_schedule
     await wait_for(all_sent)
     assert sorted(api.texts()) == sorted(f"message b{i}" for i in range(len(ids)))
 
-    scheduler = rt.service(Jobs).scheduler
+    scheduler = rt.delivery.jobs.scheduler
     assert scheduler is not None and scheduler.running
     job = scheduler.get_job("outbox.prune")
     assert job is not None and job.coalesce is True and job.misfire_grace_time == 3600
@@ -469,9 +455,7 @@ async def test_graceful_stop_releases_claimed_rows(
         runtime.senders[CHANNEL] = TelegramSender(application.bot)
         rid = await resident(runtime, 5001)
         now = clock()
-        await runtime.service(OutboxStore).plan(
-            [text_row(rid, f"m{i}", now) for i in range(5)], now
-        )
+        await runtime.stores.outbox.plan([text_row(rid, f"m{i}", now) for i in range(5)], now)
         await runtime.start_background()
 
         async def first_sent() -> bool:
@@ -483,7 +467,7 @@ async def test_graceful_stop_releases_claimed_rows(
     db = Runtime(slow, clock=clock)
     await db.start()
     try:
-        rows = await db.service(OutboxStore).for_resident(rid)
+        rows = await db.stores.outbox.for_resident(rid)
     finally:
         await db.stop()
     assert sum(r.status == SENT for r in rows) == sent
@@ -498,8 +482,14 @@ class WindowClosedSender:
         self.retry_at = retry_at
         self.tries = 0
 
-    async def send(self, user_id: str, replies: list[Reply], **_: object) -> None:
-        from bot.channels.base import Deferred
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
+        from bot.delivery.sender import Deferred
 
         self.tries += 1
         raise Deferred("customer-service window closed", self.retry_at)
@@ -514,8 +504,8 @@ async def test_deferred_rows_wait_without_using_attempts(
     ts = int(now.timestamp())
     sender = WindowClosedSender(ts + retry_in if retry_in else None)
     rt.senders["wechat"] = sender
-    await rt.service(OutboxStore).plan([text_row(rid, "w", now)], now)
-    await rt.service(Dispatcher).drain()
+    await rt.stores.outbox.plan([text_row(rid, "w", now)], now)
+    await rt.delivery.dispatcher.drain()
     state, attempts, error, due = await status_of(rt, "w")
     assert (state, attempts, error) == (PENDING, 0, "deferred: customer-service window closed")
     assert due == ts + (retry_in or 86400)
@@ -529,12 +519,12 @@ async def test_rows_of_a_cancelled_group_waiting_for_their_slot_are_not_sent(
     the rate limiter: nothing more goes out."""
     ids = [await resident(rt, 6000 + i) for i in range(4)]
     now = clock()
-    await rt.service(OutboxStore).plan(
+    await rt.stores.outbox.plan(
         [text_row(rid, f"bc:9:{rid}", now, group_key="bc:9") for rid in ids]
         + [text_row(ids[0], "other", now)],
         now,
     )
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     real = dispatcher.limiter
     cancelled: list[int] = []
 
@@ -543,9 +533,9 @@ async def test_rows_of_a_cancelled_group_waiting_for_their_slot_are_not_sent(
             await real.acquire_bulk(chat, n)
             if not cancelled:
                 # The doctor presses Cancel in another process: only the database knows.
-                cancelled.append(await rt.service(OutboxStore).cancel_group("bc:9", clock()))
+                cancelled.append(await rt.stores.outbox.cancel_group("bc:9", clock()))
 
-    dispatcher.limiter = CancelDuringWait(rt)
+    dispatcher.limiter = CancelDuringWait(rt.settings)
     await dispatcher.drain()
     sent_to = {int(c.params["chat_id"]) for c in api.calls if c.method == "sendMessage"}
     assert sent_to == {6000}  # only the unrelated row; every row of bc:9 was dropped
@@ -559,9 +549,9 @@ async def test_a_resident_who_unblocks_and_writes_gets_messages_again(
 ) -> None:
     rid = await resident(rt, 5003)
     now = clock()
-    await rt.service(OutboxStore).plan([text_row(rid, "before", now)], now)
+    await rt.stores.outbox.plan([text_row(rid, "before", now)], now)
     api.blocked_chats.add(5003)
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     await dispatcher.drain()
     assert (await status_of(rt, "before"))[0] == SKIPPED
     # They unblock the bot and write to it: the router marks them reachable again.
@@ -570,6 +560,6 @@ async def test_a_resident_who_unblocks_and_writes_gets_messages_again(
 
     await rt.handle(Incoming(channel=CHANNEL, user_id="5003", kind=Kind.TEXT, text="hi"))
     dispatcher.block_memory = 0  # the same process, after its short in-memory grace
-    await rt.service(OutboxStore).plan([text_row(rid, "after", now)], now)
+    await rt.stores.outbox.plan([text_row(rid, "after", now)], now)
     await dispatcher.drain()
     assert (await status_of(rt, "after"))[0] == SENT

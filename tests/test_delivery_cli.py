@@ -10,9 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
+from bot.domain.outbox import FAILED, SENT, Planned, Result
 from bot.runtime import Runtime
-from bot.storage.outbox import FAILED, SENT, DeliveryStore, OutboxStore, Planned, Result
-from bot.storage.residents import ResidentStore
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
@@ -21,15 +20,15 @@ async def _prepare(db: Path) -> None:
     rt = Runtime(Settings.from_env({}, db_path=db), clock=lambda: NOW)
     await rt.start()
     try:
-        rid = (await rt.service(ResidentStore).create("telegram", "5001")).id
-        await rt.service(OutboxStore).plan(
+        rid = (await rt.stores.residents.create("telegram", "5001")).id
+        await rt.stores.outbox.plan(
             [
                 Planned(rid, "text", "text", NOW, f"ops:{i}", params={"text": f"m{i}"})
                 for i in range(4)
             ],
             NOW,
         )
-        store = rt.service(DeliveryStore)
+        store = rt.stores.delivery
         ts = int(NOW.timestamp())
         claimed = await store.claim(ts, 3, ["telegram"])
         await store.record(
@@ -48,10 +47,9 @@ async def _rows(db: Path) -> dict[str, tuple[str, int]]:
     rt = Runtime(Settings.from_env({}, db_path=db))
     await rt.start()
     try:
-        rid = (await rt.service(ResidentStore).load("telegram", "5001"))[0].id  # type: ignore[index]
+        rid = (await rt.stores.residents.load("telegram", "5001"))[0].id  # type: ignore[index]
         return {
-            r.dedupe_key: (r.status, r.attempts)
-            for r in await rt.service(OutboxStore).for_resident(rid)
+            r.dedupe_key: (r.status, r.attempts) for r in await rt.stores.outbox.for_resident(rid)
         }
     finally:
         await rt.stop()

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.services.delivery.limiter import Limiter, max_in_window
-from bot.services.delivery.quiet import QuietHours, parse_hhmm, quiet_hours_for
-from bot.storage.residents import Resident
+from bot.delivery.limiter import Limiter, max_in_window
+from bot.delivery.quiet import QuietHours, parse_hhmm, quiet_hours_for
+from bot.domain.residents import Resident
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -13,8 +13,6 @@ from bot.config import Settings
 from bot.core import Contact, Incoming, Kind
 from bot.runtime import Runtime
 from bot.services.directory import DirectoryService, short_key
-from bot.storage.directory import DirectoryStore
-from bot.storage.residents import ResidentStore
 from tests.harness import ChatUser
 
 ZHUJING_CENTRE = (30.8950, 121.1620)
@@ -22,13 +20,13 @@ ZHUJING_CENTRE = (30.8950, 121.1620)
 
 @pytest.fixture
 async def district(rt: Runtime, settings: Settings) -> DirectoryService:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.load_sample(settings.content_dir / "district")
     return service
 
 
 async def _resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -135,9 +133,9 @@ async def test_elder_mode_confirms_the_home_before_saving(
     user: ChatUser, rt: Runtime, district: DirectoryService
 ) -> None:
     rid = await _resident_id(rt, user)
-    loaded = await rt.service(ResidentStore).load(user.channel, user.user_id)
+    loaded = await rt.stores.residents.load(user.channel, user.user_id)
     assert loaded is not None
-    await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
+    await rt.stores.residents.update(loaded[0], elder_mode=True)
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
     assert "Do you live in Donglin Neighbourhood?" in user.texts()
     assert await district.home(rid) is None  # nothing saved yet
@@ -242,9 +240,9 @@ async def test_nearest_by_town_buttons_and_far_away(
 
 
 async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> None:
-    loaded = await rt.service(ResidentStore).load(user.channel, user.user_id)
+    loaded = await rt.stores.residents.load(user.channel, user.user_id)
     assert loaded is not None
-    await rt.service(ResidentStore).update(loaded[0], elder_mode=True)
+    await rt.stores.residents.update(loaded[0], elder_mode=True)
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
     await user.press("Yes, save")
     card = next(r for r in user.all_replies() if "☎" in r.text)
@@ -257,23 +255,23 @@ async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> 
 async def test_stale_and_forged_buttons(user: ChatUser, district: DirectoryService) -> None:
     other_doctor = short_key("js-02-fj-d1")
     for data in (
-        cb("st", "v", "0000000000"),
-        cb("st", "t", "nope"),
-        cb("st", "f", "bogus", "30", "121"),
-        cb("st", "f", "bp", "999", "121"),
-        cb("st", "f", "bp", "nan", "121"),
-        cb("st", "zap"),
-        cb("doc", "c", "0000000000"),
-        cb("doc", "t", "0000000000"),
-        cb("doc", "send"),
-        cb("doc", "nameok"),
-        cb("doc", "withdraw"),
-        cb("doc", "sign", other_doctor),
+        cb("stations", "v", "0000000000"),
+        cb("stations", "t", "nope"),
+        cb("stations", "f", "bogus", "30", "121"),
+        cb("stations", "f", "bp", "999", "121"),
+        cb("stations", "f", "bp", "nan", "121"),
+        cb("stations", "zap"),
+        cb("family", "c", "0000000000"),
+        cb("family", "t", "0000000000"),
+        cb("family", "send"),
+        cb("family", "nameok"),
+        cb("family", "withdraw"),
+        cb("family", "sign", other_doctor),
     ):
         await user.press_data(data)
         assert "out of date" in user.texts(), data
     await _pick_home(user, "Zhujing", "Donglin Neighbourhood")
-    await user.press_data(cb("doc", "sign", other_doctor))  # a team of another community
+    await user.press_data(cb("family", "sign", other_doctor))  # a team of another community
     assert "out of date" in user.texts()
 
 
@@ -293,10 +291,10 @@ async def test_directory_changes_reach_the_bot_and_deletion_cascades(
     await rt.db.execute("UPDATE directory_meta SET value = value + 1 WHERE key = 'version'")
     await user.location(*ZHUJING_CENTRE)
     assert "1. Renamed" in user.texts()
-    export = await rt.service(ResidentStore).export(rid)
+    export = await rt.stores.residents.export(rid)
     assert export["resident_homes"] and export["signing_requests"]
-    await rt.service(ResidentStore).delete(rid)
-    assert await rt.service(DirectoryStore).home(rid) is None
+    await rt.stores.residents.delete(rid)
+    assert await rt.stores.directory.home(rid) is None
     assert await district.list_pending("js-01-zj-d1") == []
 
 
@@ -306,13 +304,13 @@ async def test_sandbox_loads_the_sample_and_production_does_not(
     sandbox = Runtime(replace(settings, db_path=tmp_path / "sb.sqlite3"), clock=clock, sandbox=True)
     await sandbox.start()
     try:
-        assert await sandbox.service(DirectoryStore).count_stations() == 58
-        assert await sandbox.service(DirectoryService).is_sample()
+        assert await sandbox.stores.directory.count_stations() == 58
+        assert await sandbox.services.directory.is_sample()
     finally:
         await sandbox.stop()
     prod = Runtime(replace(settings, db_path=tmp_path / "prod.sqlite3"), clock=clock)
     await prod.start()
     try:
-        assert await prod.service(DirectoryStore).count_stations() == 0
+        assert await prod.stores.directory.count_stations() == 0
     finally:
         await prod.stop()

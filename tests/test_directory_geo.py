@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain.directory import Station
 from bot.services.directory import CIRCLE_M, Place
 from bot.services.geo import GridIndex, brute_force_nearest, haversine_m
 from bot.services.hours import HoursError, open_status, parse_hours
-from bot.storage.directory import Station
 
 SH = ZoneInfo("Asia/Shanghai")
 ONE_DEGREE_M = 6_371_000 * math.pi / 180  # 111,194.93 m

@@ -11,9 +11,7 @@ from bot.cli import main as cli
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services import directory_csv
-from bot.services.directory import DirectoryService
 from bot.services.directory_csv import FileError
-from bot.storage.directory import DirectoryStore
 
 HEADER = "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
 GOOD = [
@@ -29,7 +27,7 @@ def _csv(*rows: str, header: str = HEADER) -> bytes:
 
 
 async def test_bad_rows_rejected_with_line_numbers_good_rows_load(rt: Runtime) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     data = "\ufeff".encode() + _csv(
         GOOD[0],
         "b1,centre,x,,,,,,95,121,,,",  # line 3: latitude out of range
@@ -53,11 +51,11 @@ async def test_bad_rows_rejected_with_line_numbers_good_rows_load(rt: Runtime) -
     assert "lon 200" in reasons[8]
     assert "ends before it starts" in reasons[9]
     assert "not a number" in reasons[11]
-    assert [s.id for s in await rt.service(DirectoryStore).stations()] == ["a1", "a2"]
+    assert [s.id for s in await rt.stores.directory.stations()] == ["a1", "a2"]
 
 
 async def test_reimport_updates_by_id_and_dry_run_changes_nothing(rt: Runtime) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.import_csv("stations", _csv(*GOOD))
     again = await service.import_csv("stations", _csv(*GOOD))
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
@@ -65,15 +63,15 @@ async def test_reimport_updates_by_id_and_dry_run_changes_nothing(rt: Runtime) -
     extra = GOOD[1].replace("a2,", "a3,")
     dry = await service.import_csv("stations", _csv(GOOD[0], changed, extra), dry_run=True)
     assert (dry.added, dry.updated, dry.unchanged) == (1, 1, 1)
-    assert len(await rt.service(DirectoryStore).stations()) == 2
+    assert len(await rt.stores.directory.stations()) == 2
     real = await service.import_csv("stations", _csv(GOOD[0], changed, extra))
     assert (real.added, real.updated, real.unchanged) == (1, 1, 1)
-    names = {s.id: s.name_zh for s in await rt.service(DirectoryStore).stations()}
+    names = {s.id: s.name_zh for s in await rt.stores.directory.stations()}
     assert names == {"a1": "甲中心", "a2": "乙站新", "a3": "乙站"}
 
 
 async def test_doctors_must_reference_a_station_and_replace_removes(rt: Runtime) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.import_csv("stations", _csv(*GOOD))
     doctors = _csv(
         "d1,王医生,Dr Wang,一团队,a1,139,Mon 08:00-11:00,东林居委;西林居委,普通话",
@@ -89,21 +87,21 @@ async def test_doctors_must_reference_a_station_and_replace_removes(rt: Runtime)
     # Replacing the stations without a1 removes it, and the doctor whose centre it was.
     replaced = await service.import_csv("stations", _csv(GOOD[1]), replace=True)
     assert replaced.removed == 1 and replaced.dropped_doctors == 1
-    assert await rt.service(DirectoryStore).doctors() == []
+    assert await rt.stores.directory.doctors() == []
     assert await service.teams_for("朱泾", "西林居委") == []
 
 
 async def test_replace_keeps_ids_of_rejected_rows(rt: Runtime) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.import_csv("stations", _csv(*GOOD))
     broken_a1 = GOOD[0].replace("30.9,", "99,")
     report = await service.import_csv("stations", _csv(broken_a1, GOOD[1]), replace=True)
     assert report.removed == 0 and report.rejected[0].line == 2
-    assert len(await rt.service(DirectoryStore).stations()) == 2
+    assert len(await rt.stores.directory.stations()) == 2
 
 
 async def test_whole_file_errors(rt: Runtime) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     with pytest.raises(FileError, match="lacks column"):
         await service.import_csv("stations", b"id,kind,name_zh\na,centre,x\n")
     with pytest.raises(FileError, match="not UTF-8"):
@@ -113,7 +111,7 @@ async def test_whole_file_errors(rt: Runtime) -> None:
 
 
 async def test_sample_round_trip(rt: Runtime, settings: Settings) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     folder = settings.content_dir / "district"
     reports = await service.load_sample(folder)
     assert [r.kind for r in reports] == ["stations", "doctors", "communities"]
@@ -134,7 +132,7 @@ async def test_sample_round_trip(rt: Runtime, settings: Settings) -> None:
 
 
 async def test_real_import_replaces_the_sample(rt: Runtime, settings: Settings) -> None:
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     await service.load_sample(settings.content_dir / "district")
     await service.import_csv("stations", _csv(*GOOD), replace=True)
     await service.import_csv(

@@ -7,12 +7,8 @@ from datetime import timedelta
 
 from bot.callbacks import cb
 from bot.runtime import Runtime
-from bot.services.directory import DirectoryService
-from bot.services.doctors import GUESSES_PER_WINDOW, DoctorService
-from bot.storage.doctors import DoctorStore
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from handlers.doctor_side import render_signing
+from bot.services.doctors import GUESSES_PER_WINDOW
+from handlers.doctor.desk import render_signing
 from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
 from tests.harness import ChatUser
@@ -20,29 +16,29 @@ from tests.harness import ChatUser
 STALE = "out of date"
 # One button of every doctor screen, with plausible arguments.
 DOCTOR_BUTTONS = [
-    cb("dr", "menu"),
-    cb("dr", "sr"),
-    cb("dr", "ok", 1),
-    cb("dr", "no", 1),
-    cb("dr", "nr", 1, "full"),
-    cb("drd", "today"),
-    cb("drd", "over", 0),
-    cb("drd", "flags"),
-    cb("drd", "card", 1),
-    cb("drd", "rem", 1, "quarterly"),
-    cb("drd", "att", 1),
-    cb("drd", "ns", 1),
-    cb("drb", "new"),
-    cb("drp", "list"),
-    cb("drp", "p", 1),
-    cb("drb", "a", "all"),
-    cb("drb", "go"),
-    cb("drp", "x", 1),
+    cb("desk", "menu"),
+    cb("desk", "sr"),
+    cb("desk", "ok", 1),
+    cb("desk", "no", 1),
+    cb("desk", "nr", 1, "full"),
+    cb("day", "today"),
+    cb("day", "over", 0),
+    cb("day", "flags"),
+    cb("day", "card", 1),
+    cb("day", "rem", 1, "quarterly"),
+    cb("day", "att", 1),
+    cb("day", "ns", 1),
+    cb("broadcast", "new"),
+    cb("progress", "list"),
+    cb("progress", "p", 1),
+    cb("broadcast", "a", "all"),
+    cb("broadcast", "go"),
+    cb("progress", "x", 1),
 ]
 
 
 async def audit_actions(rt: Runtime) -> list[str]:
-    return [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+    return [e.action for e in await rt.stores.doctors.audit_since(0)]
 
 
 async def test_resident_gets_nothing_from_forged_doctor_buttons(
@@ -66,7 +62,7 @@ async def test_wrong_used_and_expired_codes_fail_kindly(
     rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
 ) -> None:
     await load_district(rt)
-    service = rt.service(DoctorService)
+    service = rt.services.doctors
     someone = make_user("3001")
     await someone.text("/doctor ABCDE-FGHJK")
     assert "not right" in someone.texts()
@@ -83,7 +79,7 @@ async def test_wrong_used_and_expired_codes_fail_kindly(
     clock.set(clock.current + timedelta(hours=72, seconds=1))
     await someone.text(f"/doctor {old}")
     assert "expired" in someone.texts()
-    await someone.press_data(cb("dr", "menu"))
+    await someone.press_data(cb("desk", "menu"))
     assert STALE in someone.texts()
 
 
@@ -95,7 +91,7 @@ async def test_guessing_is_limited_per_hour(
     for i in range(GUESSES_PER_WINDOW):
         await guesser.text(f"/doctor WRONG{i}")
         assert "not right" in guesser.texts()
-    code = await rt.service(DoctorService).invite(WANG)
+    code = await rt.services.doctors.invite(WANG)
     await guesser.text(f"/doctor {code}")
     assert "Too many wrong codes" in guesser.texts()  # even the right code waits
     clock.set(clock.current + timedelta(hours=1, seconds=1))
@@ -107,17 +103,17 @@ async def test_guessing_is_limited_per_hour(
 async def test_revoke_unlinks_at_once(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
     await load_district(rt)
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("dr", "menu"))
+    await doctor.press_data(cb("desk", "menu"))
     assert "Doctor's desk" in doctor.texts()
-    assert (await rt.service(DoctorService).revoke(WANG)).unlinked
-    await doctor.press_data(cb("dr", "menu"))
+    assert (await rt.services.doctors.revoke(WANG)).unlinked
+    await doctor.press_data(cb("desk", "menu"))
     assert STALE in doctor.texts()
     await doctor.text("/doctor")
     assert "for family doctors" in doctor.texts()
 
 
 async def resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -126,7 +122,7 @@ async def test_doctor_approves_and_declines_signing_requests(
     rt: Runtime, make_user: Callable[..., ChatUser], user: ChatUser
 ) -> None:
     await load_district(rt)
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     first_id = await resident_id(rt, user)
     await directory.set_home(first_id, "朱泾", "东林居委")
     await directory.request_signing(first_id, WANG, "Li Hua", "13900000001")
@@ -151,14 +147,14 @@ async def test_doctor_approves_and_declines_signing_requests(
     assert (await directory.signed_doctor(first_id)).id == WANG
     declined = await directory.latest_request(second_id)
     assert declined.status == "declined" and declined.reason == "full"  # the key, not text
-    told = await rt.service(OutboxStore).for_resident(first_id, "signing_decision")
+    told = await rt.stores.outbox.for_resident(first_id, "signing_decision")
     assert [r.key for r in told] == ["approved"]
-    resident = await rt.service(ResidentStore).get(first_id)
+    resident = await rt.stores.residents.get(first_id)
     (reply,) = await render_signing(rt, rt.catalogs.get("en"), resident, told[0])
     assert "Dr Wang Lihua accepted your signing request" in reply.text
 
     # Another team's request: a forged button gets nothing and the request stays open.
-    await doctor.press_data(cb("dr", "ok", elsewhere.id))
+    await doctor.press_data(cb("desk", "ok", elsewhere.id))
     assert STALE in doctor.texts()
     assert (await directory.latest_request(elsewhere.resident_id)).status == "pending"
     actions = await audit_actions(rt)
@@ -174,7 +170,7 @@ async def test_revoked_while_typing_a_broadcast_loses_the_draft(
     await doctor.press("New broadcast")
     await doctor.press("All my signed residents")
     await doctor.press("Type my own message")
-    await rt.service(DoctorService).revoke(WANG)
+    await rt.services.doctors.revoke(WANG)
     await doctor.text("This should never be sent")
     assert STALE in doctor.texts()
     await doctor.text("hello")
@@ -187,7 +183,7 @@ async def test_decline_reason_follows_the_residents_language(
     """The reason is stored as a key and translated when shown: a resident who switches
     language reads it in the new one."""
     await load_district(rt)
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     rid = await resident_id(rt, user)
     await directory.set_home(rid, "朱泾", "东林居委")
     await directory.request_signing(rid, WANG, "Li Hua", "13900000001")
@@ -197,8 +193,8 @@ async def test_decline_reason_follows_the_residents_language(
     await doctor.press("cannot take on more")
     await user.text("👨‍⚕️ My family doctor")
     assert "Reason: Our team cannot take on more residents at the moment." in user.texts()
-    resident = await rt.service(ResidentStore).get(rid)
-    await rt.service(ResidentStore).update(resident, locale="zh_Hans")
+    resident = await rt.stores.residents.get(rid)
+    await rt.stores.residents.update(resident, locale="zh_Hans")
     await user.text("👨‍⚕️ 我的家庭医生")
     text = user.texts()
     zh = rt.catalogs.get("zh_Hans").gettext("Our team cannot take on more residents at the moment.")

@@ -9,19 +9,11 @@ from datetime import date, timedelta
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor
 from bot.runtime import Runtime
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
-from bot.services.broadcasts import BroadcastError, BroadcastService, Draft, load_templates
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.directory import DirectoryService
-from bot.services.doctors import DoctorService
-from bot.services.vaccines.children import ChildService
-from bot.storage.broadcasts import BroadcastStore
-from bot.storage.directory import Doctor
-from bot.storage.doctors import DoctorStore
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from handlers.broadcast_progress import progress_loop, render_broadcast, render_progress
+from bot.services.broadcasts import BroadcastError, Draft, load_templates
+from handlers.doctor.broadcast_progress import progress_loop, render_broadcast, render_progress
 from tests.conftest import Clock
 from tests.doctor_fixtures import (
     CHEN,
@@ -52,12 +44,12 @@ async def residents(rt: Runtime) -> dict[str, int]:
             rt, "other", CHEN, community="待泾村", conditions=("hypertension",)
         ),
     }
-    await rt.service(ResidentStore).mark_unreachable(ids["r4"])
+    await rt.stores.residents.mark_unreachable(ids["r4"])
     return ids
 
 
 async def compose_typed(doctor: ChatUser, audience: str, text: str) -> None:
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     await doctor.press(audience)
     await doctor.press("Type my own message")
     await doctor.text(text)
@@ -82,14 +74,14 @@ async def test_broadcast_to_hypertension_patients_end_to_end(
     assert "sent 0 / 3" in doctor.texts()
     assert doctor.last.replies[-1].edit  # the confirm screen became the progress message
 
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
     rows = [
         r for r in await rt.db.fetchall("SELECT * FROM outbox WHERE group_key = ?", (f"bc:{b.id}",))
     ]
     assert b.total == len(rows) == 3
     assert {r["dedupe_key"] for r in rows} == {f"bc:{b.id}:{ids[k]}" for k in ("r1", "r2", "r4")}
 
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     header = "📢 From your family doctor Dr Wang Lihua:\n"
     assert [r.text for r in sender.to("r1")] == [
         header + "Free blood pressure checks this Saturday morning."
@@ -100,17 +92,17 @@ async def test_broadcast_to_hypertension_patients_end_to_end(
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    done = await rt.service(BroadcastStore).get(b.id)
+    done = await rt.stores.broadcasts.get(b.id)
     assert (done.status, done.sent, done.unreachable) == ("done", 2, 1)
-    await rt.service(Dispatcher).drain()  # the report is an outbox row
+    await rt.delivery.dispatcher.drain()  # the report is an outbox row
     to_doctor = sender.to(doctor.user_id)
     assert to_doctor[0].edit and "sent 2 / 3 · 1 unreachable" in to_doctor[0].text
     assert "Report for broadcast" in to_doctor[1].text
-    assert "broadcast" in [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+    assert "broadcast" in [e.action for e in await rt.stores.doctors.audit_since(0)]
 
 
 async def _wang(rt: Runtime) -> Doctor:
-    doctor = await rt.service(DirectoryService).doctor(WANG)
+    doctor = await rt.services.directory.doctor(WANG)
     assert doctor is not None
     return doctor
 
@@ -126,11 +118,11 @@ async def test_template_in_each_recipients_language(
     await doctor.press("Flu season")
     await doctor.press("Now")
     await doctor.press("Send to 4")
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     en, zh = sender.to("r1")[0], sender.to("r2")[0]
     assert "Flu season is here" in en.text and "Dr Wang Lihua" in en.text
     assert "流感" in zh.text and "王丽华" in zh.text
-    assert en.buttons[0][0].data == cb("bk", "new", "vaccination")
+    assert en.buttons[0][0].data == cb("book", "new", "vaccination")
 
 
 async def test_other_teams_residents_are_never_in_an_audience(
@@ -142,10 +134,10 @@ async def test_other_teams_residents_are_never_in_an_audience(
     await doctor.press("New broadcast")
     await doctor.press("one community")
     assert "待泾村" not in doctor.labels()  # Chen's community is not offered
-    forged = await rt.service(DirectoryService).community_ref("朱泾", "待泾村")
-    await doctor.press_data(cb("drb", "c", forged.key))
+    forged = await rt.services.directory.community_ref("朱泾", "待泾村")
+    await doctor.press_data(cb("broadcast", "c", forged.key))
     assert "out of date" in doctor.texts()
-    service = rt.service(BroadcastService)
+    service = rt.services.broadcasts
     wang = await _wang(rt)
     for audience in ("all", "hypertension", "diabetes2", "elderly"):
         got = {r.resident_id for r in await service.recipients(wang, audience)}
@@ -156,11 +148,11 @@ async def test_other_teams_residents_are_never_in_an_audience(
 async def test_parents_of_children_due_a_vaccine_this_month(rt: Runtime) -> None:
     await load_district(rt)
     ids = await residents(rt)
-    children = rt.service(ChildService)
+    children = rt.services.children
     await children.add(ids["r1"], "Baby", date(2026, 11, 20))  # birth doses due now
     await children.add(ids["other"], "Other baby", date(2026, 11, 20))  # another team's
     wang = await _wang(rt)
-    got = await rt.service(BroadcastService).recipients(wang, "vaccine")
+    got = await rt.services.broadcasts.recipients(wang, "vaccine")
     assert [r.resident_id for r in got] == [ids["r1"]]
 
 
@@ -172,27 +164,27 @@ async def test_cancel_stops_sending(
     doctor = await linked_doctor(rt, make_user)
     await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
     await doctor.press("Send to 4")
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
-    row = await rt.service(OutboxStore).by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    row = await rt.stores.outbox.by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
     await doctor.press("Cancel the broadcast")
     assert "was cancelled" in doctor.texts()
-    assert await rt.service(Dispatcher).drain() == 0
+    assert await rt.delivery.dispatcher.drain() == 0
     assert sender.to("r1") == [] and sender.to("r2") == []
     # A row the dispatcher had already claimed renders to nothing once cancelled.
-    resident = await rt.service(ResidentStore).get(row.resident_id)
+    resident = await rt.stores.residents.get(row.resident_id)
     assert await render_broadcast(rt, rt.catalogs.get("en"), resident, row) == []
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    done = await rt.service(BroadcastStore).get(b.id)
+    done = await rt.stores.broadcasts.get(b.id)
     assert (done.status, done.sent, done.not_sent) == ("cancelled", 0, 4)
     # Someone else's broadcast cannot be cancelled by forging the button.
-    await doctor.press_data(cb("drp", "x", b.id + 1))
+    await doctor.press_data(cb("progress", "x", b.id + 1))
     assert "out of date" in doctor.texts()
 
 
 async def _id(rt: Runtime, user_id: str) -> int:
-    loaded = await rt.service(ResidentStore).load("test", user_id)
+    loaded = await rt.stores.residents.load("test", user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -207,13 +199,13 @@ async def test_daily_limit(
         await compose_typed(doctor, "All my signed residents", f"Notice {i}")
         await doctor.press("Send to 4")
         assert "going out" in doctor.texts()
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     assert "today's limit of 3" in doctor.texts()
     with pytest.raises(BroadcastError):
-        await rt.service(BroadcastService).create(
+        await rt.services.broadcasts.create(
             await _wang(rt), Draft("all", text="one more"), ("test", doctor.user_id, None)
         )
-    assert len(await rt.service(BroadcastService).recent(await _wang(rt))) == 3
+    assert len(await rt.services.broadcasts.recent(await _wang(rt))) == 3
 
 
 async def test_more_than_500_needs_a_second_confirmation(
@@ -225,15 +217,15 @@ async def test_more_than_500_needs_a_second_confirmation(
     await compose_typed(doctor, "Hypertension", "Blood pressure day on Friday.")
     await doctor.press("Send to 501")
     assert "goes to 501 people" in doctor.texts()
-    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    assert await rt.services.broadcasts.recent(await _wang(rt)) == []
     with pytest.raises(BroadcastError):
-        await rt.service(BroadcastService).create(
+        await rt.services.broadcasts.create(
             await _wang(rt), Draft("hypertension", text="x"), ("test", doctor.user_id, None)
         )
     await doctor.press("Yes, send to 501")
     assert "sent 0 / 501" in doctor.texts()
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
-    assert (await rt.service(BroadcastService).progress(b.id)).total == b.total == 501
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    assert (await rt.services.broadcasts.progress(b.id)).total == b.total == 501
 
 
 async def test_typed_text_over_1000_characters_is_refused_kindly(
@@ -265,9 +257,9 @@ async def test_scheduled_broadcast_waits_for_its_time(
     assert "When:" in doctor.texts()
     await doctor.press("Send to 4")
     assert "scheduled for" in doctor.texts()
-    assert await rt.service(Dispatcher).drain() == 0
+    assert await rt.delivery.dispatcher.drain() == 0
     clock.set(clock.current + timedelta(days=1))  # 10:00 tomorrow
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     assert "very hot" in sender.to("r1")[0].text
 
 
@@ -293,24 +285,24 @@ async def test_my_broadcasts_lists_and_follows(
     assert "sent 0 / 4 · 0 unreachable" in doctor.texts()
     await doctor.press("Follow #")
     assert "is going out" in doctor.texts() and doctor.last.replies[-1].edit
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
     assert b.progress_ref == "1"  # the message the doctor pressed in
 
 
 @pytest.mark.parametrize(
     ("steps", "button"),
     [
-        ((), cb("drb", "go")),  # a fresh compose, the old confirm screen's Send
-        ((), cb("drb", "u")),  # … its "Mark urgent"
-        ((), cb("drb", "go2")),
-        ((), cb("drb", "back")),
-        ((), cb("drb", "type")),
-        ((), cb("drb", "t", "flu")),
-        ((), cb("drb", "w", "now")),
-        (("All my signed residents",), cb("drb", "go")),  # an audience, but no content yet
-        (("All my signed residents",), cb("drb", "w", "now")),
-        (("All my signed residents",), cb("drb", "at", "tom", "0900")),
-        (("All my signed residents", "Flu season"), cb("drb", "go")),  # no time picked yet
+        ((), cb("broadcast", "go")),  # a fresh compose, the old confirm screen's Send
+        ((), cb("broadcast", "u")),  # … its "Mark urgent"
+        ((), cb("broadcast", "go2")),
+        ((), cb("broadcast", "back")),
+        ((), cb("broadcast", "type")),
+        ((), cb("broadcast", "t", "flu")),
+        ((), cb("broadcast", "w", "now")),
+        (("All my signed residents",), cb("broadcast", "go")),  # an audience, but no content yet
+        (("All my signed residents",), cb("broadcast", "w", "now")),
+        (("All my signed residents",), cb("broadcast", "at", "tom", "0900")),
+        (("All my signed residents", "Flu season"), cb("broadcast", "go")),  # no time picked yet
     ],
 )
 async def test_buttons_of_an_older_draft_are_out_of_date(
@@ -329,9 +321,9 @@ async def test_buttons_of_an_older_draft_are_out_of_date(
     await doctor.press_data(button)
     assert "out of date" in doctor.texts()
     assert "went wrong" not in doctor.texts()
-    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    assert await rt.services.broadcasts.recent(await _wang(rt)) == []
     # The compose goes on from where it was.
-    await doctor.press_data(cb("drb", "new"))
+    await doctor.press_data(cb("broadcast", "new"))
     await doctor.press("All my signed residents")
     assert "All my signed residents: 4 residents" in doctor.texts()
 
@@ -349,21 +341,21 @@ async def test_revoking_a_doctor_stops_their_broadcasts_and_progress(
     await doctor.press("09:00")
     await doctor.press("Send to 4")
     assert "scheduled for" in doctor.texts()
-    scheduled = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
+    scheduled = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
 
-    done = await rt.service(DoctorService).revoke(WANG)
+    done = await rt.services.doctors.revoke(WANG)
     assert done.unlinked and done.broadcasts == (scheduled.id,)
-    assert (await rt.service(BroadcastStore).get(scheduled.id)).status == "cancelled"
+    assert (await rt.stores.broadcasts.get(scheduled.id)).status == "cancelled"
     clock.set(clock.current + timedelta(days=1))  # 10:00 tomorrow
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     assert [u for u, _, _ in sender.sent] == []  # no resident, and not the unlinked account
-    assert (await rt.service(BroadcastStore).get(scheduled.id)).finished_at is not None
-    assert await rt.service(OutboxStore).by_dedupe(f"bcr:{scheduled.id}") is None
-    assert "broadcast_cancel" in [e.action for e in await rt.service(DoctorStore).audit_since(0)]
+    assert (await rt.stores.broadcasts.get(scheduled.id)).finished_at is not None
+    assert await rt.stores.outbox.by_dedupe(f"bcr:{scheduled.id}") is None
+    assert "broadcast_cancel" in [e.action for e in await rt.stores.doctors.audit_since(0)]
 
 
 async def test_broadcast_of_an_account_that_took_another_code_stops(
@@ -376,19 +368,19 @@ async def test_broadcast_of_an_account_that_took_another_code_stops(
     doctor = await linked_doctor(rt, make_user)
     await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
     await doctor.press("Send to 4")
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
-    row = await rt.service(OutboxStore).by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
-    code = await rt.service(DoctorService).invite(CHEN)
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    row = await rt.stores.outbox.by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
+    code = await rt.services.doctors.invite(CHEN)
     await doctor.text(f"/doctor {code}")  # the same account is Dr Chen's now
-    resident = await rt.service(ResidentStore).get(row.resident_id)
+    resident = await rt.stores.residents.get(row.resident_id)
     assert await render_broadcast(rt, rt.catalogs.get("en"), resident, row) == []
     sender.sent.clear()
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    assert await rt.service(Dispatcher).drain() == 0
+    assert await rt.delivery.dispatcher.drain() == 0
     assert sender.sent == []
-    assert (await rt.service(BroadcastStore).get(b.id)).status == "cancelled"
+    assert (await rt.stores.broadcasts.get(b.id)).status == "cancelled"
 
 
 async def test_final_report_is_one_durable_outbox_row(
@@ -402,21 +394,21 @@ async def test_final_report_is_one_durable_outbox_row(
     doctor = await linked_doctor(rt, make_user)
     await compose_typed(doctor, "All my signed residents", "Clinic moves to room 3.")
     await doctor.press("Send to 4")
-    b = (await rt.service(BroadcastService).recent(await _wang(rt)))[0]
-    await rt.service(Dispatcher).drain()
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    await rt.delivery.dispatcher.drain()
     sender.sent.clear()
     loop = progress_loop(rt)
     loop.edit_every = 0
     await loop.tick()
-    report = await rt.service(OutboxStore).by_dedupe(f"bcr:{b.id}")
+    report = await rt.stores.outbox.by_dedupe(f"bcr:{b.id}")
     assert report is not None and report.kind == REPORT_KIND and report.status == "pending"
     assert not any("Report for broadcast" in r.text for _, r, _ in sender.sent)
     # "Restart": a new loop, and the old one ticking again, plan nothing more.
-    again = ProgressLoop(rt, render_progress)
+    again = ProgressLoop(rt, rt.stores.broadcasts, rt.stores.doctors, render_progress)
     again.edit_every = 0
     await again.tick()
     await loop.tick()
-    assert await rt.service(Dispatcher).drain() == 1
+    assert await rt.delivery.dispatcher.drain() == 1
     reports = [r for r in sender.to(doctor.user_id) if "Report for broadcast" in r.text]
     assert len(reports) == 1 and "sent 3 / 4 · 1 unreachable" in reports[0].text
 
@@ -435,8 +427,8 @@ async def test_an_old_confirm_screen_cannot_send_or_discard_a_newer_draft(
     for data in (old["✅"], old["❌"], old["🚨"]):
         await doctor.press_data(data)
         assert "out of date" in doctor.texts()
-    assert await rt.service(BroadcastService).recent(await _wang(rt)) == []
+    assert await rt.services.broadcasts.recent(await _wang(rt)) == []
     # Draft B, from its own screen, is intact and goes out as shown.
     await doctor.press_data(new["✅"])
-    sent = await rt.service(BroadcastService).recent(await _wang(rt))
+    sent = await rt.services.broadcasts.recent(await _wang(rt))
     assert len(sent) == 1 and sent[0].text == "Draft B"

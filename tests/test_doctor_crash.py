@@ -18,10 +18,7 @@ import pytest
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services.broadcasts import BroadcastService, Draft
-from bot.services.directory import DirectoryService
-from bot.storage.doctors import DoctorStore
-from bot.storage.residents import ResidentStore
+from bot.services.broadcasts import Draft
 from tests.doctor_fixtures import WANG, bulk_signed, load_district
 from tests.fakes.bot_process import (
     fake_bot_api,
@@ -48,14 +45,12 @@ async def plan_broadcast(db: Path) -> int:
     try:
         await load_district(rt)
         await bulk_signed(rt, RECIPIENTS, first=FIRST_CHAT, channel="telegram")
-        residents = rt.service(ResidentStore)
+        residents = rt.stores.residents
         account = await residents.create("telegram", str(DOCTOR_CHAT))
         await residents.update(account, locale="en")
-        await rt.service(DoctorStore).link_directly(
-            WANG, account.id, "telegram", str(DOCTOR_CHAT), 0
-        )
-        doctor = await rt.service(DirectoryService).doctor(WANG)
-        b = await rt.service(BroadcastService).create(
+        await rt.stores.doctors.link_directly(WANG, account.id, "telegram", str(DOCTOR_CHAT), 0)
+        doctor = await rt.services.directory.doctor(WANG)
+        b = await rt.services.broadcasts.create(
             doctor,
             Draft("hypertension", text=TEXT),
             ("telegram", str(DOCTOR_CHAT), None),

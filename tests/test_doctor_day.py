@@ -8,18 +8,9 @@ from datetime import date, timedelta
 
 from bot.callbacks import cb
 from bot.runtime import Runtime
-from bot.services.booking import BookingService
-from bot.services.directory import DirectoryService
-from bot.services.doctors import VISIT_ACCESS, DoctorService
-from bot.services.health import HealthService
+from bot.services.doctors import VISIT_ACCESS
 from bot.services.readings import BloodPressure
-from bot.services.vaccines.children import ChildService
-from bot.storage.booking import BookingStore
-from bot.storage.doctors import DoctorStore
-from bot.storage.health import HealthStore
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from handlers.doctor_day import render_noshow, render_reminder
+from handlers.doctor.day import render_noshow, render_reminder
 from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
 from tests.harness import ChatUser
@@ -29,8 +20,8 @@ T1, T2 = "1:30\u202fPM", "1:45\u202fPM"  # how English shows 13:30 and 13:45
 
 
 async def book(rt: Runtime, resident_id: int, doctor_id: str, day: date, reason: str) -> int:
-    service = rt.service(BookingService)
-    doctor = await rt.service(DirectoryService).doctor(doctor_id)
+    service = rt.services.booking
+    doctor = await rt.services.directory.doctor(doctor_id)
     await service.ensure_slots(doctor, rt.now())
     slot = (await service.free_times(doctor_id, day, rt.now()))[0]
     result = await service.book(resident_id, slot.id, doctor_id, reason, rt.now())
@@ -39,7 +30,7 @@ async def book(rt: Runtime, resident_id: int, doctor_id: str, day: date, reason:
 
 
 async def audit(rt: Runtime) -> list[tuple[str, int | None]]:
-    return [(e.action, e.target_resident_id) for e in await rt.service(DoctorStore).audit_since(0)]
+    return [(e.action, e.target_resident_id) for e in await rt.stores.doctors.audit_since(0)]
 
 
 async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
@@ -61,24 +52,24 @@ async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., Chat
     assert "Elderly annual health check" in text  # tomorrow's, listed
     await doctor.press(f"{T1} came")
     await doctor.press(f"{T2} no-show")
-    bookings = rt.service(BookingStore)
+    bookings = rt.stores.booking
     assert (await bookings.appointment(came)).status == "attended"
     assert (await bookings.appointment(missed)).status == "no_show"
     # The attended chronic visit counts as this quarter's follow-up.
-    facts = (await rt.service(HealthStore).facts([li]))[0]
+    facts = (await rt.stores.health.facts([li]))[0]
     assert facts.last_event["followup"] == today
     # The no-show resident is asked to book again; their reminders are off.
-    rows = await rt.service(OutboxStore).for_resident(zhao)
+    rows = await rt.stores.outbox.for_resident(zhao)
     noshow = [r for r in rows if r.kind == "doctor_noshow"]
     assert len(noshow) == 1
     assert all(r.status == "cancelled" for r in rows if r.kind == "booking_reminder")
-    resident = await rt.service(ResidentStore).get(zhao)
+    resident = await rt.stores.residents.get(zhao)
     (reply,) = await render_noshow(rt, rt.catalogs.get("en"), resident, noshow[0])
     assert "We missed you" in reply.text
-    assert reply.buttons[0][0].data == cb("bk", "new", "general")
+    assert reply.buttons[0][0].data == cb("book", "new", "general")
 
     # Marking twice, tomorrow's visit, or another team's visit: nothing changes.
-    for data in (cb("drd", "att", came), cb("drd", "ns", theirs)):
+    for data in (cb("day", "att", came), cb("day", "ns", theirs)):
         await doctor.press_data(data)
         assert STALE in doctor.texts()
     assert (await bookings.appointment(theirs)).status == "booked"
@@ -91,7 +82,7 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     rt: Runtime, make_user: Callable[..., ChatUser]
 ) -> None:
     await load_district(rt)
-    health = rt.service(HealthService)
+    health = rt.services.health
     late = await signed_resident(rt, "late", name="Late Follow", conditions=("hypertension",))
     await health.record_event(late, "followup", date(2026, 5, 6))  # nothing since Q2
     elder = await signed_resident(rt, "elder", name="Old Annual", birth_year=1950)
@@ -106,23 +97,23 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     assert doctor.last.toast == "Reminder sent."
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Already reminded today."
-    (row,) = await rt.service(OutboxStore).for_resident(late, "doctor_reminder")
-    resident = await rt.service(ResidentStore).get(late)
+    (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
+    resident = await rt.stores.residents.get(late)
     (reply,) = await render_reminder(rt, rt.catalogs.get("en"), resident, row)
     assert "Dr Wang Lihua" in reply.text and "September 30, 2026" in reply.text
-    assert reply.buttons[0][0].data == cb("bk", "new", "chronic")
+    assert reply.buttons[0][0].data == cb("book", "new", "chronic")
     assert ("reminder", late) in await audit(rt)
     # Not overdue, or another team's: refused.
     other = await signed_resident(rt, "x", CHEN, community="待泾村", birth_year=1940)
-    await doctor.press_data(cb("drd", "rem", other, "annual"))
+    await doctor.press_data(cb("day", "rem", other, "annual"))
     assert STALE in doctor.texts()
-    assert await rt.service(OutboxStore).for_resident(other, "doctor_reminder") == []
+    assert await rt.stores.outbox.for_resident(other, "doctor_reminder") == []
     assert elder != other
 
 
 async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
     await load_district(rt)
-    health = rt.service(HealthService)
+    health = rt.services.health
     rid = await signed_resident(
         rt, "p", name="Pressure High", conditions=("hypertension",), birth_year=1956
     )
@@ -139,8 +130,8 @@ async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -
     assert "Hypertension" in card and "BP 150/95" in card
     assert "Next visit:" in card and "Chronic disease follow-up" in card
     assert "Children's vaccines: no children recorded" in card
-    await rt.service(ChildService).add(rid, "Xiaobao", date(2026, 11, 20))
-    await doctor.press_data(cb("drd", "card", rid))
+    await rt.services.children.add(rid, "Xiaobao", date(2026, 11, 20))
+    await doctor.press_data(cb("day", "card", rid))
     assert "👶 Xiaobao: due now: " in doctor.texts() and "HepB-1" in doctor.texts()
     assert ("view_card", rid) in await audit(rt)
 
@@ -149,14 +140,14 @@ async def test_cannot_see_another_teams_resident(
     rt: Runtime, make_user: Callable[..., ChatUser]
 ) -> None:
     await load_district(rt)
-    health = rt.service(HealthService)
+    health = rt.services.health
     other = await signed_resident(rt, "o", CHEN, community="待泾村", name="Not Yours")
     await health.log_reading(other, BloodPressure(200, 125))
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("drd", "card", other))
+    await doctor.press_data(cb("day", "card", other))
     assert STALE in doctor.texts() and "Not Yours" not in doctor.texts()
     await doctor.press("🏠")
-    await doctor.press_data(cb("drd", "flags"))
+    await doctor.press_data(cb("day", "flags"))
     assert "Not Yours" not in doctor.texts()
     assert ("view_card", other) not in await audit(rt)
     assert [a for a, _ in await audit(rt)].count("denied") == 1
@@ -170,37 +161,37 @@ async def test_only_signed_or_recently_seen_residents_are_reachable(
     await load_district(rt)
     today = date(2026, 11, 24)
     rid = await signed_resident(rt, "c1", CHEN, community="待泾村", name="Chen Signed")
-    await rt.service(HealthService).log_reading(rid, BloodPressure(150, 95))
-    doctors = rt.service(DoctorService)
-    wang = await rt.service(DirectoryService).doctor(WANG)
+    await rt.services.health.log_reading(rid, BloodPressure(150, 95))
+    doctors = rt.services.doctors
+    wang = await rt.services.directory.doctor(WANG)
     assert wang is not None
     doctor = await linked_doctor(rt, make_user)
 
     cancelled = await book(rt, rid, WANG, today, "general")
-    result = await rt.service(BookingService).cancel(rid, cancelled, rt.now())
+    result = await rt.services.booking.cancel(rid, cancelled, rt.now())
     assert result.problem is None
     assert not await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
 
     visit = await book(rt, rid, WANG, today, "general")
     assert await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     card = doctor.texts()
     assert "BP 150/95" in card
     # The name was given to Chen's team, not Wang's: the card does not show it.
     assert "Chen Signed" not in card and f"Resident #{rid}" in card
-    await doctor.press_data(cb("drd", "att", visit))
-    assert (await rt.service(BookingStore).appointment(visit)).status == "attended"
+    await doctor.press_data(cb("day", "att", visit))
+    assert (await rt.stores.booking.appointment(visit)).status == "attended"
 
     clock.set(clock.current + VISIT_ACCESS - timedelta(days=1))
     assert await doctors.can_reach(wang, rid)
     clock.set(clock.current + timedelta(days=2))
     assert not await doctors.can_reach(wang, rid)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
     # Chen's own team still sees their signed resident.
-    chen = await rt.service(DirectoryService).doctor(CHEN)
+    chen = await rt.services.directory.doctor(CHEN)
     assert chen is not None and await doctors.can_reach(chen, rid)
 
 
@@ -211,10 +202,10 @@ async def test_card_shows_only_the_teams_own_next_visit(
     rid = await signed_resident(rt, "w1", WANG, name="Wang Signed")
     await book(rt, rid, CHEN, date(2026, 11, 25), "chronic")  # a visit with another team
     doctor = await linked_doctor(rt, make_user)
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     card = doctor.texts()
     assert "Wang Signed" in card
     assert "Next visit: none booked" in card and "Chronic disease follow-up" not in card
     await book(rt, rid, WANG, date(2026, 11, 25), "annual")
-    await doctor.press_data(cb("drd", "card", rid))
+    await doctor.press_data(cb("day", "card", rid))
     assert "Elderly annual health check" in doctor.texts()

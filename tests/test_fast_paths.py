@@ -22,9 +22,10 @@ from telegram import (
 
 from bot.channels import telegram as tg
 from bot.core import Button, Keyboard, KeyButton, Reply, Request
+from bot.domain.residents import ConversationState
 from bot.storage import db as dbmod
 from bot.storage.db import Database
-from bot.storage.residents import ConversationState, ResidentStore
+from bot.storage.residents import ResidentStore
 
 # Enough SQLite VM steps to reach the budget check many times over.
 SLOW_SQL = (

@@ -10,19 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.callbacks import cb
+from bot.domain.directory import Doctor, Station
 from bot.runtime import Runtime
 from bot.services.followup import NOTIFICATION_KIND
-from bot.services.health import HealthService
-from bot.services.jobs import Jobs
-from bot.storage.directory import DirectoryStore, Doctor, Station
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from handlers.health import render_followup
+from handlers.resident.health import render_followup
 from tests.harness import ChatUser
 
 
 async def rid(u: ChatUser) -> int:
-    loaded = await u.rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await u.rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -39,11 +35,11 @@ async def tap(u: ChatUser, *keys: str) -> None:
 
 
 async def readings(u: ChatUser) -> list:
-    return await u.rt.service(HealthService).readings(await rid(u))
+    return await u.rt.services.health.readings(await rid(u))
 
 
 async def pending_followups(rt: Runtime, resident_id: int) -> list[tuple[str, str]]:
-    rows = await rt.service(OutboxStore).for_resident(resident_id, NOTIFICATION_KIND)
+    rows = await rt.stores.outbox.for_resident(resident_id, NOTIFICATION_KIND)
     return sorted((r.dedupe_key, r.status) for r in rows)
 
 
@@ -128,13 +124,13 @@ async def test_keypad_of_a_finished_reading_is_out_of_date(user: ChatUser) -> No
     await user.text("/health")
     await user.press("Log blood pressure")
     await user.text("135/85")
-    await user.press_data(cb("hr", "k", "5"))
+    await user.press_data(cb("reading", "k", "5"))
     assert "out of date" in user.texts()
     assert len(await readings(user)) == 1
 
 
 async def add_directory(rt: Runtime) -> None:
-    store = rt.service(DirectoryStore)
+    store = rt.stores.directory
 
     def centre(sid: str, name: str, phone: str, lat: float) -> Station:
         return Station(
@@ -165,14 +161,14 @@ async def test_danger_reading_gets_the_urgent_message_and_a_flag(user: ChatUser)
     assert "120" in text
     # No home and no team: the district's main centre, its phone before the 120 advice.
     assert "021-1111" in text and text.index("021-1111") < text.index("call 120")
-    flags = await user.rt.service(HealthService).flags_for([await rid(user)])
+    flags = await user.rt.services.health.flags_for([await rid(user)])
     assert len(flags) == 1
     assert flags[0].reading is not None and flags[0].reading.systolic == 185
 
 
 async def test_urgent_message_names_the_residents_own_team_centre(user: ChatUser) -> None:
     await add_directory(user.rt)
-    await user.rt.service(DirectoryStore).set_home(await rid(user), "朱泾镇", "东林村", "now")
+    await user.rt.stores.directory.set_home(await rid(user), "朱泾镇", "东林村", user.rt.now())
     await user.text("/health")
     await user.press("Log fasting glucose")
     await user.text("3.9")
@@ -184,7 +180,7 @@ async def test_danger_without_any_directory_still_says_120(user: ChatUser) -> No
     await user.press("Log fasting glucose")
     await user.text("16.7")
     assert "danger sign" in user.texts() and "call 120" in user.texts()
-    assert len(await user.rt.service(HealthService).flags_for([await rid(user)])) == 1
+    assert len(await user.rt.services.health.flags_for([await rid(user)])) == 1
 
 
 async def test_boundary_readings_are_not_flagged(user: ChatUser) -> None:
@@ -192,7 +188,7 @@ async def test_boundary_readings_are_not_flagged(user: ChatUser) -> None:
     await user.press("Log blood pressure")
     await user.text("179/109")
     assert "danger" not in user.texts()
-    assert await user.rt.service(HealthService).flags_for([await rid(user)]) == []
+    assert await user.rt.services.health.flags_for([await rid(user)]) == []
 
 
 async def test_elder_mode_confirms_before_saving_a_reading(user: ChatUser) -> None:
@@ -210,7 +206,7 @@ async def test_elder_mode_confirms_before_saving_a_reading(user: ChatUser) -> No
 
 
 async def test_conditions_toggle_with_confirmation_in_elder_mode(user: ChatUser) -> None:
-    health = user.rt.service(HealthService)
+    health = user.rt.services.health
     await user.text("/settings")
     await user.press("Elder mode: turn on")
     await user.press("Yes")
@@ -227,7 +223,7 @@ async def test_conditions_toggle_with_confirmation_in_elder_mode(user: ChatUser)
 
 
 async def test_conditions_set_by_a_doctor_are_not_removed_by_the_resident(user: ChatUser) -> None:
-    health = user.rt.service(HealthService)
+    health = user.rt.services.health
     await health.set_condition(await rid(user), "diabetes2", set_by="doctor", doctor_id="D1")
     await user.text("/health")
     await user.press("My conditions")
@@ -241,16 +237,16 @@ async def test_birth_year_by_decade_then_year(user: ChatUser) -> None:
     await user.press("Birth year")
     await user.press("1950–1959")
     await user.press("1958")
-    assert await user.rt.service(HealthService).birth_year(await rid(user)) == 1958
+    assert await user.rt.services.health.birth_year(await rid(user)) == 1958
     assert "Birth year: 1958" in user.texts()
     # 68 this year: the elderly annual check is planned.
     assert "annual health check" in user.texts()
 
 
 async def test_a_birth_year_in_the_future_is_refused(user: ChatUser) -> None:
-    await user.press_data(cb("hl", "bys", 2100))
+    await user.press_data(cb("health", "bys", 2100))
     assert "out of date" in user.texts()
-    assert await user.rt.service(HealthService).birth_year(await rid(user)) is None
+    assert await user.rt.services.health.birth_year(await rid(user)) is None
 
 
 async def test_my_readings_text_and_chart(user: ChatUser, clock) -> None:
@@ -270,14 +266,14 @@ async def test_my_readings_text_and_chart(user: ChatUser, clock) -> None:
 
 
 async def test_uncontrolled_reading_plans_the_two_week_recheck(user: ChatUser) -> None:
-    health = user.rt.service(HealthService)
+    health = user.rt.services.health
     resident = await rid(user)
     await health.set_condition(resident, "hypertension")
     await user.text("/bp 150/95")
     assert "within 2 weeks" in user.texts()
     # Today is Tuesday 24 November: due 8 December, reminded on Monday 7 December.
     assert "December 8, 2026" in user.texts()
-    assert cb("bk", "new", "chronic") in [
+    assert cb("book", "new", "chronic") in [
         b.data for r in user.all_replies() for b in r.all_buttons()
     ]
     keys = dict(await pending_followups(user.rt, resident))
@@ -287,7 +283,7 @@ async def test_uncontrolled_reading_plans_the_two_week_recheck(user: ChatUser) -
 async def test_reminders_are_deduplicated_and_cancelled_when_a_visit_is_recorded(
     user: ChatUser, rt: Runtime
 ) -> None:
-    health = rt.service(HealthService)
+    health = rt.services.health
     resident = await rid(user)
     await health.set_condition(resident, "hypertension")
     first = await pending_followups(rt, resident)
@@ -315,7 +311,7 @@ async def test_reminders_are_deduplicated_and_cancelled_when_a_visit_is_recorded
 async def test_removing_and_re_adding_a_condition_brings_the_reminders_back(
     user: ChatUser, rt: Runtime
 ) -> None:
-    health = rt.service(HealthService)
+    health = rt.services.health
     resident = await rid(user)
     await health.set_condition(resident, "hypertension")
     await health.remove_condition(resident, "hypertension")
@@ -325,12 +321,12 @@ async def test_removing_and_re_adding_a_condition_brings_the_reminders_back(
 
 
 async def test_daily_scan_plans_the_annual_check_for_65_plus(rt: Runtime, user: ChatUser) -> None:
-    health = rt.service(HealthService)
+    health = rt.services.health
     resident = await rid(user)
     await health.store.set_birth_year(resident, 1950, rt.now())  # stored without a re-plan
     assert await pending_followups(rt, resident) == []
     # The registered daily job, run as the scheduler runs it.
-    await rt.service(Jobs).run_now("followup.scan")
+    await rt.delivery.jobs.run_now("followup.scan")
     assert [k for k, _ in await pending_followups(rt, resident)] == [
         f"fu:{resident}:annual:2026-12-31:ahead",
         f"fu:{resident}:annual:2026-12-31:week",
@@ -339,17 +335,17 @@ async def test_daily_scan_plans_the_annual_check_for_65_plus(rt: Runtime, user: 
 
 
 async def test_reminder_renders_with_a_one_tap_book_button(rt: Runtime, user: ChatUser) -> None:
-    health = rt.service(HealthService)
+    health = rt.services.health
     resident = await rid(user)
     await health.set_birth_year(resident, 1950)
-    rows = await rt.service(OutboxStore).for_resident(resident, NOTIFICATION_KIND)
-    person = await rt.service(ResidentStore).get(resident)
+    rows = await rt.stores.outbox.for_resident(resident, NOTIFICATION_KIND)
+    person = await rt.stores.residents.get(resident)
     assert person is not None
     for locale in ("en", "zh_Hans"):
         replies = await render_followup(rt, rt.catalogs.get(locale), person, rows[0])
         data = [b.data for b in replies[0].all_buttons()]
-        assert cb("bk", "new", "annual") in data
-        assert cb("hl", "evk", "annual_check") in data
+        assert cb("book", "new", "annual") in data
+        assert cb("health", "evk", "annual_check") in data
         assert replies[0].text
     en = await render_followup(rt, rt.catalogs.get("en"), person, rows[0])
     assert "Elderly annual health check" in en[0].text and "December 31, 2026" in en[0].text
@@ -357,7 +353,7 @@ async def test_reminder_renders_with_a_one_tap_book_button(rt: Runtime, user: Ch
 
 async def test_recording_an_event_in_the_future_is_refused(user: ChatUser) -> None:
     tomorrow = (date(2026, 11, 24) + timedelta(days=1)).strftime("%Y%m%d")
-    await user.press_data(cb("hl", "evd", "followup", tomorrow))
+    await user.press_data(cb("health", "evd", "followup", tomorrow))
     assert "out of date" in user.texts()
 
 
@@ -365,13 +361,13 @@ async def test_health_data_is_exported_and_deleted_with_the_resident(
     user: ChatUser, rt: Runtime
 ) -> None:
     resident = await rid(user)
-    health = rt.service(HealthService)
+    health = rt.services.health
     await health.set_condition(resident, "hypertension")
     await user.text("/bp 185/95")
-    exported = await rt.service(ResidentStore).export(resident)
+    exported = await rt.stores.residents.export(resident)
     for table in ("health_conditions", "health_readings", "health_flags"):
         assert exported.get(table), table
-    assert await rt.service(ResidentStore).delete(resident)
+    assert await rt.stores.residents.delete(resident)
     assert await health.store.readings(resident, datetime(2000, 1, 1, tzinfo=UTC)) == []
     assert await health.flags_for([resident]) == []
 
@@ -429,7 +425,7 @@ async def test_no_reading_value_reaches_the_log(
 async def test_conditions_are_listed_the_readers_way(make_user, language: str, joined: str) -> None:
     u = make_user("2102", "en" if language == "English" else "zh-CN")
     await u.onboard(language)
-    health = u.rt.service(HealthService)
+    health = u.rt.services.health
     await health.set_condition(await rid(u), "hypertension")
     await health.set_condition(await rid(u), "diabetes2")
     await u.text("/health")
@@ -443,9 +439,9 @@ async def test_followup_reminder_offers_home_in_elder_mode(
     rt: Runtime, user: ChatUser, locale: str, home: str
 ) -> None:
     resident = await rid(user)
-    await rt.service(HealthService).set_birth_year(resident, 1950)
-    rows = await rt.service(OutboxStore).for_resident(resident, NOTIFICATION_KIND)
-    residents = rt.service(ResidentStore)
+    await rt.services.health.set_birth_year(resident, 1950)
+    rows = await rt.stores.outbox.for_resident(resident, NOTIFICATION_KIND)
+    residents = rt.stores.residents
     person = await residents.get(resident)
     assert person is not None
     t = rt.catalogs.get(locale)

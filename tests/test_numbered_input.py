@@ -14,11 +14,13 @@ from bot.channels.console import ConsoleChat
 from bot.channels.web import WebChat
 from bot.core import Button, Kind, Reply
 from bot.runtime import Runtime
-from bot.services.health import HealthService
-from bot.storage.residents import ResidentStore
 
-KEYPAD = [[Button(str(n), f"v1:hr:k:{n}") for n in range(r, r + 3)] for r in (1, 4, 7)] + [
-    [Button("⌫", "v1:hr:k:del"), Button("0", "v1:hr:k:0"), Button("✅", "v1:hr:k:ok")]
+KEYPAD = [[Button(str(n), f"v1:reading:k:{n}") for n in range(r, r + 3)] for r in (1, 4, 7)] + [
+    [
+        Button("⌫", "v1:reading:k:del"),
+        Button("0", "v1:reading:k:0"),
+        Button("✅", "v1:reading:k:ok"),
+    ]
 ]
 
 
@@ -45,22 +47,22 @@ def test_on_a_value_screen_typed_numbers_are_values(typed: str) -> None:
 def test_on_a_value_screen_letters_and_labels_still_choose() -> None:
     offer = offered(keypad(wants_text=True))
     ok = numbered.pick("✅", offer)  # a label that is not a number
-    assert ok is not None and ok.data == "v1:hr:k:ok"
+    assert ok is not None and ok.data == "v1:reading:k:ok"
     first = numbered.pick("a", offer)  # options are keyed by letter here
-    assert first is not None and first.data == "v1:hr:k:1"
+    assert first is not None and first.data == "v1:reading:k:1"
     twelfth = numbered.pick("L", offer)
-    assert twelfth is not None and twelfth.data == "v1:hr:k:ok"
+    assert twelfth is not None and twelfth.data == "v1:reading:k:ok"
     # A tap arrives by number (web chat, WeChat msgmenu) and is never taken for a value.
     tapped = numbered.option_by_number(12, offer)
-    assert tapped is not None and tapped.data == "v1:hr:k:ok"
+    assert tapped is not None and tapped.data == "v1:reading:k:ok"
 
 
 def test_elsewhere_numbers_still_choose_options() -> None:
     offer = offered(keypad(wants_text=False))
     twelfth = numbered.pick("12", offer)
-    assert twelfth is not None and twelfth.data == "v1:hr:k:ok"
+    assert twelfth is not None and twelfth.data == "v1:reading:k:ok"
     third = numbered.pick("３", offer)  # full-width, as typed on Chinese keyboards
-    assert third is not None and third.data == "v1:hr:k:3"
+    assert third is not None and third.data == "v1:reading:k:3"
     assert numbered.pick("²", offer) is not None  # a superscript digit picks, never crashes
 
 
@@ -114,9 +116,9 @@ async def visitor(rt: Runtime) -> Visitor:
 
 
 async def glucose_readings(rt: Runtime, channel: str, user_id: str) -> list[float | None]:
-    loaded = await rt.service(ResidentStore).load(channel, user_id)
+    loaded = await rt.stores.residents.load(channel, user_id)
     assert loaded is not None
-    return [r.glucose for r in await rt.service(HealthService).readings(loaded[0].id)]
+    return [r.glucose for r in await rt.services.health.readings(loaded[0].id)]
 
 
 @pytest.mark.parametrize(("typed", "saved"), [("12", 12.0), ("14", 14.0), ("6.1", 6.1)])

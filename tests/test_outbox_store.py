@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.residents import ResidentStore
+from bot.storage.outbox import OutboxStore
 
 
 def row(rid: int, kind: str, key: str, rt: Runtime, **params: object) -> Planned:
@@ -16,10 +16,10 @@ def row(rid: int, kind: str, key: str, rt: Runtime, **params: object) -> Planned
 
 async def planned(rt: Runtime) -> tuple[OutboxStore, int, int]:
     """Two residents' reminders (`r:<child>:<n>`) and one row of another kind."""
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     a = (await residents.create("test", "1")).id
     b = (await residents.create("test", "2")).id
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     rows = [
         row(a, "reminder", "r:1:a", rt),
         row(a, "reminder", "r:1:b", rt),

@@ -6,29 +6,29 @@ import asyncio
 
 import pytest
 
+from bot.app import build_registry
 from bot.callbacks import StaleButton, cb, parse
 from bot.core import Button, Incoming, Kind, Reply, split_text
 from bot.router import Registry, UserError
 from bot.runtime import Runtime
-from handlers import build_registry
 
 
 def test_callback_roundtrip_and_limits() -> None:
-    data = cb("bk", "slot", 123)
-    assert data == "v1:bk:slot:123"
+    data = cb("book", "slot", 123)
+    assert data == "v1:book:slot:123"
     parsed = parse(data)
-    assert parsed.feature == "bk" and parsed.int_part(1) == 123
+    assert parsed.feature == "book" and parsed.int_part(1) == 123
     with pytest.raises(ValueError):
         cb("x", "y" * 70)
     with pytest.raises(ValueError):
         cb("x", "a:b")
     with pytest.raises(ValueError):
         Button("x", "v1:" + "z" * 62)
-    for bad in ("", "v2:bk:slot", "v1", "v1:", "v1:bk::1", "x" * 65):
+    for bad in ("", "v2:bk:slot", "v1", "v1:", "v1:book::1", "x" * 65):
         with pytest.raises(StaleButton):
             parse(bad)
     with pytest.raises(StaleButton):
-        parse("v1:bk:slot:-3").int_part(1)
+        parse("v1:book:slot:-3").int_part(1)
 
 
 def test_split_text() -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.residents import ConversationState
 from bot.storage.db import Database, load_migrations
-from bot.storage.residents import ConversationState, ResidentStore
+from bot.storage.residents import ResidentStore
 
 
 @pytest.fixture

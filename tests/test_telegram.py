@@ -22,14 +22,13 @@ import pytest
 from telegram import Update
 from telegram.ext import Application
 
-from bot.channels.base import Blocked, Permanent, RetryLater, Transient
+from bot.app import build_registry
 from bot.channels.telegram import TelegramSender, build_application
 from bot.config import Settings
 from bot.context import Ctx
 from bot.core import Attachment, Reply, Venue
+from bot.delivery.sender import Blocked, Permanent, RetryLater, Transient
 from bot.runtime import Runtime
-from bot.storage.residents import ResidentStore
-from handlers import build_registry
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeBotAPIServer, FakeRequest
 from tests.fakes.updates import FakeUser
@@ -159,11 +158,11 @@ async def test_every_callback_is_answered_even_forged_stale_or_failing(
         u.callback("v1:menu:home"),
         u.callback("garbage"),
         u.callback("v0:menu:home"),
-        u.callback("v1:set:setlang:fr"),
+        u.callback("v1:settings:setlang:fr"),
         u.callback("v1:nofeature:x"),
         u.callback("x" * 64),
         u.callback(None),  # a game button: no data at all
-        u.callback("v1:set:show", message_id=999_999),  # a message the bot never sent
+        u.callback("v1:settings:show", message_id=999_999),  # a message the bot never sent
     ]
     for update in presses:
         queries.append(update["callback_query"]["id"])
@@ -193,11 +192,11 @@ async def test_button_on_an_old_message_edits_or_sends_anew(api: FakeBotAPI, sen
     assert api.calls[-1].method == "editMessageText" and api.calls[-1].ok
     # The same screen again: Telegram refuses an identical edit; the channel accepts that.
     await send(u.press("⬅️ Back"))
-    await send(u.callback("v1:set:show"))
+    await send(u.callback("v1:settings:show"))
     last = api.calls_to("editMessageText")[-1]
     assert not last.ok and "not modified" in (last.description or "")
     # The message is gone (deleted on the phone): a fresh message is sent instead.
-    await send(u.callback("v1:set:lang", message_id=424242))
+    await send(u.callback("v1:settings:lang", message_id=424242))
     assert api.replies(u.user_id)[-1].method == "sendMessage"
     assert api.texts(u.user_id)[-1] == "Choose your language."
 
@@ -228,7 +227,7 @@ async def test_mydata_sends_a_json_document(api: FakeBotAPI, send: Send) -> None
 async def test_blocked_user_is_marked_unreachable(api: FakeBotAPI, send: Send, rt: Runtime) -> None:
     u = FakeUser(api)
     await onboard(send, u)
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     api.blocked_chats.add(u.user_id)
     await send(u.text("hello"))
     assert api.calls[-1].status == 403
@@ -247,7 +246,7 @@ async def test_kicked_member_update_marks_unreachable(
 ) -> None:
     u = FakeUser(api)
     await onboard(send, u)
-    store = rt.service(ResidentStore)
+    store = rt.stores.residents
     replies_before = len(api.replies())
     await send(u.member_status("kicked"))
     loaded = await store.load("telegram", str(u.user_id))

@@ -10,25 +10,20 @@ import pytest
 from bot.config import Settings
 from bot.context import HOME
 from bot.runtime import Runtime
-from bot.services.tips import RHYME_ID, TipService
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from bot.storage.tips import TipStore
-from handlers.tips import render_tip
+from bot.services.tips import RHYME_ID
+from handlers.resident.tips import render_tip
 from tests.harness import ChatUser
 from tests.test_tips_content import RHYME
 
 
 async def _resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
 
 async def _pending(rt: Runtime, rid: int) -> list:
-    return [
-        r for r in await rt.service(OutboxStore).for_resident(rid, "tip") if r.status == "pending"
-    ]
+    return [r for r in await rt.stores.outbox.for_resident(rid, "tip") if r.status == "pending"]
 
 
 def _local(rt: Runtime, ts: int) -> datetime:
@@ -41,7 +36,7 @@ async def test_subscribe_change_and_unsubscribe(user: ChatUser, rt: Runtime) -> 
     assert "Tips are off" in user.texts()
     await user.press("Turn on tips")
     assert "first tip comes" in user.texts()
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and sub.active and sub.slot == "morning" and sub.frequency == "daily"
     (row,) = await _pending(rt, rid)
     # 10:00 on Tuesday: this morning's slot has passed, so Wednesday 08:30.
@@ -56,14 +51,14 @@ async def test_subscribe_change_and_unsubscribe(user: ChatUser, rt: Runtime) -> 
     (row,) = await _pending(rt, rid)
     assert row.key == RHYME_ID
     assert _local(rt, row.due_at).isoformat() == "2026-11-24T18:30:00+08:00"
-    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 1}
+    assert await rt.stores.tips.counts(rid) == {RHYME_ID: 1}
 
     # Frequency: once a week, on Friday.
     await user.text("💡 Health tips")
     await user.press("How often")
     await user.press("Once a week")
     await user.press("Friday")
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and (sub.frequency, sub.weekday, sub.slot) == ("weekly", 4, "evening")
     (row,) = await _pending(rt, rid)
     assert _local(rt, row.due_at).isoformat() == "2026-11-27T18:30:00+08:00"
@@ -73,12 +68,12 @@ async def test_subscribe_change_and_unsubscribe(user: ChatUser, rt: Runtime) -> 
     # Off: the pending tip is cancelled and given back to the history.
     await user.press("Turn off tips")
     assert "off" in user.texts()
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and not sub.active
     assert await _pending(rt, rid) == []
-    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 0}
+    assert await rt.stores.tips.counts(rid) == {RHYME_ID: 0}
     # Nightly planning leaves them alone now.
-    assert (await rt.service(TipService).plan_today()).rows == 0
+    assert (await rt.services.tips.plan_today()).rows == 0
 
 
 async def test_topics_toggle_checklist(user: ChatUser, rt: Runtime) -> None:
@@ -89,16 +84,16 @@ async def test_topics_toggle_checklist(user: ChatUser, rt: Runtime) -> None:
     assert "✅ 🧼 Hygiene" in user.labels()
     await user.press("✅ 🧼 Hygiene")
     assert "⬜ 🧼 Hygiene" in user.labels()
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and "hygiene" not in sub.topics and "nutrition" in sub.topics
     # The pending tip was the (hygiene) rhyme: it is replaced by one of the chosen topics.
     (row,) = await _pending(rt, rid)
-    tip = rt.service(TipService).catalog.get(row.key)
+    tip = rt.services.tips.catalog.get(row.key)
     assert tip is not None and tip.topic in sub.topics
     # Switch everything else off: the last topic stays on.
     for label in [x for x in user.labels() if x.startswith("✅ ") and "Done" not in x]:
         await user.press(label)
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and len(sub.topics) == 1
     assert user.last is not None and user.last.toast == "Keep at least one topic."
     await user.press("Done")
@@ -130,8 +125,8 @@ async def test_another_tip_answers_at_once_without_repeats(user: ChatUser, rt: R
         assert "Health tip ·" in user.texts() and "👍 Helpful" in user.labels()
         seen.append(user.texts())
     assert len(set(seen)) == 5
-    assert sum((await rt.service(TipStore).counts(rid)).values()) == 5
-    assert await rt.service(OutboxStore).for_resident(rid, "tip") == []  # not via the outbox
+    assert sum((await rt.stores.tips.counts(rid)).values()) == 5
+    assert await rt.stores.outbox.for_resident(rid, "tip") == []  # not via the outbox
 
 
 async def test_feedback_is_stored_and_fewer_offers_weekly(user: ChatUser, rt: Runtime) -> None:
@@ -142,22 +137,22 @@ async def test_feedback_is_stored_and_fewer_offers_weekly(user: ChatUser, rt: Ru
     await user.press("Read the rhyme")
     await user.press("👍 Helpful")
     assert "Thank you" in user.texts()
-    assert await rt.service(TipStore).feedback_of(rid) == {RHYME_ID: "helpful"}
+    assert await rt.stores.tips.feedback_of(rid) == {RHYME_ID: "helpful"}
     await user.press("Another tip")
     await user.press("🔕 Fewer tips")
     assert "fewer tips" in user.texts()
     assert {"🗓 Once a week instead", "🔕 Turn off tips"} <= set(user.labels())
-    fb = await rt.service(TipStore).feedback_of(rid)
+    fb = await rt.stores.tips.feedback_of(rid)
     assert list(fb.values()).count("fewer") == 1 and fb[RHYME_ID] == "helpful"
     await user.press("Once a week instead")
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and sub.active and sub.frequency == "weekly" and sub.weekday == 1
     # The tip data is kept with the resident's data and leaves with it.
-    exported = await rt.service(ResidentStore).export(rid)
+    exported = await rt.stores.residents.export(rid)
     assert {"tip_subscriptions", "tip_history", "tip_feedback"} <= set(exported)
-    await rt.service(ResidentStore).delete(rid)
-    assert await rt.service(TipStore).get(rid) is None
-    assert await rt.service(TipStore).feedback_of(rid) == {}
+    await rt.stores.residents.delete(rid)
+    assert await rt.stores.tips.get(rid) is None
+    assert await rt.stores.tips.feedback_of(rid) == {}
 
 
 @pytest.mark.parametrize(
@@ -181,13 +176,13 @@ async def test_forged_and_stale_tip_buttons(user: ChatUser, rt: Runtime, data: s
     rid = await _resident_id(rt, user)
     await user.press_data(data)
     assert "out of date" in user.texts()
-    assert await rt.service(TipStore).get(rid) is None
-    assert await rt.service(TipStore).feedback_of(rid) == {}
+    assert await rt.stores.tips.get(rid) is None
+    assert await rt.stores.tips.feedback_of(rid) == {}
 
 
 async def test_elder_mode_back_home_and_confirm_off(user: ChatUser, rt: Runtime) -> None:
     rid = await _resident_id(rt, user)
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     resident = await residents.get(rid)
     assert resident is not None
     await residents.update(resident, elder_mode=True)
@@ -196,17 +191,17 @@ async def test_elder_mode_back_home_and_confirm_off(user: ChatUser, rt: Runtime)
     assert all(len(row) <= 2 for r in user.all_replies() for row in r.buttons)
     await user.press("Turn on tips")
     assert "Turn on health tips? Every day, 🌅 Morning 8:30\u202fAM." in user.texts()
-    assert await rt.service(TipStore).get(rid) is None  # nothing saved before "Yes"
+    assert await rt.stores.tips.get(rid) is None  # nothing saved before "Yes"
     await user.press("✅ Yes")
     assert "Tips are on" in user.texts()
     assert {"⬅️ Back", "🏠 Home"} <= set(user.labels())
     await user.press("⬅️ Back")
     await user.press("Turn off tips")
     assert "Turn off health tips?" in user.texts()
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and sub.active  # nothing saved before the confirmation
     await user.press("✅ Yes")
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and not sub.active
 
 
@@ -232,7 +227,7 @@ async def test_sandbox_first_tip_is_due_at_once(sandbox: Runtime) -> None:
 # -- elder mode: every change is asked first; scheduled tips lead home -------------------------
 async def _elder(rt: Runtime, u: ChatUser) -> int:
     rid = await _resident_id(rt, u)
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     resident = await residents.get(rid)
     assert resident is not None
     await residents.update(resident, elder_mode=True)
@@ -243,7 +238,7 @@ async def test_elder_mode_asks_before_saving_topics_time_and_frequency(
     user: ChatUser, rt: Runtime
 ) -> None:
     rid = await _elder(rt, user)
-    store = rt.service(TipStore)
+    store = rt.stores.tips
     await user.text("💡 Health tips")
     await user.press("Turn on tips")
     await user.press("✅ Yes")
@@ -305,7 +300,7 @@ async def test_normal_mode_still_saves_a_topic_at_once(user: ChatUser, rt: Runti
     await user.press("Topics")
     await user.press("✅ 🧼 Hygiene")
     assert "Save:" not in user.texts() and "⬜ 🧼 Hygiene" in user.labels()
-    sub = await rt.service(TipStore).get(rid)
+    sub = await rt.stores.tips.get(rid)
     assert sub is not None and "hygiene" not in sub.topics
 
 
@@ -319,10 +314,10 @@ async def test_elder_mode_in_chinese_asks_and_a_planned_tip_leads_home(
     await u.press("🔔 开启小贴士")
     assert "要开启健康小贴士吗？" in u.texts()
     assert {"✅ 是", "❌ 否", "🏠 首页"} <= set(u.labels())
-    assert await rt.service(TipStore).get(rid) is None
+    assert await rt.stores.tips.get(rid) is None
     await u.press("✅ 是")
     (row,) = await _pending(rt, rid)
-    resident = await rt.service(ResidentStore).get(rid)
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     (reply,) = await render_tip(rt, rt.catalogs.get("zh_Hans"), resident, row)
     assert all(len(r) <= 2 for r in reply.buttons)

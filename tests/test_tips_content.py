@@ -17,7 +17,7 @@ from bot.services.tips import (
     ContentError,
     load_catalog,
 )
-from handlers.tips import tip_reply, tip_text
+from handlers.resident.tips import tip_reply, tip_text
 
 TIPS_DIR = ROOT / "content" / "tips"
 # Seed 000 (Jinshan Daily health issue, 28 Nov 2023), copied here verbatim so the check runs

@@ -6,18 +6,15 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from bot.domain.tips import Subscription
 from bot.runtime import Runtime
 from bot.services.tips import (
     RHYME_ID,
-    TipService,
     build_catalog,
     choose_next,
     load_catalog,
 )
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from bot.storage.tips import Subscription, TipStore
-from handlers.tips import render_tip
+from handlers.resident.tips import render_tip
 from tests.test_tips_content import TIPS_DIR
 
 DAY = date(2026, 11, 25)  # a Wednesday; the clock fixture stands on Tuesday 24th, 10:00
@@ -25,8 +22,8 @@ DAY = date(2026, 11, 25)  # a Wednesday; the clock fixture stands on Tuesday 24t
 
 async def _subscribe(rt: Runtime, n: int, **settings: object) -> list[int]:
     """n residents with active subscriptions (every topic unless given)."""
-    svc = rt.service(TipService)
-    residents = rt.service(ResidentStore)
+    svc = rt.services.tips
+    residents = rt.stores.residents
     ids = []
     for i in range(n):
         r = await residents.create("test", f"planner-{len(ids)}-{i}-{settings}")
@@ -36,7 +33,7 @@ async def _subscribe(rt: Runtime, n: int, **settings: object) -> list[int]:
             topics=frozenset(svc.catalog.topics_present()),
         )
         sub = replace(sub, **settings)
-        await rt.service(TipStore).save(sub, rt.now())
+        await rt.stores.tips.save(sub, rt.now())
         ids.append(r.id)
     return ids
 
@@ -70,12 +67,12 @@ def test_choose_next_starts_with_the_rhyme_and_handles_empty() -> None:
 async def test_planner_one_row_per_subscriber_and_rerun_writes_none(rt: Runtime) -> None:
     ids = await _subscribe(rt, 7)
     noon = await _subscribe(rt, 2, slot="noon")
-    svc = rt.service(TipService)
+    svc = rt.services.tips
     first = await svc.plan_day(DAY, page_size=3)  # several pages
     assert (first.subscribers, first.rows) == (9, 9)
     again = await svc.plan_day(DAY, page_size=3)
     assert again.rows == 0
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     for rid in ids + noon:
         rows = await outbox.for_resident(rid, "tip")
         assert len(rows) == 1
@@ -90,16 +87,16 @@ async def test_planner_one_row_per_subscriber_and_rerun_writes_none(rt: Runtime)
         )
         assert row.expires_at == row.due_at + 86400
         # counted once, even though the planner ran twice
-        assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 1}
+        assert await rt.stores.tips.counts(rid) == {RHYME_ID: 1}
 
 
 async def test_planner_no_repeats_across_days(rt: Runtime) -> None:
     (rid,) = await _subscribe(rt, 1, topics=frozenset({"vaccination"}))
-    svc = rt.service(TipService)
+    svc = rt.services.tips
     n = len([t for t in svc.catalog.tips if t.topic == "vaccination"])
     for offset in range(n + 1):
         await svc.plan_day(DAY + timedelta(days=offset))
-    keys = [r.key for r in await rt.service(OutboxStore).for_resident(rid, "tip")]
+    keys = [r.key for r in await rt.stores.outbox.for_resident(rid, "tip")]
     assert len(keys) == n + 1
     assert len(set(keys[:n])) == n  # all different until the topic is exhausted
     assert keys[n] == keys[0]
@@ -110,10 +107,10 @@ async def test_planner_skips_off_weekly_and_unreachable(rt: Runtime) -> None:
     (weekly_fri,) = await _subscribe(rt, 1, frequency="weekly", weekday=4)
     (off,) = await _subscribe(rt, 1, active=False)
     (gone,) = await _subscribe(rt, 1)
-    await rt.service(ResidentStore).mark_unreachable(gone)
-    result = await rt.service(TipService).plan_day(DAY)
+    await rt.stores.residents.mark_unreachable(gone)
+    result = await rt.services.tips.plan_day(DAY)
     assert result.rows == 1
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     assert len(await outbox.for_resident(weekly_wed, "tip")) == 1
     for rid in (weekly_fri, off, gone):
         assert await outbox.for_resident(rid, "tip") == []
@@ -121,19 +118,19 @@ async def test_planner_skips_off_weekly_and_unreachable(rt: Runtime) -> None:
 
 async def test_planner_respects_a_row_planned_at_subscription(rt: Runtime) -> None:
     (rid,) = await _subscribe(rt, 1)
-    svc = rt.service(TipService)
+    svc = rt.services.tips
     due = await svc.reschedule(await svc.subscription(rid))
     assert due is not None and due.astimezone(rt.settings.tz).date() == DAY
     result = await svc.plan_day(DAY)
     assert result.rows == 0
-    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 1}
+    assert await rt.stores.tips.counts(rid) == {RHYME_ID: 1}
 
 
 async def test_render_planned_row_in_both_languages(rt: Runtime) -> None:
     (rid,) = await _subscribe(rt, 1)
-    await rt.service(TipService).plan_day(DAY)
-    (row,) = await rt.service(OutboxStore).for_resident(rid, "tip")
-    resident = await rt.service(ResidentStore).get(rid)
+    await rt.services.tips.plan_day(DAY)
+    (row,) = await rt.stores.outbox.for_resident(rid, "tip")
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     zh = await render_tip(rt, rt.catalogs.get("zh_Hans"), resident, row)
     en = await render_tip(rt, rt.catalogs.get("en"), resident, row)
@@ -146,7 +143,7 @@ async def test_render_planned_row_in_both_languages(rt: Runtime) -> None:
 
 
 async def test_nightly_job_and_start_up_catch_up(rt: Runtime, clock) -> None:
-    from handlers.tips import catch_up
+    from handlers.resident.tips import catch_up
 
     spec = rt.registry.jobs["tips.plan"]
     assert (spec.trigger, spec.args) == ("cron", {"hour": 0, "minute": 30})
@@ -155,22 +152,22 @@ async def test_nightly_job_and_start_up_catch_up(rt: Runtime, clock) -> None:
     await catch_up(rt)
     (task,) = [t for t in asyncio.all_tasks() if t.get_name() == "tips.catch-up"]
     await task
-    (row,) = await rt.service(OutboxStore).for_resident(rid, "tip")
+    (row,) = await rt.stores.outbox.for_resident(rid, "tip")
     assert row.dedupe_key == f"tip:{rid}:2026-11-24"
     await spec.fn(rt)  # the job itself on the same day adds nothing
-    assert len(await rt.service(OutboxStore).for_resident(rid, "tip")) == 1
+    assert len(await rt.stores.outbox.for_resident(rid, "tip")) == 1
     # After the evening slot a restart plans nothing: those tips would arrive tomorrow.
     clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=UTC))  # 19:00 Shanghai
     await catch_up(rt)
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "tips.catch-up"]
     await spec.fn(rt)  # the nightly job does plan the day, whenever it runs
-    assert len(await rt.service(OutboxStore).for_resident(rid, "tip")) == 2
+    assert len(await rt.stores.outbox.for_resident(rid, "tip")) == 2
 
 
 async def test_moving_the_time_loses_no_day(rt: Runtime) -> None:
     (rid,) = await _subscribe(rt, 1)
-    svc = rt.service(TipService)
-    outbox = rt.service(OutboxStore)
+    svc = rt.services.tips
+    outbox = rt.stores.outbox
     sub = await svc.subscription(rid)
     due = await svc.reschedule(sub)  # 10:00 Tuesday: Wednesday 08:30
     assert due is not None and due.astimezone(rt.settings.tz).day == 25
@@ -179,7 +176,7 @@ async def test_moving_the_time_loses_no_day(rt: Runtime) -> None:
         assert due is not None and due.astimezone(rt.settings.tz).day == day, slot
     live = [r for r in await outbox.for_resident(rid, "tip") if r.status == "pending"]
     assert [r.key for r in live] == [RHYME_ID]  # one live row, the same tip throughout
-    assert await rt.service(TipStore).counts(rid) == {RHYME_ID: 1}
+    assert await rt.stores.tips.counts(rid) == {RHYME_ID: 1}
     # Wednesday's row was cancelled when the tip moved to Tuesday evening: the nightly
     # planner still gives Wednesday its own (next) tip.
     result = await svc.plan_day(DAY)

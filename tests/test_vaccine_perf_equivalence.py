@@ -21,15 +21,13 @@ from bot.services.vaccines.engine import PlanInputError, Status
 from bot.services.vaccines.model import add_span
 from bot.services.vaccines.reminder_plan import (
     KIND,
-    ChildReminders,
     MessageCache,
     child_rows,
     child_values,
     messages,
 )
-from bot.storage.outbox import OutboxStore, row_values
-from bot.storage.residents import ResidentStore
-from bot.storage.vaccines import VaccineStore, parse_doses
+from bot.storage.outbox import row_values
+from bot.storage.vaccines import parse_doses
 from tests.conftest import Clock
 
 NOW_TS = 1_790_000_000
@@ -40,12 +38,12 @@ async def seed_children(rt: Runtime, clock: Clock, n: int, seed: int) -> list[in
     day, both sides of the 2025 edition) so that cohorts repeat; doses on schedule, one
     missed, at random dates, none, a code no schedule knows, or one given in the future."""
     rng = random.Random(seed)
-    store = rt.service(VaccineStore)
-    reminders = rt.service(ChildReminders)
+    store = rt.stores.vaccines
+    reminders = rt.services.child_reminders
     planner = reminders.planner
     today = reminders.today()
     residents = [
-        (await rt.service(ResidentStore).create("telegram", str(9000 + i))).id for i in range(40)
+        (await rt.stores.residents.create("telegram", str(9000 + i))).id for i in range(40)
     ]
     pool = [today - timedelta(days=rng.randrange(0, 7 * 365)) for _ in range(25)]
     pool += [date(2024, 2, 29), date(2024, 12, 31), date(2025, 1, 31), add_span(today, -6, 0)]
@@ -86,8 +84,8 @@ async def seed_children(rt: Runtime, clock: Clock, n: int, seed: int) -> list[in
 
 async def uncached_values(rt: Runtime, ids: list[int], today: date) -> list[tuple[Any, ...]]:
     """Child by child, from the full record, through the engine and `Planned` rows."""
-    reminders = rt.service(ChildReminders)
-    store = rt.service(VaccineStore)
+    reminders = rt.services.child_reminders
+    store = rt.stores.vaccines
     out: list[tuple[Any, ...]] = []
     for cid in ids:
         record = await store.record(cid)
@@ -103,10 +101,10 @@ async def uncached_values(rt: Runtime, ids: list[int], today: date) -> list[tupl
 
 async def test_cached_rows_equal_uncached_rows(rt: Runtime, clock: Clock) -> None:
     ids = await seed_children(rt, clock, 300, seed=6)
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     today = reminders.today()
     expected = await uncached_values(rt, ids, today)
-    children = await rt.service(VaccineStore).doses_after(0, 1000)
+    children = await rt.stores.vaccines.doses_after(0, 1000)
     assert [c.child_id for c in children] == ids
     cache = MessageCache(reminders.planner, today, rt.settings.tz)
     got = reminders.values(children, today, NOW_TS, cache)
@@ -120,7 +118,7 @@ async def test_cached_rows_equal_uncached_rows(rt: Runtime, clock: Clock) -> Non
     # Batched in odd sizes, as the job reads them.
     batched = []
     after = 0
-    while part := await rt.service(VaccineStore).doses_after(after, 37):
+    while part := await rt.stores.vaccines.doses_after(after, 37):
         batched.extend(reminders.values(part, today, NOW_TS, cache))
         after = part[-1].child_id
     assert batched == expected
@@ -130,21 +128,21 @@ async def test_cache_is_per_day_and_matches_engine_later(rt: Runtime, clock: Clo
     """Two weeks on, with the same children: still identical to the engine's own rows."""
     ids = await seed_children(rt, clock, 120, seed=11)
     clock.set(clock() + timedelta(days=15))
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     today = reminders.today()
     expected = await uncached_values(rt, ids, today)
-    got = reminders.values(await rt.service(VaccineStore).doses_after(0, 1000), today, NOW_TS)
+    got = reminders.values(await rt.stores.vaccines.doses_after(0, 1000), today, NOW_TS)
     assert got == expected and expected
 
 
 async def test_the_job_stores_exactly_the_engines_rows(rt: Runtime, clock: Clock) -> None:
     ids = await seed_children(rt, clock, 150, seed=3)
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     today = reminders.today()
     expected = await uncached_values(rt, ids, today)
     planned, added, cancelled = await reminders.replan_all(batch=40)
     assert (planned, added, cancelled) == (len(ids), len(expected), 0)
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     stored = {
         (r.resident_id, r.dedupe_key, json.dumps({"key": r.key, "params": r.params}), r.due_at)
         for rid in {int(v[0]) for v in expected}

@@ -12,12 +12,7 @@ from datetime import date, timedelta
 from bot.callbacks import cb
 from bot.config import ROOT
 from bot.runtime import Runtime
-from bot.services.directory import DirectoryService
-from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.model import add_span
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
-from bot.storage.vaccines import VaccineStore
 from tests.conftest import Clock
 from tests.harness import ChatUser
 
@@ -29,7 +24,7 @@ def today_of(rt: Runtime, clock: Clock) -> date:
 
 
 async def resident_id(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
@@ -43,16 +38,16 @@ async def add_child(u: ChatUser, born: date, nick: str | None = "Mimi") -> int:
     else:
         await u.text(nick)
     assert str(born.year) in u.labels()
-    await u.press_data(cb("vxa", "y", born.year))
-    await u.press_data(cb("vxa", "m", f"{born.year}{born.month:02d}"))
-    await u.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
-    children = await u.rt.service(VaccineStore).children_of(await resident_id(u.rt, u))
+    await u.press_data(cb("addchild", "y", born.year))
+    await u.press_data(cb("addchild", "m", f"{born.year}{born.month:02d}"))
+    await u.press_data(cb("addchild", "d", born.strftime("%Y%m%d")))
+    children = await u.rt.stores.vaccines.children_of(await resident_id(u.rt, u))
     assert children and children[-1].born == born
     return children[-1].id
 
 
 async def vaccine_rows(rt: Runtime, rid: int, status: str = "pending") -> list:
-    rows = await rt.service(OutboxStore).for_resident(rid, "vaccine")
+    rows = await rt.stores.outbox.for_resident(rid, "vaccine")
     return [r for r in rows if r.status == status]
 
 
@@ -61,7 +56,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     the dose done moves the schedule on."""
     today = today_of(rt, clock)
     born = add_span(today, -10, 0)
-    directory = rt.service(DirectoryService)
+    directory = rt.services.directory
     await directory.load_sample(ROOT / "content" / "district")
     await directory.set_home(await resident_id(rt, user), "朱泾", "东林居委")
     cid = await add_child(user, born)
@@ -69,10 +64,10 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     await user.press("All up to today")
     assert "🎉" not in user.texts()
     # The 6-month DTaP was in fact missed: untick it in the 6-month group.
-    await user.press_data(cb("vxa", "g", cid, 6))
+    await user.press_data(cb("addchild", "g", cid, 6))
     await user.press("(DTaP-3)")
     assert any(label.startswith("⬜") and "DTaP-3" in label for label in user.labels())
-    await user.press_data(cb("vx", "c", cid))
+    await user.press_data(cb("vaccines", "c", cid))
     text = user.texts()
     t = rt.catalogs.get("en")
     six_months, first_birthday = add_span(born, 6, 0), add_span(born, 12, 0)
@@ -86,7 +81,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     assert "Next:" in text and f"from {t.date(add_span(born, 18, 0))}" in text
     assert "Where to go: Zhujing Community Health Service Centre" in text
     assert "Hours: Mon–Fri 08:00-16:30" in text
-    assert cb("bk", "new", "vaccination") in [
+    assert cb("book", "new", "vaccination") in [
         b.data for r in user.all_replies() for b in r.all_buttons()
     ]
 
@@ -102,7 +97,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
 
     # The reminder as it is sent: Done / Remind me in 3 days / Book.
     render = rt.registry.notifications["vaccine"]
-    resident = await rt.service(ResidentStore).get(rid)
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     [reply] = await render(rt, t, resident, row)
     labels = [b.label for b in reply.all_buttons()]
@@ -114,7 +109,7 @@ async def test_ten_month_old_who_missed_one_dose(rt: Runtime, user: ChatUser, cl
     await user.press("Today")
     text = user.texts()
     assert f"Recorded: {dtap3}" in text and "Due now" not in text
-    record = await rt.service(VaccineStore).record(cid)
+    record = await rt.stores.vaccines.record(cid)
     assert record is not None and record.given["DTaP-3"] == today
     # The schedule moved on: the old reminder is cancelled, and sending it now sends nothing.
     assert row.dedupe_key in [r.dedupe_key for r in await vaccine_rows(rt, rid, "cancelled")]
@@ -129,24 +124,24 @@ async def test_nickname_skip_and_no_future_dates(rt: Runtime, user: ChatUser, cl
     await user.press("Add a child")
     await user.press("Skip")
     assert str(today.year + 1) not in user.labels()
-    await user.press_data(cb("vxa", "y", today.year))
+    await user.press_data(cb("addchild", "y", today.year))
     assert len(user.labels()) - 2 == today.month  # months up to this one, plus Back / Home
-    await user.press_data(cb("vxa", "m", f"{today.year}{today.month:02d}"))
+    await user.press_data(cb("addchild", "m", f"{today.year}{today.month:02d}"))
     assert str(today.day + 1) not in user.labels()
     # Forged future dates change nothing.
     tomorrow = today + timedelta(days=1)
-    await user.press_data(cb("vxa", "d", tomorrow.strftime("%Y%m%d")))
+    await user.press_data(cb("addchild", "d", tomorrow.strftime("%Y%m%d")))
     assert STALE in user.texts()
-    await user.press_data(cb("vxa", "m", f"{today.year + 1}01"))
+    await user.press_data(cb("addchild", "m", f"{today.year + 1}01"))
     assert STALE in user.texts()
-    await user.press_data(cb("vxa", "d", "20261340"))
+    await user.press_data(cb("addchild", "d", "20261340"))
     assert STALE in user.texts()
-    assert await rt.service(VaccineStore).children_of(await resident_id(rt, user)) == []
+    assert await rt.stores.vaccines.children_of(await resident_id(rt, user)) == []
     # A newborn: born today, no nickname.
     await user.text("💉 Vaccines")
     await user.press("Add a child")
     await user.press("Skip")
-    await user.press_data(cb("vxa", "d", today.strftime("%Y%m%d")))
+    await user.press_data(cb("addchild", "d", today.strftime("%Y%m%d")))
     assert "your child" in user.texts()
 
 
@@ -158,26 +153,26 @@ async def test_forged_buttons_change_nothing(
     other = make_user("2002")
     await other.onboard()
     for data in (
-        cb("vx", "c", cid),
-        cb("vx", "rmok", cid),
-        cb("vx", "share", cid),
-        cb("vxa", "t", cid, "HepB-1"),
-        cb("vxr", "on", cid, "HepB-1", today.strftime("%Y%m%d")),
+        cb("vaccines", "c", cid),
+        cb("vaccines", "rmok", cid),
+        cb("vaccines", "share", cid),
+        cb("addchild", "t", cid, "HepB-1"),
+        cb("vaxremind", "on", cid, "HepB-1", today.strftime("%Y%m%d")),
     ):
         await other.press_data(data)
         assert STALE in other.texts(), data
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     record = await store.record(cid)
     assert record is not None and record.given == {}
     for data in (
-        cb("vxr", "on", cid, "XYZ-1", today.strftime("%Y%m%d")),  # no such dose
-        cb("vxr", "done", cid, "HepB-9"),
-        cb("vxr", "on", cid, "HepB-1", (today + timedelta(days=1)).strftime("%Y%m%d")),
-        cb("vxr", "on", cid, "HepB-1", "20200101"),  # before the birth
-        cb("vxr", "on", cid, "HepB-1", "2026x101"),
-        cb("vxa", "g", cid, 99),
-        cb("vx", "c", 999999),
-        cb("vxr", "snz", 123456),
+        cb("vaxremind", "on", cid, "XYZ-1", today.strftime("%Y%m%d")),  # no such dose
+        cb("vaxremind", "done", cid, "HepB-9"),
+        cb("vaxremind", "on", cid, "HepB-1", (today + timedelta(days=1)).strftime("%Y%m%d")),
+        cb("vaxremind", "on", cid, "HepB-1", "20200101"),  # before the birth
+        cb("vaxremind", "on", cid, "HepB-1", "2026x101"),
+        cb("addchild", "g", cid, 99),
+        cb("vaccines", "c", 999999),
+        cb("vaxremind", "snz", 123456),
     ):
         await user.press_data(data)
         assert STALE in user.texts(), data
@@ -189,17 +184,17 @@ async def test_record_a_dose_on_a_picked_date(rt: Runtime, user: ChatUser, clock
     today = today_of(rt, clock)
     born = add_span(today, -3, 0)
     cid = await add_child(user, born)
-    await user.press_data(cb("vx", "c", cid))
+    await user.press_data(cb("vaccines", "c", cid))
     await user.press("Record a dose")
     await user.press("(HepB-1)")
     await user.press("Another day")
     assert str(born.year - 1) not in user.labels()
-    await user.press_data(cb("vxr", "pm", cid, "HepB-1", born.year))
-    await user.press_data(cb("vxr", "pd", cid, "HepB-1", f"{born.year}{born.month:02d}"))
+    await user.press_data(cb("vaxremind", "pm", cid, "HepB-1", born.year))
+    await user.press_data(cb("vaxremind", "pd", cid, "HepB-1", f"{born.year}{born.month:02d}"))
     assert str(born.day - 1) not in user.labels() or born.day == 1
-    await user.press_data(cb("vxr", "on", cid, "HepB-1", born.strftime("%Y%m%d")))
+    await user.press_data(cb("vaxremind", "on", cid, "HepB-1", born.strftime("%Y%m%d")))
     assert "Recorded: Hepatitis B vaccine, dose 1 (HepB-1) given on" in user.texts()
-    record = await rt.service(VaccineStore).record(cid)
+    record = await rt.stores.vaccines.record(cid)
     assert record is not None and record.given == {"HepB-1": born}
 
 
@@ -208,7 +203,7 @@ async def test_share_with_a_second_guardian(
 ) -> None:
     today = today_of(rt, clock)
     cid = await add_child(user, add_span(today, -10, 0))  # nothing given yet: reminders due
-    await user.press_data(cb("vx", "share", cid))
+    await user.press_data(cb("vaccines", "share", cid))
     code = re.search(r"guardian: ([A-Z2-9]{8})", user.texts())
     assert code is not None
     dad = make_user("2002")
@@ -219,7 +214,7 @@ async def test_share_with_a_second_guardian(
     await dad.press("I have a code")
     await dad.text(code.group(1).lower())  # typed in lower case: still fine
     assert "you now follow this child" in dad.texts() and "Mimi" in dad.texts()
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     mum_id, dad_id = await resident_id(rt, user), await resident_id(rt, dad)
     record = await store.record(cid)
     assert record is not None and record.guardians == (mum_id, dad_id)
@@ -229,7 +224,7 @@ async def test_share_with_a_second_guardian(
     await gran.text(f"/child {code.group(1)}")
     assert "already used" in gran.texts()
     # Expired codes do not work.
-    await user.press_data(cb("vx", "share", cid))
+    await user.press_data(cb("vaccines", "share", cid))
     second = re.search(r"guardian: ([A-Z2-9]{8})", user.texts())
     assert second is not None
     clock.set(clock() + timedelta(hours=49))
@@ -255,7 +250,7 @@ async def test_mydata_and_delete_follow_the_guardians(
     assert [c["nickname"] for c in data["children"]] == ["Bao"]
     assert {d["dose"] for d in data["child_doses"]} >= {"HepB-1", "BCG-1", "HepB-2"}
     # Shared, then the owner deletes their data: the child stays with the other guardian.
-    await user.press_data(cb("vx", "share", cid))
+    await user.press_data(cb("vaccines", "share", cid))
     code = re.search(r"guardian: ([A-Z2-9]{8})", user.texts())
     assert code is not None
     dad = make_user("2002")
@@ -264,7 +259,7 @@ async def test_mydata_and_delete_follow_the_guardians(
     dad_id = await resident_id(rt, dad)
     await user.text("/delete")
     await user.press("Yes, delete everything")
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     record = await store.record(cid)
     assert record is not None and record.guardians == (dad_id,)
     assert record.child.owner_id == dad_id and "HepB-1" in record.given
@@ -282,11 +277,11 @@ async def test_remove_a_child(rt: Runtime, user: ChatUser, clock: Clock) -> None
     today = today_of(rt, clock)
     cid = await add_child(user, add_span(today, -10, 0))
     rid = await resident_id(rt, user)
-    await user.press_data(cb("vxa", "g", cid, 0))
+    await user.press_data(cb("addchild", "g", cid, 0))
     assert await vaccine_rows(rt, rid)
-    await user.press_data(cb("vx", "rm", cid))
+    await user.press_data(cb("vaccines", "rm", cid))
     await user.press("Yes, remove")
-    assert await rt.service(VaccineStore).record(cid) is None
+    assert await rt.stores.vaccines.record(cid) is None
     assert await vaccine_rows(rt, rid) == []
     assert "Add a child" in " ".join(user.labels())
 
@@ -294,7 +289,7 @@ async def test_remove_a_child(rt: Runtime, user: ChatUser, clock: Clock) -> None
 # -- month names, dose names, whole-sentence labels, and elder mode ----------------------------
 async def elder(rt: Runtime, u: ChatUser) -> int:
     rid = await resident_id(rt, u)
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     found = await residents.get(rid)
     assert found is not None
     await residents.update(found, elder_mode=True)
@@ -324,26 +319,26 @@ async def test_month_buttons_follow_the_readers_language(
         # Adding a child: the birth month.
         await u.text("/vaccines")
         await u.press("➕")
-        await u.press_data(cb("vxa", "skip"))
-        await u.press_data(cb("vxa", "y", last_year))
+        await u.press_data(cb("addchild", "skip"))
+        await u.press_data(cb("addchild", "y", last_year))
         assert u.labels()[:12] == months
         # Recording a dose on another day: the month it was given.
-        await u.press_data(cb("vxa", "d", f"{last_year}0101"))
-        cid = (await rt.service(VaccineStore).children_of(await resident_id(rt, u)))[-1].id
-        await u.press_data(cb("vxr", "pm", cid, "HepB-1", last_year))
+        await u.press_data(cb("addchild", "d", f"{last_year}0101"))
+        cid = (await rt.stores.vaccines.children_of(await resident_id(rt, u)))[-1].id
+        await u.press_data(cb("vaxremind", "pm", cid, "HepB-1", last_year))
         assert u.labels()[:12] == months
 
 
 async def test_elder_mode_asks_before_adding_a_child(rt: Runtime, user: ChatUser, clock) -> None:
     rid = await elder(rt, user)
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
     born = add_span(today_of(rt, clock), -3, 0)
     await user.text("💉 Vaccines")
     await user.press("Add a child")
     await user.text("Mimi")
-    await user.press_data(cb("vxa", "y", born.year))
-    await user.press_data(cb("vxa", "m", f"{born.year}{born.month:02d}"))
-    await user.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
+    await user.press_data(cb("addchild", "y", born.year))
+    await user.press_data(cb("addchild", "m", f"{born.year}{born.month:02d}"))
+    await user.press_data(cb("addchild", "d", born.strftime("%Y%m%d")))
     t = rt.catalogs.get("en")
     assert f"Save: Mimi, born {t.date(born)}?" in user.texts()
     assert {"✅ Yes", "❌ No", "🏠 Home"} <= set(user.labels())
@@ -365,7 +360,7 @@ async def test_elder_mode_asks_before_recording_doses(
     born = add_span(today, -3, 0)
     cid = await add_child(user, born)  # added in normal mode
     await elder(rt, user)
-    store = rt.service(VaccineStore)
+    store = rt.stores.vaccines
 
     async def given() -> dict[str, date]:
         record = await store.record(cid)
@@ -373,7 +368,7 @@ async def test_elder_mode_asks_before_recording_doses(
         return dict(record.given)
 
     # "All up to today": asked, "No" saves nothing, "Yes" saves.
-    await user.press_data(cb("vxa", "list", cid))
+    await user.press_data(cb("addchild", "list", cid))
     await user.press("All up to today")
     assert "Save: every dose up to today was given on time?" in user.texts()
     await user.press("❌ No")
@@ -383,7 +378,7 @@ async def test_elder_mode_asks_before_recording_doses(
     assert {"HepB-1", "BCG-1", "HepB-2"} <= set(await given())
 
     # Untick one dose of the birth group: asked by its name, then saved once.
-    await user.press_data(cb("vxa", "g", cid, 0))
+    await user.press_data(cb("addchild", "g", cid, 0))
     await user.press("(HepB-1)")
     assert "Save: Hepatitis B vaccine, dose 1 (HepB-1) was not given after all?" in user.texts()
     assert "HepB-1" in await given()
@@ -395,7 +390,7 @@ async def test_elder_mode_asks_before_recording_doses(
     assert "HepB-1" not in await given()
 
     # A dose with its real date, from the card.
-    await user.press_data(cb("vx", "c", cid))
+    await user.press_data(cb("vaccines", "c", cid))
     await user.press("Record a dose")
     await user.press("(HepB-1)")
     await user.press("Yesterday")
@@ -422,19 +417,19 @@ async def test_chinese_checklist_and_reminder_name_each_dose(
     born = add_span(today_of(rt, clock), -10, 0)
     await u.text("/vaccines")
     await u.press("➕")
-    await u.press_data(cb("vxa", "skip"))
-    await u.press_data(cb("vxa", "d", born.strftime("%Y%m%d")))
+    await u.press_data(cb("addchild", "skip"))
+    await u.press_data(cb("addchild", "d", born.strftime("%Y%m%d")))
     await u.press("✅ 是")
     text = u.texts()
     assert "⬜ 乙肝疫苗第1剂（HepB-1）" in text and "⬜ 百白破疫苗第3剂（DTaP-3）" in text
     assert ", " not in text and "• 出生时（0/2）" in text
     # The reminder as it is sent: each "done" button names its dose; Home in elder mode.
     (row,) = await vaccine_rows(rt, rid)
-    resident = await rt.service(ResidentStore).get(rid)
+    resident = await rt.stores.residents.get(rid)
     assert resident is not None
     render = rt.registry.notifications["vaccine"]
     (reply,) = await render(rt, rt.catalogs.get("zh_Hans"), resident, row)
-    done = [b.label for b in reply.all_buttons() if (b.data or "").startswith("v1:vxr:done:")]
+    done = [b.label for b in reply.all_buttons() if (b.data or "").startswith("v1:vaxremind:done:")]
     assert done and all(label.startswith("✅ 已打：") and "剂（" in label for label in done)
     assert [b.label for b in reply.buttons[-1]] == ["🏠 首页"]
     assert all(len(r) <= 2 for r in reply.buttons)
@@ -448,15 +443,15 @@ async def test_adult_vaccine_buttons_are_whole_sentences_and_elder_mode_asks(
 ) -> None:
     zh = make_user("2002", language_code="zh-CN")
     await zh.onboard(language="中文")
-    await zh.press_data(cb("vxd", "show"))
+    await zh.press_data(cb("adultvax", "show"))
     assert {"✅ 我打过流感疫苗了", "🚫 我不打23价肺炎球菌疫苗"} <= set(zh.labels())
     assert not any("：" in label and "撤销" not in label for label in zh.labels())
     await zh.press("✅ 我打过流感疫苗了")  # normal mode: saved at once
     assert "↩️ 撤销：流感疫苗" in zh.labels()
 
     rid = await elder(rt, user)
-    adults = rt.service(AdultVaccines)
-    await user.press_data(cb("vxd", "show"))
+    adults = rt.services.adult_vaccines
+    await user.press_data(cb("adultvax", "show"))
     assert "✅ I had the flu vaccine" in user.labels()
     await user.press("🚫 I don't want the PPV23 vaccine")
     assert "Save: you do not want the pneumococcal vaccine (PPV23)?" in user.texts()

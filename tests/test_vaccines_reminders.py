@@ -8,23 +8,19 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from bot.callbacks import cb
+from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
+from bot.domain.vaccines import AdultRecord
 from bot.runtime import Runtime
-from bot.services.jobs import Jobs
-from bot.services.vaccines.adults import AdultVaccines, adult_rows, eligibility, flu_season
-from bot.services.vaccines.children import ChildService
+from bot.services.vaccines.adults import adult_rows, eligibility, flu_season
 from bot.services.vaccines.model import add_span
-from bot.services.vaccines.reminder_plan import ChildReminders
-from bot.storage.health import HealthStore
-from bot.storage.outbox import OutboxRow, OutboxStore
-from bot.storage.residents import Resident, ResidentStore
-from bot.storage.vaccines import AdultRecord
 from tests.conftest import Clock
 from tests.harness import ChatUser
 from tests.test_vaccines_chat import add_child, resident_id, today_of, vaccine_rows
 
 
 async def resident(rt: Runtime, u: ChatUser) -> Resident:
-    found = await rt.service(ResidentStore).get(await resident_id(rt, u))
+    found = await rt.stores.residents.get(await resident_id(rt, u))
     assert found is not None
     return found
 
@@ -39,10 +35,10 @@ async def test_replanning_never_doubles(rt: Runtime, user: ChatUser, clock: Cloc
     rid = await resident_id(rt, user)
     rows = await vaccine_rows(rt, rid)
     assert rows and all(n == 1 for n in dose_counts(rows).values())
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     assert await reminders.replan_child(cid) == (0, 0)
     assert await reminders.replan_all() == (1, 0, 0)
-    await rt.service(Jobs).run_now("vaccines.plan")
+    await rt.delivery.jobs.run_now("vaccines.plan")
     assert [r.id for r in await vaccine_rows(rt, rid)] == [r.id for r in rows]
     assert all(not r.urgent and r.expires_at == r.due_at + 6 * 86400 for r in rows)
     # Sent at 09:30 local time on the reminder's date.
@@ -62,7 +58,7 @@ async def test_an_edit_that_moves_a_date_cancels_the_old_row(
     [before] = await vaccine_rows(rt, rid)
     assert {"HepB-3", "DTaP-3", "MPSV-A-1"} <= set(dose_counts([before]))
     # HepB-2 was in fact given late, five days ago: HepB-3 must wait its minimum interval.
-    svc = rt.service(ChildService)
+    svc = rt.services.children
     record = await svc.mine(rid, cid)
     assert record is not None
     await svc.record_doses(record, {"HepB-2": today - timedelta(days=5)})
@@ -76,7 +72,7 @@ async def test_an_edit_that_moves_a_date_cancels_the_old_row(
     hepb3 = plan.get("HepB-3")
     assert hepb3 is not None and hepb3.due > add_span(born, 6, 0)
     # Re-planning again changes nothing.
-    assert await rt.service(ChildReminders).replan_child(cid) == (0, 0)
+    assert await rt.services.child_reminders.replan_child(cid) == (0, 0)
 
 
 async def test_undoing_an_edit_brings_the_reminder_back(
@@ -86,7 +82,7 @@ async def test_undoing_an_edit_brings_the_reminder_back(
     cid = await add_child(user, add_span(today, -10, 0))
     rid = await resident_id(rt, user)
     before = {r.dedupe_key for r in await vaccine_rows(rt, rid)}
-    svc = rt.service(ChildService)
+    svc = rt.services.children
     record = await svc.mine(rid, cid)
     assert record is not None
     await svc.record_doses(record, {"BCG-1": record.child.born})
@@ -116,9 +112,9 @@ async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> Non
     assert len(snoozed) == 1
     assert snoozed[0].params["doses"] == row.params["doses"]
     assert datetime.fromtimestamp(snoozed[0].due_at, rt.settings.tz).date() == on
-    assert await rt.service(ChildReminders).replan_child(cid) == (0, 0)  # a snooze stays
+    assert await rt.services.child_reminders.replan_child(cid) == (0, 0)  # a snooze stays
     # Doses recorded meanwhile drop out of the snoozed message; none left, nothing is sent.
-    svc = rt.service(ChildService)
+    svc = rt.services.children
     record = await svc.mine(rid, cid)
     assert record is not None
     doses = [d for d, _ in row.params["doses"]]
@@ -126,7 +122,7 @@ async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> Non
     assert await render(rt, t, who, snoozed[0]) == []
     # Book opens the booking flow for a vaccination visit.
     book = next(b.data for b in reply.all_buttons() if "Book" in (b.label or ""))
-    assert book == cb("bk", "new", "vaccination")
+    assert book == cb("book", "new", "vaccination")
     await user.press_data(book)
     assert user.all_replies() and "out of date" not in user.texts()
 
@@ -139,7 +135,7 @@ async def test_someone_elses_snooze_is_refused(
     row = (await vaccine_rows(rt, await resident_id(rt, user)))[0]
     other = make_user("2002")
     await other.onboard()
-    await other.press_data(cb("vxr", "snz", row.id))
+    await other.press_data(cb("vaxremind", "snz", row.id))
     assert "out of date" in other.texts()
     assert not await vaccine_rows(rt, await resident_id(rt, other))
 
@@ -152,11 +148,11 @@ async def test_ask_the_centre_once(rt: Runtime, user: ChatUser, clock: Clock) ->
     asks = [r for r in await vaccine_rows(rt, rid) if r.key == "ask_centre"]
     assert ["BCG-1"] in [[d for d, _ in r.params["doses"]] for r in asks]
     bcg = next(r for r in asks if r.params["doses"][0][0] == "BCG-1")
-    reminders = rt.service(ChildReminders)
+    reminders = rt.services.child_reminders
     for days in (1, 8, 30):
         clock.set(clock() + timedelta(days=days))
         await reminders.replan_all()
-        keys = [r.dedupe_key for r in await rt.service(OutboxStore).for_resident(rid, "vaccine")]
+        keys = [r.dedupe_key for r in await rt.stores.outbox.for_resident(rid, "vaccine")]
         assert keys.count(bcg.dedupe_key) == 1
     [reply] = await rt.registry.notifications["vaccine"](
         rt, rt.catalogs.get("en"), await resident(rt, user), bcg
@@ -191,7 +187,7 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
 ) -> None:
     rid = await resident_id(rt, user)
-    health = rt.service(HealthStore)
+    health = rt.stores.health
     await health.set_birth_year(rid, 1950, clock())
     young = make_user("2002")
     await young.onboard()
@@ -200,8 +196,8 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     await sick.onboard()
     sick_id = await resident_id(rt, sick)
     await health.set_condition(sick_id, "hypertension", "resident", today_of(rt, clock), None)
-    adults = rt.service(AdultVaccines)
-    outbox = rt.service(OutboxStore)
+    adults = rt.services.adult_vaccines
+    outbox = rt.stores.outbox
     assert await adults.plan_all() == 4  # flu + PPV23 for the 76-year-old and the sick one
     assert await adults.plan_all() == 0
     assert await outbox.for_resident(await resident_id(rt, young), "adult_vaccine") == []

@@ -20,11 +20,8 @@ from bot.channels.web import COOKIE, WebChat, WebSender
 from bot.channels.wechat import WeChatChannel, WeChatSender
 from bot.channels.wechat_api import WeChatAPI
 from bot.config import Secret
+from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.storage.channels import ChannelStore
-from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.residents import ResidentStore
 from bot.web.app import TELEGRAM_SECRET_HEADER, build_app
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
@@ -252,7 +249,7 @@ async def test_dispatcher_delivers_to_web_and_wechat_and_records_deferrals(
     fake = FakeWeChatAPI(app_id=APP_ID, secret=APP_SECRET)
     async with serve_asgi(fake.app()) as api_url:
         web = await WebChat.create(rt)
-        api = WeChatAPI(rt.service(ChannelStore), APP_ID, APP_SECRET, api_url)
+        api = WeChatAPI(rt.stores.channels, APP_ID, APP_SECRET, api_url)
         wechat = WeChatChannel(rt, api, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
         rt.senders["web"] = WebSender(web)
         rt.senders["wechat"] = WeChatSender(wechat)
@@ -262,39 +259,39 @@ async def test_dispatcher_delivers_to_web_and_wechat_and_records_deferrals(
         ) as client:
             follower = Follower(client, "o-reader", clock=lambda: clock().timestamp())
             await follower.subscribe()  # opens the 48-hour window
-            residents = rt.service(ResidentStore)
+            residents = rt.stores.residents
             wx_resident = (await residents.load("wechat", "o-reader"))[0]  # type: ignore[index]
             visitor, _ = web.new_visitor()
             web_resident = await residents.create("web", visitor)
             now = rt.now()
-            await rt.service(OutboxStore).plan(
+            await rt.stores.outbox.plan(
                 [
                     Planned(r.id, "text", "k", now, f"t:{r.id}", {"text": f"Hello {r.channel}"})
                     for r in (wx_resident, web_resident)
                 ],
                 now,
             )
-            dispatcher = rt.service(Dispatcher)
+            dispatcher = rt.delivery.dispatcher
             await dispatcher.drain()
             assert fake.texts("o-reader") == ["Hello wechat"]
-            stored = await rt.service(ChannelStore).pending_web(web_resident.id)
+            stored = await rt.stores.channels.pending_web(web_resident.id)
             assert stored[0].payload[0]["text"] == "Hello web"
 
             clock.set(clock() + timedelta(hours=49))  # the WeChat window has closed
             later = rt.now()
-            await rt.service(OutboxStore).plan(
+            await rt.stores.outbox.plan(
                 [Planned(wx_resident.id, "text", "k", later, "t:late", {"text": "Too late"})],
                 later,
             )
             await dispatcher.drain()
-            row = await rt.service(OutboxStore).by_dedupe("t:late")
+            row = await rt.stores.outbox.by_dedupe("t:late")
             assert row is not None and row.status == "pending"
             assert "48-hour" in (row.last_error or "")
             assert fake.texts("o-reader") == ["Hello wechat"]
 
             await follower.text("hello")  # the resident writes: the deferred reminder goes
             await dispatcher.drain()
-            row = await rt.service(OutboxStore).by_dedupe("t:late")
+            row = await rt.stores.outbox.by_dedupe("t:late")
             assert row is not None and row.status == "sent"
             assert fake.texts("o-reader")[-1] == "Too late"
         await wechat.close()
@@ -307,9 +304,9 @@ async def test_healthz_reports_database_scheduler_and_backlog(rt: Runtime) -> No
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://doorstep.test"
     ) as client:
-        resident = await rt.service(ResidentStore).create("web", "v1")
+        resident = await rt.stores.residents.create("web", "v1")
         past = rt.now() - timedelta(minutes=5)
-        await rt.service(OutboxStore).plan(
+        await rt.stores.outbox.plan(
             [Planned(resident.id, "text", "k", past, "h:1", {"text": "x"})], past
         )
         before = await client.get("/healthz")

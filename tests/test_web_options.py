@@ -7,8 +7,6 @@ from bot.channels.wechat_render import fit, render
 from bot.channels.wechat_templates import Template, cut_field, load_templates, template_values
 from bot.core import Button, Keyboard, KeyButton, Kind, Reply, Request
 from bot.runtime import Runtime
-from bot.storage.channels import ChannelStore
-from bot.storage.residents import ResidentStore
 
 REPLIES = [
     Reply("Pick one", buttons=((Button("Yes", "v1:x:yes"), Button("No", "v1:x:no")),)),
@@ -76,8 +74,8 @@ def test_template_values_are_cut_to_the_field_limits(tmp_path: object) -> None:
 
 
 async def test_channel_rows_follow_the_resident_and_old_message_ids_expire(rt: Runtime) -> None:
-    store = rt.service(ChannelStore)
-    resident = await rt.service(ResidentStore).create("wechat", "o1")
+    store = rt.stores.channels
+    resident = await rt.stores.residents.create("wechat", "o1")
     await store.save_options(resident.id, {"options": [{"n": 1, "label": "a"}]}, 100)
     await store.open_window(resident.id, 100, 5)
     await store.queue_web(resident.id, [{"text": "x"}], 100)
@@ -85,9 +83,9 @@ async def test_channel_rows_follow_the_resident_and_old_message_ids_expire(rt: R
     assert not await store.claim_inbound("m:1", 101, 9)
     await store.purge_inbound(before=200)  # kept a short while, then forgotten
     assert await store.claim_inbound("m:1", 300, 9)
-    exported = await rt.service(ResidentStore).export(resident.id)
+    exported = await rt.stores.residents.export(resident.id)
     assert {"channel_options", "wechat_window", "web_pending"} <= set(exported)
-    await rt.service(ResidentStore).delete(resident.id)
+    await rt.stores.residents.delete(resident.id)
     assert await store.load_options(resident.id) == {}
     assert await store.window(resident.id) is None
 
@@ -97,7 +95,7 @@ async def test_wechat_text_of_a_value_screen_letters_its_options_and_says_why(
 ) -> None:
     keypad = Reply(
         "空腹血糖？",
-        buttons=((Button("1", "v1:hr:k:1"), Button("✅", "v1:hr:k:ok")),),
+        buttons=((Button("1", "v1:reading:k:1"), Button("✅", "v1:reading:k:ok")),),
         wants_text=True,
     )
     zh = rt.catalogs.get("zh_Hans")

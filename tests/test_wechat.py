@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.channels.base import Deferred
 from bot.channels.web import WebChat
 from bot.channels.wechat import (
     EVENT_BUDGET,
@@ -25,10 +24,8 @@ from bot.channels.wechat import (
 from bot.channels.wechat_api import WeChatAPI
 from bot.context import Ctx
 from bot.core import Reply
+from bot.delivery.sender import Deferred
 from bot.runtime import Runtime
-from bot.services.health import HealthService
-from bot.storage.channels import ChannelStore
-from bot.storage.residents import ResidentStore
 from bot.web.app import build_app
 from tests.conftest import Clock
 from tests.fakes.wechat_api import FakeWeChatAPI, serve_asgi
@@ -46,7 +43,7 @@ async def fake() -> AsyncIterator[tuple[FakeWeChatAPI, str]]:
 
 
 def make_channel(rt: Runtime, url: str, **kwargs: Any) -> WeChatChannel:
-    api = WeChatAPI(rt.service(ChannelStore), APP_ID, APP_SECRET, url)
+    api = WeChatAPI(rt.stores.channels, APP_ID, APP_SECRET, url)
     kwargs.setdefault("aes_key", AES_KEY)
     return WeChatChannel(rt, api, token=TOKEN, app_id=APP_ID, **kwargs)
 
@@ -126,7 +123,7 @@ async def test_forged_post_is_refused_and_handles_nothing(wx: Setup) -> None:
     f = wx.follower()
     answer = await f.post(f.xml("text", Content="/start"), signature="f" * 40)
     assert answer.status == 403
-    assert await wx.rt.service(ResidentStore).load("wechat", f.openid) is None
+    assert await wx.rt.stores.residents.load("wechat", f.openid) is None
 
 
 @pytest.mark.parametrize("safe_mode", [False, True], ids=["plaintext", "aes"])
@@ -173,7 +170,7 @@ async def test_unsubscribe_marks_the_resident_unreachable(wx: Setup) -> None:
     await onboard(f)
     answer = await f.event("unsubscribe")
     assert answer.status == 200 and answer.body == "success"
-    loaded = await wx.rt.service(ResidentStore).load("wechat", f.openid)
+    loaded = await wx.rt.stores.residents.load("wechat", f.openid)
     assert loaded is not None and loaded[0].unreachable_at is not None
 
 
@@ -364,8 +361,8 @@ async def test_wechat_error_codes_become_delivery_outcomes(wx: Setup) -> None:
     wx.api.fail_next("custom", 45047)  # quota used up
     with pytest.raises(Deferred, match="45047"):
         await wx.sender.send(f.openid, [Reply(text="z")])
-    resident = (await wx.rt.service(ResidentStore).load("wechat", f.openid))[0]  # type: ignore[index]
-    window = await wx.rt.service(ChannelStore).window(resident.id)
+    resident = (await wx.rt.stores.residents.load("wechat", f.openid))[0]  # type: ignore[index]
+    window = await wx.rt.stores.channels.window(resident.id)
     assert window is not None and window.cs_budget == 0
 
 
@@ -383,7 +380,7 @@ async def test_an_expired_token_is_refreshed_once_and_the_send_retried(wx: Setup
 
 
 async def test_workers_share_one_token_fetch(wx: Setup) -> None:
-    store = wx.rt.service(ChannelStore)
+    store = wx.rt.stores.channels
     # Two API clients stand for two workers sharing the database.
     one = WeChatAPI(store, APP_ID, APP_SECRET, wx.url)
     two = WeChatAPI(store, APP_ID, APP_SECRET, wx.url)
@@ -441,9 +438,9 @@ async def test_typed_readings_on_the_keypad_are_values_not_options(wx: Setup) ->
     await f.text("🩸 Log fasting glucose")
     back = await f.text("n")  # ⬅️ Back, by its letter
     assert "Log fasting glucose" in (back.content or "")
-    loaded = await wx.rt.service(ResidentStore).load("wechat", f.openid)
+    loaded = await wx.rt.stores.residents.load("wechat", f.openid)
     assert loaded is not None
-    saved = await wx.rt.service(HealthService).readings(loaded[0].id)
+    saved = await wx.rt.services.health.readings(loaded[0].id)
     assert sorted((r.kind, r.glucose, r.systolic) for r in saved) == [
         ("bp", None, 135),
         ("glucose", 6.1, None),
@@ -483,7 +480,7 @@ async def test_a_message_claimed_by_a_dead_worker_is_handled_after_the_lease(
     f = wx.follower()
     # Another worker claimed message 90 and was killed (kill -9: its row stays 'running').
     now = int(clock().timestamp())
-    assert await wx.rt.service(ChannelStore).claim_inbound("m:90", now, lease)
+    assert await wx.rt.stores.channels.claim_inbound("m:90", now, lease)
     # WeChat's first retry, within the lease: the claim may still be live, so no second run.
     early = await f.text("/probe", msg_id=90)
     assert early.body == "success" and runs == []

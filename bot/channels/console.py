@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.channels.numbered import choose, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
+from bot.domain.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -58,9 +59,9 @@ def render_reply(
             cells.append(f"[{key}] {b.label}")
         lines.append("   " + "   ".join(cells))
     if reply.keyboard is not None:
-        for row in reply.keyboard.rows:
+        for key_row in reply.keyboard.rows:
             cells = []
-            for k in row:
+            for k in key_row:
                 options.append(Option(k.label, key=k))
                 key = option_key(first_number + len(options) - 1, wants_text)
                 cells.append(f"[{key}] {k.label}")
@@ -98,7 +99,7 @@ class ConsoleChat:
         text = line.strip()
         if not text:
             return None
-        base = {"channel": CHANNEL, "user_id": self.user_id}
+        base: dict[str, Any] = {"channel": CHANNEL, "user_id": self.user_id}
         if text.startswith("/location"):
             parts = text.split()
             try:
@@ -166,7 +167,7 @@ class ConsoleSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: object | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         if user_id == self.chat.user_id:
             self.chat.print_replies(replies, prefix="🔔")

@@ -83,15 +83,15 @@ def flatten(replies: list[Reply]) -> list[Block]:
                 options.append(Option(n, button.label, data=button.data, key=key))
         if reply.keyboard is not None:
             for row in reply.keyboard.rows:
-                for key in row:
-                    if key.request is Request.LOCATION:
-                        ask_location = key.label
-                    elif key.request is Request.CONTACT:
-                        ask_contact = key.label
+                for kb in row:
+                    if kb.request is Request.LOCATION:
+                        ask_location = kb.label
+                    elif kb.request is Request.CONTACT:
+                        ask_contact = kb.label
                     else:
                         n += 1
                         options.append(
-                            Option(n, key.label, text=key.label, key=option_key(n, wants_text))
+                            Option(n, kb.label, text=kb.label, key=option_key(n, wants_text))
                         )
         blocks.append(
             Block(

@@ -12,7 +12,7 @@ import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from telegram import InputFile, Message, Update
+from telegram import Bot, InputFile, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
     BadRequest,
@@ -26,17 +26,19 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import BaseRequest
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.channels.base import Blocked, Permanent, RetryLater, Transient
 from bot.core import Contact, Incoming, Keyboard, Kind, Location, Reply, Request, split_text
+from bot.delivery.sender import Blocked, Permanent, RetryLater, Transient
+from bot.domain.outbox import OutboxRow
 from bot.i18n import negotiate
 from bot.logsafe import describe
-from bot.services.delivery.limiter import Limiter
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+# PTB's Application is generic in six context types; we use the defaults throughout.
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 # A resident is waiting for an interactive reply: wait out a short flood-control pause or a
 # network blip once, rather than losing the answer; longer pauses are given up on.
 MAX_INTERACTIVE_WAIT = 10.0
@@ -176,7 +178,7 @@ _silence_raw_call_advice()
 class TelegramSender:
     """Renders Reply objects with a PTB Bot and maps Telegram's errors to delivery outcomes."""
 
-    def __init__(self, bot: Any) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
     async def send(
@@ -184,7 +186,7 @@ class TelegramSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: object | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         try:
             for reply in replies:
@@ -301,7 +303,7 @@ class TelegramChannel:
     async def _deliver(self, incoming: Incoming, replies: list[Reply], bot: Any) -> None:
         """Send an interactive reply, one message at a time so a retry never repeats one."""
         sender = TelegramSender(bot)
-        limiter = self.rt.service(Limiter)
+        limiter = self.rt.delivery.limiter
         edit_ref = incoming.message_ref
         for reply in replies:
             for attempt in (1, 2):
@@ -332,28 +334,25 @@ class TelegramChannel:
                     break
 
     async def _mark_unreachable(self, user_id: str) -> None:
-        from bot.storage.residents import ResidentStore
 
         resident = await self._resident_id(user_id)
         if resident is not None:
-            await self.rt.service(ResidentStore).mark_unreachable(resident)
+            await self.rt.stores.residents.mark_unreachable(resident)
         log.info("resident %s blocked the bot during a reply", resident)
 
     async def _resident_id(self, user_id: str) -> int | None:
-        from bot.storage.residents import ResidentStore
 
-        loaded = await self.rt.service(ResidentStore).load(CHANNEL, user_id)
+        loaded = await self.rt.stores.residents.load(CHANNEL, user_id)
         return loaded[0].id if loaded else None
 
     async def _member_change(self, update: Update) -> None:
-        from bot.storage.residents import ResidentStore
 
         change = update.my_chat_member
         assert change is not None
         resident = await self._resident_id(str(change.from_user.id))
         if resident is None:
             return
-        store = self.rt.service(ResidentStore)
+        store = self.rt.stores.residents
         if change.new_chat_member.status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
             await store.mark_unreachable(resident)
             log.info("resident %s blocked the bot", resident)
@@ -389,7 +388,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     concurrent_updates: int = 64,
-) -> Application:
+) -> TelegramApp:
     """The PTB Application for this runtime. Tests pass a fake `request` transport."""
     settings = rt.settings
     if settings.telegram_token is None:

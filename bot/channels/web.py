@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels import numbered
-from bot.channels.base import Permanent
 from bot.core import Incoming, Kind, Location, Reply
+from bot.delivery.sender import Permanent
+from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
-from bot.storage.channels import ChannelStore
-from bot.storage.residents import Resident, ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -81,8 +81,8 @@ class WebChat:
     def __init__(self, rt: Runtime, secret: str) -> None:
         self.rt = rt
         self._signer = URLSafeSerializer(secret, salt="doorstep-web-visitor")
-        self.store = rt.service(ChannelStore)
-        self.residents = rt.service(ResidentStore)
+        self.store = rt.stores.channels
+        self.residents = rt.stores.residents
         self._pages: dict[str, dict[int, asyncio.Event]] = {}
         self._drain_locks: dict[str, asyncio.Lock] = {}
 
@@ -90,11 +90,7 @@ class WebChat:
     async def create(cls, rt: Runtime) -> WebChat:
         """DOORSTEP_WEB_SECRET, or a secret generated once and kept in SQLite."""
         configured = rt.settings.web_secret
-        secret = (
-            configured.reveal()
-            if configured
-            else await rt.service(ChannelStore).secret(SECRET_NAME)
-        )
+        secret = configured.reveal() if configured else await rt.stores.channels.secret(SECRET_NAME)
         return cls(rt, secret)
 
     # -- visitors ---------------------------------------------------------------------------------
@@ -234,6 +230,6 @@ class WebSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: Any | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         await self.chat.queue(user_id, replies)

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -31,18 +31,19 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from bot.channels import numbered
-from bot.channels.base import Blocked, Deferred, DeliveryError, Permanent, RetryLater, Transient
 from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatUnavailable
 from bot.channels.wechat_menu import MENU_KEY_PREFIX
 from bot.channels.wechat_render import TEXT_BYTES, fit, passive_text, render
 from bot.channels.wechat_templates import Template, load_templates, template_values
 from bot.config import ConfigError, Settings
 from bot.core import Incoming, Kind, Location, Reply
+from bot.delivery.sender import Blocked, Deferred, DeliveryError, Permanent, RetryLater, Transient
+from bot.domain.channels import Claim
+from bot.domain.outbox import OutboxRow
+from bot.domain.residents import Resident
 from bot.i18n import Translator, negotiate
 from bot.logsafe import describe
 from bot.menu import MAIN_MENU
-from bot.storage.channels import ChannelStore, Claim
-from bot.storage.residents import Resident, ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -101,8 +102,8 @@ class WeChatChannel:
         self.reply_deadline = reply_deadline
         # Never shorter than a live worker's own deadline plus a margin.
         self.inbound_lease = max(INBOUND_LEASE, math.ceil(reply_deadline) + 5)
-        self.store = rt.service(ChannelStore)
-        self.residents = rt.service(ResidentStore)
+        self.store = rt.stores.channels
+        self.residents = rt.stores.residents
         self._inflight: dict[str, asyncio.Future[str | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._last_purge = 0
@@ -114,7 +115,7 @@ class WeChatChannel:
         if not settings.wechat_app_id or settings.wechat_app_secret is None:
             raise ConfigError("WECHAT_APP_ID and WECHAT_APP_SECRET are needed with WECHAT_TOKEN")
         api = WeChatAPI(
-            rt.service(ChannelStore),
+            rt.stores.channels,
             settings.wechat_app_id,
             settings.wechat_app_secret.reveal(),
             settings.wechat_api_url,
@@ -294,9 +295,7 @@ class WeChatChannel:
         now = self._now()
         await self.store.open_window(resident.id, now, budget)
         if await self.store.wake_deferred(resident.id, now):
-            from bot.services.delivery.dispatcher import Dispatcher
-
-            self.rt.service(Dispatcher).poke()
+            self.rt.delivery.dispatcher.poke()
 
     # -- answering --------------------------------------------------------------------------------
     async def _answer(
@@ -315,7 +314,7 @@ class WeChatChannel:
         text = passive_text(turn.blocks, turn.t)
         has_options = any(b.options for b in turn.blocks)
         if len(text.encode()) <= TEXT_BYTES and not (self.msgmenu and has_options):
-            return TextReply(message=msg, content=text).render()
+            return cast(str, TextReply(message=msg, content=text).render())
         self._spawn(self._push_turn(turn, incoming.user_id))
         return None
 
@@ -402,7 +401,7 @@ class WeChatChannel:
 
     # -- delivery pipeline ------------------------------------------------------------------------
     async def deliver(
-        self, openid: str, replies: list[Reply], notification: Any | None = None
+        self, openid: str, replies: list[Reply], notification: OutboxRow | None = None
     ) -> None:
         """Send scheduled replies: customer-service messages within the window, else a
         subscription message if the notification's kind has a template, else Deferred."""
@@ -466,7 +465,7 @@ class WeChatSender:
         user_id: str,
         replies: list[Reply],
         edit_ref: str | None = None,
-        notification: Any | None = None,
+        notification: OutboxRow | None = None,
     ) -> None:
         """Deliver; `notification` (an outbox row: `.kind`, `.params`) picks the subscription
         template when the 48-hour window is closed."""

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -158,4 +158,4 @@ class WeChatAPI:
         code = int(body.get("errcode", 0) or 0)
         if code != 0:
             raise WeChatError(code, str(body.get("errmsg", "")))
-        return body
+        return cast("dict[str, Any]", body)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, time
 
-from bot.commands.common import Column, add_db_option, iso_date, local_time, open_runtime, table_row
+from bot.commands.common import Column, add_db_option, iso_date, open_runtime, table_row
 from bot.config import Settings
-from bot.services.doctors import DoctorService
 
 COLUMNS = (Column(19, gap=2), Column(16), Column(19), Column(8, right=True, gap=2))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="the audit log of doctors' actions")
     add_db_option(p)
     p.add_argument("--since", type=iso_date, required=True, metavar="YYYY-MM-DD")
@@ -23,10 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 async def audit(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
         start = datetime.combine(args.since, time(0), tzinfo=settings.tz)
-        entries = await rt.service(DoctorService).audit_since(int(start.timestamp()), args.doctor)
+        entries = await rt.services.doctors.audit_since(int(start.timestamp()), args.doctor)
     print(table_row(COLUMNS, ("time (local)", "doctor", "action", "resident", "details")))
     for e in entries:
-        when = local_time(e.at, settings)
+        when = e.at.astimezone(settings.tz)
         target = str(e.target_resident_id) if e.target_resident_id is not None else "-"
         print(
             table_row(

@@ -12,14 +12,13 @@ from pathlib import Path
 from bot.channels.console import CHANNEL, ConsoleChat, ConsoleSender
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.storage.outbox import OutboxStore
 
 # At the end of input: wait up to SETTLE_SECONDS for rows due within SETTLE_HORIZON seconds.
 SETTLE_SECONDS = 8.0
 SETTLE_HORIZON = 3
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("chat", help="chat with the bot in this terminal (no token needed)")
     p.add_argument(
         "--db",
@@ -58,7 +57,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
 async def _settle(rt: Runtime, grace: float = SETTLE_SECONDS) -> None:
     """At the end of input, let what is due within a few seconds arrive before leaving, so a
     scripted session sees e.g. the first tip it subscribed to."""
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     loop = asyncio.get_running_loop()
     deadline = loop.time() + grace
     while loop.time() < deadline:

@@ -9,7 +9,7 @@ from bot.config import Settings
 from bot.storage.db import Database
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("db", help="database maintenance")
     add_db_option(p)
     dbsub = p.add_subparsers(dest="db_command", required=True)

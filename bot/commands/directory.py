@@ -12,13 +12,13 @@ from pathlib import Path
 
 from bot.commands.common import add_db_option, open_runtime
 from bot.config import Settings
-from bot.services.directory import DirectoryService, ImportReport
+from bot.services.directory import ImportReport
 from bot.services.directory_csv import COLUMNS, FileError
 
 KINDS = tuple(COLUMNS)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "import",
         help="load the district directory from CSV (stations, doctors, communities)",
@@ -64,7 +64,7 @@ async def import_(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     async with open_runtime(args, settings) as rt:
         try:
-            report = await rt.service(DirectoryService).import_csv(
+            report = await rt.services.directory.import_csv(
                 args.kind,
                 data,
                 dry_run=args.dry_run,
@@ -80,7 +80,7 @@ async def import_(args: argparse.Namespace, settings: Settings) -> int:
 
 async def export(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        text = await rt.service(DirectoryService).export_csv(args.kind)
+        text = await rt.services.directory.export_csv(args.kind)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from bot.commands.common import Column, add_db_option, local_time, open_runtime, table_row
+from bot.commands.common import Column, add_db_option, open_runtime, table_row
 from bot.config import Settings
-from bot.services.directory import DirectoryService
-from bot.services.doctors import INVITE_TTL, DoctorService
+from bot.services.doctors import INVITE_TTL
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctors", help="family doctors' accounts: invite codes, unlinking")
     add_db_option(p)
     dsub = p.add_subparsers(dest="doctors_command", required=True)
@@ -32,7 +31,7 @@ COLUMNS = (Column(16), Column(26))
 async def invite(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
         try:
-            code = await rt.service(DoctorService).invite(args.doctor_id)
+            code = await rt.services.doctors.invite(args.doctor_id)
         except KeyError:
             print(
                 f"doorstep: no doctor {args.doctor_id!r} in the directory (doorstep doctors list)"
@@ -46,7 +45,7 @@ async def invite(args: argparse.Namespace, settings: Settings) -> int:
 
 async def revoke(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        done = await rt.service(DoctorService).revoke(args.doctor_id)
+        done = await rt.services.doctors.revoke(args.doctor_id)
     state = "unlinked" if done.unlinked else "was not linked"
     print(
         f"{args.doctor_id}: {state}; {done.voided} unused invite code(s) voided; "
@@ -57,12 +56,12 @@ async def revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 async def list_doctors(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        snap = await rt.service(DirectoryService).snapshot()
-        links = {link.doctor_id: link for link in await rt.service(DoctorService).links()}
+        snap = await rt.services.directory.snapshot()
+        links = {link.doctor_id: link for link in await rt.services.doctors.links()}
     print(table_row(COLUMNS, ("doctor id", "linked", "team")))
     for doctor in sorted(snap.doctors.values(), key=lambda d: d.id):
         link = links.pop(doctor.id, None)
-        when = local_time(link.linked_at, settings) if link else None
+        when = link.linked_at.astimezone(settings.tz) if link else None
         linked = f"{link.channel} since {when:%Y-%m-%d}" if link and when else "-"
         print(table_row(COLUMNS, (doctor.id, linked, doctor.team)))
     for doctor_id in sorted(links):

@@ -6,12 +6,12 @@ import argparse
 
 from bot.commands.common import add_db_option, local_time, open_runtime
 from bot.config import Settings
-from bot.storage.outbox import FINAL, PENDING, SENDING, DeliveryStore, OutboxStatus
+from bot.domain.outbox import FINAL, PENDING, SENDING, OutboxStatus
 
 _ORDER = (PENDING, SENDING, *FINAL)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("outbox", help="the delivery queue: status and retries")
     add_db_option(p)
     osub = p.add_subparsers(dest="outbox_command", required=True)
@@ -54,14 +54,14 @@ def format_status(st: OutboxStatus, settings: Settings) -> str:
 
 async def status(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        st = await rt.service(DeliveryStore).status(int(rt.now().timestamp()), args.failed)
+        st = await rt.stores.delivery.status(int(rt.now().timestamp()), args.failed)
         print(format_status(st, rt.settings))
     return 0
 
 
 async def retry_failed(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
-        n = await rt.service(DeliveryStore).retry_failed(
+        n = await rt.stores.delivery.retry_failed(
             int(rt.now().timestamp()), kind=args.kind, ids=args.id
         )
     print(f"{n} failed row(s) queued again; a running bot sends them within a second")

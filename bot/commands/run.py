@@ -13,7 +13,7 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("run", help="run the Telegram bot")
     p.add_argument("--webhook", metavar="URL", help="public webhook URL (default: long polling)")
     p.add_argument("--listen", default="0.0.0.0", help="webhook listen address")
@@ -36,19 +36,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Update
 
-    from bot.channels.telegram import CHANNEL, TelegramSender, build_application
+    from bot.app import build_telegram
     from bot.runtime import Runtime
 
     rt = Runtime(settings)
     await rt.start()
-    app = build_application(rt)
+    app = build_telegram(rt)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         async with app:
-            rt.senders[CHANNEL] = TelegramSender(app.bot)
             await rt.start_background()
             await app.start()
             assert app.updater is not None

@@ -22,7 +22,7 @@ from bot.config import Settings
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("serve", help="serve the Telegram webhook, WeChat and the web chat")
     p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="listen port (default 8080)")
@@ -117,11 +117,10 @@ async def _telegram(rt: Any, settings: Settings, webhook_url: str | None) -> Any
         return None
     from telegram import Update
 
-    from bot.channels.telegram import CHANNEL, TelegramSender, build_application
+    from bot.app import build_telegram
 
-    app = build_application(rt)
+    app = build_telegram(rt)
     await app.initialize()
-    rt.senders[CHANNEL] = TelegramSender(app.bot)
     if webhook_url:
         assert settings.telegram_webhook_secret is not None
         await app.bot.set_webhook(

@@ -10,12 +10,12 @@ import argparse
 import sys
 from datetime import datetime, timedelta
 
-from bot.commands.common import iso_date, local_time, open_runtime
+from bot.commands.common import iso_date, open_runtime
 from bot.config import Settings
 from bot.services.booking import HORIZON_DAYS, BookingError, BookingService
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("slots", help="doctors' booking slots: list, close a day")
     ssub = p.add_subparsers(dest="slots_command", required=True)
     ls = ssub.add_parser("list", help="a doctor's slots and bookings")
@@ -29,14 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     close.set_defaults(func=close_day)
 
 
-def _hhmm(ts: int, settings: Settings) -> str:
-    return local_time(ts, settings).strftime("%H:%M")
+def _hhmm(at: datetime, settings: Settings) -> str:
+    return at.astimezone(settings.tz).strftime("%H:%M")
 
 
 async def list_slots(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
         try:
-            await _print_slots(args, settings, rt.service(BookingService), rt.now())
+            await _print_slots(args, settings, rt.services.booking, rt.now())
         except BookingError as exc:
             print(f"doorstep slots: {exc}", file=sys.stderr)
             return 1
@@ -74,7 +74,7 @@ async def close_day(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     async with open_runtime(args, settings) as rt:
         try:
-            result = await rt.service(BookingService).close_day(
+            result = await rt.services.booking.close_day(
                 args.doctor_id, args.date, reason, rt.now()
             )
         except BookingError as exc:

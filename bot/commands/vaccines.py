@@ -23,7 +23,7 @@ from bot.services.vaccines import (
 PLAN_COLUMNS = (Column(11, gap=0), Column(12, gap=0), Column(12, gap=0), Column(13, gap=0))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("vaccines", help="childhood immunisation schedule: plan and validate")
     vsub = p.add_subparsers(dest="vaccines_command", required=True)
 

@@ -10,7 +10,7 @@ from bot.commands.common import open_runtime
 from bot.config import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("wechat", help="WeChat Official Account tools")
     wsub = p.add_subparsers(dest="wechat_command", required=True)
     menu = wsub.add_parser("menu", help="the account's custom menu")

@@ -3,7 +3,8 @@ reminders, and closing a clinic day.
 
 Slots are generated from the doctor's `clinic_hours` (the directory's format, read by
 bot.services.hours) for the next 14 days and kept as rows, so capacity can be enforced by the
-database. All the deciding happens in bot.storage.booking inside one write transaction.
+database. The booking rules live here once (`BookingRules`); bot.storage.booking asks them
+inside the write transaction that makes the booking.
 """
 
 from __future__ import annotations
@@ -17,22 +18,16 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.domain.booking import BOOKED, REASONS, Appointment, BookResult, Problem, Slot, SlotCheck
+from bot.domain.directory import Doctor, Station
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService, Team
 from bot.services.hours import Hours, HoursError, parse_hours
-from bot.storage.booking import (
-    REASONS,
-    Appointment,
-    BookingStore,
-    BookResult,
-    Problem,
-    Slot,
-)
-from bot.storage.directory import Doctor, Station
-from bot.storage.outbox import Planned
+from bot.storage.booking import BookingStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +95,7 @@ class ReminderPolicy:
         return [f"bk:{appointment_id}:eve", f"bk:{appointment_id}:2h"]
 
     def plan(self, appointment: Appointment, now: datetime) -> list[Planned]:
-        start = datetime.fromtimestamp(appointment.start_at, self.tz)
+        start = appointment.start_at.astimezone(self.tz)
         eve = datetime.combine(start.date() - timedelta(days=1), EVE_AT, tzinfo=self.tz)
         soon = start - timedelta(hours=2)
         rows = []
@@ -134,6 +129,54 @@ def closed_notice(appointment: Appointment, now: datetime) -> Planned:
     )
 
 
+@dataclass(frozen=True)
+class BookingRules:
+    """Whether a booking may be made, moved, cancelled or confirmed: the rules, once.
+
+    Storage asks them inside the write transaction (with what it read there), the confirm
+    screen asks them before anything is booked, and stale buttons are judged by them too.
+    """
+
+    max_future: int  # upcoming bookings a resident may hold
+
+    def slot_problem(
+        self, check: SlotCheck, doctor_id: str, now: datetime, *, moving_from: int | None = None
+    ) -> Problem | None:
+        """The first rule booking this slot would break, if any. `moving_from` is the slot of
+        the booking being moved: it is given up, so it does not count against the limit."""
+        slot = check.slot
+        if slot is None or slot.doctor_id != doctor_id:
+            return Problem.NO_SLOT
+        if moving_from is not None and slot.id == moving_from:
+            return Problem.SAME
+        if slot.start_at <= now:
+            return Problem.PAST
+        if slot.closed:
+            return Problem.CLOSED
+        if check.held:
+            return Problem.DUPLICATE
+        if moving_from is None and check.future >= self.max_future:
+            return Problem.LIMIT
+        if slot.taken >= slot.capacity:
+            return Problem.TAKEN
+        return None
+
+    def active_problem(
+        self, appointment: Appointment | None, resident_id: int, now: datetime
+    ) -> Problem | None:
+        """Why this is not the resident's active, upcoming booking, if it is not."""
+        # Someone else's booking looks exactly like a missing one: nothing is revealed about it.
+        if (
+            appointment is None
+            or appointment.resident_id != resident_id
+            or appointment.status != BOOKED
+        ):
+            return Problem.GONE
+        if appointment.start_at <= now:
+            return Problem.OVER
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
     """An appointment with the doctor and centre it is at (either may have left the
@@ -153,12 +196,15 @@ class DayClosed:
 
 
 class BookingService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(BookingStore)
-        self.directory = rt.service(DirectoryService)
-        self.tz = rt.settings.tz
+    def __init__(
+        self, store: BookingStore, directory: DirectoryService, settings: Settings
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.settings = settings
+        self.tz = settings.tz
         self.reminders = ReminderPolicy(self.tz)
+        self.rules = BookingRules(settings.max_bookings)
         self._synced: dict[str, tuple[str, date, int, int]] = {}
         self._sync_lock = asyncio.Lock()
         self._slot_locks: dict[int, tuple[asyncio.Lock, int]] = {}
@@ -194,7 +240,7 @@ class BookingService:
     async def ensure_slots(self, doctor: Doctor, now: datetime) -> None:
         """Make sure the doctor's slots exist for the next 14 days (cheap when they do)."""
         today = now.astimezone(self.tz).date()
-        settings = self.rt.settings
+        settings = self.settings
         stamp = (doctor.clinic_hours, today, settings.slot_minutes, settings.slot_capacity)
         if self._synced.get(doctor.id) == stamp:
             return
@@ -205,7 +251,7 @@ class BookingService:
             self._synced[doctor.id] = stamp
 
     async def _sync(self, doctor: Doctor, first: date, days: int, now: datetime) -> int:
-        settings = self.rt.settings
+        settings = self.settings
         wanted = slot_times(clinic_hours(doctor), first, days, settings.slot_minutes, self.tz)
         window = (
             int(day_start(first, self.tz).timestamp()),
@@ -226,7 +272,7 @@ class BookingService:
         lo, hi = self._horizon(now)
         days: dict[date, int] = {}
         for slot in await self.store.free_slots(doctor.id, lo, hi):
-            day = datetime.fromtimestamp(slot.start_at, self.tz).date()
+            day = slot.start_at.astimezone(self.tz).date()
             if day not in days and len(days) >= limit:
                 break
             days[day] = days.get(day, 0) + 1
@@ -239,10 +285,10 @@ class BookingService:
         return await self.store.free_slots(doctor_id, start, end) if start < end else []
 
     async def nearest_free(
-        self, doctor_id: str, around: int, now: datetime, limit: int = NEAREST
+        self, doctor_id: str, around: datetime, now: datetime, limit: int = NEAREST
     ) -> list[Slot]:
         lo, hi = self._horizon(now)
-        return await self.store.nearest_free(doctor_id, around, lo, hi, limit)
+        return await self.store.nearest_free(doctor_id, int(around.timestamp()), lo, hi, limit)
 
     async def slot(self, slot_id: int) -> Slot | None:
         return await self.store.slot(slot_id)
@@ -251,6 +297,8 @@ class BookingService:
     async def book(
         self, resident_id: int, slot_id: int, doctor_id: str, reason: str, now: datetime
     ) -> BookResult:
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
         # Taps on one slot queue here (in this process) so that once it is full the rest are
         # refused by a read instead of each taking a turn on the single writer. Correctness
         # does not rest on this lock: the store's transaction decides, across processes too.
@@ -261,7 +309,7 @@ class BookingService:
                 doctor_id,
                 reason,
                 now,
-                self.rt.settings.max_bookings,
+                self.rules,
                 self.reminders,
             )
         _log(resident_id, "book", result)
@@ -270,19 +318,23 @@ class BookingService:
     async def move(
         self, resident_id: int, appointment_id: int, slot_id: int, now: datetime
     ) -> BookResult:
-        result = await self.store.move(resident_id, appointment_id, slot_id, now, self.reminders)
+        result = await self.store.move(
+            resident_id, appointment_id, slot_id, now, self.rules, self.reminders
+        )
         _log(resident_id, "move", result)
         return result
 
     async def cancel(self, resident_id: int, appointment_id: int, now: datetime) -> BookResult:
-        result = await self.store.cancel(resident_id, appointment_id, now, self.reminders)
+        result = await self.store.cancel(
+            resident_id, appointment_id, now, self.rules, self.reminders
+        )
         _log(resident_id, "cancel", result)
         return result
 
     async def confirm(
         self, resident_id: int, appointment_id: int, now: datetime
     ) -> Appointment | Problem:
-        return await self.store.confirm(resident_id, appointment_id, now)
+        return await self.store.confirm(resident_id, appointment_id, now, self.rules)
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         return await self.store.upcoming(resident_id, now)
@@ -292,11 +344,24 @@ class BookingService:
     ) -> Appointment | Problem:
         """The resident's active, upcoming booking, or why it is not (for stale buttons)."""
         appt = await self.store.appointment(appointment_id)
-        if appt is None or appt.resident_id != resident_id or appt.status != "booked":
-            return Problem.GONE
-        if appt.start_at <= int(now.timestamp()):
-            return Problem.OVER
+        problem = self.rules.active_problem(appt, resident_id, now)
+        if problem is not None:
+            return problem
+        assert appt is not None
         return appt
+
+    async def bookable(
+        self, slot_id: int, doctor_id: str, now: datetime, moving: Appointment | None = None
+    ) -> tuple[Slot | None, Problem | None]:
+        """The slot and why it cannot be booked now (before asking "book this?"), if so."""
+        slot = await self.store.slot(slot_id)
+        problem = self.rules.slot_problem(
+            SlotCheck(slot),
+            doctor_id,
+            now,
+            moving_from=moving.slot_id if moving is not None else None,
+        )
+        return slot, problem
 
     # -- operators ----------------------------------------------------------------------
     async def _doctor(self, doctor_id: str) -> Doctor:

@@ -21,12 +21,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bot.channels.base import DeliveryError
 from bot.core import Reply
-from bot.services.delivery.limiter import Limiter
-from bot.storage.broadcasts import Broadcast, BroadcastStore, Progress, report_key
-from bot.storage.doctors import DoctorLink, DoctorStore
-from bot.storage.outbox import Planned
+from bot.delivery.sender import DeliveryError
+from bot.domain.broadcasts import Broadcast, Progress
+from bot.domain.doctors import DoctorLink
+from bot.domain.outbox import Planned
+from bot.storage.broadcasts import BroadcastStore, report_key
+from bot.storage.doctors import DoctorStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -51,10 +52,12 @@ class ProgressLoop:
     An open broadcast whose doctor has no linked account any more is cancelled.
     """
 
-    def __init__(self, rt: Runtime, render: ProgressRender) -> None:
+    def __init__(
+        self, rt: Runtime, store: BroadcastStore, links: DoctorStore, render: ProgressRender
+    ) -> None:
         self.rt = rt
-        self.store = rt.service(BroadcastStore)
-        self.links = rt.service(DoctorStore)
+        self.store = store
+        self.links = links
         self.render = render
         self.edits = 0
         self.edit_every = EDIT_EVERY
@@ -80,12 +83,11 @@ class ProgressLoop:
             if link is None and b.status in ("scheduled", "sending"):
                 # Unlinked without a revoke (the account took another doctor's code), or a
                 # revoke in a process that could not cancel: the doctor's words stop here.
-                from bot.services.broadcasts import BroadcastService
 
-                await self.rt.service(BroadcastService).stop_all(b.doctor_id, "unlinked")
+                await self.rt.services.broadcasts.stop_all(b.doctor_id, "unlinked")
                 b = await self.store.get(b.id) or b
             if b.status == "scheduled":
-                if b.scheduled_at > now:
+                if b.scheduled_at.timestamp() > now:
                     continue
                 await self.store.mark_sending(b.id)
                 b = await self.store.get(b.id) or b
@@ -118,9 +120,7 @@ class ProgressLoop:
             return  # another process finished it first
         log.info("broadcast %s finished: %s sent of %s", b.id, p.sent, p.total)
         if report is not None:
-            from bot.services.delivery.dispatcher import Dispatcher
-
-            self.rt.service(Dispatcher).poke()
+            self.rt.delivery.dispatcher.poke()
 
     async def _edit(self, b: Broadcast, p: Progress, final: bool, link: DoctorLink | None) -> bool:
         """Edit the progress message if the chat's edit budget allows; True when done (or
@@ -128,7 +128,7 @@ class ProgressLoop:
         chat = (b.progress_channel, b.progress_user)
         if link is None or (link.channel, link.channel_user_id) != chat:
             return True
-        if not b.progress_ref or self.rt.senders.get(b.progress_channel) is None:
+        if not b.progress_ref or not self.rt.delivery.dispatcher.can_send(b.progress_channel):
             return True
         if time.monotonic() - self._last_edit.get(chat, -1e9) < self.edit_every:
             return False
@@ -140,14 +140,10 @@ class ProgressLoop:
         return True
 
     async def _send(self, b: Broadcast, reply: Reply) -> None:
-        sender = self.rt.senders.get(b.progress_channel)
-        if sender is None:
-            return
         self._last_edit[(b.progress_channel, b.progress_user)] = time.monotonic()
-        await self.rt.service(Limiter).acquire_interactive(b.progress_user)
         try:
-            await sender.send(  # type: ignore[call-arg]
-                b.progress_user, [reply], edit_ref=b.progress_ref
+            await self.rt.delivery.dispatcher.send_now(
+                b.progress_channel, b.progress_user, [reply], edit_ref=b.progress_ref
             )
         except DeliveryError as exc:
             log.info("progress message of broadcast %s not updated: %s", b.id, type(exc).__name__)

@@ -17,28 +17,23 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from bot.domain.booking import REASONS
+from bot.domain.broadcasts import Broadcast, DoctorUnlinked, NewBroadcast, Progress, Recipient
+from bot.domain.clock import Clock
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.router import UserError
 from bot.services.directory import CommunityRef, DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE
-from bot.storage.booking import REASONS
-from bot.storage.broadcasts import (
-    Broadcast,
-    BroadcastStore,
-    DoctorUnlinked,
-    NewBroadcast,
-    Progress,
-    Recipient,
-    dedupe_key,
-    group_key,
-)
-from bot.storage.directory import Doctor
-from bot.storage.doctors import NewAudit
-from bot.storage.outbox import Planned
+from bot.storage.broadcasts import BroadcastStore, dedupe_key, group_key
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
+    from bot.delivery.dispatcher import Dispatcher
+    from bot.services.child_vaccines import ChildVaccines
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +97,23 @@ def load_templates(folder: Path) -> dict[str, Template]:
 
 
 class BroadcastService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(BroadcastStore)
-        self.doctors = rt.service(DoctorService)
-        self.directory = rt.service(DirectoryService)
+    def __init__(
+        self,
+        store: BroadcastStore,
+        doctors: DoctorService,
+        directory: DirectoryService,
+        child_vaccines: ChildVaccines,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.doctors = doctors
+        self.directory = directory
+        self.child_vaccines = child_vaccines
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.clock = clock
         self._templates: dict[str, Template] | None = None
         self._content: dict[int, Broadcast] = {}
         self._status: dict[int, tuple[str | None, float]] = {}
@@ -114,11 +121,11 @@ class BroadcastService:
     # -- composing ----------------------------------------------------------------------
     def templates(self) -> dict[str, Template]:
         if self._templates is None:
-            self._templates = load_templates(self.rt.settings.content_dir / "broadcasts")
+            self._templates = load_templates(self.settings.content_dir / "broadcasts")
         return self._templates
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.rt.settings.tz).date()
+        return self.clock().astimezone(self.settings.tz).date()
 
     async def communities(self, doctor: Doctor) -> list[CommunityRef]:
         """Communities the doctor's team serves."""
@@ -137,9 +144,7 @@ class BroadcastService:
         """The audience's residents, all signed to the doctor's team."""
         team = await self.doctors.team(doctor)
         if audience == "vaccine":
-            from bot.services.child_vaccines import ChildVaccines
-
-            return await self.rt.service(ChildVaccines).parents_due(team)
+            return await self.child_vaccines.parents_due(team)
         place: tuple[str, str] | None = None
         if audience == "community":
             ref = await self.directory.community_by_key(community)
@@ -150,7 +155,7 @@ class BroadcastService:
         return await self.store.audience(team, audience, community=place, born_by=born_by)
 
     def _day_start(self) -> int:
-        tz = self.rt.settings.tz
+        tz = self.settings.tz
         return int(datetime.combine(self.today(), datetime.min.time(), tzinfo=tz).timestamp())
 
     async def made_today(self, doctor: Doctor) -> int:
@@ -158,7 +163,7 @@ class BroadcastService:
 
     @property
     def per_day(self) -> int:
-        return self.rt.settings.broadcasts_per_day
+        return self.settings.broadcasts_per_day
 
     async def create(
         self,
@@ -184,7 +189,7 @@ class BroadcastService:
             raise BroadcastError(N_("Nobody is in this audience, so nothing was sent."))
         if len(recipients) > LARGE and not large_confirmed:
             raise BroadcastError(N_("Please confirm a broadcast to more than 500 people."))
-        now = self.rt.now()
+        now = self.clock()
         send_at = max(draft.send_at or now, now)
         due = send_at
         expires = send_at + timedelta(days=3)
@@ -214,7 +219,7 @@ class BroadcastService:
             text=text,
             template=draft.template,
             urgent=draft.urgent,
-            scheduled_at=int(send_at.timestamp()),
+            scheduled_at=send_at,
             progress_channel=channel,
             progress_user=user,
             progress_ref=ref,
@@ -246,20 +251,21 @@ class BroadcastService:
         return made
 
     def _poke(self) -> None:
-        from bot.services.delivery.dispatcher import Dispatcher
-
-        self.rt.service(Dispatcher).poke()
+        self.dispatcher.poke()
 
     # -- after sending ------------------------------------------------------------------
     async def mine(self, doctor: Doctor, broadcast_id: int) -> Broadcast | None:
         b = await self.store.get(broadcast_id)
         return b if b is not None and b.doctor_id == doctor.id else None
 
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.store.get(broadcast_id)
+
     async def recent(self, doctor: Doctor) -> list[Broadcast]:
         return await self.store.recent(doctor.id)
 
     async def progress(self, broadcast_id: int) -> Progress:
-        return await self.store.progress(broadcast_id, int(self.rt.now().timestamp()))
+        return await self.store.progress(broadcast_id, int(self.clock().timestamp()))
 
     async def cancel(self, doctor: Doctor, broadcast_id: int) -> int | None:
         """Stop a running or scheduled broadcast: nothing more goes out. Rows the dispatcher
@@ -276,12 +282,10 @@ class BroadcastService:
         return stopped
 
     async def _cancel(self, doctor_id: str, broadcast_id: int, why: str) -> int | None:
-        cancelled = await self.store.cancel(broadcast_id, doctor_id, int(self.rt.now().timestamp()))
+        cancelled = await self.store.cancel(broadcast_id, doctor_id, int(self.clock().timestamp()))
         if cancelled is None:
             return None
-        from bot.services.delivery.dispatcher import Dispatcher
-
-        self.rt.service(Dispatcher).note_cancelled(group_key(broadcast_id))
+        self.dispatcher.note_cancelled(group_key(broadcast_id))
         self._status[broadcast_id] = ("cancelled", time.monotonic())
         details = f"broadcast={broadcast_id}" + (f" {why}" if why else "")
         await self.doctors.audit(NewAudit(doctor_id, "broadcast_cancel", details=details))

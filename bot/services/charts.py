@@ -8,10 +8,10 @@ text, in the resident's language.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import matplotlib
 
@@ -19,6 +19,7 @@ matplotlib.use("Agg")  # off-screen: no display on a server; before pyplot is im
 
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter, Locator
 
 from bot.services.readings import (
     CONTROLLED_DIASTOLIC,
@@ -83,6 +84,9 @@ def _dates(ax: Any, times: Sequence[datetime]) -> None:
     pad = max((hi - lo) / 20, timedelta(hours=12))
     ax.set_xlim(lo - pad, hi + pad)
     # Whole days only, at most ~8 ticks: the labels are dates, never hours.
-    ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, days // 7 + 1), tz=tz))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d", tz=tz))
+    # matplotlib.dates leaves these constructors unannotated.
+    day_locator = cast(Callable[..., Locator], mdates.DayLocator)
+    date_formatter = cast(Callable[..., Formatter], mdates.DateFormatter)
+    ax.xaxis.set_major_locator(day_locator(interval=max(1, days // 7 + 1), tz=tz))
+    ax.xaxis.set_major_formatter(date_formatter("%m-%d", tz=tz))
     ax.grid(True, alpha=0.3)

@@ -9,15 +9,12 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from bot.domain.broadcasts import Recipient
 from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.engine import Plan, Status
-from bot.storage.broadcasts import BroadcastStore, Recipient
+from bot.storage.broadcasts import BroadcastStore
 from bot.storage.vaccines import VaccineStore
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 NOW = (Status.DUE, Status.OVERDUE)
 
@@ -40,19 +37,19 @@ def due_this_month(plan: Plan, today: date) -> bool:
 
 
 class ChildVaccines:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.children = rt.service(ChildService)
-        self.store = rt.service(VaccineStore)
+    def __init__(
+        self, children: ChildService, store: VaccineStore, broadcasts: BroadcastStore
+    ) -> None:
+        self.children = children
+        self.store = store
+        self.broadcasts = broadcasts
 
     async def parents_due(self, doctor_ids: Sequence[str]) -> list[Recipient]:
         """Residents of the team looking after a child due a vaccine this month."""
         today = self.children.today()
         out: dict[int, bool] = {}
         due: dict[int, bool] = {}
-        for resident_id, child_id, reachable in await self.rt.service(
-            BroadcastStore
-        ).team_guardians(doctor_ids):
+        for resident_id, child_id, reachable in await self.broadcasts.team_guardians(doctor_ids):
             if child_id not in due:
                 record = await self.store.record(child_id)
                 due[child_id] = record is not None and due_this_month(

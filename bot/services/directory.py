@@ -21,19 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.domain.clock import Clock
+from bot.domain.directory import Community, Doctor, Home, SigningRequest, Station
 from bot.services import directory_import
-from bot.services.directory_import import SAMPLE_FILES, ImportReport
+from bot.services.directory_import import SAMPLE_FILES as SAMPLE_FILES
+from bot.services.directory_import import ImportReport as ImportReport
 from bot.services.geo import GridIndex, haversine_m
 from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
-from bot.services.signing import HomeChange, SigningService, iso_now
-from bot.storage.directory import (
-    Community,
-    DirectoryStore,
-    Doctor,
-    Home,
-    SigningRequest,
-    Station,
-)
+from bot.services.signing import HomeChange as HomeChange
+from bot.services.signing import SigningService
+from bot.storage.directory import DirectoryStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -155,7 +152,8 @@ def build_snapshot(
     for town, _ in served:
         order.setdefault(town, "\uffff" + town)
     towns = tuple(
-        TownRef(t, town_en.get(t, ""), short_key("t" + t)) for t in sorted(order, key=order.get)
+        TownRef(t, town_en.get(t, ""), short_key("t" + t))
+        for t in sorted(order, key=order.__getitem__)
     )
     communities: dict[str, list[CommunityRef]] = {}
     names = set(served) | set(place_by_name)
@@ -204,10 +202,10 @@ def build_snapshot(
 
 
 class DirectoryService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(DirectoryStore)
-        self.signing = rt.service(SigningService)
+    def __init__(self, store: DirectoryStore, signing: SigningService, clock: Clock) -> None:
+        self.store = store
+        self.signing = signing
+        self.clock = clock
         self._snap: Snapshot | None = None
         # How often to ask the database whether an import (maybe by another process) changed
         # the directory; in between, lookups touch memory only.
@@ -353,7 +351,7 @@ class DirectoryService:
     async def set_home(self, resident_id: int, town: str, community: str) -> HomeChange:
         """Record where the resident lives; an open signing request follows them to the
         new community's team (or is withdrawn when no team serves it)."""
-        now = iso_now(self.rt)
+        now = self.clock()
         await self.store.set_home(resident_id, town, community, now)
         home = Home(resident_id, town, community, now)
         return await self.signing.follow_home(home, await self.teams_for(town, community))
@@ -415,7 +413,7 @@ async def load_sample_in_sandbox(rt: Runtime) -> None:
     Production never loads sample data by itself."""
     if not rt.sandbox:
         return
-    service = rt.service(DirectoryService)
+    service = rt.services.directory
     if await service.store.count_stations() > 0:
         return
     folder = rt.settings.content_dir / "district"

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.domain.directory import STATION_KINDS, Community, Doctor, Station
 from bot.services.hours import HoursError, parse_hours
-from bot.storage.directory import STATION_KINDS, Community, Doctor, Station
 
 STATION_COLUMNS = (
     "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"

@@ -14,20 +14,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.booking import Appointment
+from bot.domain.clock import Clock
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
+from bot.domain.health import Flag, Reading
+from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.booking import ReminderPolicy
 from bot.services.child_vaccines import ChildStatus, ChildVaccines
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE, Reason
 from bot.services.health import HealthService, history_from
-from bot.storage.booking import Appointment, BookingStore
-from bot.storage.directory import Doctor
-from bot.storage.doctors import DoctorStore, NewAudit
-from bot.storage.health import Flag, HealthStore, Reading
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.booking import BookingStore
+from bot.storage.doctors import DoctorStore
+from bot.storage.health import HealthStore
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
 
 NOSHOW_KIND = "doctor_noshow"
 REMINDER_KIND = "doctor_reminder"
@@ -84,15 +89,30 @@ def overdue_items(history: followup.History, today: date) -> list[tuple[Reason, 
 
 
 class DoctorDay:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.doctors = rt.service(DoctorService)
-        self.store = rt.service(DoctorStore)
-        self.health = rt.service(HealthService)
-        self.tz = rt.settings.tz
+    def __init__(
+        self,
+        store: DoctorStore,
+        bookings: BookingStore,
+        health_store: HealthStore,
+        outbox: OutboxStore,
+        doctors: DoctorService,
+        health: HealthService,
+        child_vaccines: ChildVaccines,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.bookings = bookings
+        self.health_store = health_store
+        self.outbox = outbox
+        self.doctors = doctors
+        self.health = health
+        self.child_vaccines = child_vaccines
+        self.clock = clock
+        self.tz = settings.tz
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.tz).date()
+        return self.clock().astimezone(self.tz).date()
 
     def _day_bounds(self, day: date) -> tuple[int, int]:
         start = datetime.combine(day, time(0), tzinfo=self.tz)
@@ -113,14 +133,14 @@ class DoctorDay:
         """Mark one of today's (or an earlier) booked visits of this doctor. A no-show sends
         the resident "we missed you — book again?"; attending a follow-up or annual check
         records it in the resident's follow-up plan."""
-        appt = await self.rt.service(BookingStore).appointment(appointment_id)
+        appt = await self.bookings.appointment(appointment_id)
         if appt is None or appt.doctor_id != doctor.id:
             raise NotYours(appointment_id)
         await self._check(doctor, appt.resident_id)
         _, end_of_today = self._day_bounds(self.today())
-        if appt.start_at >= end_of_today:
+        if appt.start_at.timestamp() >= end_of_today:
             raise NotYours(appointment_id)  # a future day's visit cannot have happened yet
-        now = self.rt.now()
+        now = self.clock()
         notify = []
         if not attended:
             notify.append(
@@ -145,7 +165,7 @@ class DoctorDay:
         if marked is None:
             raise NotYours(appointment_id)  # marked or cancelled meanwhile
         if attended and appt.reason in ("chronic", "annual"):
-            day = datetime.fromtimestamp(appt.start_at, self.tz).date()
+            day = appt.start_at.astimezone(self.tz).date()
             kind = "followup" if appt.reason == "chronic" else "annual_check"
             await self.health.record_event(appt.resident_id, kind, day, recorded_by="doctor")
         await self.doctors.audit(
@@ -165,7 +185,7 @@ class DoctorDay:
         today = self.today()
         found: list[tuple[int, Reason, date]] = []
         for i in range(0, len(ids), 500):
-            for facts in await self.rt.service(HealthStore).facts(ids[i : i + 500]):
+            for facts in await self.health_store.facts(ids[i : i + 500]):
                 history = history_from(facts, self.tz)
                 found += [(facts.resident_id, r, d) for r, d in overdue_items(history, today)]
         found.sort(key=lambda x: (x[2], x[0], x[1]))
@@ -176,13 +196,13 @@ class DoctorDay:
         """Send the resident a reminder from their doctor (at most one per reason and day);
         False if one already went today."""
         await self._check(doctor, resident_id)
-        facts = await self.rt.service(HealthStore).facts([resident_id])
+        facts = await self.health_store.facts([resident_id])
         items = overdue_items(history_from(facts[0], self.tz), self.today()) if facts else []
         due = next((d for r, d in items if r is reason), None)
         if due is None:
             raise NotYours(resident_id)  # not overdue (any more): nothing to remind of
-        now = self.rt.now()
-        added = await self.rt.service(OutboxStore).plan(
+        now = self.clock()
+        added = await self.outbox.plan(
             [
                 Planned(
                     resident_id=resident_id,
@@ -220,7 +240,7 @@ class DoctorDay:
         readings = await self.health.readings(resident_id, days=90)
         team = await self.doctors.team(doctor)
         names = await self.store.names([resident_id], team)
-        now = int(self.rt.now().timestamp())
+        now = int(self.clock().timestamp())
         await self.doctors.audit(NewAudit(doctor.id, "view_card", resident_id))
         return Card(
             resident_id=resident_id,
@@ -229,5 +249,5 @@ class DoctorDay:
             conditions=tuple(c.condition for c in profile.conditions),
             readings=tuple(reversed(readings[-LAST_READINGS:])),
             next_visit=await self.store.next_visit(resident_id, team, now),
-            children=tuple(await self.rt.service(ChildVaccines).status(resident_id)),
+            children=tuple(await self.child_vaccines.status(resident_id)),
         )

@@ -15,12 +15,9 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core import Reply
-from bot.services.booking import BookingService
-from bot.services.directory import DirectoryService
-from bot.services.health import HealthService
+from bot.domain.directory import Doctor
+from bot.domain.outbox import OutboxRow
 from bot.services.readings import BloodPressure, Glucose
-from bot.storage.directory import Doctor
-from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -60,7 +57,13 @@ WAITING = ("沈阿婆", "韩先生")
 class DemoSender:
     """Accepts messages for demo residents and drops them (they are nobody's phone)."""
 
-    async def send(self, user_id: str, replies: list[Reply], edit_ref: str | None = None) -> None:
+    async def send(
+        self,
+        user_id: str,
+        replies: list[Reply],
+        edit_ref: str | None = None,
+        notification: OutboxRow | None = None,
+    ) -> None:
         return None
 
 
@@ -72,11 +75,11 @@ async def register_demo_sender(rt: Runtime) -> None:
 
 async def seed(rt: Runtime, doctor: Doctor) -> bool:
     """Give the demo doctor their made-up residents, once; True if it seeded now."""
-    residents = rt.service(ResidentStore)
+    residents = rt.stores.residents
     if await residents.load(CHANNEL, "demo-1") is not None:
         return False
-    directory = rt.service(DirectoryService)
-    health = rt.service(HealthService)
+    directory = rt.services.directory
+    health = rt.services.health
     communities = doctor.community_names or ("",)
     town = (await directory.team(doctor, signed=False)).centre
     town_name = town.town if town else ""
@@ -84,9 +87,7 @@ async def seed(rt: Runtime, doctor: Doctor) -> bool:
     ids: list[int] = []
     for i, name in enumerate(NAMES + WAITING, start=1):
         r = await residents.create(CHANNEL, f"demo-{i}")
-        r = await residents.update(
-            r, locale="zh_Hans" if i % 3 else "en", consent_at=rt.now().isoformat()
-        )
+        r = await residents.update(r, locale="zh_Hans" if i % 3 else "en", consent_at=rt.now())
         await directory.set_home(r.id, town_name, communities[i % len(communities)])
         req = await directory.request_signing(r.id, doctor.id, name, f"1390000{i:04d}")
         if name in WAITING:
@@ -110,7 +111,7 @@ async def seed(rt: Runtime, doctor: Doctor) -> bool:
 
 async def _book(rt: Runtime, doctor: Doctor, resident_ids: list[int]) -> None:
     """Book the residents into the doctor's next clinic day (today if it has free slots)."""
-    booking = rt.service(BookingService)
+    booking = rt.services.booking
     now = rt.now()
     await booking.ensure_slots(doctor, now)
     days: list[date] = [d for d, _ in await booking.free_days(doctor, now, limit=2)]

@@ -17,21 +17,24 @@ team loses sight of them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.clock import Clock
+from bot.domain.directory import Doctor, SigningRequest
+from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService
 from bot.services.invite_codes import hash_code, new_code, normalize
-from bot.storage.directory import Doctor, SigningRequest
-from bot.storage.doctors import AuditEntry, DoctorLink, DoctorStore, NewAudit, Redeem
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.doctors import DoctorStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.residents import ResidentStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
-    from bot.storage.residents import Resident
+    from bot.domain.residents import Resident
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +85,29 @@ def team_ids(doctor: Doctor, everyone: Sequence[Doctor]) -> list[str]:
 
 
 class DoctorService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(DoctorStore)
-        self.directory = rt.service(DirectoryService)
+    def __init__(
+        self,
+        store: DoctorStore,
+        residents: ResidentStore,
+        outbox: OutboxStore,
+        directory: DirectoryService,
+        clock: Clock,
+        *,
+        sandbox: bool = False,
+    ) -> None:
+        self.store = store
+        self.residents = residents
+        self.outbox = outbox
+        self.directory = directory
+        self.clock = clock
+        self.sandbox = sandbox
+        # Wired by the composition root once both exist (each needs the other): revoking a
+        # doctor stops their broadcasts; the sandbox's demo doctor gets made-up residents.
+        self.stop_broadcasts: Callable[[str, str], Awaitable[list[int]]] | None = None
+        self.seed_demo: Callable[[Doctor], Awaitable[bool]] | None = None
 
     def _now(self) -> int:
-        return int(self.rt.now().timestamp())
+        return int(self.clock().timestamp())
 
     # -- who is a doctor ----------------------------------------------------------------
     async def doctor_for(self, channel: str, user_id: str) -> Doctor | None:
@@ -111,7 +130,7 @@ class DoctorService:
         team = await self.team(doctor)
         if await self.store.is_signed_to(resident_id, team):
             return True
-        since = int((self.rt.now() - VISIT_ACCESS).timestamp())
+        since = int((self.clock() - VISIT_ACCESS).timestamp())
         return await self.store.has_visit_with(resident_id, team, since)
 
     async def names(self, doctor: Doctor, resident_ids: Sequence[int]) -> dict[int, str]:
@@ -136,11 +155,17 @@ class DoctorService:
         running broadcasts: nothing more goes out in the name of a doctor who left."""
         unlinked, voided = await self.store.revoke(doctor_id, self._now())
         await self.audit(NewAudit(doctor_id, "revoked", details=f"unlinked={int(unlinked)}"))
-        # Imported here: the broadcast service builds on this one.
-        from bot.services.broadcasts import BroadcastService
-
-        stopped = await self.rt.service(BroadcastService).stop_all(doctor_id, "revoked")
+        stopped = await self.stop_broadcasts(doctor_id, "revoked") if self.stop_broadcasts else []
         return Revoked(unlinked, voided, tuple(stopped))
+
+    async def link_of(self, doctor_id: str) -> DoctorLink | None:
+        """The chat account linked to the doctor, if any."""
+        return await self.store.link_for_doctor(doctor_id)
+
+    async def account(self, doctor_id: str) -> Resident | None:
+        """The linked chat account's resident record (its language), if any."""
+        link = await self.store.link_for_doctor(doctor_id)
+        return None if link is None else await self.residents.get(link.resident_id)
 
     async def links(self) -> list[DoctorLink]:
         return await self.store.links()
@@ -153,7 +178,7 @@ class DoctorService:
         if await self.store.failed_attempts(resident.id, since) >= GUESSES_PER_WINDOW:
             await self.audit(NewAudit(None, "link_limited", details=f"account={resident.id}"))
             return Linked("limited")
-        if self.rt.sandbox and normalize(code) == SANDBOX_CODE:
+        if self.sandbox and normalize(code) == SANDBOX_CODE:
             return await self._link_sandbox(resident, now)
         status, doctor_id = await self.store.redeem(
             hash_code(code), resident.id, resident.channel, resident.channel_user_id, now
@@ -180,9 +205,8 @@ class DoctorService:
             doctor.id, resident.id, resident.channel, resident.channel_user_id, now
         )
         await self.audit(NewAudit(doctor.id, "linked", details=f"account={resident.id} sandbox"))
-        from bot.services.doctor_demo import seed
-
-        await seed(self.rt, doctor)
+        if self.seed_demo is not None:
+            await self.seed_demo(doctor)
         return Linked(str(Redeem.LINKED), doctor)
 
     # -- audit --------------------------------------------------------------------------
@@ -236,8 +260,8 @@ class DoctorService:
         decided = await self.directory.decide(request_id, req.doctor_id, approve, reason)
         if decided is None:
             return None
-        now = self.rt.now()
-        await self.rt.service(OutboxStore).plan(
+        now = self.clock()
+        await self.outbox.plan(
             [
                 Planned(
                     resident_id=decided.resident_id,

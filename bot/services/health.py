@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.clock import Clock
+from bot.domain.directory import Station
+from bot.domain.health import Condition, Facts, Flag, NewReading, Reading
+from bot.domain.outbox import Planned
 from bot.services import followup
 from bot.services.followup import Due, History
 from bot.services.readings import Assessment, BloodPressure, Glucose, assess
-from bot.storage.directory import Station
-from bot.storage.health import Condition, Facts, Flag, HealthStore, NewReading, Reading
-from bot.storage.outbox import OutboxStore, Planned
+from bot.storage.health import HealthStore
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
+    from bot.services.directory import DirectoryService
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +75,22 @@ def history_from(facts: Facts, tz: object) -> History:
 
 
 class HealthService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(HealthStore)
-        self.outbox = rt.service(OutboxStore)
+    def __init__(
+        self,
+        store: HealthStore,
+        outbox: OutboxStore,
+        directory: DirectoryService,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.directory = directory
+        self.settings = settings
+        self.clock = clock
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.rt.settings.tz).date()
+        return self.clock().astimezone(self.settings.tz).date()
 
     # -- profile ----------------------------------------------------------------------------
     async def profile(self, resident_id: int) -> HealthProfile:
@@ -98,7 +111,7 @@ class HealthService:
     async def set_birth_year(self, resident_id: int, year: int) -> None:
         if year not in self.birth_years():
             raise ValueError(f"birth year out of range: {year}")
-        await self.store.set_birth_year(resident_id, year, self.rt.now())
+        await self.store.set_birth_year(resident_id, year, self.clock())
         await self.replan(resident_id)
 
     async def set_condition(
@@ -124,7 +137,7 @@ class HealthService:
         """Store a validated reading; a danger sign flags the resident for their doctor, an
         uncontrolled one starts the 2-week recheck (for residents with a condition)."""
         result = assess(reading)
-        now = self.rt.now()
+        now = self.clock()
         if isinstance(reading, BloodPressure):
             new = NewReading(
                 "bp",
@@ -146,14 +159,14 @@ class HealthService:
         return Logged(reading_id, result, recheck.due if started and recheck else None)
 
     async def readings(self, resident_id: int, days: int = READINGS_WINDOW_DAYS) -> list[Reading]:
-        return await self.store.readings(resident_id, self.rt.now() - timedelta(days=days))
+        return await self.store.readings(resident_id, self.clock() - timedelta(days=days))
 
     async def flags_for(self, resident_ids: Sequence[int], unseen_only: bool = False) -> list[Flag]:
         """Danger-sign flags of these residents for their doctor, newest first."""
         return await self.store.flags_for(resident_ids, unseen_only)
 
     async def mark_flags_seen(self, flag_ids: Sequence[int]) -> int:
-        return await self.store.mark_flags_seen(flag_ids, self.rt.now())
+        return await self.store.mark_flags_seen(flag_ids, self.clock())
 
     # -- follow-ups -------------------------------------------------------------------------
     async def record_event(
@@ -168,7 +181,7 @@ class HealthService:
         day = on_date or self.today()
         if day > self.today():
             raise ValueError("events are recorded when they happened, not ahead")
-        added = await self.store.add_event(resident_id, kind, day, recorded_by, self.rt.now())
+        added = await self.store.add_event(resident_id, kind, day, recorded_by, self.clock())
         await self.replan(resident_id)
         return added
 
@@ -176,7 +189,7 @@ class HealthService:
         facts = await self.store.facts([resident_id])
         if not facts:
             return []
-        return followup.plan(history_from(facts[0], self.rt.settings.tz), self.today())
+        return followup.plan(history_from(facts[0], self.settings.tz), self.today())
 
     async def replan(self, resident_id: int) -> list[Due]:
         """Plan this resident's reminders and cancel the ones no longer due; the plan."""
@@ -195,8 +208,8 @@ class HealthService:
         return await self._apply(self._plan(facts), pending)
 
     def _plan(self, facts: list[Facts]) -> dict[int, tuple[list[Due], list[Planned]]]:
-        tz = self.rt.settings.tz
-        today, now = self.today(), self.rt.now()
+        tz = self.settings.tz
+        today, now = self.today(), self.clock()
         out: dict[int, tuple[list[Due], list[Planned]]] = {}
         for f in facts:
             dues = followup.plan(history_from(f, tz), today)
@@ -222,7 +235,7 @@ class HealthService:
     ) -> tuple[int, int]:
         wanted = {p.dedupe_key for _, rows in plans.values() for p in rows}
         stale = sorted(k for keys in pending.values() for k in keys if k not in wanted)
-        now = self.rt.now()
+        now = self.clock()
         cancelled = 0
         for i in range(0, len(stale), 500):
             cancelled += await self.outbox.cancel(stale[i : i + 500], now)
@@ -241,9 +254,7 @@ class HealthService:
     async def urgent_centre(self, resident_id: int) -> Station | None:
         """The centre to call in an emergency: the signed (or serving) team's centre, else the
         centre nearest the resident's town, else the district's main centre."""
-        from bot.services.directory import DirectoryService
-
-        directory = self.rt.service(DirectoryService)
+        directory = self.directory
         team = await directory.team_for_resident(resident_id)
         if team is not None and team.centre is not None and team.centre.phone:
             return team.centre
@@ -251,7 +262,7 @@ class HealthService:
         if home is not None:
             point = await directory.town_point(home.town)
             if point is not None:
-                nearby = await directory.nearest(*point, now=self.rt.now(), k=10)
+                nearby = await directory.nearest(*point, now=self.clock(), k=10)
                 for place in nearby.places:
                     if place.station.kind == "centre" and place.station.phone:
                         return place.station

@@ -104,8 +104,8 @@ def parse_hours(text: str) -> Hours:
         spans = [_span(r) for r in ranges.split(",")]
         for day in _days(days_spec):
             week[day].extend(spans)
-    for day in week:
-        day.sort(key=lambda s: s.start)
+    for spans_of_day in week:
+        spans_of_day.sort(key=lambda s: s.start)
     return Hours(tuple(tuple(d) for d in week), text.strip())
 
 

@@ -9,20 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from typing import TYPE_CHECKING
 
-from bot.storage.directory import DirectoryStore, Doctor, Home, SigningRequest
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from bot.domain.clock import Clock
+from bot.domain.directory import Doctor, Home, SigningRequest
+from bot.storage.directory import DirectoryStore
 
 log = logging.getLogger(__name__)
-
-
-def iso_now(rt: Runtime) -> str:
-    """The time stamp the directory tables keep (UTC, ISO, whole seconds)."""
-    return rt.now().astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +27,16 @@ class HomeChange:
 
 
 class SigningService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(DirectoryStore)
+    def __init__(self, store: DirectoryStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
 
     async def request(
         self, resident_id: int, doctor_id: str, name: str, phone: str
     ) -> SigningRequest:
         """Open (or update) the resident's signing request to `doctor_id`."""
-        return await self.store.open_request(resident_id, doctor_id, name, phone, iso_now(self.rt))
+        now = self.clock()
+        return await self.store.open_request(resident_id, doctor_id, name, phone, now)
 
     async def latest(self, resident_id: int) -> SigningRequest | None:
         return await self.store.latest_request(resident_id)
@@ -60,7 +53,7 @@ class SigningService:
     ) -> SigningRequest | None:
         """Approve (recording the signing) or decline a pending request addressed to
         `doctor_id`. Returns the decided request, or None if it was not pending for them."""
-        return await self.store.decide(request_id, doctor_id, approve, reason, iso_now(self.rt))
+        return await self.store.decide(request_id, doctor_id, approve, reason, self.clock())
 
     async def follow_home(self, home: Home, teams: Sequence[Doctor]) -> HomeChange:
         """The resident now lives at `home`, served by `teams`: an open request to a team that

@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.domain.clock import Clock
+from bot.domain.outbox import PENDING, Planned
+from bot.domain.tips import PlannedTip, Subscription
 from bot.i18n import N_, SUPPORTED
-from bot.storage.outbox import PENDING, OutboxStore, Planned
-from bot.storage.tips import PlannedTip, Subscription, TipStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.tips import TipStore
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -216,27 +220,39 @@ class PlanResult:
 
 
 class TipService:
-    """Subscriptions and planning. Constructed once per runtime with `rt.service(TipService)`."""
+    """Subscriptions and planning."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        store: TipStore,
+        outbox: OutboxStore,
+        settings: Settings,
+        clock: Clock,
+        *,
+        sandbox: bool = False,
+    ) -> None:
+        self._store = store
+        self.outbox = outbox
+        self.settings = settings
+        self.clock = clock
+        self.sandbox = sandbox
         self._catalog: TipCatalog | None = None
 
     @property
     def catalog(self) -> TipCatalog:
         if self._catalog is None:
-            self._catalog = load_catalog(self.rt.settings.content_dir / "tips")
+            self._catalog = load_catalog(self.settings.content_dir / "tips")
         return self._catalog
 
     @property
     def store(self) -> TipStore:
-        return self.rt.service(TipStore)
+        return self._store
 
     def local_now(self) -> datetime:
-        return self.rt.now().astimezone(self.rt.settings.tz)
+        return self.clock().astimezone(self.settings.tz)
 
     def due_at(self, day: date, slot: str) -> datetime:
-        return datetime.combine(day, SLOT_TIMES[slot], tzinfo=self.rt.settings.tz)
+        return datetime.combine(day, SLOT_TIMES[slot], tzinfo=self.settings.tz)
 
     def planned(self, sub: Subscription, tip: Tip, day: date, due: datetime) -> Planned:
         return Planned(
@@ -264,7 +280,7 @@ class TipService:
         new = replace(sub, **changes)
         if not new.topics:
             raise ValueError("a subscription needs at least one topic")
-        await self.store.save(new, self.rt.now())
+        await self.store.save(new, self.clock())
         return new, await self.reschedule(new)
 
     async def reschedule(self, sub: Subscription) -> datetime | None:
@@ -273,8 +289,8 @@ class TipService:
         A tip already chosen (and counted) for a cancelled row is reused, so changing the
         time does not skip a tip; turning tips off gives the tip back to the history.
         """
-        now = self.rt.now()
-        outbox = self.rt.service(OutboxStore)
+        now = self.clock()
+        outbox = self.outbox
         pending = [
             r for r in await outbox.for_resident(sub.resident_id, KIND) if r.status == PENDING
         ]
@@ -318,8 +334,8 @@ class TipService:
     def _next_slots(self, sub: Subscription, now: datetime) -> Iterator[tuple[date, datetime]]:
         """Candidate (local day, due time) pairs, soonest first. In the sandbox the first
         one is "now", so a tester who subscribes gets a tip within seconds."""
-        local = now.astimezone(self.rt.settings.tz)
-        if self.rt.sandbox:
+        local = now.astimezone(self.settings.tz)
+        if self.sandbox:
             yield local.date(), now
         for offset in range(15):
             day = local.date() + timedelta(days=offset)
@@ -328,11 +344,15 @@ class TipService:
                 yield day, due
 
     # -- interactive ----------------------------------------------------------------------
+    async def feedback(self, resident_id: int, tip_id: str, verdict: str) -> None:
+        """Record "helpful" / "fewer like this" on a tip (the latest verdict counts)."""
+        await self.store.feedback(resident_id, tip_id, verdict, self.clock())
+
     async def another(self, resident_id: int, topics: frozenset[str]) -> Tip | None:
         """A tip to show now ("Another tip"), counted so it is not sent again soon."""
         tip = choose_next(self.catalog, topics, await self.store.counts(resident_id))
         if tip is not None:
-            await self.store.count(resident_id, tip.id, self.rt.now())
+            await self.store.count(resident_id, tip.id, self.clock())
         return tip
 
     # -- the nightly planner --------------------------------------------------------------
@@ -346,7 +366,7 @@ class TipService:
         re-run writes nothing and costs one scan.
         """
         catalog = self.catalog
-        now = self.rt.now()
+        now = self.clock()
         dues = {slot: self.due_at(day, slot) for slot in SLOT_TIMES}
         prefix, suffix = f"{KIND}:", f":{day.isoformat()}"
 
@@ -394,4 +414,4 @@ class TipService:
 
 async def plan_tips(rt: Runtime) -> None:
     """The nightly job: plan today's tips (it runs just after midnight, deployment time)."""
-    await rt.service(TipService).plan_today()
+    await rt.services.tips.plan_today()

@@ -1,9 +1,9 @@
 """SQL for slots and appointments.
 
-Every rule that decides whether a booking may be made (slot exists and is open, in the future,
-below capacity; the resident does not already hold it and is under the limit) is checked
-inside the same write transaction (BEGIN IMMEDIATE) as the insert, so two residents tapping
-the last place at once get one booking and one refusal. The booking's reminders are written
+The rules that decide whether a booking may be made live once, in bot.services.booking
+(`BookingRules`); this module reads what they need (a `SlotCheck`) and asks them inside the
+same write transaction (BEGIN IMMEDIATE) as the insert, so two residents tapping the last
+place at once get one booking and one refusal. The booking's reminders are written
 to the outbox in that same transaction: a booking never exists without its reminders, and a
 cancelled one never keeps them.
 """
@@ -11,78 +11,29 @@ cancelled one never keeps them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.domain.booking import BOOKED, CANCELLED, Appointment, BookResult, Problem, Slot, SlotCheck
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import Planned, cancel_keys, insert_planned
-
-BOOKED = "booked"
-CANCELLED = "cancelled"
-MOVED = "moved"
-REASONS = ("chronic", "general", "vaccination", "annual", "other")
+from bot.storage.outbox import cancel_keys, insert_planned
+from bot.storage.times import from_unix, unix
 
 
-class Problem(StrEnum):
-    """Why a booking, move or cancellation did not happen (nothing was changed)."""
+class Rules(Protocol):
+    """The booking rules (bot.services.booking.BookingRules), asked inside transactions."""
 
-    NO_SLOT = "no_slot"  # unknown slot, or one of another doctor (a button from an old screen)
-    PAST = "past"  # the slot has started or is over
-    CLOSED = "closed"  # the clinic closed that slot
-    TAKEN = "taken"  # no place left
-    DUPLICATE = "duplicate"  # the resident already holds this slot
-    LIMIT = "limit"  # the resident already has the maximum of upcoming bookings
-    GONE = "gone"  # not the resident's active booking (cancelled, moved, someone else's)
-    OVER = "over"  # the booking's time has come: too late to move or cancel
-    SAME = "same"  # moving a booking to the slot it already has
+    def slot_problem(
+        self, check: SlotCheck, doctor_id: str, now: datetime, *, moving_from: int | None = None
+    ) -> Problem | None: ...
 
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    id: int
-    doctor_id: str
-    start_at: int
-    end_at: int
-    capacity: int
-    closed: bool
-    closed_reason: str
-    taken: int = 0
-
-    @property
-    def free(self) -> int:
-        return 0 if self.closed else max(0, self.capacity - self.taken)
-
-
-@dataclass(frozen=True, slots=True)
-class Appointment:
-    id: int
-    resident_id: int
-    slot_id: int
-    doctor_id: str
-    start_at: int
-    end_at: int
-    reason: str
-    status: str
-    note: str
-    moved_to: int | None
-    confirmed_at: int | None
-    created_at: int
-    updated_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class BookResult:
-    """A new (or moved-to) appointment, or the problem. `slot` is the slot asked for, when it
-    exists, so the caller can offer the nearest free times; `previous` is a moved booking."""
-
-    appointment: Appointment | None = None
-    problem: Problem | None = None
-    slot: Slot | None = None
-    previous: Appointment | None = None
+    def active_problem(
+        self, appointment: Appointment | None, resident_id: int, now: datetime
+    ) -> Problem | None: ...
 
 
 class Reminders(Protocol):
@@ -104,18 +55,12 @@ _APPT_COLS = (
 )
 
 
-def _ts(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError("booking times must be timezone-aware")
-    return int(value.timestamp())
-
-
 def _slot(row: Any) -> Slot:
     return Slot(
         id=row["id"],
         doctor_id=row["doctor_id"],
-        start_at=row["start_at"],
-        end_at=row["end_at"],
+        start_at=from_unix(row["start_at"]),
+        end_at=from_unix(row["end_at"]),
         capacity=row["capacity"],
         closed=bool(row["closed"]),
         closed_reason=row["closed_reason"],
@@ -123,8 +68,14 @@ def _slot(row: Any) -> Slot:
     )
 
 
-def _appt(row: Any) -> Appointment:
-    return Appointment(**dict(row))
+def appointment_of(row: Any) -> Appointment:
+    """An appointments row (the `_APPT_COLS` columns) as the domain record."""
+    values = dict(row)
+    for key in ("start_at", "end_at", "created_at", "updated_at"):
+        values[key] = from_unix(values[key])
+    if values["confirmed_at"] is not None:
+        values["confirmed_at"] = from_unix(values["confirmed_at"])
+    return Appointment(**values)
 
 
 async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -154,7 +105,7 @@ class BookingStore:
         """Make the doctor's future slots in `window` (unix seconds, end exclusive) match
         `wanted` (start, end) pairs: add missing ones, drop unwanted ones that nobody ever
         booked and the clinic did not close. Booked slots always stay. Returns slots added."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         lo, hi = window
         async with self.db.write() as conn:
             before = conn.total_changes
@@ -230,7 +181,7 @@ class BookingStore:
         """Close the doctor's slots starting in [lo, hi): cancel their active bookings, drop
         those bookings' reminders and plan `notice(appointment)` for each affected resident.
         Returns (slots closed, bookings cancelled)."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE slots SET closed = 1, closed_reason = ? "
@@ -244,7 +195,7 @@ class BookingStore:
                 "AND start_at >= ? AND start_at < ?) ORDER BY start_at, id",
                 (doctor_id, doctor_id, lo, hi),
             ) as c:
-                hit = [_appt(r) for r in await c.fetchall()]
+                hit = [appointment_of(r) for r in await c.fetchall()]
             await conn.executemany(
                 "UPDATE appointments SET status = 'cancelled', note = ?, updated_at = ? "
                 "WHERE id = ?",
@@ -260,16 +211,16 @@ class BookingStore:
         row = await self.db.fetchone(
             f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
         )
-        return None if row is None else _appt(row)
+        return None if row is None else appointment_of(row)
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         """The resident's active bookings that have not started yet, soonest first."""
         rows = await self.db.fetchall(
             f"SELECT {_APPT_COLS} FROM appointments WHERE resident_id = ? "
             "AND status = 'booked' AND start_at > ? ORDER BY start_at, id",
-            (resident_id, _ts(now)),
+            (resident_id, unix(now)),
         )
-        return [_appt(r) for r in rows]
+        return [appointment_of(r) for r in rows]
 
     async def book(
         self,
@@ -278,7 +229,7 @@ class BookingStore:
         doctor_id: str,
         reason: str,
         now: datetime,
-        max_future: int,
+        rules: Rules,
         reminders: Reminders,
     ) -> BookResult:
         """Book `slot_id` (which must be `doctor_id`'s) if every rule allows it.
@@ -287,18 +238,16 @@ class BookingStore:
         only have been so a moment ago, and refusing then is what an earlier tap would have
         got. Only the transaction can say yes, so no read can ever double-book. This keeps the
         crowd that loses a popular slot off the single writer."""
-        if reason not in REASONS:
-            raise ValueError(f"unknown reason {reason!r}")
-        now_ts = _ts(now)
+        now_ts = unix(now)
         params = _check_params(resident_id, slot_id, now_ts)
-        seen = await self.db.fetchone(_CHECK_SQL, params)
-        slot, problem = _judge(seen, doctor_id, now_ts, max_future)
+        seen = _check(await self.db.fetchone(_CHECK_SQL, params))
+        problem = rules.slot_problem(seen, doctor_id, from_unix(now_ts))
         if problem is not None:
-            return BookResult(problem=problem, slot=slot)
+            return BookResult(problem=problem, slot=seen.slot)
         async with self.db.write() as conn:
-            slot, problem = _judge(
-                await _one(conn, _CHECK_SQL, params), doctor_id, now_ts, max_future
-            )
+            check = _check(await _one(conn, _CHECK_SQL, params))
+            slot = check.slot
+            problem = rules.slot_problem(check, doctor_id, from_unix(now_ts))
             if problem is not None:
                 return BookResult(problem=problem, slot=slot)
             assert slot is not None
@@ -312,20 +261,23 @@ class BookingStore:
         appointment_id: int,
         slot_id: int,
         now: datetime,
+        rules: Rules,
         reminders: Reminders,
     ) -> BookResult:
         """Move the resident's active booking to another slot of the same doctor: the new
         booking is made and the old one marked moved (its place freed) in one transaction."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
-            row = await _one(conn, _CHECK_SQL, _check_params(resident_id, slot_id, now_ts))
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
+            check = _check(
+                await _one(conn, _CHECK_SQL, _check_params(resident_id, slot_id, now_ts))
+            )
+            slot = check.slot
             if isinstance(old, Problem):
-                return BookResult(problem=old, slot=None if row is None else _slot(row))
-            if row is not None and row["id"] == old.slot_id:
-                return BookResult(problem=Problem.SAME, slot=_slot(row), previous=old)
-            # The old booking is being given up, so it does not count against the limit.
-            slot, problem = _judge(row, old.doctor_id, now_ts, None)
+                return BookResult(problem=old, slot=slot)
+            problem = rules.slot_problem(
+                check, old.doctor_id, from_unix(now_ts), moving_from=old.slot_id
+            )
             if problem is not None:
                 return BookResult(problem=problem, slot=slot, previous=old)
             assert slot is not None
@@ -340,12 +292,17 @@ class BookingStore:
         return BookResult(appointment=new, slot=slot, previous=old)
 
     async def cancel(
-        self, resident_id: int, appointment_id: int, now: datetime, reminders: Reminders
+        self,
+        resident_id: int,
+        appointment_id: int,
+        now: datetime,
+        rules: Rules,
+        reminders: Reminders,
     ) -> BookResult:
         """Cancel the resident's active, not yet started booking; its place is free at once."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
                 return BookResult(problem=old)
             await conn.execute(
@@ -353,22 +310,22 @@ class BookingStore:
                 (now_ts, old.id),
             )
             await cancel_keys(conn, reminders.keys(old.id), now_ts)
-        return BookResult(previous=replace(old, status=CANCELLED, updated_at=now_ts))
+        return BookResult(previous=replace(old, status=CANCELLED, updated_at=from_unix(now_ts)))
 
     async def confirm(
-        self, resident_id: int, appointment_id: int, now: datetime
+        self, resident_id: int, appointment_id: int, now: datetime, rules: Rules
     ) -> Appointment | Problem:
         """Record "I'll come" on the resident's active, upcoming booking."""
-        now_ts = _ts(now)
+        now_ts = unix(now)
         async with self.db.write() as conn:
-            old = await _active_of(conn, resident_id, appointment_id, now_ts)
+            old = await _active_of(conn, rules, resident_id, appointment_id, now_ts)
             if isinstance(old, Problem):
                 return old
             await conn.execute(
                 "UPDATE appointments SET confirmed_at = ?, updated_at = ? WHERE id = ?",
                 (now_ts, now_ts, old.id),
             )
-        return replace(old, confirmed_at=now_ts, updated_at=now_ts)
+        return replace(old, confirmed_at=from_unix(now_ts), updated_at=from_unix(now_ts))
 
 
 # -- inside a write transaction ----------------------------------------------------------------
@@ -392,36 +349,21 @@ def _check_params(resident_id: int, slot_id: int, now_ts: int) -> tuple[int, ...
     return (resident_id, resident_id, now_ts, slot_id)
 
 
-def _judge(
-    row: Any, doctor_id: str, now_ts: int, max_future: int | None
-) -> tuple[Slot | None, Problem | None]:
-    """The slot (if it exists) and the first rule a booking of it would break, if any."""
-    slot = None if row is None else _slot(row)
-    if slot is None or slot.doctor_id != doctor_id:
-        return slot, Problem.NO_SLOT
-    if slot.start_at <= now_ts:
-        return slot, Problem.PAST
-    if slot.closed:
-        return slot, Problem.CLOSED
-    if row["held"]:
-        return slot, Problem.DUPLICATE
-    if max_future is not None and row["future"] >= max_future:
-        return slot, Problem.LIMIT
-    if slot.taken >= slot.capacity:
-        return slot, Problem.TAKEN
-    return slot, None
+def _check(row: Any) -> SlotCheck:
+    if row is None:
+        return SlotCheck(None)
+    return SlotCheck(_slot(row), held=bool(row["held"]), future=row["future"])
 
 
 async def _active_of(
-    conn: aiosqlite.Connection, resident_id: int, appointment_id: int, now_ts: int
+    conn: aiosqlite.Connection, rules: Rules, resident_id: int, appointment_id: int, now_ts: int
 ) -> Appointment | Problem:
     row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
-    # Someone else's booking looks exactly like a missing one: nothing is revealed about it.
-    if row is None or row["resident_id"] != resident_id or row["status"] != BOOKED:
-        return Problem.GONE
-    appt = _appt(row)
-    if appt.start_at <= now_ts:
-        return Problem.OVER
+    appt = None if row is None else appointment_of(row)
+    problem = rules.active_problem(appt, resident_id, from_unix(now_ts))
+    if problem is not None:
+        return problem
+    assert appt is not None
     return appt
 
 
@@ -431,7 +373,16 @@ async def _insert(
     cur = await conn.execute(
         "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, reason, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (resident_id, slot.id, slot.doctor_id, slot.start_at, slot.end_at, reason, now_ts, now_ts),
+        (
+            resident_id,
+            slot.id,
+            slot.doctor_id,
+            unix(slot.start_at),
+            unix(slot.end_at),
+            reason,
+            now_ts,
+            now_ts,
+        ),
     )
     assert cur.lastrowid is not None
     return Appointment(
@@ -446,6 +397,6 @@ async def _insert(
         note="",
         moved_to=None,
         confirmed_at=None,
-        created_at=now_ts,
-        updated_at=now_ts,
+        created_at=from_unix(now_ts),
+        updated_at=from_unix(now_ts),
     )

@@ -8,14 +8,21 @@ never exists half-planned; its rows share the group key `bc:<id>`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
+from bot.domain.broadcasts import (
+    AUDIENCES,
+    Broadcast,
+    DoctorUnlinked,
+    NewBroadcast,
+    Progress,
+    Recipient,
+)
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import OutboxStore, Planned, insert_planned
-
-AUDIENCES = ("all", "hypertension", "diabetes2", "elderly", "vaccine", "community")
+from bot.storage.outbox import OutboxStore, insert_planned
+from bot.storage.times import from_unix
 
 
 def group_key(broadcast_id: int) -> str:
@@ -31,74 +38,12 @@ def report_key(broadcast_id: int) -> str:
     return f"bcr:{broadcast_id}"
 
 
-class DoctorUnlinked(Exception):
-    """The doctor has no linked account (revoked meanwhile): the broadcast was not made."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    resident_id: int
-    reachable: bool
-
-
-@dataclass(frozen=True, slots=True)
-class NewBroadcast:
-    doctor_id: str
-    audience: str
-    audience_arg: str
-    text: str
-    template: str
-    urgent: bool
-    scheduled_at: int
-    progress_channel: str
-    progress_user: str
-    progress_ref: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Broadcast:
-    id: int
-    doctor_id: str
-    audience: str
-    audience_arg: str
-    text: str
-    template: str
-    urgent: bool
-    scheduled_at: int
-    created_at: int
-    status: str
-    total: int
-    sent: int
-    unreachable: int
-    not_sent: int
-    finished_at: int | None
-    progress_channel: str
-    progress_user: str
-    progress_ref: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A broadcast's outbox rows by outcome. `waiting` are pending rows due later than now
-    (scheduled, quiet hours, retry back-off)."""
-
-    total: int = 0
-    sent: int = 0
-    unreachable: int = 0  # blocked the bot (skipped) or refused by the channel (failed)
-    cancelled: int = 0
-    expired: int = 0
-    pending: int = 0
-    sending: int = 0
-    waiting: int = 0
-
-    @property
-    def open(self) -> int:
-        return self.pending + self.sending
-
-
 def _broadcast(row: Any) -> Broadcast:
     values = dict(row)
     values["urgent"] = bool(values["urgent"])
+    for key in ("scheduled_at", "created_at", "finished_at"):
+        if values[key] is not None:
+            values[key] = from_unix(values[key])
     return Broadcast(**values)
 
 
@@ -204,10 +149,12 @@ class BroadcastStore:
                 "SELECT COUNT(*) FROM broadcasts WHERE doctor_id = ? AND created_at >= ?",
                 (new.doctor_id, since),
             ) as cur:
-                made = (await cur.fetchone())[0]
+                counted = await cur.fetchone()
+                made = counted[0] if counted is not None else 0
             if made >= limit:
                 return None
-            status = "scheduled" if new.scheduled_at > now else "sending"
+            scheduled_at = int(new.scheduled_at.timestamp())
+            status = "scheduled" if scheduled_at > now else "sending"
             async with conn.execute(
                 "INSERT INTO broadcasts (doctor_id, audience, audience_arg, text, template, "
                 "urgent, scheduled_at, created_at, status, total, progress_channel, "
@@ -220,7 +167,7 @@ class BroadcastStore:
                     new.text,
                     new.template,
                     int(new.urgent),
-                    new.scheduled_at,
+                    scheduled_at,
                     now,
                     status,
                     len(recipients),
@@ -241,7 +188,10 @@ class BroadcastStore:
         return None if row is None else _broadcast(row)
 
     async def status(self, broadcast_id: int) -> str | None:
-        return await self.db.fetchval("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,))
+        status = await self.db.fetchval(
+            "SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return cast("str | None", status)
 
     async def sending_status(self, broadcast_id: int) -> str | None:
         """The broadcast's status, or 'unlinked' while its doctor has no linked account (a

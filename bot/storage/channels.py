@@ -4,41 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
+from bot.domain.channels import CachedToken, Claim, InboundRecord, PendingWeb, Window
 from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class CachedToken:
-    token: str | None
-    expires_at: int
-    refreshing_until: int
-
-
-class Claim(StrEnum):
-    NEW = "new"  # the first request carrying the key
-    RETAKEN = "retaken"  # a retry; the first claim's lease ran out before it was answered
-
-
-@dataclass(frozen=True, slots=True)
-class InboundRecord:
-    status: str  # 'running' or 'done'
-    reply: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    last_inbound_at: int
-    cs_budget: int
-
-
-@dataclass(frozen=True, slots=True)
-class PendingWeb:
-    id: int
-    payload: list[dict[str, Any]]
 
 
 class ChannelStore:
@@ -87,7 +56,7 @@ class ChannelStore:
                 row = await cur.fetchone()
             if row is None:
                 return 0
-            granted = max(0, min(wanted, row[0]))
+            granted: int = max(0, min(wanted, row[0]))
             if granted:
                 await conn.execute(
                     "UPDATE wechat_window SET cs_budget = cs_budget - ? WHERE resident_id = ?",

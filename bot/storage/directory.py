@@ -2,104 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
-from typing import Any
+from dataclasses import astuple, fields
+from datetime import datetime
+from typing import Any, TypeVar
 
+from bot.domain.directory import (
+    Community,
+    Doctor,
+    Home,
+    Signing,
+    SigningRequest,
+    Station,
+)
 from bot.storage.db import Database
-
-STATION_KINDS = ("centre", "station", "village_clinic", "smart_station", "hospital")
-
-
-@dataclass(frozen=True, slots=True)
-class Station:
-    id: str
-    kind: str
-    name_zh: str
-    name_en: str
-    district: str
-    town: str
-    address_zh: str
-    address_en: str
-    lat: float
-    lon: float
-    phone: str
-    hours: str
-    services: str
-    sample: bool = False
-
-    @property
-    def service_keys(self) -> tuple[str, ...]:
-        return tuple(s for s in (p.strip() for p in self.services.split(";")) if s)
-
-
-@dataclass(frozen=True, slots=True)
-class Doctor:
-    id: str
-    name_zh: str
-    name_en: str
-    team: str
-    centre_id: str
-    phone: str
-    clinic_hours: str
-    communities: str
-    languages: str
-    sample: bool = False
-
-    @property
-    def community_names(self) -> tuple[str, ...]:
-        return tuple(c for c in (p.strip() for p in self.communities.split(";")) if c)
-
-
-@dataclass(frozen=True, slots=True)
-class Community:
-    id: str
-    town: str
-    town_en: str
-    name_zh: str
-    name_en: str
-    lat: float
-    lon: float
-    sample: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Home:
-    resident_id: int
-    town: str
-    community: str
-    updated_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class SigningRequest:
-    id: int
-    resident_id: int
-    doctor_id: str
-    name: str
-    phone: str
-    status: str
-    reason: str
-    created_at: str
-    updated_at: str
-    decided_at: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Signing:
-    resident_id: int
-    doctor_id: str
-    request_id: int | None
-    signed_at: str
+from bot.storage.times import from_iso, iso
 
 
 def _columns(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
-def _row(cls: type, row: Any) -> Any:
+R = TypeVar("R")
+
+
+# The time columns of homes, signing requests and signings: ISO text here, datetimes above.
+_TIMES = ("created_at", "updated_at", "decided_at", "signed_at")
+
+
+def _row(cls: type[R], row: Any) -> R:
     values = dict(row)
     if "sample" in values:
         values["sample"] = bool(values["sample"])
+    for key in _TIMES:
+        if key in values and values[key] is not None:
+            values[key] = from_iso(values[key])
     return cls(**values)
 
 
@@ -241,12 +177,12 @@ class DirectoryStore:
         )
         return None if row is None else _row(Home, row)
 
-    async def set_home(self, resident_id: int, town: str, community: str, now: str) -> None:
+    async def set_home(self, resident_id: int, town: str, community: str, now: datetime) -> None:
         await self.db.execute(
             "INSERT INTO resident_homes (resident_id, town, community, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET town = excluded.town, "
             "community = excluded.community, updated_at = excluded.updated_at",
-            (resident_id, town, community, now),
+            (resident_id, town, community, iso(now)),
         )
 
     # -- signing requests and signings ----------------------------------------------------
@@ -266,7 +202,7 @@ class DirectoryStore:
         return None if row is None else _row(SigningRequest, row)
 
     async def open_request(
-        self, resident_id: int, doctor_id: str, name: str, phone: str, now: str
+        self, resident_id: int, doctor_id: str, name: str, phone: str, now: datetime
     ) -> SigningRequest:
         """Create the resident's pending request, or update the one already open."""
         async with self.db.write() as conn:
@@ -276,7 +212,7 @@ class DirectoryStore:
                 "ON CONFLICT (resident_id) WHERE status = 'pending' DO UPDATE SET "
                 "doctor_id = excluded.doctor_id, name = excluded.name, phone = excluded.phone, "
                 "updated_at = excluded.updated_at",
-                (resident_id, doctor_id, name, phone, now, now),
+                (resident_id, doctor_id, name, phone, iso(now), iso(now)),
             )
             async with conn.execute(
                 f"SELECT {_REQUEST_COLS} FROM signing_requests "
@@ -287,7 +223,7 @@ class DirectoryStore:
         assert row is not None
         return _row(SigningRequest, row)
 
-    async def move_pending(self, resident_id: int, doctor_id: str | None, now: str) -> bool:
+    async def move_pending(self, resident_id: int, doctor_id: str | None, now: datetime) -> bool:
         """Point the open request at another doctor, or withdraw it (delete) when None."""
         if doctor_id is None:
             changed = await self.db.execute(
@@ -298,7 +234,7 @@ class DirectoryStore:
             changed = await self.db.execute(
                 "UPDATE signing_requests SET doctor_id = ?, updated_at = ? "
                 "WHERE resident_id = ? AND status = 'pending' AND doctor_id <> ?",
-                (doctor_id, now, resident_id, doctor_id),
+                (doctor_id, iso(now), resident_id, doctor_id),
             )
         return changed > 0
 
@@ -320,15 +256,16 @@ class DirectoryStore:
         return [_row(SigningRequest, r) for r in rows]
 
     async def decide(
-        self, request_id: int, doctor_id: str, approve: bool, reason: str, now: str
+        self, request_id: int, doctor_id: str, approve: bool, reason: str, now: datetime
     ) -> SigningRequest | None:
         """Approve or decline a pending request addressed to `doctor_id`; None if it is not
         (any more) such a request. Approval records the signing in the same transaction."""
+        at = iso(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE signing_requests SET status = ?, reason = ?, updated_at = ?, "
                 "decided_at = ? WHERE id = ? AND doctor_id = ? AND status = 'pending'",
-                ("approved" if approve else "declined", reason, now, now, request_id, doctor_id),
+                ("approved" if approve else "declined", reason, at, at, request_id, doctor_id),
             )
             if cur.rowcount == 0:
                 return None
@@ -343,7 +280,7 @@ class DirectoryStore:
                     "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
                     "doctor_id = excluded.doctor_id, request_id = excluded.request_id, "
                     "signed_at = excluded.signed_at",
-                    (req.resident_id, doctor_id, request_id, now),
+                    (req.resident_id, doctor_id, request_id, at),
                 )
         return req
 

@@ -5,47 +5,27 @@ questions a doctor's screens ask about their team's residents (who is signed, na
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from bot.storage.booking import Appointment
+from bot.domain.booking import Appointment
+from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
+from bot.domain.outbox import Planned
+from bot.storage.booking import appointment_of
 from bot.storage.db import Database
-from bot.storage.outbox import Planned, cancel_keys, insert_planned
+from bot.storage.outbox import cancel_keys, insert_planned
+from bot.storage.times import from_unix
 
 
-class Redeem(StrEnum):
-    LINKED = "linked"
-    UNKNOWN = "unknown"
-    USED = "used"
-    EXPIRED = "expired"
+def _link(row: Any) -> DoctorLink:
+    values = dict(row)
+    values["linked_at"] = from_unix(values["linked_at"])
+    return DoctorLink(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class DoctorLink:
-    doctor_id: str
-    resident_id: int
-    channel: str
-    channel_user_id: str
-    linked_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    id: int
-    at: int
-    doctor_id: str | None
-    action: str
-    target_resident_id: int | None
-    details: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewAudit:
-    doctor_id: str | None
-    action: str
-    target_resident_id: int | None = None
-    details: str = ""
+def _audit(row: Any) -> AuditEntry:
+    values = dict(row)
+    values["at"] = from_unix(values["at"])
+    return AuditEntry(**values)
 
 
 def _marks(items: Sequence[Any]) -> str:
@@ -68,15 +48,15 @@ class DoctorStore:
             "SELECT * FROM doctor_links WHERE channel = ? AND channel_user_id = ?",
             (channel, user_id),
         )
-        return None if row is None else DoctorLink(**dict(row))
+        return None if row is None else _link(row)
 
     async def link_for_doctor(self, doctor_id: str) -> DoctorLink | None:
         row = await self.db.fetchone("SELECT * FROM doctor_links WHERE doctor_id = ?", (doctor_id,))
-        return None if row is None else DoctorLink(**dict(row))
+        return None if row is None else _link(row)
 
     async def links(self) -> list[DoctorLink]:
         rows = await self.db.fetchall("SELECT * FROM doctor_links ORDER BY doctor_id")
-        return [DoctorLink(**dict(r)) for r in rows]
+        return [_link(r) for r in rows]
 
     async def add_invite(self, doctor_id: str, code_hash: str, now: int, expires_at: int) -> None:
         await self.db.execute(
@@ -181,7 +161,7 @@ class DoctorStore:
             sql += " AND doctor_id = ?"
             params.append(doctor_id)
         rows = await self.db.fetchall(sql + " ORDER BY at, id", params)
-        return [AuditEntry(**dict(r)) for r in rows]
+        return [_audit(r) for r in rows]
 
     # -- the team's residents -----------------------------------------------------------
     async def signed_to(self, doctor_ids: Sequence[str]) -> list[int]:
@@ -246,7 +226,7 @@ class DoctorStore:
             "AND a.status IN ('booked', 'attended', 'no_show') ORDER BY a.start_at, a.id",
             (doctor_id, lo, hi),
         )
-        return [Appointment(**dict(r)) for r in rows]
+        return [appointment_of(r) for r in rows]
 
     async def next_visit(
         self, resident_id: int, doctor_ids: Sequence[str], now: int
@@ -261,7 +241,7 @@ class DoctorStore:
             "AND a.status = 'booked' AND a.start_at > ? ORDER BY a.start_at LIMIT 1",
             [resident_id, *doctor_ids, now],
         )
-        return None if row is None else Appointment(**dict(row))
+        return None if row is None else appointment_of(row)
 
     async def mark_visit(
         self,
@@ -296,4 +276,5 @@ class DoctorStore:
                 f"SELECT {_APPT_COLS} FROM appointments a WHERE a.id = ?", (appointment_id,)
             ) as c2:
                 row = await c2.fetchone()
-        return Appointment(**dict(row))
+        assert row is not None
+        return appointment_of(row)

@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from bot.domain.outbox import Backlog
 from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    due: int  # pending rows whose time has come
-    pending: int  # all pending rows, due or not
-    oldest_due_at: int | None  # unix seconds of the oldest due row
 
 
 class LivenessStore:
@@ -19,7 +11,7 @@ class LivenessStore:
         self.db = db
 
     async def ping(self) -> bool:
-        return await self.db.fetchval("SELECT 1") == 1
+        return bool(await self.db.fetchval("SELECT 1") == 1)
 
     async def backlog(self, now: int) -> Backlog:
         row = await self.db.fetchone(

@@ -4,54 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from bot.domain.outbox import (
+    Claimed,
+    FailedRow,
+    OutboxRow,
+    OutboxStatus,
+    Planned,
+    Result,
+)
 from bot.storage.db import Database
-from bot.storage.residents import _RESIDENT_COLUMNS, Resident, _resident
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-EXPIRED = "expired"
-SKIPPED = "skipped"
-CANCELLED = "cancelled"
-FINAL = (SENT, FAILED, EXPIRED, SKIPPED, CANCELLED)
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """A notification to plan. `key` names the content, rendered in the recipient's locale at
-    send time; `dedupe_key` makes planning the same thing twice create one row."""
-
-    resident_id: int
-    kind: str
-    key: str
-    due_at: datetime
-    dedupe_key: str
-    params: dict[str, Any] = field(default_factory=dict)
-    expires_at: datetime | None = None
-    urgent: bool = False
-    group_key: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    id: int
-    resident_id: int
-    kind: str
-    key: str
-    params: dict[str, Any]
-    due_at: int
-    expires_at: int | None
-    urgent: bool
-    status: str
-    attempts: int
-    last_error: str | None
-    dedupe_key: str
-    group_key: str | None
+from bot.storage.residents import _RESIDENT_COLUMNS, _resident
 
 
 def _ts(value: datetime) -> int:
@@ -121,7 +86,7 @@ async def cancel_keys(conn: Any, dedupe_keys: Sequence[str], now_ts: int) -> int
     if not dedupe_keys:
         return 0
     cur = await conn.execute(_cancel_keys_sql(len(dedupe_keys)), [now_ts, *dedupe_keys])
-    return cur.rowcount
+    return int(cur.rowcount)
 
 
 async def taken_keys(conn: Any, dedupe_keys: Sequence[str]) -> set[str]:
@@ -204,7 +169,7 @@ class OutboxStore:
         ts = _ts(now)
         if conn is not None:
             await conn.execute(sql_mark, (group_key, ts))
-            return (await conn.execute(sql_rows, (ts, group_key))).rowcount
+            return int((await conn.execute(sql_rows, (ts, group_key))).rowcount)
         async with self.db.write() as c:
             await c.execute(sql_mark, (group_key, ts))
             return (await c.execute(sql_rows, (ts, group_key))).rowcount
@@ -319,51 +284,6 @@ class OutboxStore:
 # outcome; those rows are what a crash may send twice.
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A claimed row with its recipient, read in the same transaction as the claim."""
-
-    row: OutboxRow
-    resident: Resident
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The outcome of one claimed row.
-
-    `status` is final (sent, failed, expired, skipped) or `pending` to try again at `due_at`
-    (None keeps the old due time). `attempt` counts the try against the row's attempts.
-    """
-
-    row_id: int
-    status: str
-    due_at: int | None = None
-    attempt: bool = False
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FailedRow:
-    id: int
-    resident_id: int
-    kind: str
-    attempts: int
-    last_error: str | None
-    updated_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStatus:
-    """What operators see in `doorstep outbox status`."""
-
-    by_status: dict[str, int]
-    open_by_kind: dict[tuple[str, str], int]  # (kind, status) for pending / sending / failed
-    due_now: int
-    oldest_due: int | None
-    next_due: int | None
-    recent_failed: list[FailedRow]
-
-
 _RESULT_SQL = (
     "UPDATE outbox SET status = ?, due_at = COALESCE(?, due_at), attempts = attempts + ?, "
     "last_error = ?, updated_at = ? WHERE id = ? AND status = 'sending'"
@@ -452,11 +372,14 @@ class DeliveryStore:
     async def next_due(self, channels: Sequence[str]) -> int | None:
         """The due time of the earliest pending row this process could send, if any."""
         marks, chans = _channels_clause(channels)
-        return await self.db.fetchval(
-            "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
-            f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
-            "ORDER BY o.due_at LIMIT 1",
-            chans,
+        return cast(
+            "int | None",
+            await self.db.fetchval(
+                "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
+                f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+                "ORDER BY o.due_at LIMIT 1",
+                chans,
+            ),
         )
 
     async def open_count(self) -> int:

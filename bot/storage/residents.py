@@ -3,39 +3,27 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.residents import ConversationState, Resident
 from bot.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class Resident:
-    id: int
-    channel: str
-    channel_user_id: str
-    locale: str | None = None
-    elder_mode: bool = False
-    consent_at: str | None = None
-    unreachable_at: str | None = None
-    quiet_start: str | None = None
-    quiet_end: str | None = None
-    created_at: str = ""
-
-    @property
-    def consented(self) -> bool:
-        return self.consent_at is not None
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationState:
-    name: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
+from bot.storage.times import from_iso, iso
 
 
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _moment(text: str | None) -> datetime | None:
+    return from_iso(text) if text else None
+
+
+def _column(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    return iso(value) if isinstance(value, datetime) else value
 
 
 _RESIDENT_COLUMNS = (
@@ -51,11 +39,11 @@ def _resident(row: Any) -> Resident:
         channel_user_id=row["channel_user_id"],
         locale=row["locale"],
         elder_mode=bool(row["elder_mode"]),
-        consent_at=row["consent_at"],
-        unreachable_at=row["unreachable_at"],
+        consent_at=_moment(row["consent_at"]),
+        unreachable_at=_moment(row["unreachable_at"]),
         quiet_start=row["quiet_start"],
         quiet_end=row["quiet_end"],
-        created_at=row["created_at"],
+        created_at=_moment(row["created_at"]),
     )
 
 
@@ -118,7 +106,7 @@ class ResidentStore:
         if not changes:
             return resident
         cols = ", ".join(f"{k} = ?" for k in changes)
-        values = [int(v) if isinstance(v, bool) else v for v in changes.values()]
+        values = [_column(v) for v in changes.values()]
         await self.db.execute(f"UPDATE residents SET {cols} WHERE id = ?", [*values, resident.id])
         return replace(resident, **changes)
 

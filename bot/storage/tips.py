@@ -7,38 +7,12 @@ of the nightly run never leaves a tip counted as sent without its row (or the ot
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.domain.tips import VERDICTS, PlannedTip, Subscription
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_OR_REVIVE_SQL, KEYS_PER_QUERY, Planned, row_values, taken_keys
-
-SLOTS = ("morning", "noon", "evening")
-FREQUENCIES = ("daily", "weekly")
-VERDICTS = ("helpful", "fewer")
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A resident's tip settings; `weekday` (Monday = 0) only matters for weekly tips."""
-
-    resident_id: int
-    active: bool
-    topics: frozenset[str]
-    slot: str = "morning"
-    frequency: str = "daily"
-    weekday: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedTip:
-    """An outbox row to write; `count` says whether it adds to the resident's tip history
-    (False when an already counted tip is only moved to another time)."""
-
-    row: Planned
-    count: bool = True
-
+from bot.storage.outbox import INSERT_OR_REVIVE_SQL, KEYS_PER_QUERY, row_values, taken_keys
 
 _topic_cache: dict[str, frozenset[str]] = {}
 

@@ -4,47 +4,13 @@ view of the vaccine reminders' outbox rows that re-planning needs."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
 from bot.storage.db import Database
 from bot.storage.outbox import INSERT_SQL
-
-OWNER = "owner"
-GUARDIAN = "guardian"
-
-
-@dataclass(frozen=True, slots=True)
-class Child:
-    id: int
-    owner_id: int
-    nickname: str
-    born: date
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChildRecord:
-    """A child with everything planning needs: who looks after it and the doses given."""
-
-    child: Child
-    guardians: tuple[int, ...]  # resident ids, the owner first
-    given: dict[str, date]
-
-
-@dataclass(frozen=True, slots=True)
-class ChildDoses:
-    """A child as the daily planning job reads it: birth date and doses still as stored text.
-
-    Children with equal (born, doses) have the same plan, so the job plans each such cohort
-    once and parses the text (`parse_doses`) only then.
-    """
-
-    child_id: int
-    guardians: tuple[int, ...]  # resident ids, the owner first, then by id
-    born: str  # ISO date
-    doses: str  # "CODE@YYYY-MM-DD CODE@YYYY-MM-DD ..." as stored; '' if none
+from bot.storage.times import from_unix
 
 
 def parse_doses(text: str) -> dict[str, date]:
@@ -56,15 +22,6 @@ def parse_doses(text: str) -> dict[str, date]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
-class AdultRecord:
-    resident_id: int
-    vaccine: str  # 'flu' | 'ppv23'
-    season: int  # the autumn's year for flu, 0 for ppv23
-    outcome: str  # 'done' | 'declined'
-    recorded_on: date
-
-
 def _ts(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValueError("times must be timezone-aware")
@@ -73,7 +30,11 @@ def _ts(value: datetime) -> int:
 
 def _child(r: Any) -> Child:
     return Child(
-        r["id"], r["owner_id"], r["nickname"], date.fromisoformat(r["born"]), r["created_at"]
+        r["id"],
+        r["owner_id"],
+        r["nickname"],
+        date.fromisoformat(r["born"]),
+        from_unix(r["created_at"]),
     )
 
 
@@ -103,7 +64,7 @@ class VaccineStore:
                 (child_id, owner_id, ts),
             )
         assert child_id is not None
-        return Child(child_id, owner_id, nickname, born, ts)
+        return Child(child_id, owner_id, nickname, born, from_unix(ts))
 
     async def children_of(self, resident_id: int) -> list[Child]:
         """The children a resident looks after (owned or shared), oldest entry first."""

@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from bot.storage.liveness import LivenessStore
 from bot.web import chat
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def build_app(
     *,
     web: WebChat,
     wechat: WeChatChannel | None = None,
-    telegram: Application | None = None,
+    telegram: Application[Any, Any, Any, Any, Any, Any] | None = None,
     telegram_secret: str | None = None,
 ) -> Starlette:
     """The app for the enabled channels. `telegram` must be initialized, and comes with the
@@ -117,11 +116,9 @@ async def wechat_endpoint(request: Request) -> Response:
 
 
 def _scheduler_running(rt: Runtime) -> bool:
-    from bot.services.delivery.dispatcher import Dispatcher
-    from bot.services.jobs import Jobs
 
-    dispatcher = rt.service(Dispatcher)
-    jobs = rt.service(Jobs)
+    dispatcher = rt.delivery.dispatcher
+    jobs = rt.delivery.jobs
     scheduler = getattr(jobs, "scheduler", None)
     return bool(getattr(dispatcher, "running", False)) and bool(
         scheduler is not None and getattr(scheduler, "running", False)
@@ -131,7 +128,7 @@ def _scheduler_running(rt: Runtime) -> bool:
 async def healthz(request: Request) -> Response:
     """200 when the database answers and the dispatcher and scheduler run; 503 otherwise."""
     rt = request.app.state.rt
-    store = rt.service(LivenessStore)
+    store = rt.stores.liveness
     try:
         db_ok = await store.ping()
         backlog = await store.backlog(int(rt.now().timestamp()))

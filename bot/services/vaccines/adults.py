@@ -15,13 +15,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.domain.clock import Clock
+from bot.domain.outbox import Planned
+from bot.domain.vaccines import AdultRecord
 from bot.services.vaccines.reminder_plan import send_time
 from bot.storage.health import HealthStore
-from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.vaccines import AdultRecord, VaccineStore
+from bot.storage.outbox import OutboxStore
+from bot.storage.vaccines import VaccineStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
 
 KIND = "adult_vaccine"
 FLU = "flu"
@@ -106,14 +109,22 @@ def adult_rows(
 
 
 class AdultVaccines:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(VaccineStore)
-        self.health = rt.service(HealthStore)
-        self.outbox = rt.service(OutboxStore)
+    def __init__(
+        self,
+        store: VaccineStore,
+        health: HealthStore,
+        outbox: OutboxStore,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.health = health
+        self.outbox = outbox
+        self.settings = settings
+        self.clock = clock
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.rt.settings.tz).date()
+        return self.clock().astimezone(self.settings.tz).date()
 
     async def status(self, resident_id: int) -> AdultStatus:
         today = self.today()
@@ -142,13 +153,13 @@ class AdultVaccines:
             f.resident_id for f in facts if eligibility(f.birth_year, f.conditions, today).eligible
         ]
         records = await self.store.adult_records(eligible)
-        tz = self.rt.settings.tz
+        tz = self.settings.tz
         rows = [
             row
             for rid in eligible
             for row in adult_rows(rid, True, records.get(rid, []), today, tz)
         ]
-        return await self.outbox.plan(rows, self.rt.now())
+        return await self.outbox.plan(rows, self.clock())
 
     async def still_wanted(self, resident_id: int, vaccine: str, season: int) -> bool:
         """At send time: eligible, and not marked done or declined meanwhile."""

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
+from bot.domain.clock import Clock
+from bot.domain.vaccines import Child, ChildRecord
 from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.services.vaccines.engine import Plan, Planner, Status
 from bot.services.vaccines.model import Vaccine
 from bot.services.vaccines.reminder_plan import ChildReminders
-from bot.storage.vaccines import Child, ChildRecord, VaccineStore
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+from bot.storage.vaccines import VaccineStore
 
 MAX_CHILDREN = 8
 MAX_GUARDIANS = 4
@@ -61,10 +59,10 @@ def given_on_time(
 
 
 class ChildService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(VaccineStore)
-        self.reminders = rt.service(ChildReminders)
+    def __init__(self, store: VaccineStore, reminders: ChildReminders, clock: Clock) -> None:
+        self.store = store
+        self.reminders = reminders
+        self.clock = clock
 
     @property
     def planner(self) -> Planner:
@@ -106,7 +104,7 @@ class ChildService:
         if await self.store.count_children(resident_id) >= MAX_CHILDREN:
             raise ChildError("too many children")
         child = await self.store.add_child(
-            resident_id, nickname.strip()[:NICKNAME_MAX], born, self.rt.now()
+            resident_id, nickname.strip()[:NICKNAME_MAX], born, self.clock()
         )
         await self.reminders.replan_child(child.id)
         return child
@@ -123,7 +121,7 @@ class ChildService:
                 raise ChildError("unknown dose")
             if not record.child.born <= on <= today:
                 raise ChildError("date outside the child's life")
-        await self.store.set_doses(record.child.id, doses, self.rt.now())
+        await self.store.set_doses(record.child.id, doses, self.clock())
         await self.reminders.replan_child(record.child.id)
 
     async def unrecord(self, record: ChildRecord, dose: str) -> None:
@@ -155,7 +153,7 @@ class ChildService:
     async def invite(self, record: ChildRecord) -> str:
         """A new single-use code for a second guardian; only its hash is stored."""
         code = new_code(CODE_LENGTH)
-        now = self.rt.now()
+        now = self.clock()
         await self.store.add_invite(record.child.id, hash_code(code), now, now + INVITE_TTL)
         return code
 
@@ -165,7 +163,7 @@ class ChildService:
         if await self.store.count_children(resident_id) >= MAX_CHILDREN:
             return Redeemed("too_many", None)
         outcome, child_id = await self.store.redeem_invite(
-            hash_code(code), resident_id, self.rt.now(), MAX_GUARDIANS
+            hash_code(code), resident_id, self.clock(), MAX_GUARDIANS
         )
         if outcome != "ok" or child_id is None:
             return Redeemed(outcome, None)

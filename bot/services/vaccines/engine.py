@@ -218,11 +218,11 @@ class Planner:
         deps: dict[str, set[str]] = {}
         for sched in reversed(self.schedules.schedules):
             for v in sched.vaccines:
-                for d in v.doses:
-                    if d.code not in info:
-                        order.append(d.code)
-                        info[d.code] = (v.code, d.number, v.choice)
-                    deps.setdefault(d.code, set()).update(iv.after for iv in d.intervals)
+                for dose in v.doses:
+                    if dose.code not in info:
+                        order.append(dose.code)
+                        info[dose.code] = (v.code, dose.number, v.choice)
+                    deps.setdefault(dose.code, set()).update(iv.after for iv in dose.intervals)
         # Stable topological sort: every dose after the doses its intervals refer to.
         placed: list[str] = []
         done: set[str] = set()
@@ -320,7 +320,7 @@ class Planner:
                     break
                 k += 1
                 if nspec is None:
-                    return due, k, last, Reason.SCHEDULE_CHANGE
+                    return due, k, spec, Reason.SCHEDULE_CHANGE
                 if nspec.rules != spec.rules:
                     # Re-planned under the new rules, but not before they took effect.
                     due = max(due_under(nspec), eff)

@@ -33,14 +33,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.clock import Clock
+from bot.domain.outbox import Planned
+from bot.domain.vaccines import ChildDoses, ChildRecord
 from bot.services.vaccines.engine import Plan, PlanInputError, Planner
 from bot.services.vaccines.reminders import ReminderKind, next_reminders
 from bot.services.vaccines.schedule import choices_from_settings, load_schedule_set
-from bot.storage.outbox import OutboxStore, Planned
-from bot.storage.vaccines import ChildDoses, ChildRecord, VaccineStore, parse_doses
+from bot.storage.outbox import OutboxStore
+from bot.storage.vaccines import VaccineStore, parse_doses
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -259,29 +262,41 @@ class MessageCache:
         return result
 
 
-def load_planner(rt: Runtime) -> Planner:
+def load_planner(settings: Settings) -> Planner:
     """The deployment's schedule editions and live/inactivated choices."""
-    schedules = load_schedule_set(rt.settings.content_dir / "vaccines")
-    return Planner(schedules, choices_from_settings(rt.settings))
+    schedules = load_schedule_set(settings.content_dir / "vaccines")
+    return Planner(schedules, choices_from_settings(settings))
 
 
 class ChildReminders:
     """Plans, re-plans and cancels the reminder rows of children."""
 
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(VaccineStore)
-        self.outbox = rt.service(OutboxStore)
+    def __init__(
+        self, store: VaccineStore, outbox: OutboxStore, settings: Settings, clock: Clock
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.settings = settings
+        self.clock = clock
         self._planner: Planner | None = None
+
+    async def own_reminder(self, resident_id: int, row_id: int) -> dict[str, Any] | None:
+        """The params of a vaccine reminder row sent to this resident, else None (a button
+        of someone else's or of another kind of row)."""
+        found = await self.store.outbox_row(row_id)
+        if found is None or found[0] != resident_id or found[1] != KIND:
+            return None
+        params = json.loads(found[2]).get("params", {})
+        return params if isinstance(params, dict) else {}
 
     @property
     def planner(self) -> Planner:
         if self._planner is None:
-            self._planner = load_planner(self.rt)
+            self._planner = load_planner(self.settings)
         return self._planner
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.rt.settings.tz).date()
+        return self.clock().astimezone(self.settings.tz).date()
 
     def plan(self, record: ChildRecord, today: date | None = None) -> Plan:
         """The child's plan; doses an operator's new schedule files no longer know are left
@@ -300,7 +315,7 @@ class ChildReminders:
         """The outbox row values (as `row_values` makes them) of these children's next
         reminders; `cache` shares plans between children of one day."""
         if cache is None:
-            cache = MessageCache(self.planner, today, self.rt.settings.tz)
+            cache = MessageCache(self.planner, today, self.settings.tz)
         out: list[tuple[Any, ...]] = []
         for child in children:
             msgs = cache.get(child.born, child.doses)
@@ -312,7 +327,7 @@ class ChildReminders:
 
     async def _apply(self, values: list[tuple[Any, ...]], lo: str, hi: str) -> tuple[int, int]:
         """Make the pending rows with keys in [lo, hi) exactly `values`: (added, cancelled)."""
-        now = self.rt.now()
+        now = self.clock()
         pending = await self.store.pending_keys(KIND, lo, hi)
         cancelled = 0
         if pending:
@@ -343,14 +358,14 @@ class ChildReminders:
     async def replan_child(self, child_id: int) -> tuple[int, int]:
         """After an edit: plan this child's reminders and cancel the ones no longer wanted."""
         child = await self.store.doses_of(child_id)
-        now_ts = int(self.rt.now().timestamp())
+        now_ts = int(self.clock().timestamp())
         values = self.values([child], self.today(), now_ts) if child else []
         prefix = child_prefix(child_id)
         return await self._apply(values, prefix, prefix[:-1] + ";")
 
     async def cancel_child(self, child_id: int, resident_id: int | None = None) -> int:
         """Cancel a child's pending reminders (all, or one guardian's), snoozes included."""
-        now = self.rt.now()
+        now = self.clock()
         tail = f"{resident_id}:" if resident_id is not None else ""
         n = await self.outbox.cancel_prefix(child_prefix(child_id) + tail, now)
         return n + await self.outbox.cancel_prefix(snooze_prefix(child_id) + tail, now)
@@ -358,14 +373,14 @@ class ChildReminders:
     async def replan_all(self, batch: int = BATCH) -> tuple[int, int, int]:
         """The daily job: every child, in id batches; (children, rows added, cancelled)."""
         today = self.today()
-        cache = MessageCache(self.planner, today, self.rt.settings.tz)
+        cache = MessageCache(self.planner, today, self.settings.tz)
         after = planned = added = cancelled = 0
         while True:
             children = await self.store.doses_after(after, batch)
             if not children:
                 break
             last = children[-1].child_id
-            now_ts = int(self.rt.now().timestamp())
+            now_ts = int(self.clock().timestamp())
             # From just after the previous batch: rows of children deleted in between go too.
             a, c = await self._apply(
                 self.values(children, today, now_ts, cache),
@@ -386,7 +401,7 @@ class ChildReminders:
         self, resident_id: int, row_id: int, child_id: int, params: dict[str, Any]
     ) -> bool:
         """ "Remind me in 3 days": a new row for the same doses; pressing twice adds one row."""
-        due = send_time(self.today() + SNOOZE, self.rt.settings.tz)
+        due = send_time(self.today() + SNOOZE, self.settings.tz)
         row = Planned(
             resident_id,
             KIND,
@@ -396,4 +411,4 @@ class ChildReminders:
             {"child": child_id, "doses": params.get("doses", []), "on": due.date().isoformat()},
             due + EXPIRES_AFTER,
         )
-        return await self.outbox.plan([row], self.rt.now()) > 0
+        return await self.outbox.plan([row], self.clock()) > 0

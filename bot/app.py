@@ -1,0 +1,204 @@
+"""The composition root: every long-lived object, built once, in the order it depends on.
+
+Read it top to bottom: the storage objects (each over the one `Database`), then delivery's
+limiter and dispatcher, then every service with its dependencies passed to its constructor.
+A class's needs are in its constructor's signature; nothing builds objects on request.
+`Runtime` (bot/runtime.py) calls `build` once and owns the lifecycle: open, start, stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from bot.delivery import text as delivery_text
+from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.jobs import Jobs
+from bot.delivery.limiter import Limiter
+from bot.router import Registry
+from bot.services.booking import BookingService
+from bot.services.broadcast_progress import ProgressLoop
+from bot.services.broadcasts import BroadcastService
+from bot.services.child_vaccines import ChildVaccines
+from bot.services.directory import DirectoryService
+from bot.services.doctor_day import DoctorDay
+from bot.services.doctor_demo import seed as seed_demo
+from bot.services.doctors import DoctorService
+from bot.services.health import HealthService
+from bot.services.residents import ResidentService
+from bot.services.signing import SigningService
+from bot.services.tips import TipService
+from bot.services.vaccines.adults import AdultVaccines
+from bot.services.vaccines.children import ChildService
+from bot.services.vaccines.reminder_plan import ChildReminders
+from bot.storage.booking import BookingStore
+from bot.storage.broadcasts import BroadcastStore
+from bot.storage.channels import ChannelStore
+from bot.storage.directory import DirectoryStore
+from bot.storage.doctors import DoctorStore
+from bot.storage.health import HealthStore
+from bot.storage.liveness import LivenessStore
+from bot.storage.outbox import DeliveryStore, OutboxStore
+from bot.storage.residents import ResidentStore
+from bot.storage.tips import TipStore
+from bot.storage.vaccines import VaccineStore
+from handlers import build_registry as build_handlers
+from handlers.doctor.broadcast_progress import render_progress
+
+if TYPE_CHECKING:
+    from telegram.request import BaseRequest
+
+    from bot.channels.telegram import TelegramApp
+    from bot.runtime import Runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The storage layer: the only objects that hold SQL."""
+
+    residents: ResidentStore
+    outbox: OutboxStore
+    delivery: DeliveryStore
+    directory: DirectoryStore
+    booking: BookingStore
+    health: HealthStore
+    doctors: DoctorStore
+    broadcasts: BroadcastStore
+    tips: TipStore
+    vaccines: VaccineStore
+    channels: ChannelStore
+    liveness: LivenessStore
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Sending: the limiter every send passes, the outbox dispatcher, the progress edits of
+    broadcasts, and the scheduled jobs."""
+
+    limiter: Limiter
+    dispatcher: Dispatcher
+    progress: ProgressLoop
+    jobs: Jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What handlers use (`ctx.services.<name>`): the rules, once each."""
+
+    residents: ResidentService
+    signing: SigningService
+    directory: DirectoryService
+    health: HealthService
+    booking: BookingService
+    doctors: DoctorService
+    child_reminders: ChildReminders
+    children: ChildService
+    child_vaccines: ChildVaccines
+    adult_vaccines: AdultVaccines
+    broadcasts: BroadcastService
+    doctor_day: DoctorDay
+    tips: TipService
+
+
+def build_registry() -> Registry:
+    """What the feature handlers register, plus delivery's own: the `text` notification kind
+    and the nightly outbox prune."""
+    registry = build_handlers()
+    delivery_text.register(registry)
+    return registry
+
+
+def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
+    """Every long-lived object of one process, wired. Nothing is opened or started here."""
+    db, settings, clock = rt.db, rt.settings, rt.now
+
+    stores = Stores(
+        residents=ResidentStore(db),
+        outbox=OutboxStore(db),
+        delivery=DeliveryStore(db),
+        directory=DirectoryStore(db),
+        booking=BookingStore(db),
+        health=HealthStore(db),
+        doctors=DoctorStore(db),
+        broadcasts=BroadcastStore(db),
+        tips=TipStore(db),
+        vaccines=VaccineStore(db),
+        channels=ChannelStore(db),
+        liveness=LivenessStore(db),
+    )
+
+    limiter = Limiter(settings)
+    dispatcher = Dispatcher(rt, stores.delivery, stores.outbox, stores.residents, limiter)
+
+    residents = ResidentService(stores.residents)
+    signing = SigningService(stores.directory, clock)
+    directory = DirectoryService(stores.directory, signing, clock)
+    health = HealthService(stores.health, stores.outbox, directory, settings, clock)
+    booking = BookingService(stores.booking, directory, settings)
+    doctors = DoctorService(
+        stores.doctors, stores.residents, stores.outbox, directory, clock, sandbox=rt.sandbox
+    )
+    child_reminders = ChildReminders(stores.vaccines, stores.outbox, settings, clock)
+    children = ChildService(stores.vaccines, child_reminders, clock)
+    child_vaccines = ChildVaccines(children, stores.vaccines, stores.broadcasts)
+    adult_vaccines = AdultVaccines(stores.vaccines, stores.health, stores.outbox, settings, clock)
+    broadcasts = BroadcastService(
+        stores.broadcasts, doctors, directory, child_vaccines, dispatcher, settings, clock
+    )
+    doctor_day = DoctorDay(
+        stores.doctors,
+        stores.booking,
+        stores.health,
+        stores.outbox,
+        doctors,
+        health,
+        child_vaccines,
+        settings,
+        clock,
+    )
+    tips = TipService(stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox)
+
+    # The two links that run both ways, wired once both ends exist.
+    doctors.stop_broadcasts = broadcasts.stop_all
+    if rt.sandbox:
+        doctors.seed_demo = partial(seed_demo, rt)
+
+    delivery = Delivery(
+        limiter=limiter,
+        dispatcher=dispatcher,
+        progress=ProgressLoop(rt, stores.broadcasts, stores.doctors, render_progress),
+        jobs=Jobs(rt),
+    )
+    services = Services(
+        residents=residents,
+        signing=signing,
+        directory=directory,
+        health=health,
+        booking=booking,
+        doctors=doctors,
+        child_reminders=child_reminders,
+        children=children,
+        child_vaccines=child_vaccines,
+        adult_vaccines=adult_vaccines,
+        broadcasts=broadcasts,
+        doctor_day=doctor_day,
+        tips=tips,
+    )
+    return stores, delivery, services
+
+
+def build_telegram(
+    rt: Runtime,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> TelegramApp:
+    """The Telegram application, one build for `doorstep run` and `doorstep serve`: PTB's
+    stack over the router, with its sender registered for delivery. Tests pass a fake
+    `request` transport."""
+    from bot.channels.telegram import CHANNEL, TelegramSender, build_application
+
+    app = build_application(rt, request=request, get_updates_request=get_updates_request)
+    rt.senders[CHANNEL] = TelegramSender(app.bot)
+    return app

@@ -1,0 +1,1 @@
+"""What a family doctor uses on the same bot: the desk, the day's list, broadcasts."""

@@ -1,0 +1,218 @@
+"""After a broadcast is confirmed: its progress message (edited by the progress loop, with a
+Cancel button), the final report (an outbox row, rendered when sent), the doctor's list of
+broadcasts, and each recipient's copy rendered in their own language at send time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import Ctx
+from bot.core import Button, Reply
+from bot.domain.broadcasts import Broadcast, Progress
+from bot.domain.directory import Doctor
+from bot.i18n import Translator, negotiate
+from bot.router import Registry
+from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
+from bot.services.broadcasts import KIND, Template
+from handlers.doctor.desk import MENU, require
+
+if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
+    from bot.runtime import Runtime
+
+LIST = cb("progress", "list")
+
+
+def progress_loop(rt: Runtime) -> ProgressLoop:
+    return rt.delivery.progress
+
+
+# -- the doctor's screens ----------------------------------------------------------------
+async def show_list(ctx: Ctx, doctor: Doctor) -> None:
+    service = ctx.services.broadcasts
+    recent = await service.recent(doctor)
+    if not recent:
+        ctx.say(
+            ctx._("You have not sent any broadcasts yet."),
+            [Button(ctx._("📢 New broadcast"), cb("broadcast", "new"))],
+            back=MENU,
+            edit=True,
+        )
+        return
+    lines = [ctx._("Your latest broadcasts:")]
+    buttons = []
+    for b in recent:
+        p = await service.progress(b.id)
+        made = ctx.t.datetime(b.created_at, "short")
+        lines.append(f"#{b.id} · {made} · " + summary(ctx.t, b, p))
+        if b.finished_at is None and b.status != "cancelled":
+            buttons.append(
+                Button(ctx._("📊 Follow #{id}").format(id=b.id), cb("progress", "p", b.id))
+            )
+    ctx.say("\n".join(lines), buttons, back=MENU, edit=True)
+
+
+async def follow(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
+    """Make this message the broadcast's progress message."""
+    service = ctx.services.broadcasts
+    b = await service.mine(doctor, broadcast_id)
+    if b is None:
+        raise StaleButton("not the doctor's broadcast")
+    await service.set_progress_ref(b.id, ctx.msg.message_ref)
+    progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
+    reply = progress_reply(ctx.t, b, await service.progress(b.id), final=b.finished_at is not None)
+    ctx.reply(reply)
+
+
+async def cancel(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
+    service = ctx.services.broadcasts
+    if await service.cancel(doctor, broadcast_id) is None:
+        raise StaleButton("not an open broadcast of this doctor")
+    b = await service.mine(doctor, broadcast_id)
+    assert b is not None
+    progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
+    ctx.notice(ctx._("Cancelled."))
+    ctx.reply(progress_reply(ctx.t, b, await service.progress(b.id), final=False))
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("list", "p", "x"))
+    doctor = await require(ctx, f"drp:{action}")
+    if action == "list":
+        data.expect(1)
+        await show_list(ctx, doctor)
+    elif action == "p":
+        data.expect(2)
+        await follow(ctx, doctor, data.int_part(1))
+    else:
+        data.expect(2)
+        await cancel(ctx, doctor, data.int_part(1))
+
+
+# -- texts shared by the screens, the progress loop and the recipients' messages -----------------
+def header(t: Translator, doctor: Doctor) -> str:
+    name = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
+    return t.gettext("📢 From your family doctor {doctor}:").format(doctor=name) + "\n"
+
+
+async def template_text(rt: Runtime, t: Translator, doctor: Doctor, template: Template) -> str:
+    team = await rt.services.directory.team(doctor, signed=True)
+    centre = team.centre
+    en = t.locale == "en"
+    values = {
+        "doctor": doctor.name_en if en and doctor.name_en else doctor.name_zh,
+        "centre": (centre.name_en if en and centre.name_en else centre.name_zh) if centre else "",
+        "phone": (centre.phone if centre else "") or doctor.phone,
+    }
+    return template.in_locale(template.text, t.locale).format(**values)
+
+
+def summary(t: Translator, b: Broadcast, p: Progress) -> str:
+    total = p.total or b.total
+    sent = p.sent if p.total else b.sent
+    unreachable = p.unreachable if p.total else b.unreachable
+    text = t.gettext("sent {sent} / {total} · {unreachable} unreachable").format(
+        sent=t.number(sent), total=t.number(total), unreachable=t.number(unreachable)
+    )
+    if b.status == "cancelled":
+        text += " · " + t.gettext("cancelled")
+    return text
+
+
+def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Reply:
+    """The doctor's progress message: `sent 1,200 / 4,000 · 3 unreachable`."""
+    lines = []
+    at = b.scheduled_at
+    if b.status == "scheduled":
+        lines.append(
+            t.gettext("🕘 Broadcast #{id} is scheduled for {when}.").format(
+                id=b.id, when=t.datetime(at, "short")
+            )
+        )
+    elif b.status == "cancelled":
+        lines.append(
+            t.gettext("⛔ Broadcast #{id} was cancelled: nothing more goes out.").format(id=b.id)
+        )
+    elif final:
+        lines.append(t.gettext("✅ Broadcast #{id} finished.").format(id=b.id))
+    else:
+        lines.append(t.gettext("📤 Broadcast #{id} is going out…").format(id=b.id))
+    lines.append(summary(t, b, p))
+    if p.waiting and not final and b.status != "scheduled":
+        lines.append(
+            t.gettext("⏸ {n} wait for the end of quiet hours or a retry.").format(
+                n=t.number(p.waiting)
+            )
+        )
+    desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),)
+    if final or b.status == "cancelled":
+        return Reply(text="\n".join(lines), buttons=(desk,), edit=True)
+    cancel = Button(t.gettext("⛔ Cancel the broadcast"), cb("progress", "x", b.id))
+    return Reply(text="\n".join(lines), buttons=((cancel,), desk), edit=True)
+
+
+async def _doctor_translator(rt: Runtime, b: Broadcast) -> Translator:
+    resident = await rt.services.doctors.account(b.doctor_id)
+    locale = negotiate(resident.locale if resident else None, None, rt.settings.default_locale)
+    return rt.catalogs.get(locale)
+
+
+async def render_progress(rt: Runtime, b: Broadcast, p: Progress, final: bool) -> Reply:
+    reply = progress_reply(await _doctor_translator(rt, b), b, p, final)
+    return Reply(text=reply.text, buttons=reply.buttons, edit=True)
+
+
+def report_reply(t: Translator, b: Broadcast) -> Reply:
+    """The final report, from the counts written when the broadcast finished."""
+    text = t.gettext("Report for broadcast #{id}: {summary}.").format(
+        id=b.id, summary=summary(t, b, Progress())
+    )
+    if b.not_sent:
+        text += " " + t.gettext("{n} not sent.").format(n=t.number(b.not_sent))
+    return Reply(text=text, buttons=((Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),),))
+
+
+async def render_report(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """The report row: only to the account still linked to the broadcast's doctor."""
+    b = await rt.services.broadcasts.get(int(row.params.get("b", 0)))
+    if b is None or b.finished_at is None:
+        return []
+    link = await rt.services.doctors.link_of(b.doctor_id)
+    if link is None or link.resident_id != resident.id:
+        return []
+    return [report_reply(t, b)]
+
+
+async def render_broadcast(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """One recipient's copy, in their language; nothing once the broadcast is cancelled."""
+    service = rt.services.broadcasts
+    broadcast_id = int(row.params.get("b", 0))
+    b = await service.content(broadcast_id)
+    if b is None or not await service.still_sending(broadcast_id):
+        return []
+    doctor = await rt.services.directory.doctor(b.doctor_id)
+    if doctor is None:
+        return []  # the doctor left the directory: their words no longer go out
+    if not b.template:
+        return [Reply(text=header(t, doctor) + b.text)]
+    template = service.templates().get(b.template)
+    if template is None:
+        return []
+    text = await template_text(rt, t, doctor, template)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if template.book:
+        buttons = ((Button(t.gettext("📅 Book a visit"), cb("book", "new", template.book)),),)
+    return [Reply(text=text, buttons=buttons)]
+
+
+def register(r: Registry) -> None:
+    r.button("progress", on_button, open=True)
+    r.notification(KIND, render_broadcast)
+    r.notification(REPORT_KIND, render_report)

@@ -1,0 +1,244 @@
+"""The doctor's day: Today (visits today and tomorrow; came / no-show), Overdue (one-tap
+reminders), Flags (danger-sign readings), and a resident's card. Every button names a visit
+or a resident by id; the service checks that it is the doctor's own before anything is shown.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import Ctx
+from bot.core import Button, Reply
+from bot.domain.directory import Doctor
+from bot.domain.health import Reading
+from bot.router import Registry
+from bot.services.booking import REASON_LABELS as VISIT_LABELS
+from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
+from bot.services.followup import Reason
+from handlers.doctor.desk import MENU, NotADoctor, require
+from handlers.resident.health import CONDITION_LABELS
+from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
+
+if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
+    from bot.i18n import Translator
+    from bot.runtime import Runtime
+
+PAGE = 8
+TODAY = cb("day", "today")
+STATUS_MARKS = {"booked": "⏳", "attended": "✅", "no_show": "❌"}
+# Which booking reason a reminder's "Book" button starts with.
+BOOK_FOR = {Reason.ANNUAL: "annual"}
+
+
+def _name(ctx: Ctx, name: str, resident_id: int) -> str:
+    return name or ctx._("Resident #{id}").format(id=resident_id)
+
+
+def _time(ctx: Ctx, at: datetime) -> str:
+    return ctx.t.time(at)
+
+
+def reading_text(t: Translator, r: Reading) -> str:
+    when = t.datetime(r.taken_at, "short")
+    if r.kind == "bp":
+        value = t.gettext("BP {sys}/{dia}").format(sys=r.systolic, dia=r.diastolic)
+    else:
+        value = t.gettext("glucose {value} mmol/L").format(value=t.number(r.glucose or 0))
+    return f"{'⚠️ ' if r.danger else ''}{value} · {when}"
+
+
+async def today(ctx: Ctx, doctor: Doctor) -> None:
+    day = ctx.services.doctor_day
+    lines, buttons = [], []
+    for offset, title in ((0, ctx._("Today")), (1, ctx._("Tomorrow"))):
+        d = ctx.now().date() + timedelta(days=offset)
+        visits = await day.visits(doctor, d)
+        lines.append(f"{title} · {ctx.t.weekday_date(d)}")
+        if not visits:
+            lines.append("  " + ctx._("no visits booked"))
+        for v in visits:
+            a = v.appointment
+            who = _name(ctx, v.name, a.resident_id)
+            why = ctx._(VISIT_LABELS.get(a.reason, a.reason))
+            lines.append(
+                f"  {STATUS_MARKS.get(a.status, '')} {_time(ctx, a.start_at)} {who} · {why}"
+            )
+            if offset == 0 and a.status == "booked":
+                at = _time(ctx, a.start_at)
+                buttons.append(
+                    [
+                        Button(ctx._("✅ {time} came").format(time=at), cb("day", "att", a.id)),
+                        Button(ctx._("❌ {time} no-show").format(time=at), cb("day", "ns", a.id)),
+                    ]
+                )
+    buttons.append([Button(ctx._("⬅️ Back"), MENU)])
+    ctx.say("\n".join(lines), buttons, edit=True)
+
+
+async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
+    items = await ctx.services.doctor_day.overdue(doctor)
+    if not items:
+        ctx.say(ctx._("Nobody in your team is overdue. 🎉"), back=MENU, edit=True)
+        return
+    page = items[offset : offset + PAGE]
+    if not page:
+        raise StaleButton("page out of range")
+    lines = [
+        ctx.ngettext(
+            "{n} overdue follow-up, oldest first:",
+            "{n} overdue follow-ups, oldest first:",
+            len(items),
+        ).format(n=ctx.t.number(len(items)))
+    ]
+    rows = []
+    for i, item in enumerate(page, start=offset + 1):
+        who = _name(ctx, item.name, item.resident_id)
+        lines.append(
+            f"{i}. {who} · {ctx._(FOLLOWUP_LABELS[item.reason])} · "
+            + ctx._("due {date}").format(date=ctx.t.date(item.due))
+        )
+        rows.append(
+            [
+                Button(
+                    ctx._("🔔 Remind {n}").format(n=i),
+                    cb("day", "rem", item.resident_id, item.reason),
+                ),
+                Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", item.resident_id)),
+            ]
+        )
+    nav = []
+    if offset > 0:
+        nav.append(Button(ctx._("◀️ Earlier"), cb("day", "over", max(0, offset - PAGE))))
+    if offset + PAGE < len(items):
+        nav.append(Button(ctx._("▶️ More"), cb("day", "over", offset + PAGE)))
+    rows += [nav] if nav else []
+    rows.append([Button(ctx._("⬅️ Back"), MENU)])
+    ctx.say("\n".join(lines), rows, edit=True)
+
+
+async def flags(ctx: Ctx, doctor: Doctor) -> None:
+    rows = await ctx.services.doctor_day.flags(doctor)
+    if not rows:
+        ctx.say(ctx._("No danger-sign readings. 🎉"), back=MENU, edit=True)
+        return
+    lines = [ctx._("🚩 Danger-sign readings, newest first:")]
+    buttons = []
+    for i, row in enumerate(rows, start=1):
+        who = _name(ctx, row.name, row.flag.resident_id)
+        reading = reading_text(ctx.t, row.flag.reading) if row.flag.reading else ""
+        new = "🆕 " if row.flag.seen_at is None else ""
+        lines.append(f"{i}. {new}{who}: {reading}")
+        buttons.append(
+            Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", row.flag.resident_id))
+        )
+    ctx.say("\n".join(lines), buttons, cols=3, back=MENU, edit=True)
+
+
+async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
+    c = await ctx.services.doctor_day.card(doctor, resident_id)
+    lines = [f"🗂 {_name(ctx, c.name, c.resident_id)}"]
+    lines.append(
+        ctx._("Age: {age}").format(age=c.age) if c.age is not None else ctx._("Age: not given")
+    )
+    conditions = ", ".join(ctx._(CONDITION_LABELS.get(x, x)) for x in c.conditions)
+    lines.append(ctx._("Conditions: {list}").format(list=conditions or ctx._("none recorded")))
+    lines.append(ctx._("Last readings:"))
+    lines += [f"  {reading_text(ctx.t, r)}" for r in c.readings] or ["  " + ctx._("none")]
+    if c.next_visit is not None:
+        at = c.next_visit.start_at.astimezone(ctx.t.tz)
+        why = ctx._(VISIT_LABELS.get(c.next_visit.reason, c.next_visit.reason))
+        lines.append(
+            ctx._("Next visit: {when} · {why}").format(when=ctx.t.datetime(at, "short"), why=why)
+        )
+    else:
+        lines.append(ctx._("Next visit: none booked"))
+    if not c.children:
+        lines.append(ctx._("Children's vaccines: no children recorded"))
+    for child in c.children:
+        if child.due_now:
+            what = ctx._("due now: {doses}").format(doses=", ".join(child.due_now))
+        elif child.next_dose and child.next_on:
+            what = ctx._("up to date; next {dose} from {date}").format(
+                dose=child.next_dose, date=ctx.t.date(child.next_on)
+            )
+        else:
+            what = ctx._("up to date")
+        name = child.nickname or ctx._("child born {date}").format(date=ctx.t.date(child.born))
+        lines.append(ctx._("👶 {name}: {what}").format(name=name, what=what))
+    ctx.say("\n".join(lines), back=MENU, edit=True)
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("today", "att", "ns", "over", "rem", "flags", "card"))
+    doctor = await require(ctx, f"drd:{action}")
+    service = ctx.services.doctor_day
+    try:
+        if action == "today":
+            await today(ctx, doctor)
+        elif action in ("att", "ns"):
+            await service.mark(doctor, data.int_part(1), attended=action == "att")
+            ctx.notice(ctx._("Saved."))
+            await today(ctx, doctor)
+        elif action == "over":
+            await overdue(ctx, doctor, data.int_part(1))
+        elif action == "rem":
+            reason = Reason(data.choice(2, frozenset(str(r) for r in Reason)))
+            sent = await service.remind(doctor, data.int_part(1), reason)
+            ctx.notice(ctx._("Reminder sent.") if sent else ctx._("Already reminded today."))
+            await overdue(ctx, doctor, 0)
+        elif action == "flags":
+            await flags(ctx, doctor)
+        else:
+            await card(ctx, doctor, data.int_part(1))
+    except NotYours:
+        await ctx.services.doctors.denied(ctx.user, doctor, f"drd:{action}")
+        raise NotADoctor(f"not the doctor's: drd:{action}") from None
+
+
+# -- what the resident receives ----------------------------------------------------------------
+async def _doctor_name(rt: Runtime, t: Translator, doctor_id: str) -> str:
+    d = await rt.services.directory.doctor(doctor_id)
+    if d is None:
+        return t.gettext("your family doctor")
+    return d.name_en if t.locale == "en" and d.name_en else d.name_zh
+
+
+async def render_noshow(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    reason = str(row.params.get("reason", "general"))
+    text = t.gettext(
+        "We missed you at your visit today. We hope you are well. Would you like to book again?"
+    )
+    book = Button(
+        t.gettext("📅 Book again"),
+        cb("book", "new", reason if reason in VISIT_LABELS else "general"),
+    )
+    return [Reply(text=text, buttons=((book,),))]
+
+
+async def render_reminder(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    reason = Reason(str(row.params.get("reason", "quarterly")))
+    due = date.fromisoformat(str(row.params.get("due")))
+    text = t.gettext(
+        "⏰ A reminder from your family doctor {doctor}: {what} was due by {date}. "
+        "Please book a visit."
+    ).format(
+        doctor=await _doctor_name(rt, t, str(row.params.get("doctor_id", ""))),
+        what=t.gettext(FOLLOWUP_LABELS[reason]),
+        date=t.date(due, "long"),
+    )
+    book = Button(t.gettext("📅 Book a visit"), cb("book", "new", BOOK_FOR.get(reason, "chronic")))
+    return [Reply(text=text, buttons=((book,),))]
+
+
+def register(r: Registry) -> None:
+    r.button("day", on_button, open=True)
+    r.notification(NOSHOW_KIND, render_noshow)
+    r.notification(REMINDER_KIND, render_reminder)

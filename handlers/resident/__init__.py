@@ -1,0 +1,1 @@
+"""What a resident uses: family doctor, booking, health log, stations, tips, vaccines."""

@@ -1,0 +1,375 @@
+"""Log a home reading: blood pressure or fasting glucose, with a phone-style keypad of buttons
+or typed ("135/85", "135/85 72", "6.1"). A danger sign gets the urgent message at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import HOME as MAIN_MENU
+from bot.context import Ctx
+from bot.core import Button, Reply
+from bot.domain.residents import FlowState
+from bot.router import Registry
+from bot.services.health import Logged
+from bot.services.readings import (
+    BloodPressure,
+    Glucose,
+    ReadingError,
+    check_bp,
+    check_glucose,
+    check_systolic,
+    glucose_tenths,
+    parse_bp,
+    parse_glucose,
+    whole_number,
+)
+from handlers.resident.directory_view import station_name
+from handlers.resident.health import HOME, book_button
+
+KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip")
+MAX_DIGITS = 3
+MAX_GLUCOSE_CHARS = 4  # "16.7"
+
+
+@dataclass(frozen=True)
+class BpEntry(FlowState):
+    """Blood pressure being entered: the step, the digits typed so far, the numbers taken.
+    `step` is "sys", "dia", "pulse", or "confirm" (elder mode asks before saving)."""
+
+    NAME: ClassVar[str] = "health.bp"
+    step: str = "sys"
+    buf: str = ""
+    sys: int | None = None
+    dia: int | None = None
+    pulse: int | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.step == "confirm"
+
+
+@dataclass(frozen=True)
+class GlucoseEntry(FlowState):
+    """Fasting glucose being entered; `confirm` holds the tenths waiting for elder mode's ✅."""
+
+    NAME: ClassVar[str] = "health.gl"
+    buf: str = ""
+    confirm: int | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.confirm is not None
+
+
+Entry = BpEntry | GlucoseEntry
+BP = BpEntry.NAME
+GL = GlucoseEntry.NAME
+
+
+def _entry(ctx: Ctx) -> Entry | None:
+    return ctx.flow(BpEntry) or ctx.flow(GlucoseEntry)
+
+
+def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
+    """Digits laid out like a phone, three to a row in every mode: the layout people know."""
+
+    def key(label: str, part: str) -> Button:
+        return Button(label, cb("reading", "k", part))
+
+    rows = [tuple(key(str(n), str(n)) for n in range(r, r + 3)) for r in (1, 4, 7)]
+    rows.append((key("⌫", "del"), key("0", "0"), key("✅", "ok")))
+    extra = []
+    if dot:
+        extra.append(key(ctx._("• decimal point"), "dot"))
+    if skip:
+        extra.append(key(ctx._("⏭ Skip"), "skip"))
+    if extra:
+        rows.append(tuple(extra))
+    rows.append((Button(ctx._("⬅️ Back"), HOME), Button(ctx._("🏠 Home"), MAIN_MENU)))
+    return rows
+
+
+def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
+    entry = _entry(ctx) or BpEntry()
+    shown = entry.buf or "—"
+    if isinstance(entry, GlucoseEntry):
+        text = ctx._(
+            "🩸 Fasting glucose, in mmol/L. Tap the digits and the decimal point, then ✅. "
+            "You can also type it, like 6.1."
+        )
+        rows = _keypad(ctx, dot=True, skip=False)
+    else:
+        if entry.step == "sys":
+            text = ctx._(
+                "🩺 Blood pressure. Step 1 of 3: the upper number (systolic). Tap the digits, "
+                "then ✅. You can also type it all, like 135/85."
+            )
+        elif entry.step == "dia":
+            text = ctx._(
+                "🩺 Blood pressure. Step 2 of 3: the lower number (diastolic). "
+                "The upper number was {sys}."
+            ).format(sys=entry.sys)
+        else:
+            text = ctx._(
+                "🩺 Blood pressure. Step 3 of 3: your pulse, if your monitor shows it. "
+                "Otherwise tap ⏭ Skip."
+            )
+        rows = _keypad(ctx, dot=False, skip=entry.step == "pulse")
+    lines = [error] if error else []
+    lines += [text, "", f"👉 {shown}"]
+    # wants_text: on WeChat, the web chat and the console a typed "12" is the reading itself,
+    # not the keypad's twelfth key (see bot/channels/numbered.py).
+    ctx.reply(Reply(text="\n".join(lines), buttons=tuple(rows), edit=edit, wants_text=True))
+
+
+async def start_bp(ctx: Ctx) -> None:
+    ctx.enter(BpEntry())
+    _prompt(ctx)
+
+
+async def start_glucose(ctx: Ctx) -> None:
+    ctx.enter(GlucoseEntry())
+    _prompt(ctx)
+
+
+def _error(ctx: Ctx, exc: ReadingError) -> str:
+    return "❗ " + ctx._(exc.msgid).format(**exc.params)
+
+
+def _bp_numbers(entry: BpEntry) -> tuple[int, int]:
+    if entry.sys is None or entry.dia is None:
+        raise StaleButton("the blood pressure is not complete")
+    return entry.sys, entry.dia
+
+
+async def on_key(ctx: Ctx, data: Callback) -> None:
+    data.expect(2)
+    key = data.choice(1, KEYS)
+    entry = _entry(ctx)
+    if entry is None:
+        # The keypad of a reading that was saved or abandoned.
+        raise StaleButton("no reading in progress")
+    if entry.waiting:
+        raise StaleButton("the reading is waiting for confirmation")
+    buf = entry.buf
+    glucose = isinstance(entry, GlucoseEntry)
+    if key == "del":
+        buf = buf[:-1]
+    elif key == "dot":
+        if not glucose or "." in buf:
+            ctx.notice(ctx._("Only one decimal point."))
+            return
+        buf = (buf or "0") + "."
+    elif key == "skip":
+        if not isinstance(entry, BpEntry) or entry.step != "pulse":
+            raise StaleButton("nothing to skip")
+        await _finish(ctx, check_bp(*_bp_numbers(entry)))
+        return
+    elif key == "ok":
+        await _accept(ctx, entry, buf)
+        return
+    else:
+        limit = MAX_GLUCOSE_CHARS if glucose else MAX_DIGITS
+        if len(buf) >= limit or (glucose and "." in buf and len(buf.split(".")[1]) >= 1):
+            ctx.notice(ctx._("That is enough digits. Tap ✅ or ⌫."))
+            return
+        buf += key
+    ctx.enter(replace(entry, buf=buf))
+    _prompt(ctx, edit=True)
+
+
+async def _accept(ctx: Ctx, entry: Entry, buf: str) -> None:
+    """✅ on the keypad: check what was entered and go to the next step or save."""
+    if not buf.strip("."):
+        ctx.notice(ctx._("Please tap the digits first."))
+        return
+    try:
+        if isinstance(entry, GlucoseEntry):
+            await _finish(ctx, check_glucose(glucose_tenths(buf)))
+            return
+        value = int(buf)
+        if entry.step == "sys":
+            # Check the upper number alone now, so a typo is caught before step 2.
+            check_systolic(value)
+            ctx.enter(BpEntry(step="dia", sys=value))
+        elif entry.step == "dia":
+            if entry.sys is None:
+                raise StaleButton("the upper number is missing")
+            check_bp(entry.sys, value)
+            ctx.enter(BpEntry(step="pulse", sys=entry.sys, dia=value))
+        elif entry.step == "pulse":
+            await _finish(ctx, check_bp(*_bp_numbers(entry), value))
+            return
+        else:
+            raise StaleButton("the reading is waiting for confirmation")
+    except ReadingError as exc:
+        ctx.enter(replace(entry, buf=""))
+        _prompt(ctx, _error(ctx, exc), edit=True)
+        return
+    _prompt(ctx, edit=True)
+
+
+async def on_text(ctx: Ctx) -> None:
+    """Typed while logging: the whole reading ("135/85", "135/85 72", "6.1"), or the number
+    the current keypad step asks for."""
+    text = ctx.msg.text.strip()
+    entry = _entry(ctx) or BpEntry()
+    number = whole_number(text)
+    try:
+        if isinstance(entry, GlucoseEntry):
+            reading: BloodPressure | Glucose = parse_glucose(text)
+        elif number is not None and not entry.waiting:
+            # One number: the keypad step's value (the same checks as tapping it in).
+            buf = str(number)
+            await _accept(ctx, replace(entry, buf=buf), buf)
+            return
+        else:
+            reading = parse_bp(text)
+    except ReadingError as exc:
+        _prompt(ctx, _error(ctx, exc))
+        return
+    await _finish(ctx, reading)
+
+
+async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = False) -> None:
+    if ctx.elder and not confirmed:
+        if isinstance(reading, BloodPressure):
+            ctx.enter(
+                BpEntry(
+                    step="confirm",
+                    sys=reading.systolic,
+                    dia=reading.diastolic,
+                    pulse=reading.pulse,
+                )
+            )
+        else:
+            ctx.enter(GlucoseEntry(confirm=reading.tenths))
+        ctx.say(
+            ctx._("Save this reading? {value}").format(value=_value(ctx, reading)),
+            [
+                Button(ctx._("✅ Save"), cb("reading", "save")),
+                Button(
+                    ctx._("✏️ Start again"),
+                    cb("reading", "bp" if isinstance(reading, BloodPressure) else "gl"),
+                ),
+            ],
+            cols=2,
+            back=HOME,
+        )
+        return
+    ctx.clear_state()
+    logged = await ctx.services.health.log_reading(ctx.user.id, reading)
+    await _answer(ctx, reading, logged)
+
+
+async def on_save(ctx: Ctx) -> None:
+    """Elder mode's confirmation: save the reading kept in the conversation state."""
+    entry = _entry(ctx)
+    if isinstance(entry, BpEntry) and entry.waiting:
+        reading: BloodPressure | Glucose = check_bp(*_bp_numbers(entry), entry.pulse)
+    elif isinstance(entry, GlucoseEntry) and entry.confirm is not None:
+        reading = check_glucose(entry.confirm)
+    else:
+        raise StaleButton("no reading waiting to be saved")
+    await _finish(ctx, reading, confirmed=True)
+
+
+def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
+    if isinstance(reading, BloodPressure):
+        value = f"{reading.systolic}/{reading.diastolic} mmHg"
+        if reading.pulse is not None:
+            value += ctx._(", pulse {pulse}").format(pulse=reading.pulse)
+        return value
+    return f"{ctx.t.number(reading.mmol)} mmol/L"
+
+
+async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) -> None:
+    value = _value(ctx, reading)
+    buttons = [
+        Button(ctx._("📈 My readings"), cb("health", "list")),
+        Button(ctx._("❤️ My health"), HOME),
+    ]
+    if logged.assessment.danger:
+        await _urgent(ctx, value)
+        ctx.say(ctx._("Your reading was saved."), buttons, cols=2, home=True)
+        return
+    bp = isinstance(reading, BloodPressure)
+    target = ctx._("below 140/90") if bp else ctx._("below 7.0 mmol/L")
+    if logged.assessment.controlled:
+        text = ctx._("Saved: {value}. That is on target ({target}). Well done!")
+    elif logged.recheck_due is not None:
+        text = ctx._(
+            "Saved: {value}. That is above the target ({target}). Please see your family "
+            "doctor for a recheck within 2 weeks, by {date}. I will remind you."
+        )
+        buttons.insert(0, book_button(ctx.t, "recheck"))
+    else:
+        text = ctx._(
+            "Saved: {value}. That is above the target ({target}). Please measure again on "
+            "another day, and see your family doctor if it stays high."
+        )
+    date = ctx.t.date(logged.recheck_due, "long") if logged.recheck_due else ""
+    ctx.say(text.format(value=value, target=target, date=date), buttons, cols=2, home=True)
+
+
+async def _urgent(ctx: Ctx, value: str) -> None:
+    """The danger-sign answer: the centre's phone first, then 120."""
+    centre = await ctx.services.health.urgent_centre(ctx.user.id)
+    lines = [ctx._("🚨 {value} is a danger sign.").format(value=value)]
+    if centre is not None:
+        lines.append(
+            ctx._("📞 Call {centre} now: {phone}").format(
+                centre=station_name(ctx, centre), phone=centre.phone
+            )
+        )
+    lines.append(
+        ctx._(
+            "Please go to the clinic now. If you feel very unwell (chest pain, a severe "
+            "headache, blurred vision, confusion, shortness of breath), call 120 at once."
+        )
+    )
+    lines.append(ctx._("I have marked this reading for your family doctor."))
+    ctx.reply(Reply(text="\n".join(lines)))
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.part(0)
+    if action == "k":
+        await on_key(ctx, data)
+        return
+    data.expect(1)
+    if action == "bp":
+        await start_bp(ctx)
+    elif action == "gl":
+        await start_glucose(ctx)
+    elif action == "save":
+        await on_save(ctx)
+    else:
+        raise StaleButton(f"unknown action {action!r}")
+
+
+async def bp_command(ctx: Ctx) -> None:
+    """/bp [135/85]: log blood pressure, typed at once or with the keypad."""
+    if ctx.msg.args.strip():
+        ctx.enter(BpEntry())
+        await on_text_args(ctx)
+        return
+    await start_bp(ctx)
+
+
+async def on_text_args(ctx: Ctx) -> None:
+    try:
+        reading = parse_bp(ctx.msg.args)
+    except ReadingError as exc:
+        _prompt(ctx, _error(ctx, exc))
+        return
+    await _finish(ctx, reading)
+
+
+def register(r: Registry) -> None:
+    r.button("reading", on_button)
+    r.state(BP, on_text)
+    r.state(GL, on_text)
+    r.command("bp", bp_command)

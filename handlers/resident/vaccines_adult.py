@@ -1,0 +1,161 @@
+"""Vaccines for adults: this season's flu vaccine and the one-time PPV23, each marked done or
+declined (in elder mode after "✅ Yes"); and their reminders, rendered at send time.
+
+Every button label and question is one whole msgid per vaccine and action, so that each
+language can word it as a sentence."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.callbacks import Callback, cb
+from bot.context import Ctx
+from bot.core import Button, Reply
+from bot.i18n import N_
+from bot.layout import notification
+from bot.router import Registry
+from bot.services.vaccines.adults import (
+    ADULT_AGE,
+    FLU,
+    KIND,
+    OUTCOMES,
+    PPV23,
+    VACCINES,
+)
+from handlers.resident import vaccines as main
+from handlers.resident.vaccines_add import confirm, ok_tapped
+
+if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
+    from bot.i18n import Translator
+    from bot.runtime import Runtime
+
+SHOW = cb("adultvax", "show")
+MARK_LABELS = {
+    (FLU, "done"): N_("✅ I had the flu vaccine"),
+    (FLU, "declined"): N_("🚫 I don't want the flu vaccine"),
+    (PPV23, "done"): N_("✅ I had the PPV23 vaccine"),
+    (PPV23, "declined"): N_("🚫 I don't want the PPV23 vaccine"),
+}
+MARK_QUESTIONS = {
+    (FLU, "done"): N_("Save: you had this season's flu vaccine?"),
+    (FLU, "declined"): N_("Save: you do not want the flu vaccine this season?"),
+    (PPV23, "done"): N_("Save: you had the pneumococcal vaccine (PPV23)?"),
+    (PPV23, "declined"): N_("Save: you do not want the pneumococcal vaccine (PPV23)?"),
+}
+UNDO_LABELS = {
+    FLU: N_("↩️ Undo: flu vaccine"),
+    PPV23: N_("↩️ Undo: PPV23 vaccine"),
+}
+UNDO_QUESTIONS = {
+    FLU: N_("Undo what you saved about the flu vaccine?"),
+    PPV23: N_("Undo what you saved about the pneumococcal vaccine (PPV23)?"),
+}
+
+
+def _state(t: Translator, outcome: str | None) -> str:
+    if outcome == "done":
+        return t.gettext("✅ done")
+    if outcome == "declined":
+        return t.gettext("🚫 declined")
+    return t.gettext("not yet")
+
+
+def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
+    return tuple(
+        Button(t.gettext(MARK_LABELS[vaccine, outcome]), cb("adultvax", "rec", vaccine, outcome))
+        for outcome in ("done", "declined")
+    )
+
+
+async def show(ctx: Ctx, edit: bool = False) -> None:
+    status = await ctx.services.adult_vaccines.status(ctx.user.id)
+    lines = [
+        ctx._(
+            "🧓 Two vaccines are recommended for people aged {age} and over and for people "
+            "with a chronic illness (such as high blood pressure or diabetes):"
+        ).format(age=ADULT_AGE),
+        ctx._("• Flu vaccine, every autumn (September to November). This season: {state}").format(
+            state=_state(ctx.t, status.flu)
+        ),
+        ctx._("• Pneumococcal vaccine (PPV23), once. {state}").format(
+            state=_state(ctx.t, status.ppv23)
+        ),
+    ]
+    elig = status.eligibility
+    if elig.eligible:
+        lines.append(ctx._("I will remind you of them."))
+    elif elig.birth_year is None:
+        lines.append(ctx._("To get these reminders, add your birth year under “❤️ My health”."))
+    else:
+        lines.append(ctx._("They are not yet recommended for you, so I send no reminders."))
+    buttons: list[list[Button]] = []
+    for vaccine, outcome in ((FLU, status.flu), (PPV23, status.ppv23)):
+        if outcome is None:
+            buttons.append(list(_mark_buttons(ctx.t, vaccine)))
+        else:
+            buttons.append([Button(ctx._(UNDO_LABELS[vaccine]), cb("adultvax", "undo", vaccine))])
+    buttons.append([Button(ctx._("📅 Book a vaccination visit"), main.BOOK)])
+    ctx.say("\n".join(lines), buttons, back=main.MENU, edit=edit)
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("show", "rec", "undo"))
+    svc = ctx.services.adult_vaccines
+    if action == "rec":
+        data.expect(3, 4)
+        vaccine, outcome = data.choice(1, VACCINES), data.choice(2, OUTCOMES)
+        if ctx.elder and not ok_tapped(data, 3):
+            question = ctx._(MARK_QUESTIONS[vaccine, outcome])
+            confirm(ctx, question, cb("adultvax", "rec", vaccine, outcome, "ok"), SHOW)
+            return
+        await svc.record(ctx.user.id, vaccine, outcome)
+        ctx.notice(ctx._("Noted."))
+    elif action == "undo":
+        data.expect(2, 3)
+        vaccine = data.choice(1, VACCINES)
+        if ctx.elder and not ok_tapped(data, 2):
+            question = ctx._(UNDO_QUESTIONS[vaccine])
+            confirm(ctx, question, cb("adultvax", "undo", vaccine, "ok"), SHOW)
+            return
+        await svc.undo(ctx.user.id, vaccine)
+        ctx.notice(ctx._("Noted."))
+    else:
+        data.expect(1)
+    # Elder mode came here from a question: the screen is a new message, not an edit.
+    await show(ctx, edit=action != "show" and not ctx.elder)
+
+
+async def render_adult(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """The flu (once a season) or PPV23 (once) reminder, unless already done or declined."""
+    vaccine = row.key
+    if vaccine not in VACCINES:
+        return []
+    season = int(row.params.get("season", 0))
+    if not await rt.services.adult_vaccines.still_wanted(resident.id, vaccine, season):
+        return []
+    if vaccine == FLU:
+        text = t.gettext(
+            "💉 Flu season is here. The flu vaccine is recommended every autumn for people "
+            "aged {age} and over and for people with a chronic illness. Ask your community "
+            "health service centre."
+        ).format(age=ADULT_AGE)
+    else:
+        text = t.gettext(
+            "💉 The pneumococcal vaccine (PPV23) protects against pneumonia and is given "
+            "once. It is recommended for people aged {age} and over and for people with a "
+            "chronic illness. Ask your community health service centre."
+        ).format(age=ADULT_AGE)
+    rows = (
+        _mark_buttons(t, vaccine),
+        (Button(t.gettext("📅 Book a vaccination visit"), main.BOOK),),
+    )
+    return [notification(t, resident.elder_mode, text, rows)]
+
+
+def register(r: Registry) -> None:
+    r.button("adultvax", on_button)
+    r.notification(KIND, render_adult)

@@ -1,0 +1,113 @@
+"""How vaccine things read in a chat: names, ages, a child's card. Shared by the vaccine
+handlers and the reminders rendered at send time (so it takes a Translator, not a Ctx)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.vaccines import Child
+from bot.i18n import Translator
+from bot.services.vaccines.children import ChildService
+from bot.services.vaccines.engine import Plan, PlannedDose, Status
+from bot.services.vaccines.model import add_span
+
+NEXT_SHOWN = 4
+
+
+def child_name(t: Translator, child: Child) -> str:
+    return child.nickname or t.gettext("your child")
+
+
+def age_text(t: Translator, born: date, today: date) -> str:
+    months = (today.year - born.year) * 12 + today.month - born.month
+    if add_span(born, months, 0) > today:
+        months -= 1
+    if months < 1:
+        days = (today - born).days
+        return t.ngettext("{n} day old", "{n} days old", days).format(n=days)
+    if months < 24:
+        return t.ngettext("{n} month old", "{n} months old", months).format(n=months)
+    return t.ngettext("{n} year old", "{n} years old", months // 12).format(n=months // 12)
+
+
+def age_group(t: Translator, months: int) -> str:
+    if months == 0:
+        return t.gettext("At birth")
+    if months < 24 or months % 12:
+        return t.ngettext("{n} month", "{n} months", months).format(n=months)
+    return t.ngettext("{n} year", "{n} years", months // 12).format(n=months // 12)
+
+
+def vaccine_name(t: Translator, svc: ChildService, code: str) -> str:
+    v = svc.vaccine(code)
+    if v is None:
+        return code
+    return v.name_en if t.locale == "en" else v.name_zh
+
+
+def protects(t: Translator, svc: ChildService, code: str) -> str:
+    v = svc.vaccine(code)
+    if v is None:
+        return ""
+    return v.protects_en if t.locale == "en" else v.protects_zh
+
+
+def dose_label(t: Translator, svc: ChildService, vaccine: str, number: int, dose: str) -> str:
+    """ "DTaP vaccine (…), dose 3" — the code too, as clinics write it in the vaccination book."""
+    return t.gettext("{vaccine}, dose {n} ({code})").format(
+        vaccine=vaccine_name(t, svc, vaccine), n=number, code=dose
+    )
+
+
+def _line(t: Translator, svc: ChildService, d: PlannedDose) -> str:
+    return "• " + dose_label(t, svc, d.vaccine, d.number, d.dose)
+
+
+def _against(t: Translator, svc: ChildService, d: PlannedDose) -> str:
+    what = protects(t, svc, d.vaccine)
+    return "  " + t.gettext("protects against {what}").format(what=what) if what else ""
+
+
+def plan_lines(t: Translator, svc: ChildService, plan: Plan, today: date) -> list[str]:
+    """Catch-up, due now, next, and ask-the-centre sections of a child's card."""
+    lines: list[str] = []
+    overdue = [d for d in plan.doses if d.status is Status.OVERDUE]
+    due = [d for d in plan.doses if d.status is Status.DUE]
+    upcoming = [d for d in plan.doses if d.status is Status.UPCOMING]
+    missed = [d for d in plan.doses if d.status is Status.MISSED]
+    if overdue:
+        lines.append(t.gettext("⚠️ Late — please catch up:"))
+        for d in overdue:
+            lines.append(_line(t, svc, d))
+            when = t.date(d.due) if d.due > today else t.gettext("now")
+            lines.append(
+                "  "
+                + t.gettext("should have been given by {deadline}; catch up from {when}").format(
+                    deadline=t.date(d.complete_by) if d.complete_by else "—", when=when
+                )
+            )
+            lines.append(_against(t, svc, d))
+    if due:
+        lines.append(t.gettext("💉 Due now:"))
+        for d in due:
+            lines.append(_line(t, svc, d))
+            if d.complete_by:
+                text = t.gettext("due since {date}; give it by {deadline}").format(
+                    date=t.date(d.due), deadline=t.date(d.complete_by)
+                )
+            else:
+                text = t.gettext("due since {date}").format(date=t.date(d.due))
+            lines.append("  " + text)
+            lines.append(_against(t, svc, d))
+    if upcoming:
+        lines.append(t.gettext("📅 Next:"))
+        for d in upcoming[:NEXT_SHOWN]:
+            lines.append(_line(t, svc, d))
+            lines.append("  " + t.gettext("from {date}").format(date=t.date(d.due)))
+            lines.append(_against(t, svc, d))
+    if missed:
+        lines.append(t.gettext("❓ No longer given at this age — ask the vaccination clinic:"))
+        lines.extend(_line(t, svc, d) for d in missed)
+    if not (overdue or due or upcoming or missed):
+        lines.append(t.gettext("🎉 All doses of the schedule are done."))
+    return [line for line in lines if line]
