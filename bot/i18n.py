@@ -8,24 +8,24 @@ Locale choice: the user's stored choice, then the channel's language code, then 
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from bot import datefmt
 from bot.config import LOCALES_DIR
 
 SUPPORTED = ("zh_Hans", "en")
@@ -58,7 +58,6 @@ def negotiate(stored: str | None, language_code: str | None, default: str) -> st
     return default if default in SUPPORTED else SUPPORTED[0]
 
 
-_Date = date  # the class below has a method named `date`
 ListStyle = Literal[
     "standard", "standard-short", "or", "or-short", "unit", "unit-short", "unit-narrow"
 ]
@@ -82,34 +81,49 @@ class Translator:
     def babel_locale(self) -> Locale:
         return _babel_locale(self.locale)
 
-    def date(self, value: date | datetime, format: str = "medium") -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.tz).date()
-        return format_date(value, format=format, locale=self.babel_locale)
+    # Dates and times: one style per locale, all in bot/datefmt.py (no per-call formats).
+    def date(self, value: dt.date | dt.datetime) -> str:
+        """ "2026年12月4日" / "4 Dec 2026"."""
+        return datefmt.shown("date", value, self.locale, self.tz)
 
-    def weekday_date(self, value: _Date | datetime) -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.tz).date()
-        return (
-            format_date(value, format="EEE, MMM d", locale=self.babel_locale)
-            if self.locale == "en"
-            else format_date(value, format="M月d日 EEE", locale="zh_Hans")
-        )
+    def weekday_date(self, value: dt.date | dt.datetime) -> str:
+        """ "12月4日 周五" / "Fri 4 Dec"."""
+        return datefmt.shown("weekday_date", value, self.locale, self.tz)
 
-    def time(self, value: time | datetime, format: str = "short") -> str:
-        if isinstance(value, datetime):
-            value = value.astimezone(self.tz)
-        return format_time(value, format=format, locale=self.babel_locale)
+    def weekday_datetime(self, value: dt.datetime) -> str:
+        """ "12月4日 周五 10:03" / "Fri 4 Dec, 10:03" (visits and planned messages)."""
+        return datefmt.shown("weekday_datetime", value, self.locale, self.tz)
 
-    def datetime(self, value: datetime, format: str = "medium") -> str:
-        return format_datetime(value, format=format, tzinfo=self.tz, locale=self.babel_locale)
+    def day_month(self, value: dt.date | dt.datetime) -> str:
+        """ "12月4日" / "4 Dec" (chart axes, where the year is shown elsewhere)."""
+        return datefmt.shown("day_month", value, self.locale, self.tz)
+
+    def month(self, value: dt.date | dt.datetime) -> str:
+        """A month of a year: "2026年12月" / "Dec 2026"."""
+        return datefmt.shown("month", value, self.locale, self.tz)
+
+    def time(self, value: dt.time | dt.datetime) -> str:
+        """24-hour "10:03"."""
+        return datefmt.shown("time", value, self.locale, self.tz)
+
+    def datetime(self, value: dt.datetime) -> str:
+        """ "2026年12月4日 10:03" / "4 Dec 2026, 10:03"."""
+        return datefmt.shown("datetime", value, self.locale, self.tz)
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.babel_locale)
 
-    def month_name(self, month: int, width: str = "abbreviated") -> str:
+    def month_name(self, month: int) -> str:
         """Month 1-12 as the user's locale writes it on its own ("Jan", "1月")."""
-        return str(self.babel_locale.months["stand-alone"][width][month])
+        return datefmt.month_name(month, self.locale)
+
+    def weekday_name(self, index: int) -> str:
+        """Weekday 0 (Monday) .. 6 in full ("Monday", "星期一")."""
+        return datefmt.weekday_name(index, self.locale)
+
+    def labelled(self, label: str, value: str) -> str:
+        """ "label: value" with the locale's colon ("血压：150/95" / "BP: 150/95")."""
+        return self.gettext("{label}: {value}").format(label=label, value=value)
 
     def list(self, items: Sequence[str], style: ListStyle = "standard") -> str:
         """Items joined the locale's way: "A, B, and C" / "A、B和C"."""

@@ -52,7 +52,7 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
         ctx._("Profile: language {language}, elder mode {elder}, consent given {consent}").format(
             language=LANGUAGE_NAMES.get(profile.get("locale") or "", "-"),
             elder=ctx._("on") if profile.get("elder_mode") else ctx._("off"),
-            consent=ctx.t.datetime(datetime.fromisoformat(consent), "short") if consent else "-",
+            consent=ctx.t.datetime(datetime.fromisoformat(consent)) if consent else "-",
         )
     )
     for table, rows in data.items():

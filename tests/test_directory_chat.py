@@ -152,7 +152,7 @@ async def test_elder_mode_confirms_the_home_before_saving(
     await user.press("Change my community")
     await user.location(30.9130, 121.1420)  # the sample's 待泾村
     assert "Do you live in Daijing Village?" in user.texts()
-    assert "signing request would then go to 朱泾家庭医生二团队" in user.texts()
+    assert "signing request would then go to Zhujing Family Doctor Team 2" in user.texts()
     home = await district.home(rid)
     assert home is not None and home.community == "东林居委"
     assert len(await district.list_pending("js-01-zj-d1")) == 1
@@ -190,7 +190,7 @@ async def test_changing_community_moves_the_request(
     await user.press("Change my community")
     await user.press("Tinglin")
     await user.press("Hougang Village")
-    assert "now goes to 亭林家庭医生二团队" in user.texts()
+    assert "now goes to Tinglin Family Doctor Team 2" in user.texts()
     assert await district.list_pending("js-01-zj-d1") == []
     moved = await district.list_pending("js-04-tl-d2")
     assert len(moved) == 1 and moved[0].name == "Wang Wu"

@@ -16,7 +16,7 @@ from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, sign
 from tests.harness import ChatUser
 
 STALE = "out of date"
-T1, T2 = "1:30\u202fPM", "1:45\u202fPM"  # how English shows 13:30 and 13:45
+T1, T2 = "13:30", "13:45"  # 24-hour in every locale
 
 
 async def book(rt: Runtime, resident_id: int, doctor_id: str, day: date, reason: str) -> int:
@@ -100,7 +100,7 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
     resident = await rt.stores.residents.get(late)
     (reply,) = await render_reminder(rt, rt.catalogs.get("en"), resident, row)
-    assert "Dr Wang Lihua" in reply.text and "September 30, 2026" in reply.text
+    assert "Dr Wang Lihua" in reply.text and "30 Sep 2026" in reply.text
     assert reply.buttons[0][0].data == cb("book", "new", "chronic")
     assert ("reminder", late) in await audit(rt)
     # Not overdue, or another team's: refused.

@@ -220,6 +220,8 @@ def test_every_update_gets_an_answer_and_nothing_breaks() -> None:
                 f"{r.name}: {r.getMessage()}"
                 for r in records.records
                 if r.levelno >= logging.ERROR or r.name.startswith("bot.")
+                # Expected here: no directory is imported, and the operator is told so.
+                if not r.getMessage().startswith("the district directory is empty")
             ]
             assert not problems, problems
 

@@ -108,6 +108,9 @@ def test_dates_in_user_locale_and_shanghai_time() -> None:
     moment = datetime(2026, 11, 24, 17, 30, tzinfo=UTC)  # 01:30 next day in Shanghai
     zh, en = catalogs.get("zh_Hans"), catalogs.get("en")
     assert "25" in zh.date(moment) and "2026" in zh.date(moment) and "年" in zh.date(moment)
-    assert en.date(moment) == "Nov 25, 2026"
-    assert en.time(moment) == "1:30\u202fAM"
+    assert en.date(moment) == "25 Nov 2026"
+    assert zh.date(moment) == "2026年11月25日"
+    assert en.time(moment) == "01:30"
+    assert en.datetime(moment) == "25 Nov 2026, 01:30"
+    assert zh.datetime(moment) == "2026年11月25日 01:30"
     assert zh.time(moment) == "01:30"

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.i18n import Catalogs
 from bot.services import readings as rd
-from bot.services.charts import BpPoint, GlucosePoint, readings_png
+from bot.services.charts import (
+    BpPoint,
+    GlucosePoint,
+    cjk_family,
+    readings_chart,
+)
 from bot.services.readings import BloodPressure, Glucose, ReadingError
 
 
@@ -128,19 +135,62 @@ def test_glucose_boundaries(text: str, danger: bool, controlled: bool) -> None:
     assert (result.danger, result.controlled) == (danger, controlled)
 
 
-def test_chart_is_a_png() -> None:
-    tz = ZoneInfo("Asia/Shanghai")
-    start = datetime(2026, 11, 1, 7, 30, tzinfo=tz)
-    bp = [BpPoint(start + timedelta(days=i), 130 + i, 80 + i) for i in range(10)]
-    gl = [GlucosePoint(start + timedelta(days=2 * i), 6.0 + i / 10) for i in range(5)]
-    for png in (readings_png(bp, gl), readings_png(bp[:1], []), readings_png([], gl)):
-        assert png.startswith(b"\x89PNG\r\n\x1a\n")
-        assert len(png) > 1000
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 11, 1, 7, 30, tzinfo=TZ)
+BP = [BpPoint(START + timedelta(days=i), 130 + i, 80 + i) for i in range(10)]
+GL = [GlucosePoint(START + timedelta(days=2 * i), 6.0 + i / 10) for i in range(5)]
+
+
+def test_chart_is_a_phone_sized_png() -> None:
+    en = Catalogs().get("en")
+    for chart in (
+        readings_chart(BP, GL, en),
+        readings_chart(BP[:1], [], en),
+        readings_chart([], GL, en),
+    ):
+        assert chart.png.startswith(b"\x89PNG\r\n\x1a\n")
+        width, height = struct.unpack(">II", chart.png[16:24])
+        # 840 px drawn for about 350 CSS px on a phone: 13 pt ticks show at about 15 px.
+        assert width == 840 and height >= 600
+
+
+def test_chart_in_chinese_says_no_sys_dia_and_dates_by_babel() -> None:
+    zh = Catalogs().get("zh_Hans")
+    chart = readings_chart(BP, GL, zh, Catalogs().get("en"), family=cjk_family())
+    if chart.family is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    drawn = " ".join(chart.texts)
+    assert chart.locale == "zh_Hans" and chart.note is None
+    assert (
+        "血压（毫米汞柱）" in drawn
+        and "收缩压（高压）" in drawn
+        and "空腹血糖（毫摩尔/升）" in drawn
+    )
+    assert "11月" in drawn and "日" in drawn
+    for english in ("SYS", "DIA", "mmHg", "mmol/L", "Systolic", "target", "11-0"):
+        assert english not in drawn
+
+
+def test_chart_in_english_uses_day_month_dates() -> None:
+    drawn = " ".join(readings_chart(BP, [], Catalogs().get("en")).texts)
+    assert "Blood pressure (mmHg)" in drawn and "Systolic" in drawn and " Nov" in drawn
+
+
+def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.services.charts as charts
+
+    monkeypatch.setattr(charts, "cjk_family", lambda: None)
+    zh, en = Catalogs().get("zh_Hans"), Catalogs().get("en")
+    chart = readings_chart(BP, GL, zh, en)
+    assert chart.locale == "en" and "Blood pressure (mmHg)" in chart.texts
+    assert chart.note == "（服务器上没有安装中文字体，图表暂用英文显示。）"
 
 
 def test_chart_refuses_nothing_to_draw() -> None:
     with pytest.raises(ValueError):
-        readings_png([], [])
+        readings_chart([], [], Catalogs().get("en"))
 
 
 @pytest.mark.parametrize(

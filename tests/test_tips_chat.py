@@ -190,7 +190,7 @@ async def test_elder_mode_back_home_and_confirm_off(user: ChatUser, rt: Runtime)
     assert "🏠 Home" in user.labels()
     assert all(len(row) <= 2 for r in user.all_replies() for row in r.buttons)
     await user.press("Turn on tips")
-    assert "Turn on health tips? Every day, 🌅 Morning 8:30\u202fAM." in user.texts()
+    assert "Turn on health tips? Every day, 🌅 Morning 08:30." in user.texts()
     assert await rt.stores.tips.get(rid) is None  # nothing saved before "Yes"
     await user.press("✅ Yes")
     assert "Tips are on" in user.texts()
@@ -268,7 +268,7 @@ async def test_elder_mode_asks_before_saving_topics_time_and_frequency(
     await user.text("💡 Health tips")
     await user.press("Time of day")
     await user.press("Evening")
-    assert "Save: health tips Every day, 🌇 Evening 6:30\u202fPM?" in user.texts()
+    assert "Save: health tips Every day, 🌇 Evening 18:30?" in user.texts()
     sub = await store.get(rid)
     assert sub is not None and sub.slot == "morning"
     await user.press("✅ Yes")
@@ -281,7 +281,7 @@ async def test_elder_mode_asks_before_saving_topics_time_and_frequency(
     await user.press("How often")
     await user.press("Once a week")
     await user.press("Friday")
-    assert "Save: health tips Every Friday, 🌇 Evening 6:30\u202fPM?" in user.texts()
+    assert "Save: health tips Every Friday, 🌇 Evening 18:30?" in user.texts()
     await user.press("❌ No")
     sub = await store.get(rid)
     assert sub is not None and sub.frequency == "daily"

@@ -548,3 +548,26 @@ async def test_a_failing_message_is_logged_without_what_was_sent(
     caplog.clear()
     answer = await f.text("/menu", bizmsgmenuid="²")
     assert answer.content and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_reminder_mid_flow_keeps_the_numbers_on_screen(wx: Setup) -> None:
+    """A tip pushed while the resident reads the tips screen is numbered after that screen's
+    options: "2" still means "⏰ Time of day", not the tip's "🔕 Fewer tips"."""
+    from bot.core import Button
+
+    f = wx.follower("o-mid-flow")
+    await onboard(f)
+    await f.text("💡 Health tips")
+    screen = await f.text("1")  # 🔔 Turn on tips
+    assert "2：⏰" in (screen.content or "") or "2: ⏰" in (screen.content or "")
+    tip = Reply(text="Wash your hands", buttons=((Button("👍 Helpful", "tips:fb:x:up"),),))
+    await wx.sender.send(f.openid, [tip])
+    pushed = wx.api.texts(f.openid)[-1]
+    assert "Wash your hands" in pushed and "6" in pushed and "1: 👍" not in pushed
+    loaded = await wx.rt.stores.residents.load("wechat", f.openid)
+    assert loaded is not None
+    offer = await wx.rt.stores.channels.load_options(loaded[0].id)
+    by_number = {o["n"]: o["label"] for o in offer["options"]}
+    assert by_number[2] == "⏰ Time of day" and by_number[6] == "👍 Helpful"
+    answer = await f.text("2")
+    assert "When would you like your tip?" in (answer.content or "")

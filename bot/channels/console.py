@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.channels.numbered import choose, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
+from bot.delivery.sender import Deferred
 from bot.domain.outbox import OutboxRow
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ CHANNEL = "console"
 # Where "share my location" points in the sandbox: Zhujing town centre, Jinshan (sample data).
 SAMPLE_LOCATION = Location(30.8930, 121.1620)
 SAMPLE_PHONE = "+86 138 0000 0000"
+DEFERRED_REASON = "sandbox"  # rows kept for a sandbox user who is not playing
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,20 @@ class ConsoleChat:
         if new_options or wants_text:
             self.options = new_options
             self.wants_text = wants_text
+        self.out.flush()
+
+    def print_notification(self, replies: list[Reply]) -> None:
+        """A message that arrived on its own (🔔): its options are numbered after the ones
+        on screen, which keep their numbers, so a number typed for the screen the user is
+        answering still means what it meant (as on WeChat and the web chat)."""
+        added: list[Option] = []
+        for reply in replies:
+            first = len(self.options) + len(added) + 1
+            lines, opts = render_reply(reply, first, self.wants_text)
+            added.extend(opts)
+            for i, line in enumerate(lines):
+                self.out.write(f"{'🔔' if i == 0 else '  '} {line}\n")
+        self.options = [*self.options, *added]
         self.out.flush()
 
     def to_incoming(self, line: str) -> Incoming | None:
@@ -169,5 +185,9 @@ class ConsoleSender:
         edit_ref: str | None = None,
         notification: OutboxRow | None = None,
     ) -> None:
-        if user_id == self.chat.user_id:
-            self.chat.print_replies(replies, prefix="🔔")
+        if user_id != self.chat.user_id:
+            # Another sandbox user is not at this terminal: keep their message pending (the
+            # dispatcher records it 'deferred: sandbox...'); `doorstep chat --user N` makes
+            # it due again when N plays.
+            raise Deferred(f"{DEFERRED_REASON}: user {user_id} is not playing")
+        self.chat.print_notification(replies)

@@ -9,6 +9,11 @@ options with letters instead (a, b, c...), and there a typed number is always th
 is a glucose of 12, never option 12, and "7" is 7 even though a keypad key is labelled "7".
 Letters and non-numeric labels ("✅") still choose; a tapped option (web chat, WeChat msgmenu)
 still arrives by its number.
+
+A notification that arrives on its own (a tip, a reminder) never renumbers the screen the
+resident is answering: its options are numbered after the ones on screen and added to the
+stored offer (`flatten(replies, after=offer)`, `merge`), so "2" still means what it meant.
+The next answer of the bot numbers from 1 again.
 """
 
 from __future__ import annotations
@@ -64,12 +69,21 @@ def option_key(n: int, wants_text: bool) -> str:
     return key
 
 
-def flatten(replies: list[Reply]) -> list[Block]:
-    """The replies of one turn with their buttons numbered 1, 2, 3... across the turn."""
-    # One turn, one way of choosing: if any reply wants a typed value, all options use letters.
-    wants_text = any(reply.wants_text for reply in replies)
+def flatten(replies: list[Reply], after: dict[str, Any] | None = None) -> list[Block]:
+    """The replies of one turn with their buttons numbered 1, 2, 3... across the turn.
+
+    `after` is the offer on the screen when these replies arrive on their own (a reminder, a
+    tip): their buttons are then numbered after that offer's, keyed the same way (numbers or
+    letters), so that every number on the screen the resident is answering keeps its meaning.
+    Save `merge(after, blocks)` as the new offer."""
+    if after is not None:
+        wants_text = bool(after.get("wants_text"))
+        n = max((o["n"] for o in after.get("options", [])), default=0)
+    else:
+        # One turn, one way of choosing: if any reply wants a typed value, all use letters.
+        wants_text = any(reply.wants_text for reply in replies)
+        n = 0
     blocks: list[Block] = []
-    n = 0
     for reply in replies:
         options: list[Option] = []
         links: list[tuple[str, str]] = []
@@ -123,6 +137,19 @@ def offer(blocks: list[Block]) -> dict[str, Any] | None:
         "options": [{"n": o.n, "label": o.label, "data": o.data, "text": o.text} for o in options],
         "contact": contact,
         "wants_text": wants_text,
+    }
+
+
+def merge(current: dict[str, Any], blocks: list[Block]) -> dict[str, Any] | None:
+    """The offer after a notification (flattened with `after=current`) arrived: the current
+    offer with the notification's options added, or None when it brought none."""
+    added = offer(blocks)
+    if added is None or not added["options"]:
+        return None
+    return {
+        "options": [*current.get("options", []), *added["options"]],
+        "contact": bool(current.get("contact")),
+        "wants_text": bool(current.get("wants_text")),
     }
 
 

@@ -46,7 +46,11 @@ def _block_json(block: numbered.Block) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "message",
         "text": block.text,
-        "options": [{"n": o.n, "label": o.label} for o in block.options],
+        # "menu": a main-menu key (short labels, shown two to a row).
+        "options": [
+            {"n": o.n, "label": o.label, **({"menu": True} if o.text is not None else {})}
+            for o in block.options
+        ],
         "links": [{"label": label, "url": url} for label, url in block.links],
     }
     if block.venue is not None:
@@ -164,14 +168,22 @@ class WebChat:
         loaded = await self.residents.load(CHANNEL, visitor)
         return await self.store.load_options(loaded[0].id) if loaded else {}
 
-    async def render(self, visitor: str, replies: list[Reply]) -> list[dict[str, Any]]:
-        """Replies as page messages; the options they offer are remembered for the visitor."""
-        blocks = numbered.flatten(replies)
-        offer = numbered.offer(blocks)
-        if offer is not None:
-            loaded = await self.residents.load(CHANNEL, visitor)
-            if loaded is not None:  # None: the visitor just deleted their data
-                await self.store.save_options(loaded[0].id, offer, int(time.time()))
+    async def render(
+        self, visitor: str, replies: list[Reply], pushed: bool = False
+    ) -> list[dict[str, Any]]:
+        """Replies as page messages; the options they offer are remembered for the visitor.
+        Pushed replies (notifications) are numbered after the options on screen, which keep
+        their numbers (see `bot.channels.numbered`)."""
+        loaded = await self.residents.load(CHANNEL, visitor)
+        if pushed and loaded is not None:
+            current = await self.store.load_options(loaded[0].id)
+            blocks = numbered.flatten(replies, after=current)
+            offer = numbered.merge(current, blocks)
+        else:
+            blocks = numbered.flatten(replies)
+            offer = numbered.offer(blocks)
+        if offer is not None and loaded is not None:  # None: the visitor just deleted their data
+            await self.store.save_options(loaded[0].id, offer, int(time.time()))
         return [_block_json(b) for b in blocks]
 
     # -- open pages and stored messages -----------------------------------------------------------
@@ -198,7 +210,7 @@ class WebChat:
         loaded = await self.residents.load(CHANNEL, visitor)
         if loaded is None:
             raise Permanent("no such web visitor")
-        messages = await self.render(visitor, replies)
+        messages = await self.render(visitor, replies, pushed=True)
         await self.store.queue_web(loaded[0].id, messages, int(time.time()))
         for wake in self._pages.get(visitor, {}).values():
             wake.set()

@@ -322,12 +322,20 @@ class WeChatChannel:
         outcome = await self.rt.handle(incoming)
         return await self._prepare(resident, outcome.replies)
 
-    async def _prepare(self, resident: Resident, replies: list[Reply]) -> _Turn:
+    async def _prepare(
+        self, resident: Resident, replies: list[Reply], pushed: bool = False
+    ) -> _Turn:
         # Read again: the handler may have changed the language (or deleted the resident).
         fresh = await self.residents.get(resident.id)
-        turn = _Turn(fresh or resident, numbered.flatten(replies))
+        if pushed:
+            # A notification: numbered after the options on screen, which keep their numbers.
+            current = await self.store.load_options(resident.id)
+            turn = _Turn(fresh or resident, numbered.flatten(replies, after=current))
+            offer = numbered.merge(current, turn.blocks)
+        else:
+            turn = _Turn(fresh or resident, numbered.flatten(replies))
+            offer = numbered.offer(turn.blocks)
         turn.t = self._translator(turn.resident)
-        offer = numbered.offer(turn.blocks)
         if offer is not None and fresh is not None:
             await self.store.save_options(fresh.id, offer, self._now())
         return turn
@@ -408,7 +416,7 @@ class WeChatChannel:
         loaded = await self.residents.load(CHANNEL, openid)
         if loaded is None:
             raise Permanent("no such WeChat resident")
-        turn = await self._prepare(loaded[0], replies)
+        turn = await self._prepare(loaded[0], replies, pushed=True)
         try:
             await self._push(turn, openid)
             return

@@ -65,7 +65,7 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
                 "not an option number."
             )
         )
-    lines += [f"🔗 {label}: {url}" for label, url in block.links]
+    lines += ["🔗 " + t.labelled(label, url) for label, url in block.links]
     if block.ask_location:
         lines.append(t.gettext("To send your location, tap ＋ below the chat and choose Location."))
     if block.ask_contact:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from bot.channels.console import CHANNEL, ConsoleChat, ConsoleSender
+from bot.channels.console import CHANNEL, DEFERRED_REASON, ConsoleChat, ConsoleSender
 from bot.config import Settings
 from bot.runtime import Runtime
 
@@ -43,6 +43,7 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     await rt.start()
     console = ConsoleChat(rt, user_id=args.user, echo=not sys.stdin.isatty())
     rt.senders[CHANNEL] = ConsoleSender(console)
+    await wake_kept(rt, args.user)
     await rt.start_background()
     if sys.stdin.isatty():
         print("Doorstep sandbox. Type /start to begin, a number to press a button, /quit to end.")
@@ -52,6 +53,15 @@ async def chat(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         await rt.stop()
     return 0
+
+
+async def wake_kept(rt: Runtime, user_id: str) -> int:
+    """What arrived for this sandbox user while another one played is due now."""
+    loaded = await rt.stores.residents.load(CHANNEL, user_id)
+    if loaded is None:
+        return 0
+    now = int(rt.now().timestamp())
+    return await rt.stores.channels.wake_deferred(loaded[0].id, now, DEFERRED_REASON)
 
 
 async def _settle(rt: Runtime, grace: float = SETTLE_SECONDS) -> None:

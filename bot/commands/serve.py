@@ -34,7 +34,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=serve)
 
 
+def startup_line(host: str, port: int, *, web: bool, wechat: Any, telegram: Any) -> str:
+    """Where the server listens and which channels it serves: addresses and paths only,
+    never a token or secret."""
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    parts = []
+    if web:
+        parts.append(f"web chat {base}/chat")
+    parts.append(f"WeChat {base}/wechat" if wechat is not None else "WeChat off (no WECHAT_TOKEN)")
+    parts.append(
+        f"Telegram webhook {base}/telegram"
+        if telegram is not None
+        else "Telegram off (no TELEGRAM_BOT_TOKEN)"
+    )
+    return f"doorstep serve listening on {base}: " + "; ".join(parts) + f"; health {base}/healthz"
+
+
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    # Said at start-up whatever the log level (-v or not): an operator must see where it
+    # listens. Other INFO lines stay behind -v.
+    log.setLevel(logging.INFO)
     from bot.channels.web import CHANNEL as WEB
     from bot.channels.web import WebChat, WebSender
     from bot.runtime import Runtime
@@ -79,7 +99,11 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        log.info("doorstep serving on %s:%d for %s", args.host, args.port, ", ".join(rt.senders))
+        server.announce = (
+            startup_line(args.host, args.port, web=True, wechat=wechat, telegram=telegram),
+            "delivering notifications to: " + (", ".join(sorted(rt.senders)) or "none"),
+        )
+        await rt.services.directory.is_empty()  # logs how to import, when empty
         await server.serve()
     finally:
         if telegram is not None:
@@ -95,6 +119,14 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    announce: tuple[str, ...] = ()  # logged once the socket is bound
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            for line in self.announce:
+                log.info("%s", line)
 
     def stop(self) -> None:
         self.should_exit = True

@@ -42,6 +42,7 @@ class Doctor:
     communities: str
     languages: str
     sample: bool = False
+    team_en: str = ""  # optional in doctors.csv; empty: the Chinese team name is shown
 
     @property
     def community_names(self) -> tuple[str, ...]:

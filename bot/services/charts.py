@@ -1,31 +1,69 @@
-"""Charts of home readings, drawn off-screen to PNG bytes.
+"""Charts of home readings, drawn off-screen to PNG bytes, in the reader's language.
 
-Labels are ASCII only (units, dates as numbers): the server may have no CJK font, and a
-missing glyph would be drawn as empty squares. The words around the chart are in the message
-text, in the resident's language.
+Made to be read on a phone: the picture is shown about 350 CSS pixels wide (the web chat,
+Telegram, WeChat), so the figure is narrow (4.2 in) and its type large (13-15 pt), which comes
+out at about 15-17 px on the screen. Every word goes through gettext and the axis dates through
+`Translator.day_month` (Babel: "12月4日" / "4 Dec").
+
+Chinese needs a CJK font (Debian: fonts-noto-cjk). When none is installed the chart is drawn
+with English labels instead of empty squares, says so in a line under the chart, and the
+operator is told once in the log.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from functools import lru_cache
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # off-screen: no display on a server; before pyplot is imported
 
 import matplotlib.dates as mdates
+from matplotlib import font_manager
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, Locator
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter
 
+from bot.i18n import N_, Translator
 from bot.services.readings import (
     CONTROLLED_DIASTOLIC,
     CONTROLLED_GLUCOSE,
     CONTROLLED_SYSTOLIC,
 )
+
+log = logging.getLogger(__name__)
+
+# Families that draw Simplified Chinese, best first.
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+)
+# Font files to register when matplotlib's own list (built once, cached) lacks them.
+_CJK_FILE_HINTS = ("notosanscjk", "sourcehansans", "wqy", "droidsansfallback")
+
+WIDTH_IN = 4.2
+PANEL_IN = 3.6
+DPI = 200  # 840 px wide: sharp on phone screens of 2-3 device pixels per CSS pixel
+TICK_PT = 13
+LABEL_PT = 14
+TITLE_PT = 15
+
+TITLE_BP = N_("Blood pressure (mmHg)")
+TITLE_GLUCOSE = N_("Fasting glucose (mmol/L)")
+SYSTOLIC = N_("Systolic")
+DIASTOLIC = N_("Diastolic")
+TARGET = N_("target")
+NO_CJK_FONT = N_("(The chart is in English: no Chinese font is installed on the server.)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,52 +79,125 @@ class GlucosePoint:
     mmol: float
 
 
-def readings_png(bp: Sequence[BpPoint], glucose: Sequence[GlucosePoint]) -> bytes:
-    """A PNG with one panel per kind of reading present (blood pressure, fasting glucose),
-    with the "controlled" targets drawn as dashed lines."""
+@dataclass(frozen=True, slots=True)
+class Chart:
+    png: bytes
+    locale: str  # the language its labels are in (English when no CJK font was found)
+    note: str | None = None  # say this with the chart (the visible font fallback)
+    texts: tuple[str, ...] = ()  # every word and number drawn (titles, legend, ticks)
+    family: str | None = None  # the CJK font family used, if any
+
+
+@lru_cache(maxsize=1)
+def cjk_family() -> str | None:
+    """The installed font family that draws Chinese, or None."""
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    if not any(name in known for name in CJK_FAMILIES):
+        for path in font_manager.findSystemFonts():
+            if any(h in path.lower().replace("-", "").replace("_", "") for h in _CJK_FILE_HINTS):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        known = {f.name for f in font_manager.fontManager.ttflist}
+    family = next((name for name in CJK_FAMILIES if name in known), None)
+    if family is None:
+        log.warning(
+            "no CJK font found: readings charts are drawn with English labels "
+            "(install fonts-noto-cjk)"
+        )
+    return family
+
+
+def readings_chart(
+    bp: Sequence[BpPoint],
+    glucose: Sequence[GlucosePoint],
+    t: Translator,
+    english: Translator | None = None,
+    family: str | None = None,
+) -> Chart:
+    """One panel per kind of reading present (blood pressure, fasting glucose), with the
+    "controlled" targets as dashed lines, labelled in `t`'s language. Chinese labels need a
+    CJK font (`family`, found by `cjk_family()` by default); without one the labels are in
+    `english` and the Chart carries a note saying so."""
     panels = int(bool(bp)) + int(bool(glucose))
     if panels == 0:
         raise ValueError("nothing to draw")
+    note = None
+    if t.locale != "en":
+        family = family or cjk_family()
+        if family is None and english is not None:
+            note = t.gettext(NO_CJK_FONT)
+            t = english
+    fonts: dict[str, Any] = {"family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"]}
     # Figure (not pyplot) keeps no global state, so concurrent requests cannot mix figures.
-    fig = Figure(figsize=(7, 3.2 * panels), dpi=100)
+    fig = Figure(figsize=(WIDTH_IN, PANEL_IN * panels), dpi=DPI)
     axes = fig.subplots(panels, 1, squeeze=False)[:, 0]
     i = 0
     if bp:
         ax = axes[i]
         i += 1
         times = [p.at for p in bp]
-        ax.plot(times, [p.systolic for p in bp], "o-", color="#c0392b", label="SYS")
-        ax.plot(times, [p.diastolic for p in bp], "s-", color="#2471a3", label="DIA")
-        ax.axhline(CONTROLLED_SYSTOLIC, color="#c0392b", linestyle="--", linewidth=0.8)
-        ax.axhline(CONTROLLED_DIASTOLIC, color="#2471a3", linestyle="--", linewidth=0.8)
-        ax.set_ylabel("mmHg")
-        ax.legend(loc="upper left", fontsize=8)
-        _dates(ax, times)
+        ax.plot(times, [p.systolic for p in bp], "o-", color="#c0392b", label=t.gettext(SYSTOLIC))
+        ax.plot(times, [p.diastolic for p in bp], "s-", color="#2471a3", label=t.gettext(DIASTOLIC))
+        ax.axhline(CONTROLLED_SYSTOLIC, color="#c0392b", linestyle="--", linewidth=1.2)
+        ax.axhline(CONTROLLED_DIASTOLIC, color="#2471a3", linestyle="--", linewidth=1.2)
+        _target_label(ax, CONTROLLED_SYSTOLIC, t, fonts)
+        _target_label(ax, CONTROLLED_DIASTOLIC, t, fonts)
+        ax.set_title(t.gettext(TITLE_BP), fontsize=TITLE_PT, fontfamily=fonts["family"])
+        ax.legend(
+            loc="best", framealpha=0.9, prop={"family": fonts["family"], "size": LABEL_PT - 2}
+        )
+        _axes(ax, times, t, fonts)
     if glucose:
         ax = axes[i]
         times = [p.at for p in glucose]
         ax.plot(times, [p.mmol for p in glucose], "o-", color="#7d3c98")
-        ax.axhline(CONTROLLED_GLUCOSE / 10, color="#7d3c98", linestyle="--", linewidth=0.8)
-        ax.set_ylabel("mmol/L")
-        _dates(ax, times)
+        ax.axhline(CONTROLLED_GLUCOSE / 10, color="#7d3c98", linestyle="--", linewidth=1.2)
+        _target_label(ax, CONTROLLED_GLUCOSE / 10, t, fonts)
+        ax.set_title(t.gettext(TITLE_GLUCOSE), fontsize=TITLE_PT, fontfamily=fonts["family"])
+        _axes(ax, times, t, fonts)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    return buf.getvalue()
+    drawn = tuple(x.get_text() for x in fig.findobj(Text) if x.get_visible() and x.get_text())
+    return Chart(buf.getvalue(), t.locale, note, drawn, family)
 
 
-def _dates(ax: Any, times: Sequence[datetime]) -> None:
-    # matplotlib places and formats ticks in UTC unless told: a reading at 07:00 in Shanghai
-    # would show the day before.
+def _target_label(ax: Any, value: float, t: Translator, fonts: dict[str, Any]) -> None:
+    ax.annotate(
+        f"{t.gettext(TARGET)} {t.number(value)}",
+        xy=(1, value),
+        xycoords=("axes fraction", "data"),
+        xytext=(-4, 3),
+        textcoords="offset points",
+        ha="right",
+        va="bottom",
+        fontsize=TICK_PT - 2,
+        fontfamily=fonts["family"],
+        color="#333333",
+    )
+
+
+def _axes(ax: Any, times: Sequence[datetime], t: Translator, fonts: dict[str, Any]) -> None:
+    # matplotlib places ticks in UTC unless told: a reading at 07:00 in Shanghai would show
+    # the day before.
     tz = times[0].tzinfo
     lo, hi = min(times), max(times)
     days = (hi - lo).days
-    pad = max((hi - lo) / 20, timedelta(hours=12))
+    pad = max((hi - lo) / 12, timedelta(hours=12))
     ax.set_xlim(lo - pad, hi + pad)
-    # Whole days only, at most ~8 ticks: the labels are dates, never hours.
-    # matplotlib.dates leaves these constructors unannotated.
-    day_locator = cast(Callable[..., Locator], mdates.DayLocator)
-    date_formatter = cast(Callable[..., Formatter], mdates.DateFormatter)
-    ax.xaxis.set_major_locator(day_locator(interval=max(1, days // 7 + 1), tz=tz))
-    ax.xaxis.set_major_formatter(date_formatter("%m-%d", tz=tz))
+    # Whole days only, at most 4 ticks on a phone-wide chart: dates, never hours. Ticks at
+    # noon, so a day's label sits under that day's readings rather than at its midnight.
+    # (matplotlib.dates has no type hints for these.)
+    every = max(1, days // 3 + 1)
+    rule = mdates.rrulewrapper(mdates.DAILY, interval=every, byhour=12, tzinfo=tz)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(mdates.RRuleLocator(rule, tz=tz))  # type: ignore[no-untyped-call]
+
+    def label(x: float, _pos: int) -> str:
+        return t.day_month(mdates.num2date(x, tz=tz))  # type: ignore[no-untyped-call]
+
+    ax.xaxis.set_major_formatter(FuncFormatter(label))
+    ax.tick_params(axis="both", labelsize=TICK_PT, labelfontfamily=fonts["family"][0])
+    ax.margins(y=0.2)  # room above the highest line for its "target" label
     ax.grid(True, alpha=0.3)

@@ -75,6 +75,7 @@ class Nearby:
     places: tuple[Place, ...]
     far: bool
     main_centre: Station | None
+    empty: bool = False  # no station imported at all: nothing is "near" or "far"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ class DirectoryService:
         # the directory; in between, lookups touch memory only.
         self.recheck_s = 1.0
         self._checked_at = 0.0
+        self._warned_empty = False
 
     # -- the snapshot -------------------------------------------------------------------
     async def snapshot(self) -> Snapshot:
@@ -244,6 +246,9 @@ class DirectoryService:
                 return False
             return need != "open" or open_status(snap.hours[s.id], now).open
 
+        if not snap.stations:
+            self.warn_empty()
+            return Nearby((), False, None, empty=True)
         hits = snap.grid.nearest(lat, lon, k, max_m=FAR_M, accept=accept if need else None)
         far = not hits and not snap.grid.nearest(lat, lon, 1, max_m=FAR_M)
         places = tuple(
@@ -268,6 +273,24 @@ class DirectoryService:
             return None
         best = next((s for s in in_town if s.kind == "centre"), in_town[0])
         return best.lat, best.lon
+
+    async def is_empty(self) -> bool:
+        """No station imported yet (a new deployment): say so, never "far away"."""
+        if (await self.snapshot()).stations:
+            return False
+        self.warn_empty()
+        return True
+
+    def warn_empty(self) -> None:
+        # Once per process: the operator reads the log, the resident gets a plain answer.
+        if not self._warned_empty:
+            self._warned_empty = True
+            log.warning(
+                "the district directory is empty: residents asking for a station or their "
+                "doctor are told there is no data yet. Import it with `doorstep import "
+                "stations FILE.csv`, then doctors and communities (README: The district "
+                "directory)"
+            )
 
     async def is_sample(self) -> bool:
         return (await self.snapshot()).sample

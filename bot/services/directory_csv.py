@@ -21,11 +21,13 @@ from bot.services.hours import HoursError, parse_hours
 STATION_COLUMNS = (
     "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
 ).split(",")
-DOCTOR_COLUMNS = "id,name_zh,name_en,team,centre_id,phone,clinic_hours,communities,languages".split(
-    ","
-)
+DOCTOR_COLUMNS = (
+    "id,name_zh,name_en,team,team_en,centre_id,phone,clinic_hours,communities,languages"
+).split(",")
 COMMUNITY_COLUMNS = "id,town,town_en,name_zh,name_en,lat,lon".split(",")
 COLUMNS = {"stations": STATION_COLUMNS, "doctors": DOCTOR_COLUMNS, "communities": COMMUNITY_COLUMNS}
+# Columns a file may leave out (files made before they existed): read as empty.
+OPTIONAL = {"team_en"}
 SAMPLE_MARK = "# SAMPLE DATA — your district's operator replaces it (doorstep import --replace)"
 _SERVICE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -137,6 +139,7 @@ def _doctor(v: dict[str, str], sample: bool) -> Doctor:
         name_zh=v["name_zh"],
         name_en=v["name_en"],
         team=v["team"],
+        team_en=v["team_en"],
         centre_id=v["centre_id"],
         phone=v["phone"],
         clinic_hours=_hours(v["clinic_hours"], "clinic_hours"),
@@ -185,12 +188,13 @@ def parse(
     except StopIteration:
         raise FileError("the file is empty") from None
     header = [h.strip().lower() for h in header]
-    missing = [c for c in columns if c not in header]
+    missing = [c for c in columns if c not in header and c not in OPTIONAL]
     if missing:
         raise FileError(
             f"line {header_line}: the header lacks column(s) {', '.join(missing)}; "
             f"expected {','.join(columns)}"
         )
+    columns = [c for c in columns if c in header]
     where = [header.index(c) for c in columns]
     width = len(header)
     first_seen: dict[str, int] = {}
@@ -206,7 +210,8 @@ def parse(
                 RowError(line, f"missing column(s): {len(record)} of {width} fields", row_id)
             )
             continue
-        values = {c: record[i].strip() for c, i in zip(columns, where, strict=True)}
+        values = dict.fromkeys(OPTIONAL, "")
+        values.update({c: record[i].strip() for c, i in zip(columns, where, strict=True)})
         if not row_id:
             out.rejected.append(RowError(line, "id is empty"))
             continue

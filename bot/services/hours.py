@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import datefmt
+
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
@@ -110,8 +112,8 @@ def parse_hours(text: str) -> Hours:
 
 
 def hhmm(minutes: int) -> str:
-    """Minutes after midnight as HH:MM (1440 is 24:00)."""
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    """Minutes after midnight as HH:MM (1440 is 24:00), written by `bot.datefmt`."""
+    return datefmt.clock(minutes)
 
 
 def open_status(hours: Hours, now: datetime) -> OpenStatus:

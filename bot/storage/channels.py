@@ -77,14 +77,15 @@ class ChannelStore:
             (resident_id,),
         )
 
-    async def wake_deferred(self, resident_id: int, now: int) -> int:
-        """The resident wrote: outbox rows deferred for WeChat's closed window or used-up
-        quota are due again now (the dispatcher records them as 'deferred: wechat...')."""
+    async def wake_deferred(self, resident_id: int, now: int, channel: str = "wechat") -> int:
+        """The resident is back: outbox rows the channel deferred (WeChat's closed window or
+        used-up quota; the sandbox while someone else played) are due again now. The
+        dispatcher records such rows as 'deferred: <channel>...'."""
         return await self.db.execute(
             "UPDATE outbox SET due_at = ?, updated_at = ? "
             "WHERE resident_id = ? AND status = 'pending' AND due_at > ? "
-            "AND last_error LIKE 'deferred: wechat%'",
-            (now, now, resident_id, now),
+            "AND last_error LIKE ?",
+            (now, now, resident_id, now, f"deferred: {channel}%"),
         )
 
     # -- WeChat inbound deduplication ---------------------------------------------------------

@@ -30,6 +30,7 @@ PAGE_TEXTS = {
     "title": N_("Doorstep health chat"),
     "intro": N_("Ask about your family doctor, bookings, health stations and tips."),
     "start": N_("Start"),
+    "resume": N_("Open the main menu"),
     "placeholder": N_("Type a number or a message"),
     "send": N_("Send"),
     "location": N_("📍 Share my location"),
@@ -74,6 +75,11 @@ async def page(request: Request) -> HTMLResponse:
     # Also handed to the page: inside another site's <iframe> many browsers block our cookie,
     # so the page keeps the signed id in its own storage and shows it when connecting.
     body = body.replace("{{visitor}}", html.escape(token or ""))
+    # Whom the page greets: "" someone new (or who deleted their data: the tab's stored
+    # transcript is dropped), "known" chose a language, "member" also agreed (Start opens the
+    # menu instead of asking the language again).
+    returning = "" if not loaded else "member" if loaded[0].consented else "known"
+    body = body.replace("{{returning}}", returning)
     response = HTMLResponse(body)
     if cookie is not None:
         secure = request.url.scheme == "https" or (

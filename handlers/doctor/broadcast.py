@@ -101,7 +101,7 @@ async def _audience_text(ctx: Ctx, doctor: Doctor, d: Composing) -> tuple[str, i
     label = ctx._(AUDIENCE_LABELS[audience])
     if audience == "community":
         ref = await ctx.services.directory.community_by_key(d.com)
-        label += f": {ref.name}" if ref else ""
+        label = ctx.t.labelled(label, ref.name) if ref else label
     unreachable = sum(1 for r in recipients if not r.reachable)
     text = ctx.ngettext("{label}: {n} resident", "{label}: {n} residents", len(recipients)).format(
         label=label, n=ctx.t.number(len(recipients))
@@ -210,7 +210,9 @@ async def ask_time(ctx: Ctx, d: Composing, day: str) -> None:
     for hhmm in TIMES:
         at = datetime.combine(date_, time.fromisoformat(hhmm), tzinfo=now.tzinfo)
         if at > now:
-            buttons.append(Button(hhmm, cb("broadcast", "at", day, hhmm.replace(":", ""))))
+            buttons.append(
+                Button(ctx.t.time(at), cb("broadcast", "at", day, hhmm.replace(":", "")))
+            )
     if not buttons:
         ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=NEW, edit=True)
         ctx.enter(d)
@@ -241,7 +243,7 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> 
     if not count:
         raise StaleButton("audience empty or unavailable")
     at = _send_at(ctx, d)
-    when = ctx._("now") if at is None else ctx.t.datetime(at, "short")
+    when = ctx._("now") if at is None else ctx.t.datetime(at)
     urgent = (
         ctx._("Urgent: yes (also during quiet hours)")
         if d.urgent

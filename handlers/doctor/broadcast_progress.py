@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
@@ -46,7 +47,7 @@ async def show_list(ctx: Ctx, doctor: Doctor) -> None:
     buttons = []
     for b in recent:
         p = await service.progress(b.id)
-        made = ctx.t.datetime(b.created_at, "short")
+        made = ctx.t.datetime(b.created_at)
         lines.append(f"#{b.id} · {made} · " + summary(ctx.t, b, p))
         if b.finished_at is None and b.status != "cancelled":
             buttons.append(
@@ -94,17 +95,16 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 # -- texts shared by the screens, the progress loop and the recipients' messages -----------------
 def header(t: Translator, doctor: Doctor) -> str:
-    name = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
+    name = names.doctor_name(t.locale, doctor)
     return t.gettext("📢 From your family doctor {doctor}:").format(doctor=name) + "\n"
 
 
 async def template_text(rt: Runtime, t: Translator, doctor: Doctor, template: Template) -> str:
     team = await rt.services.directory.team(doctor, signed=True)
     centre = team.centre
-    en = t.locale == "en"
     values = {
-        "doctor": doctor.name_en if en and doctor.name_en else doctor.name_zh,
-        "centre": (centre.name_en if en and centre.name_en else centre.name_zh) if centre else "",
+        "doctor": names.doctor_name(t.locale, doctor),
+        "centre": names.station_name(t.locale, centre) if centre else "",
         "phone": (centre.phone if centre else "") or doctor.phone,
     }
     return template.in_locale(template.text, t.locale).format(**values)
@@ -129,7 +129,7 @@ def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Rep
     if b.status == "scheduled":
         lines.append(
             t.gettext("🕘 Broadcast #{id} is scheduled for {when}.").format(
-                id=b.id, when=t.datetime(at, "short")
+                id=b.id, when=t.datetime(at)
             )
         )
     elif b.status == "cancelled":

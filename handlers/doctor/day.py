@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
@@ -43,7 +44,7 @@ def _time(ctx: Ctx, at: datetime) -> str:
 
 
 def reading_text(t: Translator, r: Reading) -> str:
-    when = t.datetime(r.taken_at, "short")
+    when = t.datetime(r.taken_at)
     if r.kind == "bp":
         value = t.gettext("BP {sys}/{dia}").format(sys=r.systolic, dia=r.diastolic)
     else:
@@ -131,7 +132,7 @@ async def flags(ctx: Ctx, doctor: Doctor) -> None:
         who = _name(ctx, row.name, row.flag.resident_id)
         reading = reading_text(ctx.t, row.flag.reading) if row.flag.reading else ""
         new = "🆕 " if row.flag.seen_at is None else ""
-        lines.append(f"{i}. {new}{who}: {reading}")
+        lines.append(f"{i}. {new}" + ctx.t.labelled(who, reading))
         buttons.append(
             Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", row.flag.resident_id))
         )
@@ -144,23 +145,21 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
     lines.append(
         ctx._("Age: {age}").format(age=c.age) if c.age is not None else ctx._("Age: not given")
     )
-    conditions = ", ".join(ctx._(CONDITION_LABELS.get(x, x)) for x in c.conditions)
+    conditions = ctx.t.list([ctx._(CONDITION_LABELS.get(x, x)) for x in c.conditions])
     lines.append(ctx._("Conditions: {list}").format(list=conditions or ctx._("none recorded")))
     lines.append(ctx._("Last readings:"))
     lines += [f"  {reading_text(ctx.t, r)}" for r in c.readings] or ["  " + ctx._("none")]
     if c.next_visit is not None:
         at = c.next_visit.start_at.astimezone(ctx.t.tz)
         why = ctx._(VISIT_LABELS.get(c.next_visit.reason, c.next_visit.reason))
-        lines.append(
-            ctx._("Next visit: {when} · {why}").format(when=ctx.t.datetime(at, "short"), why=why)
-        )
+        lines.append(ctx._("Next visit: {when} · {why}").format(when=ctx.t.datetime(at), why=why))
     else:
         lines.append(ctx._("Next visit: none booked"))
     if not c.children:
         lines.append(ctx._("Children's vaccines: no children recorded"))
     for child in c.children:
         if child.due_now:
-            what = ctx._("due now: {doses}").format(doses=", ".join(child.due_now))
+            what = ctx._("due now: {doses}").format(doses=ctx.t.list(child.due_now))
         elif child.next_dose and child.next_on:
             what = ctx._("up to date; next {dose} from {date}").format(
                 dose=child.next_dose, date=ctx.t.date(child.next_on)
@@ -204,7 +203,7 @@ async def _doctor_name(rt: Runtime, t: Translator, doctor_id: str) -> str:
     d = await rt.services.directory.doctor(doctor_id)
     if d is None:
         return t.gettext("your family doctor")
-    return d.name_en if t.locale == "en" and d.name_en else d.name_zh
+    return names.doctor_name(t.locale, d)
 
 
 async def render_noshow(
@@ -232,7 +231,7 @@ async def render_reminder(
     ).format(
         doctor=await _doctor_name(rt, t, str(row.params.get("doctor_id", ""))),
         what=t.gettext(FOLLOWUP_LABELS[reason]),
-        date=t.date(due, "long"),
+        date=t.date(due),
     )
     book = Button(t.gettext("📅 Book a visit"), cb("book", "new", BOOK_FOR.get(reason, "chronic")))
     return [Reply(text=text, buttons=((book,),))]

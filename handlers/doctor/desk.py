@@ -50,7 +50,7 @@ async def require(ctx: Ctx, what: str) -> Doctor:
 
 def doctor_label(ctx: Ctx, doctor: Doctor) -> str:
     name = view.doctor_name(ctx, doctor)
-    return f"{name} · {doctor.team}" if doctor.team else name
+    return f"{name} · {view.team_name(ctx, doctor)}" if doctor.team else name
 
 
 # -- /doctor ---------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
@@ -77,7 +78,7 @@ async def entry(ctx: Ctx) -> None:
     if team is None:
         await _no_team(ctx, mine)
         return
-    place = view.local(ctx.t, team.centre.name_zh, team.centre.name_en) if team.centre else ""
+    place = names.station_name(ctx.locale, team.centre) if team.centre else ""
     ctx.say(
         ctx._("Book a visit with {doctor} at {place}.\nWhat is the visit for?").format(
             doctor=view.doctor_text(ctx.t, team.doctor), place=place or "—"
@@ -354,9 +355,7 @@ async def show_list(ctx: Ctx) -> None:
     rows: list[list[Button]] = []
     for n, appt in enumerate(upcoming, start=1):
         visit = await svc.visit(appt)
-        place = (
-            view.local(ctx.t, visit.centre.name_zh, visit.centre.name_en) if visit.centre else ""
-        )
+        place = names.station_name(ctx.locale, visit.centre) if visit.centre else ""
         lines.append(
             f"{n}. {view.when(ctx.t, appt.start_at)} · {view.doctor_text(ctx.t, visit.doctor)}"
             + (f" · {place}" if place else "")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Reply
 from bot.domain.booking import Problem, Slot
@@ -43,21 +44,22 @@ class Flow:
 
 
 def local(t: Translator, zh: str, en: str) -> str:
-    return en if t.locale == "en" and en else zh
+    return names.shown_name(t.locale, zh, en)
 
 
 def when(t: Translator, at: datetime) -> str:
-    moment = at.astimezone(t.tz)
-    return f"{t.weekday_date(moment)} {t.time(moment)}"
+    return t.weekday_datetime(at)
 
 
 def doctor_text(t: Translator, doctor: Doctor | None) -> str:
     if doctor is None:
         return t.gettext("your family doctor team")
-    name = local(t, doctor.name_zh, doctor.name_en)
+    name = names.doctor_name(t.locale, doctor)
     if not doctor.team:
         return name
-    return t.gettext("{doctor} ({team})").format(doctor=name, team=doctor.team)
+    return t.gettext("{doctor} ({team})").format(
+        doctor=name, team=names.team_name(t.locale, doctor)
+    )
 
 
 def details(
@@ -74,7 +76,7 @@ def details(
         "Reason: {reason}"
     ).format(
         doctor=doctor_text(t, doctor),
-        place=local(t, centre.name_zh, centre.name_en) if centre else "—",
+        place=names.station_name(t.locale, centre) if centre else "—",
         address=local(t, centre.address_zh, centre.address_en) if centre else "—",
         date=t.weekday_date(moment),
         time=t.time(moment),
@@ -95,7 +97,7 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
     a = visit.appointment
     place = ""
     if visit.centre is not None:
-        name = local(t, visit.centre.name_zh, visit.centre.name_en)
+        name = names.station_name(t.locale, visit.centre)
         address = local(t, visit.centre.address_zh, visit.centre.address_en)
         place = (
             t.gettext("{place}, {address}").format(place=name, address=address)

@@ -4,6 +4,7 @@ distances, kinds and services. Shared by the doctor and stations features (no ha
 
 from __future__ import annotations
 
+from bot import names
 from bot.context import Ctx
 from bot.core import Venue
 from bot.domain.directory import Doctor, Station
@@ -39,11 +40,11 @@ DAY_LABELS = dict(
 
 def zh_first(ctx: Ctx, zh: str, en: str) -> str:
     """The Chinese text for Chinese readers, the English one (if any) for others."""
-    return en if ctx.locale == "en" and en else zh
+    return names.shown_name(ctx.locale, zh, en)
 
 
 def station_name(ctx: Ctx, s: Station) -> str:
-    return zh_first(ctx, s.name_zh, s.name_en)
+    return names.station_name(ctx.locale, s)
 
 
 def station_address(ctx: Ctx, s: Station) -> str:
@@ -51,7 +52,11 @@ def station_address(ctx: Ctx, s: Station) -> str:
 
 
 def doctor_name(ctx: Ctx, d: Doctor) -> str:
-    return zh_first(ctx, d.name_zh, d.name_en)
+    return names.doctor_name(ctx.locale, d)
+
+
+def team_name(ctx: Ctx, d: Doctor) -> str:
+    return names.team_name(ctx.locale, d)
 
 
 def kind_label(ctx: Ctx, kind: str) -> str:
@@ -131,3 +136,8 @@ def holiday_note(ctx: Ctx) -> str:
         "Hours are for ordinary weeks; public holidays are not included. "
         "Please call first on a holiday."
     )
+
+
+def empty_directory_text(ctx: Ctx) -> str:
+    """No station or community imported yet: say that, never "more than 30 km away"."""
+    return ctx._("The district directory is not loaded yet. Please try again later.")

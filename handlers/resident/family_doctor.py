@@ -94,7 +94,7 @@ async def _towns(ctx: Ctx) -> list[Button]:
 async def ask_where(ctx: Ctx) -> None:
     buttons = await _towns(ctx)
     if not buttons:
-        ctx.say(ctx._("The district directory is not loaded yet. Please try again later."))
+        ctx.say(view.empty_directory_text(ctx), home=True)
         return
     ctx.set_state(WHERE)
     ctx.keyboard(
@@ -123,6 +123,10 @@ async def on_where(ctx: Ctx) -> None:
             await _after_move(ctx, change)
             ctx.main_menu(ctx._("The main menu is below."))
             return
+        if await service.is_empty():
+            ctx.clear_state()
+            ctx.say(view.empty_directory_text(ctx), home=True)
+            return
         text = ctx._(
             "I could not find a community of this district near that location. "
             "Please pick your town."
@@ -146,7 +150,7 @@ async def ask_save_home(ctx: Ctx, ref: CommunityRef) -> None:
             )
         elif req.doctor_id not in {t.id for t in teams}:
             text += "\n" + ctx._("Your signing request would then go to {team}.").format(
-                team=teams[0].team or view.doctor_name(ctx, teams[0])
+                team=view.team_name(ctx, teams[0])
             )
     ctx.say(
         text,
@@ -166,7 +170,7 @@ async def _after_move(ctx: Ctx, change: HomeChange) -> None:
     note = ctx._("Saved: you live in {community}.").format(community=where)
     if change.moved_to is not None:
         note += "\n" + ctx._("Your signing request now goes to {team}.").format(
-            team=change.moved_to.team or view.doctor_name(ctx, change.moved_to)
+            team=view.team_name(ctx, change.moved_to)
         )
     elif change.withdrawn:
         note += "\n" + ctx._(
@@ -213,7 +217,7 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
     lines.append(ctx._("👨‍⚕️ Your family doctor team"))
     lines.append(ctx._("Doctor: {name}").format(name=view.doctor_name(ctx, d)))
     if d.team:
-        lines.append(ctx._("Team: {team}").format(team=d.team))
+        lines.append(ctx._("Team: {team}").format(team=view.team_name(ctx, d)))
     if d.phone:
         lines.append(f"☎ {d.phone}")
     lines.append(ctx._("Clinic hours: {hours}").format(hours=view.hours_text(ctx, d.clinic_hours)))
@@ -243,7 +247,11 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
         )
     lines.append(status)
     lines.append(view.holiday_note(ctx))
-    short = [f"☎ {d.phone or '—'}", f"{view.doctor_name(ctx, d)} · {d.team}", status]
+    short = [
+        f"☎ {d.phone or '—'}",
+        f"{view.doctor_name(ctx, d)} · {view.team_name(ctx, d)}",
+        status,
+    ]
     if await service.is_sample():
         lines.append(view.sample_note(ctx))
         short.append(view.sample_note(ctx))
@@ -282,7 +290,7 @@ async def start_signing(ctx: Ctx, doctor: Doctor) -> None:
         ctx._(
             "To send a signing request to {team}, share your phone number with the button "
             "below, or type it."
-        ).format(team=doctor.team or view.doctor_name(ctx, doctor)),
+        ).format(team=view.team_name(ctx, doctor)),
         Keyboard(
             rows=((KeyButton(ctx._("📱 Share my phone number"), request=Request.CONTACT),),),
             persistent=False,
@@ -366,7 +374,7 @@ async def confirm(ctx: Ctx, name: str) -> None:
     ctx.enter(ConfirmSigning(doctor=doctor.id, phone=asked.phone, who=name))
     ctx.say(
         ctx._("Send this signing request to {team}?\nName: {name}\nPhone: {phone}").format(
-            team=doctor.team or view.doctor_name(ctx, doctor),
+            team=view.team_name(ctx, doctor),
             name=name or ctx._("(the team will ask)"),
             phone=asked.phone,
         ),

@@ -18,7 +18,7 @@ from bot.i18n import N_, Translator
 from bot.layout import notification
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.charts import BpPoint, GlucosePoint, readings_png
+from bot.services.charts import BpPoint, GlucosePoint, readings_chart
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS
 
@@ -54,10 +54,8 @@ def book_button(t: Translator, reason: Reason | str) -> Button:
 def due_line(t: Translator, item: Due) -> str:
     what = t.gettext(REASON_LABELS[item.reason])
     if item.overdue:
-        return t.gettext("⏰ {what}: was due by {date}").format(
-            what=what, date=t.date(item.due, "long")
-        )
-    return t.gettext("• {what}: due by {date}").format(what=what, date=t.date(item.due, "long"))
+        return t.gettext("⏰ {what}: was due by {date}").format(what=what, date=t.date(item.due))
+    return t.gettext("• {what}: due by {date}").format(what=what, date=t.date(item.due))
 
 
 async def show(ctx: Ctx, edit: bool = False) -> None:
@@ -266,7 +264,7 @@ async def save_event(ctx: Ctx, data: Callback) -> None:
     what = ctx._(EVENT_LABELS[kind])
     if ctx.elder and not confirmed:
         ctx.say(
-            ctx._("Save this? {what}, {date}").format(what=what, date=ctx.t.date(day, "long")),
+            ctx._("Save this? {what}, {date}").format(what=what, date=ctx.t.date(day)),
             [
                 Button(ctx._("✅ Yes"), cb("health", "evd", kind, raw, "ok")),
                 Button(ctx._("❌ No"), cb("health", "ev")),
@@ -283,7 +281,7 @@ async def save_event(ctx: Ctx, data: Callback) -> None:
 # -- my readings --------------------------------------------------------------------------
 def reading_line(t: Translator, r: Reading) -> str:
     local = r.taken_at.astimezone(t.tz)
-    when = f"{t.weekday_date(local)} {t.time(local)}"
+    when = t.weekday_datetime(local)
     if r.kind == "bp":
         value = f"{r.systolic}/{r.diastolic} mmHg"
         if r.pulse:
@@ -323,13 +321,17 @@ async def show_readings(ctx: Ctx) -> None:
         if r.kind == "glucose"
     ]
     # Drawing takes a moment of CPU: off the event loop, so other residents are not kept waiting.
-    png = await asyncio.to_thread(readings_png, bp, gl)
+    chart = await asyncio.to_thread(readings_chart, bp, gl, ctx.t, ctx.rt.catalogs.get("en"))
     ctx.reply(
         Reply(
-            photo=Attachment("readings.png", png, "image/png", ctx._("My readings, last 30 days"))
+            photo=Attachment(
+                "readings.png", chart.png, "image/png", ctx._("My readings, last 30 days")
+            )
         )
     )
     lines = [ctx._("My readings, last {days} days:").format(days=READINGS_WINDOW_DAYS)]
+    if chart.note:
+        lines.append(chart.note)
     lines.extend(reading_line(ctx.t, r) for r in reversed(readings))
     lines.append(
         ctx._("✅ on target (below 140/90, fasting glucose below 7.0) · ⚠️ above target · 🚨 danger")
@@ -381,7 +383,7 @@ async def render_followup(
     reason = Reason(row.params["reason"])
     due = date.fromisoformat(row.params["due"])
     what = t.gettext(REASON_LABELS[reason])
-    when = t.date(due, "long")
+    when = t.date(due)
     stage = row.key.rpartition(".")[2]
     if stage == "overdue":
         text = t.gettext("⏰ {what} was due by {date}. Please book a visit soon.")

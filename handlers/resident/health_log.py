@@ -310,7 +310,7 @@ async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) ->
             "Saved: {value}. That is above the target ({target}). Please measure again on "
             "another day, and see your family doctor if it stays high."
         )
-    date = ctx.t.date(logged.recheck_due, "long") if logged.recheck_due else ""
+    date = ctx.t.date(logged.recheck_due) if logged.recheck_due else ""
     ctx.say(text.format(value=value, target=target, date=date), buttons, cols=2, home=True)
 
 

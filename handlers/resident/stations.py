@@ -41,7 +41,7 @@ async def show(ctx: Ctx) -> None:
     """Ask for a location, and offer towns to those who cannot share one."""
     buttons = await _town_buttons(ctx, "stations")
     if not buttons:
-        ctx.say(ctx._("The district directory is not loaded yet. Please try again later."))
+        ctx.say(view.empty_directory_text(ctx), home=True)
         return
     ctx.keyboard(
         ctx._("Share your location and I will find the nearest health stations."),
@@ -73,6 +73,9 @@ async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool 
     """The three nearest places to (lat, lon), optionally filtered by a need."""
     service = ctx.services.directory
     nearby = await service.nearest(lat, lon, ctx.now(), need=need)
+    if nearby.empty:
+        ctx.say(view.empty_directory_text(ctx), home=True, edit=edit)
+        return
     if nearby.far:
         await _far(ctx, nearby)
         return

@@ -96,13 +96,13 @@ def _when(ctx: Ctx, sub: Subscription) -> str:
 
 
 def _weekday(ctx: Ctx, index: int) -> str:
-    return str(ctx.t.babel_locale.days["format"]["wide"][index])
+    return ctx.t.weekday_name(index)
 
 
 def _due(ctx: Ctx, due: datetime) -> str:
     if ctx.rt.sandbox and due <= ctx.rt.now():
         return ctx._("in a few seconds")
-    return f"{ctx.t.weekday_date(due)} {ctx.t.time(due)}"
+    return ctx.t.weekday_datetime(due)
 
 
 async def show(ctx: Ctx, edit: bool = False) -> None:

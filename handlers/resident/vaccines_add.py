@@ -123,7 +123,7 @@ async def days(ctx: Ctx, month: date) -> None:
         for d in range(1, last + 1)
     ]
     ctx.say(
-        ctx._("On which day? ({month})").format(month=ctx.t.date(month, format="yyyy-MM")),
+        ctx._("On which day? ({month})").format(month=ctx.t.month(month)),
         buttons,
         cols=7,
         back=cb("addchild", "y", month.year),

@@ -12,7 +12,10 @@
   var retries = 0;
   var outbox = [];
   var turn = 0;
+  var turnStart = null; // the first bot message answering the resident's last action
   var visitor = rememberVisitor(root.getAttribute("data-visitor"));
+  var returning = root.getAttribute("data-returning") || "";
+  var transcript = Transcript();
 
   function rememberVisitor(fromPage) {
     // Embedded in another site, the cookie may be blocked: keep the signed id ourselves.
@@ -71,6 +74,43 @@
     }
   }
 
+  // -- the transcript: kept in this tab's sessionStorage so that a reload shows the same
+  // conversation (and asks nothing again); closing the tab forgets it, which suits a shared
+  // phone better than keeping health messages on the device. The server keeps no transcript.
+  function Transcript() {
+    var key = "doorstep-transcript:" + (visitor || "");
+    var kept = { turn: 0, items: [] };
+    var MAX_ITEMS = 120;
+    try {
+      // A visitor the server does not know (new, or deleted with /delete) has no history.
+      if (!returning) { window.sessionStorage.removeItem(key); }
+      var raw = window.sessionStorage.getItem(key);
+      if (raw) { kept = JSON.parse(raw); }
+    } catch (e) { kept = { turn: 0, items: [] }; }
+    function save() {
+      for (var tries = 0; tries < 3; tries++) {
+        try {
+          window.sessionStorage.setItem(key, JSON.stringify(kept));
+          return;
+        } catch (e) {
+          // Over the storage quota (pictures are large): forget the older half.
+          kept.items = kept.items.slice(Math.floor(kept.items.length / 2));
+        }
+      }
+    }
+    return {
+      items: function () { return kept.items || []; },
+      turn: function () { return kept.turn || 0; },
+      add: function (item) {
+        kept.items.push(item);
+        if (kept.items.length > MAX_ITEMS) { kept.items.splice(0, kept.items.length - MAX_ITEMS); }
+        kept.turn = turn;
+        save();
+      },
+      setTurn: function (n) { kept.turn = n; save(); }
+    };
+  }
+
   function bubble(kind) {
     if (welcome) { welcome.remove(); welcome = null; }
     var div = document.createElement("div");
@@ -79,18 +119,58 @@
     return div;
   }
 
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
-
-  function mine(text) {
-    bubble("me").textContent = text;
-    scrollDown();
+  // Keep the latest answer in view: scroll to the end, but never past the top of the first
+  // message answering the resident's last action (a long answer followed by the menu and its
+  // buttons would otherwise scroll out of sight above them).
+  function reveal() {
+    var bottom = log.scrollHeight - log.clientHeight;
+    var target = bottom;
+    if (turnStart) {
+      var top = turnStart.offsetTop - 8;
+      target = Math.min(bottom, Math.max(0, top));
+    }
+    log.scrollTop = target;
   }
 
-  function note(text) {
+  function mine(text, replaying) {
+    bubble("me").textContent = text;
+    turnStart = null;
+    if (!replaying) { transcript.add({ me: text }); }
+    reveal();
+  }
+
+  function note(text, replaying) {
     var div = bubble("note");
     div.setAttribute("role", "status");
     div.textContent = text;
-    scrollDown();
+    if (!replaying) { transcript.add({ note: text }); }
+    reveal();
+  }
+
+  // Phone numbers in a message become tel: links (built as elements, never as HTML):
+  // landlines 021-0000-0100, mobiles 139-0000-0110 or +86 138 0000 0000, and 120 / 110 / 119
+  // where the text says to call them.
+  var PHONE = /(?:\+86[\s-]?)?(?:1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{4}[\s-]?\d{3,4})(?!\d)|(?:call |dial |拨打|呼叫|打)(?:120|110|119)(?!\d)/g;
+
+  function withPhones(element, text) {
+    var last = 0;
+    var match;
+    PHONE.lastIndex = 0;
+    while ((match = PHONE.exec(text)) !== null) {
+      var found = match[0];
+      var start = match.index;
+      if (start > 0 && /\d/.test(text.charAt(start - 1))) { continue; } // part of a longer number
+      var lead = /^(call |dial |拨打|呼叫|打)/.exec(found);
+      if (lead) { start += lead[0].length; found = found.slice(lead[0].length); }
+      element.appendChild(document.createTextNode(text.slice(last, start)));
+      var link = document.createElement("a");
+      link.className = "tel";
+      link.href = "tel:" + found.replace(/[\s-]/g, "");
+      link.textContent = found;
+      element.appendChild(link);
+      last = start + found.length;
+    }
+    element.appendChild(document.createTextNode(text.slice(last)));
   }
 
   function retireOldOptions() {
@@ -99,11 +179,11 @@
     for (var i = 0; i < old.length; i++) { old[i].disabled = true; }
   }
 
-  function optionButton(option) {
+  function optionButton(option, tag) {
     var button = document.createElement("button");
     button.type = "button";
-    button.className = "option";
-    button.setAttribute("data-turn", String(turn));
+    button.className = option.menu ? "option menu-key" : "option";
+    button.setAttribute("data-turn", tag);
     button.textContent = option.label;
     button.addEventListener("click", function () {
       mine(option.label);
@@ -131,7 +211,7 @@
   }
 
   function receive(message) {
-    if (message.type === "done") { turn += 1; return; }
+    if (message.type === "done") { turn += 1; transcript.setTurn(turn); return; }
     if (message.type === "toast") {
       setStatus(message.text);
       window.setTimeout(function () {
@@ -140,8 +220,15 @@
       return;
     }
     if (message.type !== "message") { return; }
-    if (message.pushed) { turn += 1; }
+    transcript.add({ bot: message, turn: turn });
+    show(message);
+  }
+
+  function show(message) {
+    // A pushed message (a reminder, a tip) is numbered by the server after the options on
+    // screen, which keep their numbers: it belongs to the current turn and retires nothing.
     var div = bubble("bot");
+    if (message.pushed || !turnStart) { turnStart = div; }
     if (message.venue) {
       var venue = document.createElement("div");
       venue.className = "venue";
@@ -160,13 +247,15 @@
       var img = document.createElement("img");
       img.src = "data:" + message.photo.mime + ";base64," + message.photo.data;
       img.alt = message.text || "";
+      img.addEventListener("load", reveal); // its height is known only now
       figure.appendChild(img);
       div.appendChild(figure);
+      div.classList.add("has-photo");
     }
     if (message.text) {
       var text = document.createElement("div");
       text.className = "text";
-      text.textContent = message.text;
+      withPhones(text, message.text);
       div.appendChild(text);
     }
     if (message.document) {
@@ -179,7 +268,10 @@
     if (hasOptions || message.ask_location || (message.links && message.links.length)) {
       var box = document.createElement("div");
       box.className = "options";
-      (message.options || []).forEach(function (o) { box.appendChild(optionButton(o)); });
+      // A pushed message's buttons are tagged apart: retired by the next answer's buttons,
+      // while they themselves retire nothing.
+      var tag = message.pushed ? "p" + turn : String(turn);
+      (message.options || []).forEach(function (o) { box.appendChild(optionButton(o, tag)); });
       (message.links || []).forEach(function (l) {
         var a = document.createElement("a");
         a.className = "button";
@@ -192,8 +284,23 @@
       if (message.ask_location) { box.appendChild(locationButton(message.ask_location)); }
       div.appendChild(box);
     }
-    if (hasOptions) { retireOldOptions(); }
-    scrollDown();
+    // A screen asking for a typed value replaces the offer too, even without options.
+    if ((hasOptions || message.wants_text) && !message.pushed) { retireOldOptions(); }
+    reveal();
+  }
+
+  function replay() {
+    var items = transcript.items();
+    if (!items.length) { return; }
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (item.me !== undefined) { mine(item.me, true); }
+      else if (item.note !== undefined) { note(item.note, true); }
+      else if (item.bot) { turn = item.turn || 0; show(item.bot); }
+    }
+    turn = transcript.turn();
+    turnStart = null;
+    reveal();
   }
 
   function shareLocation() {
@@ -208,10 +315,15 @@
     );
   }
 
-  document.getElementById("start").addEventListener("click", function () {
-    mine(T.start);
-    send({ type: "text", text: "/start" });
+  var startButton = document.getElementById("start");
+  if (returning === "member") { startButton.textContent = T.resume; }
+  startButton.addEventListener("click", function () {
+    // Someone who already chose a language and agreed is not asked again: the menu.
+    var member = returning === "member";
+    mine(member ? T.resume : T.start);
+    send({ type: "text", text: member ? "/menu" : "/start" });
   });
+  replay();
   document.getElementById("share-location").addEventListener("click", shareLocation);
   document.getElementById("composer").addEventListener("submit", function (event) {
     event.preventDefault();

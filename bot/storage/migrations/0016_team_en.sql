@@ -1,0 +1,3 @@
+-- The English name of a family doctor team (doctors.csv's optional `team_en` column), so that
+-- English screens name the team in English; empty means "show the Chinese name".
+ALTER TABLE doctors ADD COLUMN team_en TEXT NOT NULL DEFAULT '';
