@@ -145,8 +145,13 @@ def readings_chart(
         _target_label(ax, CONTROLLED_SYSTOLIC, t, fonts)
         _target_label(ax, CONTROLLED_DIASTOLIC, t, fonts)
         ax.set_title(t.gettext(TITLE_BP), fontsize=TITLE_PT, fontfamily=fonts["family"])
+        # Under the plot, never over a reading.
         ax.legend(
-            loc="best", framealpha=0.9, prop={"family": fonts["family"], "size": LABEL_PT - 2}
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=2,
+            frameon=False,
+            prop={"family": fonts["family"], "size": LABEL_PT - 2},
         )
         _axes(ax, times, t, fonts)
     if glucose:
