@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from bot.services.medicines import MedicineService  # noqa: E402
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai: planning tomorrow
 SCHEDULES = (("08:00",), ("08:00", "18:00"), ("12:00",), ("21:00",), ("08:00", "12:00", "18:00"))
@@ -94,7 +93,7 @@ def seed(db: Path, n: int) -> None:
 
 async def _plan(db: Path) -> dict[str, float]:
     rt = await _runtime(db)
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     day = svc.today() + timedelta(days=1)
     t0 = time.perf_counter()
     rows = await svc.plan_day(day)

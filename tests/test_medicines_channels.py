@@ -22,11 +22,6 @@ from bot.channels.wechat_api import WeChatAPI
 from bot.config import Settings
 from bot.domain.medicines import DoseStatus
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.medicines import MedicineService
-from bot.storage.channels import ChannelStore
-from bot.storage.medicines import MedicineStore
-from bot.storage.residents import ResidentStore
 from bot.web.app import build_app
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
@@ -56,10 +51,10 @@ def tomorrow_8(clock: Clock, seconds: int = 0) -> int:
 
 
 async def entries_of(rt: Runtime, channel: str, user_id: str) -> tuple[int, list[Any]]:
-    loaded = await rt.service(ResidentStore).load(channel, user_id)
+    loaded = await rt.stores.residents.load(channel, user_id)
     assert loaded is not None
     rid = loaded[0].id
-    return rid, await rt.service(MedicineStore).entries(rid)
+    return rid, await rt.stores.medicines.entries(rid)
 
 
 async def test_telegram_tier_3(rt: Runtime, clock: Clock) -> None:
@@ -84,10 +79,10 @@ async def test_telegram_tier_3(rt: Runtime, clock: Clock) -> None:
         assert api.calls_to("sendPhoto", 1001)
         # The reminder goes out through the real Telegram sender at its time.
         clock.set(datetime.fromtimestamp(tomorrow_8(clock, 30), UTC))
-        assert await rt.service(Dispatcher).drain() == 1
+        assert await rt.delivery.dispatcher.drain() == 1
         assert "Time for your" in api.texts(1001)[-1]
         await send(u.press("Taken"))
-        [dose] = await rt.service(MedicineService).slot(rid, tomorrow_8(clock))
+        [dose] = await rt.services.medicines.slot(rid, tomorrow_8(clock))
         assert dose.dose.status is DoseStatus.TAKEN
         assert "Recorded as taken" in api.texts(1001)[-1]
 
@@ -114,8 +109,8 @@ async def test_web_chat(rt: Runtime, clock: Clock) -> None:
     rid, [entry] = await entries_of(rt, "web", visitor)
     assert entry.catalog_id == "metformin"
     clock.set(datetime.fromtimestamp(tomorrow_8(clock, 10), UTC))
-    assert await rt.service(Dispatcher).drain() == 1
-    [pending] = await rt.service(ChannelStore).pending_web(rid)
+    assert await rt.delivery.dispatcher.drain() == 1
+    [pending] = await rt.stores.channels.pending_web(rid)
     assert "Time for your" in pending.payload[0]["text"]
 
 
@@ -131,7 +126,7 @@ def reply_key(content: str, label_part: str) -> str:
 async def test_wechat(rt: Runtime, clock: Clock) -> None:
     fake = FakeWeChatAPI(app_id=APP_ID, secret=APP_SECRET)
     async with serve_asgi(fake.app()) as api_url:
-        api = WeChatAPI(rt.service(ChannelStore), APP_ID, APP_SECRET, api_url)
+        api = WeChatAPI(rt.stores.channels, APP_ID, APP_SECRET, api_url)
         wechat = WeChatChannel(rt, api, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
         rt.senders["wechat"] = WeChatSender(wechat)
         app = build_app(rt, web=WebChat(rt, "s"), wechat=wechat)
@@ -151,9 +146,9 @@ async def test_wechat(rt: Runtime, clock: Clock) -> None:
             assert entry.catalog_id == "amlodipine"
             clock.set(datetime.fromtimestamp(tomorrow_8(clock, 5), UTC))
             await f.text("hello")  # keeps the 48-hour window open
-            assert await rt.service(Dispatcher).drain() == 1
+            assert await rt.delivery.dispatcher.drain() == 1
             assert "Time for your" in fake.texts("o-meds")[-1]
             await f.text(reply_key(fake.texts("o-meds")[-1], "Skipped"))
-            [dose] = await rt.service(MedicineService).slot(rid, tomorrow_8(clock))
+            [dose] = await rt.services.medicines.slot(rid, tomorrow_8(clock))
             assert dose.dose.status is DoseStatus.SKIPPED
         await wechat.close()

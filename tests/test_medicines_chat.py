@@ -7,22 +7,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.runtime import Runtime
-from bot.services.medicines import MedicineService
-from bot.storage.medicines import MedicineStore
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
 from tests.conftest import Clock
 from tests.harness import ChatUser
 
 
 async def rid_of(rt: Runtime, u: ChatUser) -> int:
-    loaded = await rt.service(ResidentStore).load(u.channel, u.user_id)
+    loaded = await rt.stores.residents.load(u.channel, u.user_id)
     assert loaded is not None
     return loaded[0].id
 
 
 async def dose_rows(rt: Runtime, rid: int, status: str = "pending") -> list:
-    rows = await rt.service(OutboxStore).for_resident(rid, "med_dose")
+    rows = await rt.stores.outbox.for_resident(rid, "med_dose")
     return [r for r in rows if r.status == status]
 
 
@@ -39,8 +35,8 @@ async def test_first_medicine_in_six_taps_in_elder_mode(
     rt: Runtime, user: ChatUser, clock: Clock
 ) -> None:
     rid = await rid_of(rt, user)
-    await rt.service(ResidentStore).update(
-        (await rt.service(ResidentStore).get(rid)),
+    await rt.stores.residents.update(
+        (await rt.stores.residents.get(rid)),
         elder_mode=True,  # type: ignore[arg-type]
     )
     taps = 0
@@ -50,7 +46,7 @@ async def test_first_medicine_in_six_taps_in_elder_mode(
         # Every screen on the way has Home (and Back where there is a step before).
         assert "🏠 Home" in user.labels(), label
     assert taps <= 6
-    [entry] = await rt.service(MedicineStore).entries(rid)
+    [entry] = await rt.stores.medicines.entries(rid)
     assert (entry.catalog_id, entry.amount, entry.unit, entry.times, str(entry.meals)) == (
         "amlodipine",
         "1",
@@ -87,7 +83,7 @@ async def test_typed_search_with_pinyin_initials_and_a_free_name(
     await user.press("Done")
     await user.press("Before meals")
     await user.press("Save")
-    [entry] = await rt.service(MedicineStore).entries(rid)
+    [entry] = await rt.stores.medicines.entries(rid)
     assert (entry.name, entry.catalog_id, entry.unit, entry.times) == (
         "降压灵",
         None,
@@ -110,7 +106,7 @@ async def test_typed_dose_kept_as_typed_and_bad_values_refused(rt: Runtime, user
     await user.press("After meals")
     await user.press("0.5 g")  # the strength on the box, optional
     await user.press("Save")
-    [entry] = await rt.service(MedicineStore).entries(rid)
+    [entry] = await rt.stores.medicines.entries(rid)
     assert (entry.amount, entry.unit, entry.strength) == ("1½", "tablet", "0.5 g")
     assert "1½ tablets" in user.texts()
 
@@ -147,10 +143,10 @@ async def test_change_dose_is_worded_as_the_doctor_said(rt: Runtime, user: ChatU
     )
     await user.press("Yes, change it")
     assert "is now 2 tablets, as your doctor told you" in user.texts()
-    [entry] = await rt.service(MedicineStore).entries(rid)
+    [entry] = await rt.stores.medicines.entries(rid)
     assert entry.amount == "2"
     # An old confirm button does nothing more.
-    await user.press_data(f"v1:med:dok:{entry.id}")
+    await user.press_data(f"v1:medicines:dok:{entry.id}")
     assert "out of date" in user.texts()
 
 
@@ -160,7 +156,7 @@ async def test_stopping_cancels_its_reminders_at_once_and_says_how_many(
     rid = await rid_of(rt, user)
     await add_amlodipine(user)  # 08:00: today's (at 07:00) and tomorrow's reminders
     clock.set(clock() - timedelta(hours=3))
-    await rt.service(MedicineService).plan_resident(rid)
+    await rt.services.medicines.plan_resident(rid)
     pending = await dose_rows(rt, rid)
     assert len(pending) == 2
     await user.press("1. Amlodipine")
@@ -169,8 +165,8 @@ async def test_stopping_cancels_its_reminders_at_once_and_says_how_many(
     assert "2 planned reminders were cancelled" in user.texts()
     assert await dose_rows(rt, rid) == []
     assert len(await dose_rows(rt, rid, "cancelled")) == 2
-    assert await rt.service(MedicineStore).entries(rid) == []
-    stopped = (await rt.service(MedicineStore).entries(rid, active_only=False))[0]
+    assert await rt.stores.medicines.entries(rid) == []
+    stopped = (await rt.stores.medicines.entries(rid, active_only=False))[0]
     assert not stopped.active and stopped.stopped_at == int(clock().timestamp())
 
 
@@ -214,11 +210,11 @@ async def test_card_image_week_chart_and_data_rights(rt: Runtime, user: ChatUser
 
 
 async def test_forged_and_stale_buttons_change_nothing(rt: Runtime, user: ChatUser) -> None:
-    await user.press_data("v1:mda:meal:after")  # no draft
+    await user.press_data("v1:addmed:meal:after")  # no draft
     assert "out of date" in user.texts()
-    await user.press_data("v1:mda:pick:no-such-medicine")
+    await user.press_data("v1:addmed:pick:no-such-medicine")
     assert "out of date" in user.texts()
-    await user.press_data("v1:med:stopok:999")
+    await user.press_data("v1:medicines:stopok:999")
     assert "out of date" in user.texts()
     await user.text("💊 My medicines")
     await user.press("Amlodipine")
@@ -227,7 +223,7 @@ async def test_forged_and_stale_buttons_change_nothing(rt: Runtime, user: ChatUs
     assert "1 tablet" in " ".join(user.labels())
     await user.media()
     assert user.texts()
-    assert rt.service(MedicineService).catalog.get("amlodipine") is not None
+    assert rt.services.medicines.catalog.get("amlodipine") is not None
     assert datetime  # imported for the other tests
 
 
@@ -243,8 +239,8 @@ async def test_today_on_the_list_answers_a_dose_without_a_reminder(
     await user.press("8:00\u202fAM taken")
     assert "✅ Amlodipine" in user.texts()
     at = int(datetime(2026, 11, 24, 8, 0, tzinfo=rt.settings.tz).timestamp())
-    [dose] = await rt.service(MedicineService).slot(rid, at)
+    [dose] = await rt.services.medicines.slot(rid, at)
     assert str(dose.dose.status) == "taken"
     # A moment still to come, or one that is not today's, cannot be answered from here.
-    await user.press_data(f"v1:med:tk:{at + 86400}")
+    await user.press_data(f"v1:medicines:tk:{at + 86400}")
     assert "out of date" in user.texts()

@@ -12,12 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.domain.medicines import Meals, RefillStatus
+from bot.domain.medicines import Meals, NewEntry, RefillStatus
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.medicines import MedicineService
-from bot.storage.medicines import MedicineStore, NewEntry
-from bot.storage.outbox import OutboxStore
 from tests.conftest import Clock
 from tests.doctor_fixtures import (
     CHEN,
@@ -57,14 +53,14 @@ async def resident_with_medicines(
     )
     u = make_user(uid)
     await u.onboard()
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, new_entry("Amlodipine", svc.today()))
     await svc.add(rid, new_entry("Metformin", svc.today()))
     return u, rid
 
 
 async def ask(u: ChatUser, weeks: str = "4 weeks", family: str | None = None) -> None:
-    await u.press_data("v1:mdf:new")
+    await u.press_data("v1:refill:new")
     await u.press("Metformin")  # untick: only amlodipine
     await u.press("Next")
     assert "up to 12 weeks" in u.texts() and "长期处方管理规范" in u.texts()
@@ -85,7 +81,7 @@ async def test_refill_approved_with_pin_and_hours(
     u, rid = await resident_with_medicines(rt, make_user)
     await ask(u)
     assert "Sent to your family doctor team" in u.texts()
-    [req] = await rt.service(MedicineStore).refills_of(rid)
+    [req] = await rt.stores.medicines.refills_of(rid)
     assert (req.status, req.weeks, req.names, req.doctor_id) == (
         RefillStatus.REQUESTED,
         4,
@@ -98,25 +94,25 @@ async def test_refill_approved_with_pin_and_hours(
     await doctor.press("Refills")
     assert "Amlodipine" in doctor.texts() and "For 4 weeks" in doctor.texts()
     await doctor.press("Approve")
-    tomorrow = rt.service(MedicineService).today() + timedelta(days=1)
+    tomorrow = rt.services.medicines.today() + timedelta(days=1)
     await doctor.press(rt.catalogs.get("en").weekday_date(tomorrow))
     await doctor.press("⭐")  # the place the resident chose
     assert "The resident has been told" in doctor.texts()
-    [done] = await rt.service(MedicineStore).refills_of(rid)
+    [done] = await rt.stores.medicines.refills_of(rid)
     assert (done.status, done.ready_on, done.ready_station_id) == (
         RefillStatus.APPROVED,
         tomorrow,
         req.station_id,
     )
-    row = await rt.service(OutboxStore).by_dedupe(f"mdf:{req.id}:approved")
+    row = await rt.stores.outbox.by_dedupe(f"mdf:{req.id}:approved")
     assert row is not None and row.status == "pending"
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     text, pin = sender.to("1001")[-2:]
     assert "Your refill is approved: Amlodipine (4 weeks)" in text.text
     assert "Ready from" in text.text and "Opening hours:" in text.text
     assert pin.venue is not None
     # The request is no longer waiting; an old approve button is refused.
-    await doctor.press_data(f"v1:drm:ok:{req.id}")
+    await doctor.press_data(f"v1:refills:ok:{req.id}")
     assert "out of date" in doctor.texts()
 
 
@@ -127,30 +123,30 @@ async def test_refill_declined_with_a_reason_and_come_in(
     doctor = await linked_doctor(rt, make_user)
     u, rid = await resident_with_medicines(rt, make_user)
     await ask(u, "12 weeks", family="王小明")
-    [req] = await rt.service(MedicineStore).refills_of(rid)
+    [req] = await rt.stores.medicines.refills_of(rid)
     assert (req.weeks, str(req.pickup), req.family_name) == (12, "family", "王小明")
     await doctor.text("/doctor")
     await doctor.press("Refills")
     assert "picked up by 王小明" in doctor.texts()
     await doctor.press("Decline")
     await doctor.press("stable condition")
-    [done] = await rt.service(MedicineStore).refills_of(rid)
+    [done] = await rt.stores.medicines.refills_of(rid)
     assert (done.status, done.reason) == (RefillStatus.DECLINED, "not_stable")
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     notice = sender.to("1001")[-1]
     assert "was declined" in notice.text and "only for a stable condition" in notice.text
-    await u.press_data("v1:mdf:new")
+    await u.press_data("v1:refill:new")
     assert "declined: A long prescription is only for a stable condition" in u.texts()
     # A second request; the doctor asks the resident to come in.
     await ask(u)
-    await doctor.press_data("v1:drm:list")
+    await doctor.press_data("v1:refills:list")
     await doctor.press("Ask to come in")
-    latest = (await rt.service(MedicineStore).refills_of(rid))[0]
+    latest = (await rt.stores.medicines.refills_of(rid))[0]
     assert latest.status is RefillStatus.COME_IN
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     notice = sender.to("1001")[-1]
     assert "asks you to come in" in notice.text
-    assert any(b.data == "v1:bk:new:chronic" for b in notice.all_buttons())
+    assert any(b.data == "v1:book:new:chronic" for b in notice.all_buttons())
 
 
 async def test_only_called_sent_when_the_team_can_see_it(
@@ -161,19 +157,18 @@ async def test_only_called_sent_when_the_team_can_see_it(
     await ask(u)
     assert "Sent to" not in u.texts()
     assert "does not read requests on Doorstep yet" in u.texts()
-    assert len(await rt.service(MedicineStore).refills_of(rid)) == 1
+    assert len(await rt.stores.medicines.refills_of(rid)) == 1
     # Not signed at all: no request is stored.
     other = make_user("1002")
     await other.onboard()
-    svc = rt.service(MedicineService)
-    from bot.storage.residents import ResidentStore
+    svc = rt.services.medicines
 
-    loaded = await rt.service(ResidentStore).load("test", "1002")
+    loaded = await rt.stores.residents.load("test", "1002")
     assert loaded is not None
     await svc.add(loaded[0].id, new_entry("Aspirin", svc.today()))
-    await other.press_data("v1:mdf:new")
+    await other.press_data("v1:refill:new")
     assert "sign with a family doctor first" in other.texts()
-    assert await rt.service(MedicineStore).refills_of(loaded[0].id) == []
+    assert await rt.stores.medicines.refills_of(loaded[0].id) == []
 
 
 async def test_another_team_cannot_decide(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
@@ -182,12 +177,12 @@ async def test_another_team_cannot_decide(rt: Runtime, make_user: Callable[..., 
     stranger = await linked_doctor(rt, make_user, CHEN, user_id="9002")
     u, rid = await resident_with_medicines(rt, make_user)
     await ask(u)
-    [req] = await rt.service(MedicineStore).refills_of(rid)
+    [req] = await rt.stores.medicines.refills_of(rid)
     await stranger.text("/doctor")
     assert "Refills (0)" in " ".join(stranger.labels())
-    await stranger.press_data(f"v1:drm:in:{req.id}")
+    await stranger.press_data(f"v1:refills:in:{req.id}")
     assert "out of date" in stranger.texts()
-    [same] = await rt.service(MedicineStore).refills_of(rid)
+    [same] = await rt.stores.medicines.refills_of(rid)
     assert same.status is RefillStatus.REQUESTED
 
 
@@ -198,7 +193,7 @@ async def test_flags_list_missed_doses_and_card_shows_medicines(
     doctor = await linked_doctor(rt, make_user)
     _, rid = await resident_with_medicines(rt, make_user)
     _, rid2 = await resident_with_medicines(rt, make_user, "1003")
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     start = clock()
     for i in range(1, 4):  # three mornings of doses, two medicines each
         clock.set(start + timedelta(days=i, hours=-3))  # 07:00 local: plan the day

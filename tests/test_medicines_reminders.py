@@ -14,14 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.domain.medicines import DoseStatus, Meals
+from bot.domain.medicines import DoseStatus, Meals, NewEntry
 from bot.runtime import Runtime
-from bot.services.delivery.dispatcher import Dispatcher
-from bot.services.jobs import Jobs
-from bot.services.medicines import MedicineService
-from bot.storage.medicines import NewEntry
-from bot.storage.outbox import OutboxStore
-from bot.storage.residents import ResidentStore
 from tests.conftest import Clock
 from tests.doctor_fixtures import RecordingSender
 from tests.harness import ChatUser
@@ -59,7 +53,7 @@ async def resident(
 ) -> tuple[ChatUser, int]:
     u = make_user(uid)
     await u.onboard()
-    loaded = await rt.service(ResidentStore).load("test", uid)
+    loaded = await rt.stores.residents.load("test", uid)
     assert loaded is not None
     return u, loaded[0].id
 
@@ -85,7 +79,7 @@ def entry(
 
 
 async def med_rows(rt: Runtime, rid: int) -> list:
-    return await rt.service(OutboxStore).for_resident(rid, "med_dose")
+    return await rt.stores.outbox.for_resident(rid, "med_dose")
 
 
 async def test_one_message_per_moment_sent_within_a_minute_then_taken(
@@ -93,18 +87,18 @@ async def test_one_message_per_moment_sent_within_a_minute_then_taken(
 ) -> None:
     u, rid = await resident(rt, make_user)
     at(clock, 24, 10)
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, entry("Amlodipine", ("18:00",)))
     await svc.add(rid, entry("Metformin", ("08:00", "18:00")))
     rows = [r for r in await med_rows(rt, rid) if r.key == "due"]
     # Today 18:00 (one row for both medicines), tomorrow 08:00 and 18:00.
     assert sorted(r.due_at for r in rows) == [ts(24, 18), ts(25, 8), ts(25, 18)]
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     at(clock, 24, 17, 59, 59)
     assert await dispatcher.drain() == 0  # nothing before its time
     now = at(clock, 24, 18, 0, 20)
     assert await dispatcher.drain() == 1
-    row = await rt.service(OutboxStore).by_dedupe(f"md:{rid}:{ts(24, 18)}")
+    row = await rt.stores.outbox.by_dedupe(f"md:{rid}:{ts(24, 18)}")
     assert row is not None and row.status == "sent"
     sent_at = await rt.db.fetchval("SELECT updated_at FROM outbox WHERE id = ?", (row.id,))
     assert row.due_at <= sent_at <= row.due_at + 60 and sent_at == now
@@ -120,7 +114,7 @@ async def test_one_message_per_moment_sent_within_a_minute_then_taken(
     # Answered: no gentle repeat is planned for that moment.
     at(clock, 24, 18, 45)
     assert await svc.plan_repeats() == 0
-    assert await rt.service(OutboxStore).by_dedupe(f"mdr:{rid}:{ts(24, 18)}") is None
+    assert await rt.stores.outbox.by_dedupe(f"mdr:{rid}:{ts(24, 18)}") is None
     # The same button again changes nothing and says what is stored.
     await u.press_data(msg.all_buttons()[2].data or "")
     assert "Already recorded" in u.texts() and "taken" in u.texts()
@@ -132,10 +126,10 @@ async def test_quiet_hours_do_not_hold_a_bedtime_reminder(
 ) -> None:
     _, rid = await resident(rt, make_user)
     at(clock, 24, 10)
-    await rt.service(MedicineService).add(rid, entry("Simvastatin", ("21:30",)))
+    await rt.services.medicines.add(rid, entry("Simvastatin", ("21:30",)))
     at(clock, 24, 21, 30, 5)  # inside the default quiet hours (21:00-08:00)
-    assert await rt.service(Dispatcher).drain() == 1
-    row = await rt.service(OutboxStore).by_dedupe(f"md:{rid}:{ts(24, 21, 30)}")
+    assert await rt.delivery.dispatcher.drain() == 1
+    row = await rt.stores.outbox.by_dedupe(f"md:{rid}:{ts(24, 21, 30)}")
     assert row is not None and row.status == "sent" and row.urgent
 
 
@@ -144,16 +138,16 @@ async def test_gentle_repeat_then_missed_and_no_double_dose_wording(
 ) -> None:
     u, rid = await resident(rt, make_user)
     at(clock, 24, 7)
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, entry("Aspirin", ("08:00",)))
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     at(clock, 24, 8)
     assert await dispatcher.drain() == 1
     at(clock, 24, 8, 43)
     assert await svc.plan_repeats() == 0  # not yet
     at(clock, 24, 8, 44, 30)  # the job runs every minute: the repeat is planned ahead
-    assert await rt.service(Jobs).run_now("meds.repeat") is None
-    row = await rt.service(OutboxStore).by_dedupe(f"mdr:{rid}:{ts(24, 8)}")
+    assert await rt.delivery.jobs.run_now("meds.repeat") is None
+    row = await rt.stores.outbox.by_dedupe(f"mdr:{rid}:{ts(24, 8)}")
     assert row is not None and row.due_at == ts(24, 8, 45) and row.urgent
     assert await svc.plan_repeats() == 0  # once
     assert await dispatcher.drain() == 0
@@ -179,9 +173,9 @@ async def test_later_and_skipped(
 ) -> None:
     u, rid = await resident(rt, make_user)
     at(clock, 24, 7)
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, entry("Metformin", ("08:00",)))
-    dispatcher = rt.service(Dispatcher)
+    dispatcher = rt.delivery.dispatcher
     at(clock, 24, 8, 0, 10)
     await dispatcher.drain()
     [msg] = sender.to("1001")
@@ -189,11 +183,11 @@ async def test_later_and_skipped(
     await u.press_data(later)
     assert "remind you again at 8:30\u202fAM" in u.texts()
     await u.press_data(later)  # a double tap plans one "later", not two
-    outbox = rt.service(OutboxStore)
+    outbox = rt.stores.outbox
     laters = [r for r in await med_rows(rt, rid) if r.key == "later"]
     assert len(laters) == 1 and laters[0].due_at == ts(24, 8, 30) + 10
     at(clock, 24, 8, 45)
-    assert await rt.service(MedicineService).plan_repeats() == 0  # the "later" replaces it
+    assert await rt.services.medicines.plan_repeats() == 0  # the "later" replaces it
     assert await outbox.by_dedupe(f"mdr:{rid}:{ts(24, 8)}") is None
     at(clock, 24, 8, 30, 30)
     assert await dispatcher.drain() == 1
@@ -212,11 +206,11 @@ async def test_a_reminder_for_someone_else_is_refused(
     _, rid = await resident(rt, make_user)
     other, _ = await resident(rt, make_user, "1002")
     at(clock, 24, 7)
-    await rt.service(MedicineService).add(rid, entry("Metformin", ("08:00",)))
+    await rt.services.medicines.add(rid, entry("Metformin", ("08:00",)))
     row = (await med_rows(rt, rid))[0]
-    await other.press_data(f"v1:mdr:tk:{row.id}")
+    await other.press_data(f"v1:dose:tk:{row.id}")
     assert "out of date" in other.texts()
-    [d] = await rt.service(MedicineService).slot(rid, ts(24, 8))
+    [d] = await rt.services.medicines.slot(rid, ts(24, 8))
     assert d.dose.status is DoseStatus.DUE
 
 
@@ -225,14 +219,14 @@ async def test_nightly_planner_and_start_up_plan_once(
 ) -> None:
     _, rid = await resident(rt, make_user)
     at(clock, 24, 10)
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, entry("Metformin", ("08:00", "20:00")))
     before = {r.dedupe_key for r in await med_rows(rt, rid)}
     at(clock, 24, 23, 30)
-    await rt.service(Jobs).run_now("meds.plan")  # plans tomorrow: already there, adds nothing
+    await rt.delivery.jobs.run_now("meds.plan")  # plans tomorrow: already there, adds nothing
     assert {r.dedupe_key for r in await med_rows(rt, rid)} == before
     at(clock, 25, 23, 30)
-    await rt.service(Jobs).run_now("meds.plan")
+    await rt.delivery.jobs.run_now("meds.plan")
     keys = {r.dedupe_key for r in await med_rows(rt, rid)}
     assert {f"md:{rid}:{ts(26, 8)}", f"md:{rid}:{ts(26, 20)}"} <= keys
     firsts = [r for r in await med_rows(rt, rid) if r.key == "due"]
@@ -245,7 +239,7 @@ async def test_weekly_summary_with_chart(
 ) -> None:
     _, rid = await resident(rt, make_user)
     at(clock, 23, 7)  # Monday 23 Nov
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.add(rid, entry("Metformin", ("08:00",), start=23))
     for day in range(23, 30):  # the whole week, planned day by day
         at(clock, day, 0, 1)
@@ -256,12 +250,12 @@ async def test_weekly_summary_with_chart(
     at(clock, 27, 8, 5)
     await svc.answer(rid, ts(27, 8), taken=False)
     at(clock, 30, 9)  # the next Monday
-    await rt.service(Jobs).run_now("meds.weekly")
-    row = await rt.service(OutboxStore).by_dedupe(f"mdw:{rid}:2026-11-23")
+    await rt.delivery.jobs.run_now("meds.weekly")
+    row = await rt.stores.outbox.by_dedupe(f"mdw:{rid}:2026-11-23")
     assert row is not None and row.params == {"from": "2026-11-23"}
-    await rt.service(Jobs).run_now("meds.weekly")  # twice: one row
-    assert len(await rt.service(OutboxStore).for_resident(rid, "med_weekly")) == 1
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.jobs.run_now("meds.weekly")  # twice: one row
+    assert len(await rt.stores.outbox.for_resident(rid, "med_weekly")) == 1
+    await rt.delivery.dispatcher.drain()
     photo, text = sender.to("1001")[-2:]
     assert photo.photo is not None and photo.photo.content.startswith(b"\x89PNG")
     assert "4 doses taken" in text.text and "3 doses missed or skipped" in text.text
@@ -285,9 +279,9 @@ async def test_deployment_cap_refuses_late_times(
         await u.press("1 tablet")
         await u.press("🌙 Bedtime")  # 21:00 is outside 06:00-21:00
         assert "between 6:00\u202fAM and 9:00\u202fPM only" in u.texts()
-        loaded = await runtime.service(ResidentStore).load("test", "2001")
+        loaded = await runtime.stores.residents.load("test", "2001")
         assert loaded is not None
-        assert await runtime.service(MedicineService).entries(loaded[0].id) == []
+        assert await runtime.services.medicines.entries(loaded[0].id) == []
     finally:
         await runtime.stop()
 
@@ -297,9 +291,9 @@ async def test_later_is_refused_once_the_dose_is_missed(
 ) -> None:
     u, rid = await resident(rt, make_user)
     at(clock, 24, 7)
-    await rt.service(MedicineService).add(rid, entry("Metformin", ("08:00",)))
+    await rt.services.medicines.add(rid, entry("Metformin", ("08:00",)))
     at(clock, 24, 8)
-    await rt.service(Dispatcher).drain()
+    await rt.delivery.dispatcher.drain()
     [msg] = sender.to("1001")
     at(clock, 24, 11, 30)  # missed now
     await u.press_data(msg.all_buttons()[1].data or "")
@@ -314,11 +308,11 @@ async def test_day_planner_pages_never_split_a_resident(
     import bot.services.medicines as meds
 
     monkeypatch.setattr(meds, "PLAN_PAGE", 4)  # pages end inside residents' lists
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     at(clock, 24, 22)
     ids = []
     for i in range(5):
-        r = await rt.service(ResidentStore).create("test", f"p{i}")
+        r = await rt.stores.residents.create("test", f"p{i}")
         ids.append(r.id)
         for name, times in (("A", ("08:00",)), ("B", ("08:00", "12:00")), ("C", ("21:00",))):
             await svc.store.add(r.id, entry(name, times), int(clock().timestamp()) - 60)

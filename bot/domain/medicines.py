@@ -25,6 +25,11 @@ FLAG_DAYS = 7
 # up to 12 weeks for stable chronic patients, when a signed family doctor prescribes.
 MAX_REFILL_WEEKS = 12
 REFILL_WEEKS = (2, 4, 8, 12)
+# Outbox kinds: a moment's dose reminder (keys 'due', 'repeat', 'later'), the weekly summary,
+# and the team's decision on a refill request (keys: the RefillStatus).
+DOSE_KIND = "med_dose"
+WEEKLY_KIND = "med_weekly"
+REFILL_KIND = "med_refill"
 
 
 class Slot(StrEnum):
@@ -114,6 +119,23 @@ class Entry:
         """Whether a dose was (or is) expected at `moment`, given when the medicine was added
         and stopped: the one rule behind reminders, answers and adherence counts."""
         return moment > self.created_at and (self.stopped_at is None or moment < self.stopped_at)
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A medicine to add, as the resident entered it."""
+
+    catalog_id: str | None
+    name: str
+    name_en: str
+    ingredient: str
+    strength: str
+    amount: str
+    unit: str
+    times: tuple[str, ...]
+    meals: Meals
+    start_on: date
+    end_on: date | None
 
 
 @dataclass(frozen=True, slots=True)

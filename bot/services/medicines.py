@@ -24,27 +24,32 @@ from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError
 from bot.domain.medicines import (
+    DOSE_KIND,
     FLAG_DAYS,
     MAX_ENTRIES,
     MAX_TIMES_PER_DAY,
     REPEAT_AFTER_S,
     SNOOZE_S,
+    WEEKLY_KIND,
     DayCount,
     Dose,
     DoseStatus,
     Entry,
+    NewEntry,
     dose_status,
     parse_hhmm,
 )
+from bot.domain.outbox import OutboxRow, Planned
 from bot.router import UserError
 from bot.services.medicines_catalog import MedicineCatalog, load_catalog
-from bot.storage.medicines import DOSE_KIND, MedicineStore, NewEntry, PlanRow
-from bot.storage.outbox import Planned
+from bot.storage.medicines import MedicineStore, PlanRow
+from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.config import Settings
+    from bot.delivery.dispatcher import Dispatcher
+    from bot.domain.clock import Clock
 
-WEEKLY_KIND = "med_weekly"
 # A reminder is no use long after its time: by then the resident may be near the next dose.
 REMINDER_LIFETIME_S = 2 * 3600
 PLAN_PAGE = 10_000  # medicines read per page by the day planner
@@ -183,24 +188,34 @@ def duplicates(entries: Sequence[Entry]) -> dict[str, list[Entry]]:
 
 
 class MedicineService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(MedicineStore)
-        self.tz = rt.settings.tz
-        self.cap = parse_cap(rt.settings.extra.get("DOORSTEP_MEDS_HOURS"))
+    def __init__(
+        self,
+        store: MedicineStore,
+        outbox: OutboxStore,
+        dispatcher: Dispatcher,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.clock = clock
+        self.tz = settings.tz
+        self.cap = parse_cap(settings.extra.get("DOORSTEP_MEDS_HOURS"))
         self._catalog: MedicineCatalog | None = None
 
     @property
     def catalog(self) -> MedicineCatalog:
         if self._catalog is None:
-            self._catalog = load_catalog(self.rt.settings.content_dir / "medicines")
+            self._catalog = load_catalog(self.settings.content_dir / "medicines")
         return self._catalog
 
     def now_ts(self) -> int:
-        return int(self.rt.now().timestamp())
+        return int(self.clock().timestamp())
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.tz).date()
+        return self.clock().astimezone(self.tz).date()
 
     def planner(self) -> DayPlanner:
         return DayPlanner(self.tz, self.cap)
@@ -265,7 +280,7 @@ class MedicineService:
         reminders = planner.plan(rows, today, now, now)
         reminders += planner.plan(rows, today + timedelta(days=1), now, now)
         added = await self.store.write_plan(reminders)
-        self._poke()
+        self.wake_delivery()
         return added
 
     async def plan_day(self, day: date) -> int:
@@ -287,15 +302,13 @@ class MedicineService:
             after = page[-1].resident_id
         if writing is not None:
             added += await writing
-        self._poke()
+        self.wake_delivery()
         return added
 
-    def _poke(self) -> None:
-        from bot.services.delivery.dispatcher import Dispatcher
-
-        dispatcher = self.rt.service(Dispatcher)
-        if dispatcher.running:
-            dispatcher.poke()
+    def wake_delivery(self) -> None:
+        """Wake the dispatcher for rows due now (it also finds them within a second)."""
+        if self.dispatcher.running:
+            self.dispatcher.poke()
 
     async def plan_repeats(self) -> int:
         """Plan the gentle repeat of every first reminder sent and still unanswered whose
@@ -306,14 +319,19 @@ class MedicineService:
             now - REPEAT_AFTER_S - REPEAT_CATCH_UP_S, now - REPEAT_AFTER_S + 60, REPEAT_AFTER_S, now
         )
         if added:
-            self._poke()
+            self.wake_delivery()
         return added
+
+    async def reminder_row(self, resident_id: int, row_id: int) -> OutboxRow | None:
+        """A dose reminder of this resident by its row id (its buttons carry it), else None."""
+        row = await self.outbox.get(row_id)
+        if row is None or row.kind != DOSE_KIND or row.resident_id != resident_id:
+            return None
+        return row
 
     async def upcoming_reminders(self, resident_id: int) -> list[int]:
         """Moments (unix seconds) of the resident's pending first reminders, from the rows."""
-        from bot.storage.outbox import OutboxStore
-
-        rows = await self.rt.service(OutboxStore).for_resident(resident_id, DOSE_KIND)
+        rows = await self.outbox.for_resident(resident_id, DOSE_KIND)
         return sorted(
             {int(r.params["at"]) for r in rows if r.status == "pending" and r.key == "due"}
         )
@@ -350,7 +368,7 @@ class MedicineService:
 
     async def snooze(self, resident_id: int, at: int, from_row: int) -> tuple[bool, int]:
         """Remind again in 30 minutes; (newly planned, when the later reminder is due)."""
-        now = self.rt.now()
+        now = self.clock()
         due = now + timedelta(seconds=SNOOZE_S)
         row = Planned(
             resident_id=resident_id,
@@ -363,10 +381,8 @@ class MedicineService:
             urgent=True,
         )
         added = await self.store.snooze(resident_id, at, row, int(now.timestamp()))
-        self._poke()
-        from bot.storage.outbox import OutboxStore
-
-        stored = await self.rt.service(OutboxStore).by_dedupe(row.dedupe_key)
+        self.wake_delivery()
+        stored = await self.outbox.by_dedupe(row.dedupe_key)
         return added, stored.due_at if stored else int(due.timestamp())
 
     # -- adherence ------------------------------------------------------------------------
@@ -433,12 +449,10 @@ class MedicineService:
 
     async def plan_weekly(self) -> int:
         """Plan last week's summary for every reachable resident who had doses in it."""
-        from bot.storage.outbox import OutboxStore
-
         first = self.last_week()
         lo = int(datetime.combine(first, time(0), tzinfo=self.tz).timestamp())
         hi = lo + 7 * 86400 + 3600  # a DST change cannot cut the last day short
-        now = self.rt.now()
+        now = self.clock()
         rows = [
             Planned(
                 resident_id=rid,
@@ -451,6 +465,6 @@ class MedicineService:
             )
             for rid in await self.store.residents_with_medicines(lo, hi)
         ]
-        added = await self.rt.service(OutboxStore).plan(rows, now)
-        self._poke()
+        added = await self.outbox.plan(rows, now)
+        self.wake_delivery()
         return added

@@ -17,20 +17,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from bot.domain.medicines import MAX_REFILL_WEEKS, Pickup, Refill, RefillStatus
+from bot.domain.directory import Doctor, Station
+from bot.domain.doctors import NewAudit
+from bot.domain.medicines import MAX_REFILL_WEEKS, REFILL_KIND, Pickup, Refill, RefillStatus
+from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.router import UserError
 from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
-from bot.storage.directory import Doctor, Station
-from bot.storage.doctors import DoctorStore, NewAudit
+from bot.services.medicines import MedicineService
 from bot.storage.medicines import MedicineStore
-from bot.storage.outbox import Planned
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
-
-REFILL_KIND = "med_refill"
+    from bot.config import Settings
+    from bot.domain.clock import Clock
 PICKUP_KINDS = ("centre", "station", "village_clinic")
 READY_IN_DAYS = (0, 1, 2, 3, 7)
 # Why a team declines: the stored key, translated when read.
@@ -54,22 +54,32 @@ class Sent:
 
 
 class RefillService:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.store = rt.service(MedicineStore)
-        self.directory = rt.service(DirectoryService)
-        self.doctors = rt.service(DoctorService)
+    def __init__(
+        self,
+        store: MedicineStore,
+        directory: DirectoryService,
+        doctors: DoctorService,
+        medicines: MedicineService,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.directory = directory
+        self.doctors = doctors
+        self.medicines = medicines
+        self.tz = settings.tz
+        self.clock = clock
 
     def _now(self) -> int:
-        return int(self.rt.now().timestamp())
+        return int(self.clock().timestamp())
 
     def today(self) -> date:
-        return self.rt.now().astimezone(self.rt.settings.tz).date()
+        return self.clock().astimezone(self.tz).date()
 
     async def team_sees(self, doctor: Doctor) -> bool:
         """Whether a doctor of this doctor's team has a linked account (sees the desk)."""
         team = set(await self.doctors.team(doctor))
-        return any(link.doctor_id in team for link in await self.rt.service(DoctorStore).links())
+        return any(link.doctor_id in team for link in await self.doctors.links())
 
     async def stations(self, doctor: Doctor) -> list[Station]:
         """Where a refill may be picked up: the team's centre first, then the other centres,
@@ -163,7 +173,7 @@ class RefillService:
         reason: str = "",
     ) -> Refill:
         r = await self.waiting_one(doctor, refill_id)
-        now = self.rt.now()
+        now = self.clock()
         notify = Planned(
             resident_id=r.resident_id,
             kind=REFILL_KIND,
@@ -181,9 +191,7 @@ class RefillService:
         await self.doctors.audit(
             NewAudit(doctor.id, f"refill_{status}", r.resident_id, f"refill={r.id}")
         )
-        from bot.services.medicines import MedicineService
-
-        self.rt.service(MedicineService)._poke()
+        self.medicines.wake_delivery()
         return done
 
     async def approve(

@@ -17,18 +17,19 @@ from datetime import date
 from typing import Any
 
 from bot.domain.medicines import (
+    DOSE_KIND,
     DoseStatus,
     Entry,
     Meals,
+    NewEntry,
     Pickup,
     Refill,
     RefillStatus,
 )
+from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_OR_REVIVE_SQL, Planned, insert_planned
+from bot.storage.outbox import INSERT_OR_REVIVE_SQL, insert_planned
 from bot.storage.outbox import cancel_keys as cancel_keys_in
-
-DOSE_KIND = "med_dose"
 
 _ENTRY_COLUMNS = (
     "id, resident_id, catalog_id, name, name_en, ingredient, strength, amount, unit, times, "
@@ -78,21 +79,6 @@ def _refill(r: Any) -> Refill:
         created_at=r["created_at"],
         decided_at=r["decided_at"],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    catalog_id: str | None
-    name: str
-    name_en: str
-    ingredient: str
-    strength: str
-    amount: str
-    unit: str
-    times: tuple[str, ...]
-    meals: Meals
-    start_on: date
-    end_on: date | None
 
 
 @dataclass(frozen=True, slots=True)

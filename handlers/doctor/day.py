@@ -17,10 +17,10 @@ from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
 from bot.services.followup import Reason
+from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.resident.health import CONDITION_LABELS
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
-from handlers.doctor import medicines as doctor_medicines
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow

@@ -11,19 +11,17 @@ from datetime import datetime, timedelta
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
 from bot.domain.medicines import FLAG_DAYS, FLAG_MISSED, Pickup, Refill
 from bot.router import Registry
 from bot.services import medicines_view as view
-from bot.services.directory import DirectoryService, short_key
-from bot.services.doctors import DoctorService
-from bot.services.medicines import MedicineService
-from bot.services.medicines_refill import DECLINE_REASONS, READY_IN_DAYS, NotTheTeams, RefillService
-from bot.storage.directory import Doctor
-from bot.storage.doctors import NewAudit
-from handlers import directory_view as dview
-from handlers.doctor_side import MENU, NotADoctor, require
+from bot.services.directory import short_key
+from bot.services.medicines_refill import DECLINE_REASONS, READY_IN_DAYS, NotTheTeams
+from handlers.doctor.desk import MENU, NotADoctor, require
+from handlers.resident import directory_view as dview
 
-LIST = cb("drm", "list")
+LIST = cb("refills", "list")
 
 
 def _who(ctx: Ctx, name: str, resident_id: int) -> str:
@@ -31,11 +29,11 @@ def _who(ctx: Ctx, name: str, resident_id: int) -> str:
 
 
 async def refill_count(ctx: Ctx, doctor: Doctor) -> int:
-    return len(await ctx.service(RefillService).waiting(doctor))
+    return len(await ctx.services.refills.waiting(doctor))
 
 
 async def show_waiting(ctx: Ctx, doctor: Doctor, prefix: str = "") -> None:
-    waiting = await ctx.service(RefillService).waiting(doctor)
+    waiting = await ctx.services.refills.waiting(doctor)
     head = [prefix] if prefix else []
     if not waiting:
         ctx.say("\n".join([*head, ctx._("No refill requests are waiting.")]), back=MENU, edit=True)
@@ -45,8 +43,8 @@ async def show_waiting(ctx: Ctx, doctor: Doctor, prefix: str = "") -> None:
 
 
 async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list[str]) -> None:
-    svc = ctx.service(RefillService)
-    names = await ctx.service(DoctorService).names(doctor, [r.resident_id])
+    svc = ctx.services.refills
+    names = await ctx.services.doctors.names(doctor, [r.resident_id])
     if r.pickup is Pickup.FAMILY:
         where = ctx._("picked up by {name}").format(name=r.family_name)
     else:
@@ -71,10 +69,10 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
     ctx.say(
         "\n".join(lines),
         [
-            Button(ctx._("✅ Approve"), cb("drm", "ok", r.id)),
-            Button(ctx._("❌ Decline"), cb("drm", "no", r.id)),
-            Button(ctx._("🏥 Ask to come in"), cb("drm", "in", r.id)),
-            Button(ctx._("🗂 Card"), cb("drd", "card", r.resident_id)),
+            Button(ctx._("✅ Approve"), cb("refills", "ok", r.id)),
+            Button(ctx._("❌ Decline"), cb("refills", "no", r.id)),
+            Button(ctx._("🏥 Ask to come in"), cb("refills", "in", r.id)),
+            Button(ctx._("🗂 Card"), cb("day", "card", r.resident_id)),
         ],
         cols=2,
         back=MENU,
@@ -83,11 +81,11 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
 
 
 async def ask_day(ctx: Ctx, r: Refill) -> None:
-    today = ctx.service(RefillService).today()
+    today = ctx.services.refills.today()
     ctx.say(
         ctx._("Ready from which day?"),
         [
-            Button(ctx.t.weekday_date(today + timedelta(days=d)), cb("drm", "day", r.id, d))
+            Button(ctx.t.weekday_date(today + timedelta(days=d)), cb("refills", "day", r.id, d))
             for d in READY_IN_DAYS
         ],
         cols=2,
@@ -97,7 +95,7 @@ async def ask_day(ctx: Ctx, r: Refill) -> None:
 
 
 async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill, days: int) -> None:
-    stations = (await ctx.service(RefillService).stations(doctor))[:6]
+    stations = (await ctx.services.refills.stations(doctor))[:6]
     if r.station_id:
         stations.sort(key=lambda s: s.id != r.station_id)  # the resident's choice first
     ctx.say(
@@ -105,19 +103,19 @@ async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill, days: int) -> None:
         [
             Button(
                 ("⭐ " if s.id == r.station_id else "📍 ") + dview.station_name(ctx, s),
-                cb("drm", "st", r.id, days, short_key(s.id)),
+                cb("refills", "st", r.id, days, short_key(s.id)),
             )
             for s in stations
         ],
-        back=cb("drm", "ok", r.id),
+        back=cb("refills", "ok", r.id),
         edit=True,
     )
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("list", "ok", "day", "st", "no", "nr", "in"))
-    doctor = await require(ctx, f"drm:{action}")
-    svc = ctx.service(RefillService)
+    doctor = await require(ctx, f"refills:{action}")
+    svc = ctx.services.refills
     try:
         if action == "list":
             await show_waiting(ctx, doctor)
@@ -132,7 +130,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             await ask_station(ctx, doctor, r, days)
         elif action == "st":
             days = data.int_part(2)
-            station = await ctx.service(DirectoryService).station_by_key(data.part(3))
+            station = await ctx.services.directory.station_by_key(data.part(3))
             if station is None or days not in READY_IN_DAYS:
                 raise StaleButton("unknown station or day")
             done = await svc.approve(doctor, r.id, svc.today() + timedelta(days=days), station.id)
@@ -151,7 +149,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx.say(
                 ctx._("Why do you decline? The resident will see this reason."),
                 [
-                    Button(ctx._(label), cb("drm", "nr", r.id, key))
+                    Button(ctx._(label), cb("refills", "nr", r.id, key))
                     for key, label in DECLINE_REASONS.items()
                 ],
                 back=LIST,
@@ -166,22 +164,22 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx.notice(ctx._("Sent."))
             await show_waiting(ctx, doctor, ctx._("🏥 The resident has been asked to come in."))
     except NotTheTeams:
-        await ctx.service(DoctorService).denied(ctx.user, doctor, f"drm:{action}")
-        raise NotADoctor(f"not the team's refill: drm:{action}") from None
+        await ctx.services.doctors.denied(ctx.user, doctor, f"refills:{action}")
+        raise NotADoctor(f"not the team's refill: refills:{action}") from None
 
 
 # -- Flags and the card ----------------------------------------------------------------------
 async def missed_section(ctx: Ctx, doctor: Doctor) -> tuple[list[str], list[Button]]:
     """Residents of the team with FLAG_MISSED or more missed doses in FLAG_DAYS days."""
-    ids = await ctx.service(DoctorService).signed_residents(doctor)
-    counts = await ctx.service(MedicineService).not_taken(ids)
+    ids = await ctx.services.doctors.signed_residents(doctor)
+    counts = await ctx.services.medicines.not_taken(ids)
     flagged = sorted(
         ((n, rid) for rid, n in counts.items() if n >= FLAG_MISSED), key=lambda x: (-x[0], x[1])
     )[:10]
     if not flagged:
         return [], []
-    names = await ctx.service(DoctorService).names(doctor, [rid for _, rid in flagged])
-    await ctx.service(DoctorService).audit(
+    names = await ctx.services.doctors.names(doctor, [rid for _, rid in flagged])
+    await ctx.services.doctors.audit(
         NewAudit(doctor.id, "view_missed_doses", details=f"n={len(flagged)}")
     )
     lines = [ctx._("💊 Missed medicine doses (3 or more in 7 days):")]
@@ -193,13 +191,13 @@ async def missed_section(ctx: Ctx, doctor: Doctor) -> tuple[list[str], list[Butt
                 name=_who(ctx, names.get(rid, ""), rid), n=n
             )
         )
-        buttons.append(Button(ctx._("🗂 Card 💊{n}").format(n=i), cb("drd", "card", rid)))
+        buttons.append(Button(ctx._("🗂 Card 💊{n}").format(n=i), cb("day", "card", rid)))
     return lines, buttons
 
 
 async def card_lines(ctx: Ctx, resident_id: int) -> list[str]:
     """The resident's medicines and their last 7 days, for the doctor's card."""
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     entries = await svc.entries(resident_id)
     if not entries:
         return [ctx._("Medicines: none recorded")]
@@ -217,4 +215,4 @@ async def card_lines(ctx: Ctx, resident_id: int) -> list[str]:
 
 
 def register(r: Registry) -> None:
-    r.button("drm", on_button, open=True)
+    r.button("refills", on_button, open=True)

@@ -5,34 +5,48 @@ answers in medicines_remind, refills in medicines_refill.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button
 from bot.domain.medicines import DoseStatus, Entry
+from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.services import medicines_view as view
 from bot.services.medicines import MedicineService, duplicates
 from bot.services.medicines_images import adherence_png, medicine_card_png
 from bot.services.medicines_input import is_number, parse_amount
-from handlers import medicines_add as add
-from handlers.medicines_remind import summary_text
+from handlers.resident import medicines_add as add
+from handlers.resident.medicines_remind import summary_text
 
-NEW_DOSE = "med.newdose"
-LIST = cb("med", "list")
+
+@dataclass(frozen=True)
+class ChangingDose(FlowState):
+    """A new dose being entered for `entry`, then confirmed (`amount`, `unit`)."""
+
+    NAME: ClassVar[str] = "med.newdose"
+    entry: int = 0
+    amount: str = ""
+    unit: str = ""
+
+
+NEW_DOSE = ChangingDose.NAME
+LIST = cb("medicines", "list")
 
 
 async def show(ctx: Ctx) -> None:
     """The main-menu entry: the list, or straight to the picker for a first medicine."""
-    if not await ctx.service(MedicineService).entries(ctx.user.id):
+    if not await ctx.services.medicines.entries(ctx.user.id):
         await add.picker(ctx, ctx._("💊 My medicines: none yet. Let's add the first one."))
         return
     await show_list(ctx)
 
 
 async def show_list(ctx: Ctx, prefix: str = "", edit: bool = False) -> None:
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     entries = await svc.entries(ctx.user.id)
     ctx.clear_state()
     lines = [prefix, ""] if prefix else []
@@ -63,15 +77,15 @@ async def show_list(ctx: Ctx, prefix: str = "", edit: bool = False) -> None:
     today_lines, today_buttons = await _today(ctx, svc)
     lines += today_lines
     buttons = today_buttons + [
-        Button(f"{i}. {view.entry_name(ctx.t, e)}", cb("med", "e", e.id))
+        Button(f"{i}. {view.entry_name(ctx.t, e)}", cb("medicines", "e", e.id))
         for i, e in enumerate(entries, start=1)
     ]
-    buttons.append(Button(ctx._("➕ Add a medicine"), cb("mda", "start")))
+    buttons.append(Button(ctx._("➕ Add a medicine"), cb("addmed", "start")))
     if entries:
         buttons += [
-            Button(ctx._("🔁 Running low"), cb("mdf", "new")),
-            Button(ctx._("🪪 Medicine card"), cb("med", "card")),
-            Button(ctx._("📊 My week"), cb("med", "week")),
+            Button(ctx._("🔁 Running low"), cb("refill", "new")),
+            Button(ctx._("🪪 Medicine card"), cb("medicines", "card")),
+            Button(ctx._("📊 My week"), cb("medicines", "week")),
         ]
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
@@ -102,7 +116,7 @@ async def _today(ctx: Ctx, svc: MedicineService) -> tuple[list[str], list[Button
             buttons.append(
                 Button(
                     ctx._("✅ {time} taken").format(time=view.moment_text(ctx.t, at)),
-                    cb("med", "tk", at),
+                    cb("medicines", "tk", at),
                 )
             )
     return lines, buttons
@@ -113,7 +127,7 @@ def _allowed(svc: MedicineService, hhmm: str) -> bool:
 
 
 async def _mine(ctx: Ctx, entry_id: int) -> Entry:
-    entry = await ctx.service(MedicineService).store.entry(ctx.user.id, entry_id)
+    entry = await ctx.services.medicines.store.entry(ctx.user.id, entry_id)
     if entry is None or not entry.active:
         raise StaleButton("not an active medicine of this resident")
     return entry
@@ -125,8 +139,8 @@ async def show_entry(ctx: Ctx, entry: Entry) -> None:
     ctx.say(
         "\n".join(lines),
         [
-            Button(ctx._("✏️ Change the dose"), cb("med", "dose", entry.id)),
-            Button(ctx._("⏹ Stop this medicine"), cb("med", "stop", entry.id)),
+            Button(ctx._("✏️ Change the dose"), cb("medicines", "dose", entry.id)),
+            Button(ctx._("⏹ Stop this medicine"), cb("medicines", "stop", entry.id)),
         ],
         cols=2,
         back=LIST,
@@ -135,11 +149,13 @@ async def show_entry(ctx: Ctx, entry: Entry) -> None:
 
 
 async def ask_dose(ctx: Ctx, entry: Entry) -> None:
-    ctx.set_state(NEW_DOSE, entry=entry.id)
+    ctx.enter(ChangingDose(entry=entry.id))
     buttons = []
     if entry.unit in add.COUNTABLE:
         buttons = [
-            Button(view.dose_text(ctx.t, label, entry.unit), cb("med", "dset", entry.id, code))
+            Button(
+                view.dose_text(ctx.t, label, entry.unit), cb("medicines", "dset", entry.id, code)
+            )
             for code, label in add.AMOUNTS.items()
         ]
     ctx.say(
@@ -153,29 +169,30 @@ async def ask_dose(ctx: Ctx, entry: Entry) -> None:
         + ctx._(view.NO_DOSE_ADVICE),
         buttons,
         cols=2,
-        back=cb("med", "e", entry.id),
+        back=cb("medicines", "e", entry.id),
         edit=True,
         wants_text=True,
     )
 
 
 async def confirm_dose(ctx: Ctx, entry: Entry, amount: str, unit: str) -> None:
-    ctx.set_state(NEW_DOSE, entry=entry.id, amount=amount, unit=unit)
+    ctx.enter(ChangingDose(entry=entry.id, amount=amount, unit=unit))
     ctx.say(
         ctx._("Change the dose of {name} to {dose}, as your doctor told you?").format(
             name=view.entry_name(ctx.t, entry), dose=view.dose_text(ctx.t, amount, unit)
         ),
         [
-            Button(ctx._("✅ Yes, change it"), cb("med", "dok", entry.id)),
-            Button(ctx._("❌ No"), cb("med", "e", entry.id)),
+            Button(ctx._("✅ Yes, change it"), cb("medicines", "dok", entry.id)),
+            Button(ctx._("❌ No"), cb("medicines", "e", entry.id)),
         ],
         cols=2,
-        back=cb("med", "e", entry.id),
+        back=cb("medicines", "e", entry.id),
     )
 
 
 async def on_new_dose(ctx: Ctx) -> None:
-    entry = await _mine(ctx, int(ctx.state.data.get("entry", 0)))
+    flow = ctx.flow(ChangingDose)
+    entry = await _mine(ctx, flow.entry if flow else 0)
     amount = parse_amount(ctx.msg.text) if ctx.msg.location is None else None
     if amount is None:
         ctx.say(
@@ -183,7 +200,7 @@ async def on_new_dose(ctx: Ctx) -> None:
                 "Please type how much you take each time, as your doctor told you: "
                 "a number like 1 or ½, or with its unit, like 10 units."
             ),
-            back=cb("med", "e", entry.id),
+            back=cb("medicines", "e", entry.id),
             wants_text=True,
         )
         return
@@ -195,7 +212,7 @@ async def on_new_dose(ctx: Ctx) -> None:
 
 async def week(ctx: Ctx) -> None:
     """The last seven days (today included): a chart and the counts."""
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     days = await svc.days(ctx.user.id, svc.today() - timedelta(days=6))
     text = summary_text(ctx.t, days)
     ctx.photo(
@@ -206,14 +223,14 @@ async def week(ctx: Ctx) -> None:
 
 
 async def card(ctx: Ctx) -> None:
-    entries = await ctx.service(MedicineService).entries(ctx.user.id)
+    entries = await ctx.services.medicines.entries(ctx.user.id)
     if not entries:
         raise StaleButton("no medicines")
     ctx.photo(
         Attachment(
             "medicines.png",
             medicine_card_png(
-                ctx.t, entries, ctx.rt.catalogs.get("en"), ctx.service(MedicineService).today()
+                ctx.t, entries, ctx.rt.catalogs.get("en"), ctx.services.medicines.today()
             ),
             "image/png",
         ),
@@ -226,7 +243,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(
         0, ("list", "e", "dose", "dset", "dok", "stop", "stopok", "card", "week", "tk")
     )
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     if action == "list":
         await show_list(ctx, edit=True)
     elif action == "tk":
@@ -252,10 +269,10 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         await confirm_dose(ctx, entry, add.AMOUNTS[data.choice(2, tuple(add.AMOUNTS))], entry.unit)
     elif action == "dok":
         entry = await _mine(ctx, data.int_part(1))
-        st = ctx.state.data
-        if ctx.state.name != NEW_DOSE or st.get("entry") != entry.id or "amount" not in st:
+        st = ctx.flow(ChangingDose)
+        if st is None or st.entry != entry.id or not st.amount:
             raise StaleButton("no dose change waiting")
-        await svc.set_dose(ctx.user.id, entry.id, str(st["amount"]), str(st.get("unit", "")))
+        await svc.set_dose(ctx.user.id, entry.id, st.amount, st.unit)
         ctx.notice(ctx._("Saved."))
         changed = await _mine(ctx, entry.id)
         await show_list(
@@ -272,11 +289,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
                 name=view.entry_name(ctx.t, entry)
             ),
             [
-                Button(ctx._("✅ Yes, stop it"), cb("med", "stopok", entry.id)),
-                Button(ctx._("❌ No"), cb("med", "e", entry.id)),
+                Button(ctx._("✅ Yes, stop it"), cb("medicines", "stopok", entry.id)),
+                Button(ctx._("❌ No"), cb("medicines", "e", entry.id)),
             ],
             cols=2,
-            back=cb("med", "e", entry.id),
+            back=cb("medicines", "e", entry.id),
             edit=True,
         )
     else:
@@ -299,5 +316,5 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 def register(r: Registry) -> None:
     r.menu_item("medicines", show)
-    r.button("med", on_button)
+    r.button("medicines", on_button)
     r.state(NEW_DOSE, on_new_dose)

@@ -17,15 +17,15 @@ from bot.context import Ctx
 from bot.core import Button
 from bot.domain.medicines import (
     Meals,
+    NewEntry,
 )
 from bot.router import Registry
 from bot.services import medicines_view as view
-from bot.services.medicines import MedicineService, same_ingredient
+from bot.services.medicines import same_ingredient
 from bot.services.medicines_input import clean_name, is_number, parse_amount
-from bot.storage.medicines import NewEntry
-from handlers import medicines_draft as drafts
-from handlers import medicines_times as times
-from handlers.medicines_draft import AMOUNT, DRAFT, PICK
+from handlers.resident import medicines_draft as drafts
+from handlers.resident import medicines_times as times
+from handlers.resident.medicines_draft import AMOUNT, DRAFT, PICK
 
 COMMON = ("amlodipine", "nifedipine-sr", "valsartan", "metformin", "aspirin", "atorvastatin")
 AMOUNTS = {"h": "½", "1": "1", "2": "2", "3": "3"}
@@ -38,15 +38,15 @@ async def picker(ctx: Ctx, prefix: str = "", edit: bool = False) -> None:
     """The most common medicines, the groups, and "type a name"; typed text searches. (Not
     `wants_text`: a name always has letters, so on text channels a typed number still picks
     an option.)"""
-    catalog = ctx.service(MedicineService).catalog
+    catalog = ctx.services.medicines.catalog
     ctx.set_state(PICK)
     buttons = [
-        Button(view.medicine_name(ctx.t, m), cb("mda", "pick", m.id))
+        Button(view.medicine_name(ctx.t, m), cb("addmed", "pick", m.id))
         for m in (catalog.get(i) for i in COMMON)
         if m is not None
     ]
     buttons += [
-        Button("📋 " + (g.en if ctx.locale == "en" else g.zh), cb("mda", "grp", g.id))
+        Button("📋 " + (g.en if ctx.locale == "en" else g.zh), cb("addmed", "grp", g.id))
         for g in catalog.groups
     ]
     text = ctx._(
@@ -57,22 +57,22 @@ async def picker(ctx: Ctx, prefix: str = "", edit: bool = False) -> None:
         (prefix + "\n\n" if prefix else "") + text,
         buttons,
         cols=2,
-        back=cb("med", "list"),
+        back=cb("medicines", "list"),
         edit=edit,
     )
 
 
 async def group(ctx: Ctx, group_id: str) -> None:
-    catalog = ctx.service(MedicineService).catalog
+    catalog = ctx.services.medicines.catalog
     meds = catalog.in_group(group_id)
     if not meds:
         raise StaleButton("unknown group")
     ctx.set_state(PICK)
     ctx.say(
         ctx._("Which one? Or type its name."),
-        [Button(view.medicine_name(ctx.t, m), cb("mda", "pick", m.id)) for m in meds],
+        [Button(view.medicine_name(ctx.t, m), cb("addmed", "pick", m.id)) for m in meds],
         cols=2,
-        back=cb("mda", "start"),
+        back=cb("addmed", "start"),
         edit=True,
     )
 
@@ -86,10 +86,10 @@ async def on_search(ctx: Ctx) -> None:
     if name is None:
         await picker(ctx, ctx._("Please type the name in letters or characters (at most 40)."))
         return
-    found = ctx.service(MedicineService).catalog.search(name)
-    buttons = [Button(view.medicine_name(ctx.t, m), cb("mda", "pick", m.id)) for m in found]
-    buttons.append(Button(ctx._("✏️ Use “{name}”").format(name=name), cb("mda", "free")))
-    ctx.set_state(PICK, typed=name)
+    found = ctx.services.medicines.catalog.search(name)
+    buttons = [Button(view.medicine_name(ctx.t, m), cb("addmed", "pick", m.id)) for m in found]
+    buttons.append(Button(ctx._("✏️ Use “{name}”").format(name=name), cb("addmed", "free")))
+    ctx.enter(drafts.Picking(typed=name))
     text = (
         ctx._("These medicines match “{text}”:").format(text=name)
         if found
@@ -99,14 +99,15 @@ async def on_search(ctx: Ctx) -> None:
         text + "\n" + ctx._("Or type again."),
         buttons,
         cols=2,
-        back=cb("mda", "start"),
+        back=cb("addmed", "start"),
     )
 
 
 async def chosen(ctx: Ctx, med_id: str | None) -> None:
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     if med_id is None:
-        typed = ctx.state.data.get("typed") if ctx.state.name == PICK else None
+        picking = ctx.flow(drafts.Picking)
+        typed = picking.typed if picking is not None else None
         if not typed:
             raise StaleButton("no typed name")
         known = svc.catalog.by_name(typed)
@@ -140,19 +141,21 @@ async def ask_amount(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None
     buttons: list[Button] = []
     if unit in COUNTABLE:
         buttons = [
-            Button(view.dose_text(ctx.t, label, unit), cb("mda", "amt", code))
+            Button(view.dose_text(ctx.t, label, unit), cb("addmed", "amt", code))
             for code, label in AMOUNTS.items()
         ]
     elif not unit:
-        buttons = [Button(view.dose_text(ctx.t, "1", u), cb("mda", "amtu", u)) for u in COUNTABLE]
-    buttons.append(Button(ctx._("⌨️ Type another amount"), cb("mda", "amtx")))
+        buttons = [
+            Button(view.dose_text(ctx.t, "1", u), cb("addmed", "amtu", u)) for u in COUNTABLE
+        ]
+    buttons.append(Button(ctx._("⌨️ Type another amount"), cb("addmed", "amtx")))
     ctx.say(
         ctx._("{name}\nHow much do you take each time, as your doctor told you?").format(name=name)
         + "\n"
         + ctx._(view.NO_DOSE_ADVICE),
         buttons,
         cols=2,
-        back=cb("mda", "start"),
+        back=cb("addmed", "start"),
         edit=edit,
     )
 
@@ -166,7 +169,7 @@ async def on_amount(ctx: Ctx) -> None:
                 "Please type how much you take each time, as your doctor told you: "
                 "a number like 1 or ½, or with its unit, like 10 units."
             ),
-            back=cb("mda", "back", "amt"),
+            back=cb("addmed", "back", "amt"),
             wants_text=True,
         )
         return
@@ -199,7 +202,7 @@ def _new_entry(draft: dict[str, Any]) -> NewEntry:
 
 async def same_warning(ctx: Ctx, ingredient: str, skip: int = 0) -> str:
     """The "same active ingredient" note, or "" if no other medicine has it."""
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     others = same_ingredient(await svc.entries(ctx.user.id), ingredient, skip)
     if not others:
         return ""
@@ -213,7 +216,7 @@ async def same_warning(ctx: Ctx, ingredient: str, skip: int = 0) -> str:
 
 
 def _ingredient_name(ctx: Ctx, ingredient: str) -> str:
-    catalog = ctx.service(MedicineService).catalog
+    catalog = ctx.services.medicines.catalog
     m = next((m for m in catalog.medicines if m.ingredient_en == ingredient), None)
     if m is None:
         return ingredient
@@ -221,7 +224,7 @@ def _ingredient_name(ctx: Ctx, ingredient: str) -> str:
 
 
 async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     e = _new_entry(draft)
     start = e.start_on
     lines = [
@@ -239,36 +242,36 @@ async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
     warn = await same_warning(ctx, e.ingredient)
     if warn:
         lines.append(warn)
-    buttons: list[Button] = [Button(ctx._("✅ Save"), cb("mda", "save"))]
+    buttons: list[Button] = [Button(ctx._("✅ Save"), cb("addmed", "save"))]
     med = svc.catalog.get(draft["cid"]) if draft["cid"] else None
     if med is not None and med.strengths and not draft["strength"]:
         lines.append(ctx._("Strength on your box? Tap it if you know it:"))
-        buttons += [Button(s, cb("mda", "str", i)) for i, s in enumerate(med.strengths[:4])]
+        buttons += [Button(s, cb("addmed", "str", i)) for i, s in enumerate(med.strengths[:4])]
     today = svc.today()
     if start == today:
-        buttons.append(Button(ctx._("📅 Start tomorrow"), cb("mda", "start1")))
+        buttons.append(Button(ctx._("📅 Start tomorrow"), cb("addmed", "start1")))
     else:
-        buttons.append(Button(ctx._("📅 Start today"), cb("mda", "start0")))
-    buttons.append(Button(ctx._("⏳ Set an end date"), cb("mda", "endm")))
-    ctx.say("\n".join(lines), buttons, cols=2, back=cb("mda", "back", "meal"), edit=edit)
+        buttons.append(Button(ctx._("📅 Start today"), cb("addmed", "start0")))
+    buttons.append(Button(ctx._("⏳ Set an end date"), cb("addmed", "endm")))
+    ctx.say("\n".join(lines), buttons, cols=2, back=cb("addmed", "back", "meal"), edit=edit)
 
 
 async def ask_end(ctx: Ctx, draft: dict[str, Any]) -> None:
     start = date.fromisoformat(draft["start"])
-    buttons = [Button(ctx._("No end: I take it long-term"), cb("mda", "end", 0))]
+    buttons = [Button(ctx._("No end: I take it long-term"), cb("addmed", "end", 0))]
     for days in END_DAYS:
         last = start + timedelta(days=days - 1)
         label = ctx.ngettext("{n} week, until {date}", "{n} weeks, until {date}", days // 7)
         buttons.append(
-            Button(label.format(n=days // 7, date=ctx.t.date(last)), cb("mda", "end", days))
+            Button(label.format(n=days // 7, date=ctx.t.date(last)), cb("addmed", "end", days))
         )
-    ctx.say(ctx._("Until when?"), buttons, cols=1, back=cb("mda", "back", "conf"), edit=True)
+    ctx.say(ctx._("Until when?"), buttons, cols=1, back=cb("addmed", "back", "conf"), edit=True)
 
 
 async def save(ctx: Ctx, draft: dict[str, Any]) -> None:
-    from handlers import medicines as home
+    from handlers.resident import medicines as home
 
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     entry_id, upcoming = await svc.add(ctx.user.id, _new_entry(draft))
     ctx.clear_state()
     ctx.notice(ctx._("Saved."))
@@ -342,7 +345,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx._(
                 "Type how much you take each time, as your doctor told you (e.g. 1, ½, 10 units)."
             ),
-            back=cb("mda", "back", "amt"),
+            back=cb("addmed", "back", "amt"),
             wants_text=True,
             edit=True,
         )
@@ -375,7 +378,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif not draft.get("meals"):
         raise StaleButton("no meals answer yet")
     elif action == "str":
-        med = ctx.service(MedicineService).catalog.get(draft["cid"])
+        med = ctx.services.medicines.catalog.get(draft["cid"])
         i = data.int_part(1)
         if med is None or i >= len(med.strengths):
             raise StaleButton("unknown strength")
@@ -383,7 +386,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         drafts.save(ctx, draft)
         await confirm(ctx, draft)
     elif action in ("start0", "start1"):
-        today = ctx.service(MedicineService).today()
+        today = ctx.services.medicines.today()
         start = today + timedelta(days=1 if action == "start1" else 0)
         draft["start"] = start.isoformat()
         if draft["end"] and date.fromisoformat(draft["end"]) < start:
@@ -421,7 +424,7 @@ async def on_draft_text(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
-    r.button("mda", on_button)
+    r.button("addmed", on_button)
     r.state(DRAFT, on_draft_text)
     r.state(PICK, on_search)
     r.state(AMOUNT, on_amount)

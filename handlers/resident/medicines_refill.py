@@ -5,32 +5,52 @@ resident is told when the team decides (the ready notice carries the station's p
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
-from bot.domain.medicines import MAX_NAME, REFILL_WEEKS, Pickup, Refill, RefillStatus
+from bot.domain.directory import Station
+from bot.domain.medicines import MAX_NAME, REFILL_KIND, REFILL_WEEKS, Pickup, Refill, RefillStatus
+from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.layout import notification
 from bot.router import Registry
 from bot.services import medicines_view as view
-from bot.services.directory import DirectoryService, short_key
-from bot.services.medicines import MedicineService
+from bot.services.directory import short_key
 from bot.services.medicines_input import clean_name
-from bot.services.medicines_refill import DECLINE_REASONS, REFILL_KIND, RefillService
-from bot.storage.directory import Station
-from handlers import directory_view as dview
+from bot.services.medicines_refill import DECLINE_REASONS
+from handlers.resident import directory_view as dview
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
-    from bot.storage.residents import Resident
 
-REFILL = "med.refill"
-FAMILY = "med.family"
+
+@dataclass(frozen=True)
+class Refilling(FlowState):
+    """A refill request being put together: the medicines ticked, weeks, where it is picked
+    up (`station`) or who picks it up (`family`)."""
+
+    NAME: ClassVar[str] = "med.refill"
+    sel: tuple[int, ...] = ()
+    weeks: int = 0
+    pickup: str = ""
+    station: str = ""
+    family: str = ""
+
+
+@dataclass(frozen=True)
+class TypingFamilyName(Refilling):
+    NAME: ClassVar[str] = "med.family"
+
+
+REFILL = Refilling.NAME
+FAMILY = TypingFamilyName.NAME
 LONG_RX = N_(
     "Long prescriptions: for a stable chronic condition, a signed family doctor may prescribe "
     "for up to 12 weeks at a time. Your doctor decides what is right for you."
@@ -83,14 +103,22 @@ def status_line(t: Translator, r: Refill, station: Station | None) -> str:
 
 
 def _draft(ctx: Ctx) -> dict[str, Any]:
-    if ctx.state.name not in (REFILL, FAMILY):
+    flow = ctx.flow(Refilling) or ctx.flow(TypingFamilyName)
+    if flow is None:
         raise StaleButton("no refill request being made")
-    return dict(ctx.state.data)
+    draft = asdict(flow)
+    draft["sel"] = list(draft["sel"])
+    return draft
+
+
+def _enter(ctx: Ctx, draft: dict[str, Any], state: str = REFILL) -> None:
+    cls = TypingFamilyName if state == FAMILY else Refilling
+    ctx.enter(cls.from_data({**draft, "sel": tuple(draft.get("sel") or ())}))
 
 
 async def start(ctx: Ctx) -> None:
-    svc = ctx.service(RefillService)
-    doctor = await ctx.service(DirectoryService).signed_doctor(ctx.user.id)
+    svc = ctx.services.refills
+    doctor = await ctx.services.directory.signed_doctor(ctx.user.id)
     lines = [ctx._("🔁 Running low on a medicine?")]
     past = await svc.latest(ctx.user.id)
     if past:
@@ -105,27 +133,29 @@ async def start(ctx: Ctx) -> None:
                 'doctor first ("My family doctor").'
             )
         )
-        ctx.say("\n".join(lines), back=cb("med", "list"))
+        ctx.say("\n".join(lines), back=cb("medicines", "list"))
         return
-    entries = await ctx.service(MedicineService).entries(ctx.user.id)
+    entries = await ctx.services.medicines.entries(ctx.user.id)
     if not entries:
         raise StaleButton("no medicines")
-    ctx.set_state(REFILL, sel=[e.id for e in entries])
+    ctx.enter(Refilling(sel=tuple(e.id for e in entries)))
     await choose(ctx, "\n".join(lines))
 
 
 async def choose(ctx: Ctx, prefix: str = "", edit: bool = False) -> None:
     draft = _draft(ctx)
-    entries = await ctx.service(MedicineService).entries(ctx.user.id)
+    entries = await ctx.services.medicines.entries(ctx.user.id)
     sel = set(draft.get("sel", []))
     buttons = [
-        Button(("☑️ " if e.id in sel else "⬜ ") + view.entry_name(ctx.t, e), cb("mdf", "t", e.id))
+        Button(
+            ("☑️ " if e.id in sel else "⬜ ") + view.entry_name(ctx.t, e), cb("refill", "t", e.id)
+        )
         for e in entries
     ]
     if sel & {e.id for e in entries}:
-        buttons.append(Button(ctx._("➡️ Next"), cb("mdf", "next")))
+        buttons.append(Button(ctx._("➡️ Next"), cb("refill", "next")))
     text = (prefix + "\n\n" if prefix else "") + ctx._("Which medicines do you need? Tap to tick.")
-    ctx.say(text, buttons, back=cb("med", "list"), edit=edit)
+    ctx.say(text, buttons, back=cb("medicines", "list"), edit=edit)
 
 
 async def weeks(ctx: Ctx) -> None:
@@ -136,37 +166,37 @@ async def weeks(ctx: Ctx) -> None:
         + "\n"
         + ctx._("Source: {source}").format(source=ctx._(view.LONG_RX_SOURCE)),
         [
-            Button(ctx.ngettext("{n} week", "{n} weeks", w).format(n=w), cb("mdf", "w", w))
+            Button(ctx.ngettext("{n} week", "{n} weeks", w).format(n=w), cb("refill", "w", w))
             for w in REFILL_WEEKS
         ],
         cols=2,
-        back=cb("mdf", "back"),
+        back=cb("refill", "back"),
         edit=True,
     )
 
 
 async def pickup(ctx: Ctx) -> None:
-    doctor = await ctx.service(DirectoryService).signed_doctor(ctx.user.id)
+    doctor = await ctx.services.directory.signed_doctor(ctx.user.id)
     if doctor is None:
         raise StaleButton("no signed doctor any more")
-    stations = (await ctx.service(RefillService).stations(doctor))[:6]
+    stations = (await ctx.services.refills.stations(doctor))[:6]
     buttons = [
-        Button("📍 " + dview.station_name(ctx, s), cb("mdf", "st", short_key(s.id)))
+        Button("📍 " + dview.station_name(ctx, s), cb("refill", "st", short_key(s.id)))
         for s in stations
     ]
-    buttons.append(Button(ctx._("👪 A family member picks it up"), cb("mdf", "fam")))
-    ctx.say(ctx._("Where will it be picked up?"), buttons, back=cb("mdf", "wk"), edit=True)
+    buttons.append(Button(ctx._("👪 A family member picks it up"), cb("refill", "fam")))
+    ctx.say(ctx._("Where will it be picked up?"), buttons, back=cb("refill", "wk"), edit=True)
 
 
 async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
-    entries = {e.id: e for e in await ctx.service(MedicineService).entries(ctx.user.id)}
+    entries = {e.id: e for e in await ctx.services.medicines.entries(ctx.user.id)}
     names = [view.entry_name(ctx.t, entries[i]) for i in draft["sel"] if i in entries]
     if not names:
         raise StaleButton("medicines stopped meanwhile")
     if draft.get("pickup") == "family":
         where = ctx._("picked up by {name}").format(name=draft["family"])
     else:
-        st = await ctx.service(RefillService).station(draft["station"])
+        st = await ctx.services.refills.station(draft["station"])
         where = ctx._("at {place}").format(place=dview.station_name(ctx, st) if st else "—")
     w = int(draft["weeks"])
     ctx.say(
@@ -178,11 +208,11 @@ async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
         + ", "
         + where,
         [
-            Button(ctx._("📨 Send"), cb("mdf", "send")),
-            Button(ctx._("❌ Cancel"), cb("med", "list")),
+            Button(ctx._("📨 Send"), cb("refill", "send")),
+            Button(ctx._("❌ Cancel"), cb("medicines", "list")),
         ],
         cols=2,
-        back=cb("mdf", "pk"),
+        back=cb("refill", "pk"),
         edit=edit,
     )
 
@@ -193,17 +223,17 @@ async def on_family(ctx: Ctx) -> None:
     if name is None or len(name) > MAX_NAME:
         ctx.say(
             ctx._("Please type the name of the family member who picks it up (at most 40)."),
-            back=cb("mdf", "pk"),
+            back=cb("refill", "pk"),
             wants_text=True,
         )
         return
     draft.update(pickup="family", family=name)
-    ctx.set_state(REFILL, **draft)
+    _enter(ctx, draft)
     await confirm(ctx, draft, edit=False)
 
 
 async def send(ctx: Ctx, draft: dict[str, Any]) -> None:
-    svc = ctx.service(RefillService)
+    svc = ctx.services.refills
     family = draft.get("pickup") == "family"
     sent = await svc.request(
         ctx.user.id,
@@ -228,7 +258,7 @@ async def send(ctx: Ctx, draft: dict[str, Any]) -> None:
     st = await svc.station(sent.refill.station_id)
     ctx.say(
         text + "\n" + status_line(ctx.t, sent.refill, st),
-        [Button(ctx._("💊 My medicines"), cb("med", "list"))],
+        [Button(ctx._("💊 My medicines"), cb("medicines", "list"))],
         home=True,
     )
 
@@ -241,53 +271,53 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     draft = _draft(ctx)
     if action == "t":
         eid = data.int_part(1)
-        ids = {e.id for e in await ctx.service(MedicineService).entries(ctx.user.id)}
+        ids = {e.id for e in await ctx.services.medicines.entries(ctx.user.id)}
         if eid not in ids:
             raise StaleButton("not an active medicine")
         sel = set(draft.get("sel", []))
         sel ^= {eid}
         draft["sel"] = sorted(sel & ids)
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await choose(ctx, edit=True)
     elif action == "back":
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await choose(ctx, edit=True)
     elif action in ("next", "wk"):
         if not draft.get("sel"):
             raise StaleButton("nothing chosen")
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await weeks(ctx)
     elif action == "w":
         w = data.int_part(1)
         if w not in REFILL_WEEKS or not draft.get("sel"):
             raise StaleButton("unknown weeks")
         draft["weeks"] = w
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await pickup(ctx)
-    elif "weeks" not in draft:
+    elif not draft.get("weeks"):
         raise StaleButton("weeks not chosen")
     elif action == "pk":
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await pickup(ctx)
     elif action == "st":
-        station = await ctx.service(DirectoryService).station_by_key(data.part(1))
-        doctor = await ctx.service(DirectoryService).signed_doctor(ctx.user.id)
-        allowed = await ctx.service(RefillService).stations(doctor) if doctor else []
+        station = await ctx.services.directory.station_by_key(data.part(1))
+        doctor = await ctx.services.directory.signed_doctor(ctx.user.id)
+        allowed = await ctx.services.refills.stations(doctor) if doctor else []
         if station is None or station.id not in {s.id for s in allowed}:
             raise StaleButton("not a pick-up place of the team")
         draft.update(pickup="station", station=station.id, family="")
-        ctx.set_state(REFILL, **draft)
+        _enter(ctx, draft)
         await confirm(ctx, draft)
     elif action == "fam":
-        ctx.set_state(FAMILY, **draft)
+        _enter(ctx, draft, FAMILY)
         ctx.say(
             ctx._("Type the name of the family member who picks it up."),
-            back=cb("mdf", "pk"),
+            back=cb("refill", "pk"),
             edit=True,
             wants_text=True,
         )
     else:
-        if "pickup" not in draft or ctx.state.name != REFILL:
+        if not draft.get("pickup") or ctx.state.name != REFILL:
             raise StaleButton("pick-up not chosen")
         await send(ctx, draft)
 
@@ -296,13 +326,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 async def render_refill(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
-    svc = rt.service(RefillService)
+    svc = rt.services.refills
     r = await svc.store.refill(int(row.params.get("refill", 0)))
     if r is None or r.resident_id != resident.id or str(r.status) != row.key:
         return []
     names = t.list(list(r.names))
     w = t.ngettext("{n} week", "{n} weeks", r.weeks).format(n=r.weeks)
-    home_row = (Button(t.gettext("💊 My medicines"), cb("med", "list")),)
+    home_row = (Button(t.gettext("💊 My medicines"), cb("medicines", "list")),)
     if r.status is RefillStatus.APPROVED and r.ready_on is not None:
         st = await svc.station(r.ready_station_id)
         lines = [
@@ -339,11 +369,11 @@ async def render_refill(
         "🏥 Your family doctor asks you to come in before your next refill ({names}). "
         "Please book a visit."
     ).format(names=names)
-    book = (Button(t.gettext("📅 Book a visit"), cb("bk", "new", "chronic")),)
+    book = (Button(t.gettext("📅 Book a visit"), cb("book", "new", "chronic")),)
     return [notification(t, resident.elder_mode, text, (book, home_row))]
 
 
 def register(r: Registry) -> None:
-    r.button("mdf", on_button)
+    r.button("refill", on_button)
     r.state(FAMILY, on_family)
     r.notification(REFILL_KIND, render_refill)

@@ -15,20 +15,18 @@ from typing import TYPE_CHECKING
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button, Reply
-from bot.domain.medicines import DayCount, DoseStatus
+from bot.domain.medicines import DOSE_KIND, WEEKLY_KIND, DayCount, DoseStatus
 from bot.layout import notification
 from bot.router import Registry
 from bot.services import medicines_view as view
-from bot.services.medicines import WEEKLY_KIND, MedicineService, SlotDose
+from bot.services.medicines import SlotDose
 from bot.services.medicines_images import adherence_png
-from bot.storage.medicines import DOSE_KIND
-from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
+    from bot.domain.outbox import OutboxRow
+    from bot.domain.residents import Resident
     from bot.i18n import Translator
     from bot.runtime import Runtime
-    from bot.storage.outbox import OutboxRow
-    from bot.storage.residents import Resident
 
 
 def _dose_lines(t: Translator, doses: Sequence[SlotDose]) -> list[str]:
@@ -46,9 +44,9 @@ def _dose_lines(t: Translator, doses: Sequence[SlotDose]) -> list[str]:
 def answer_rows(t: Translator, row_id: int) -> tuple[tuple[Button, ...], ...]:
     return (
         (
-            Button(t.gettext("✅ Taken"), cb("mdr", "tk", row_id)),
-            Button(t.gettext("⏰ 30 min later"), cb("mdr", "sz", row_id)),
-            Button(t.gettext("✖ Skipped"), cb("mdr", "sk", row_id)),
+            Button(t.gettext("✅ Taken"), cb("dose", "tk", row_id)),
+            Button(t.gettext("⏰ 30 min later"), cb("dose", "sz", row_id)),
+            Button(t.gettext("✖ Skipped"), cb("dose", "sk", row_id)),
         ),
     )
 
@@ -58,7 +56,7 @@ async def render_dose(
 ) -> list[Reply]:
     """One message for everything still open at this moment; nothing if all is answered."""
     at = int(row.params.get("at", 0))
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     open_doses = [d for d in await svc.slot(resident.id, at) if d.dose.status is DoseStatus.DUE]
     if not open_doses:
         return []
@@ -80,8 +78,8 @@ async def render_dose(
 
 
 async def _row(ctx: Ctx, row_id: int) -> OutboxRow:
-    row = await ctx.service(OutboxStore).get(row_id)
-    if row is None or row.kind != DOSE_KIND or row.resident_id != ctx.user.id:
+    row = await ctx.services.medicines.reminder_row(ctx.user.id, row_id)
+    if row is None:
         raise StaleButton("not this resident's medicine reminder")
     return row
 
@@ -95,7 +93,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     data.expect(2)
     row = await _row(ctx, data.int_part(1))
     at = int(row.params.get("at", 0))
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     when = view.moment_text(ctx.t, at)
     if action == "sz":
         statuses = {d.dose.status for d in await svc.slot(ctx.user.id, at)}
@@ -148,12 +146,12 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             + " "
             + ctx._("If you skip often, please tell your family doctor.")
         )
-    ctx.say(text, [Button(ctx._("💊 My medicines"), cb("med", "list"))], home=True)
+    ctx.say(text, [Button(ctx._("💊 My medicines"), cb("medicines", "list"))], home=True)
 
 
 async def _already(ctx: Ctx, at: int) -> None:
     """The moment was answered before (another button, another device): say what is stored."""
-    doses = await ctx.service(MedicineService).slot(ctx.user.id, at)
+    doses = await ctx.services.medicines.slot(ctx.user.id, at)
     taken = [d for d in doses if d.dose.status is DoseStatus.TAKEN]
     skipped = [d for d in doses if d.dose.status is DoseStatus.SKIPPED]
     lines = [ctx._("Already recorded, nothing changed:")]
@@ -164,7 +162,9 @@ async def _already(ctx: Ctx, at: int) -> None:
     if not taken and not skipped:
         lines = [ctx._("These medicines are no longer on your list, so nothing was recorded.")]
     ctx.notice(ctx._("Already recorded."))
-    ctx.say("\n".join(lines), [Button(ctx._("💊 My medicines"), cb("med", "list"))], home=True)
+    ctx.say(
+        "\n".join(lines), [Button(ctx._("💊 My medicines"), cb("medicines", "list"))], home=True
+    )
 
 
 # -- the weekly summary ----------------------------------------------------------------------
@@ -201,7 +201,7 @@ def summary_text(t: Translator, days: Sequence[DayCount]) -> str:
 async def render_weekly(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     first = date.fromisoformat(str(row.params.get("from")))
     days = await svc.days(resident.id, first)
     if not any(d.taken or d.not_taken for d in days):
@@ -214,23 +214,23 @@ async def render_weekly(
             t,
             resident.elder_mode,
             text,
-            ((Button(t.gettext("💊 My medicines"), cb("med", "list")),),),
+            ((Button(t.gettext("💊 My medicines"), cb("medicines", "list")),),),
         ),
     ]
 
 
 # -- jobs ------------------------------------------------------------------------------------
 async def plan_tomorrow(rt: Runtime) -> None:
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     await svc.plan_day(svc.today() + timedelta(days=1))
 
 
 async def plan_repeats(rt: Runtime) -> None:
-    await rt.service(MedicineService).plan_repeats()
+    await rt.services.medicines.plan_repeats()
 
 
 async def plan_weekly(rt: Runtime) -> None:
-    await rt.service(MedicineService).plan_weekly()
+    await rt.services.medicines.plan_weekly()
 
 
 async def catch_up(rt: Runtime) -> None:
@@ -239,7 +239,7 @@ async def catch_up(rt: Runtime) -> None:
     large district it takes seconds, and nothing else waits for it."""
 
     async def plan() -> None:
-        svc = rt.service(MedicineService)
+        svc = rt.services.medicines
         await svc.plan_day(svc.today())
         await svc.plan_day(svc.today() + timedelta(days=1))
 
@@ -248,12 +248,12 @@ async def catch_up(rt: Runtime) -> None:
 
 async def check_content(rt: Runtime) -> None:
     """Load the medicine list at start-up, so a broken file stops the bot with its name."""
-    svc = rt.service(MedicineService)
+    svc = rt.services.medicines
     _ = svc.catalog
 
 
 def register(r: Registry) -> None:
-    r.button("mdr", on_button)
+    r.button("dose", on_button)
     r.notification(DOSE_KIND, render_dose)
     r.notification(WEEKLY_KIND, render_weekly)
     r.on_startup(check_content)

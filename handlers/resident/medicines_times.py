@@ -11,8 +11,7 @@ from bot.context import Ctx
 from bot.core import Button
 from bot.domain.medicines import MAX_TIMES_PER_DAY, SLOT_TIMES, Slot, parse_hhmm
 from bot.services import medicines_view as view
-from bot.services.medicines import MedicineService
-from handlers import medicines_draft as drafts
+from handlers.resident import medicines_draft as drafts
 
 PRESETS: dict[str, tuple[Slot, ...]] = {
     "m": (Slot.MORNING,),
@@ -38,13 +37,13 @@ def _slot_label(ctx: Ctx, slot: Slot) -> str:
 
 async def ask_when(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
     buttons = [
-        Button(_slot_label(ctx, slots[0]), cb("mda", "when", k))
+        Button(_slot_label(ctx, slots[0]), cb("addmed", "when", k))
         for k, slots in PRESETS.items()
         if len(slots) == 1
     ]
-    buttons.append(Button(ctx._("🌅🌆 Morning and evening"), cb("mda", "when", "me")))
-    buttons.append(Button(ctx._("🌅☀️🌆 Morning, noon, evening"), cb("mda", "when", "mne")))
-    buttons.append(Button(ctx._("🕐 Choose times"), cb("mda", "when", "x")))
+    buttons.append(Button(ctx._("🌅🌆 Morning and evening"), cb("addmed", "when", "me")))
+    buttons.append(Button(ctx._("🌅☀️🌆 Morning, noon, evening"), cb("addmed", "when", "mne")))
+    buttons.append(Button(ctx._("🕐 Choose times"), cb("addmed", "when", "x")))
     ctx.say(
         ctx._("When do you take it?")
         + "\n"
@@ -54,7 +53,7 @@ async def ask_when(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
         ),
         buttons,
         cols=2,
-        back=cb("mda", "back", "amt"),
+        back=cb("addmed", "back", "amt"),
         edit=edit,
     )
 
@@ -68,14 +67,14 @@ async def ask_times(ctx: Ctx, draft: dict[str, Any]) -> None:
             ctx._("Chosen so far: {times}").format(times=view.times_text(ctx.t, chosen_times))
         )
     buttons = [
-        Button(ctx._("Early morning to 10:59"), cb("mda", "part", "am")),
-        Button(ctx._("11:00 to 14:59"), cb("mda", "part", "mid")),
-        Button(ctx._("15:00 to 18:59"), cb("mda", "part", "pm")),
-        Button(ctx._("19:00 to 23:59"), cb("mda", "part", "eve")),
+        Button(ctx._("Early morning to 10:59"), cb("addmed", "part", "am")),
+        Button(ctx._("11:00 to 14:59"), cb("addmed", "part", "mid")),
+        Button(ctx._("15:00 to 18:59"), cb("addmed", "part", "pm")),
+        Button(ctx._("19:00 to 23:59"), cb("addmed", "part", "eve")),
     ]
     if chosen_times:
-        buttons.append(Button(ctx._("✅ Done: these times"), cb("mda", "tdone")))
-    ctx.say("\n".join(lines), buttons, cols=2, back=cb("mda", "back", "when"), edit=True)
+        buttons.append(Button(ctx._("✅ Done: these times"), cb("addmed", "tdone")))
+    ctx.say("\n".join(lines), buttons, cols=2, back=cb("addmed", "back", "when"), edit=True)
 
 
 async def ask_hour(ctx: Ctx, part: str) -> None:
@@ -84,9 +83,9 @@ async def ask_hour(ctx: Ctx, part: str) -> None:
         raise StaleButton("unknown part of day")
     ctx.say(
         ctx._("Which hour?"),
-        [Button(f"{h:02d}:··", cb("mda", "hour", h)) for h in hours],
+        [Button(f"{h:02d}:··", cb("addmed", "hour", h)) for h in hours],
         cols=3,
-        back=cb("mda", "when", "x"),
+        back=cb("addmed", "when", "x"),
         edit=True,
     )
 
@@ -98,12 +97,12 @@ async def ask_minute(ctx: Ctx, hour: int) -> None:
         ctx._("And the minutes?"),
         [
             Button(
-                view.clock(ctx.t, f"{hour:02d}:{m:02d}"), cb("mda", "time", f"{hour:02d}{m:02d}")
+                view.clock(ctx.t, f"{hour:02d}:{m:02d}"), cb("addmed", "time", f"{hour:02d}{m:02d}")
             )
             for m in (0, 15, 30, 45)
         ],
         cols=2,
-        back=cb("mda", "when", "x"),
+        back=cb("addmed", "when", "x"),
         edit=True,
     )
 
@@ -112,7 +111,7 @@ async def add_time(ctx: Ctx, draft: dict[str, Any], code: str) -> None:
     t = parse_hhmm(f"{code[:2]}:{code[2:]}") if len(code) == 4 and code.isdigit() else None
     if t is None or not 5 <= t.hour <= 23 or t.minute % 15:
         raise StaleButton("bad time")
-    svc = ctx.service(MedicineService)
+    svc = ctx.services.medicines
     if not svc.cap.allows(t):
         assert svc.cap.start is not None and svc.cap.end is not None
         ctx.notice(ctx._("Not possible here."))
@@ -121,8 +120,8 @@ async def add_time(ctx: Ctx, draft: dict[str, Any], code: str) -> None:
                 "This service sends medicine reminders between {start} and {end} only. "
                 "Please choose a time in between."
             ).format(start=ctx.t.time(svc.cap.start), end=ctx.t.time(svc.cap.end)),
-            [Button(ctx._("🕐 Choose times"), cb("mda", "when", "x"))],
-            back=cb("mda", "back", "when"),
+            [Button(ctx._("🕐 Choose times"), cb("addmed", "when", "x"))],
+            back=cb("addmed", "back", "when"),
         )
         return
     times = sorted(set(draft.get("times") or []) | {view.hhmm(t)})
@@ -134,7 +133,7 @@ async def add_time(ctx: Ctx, draft: dict[str, Any], code: str) -> None:
 
 
 def _allowed_times(ctx: Ctx, times: list[str]) -> list[str] | None:
-    cap = ctx.service(MedicineService).cap
+    cap = ctx.services.medicines.cap
     ok = [x for x in times if (p := parse_hhmm(x)) is not None and cap.allows(p)]
     return ok if len(ok) == len(times) else None
 
@@ -142,15 +141,15 @@ def _allowed_times(ctx: Ctx, times: list[str]) -> list[str] | None:
 async def preset(ctx: Ctx, draft: dict[str, Any], key: str) -> None:
     times = [SLOT_TIMES[s] for s in PRESETS[key]]
     if _allowed_times(ctx, times) is None:
-        cap = ctx.service(MedicineService).cap
+        cap = ctx.services.medicines.cap
         assert cap.start is not None and cap.end is not None
         ctx.say(
             ctx._(
                 "This service sends medicine reminders between {start} and {end} only. "
                 "Please choose a time in between."
             ).format(start=ctx.t.time(cap.start), end=ctx.t.time(cap.end)),
-            [Button(ctx._("🕐 Choose times"), cb("mda", "when", "x"))],
-            back=cb("mda", "back", "when"),
+            [Button(ctx._("🕐 Choose times"), cb("addmed", "when", "x"))],
+            back=cb("addmed", "back", "when"),
         )
         return
     draft["times"] = times
@@ -163,11 +162,11 @@ async def ask_meals(ctx: Ctx, draft: dict[str, Any]) -> None:
     ctx.say(
         ctx._("Before or after meals, as your doctor told you?"),
         [
-            Button(ctx._("🍽 Before meals"), cb("mda", "meal", "before")),
-            Button(ctx._("🍽 After meals"), cb("mda", "meal", "after")),
-            Button(ctx._("Not tied to meals"), cb("mda", "meal", "any")),
+            Button(ctx._("🍽 Before meals"), cb("addmed", "meal", "before")),
+            Button(ctx._("🍽 After meals"), cb("addmed", "meal", "after")),
+            Button(ctx._("Not tied to meals"), cb("addmed", "meal", "any")),
         ],
         cols=2,
-        back=cb("mda", "back", "when"),
+        back=cb("addmed", "back", "when"),
         edit=True,
     )
