@@ -7,7 +7,8 @@ doses counted, the weekly summary with its chart, the nightly planner, quiet hou
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -302,12 +303,12 @@ async def test_later_is_refused_once_the_dose_is_missed(
     assert not [r for r in await med_rows(rt, rid) if r.key == "later"]
 
 
-async def test_day_planner_pages_never_split_a_resident(
+async def test_day_planner_reads_pages_and_skips_medicines_not_running_that_day(
     rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import bot.services.medicines as meds
 
-    monkeypatch.setattr(meds, "PLAN_PAGE", 4)  # pages end inside residents' lists
+    monkeypatch.setattr(meds, "PLAN_PAGE", 2)  # several pages
     svc = rt.services.medicines
     at(clock, 24, 22)
     ids = []
@@ -316,6 +317,10 @@ async def test_day_planner_pages_never_split_a_resident(
         ids.append(r.id)
         for name, times in (("A", ("08:00",)), ("B", ("08:00", "12:00")), ("C", ("21:00",))):
             await svc.store.add(r.id, entry(name, times), int(clock().timestamp()) - 60)
+    later = replace(entry("D", ("10:00",)), start_on=date(2026, 11, 26))
+    ended = replace(entry("E", ("11:00",)), end_on=date(2026, 11, 24))
+    for e in (later, ended):
+        await svc.store.add(ids[0], e, int(clock().timestamp()) - 60)
     assert await svc.plan_day(svc.today() + timedelta(days=1)) == 5 * 3  # 08:00, 12:00, 21:00
     for rid in ids:
         keys = {r.dedupe_key for r in await med_rows(rt, rid)}

@@ -42,7 +42,7 @@ from bot.domain.medicines import (
 from bot.domain.outbox import OutboxRow, Planned
 from bot.router import UserError
 from bot.services.medicines_catalog import MedicineCatalog, load_catalog
-from bot.storage.medicines import MedicineStore, PlanRow
+from bot.storage.medicines import MedicineStore
 from bot.storage.outbox import OutboxStore
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 # A reminder is no use long after its time: by then the resident may be near the next dose.
 REMINDER_LIFETIME_S = 2 * 3600
-PLAN_PAGE = 10_000  # medicines read per page by the day planner
+PLAN_PAGE = 5000  # residents read per page by the day planner
 REPEAT_CATCH_UP_S = 30 * 60
 
 
@@ -125,23 +125,18 @@ class DayPlanner:
         return self._moments[key]
 
     def plan(
-        self, rows: Iterable[PlanRow], day: date, after: int, now: int
+        self, rows: Iterable[tuple[int, str]], day: date, after: int, now: int
     ) -> list[tuple[Any, ...]]:
-        """Reminder rows (outbox values) for the moments on `day` later than `after` at which
-        a medicine is due, one per resident and moment; none outside the deployment's cap."""
-        iso = day.isoformat()
+        """Reminder rows (outbox values) for (resident, their medicines' times on `day`,
+        comma-separated): one per resident and moment later than `after`; none outside the
+        deployment's cap."""
         reminders: list[tuple[Any, ...]] = []
-        seen: set[tuple[int, int]] = set()
-        for r in rows:
-            if r.start_on > iso or (r.end_on is not None and r.end_on < iso):
-                continue
-            for hhmm in r.times.split(","):
-                at = self.moment(day, hhmm)
-                if at is None or at <= after or (r.resident_id, at) in seen:
-                    continue
-                seen.add((r.resident_id, at))
-                if self.allowed(hhmm):
-                    reminders.append(reminder_values(r.resident_id, at, now))
+        moment, allowed = self.moment, self.allowed
+        for resident_id, times in rows:
+            for hhmm in set(times.split(",")):
+                at = moment(day, hhmm)
+                if at is not None and at > after and allowed(hhmm):
+                    reminders.append(reminder_values(resident_id, at, now))
         return reminders
 
     def allowed(self, hhmm: str) -> bool:
@@ -265,20 +260,12 @@ class MedicineService:
     async def plan_resident(self, resident_id: int) -> int:
         """Plan the rest of today and all of tomorrow for one resident (after a change)."""
         now = self.now_ts()
-        rows = [
-            PlanRow(
-                e.resident_id,
-                e.id,
-                ",".join(e.times),
-                e.start_on.isoformat(),
-                e.end_on.isoformat() if e.end_on else None,
-            )
-            for e in await self.store.entries(resident_id)
-        ]
+        entries = await self.store.entries(resident_id)
         planner = self.planner()
-        today = self.today()
-        reminders = planner.plan(rows, today, now, now)
-        reminders += planner.plan(rows, today + timedelta(days=1), now, now)
+        reminders: list[tuple[Any, ...]] = []
+        for day in (self.today(), self.today() + timedelta(days=1)):
+            times = ",".join(t for e in entries if e.dated_on(day) for t in e.times)
+            reminders += planner.plan([(resident_id, times)] if times else [], day, now, now)
         added = await self.store.write_plan(reminders)
         self.wake_delivery()
         return added
@@ -292,14 +279,14 @@ class MedicineService:
         # The writer thread inserts one page while this task reads and plans the next.
         writing: asyncio.Task[int] | None = None
         while True:
-            page = await self.store.plan_rows(after, PLAN_PAGE)
+            page = await self.store.plan_rows(day, after, PLAN_PAGE)
             if not page:
                 break
             rows = planner.plan(page, day, now, now)
             if writing is not None:
                 added += await writing
             writing = asyncio.ensure_future(self.store.write_plan(rows))
-            after = page[-1].resident_id
+            after = page[-1][0]
         if writing is not None:
             added += await writing
         self.wake_delivery()

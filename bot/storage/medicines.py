@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -79,17 +78,6 @@ def _refill(r: Any) -> Refill:
         created_at=r["created_at"],
         decided_at=r["decided_at"],
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRow:
-    """An active medicine as the day planner reads it."""
-
-    resident_id: int
-    entry_id: int
-    times: str
-    start_on: str
-    end_on: str | None
 
 
 class MedicineStore:
@@ -188,25 +176,19 @@ class MedicineStore:
         return [(r[0], int(r[1])) for r in rows]
 
     # -- planning -------------------------------------------------------------------------
-    async def plan_rows(self, after_resident: int, limit: int) -> list[PlanRow]:
-        """Active medicines of reachable residents with id > after_resident, by resident: at
-        least `limit` rows unless fewer are left, and always all of a resident's medicines."""
-        sql = (
-            "SELECT e.resident_id, e.id, e.times, e.start_on, e.end_on FROM med_entries e "
+    async def plan_rows(self, day: date, after_resident: int, limit: int) -> list[tuple[int, str]]:
+        """(resident, the times of their active medicines that run on `day`, comma-separated)
+        for up to `limit` reachable residents with id > after_resident, by resident."""
+        iso = day.isoformat()
+        rows = await self.db.fetchall(
+            "SELECT e.resident_id, group_concat(e.times, ',') FROM med_entries e "
             "JOIN residents r ON r.id = e.resident_id WHERE e.active = 1 AND e.resident_id > ? "
-            "AND r.unreachable_at IS NULL ORDER BY e.resident_id, e.id LIMIT ?"
+            "AND r.unreachable_at IS NULL AND e.start_on <= ? "
+            "AND (e.end_on IS NULL OR e.end_on >= ?) "
+            "GROUP BY e.resident_id ORDER BY e.resident_id LIMIT ?",
+            (after_resident, iso, iso, limit),
         )
-        rows = await self.db.fetchall(sql, (after_resident, limit))
-        if len(rows) == limit:
-            # The page may end inside a resident's medicines: read the rest of that resident.
-            last = rows[-1][0]
-            rows = [r for r in rows if r[0] != last]
-            rows += await self.db.fetchall(
-                "SELECT e.resident_id, e.id, e.times, e.start_on, e.end_on FROM med_entries e "
-                "WHERE e.active = 1 AND e.resident_id = ? ORDER BY e.id",
-                (last,),
-            )
-        return [PlanRow(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [(r[0], r[1]) for r in rows]
 
     async def write_plan(self, reminders: Sequence[tuple[Any, ...]]) -> int:
         """Insert reminder rows (outbox value tuples, as `outbox.row_values` builds) in one
