@@ -325,3 +325,24 @@ async def test_day_planner_reads_pages_and_skips_medicines_not_running_that_day(
     for rid in ids:
         keys = {r.dedupe_key for r in await med_rows(rt, rid)}
         assert keys == {f"md:{rid}:{ts(25, h)}" for h in (8, 12, 21)}
+
+
+async def test_start_up_plans_in_the_background_and_the_jobs_are_scheduled(
+    rt: Runtime, clock: Clock, sender: RecordingSender
+) -> None:
+    import asyncio
+
+    at(clock, 24, 7)
+    r = await rt.stores.residents.create("test", "bg1")
+    await rt.services.medicines.store.add(r.id, entry("A", ("08:00",)), int(clock().timestamp()))
+    assert await med_rows(rt, r.id) == []  # added behind the planner's back
+    await rt.start_background()
+    async with asyncio.timeout(20):  # a condition on the database, not a timing assertion
+        while len(await med_rows(rt, r.id)) < 2:  # noqa: ASYNC110 - today's and tomorrow's
+            await asyncio.sleep(0.02)
+    keys = {x.dedupe_key for x in await med_rows(rt, r.id)}
+    assert keys == {f"md:{r.id}:{ts(24, 8)}", f"md:{r.id}:{ts(25, 8)}"}
+    scheduler = rt.delivery.jobs.scheduler
+    assert scheduler is not None
+    for job_id in ("meds.plan", "meds.repeat", "meds.weekly"):
+        assert scheduler.get_job(job_id) is not None, job_id
