@@ -26,6 +26,8 @@ from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
 from bot.services.doctors import DoctorService
 from bot.services.health import HealthService
+from bot.services.medicines import MedicineService
+from bot.services.medicines_refill import RefillService
 from bot.services.residents import ResidentService
 from bot.services.signing import SigningService
 from bot.services.tips import TipService
@@ -39,6 +41,7 @@ from bot.storage.directory import DirectoryStore
 from bot.storage.doctors import DoctorStore
 from bot.storage.health import HealthStore
 from bot.storage.liveness import LivenessStore
+from bot.storage.medicines import MedicineStore
 from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
@@ -69,6 +72,7 @@ class Stores:
     vaccines: VaccineStore
     channels: ChannelStore
     liveness: LivenessStore
+    medicines: MedicineStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,8 @@ class Services:
     broadcasts: BroadcastService
     doctor_day: DoctorDay
     tips: TipService
+    medicines: MedicineService
+    refills: RefillService
 
 
 def build_registry() -> Registry:
@@ -126,6 +132,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         vaccines=VaccineStore(db),
         channels=ChannelStore(db),
         liveness=LivenessStore(db),
+        medicines=MedicineStore(db),
     )
 
     limiter = Limiter(settings)
@@ -158,6 +165,8 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         clock,
     )
     tips = TipService(stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox)
+    medicines = MedicineService(stores.medicines, stores.outbox, dispatcher, settings, clock)
+    refills = RefillService(stores.medicines, directory, doctors, medicines, settings, clock)
 
     # The two links that run both ways, wired once both ends exist.
     doctors.stop_broadcasts = broadcasts.stop_all
@@ -184,6 +193,8 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         broadcasts=broadcasts,
         doctor_day=doctor_day,
         tips=tips,
+        medicines=medicines,
+        refills=refills,
     )
     return stores, delivery, services
 

@@ -19,6 +19,7 @@ MAIN_MENU: tuple[MenuItem, ...] = (
     MenuItem("doctor", N_("👨‍⚕️ My family doctor")),
     MenuItem("book", N_("📅 Book a follow-up")),
     MenuItem("health", N_("❤️ My health")),
+    MenuItem("medicines", N_("💊 My medicines")),
     MenuItem("stations", N_("📍 Nearest health station")),
     MenuItem("tips", N_("💡 Health tips")),
     MenuItem("vaccines", N_("💉 Vaccines")),

@@ -22,6 +22,7 @@ MENU_SHORT = {
     "settings": N_("Settings"),
 }
 MENU_MORE = N_("More")
+MENU_SERVICES = N_("Services")
 TOP_NAME_BYTES = 16
 SUB_NAME_BYTES = 60
 
@@ -46,8 +47,8 @@ def build_menu(t: Translator) -> dict[str, Any]:
     short = {key: t.gettext(label) for key, label in MENU_SHORT.items()}
     more = t.gettext(MENU_MORE)
     items = list(MAIN_MENU)
-    if len(items) > TOP_LEVEL - 1 + PER_GROUP:
-        raise ValueError(f"MAIN_MENU has {len(items)} entries; a WeChat menu holds at most 7")
+    if len(items) > 1 + 2 * PER_GROUP:
+        raise ValueError(f"MAIN_MENU has {len(items)} entries; this menu layout holds 11")
 
     def click(item: Any, limit: int, name: str | None = None) -> dict[str, Any]:
         shown = name or _plain(t.gettext(item.label))
@@ -59,7 +60,18 @@ def build_menu(t: Translator) -> dict[str, Any]:
 
     if len(items) <= TOP_LEVEL:
         return {"button": [click(i, TOP_NAME_BYTES, short.get(i.key)) for i in items]}
-    bar = [click(i, TOP_NAME_BYTES, short.get(i.key)) for i in items[: TOP_LEVEL - 1]]
-    rest = [click(i, SUB_NAME_BYTES) for i in items[TOP_LEVEL - 1 :]]
-    bar.append({"name": _cut_bytes(more, TOP_NAME_BYTES), "sub_button": rest})
-    return {"button": bar}
+    if len(items) <= TOP_LEVEL - 1 + PER_GROUP:
+        bar = [click(i, TOP_NAME_BYTES, short.get(i.key)) for i in items[: TOP_LEVEL - 1]]
+        rest = [click(i, SUB_NAME_BYTES) for i in items[TOP_LEVEL - 1 :]]
+        bar.append({"name": _cut_bytes(more, TOP_NAME_BYTES), "sub_button": rest})
+        return {"button": bar}
+    # More than 7: the first entry on the bar, then two lists of up to 5 each.
+    services = [click(i, SUB_NAME_BYTES) for i in items[1 : 1 + PER_GROUP]]
+    rest = [click(i, SUB_NAME_BYTES) for i in items[1 + PER_GROUP :]]
+    return {
+        "button": [
+            click(items[0], TOP_NAME_BYTES, short.get(items[0].key)),
+            {"name": _cut_bytes(t.gettext(MENU_SERVICES), TOP_NAME_BYTES), "sub_button": services},
+            {"name": _cut_bytes(more, TOP_NAME_BYTES), "sub_button": rest},
+        ]
+    }

@@ -18,6 +18,7 @@ from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
 from bot.services.followup import Reason
+from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.resident.health import CONDITION_LABELS
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
@@ -123,8 +124,10 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
 
 async def flags(ctx: Ctx, doctor: Doctor) -> None:
     rows = await ctx.services.doctor_day.flags(doctor)
+    med_lines, med_buttons = await doctor_medicines.missed_section(ctx, doctor)
     if not rows:
-        ctx.say(ctx._("No danger-sign readings. 🎉"), back=MENU, edit=True)
+        text = ctx._("No danger-sign readings. 🎉")
+        ctx.say("\n".join([text, *med_lines]), med_buttons, cols=3, back=MENU, edit=True)
         return
     lines = [ctx._("🚩 Danger-sign readings, newest first:")]
     buttons = []
@@ -136,6 +139,8 @@ async def flags(ctx: Ctx, doctor: Doctor) -> None:
         buttons.append(
             Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", row.flag.resident_id))
         )
+    lines += med_lines
+    buttons += med_buttons
     ctx.say("\n".join(lines), buttons, cols=3, back=MENU, edit=True)
 
 
@@ -168,6 +173,7 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
             what = ctx._("up to date")
         name = child.nickname or ctx._("child born {date}").format(date=ctx.t.date(child.born))
         lines.append(ctx._("👶 {name}: {what}").format(name=name, what=what))
+    lines += await doctor_medicines.card_lines(ctx, c.resident_id)
     ctx.say("\n".join(lines), back=MENU, edit=True)
 
 

@@ -121,11 +121,17 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
             n=ctx.t.number(signed)
         )
     )
+    from handlers.doctor.medicines import refill_count
+
     buttons = [
         Button(ctx._("✍️ Signing requests ({n})").format(n=pending), REQUESTS),
         Button(ctx._("📅 Today"), cb("day", "today")),
         Button(ctx._("⏰ Overdue"), cb("day", "over", 0)),
         Button(ctx._("🚩 Flags"), cb("day", "flags")),
+        Button(
+            ctx._("💊 Refills ({n})").format(n=await refill_count(ctx, doctor)),
+            cb("refills", "list"),
+        ),
         Button(ctx._("📢 New broadcast"), cb("broadcast", "new")),
         Button(ctx._("📊 My broadcasts"), cb("progress", "list")),
     ]

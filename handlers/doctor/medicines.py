@@ -1,0 +1,218 @@
+"""The doctor's side of My medicines: refill requests (approve with a ready date and station,
+decline with a reason, or ask the resident to come in), residents who missed doses (on the
+Flags screen) and the medicines on the resident's card. Every button is re-checked on the
+server: the request must be waiting for the doctor's own team, the resident within reach.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.callbacks import Callback, StaleButton, cb
+from bot.context import Ctx
+from bot.core import Button
+from bot.domain.directory import Doctor
+from bot.domain.doctors import NewAudit
+from bot.domain.medicines import FLAG_DAYS, FLAG_MISSED, Pickup, Refill
+from bot.router import Registry
+from bot.services import medicines_view as view
+from bot.services.directory import short_key
+from bot.services.medicines_refill import DECLINE_REASONS, READY_IN_DAYS, NotTheTeams
+from handlers.doctor.desk import MENU, NotADoctor, require
+from handlers.resident import directory_view as dview
+
+LIST = cb("refills", "list")
+
+
+def _who(ctx: Ctx, name: str, resident_id: int) -> str:
+    return name or ctx._("Resident #{id}").format(id=resident_id)
+
+
+async def refill_count(ctx: Ctx, doctor: Doctor) -> int:
+    return len(await ctx.services.refills.waiting(doctor))
+
+
+async def show_waiting(ctx: Ctx, doctor: Doctor, prefix: str = "") -> None:
+    waiting = await ctx.services.refills.waiting(doctor)
+    head = [prefix] if prefix else []
+    if not waiting:
+        ctx.say("\n".join([*head, ctx._("No refill requests are waiting.")]), back=MENU, edit=True)
+        return
+    r = waiting[0]
+    await show_one(ctx, doctor, r, len(waiting), head)
+
+
+async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list[str]) -> None:
+    svc = ctx.services.refills
+    names = await ctx.services.doctors.names(doctor, [r.resident_id])
+    if r.pickup is Pickup.FAMILY:
+        where = ctx._("picked up by {name}").format(name=r.family_name)
+    else:
+        st = await svc.station(r.station_id)
+        where = ctx._("at {place}").format(place=dview.station_name(ctx, st) if st else "—")
+    lines = [
+        *head,
+        ctx.ngettext(
+            "{n} refill request is waiting. The oldest:",
+            "{n} refill requests are waiting. The oldest:",
+            waiting,
+        ).format(n=waiting),
+        ctx._("Resident: {name}").format(
+            name=_who(ctx, names.get(r.resident_id, ""), r.resident_id)
+        ),
+        ctx._("Medicines: {names}").format(names=ctx.t.list(list(r.names))),
+        ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks) + ", " + where,
+        ctx._("Asked on: {date}").format(
+            date=ctx.t.date(datetime.fromtimestamp(r.created_at, ctx.t.tz))
+        ),
+    ]
+    ctx.say(
+        "\n".join(lines),
+        [
+            Button(ctx._("✅ Approve"), cb("refills", "ok", r.id)),
+            Button(ctx._("❌ Decline"), cb("refills", "no", r.id)),
+            Button(ctx._("🏥 Ask to come in"), cb("refills", "in", r.id)),
+            Button(ctx._("🗂 Card"), cb("day", "card", r.resident_id)),
+        ],
+        cols=2,
+        back=MENU,
+        edit=True,
+    )
+
+
+async def ask_day(ctx: Ctx, r: Refill) -> None:
+    today = ctx.services.refills.today()
+    ctx.say(
+        ctx._("Ready from which day?"),
+        [
+            Button(ctx.t.weekday_date(today + timedelta(days=d)), cb("refills", "day", r.id, d))
+            for d in READY_IN_DAYS
+        ],
+        cols=2,
+        back=LIST,
+        edit=True,
+    )
+
+
+async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill, days: int) -> None:
+    stations = (await ctx.services.refills.stations(doctor))[:6]
+    if r.station_id:
+        stations.sort(key=lambda s: s.id != r.station_id)  # the resident's choice first
+    ctx.say(
+        ctx._("Where can it be picked up?"),
+        [
+            Button(
+                ("⭐ " if s.id == r.station_id else "📍 ") + dview.station_name(ctx, s),
+                cb("refills", "st", r.id, days, short_key(s.id)),
+            )
+            for s in stations
+        ],
+        back=cb("refills", "ok", r.id),
+        edit=True,
+    )
+
+
+async def on_button(ctx: Ctx, data: Callback) -> None:
+    action = data.choice(0, ("list", "ok", "day", "st", "no", "nr", "in"))
+    doctor = await require(ctx, f"refills:{action}")
+    svc = ctx.services.refills
+    try:
+        if action == "list":
+            await show_waiting(ctx, doctor)
+            return
+        r = await svc.waiting_one(doctor, data.int_part(1))
+        if action == "ok":
+            await ask_day(ctx, r)
+        elif action == "day":
+            days = data.int_part(2)
+            if days not in READY_IN_DAYS:
+                raise StaleButton("unknown day")
+            await ask_station(ctx, doctor, r, days)
+        elif action == "st":
+            days = data.int_part(2)
+            station = await ctx.services.directory.station_by_key(data.part(3))
+            if station is None or days not in READY_IN_DAYS:
+                raise StaleButton("unknown station or day")
+            done = await svc.approve(doctor, r.id, svc.today() + timedelta(days=days), station.id)
+            ctx.notice(ctx._("Approved."))
+            await show_waiting(
+                ctx,
+                doctor,
+                ctx._(
+                    "✅ Approved: ready from {date} at {place}. The resident has been told."
+                ).format(
+                    date=ctx.t.date(done.ready_on) if done.ready_on else "—",
+                    place=dview.station_name(ctx, station),
+                ),
+            )
+        elif action == "no":
+            ctx.say(
+                ctx._("Why do you decline? The resident will see this reason."),
+                [
+                    Button(ctx._(label), cb("refills", "nr", r.id, key))
+                    for key, label in DECLINE_REASONS.items()
+                ],
+                back=LIST,
+                edit=True,
+            )
+        elif action == "nr":
+            await svc.decline(doctor, r.id, data.choice(2, tuple(DECLINE_REASONS)))
+            ctx.notice(ctx._("Declined."))
+            await show_waiting(ctx, doctor, ctx._("❌ Declined. The resident has been told why."))
+        else:
+            await svc.come_in(doctor, r.id)
+            ctx.notice(ctx._("Sent."))
+            await show_waiting(ctx, doctor, ctx._("🏥 The resident has been asked to come in."))
+    except NotTheTeams:
+        await ctx.services.doctors.denied(ctx.user, doctor, f"refills:{action}")
+        raise NotADoctor(f"not the team's refill: refills:{action}") from None
+
+
+# -- Flags and the card ----------------------------------------------------------------------
+async def missed_section(ctx: Ctx, doctor: Doctor) -> tuple[list[str], list[Button]]:
+    """Residents of the team with FLAG_MISSED or more missed doses in FLAG_DAYS days."""
+    ids = await ctx.services.doctors.signed_residents(doctor)
+    counts = await ctx.services.medicines.not_taken(ids)
+    flagged = sorted(
+        ((n, rid) for rid, n in counts.items() if n >= FLAG_MISSED), key=lambda x: (-x[0], x[1])
+    )[:10]
+    if not flagged:
+        return [], []
+    names = await ctx.services.doctors.names(doctor, [rid for _, rid in flagged])
+    await ctx.services.doctors.audit(
+        NewAudit(doctor.id, "view_missed_doses", details=f"n={len(flagged)}")
+    )
+    lines = [ctx._("💊 Missed medicine doses (3 or more in 7 days):")]
+    buttons = []
+    for i, (n, rid) in enumerate(flagged, start=1):
+        lines.append(
+            f"💊{i}. "
+            + ctx.ngettext("{name}: {n} missed", "{name}: {n} missed", n).format(
+                name=_who(ctx, names.get(rid, ""), rid), n=n
+            )
+        )
+        buttons.append(Button(ctx._("🗂 Card 💊{n}").format(n=i), cb("day", "card", rid)))
+    return lines, buttons
+
+
+async def card_lines(ctx: Ctx, resident_id: int) -> list[str]:
+    """The resident's medicines and their last 7 days, for the doctor's card."""
+    svc = ctx.services.medicines
+    entries = await svc.entries(resident_id)
+    if not entries:
+        return [ctx._("Medicines: none recorded")]
+    lines = [ctx._("Medicines:")]
+    lines += [f"  💊 {view.entry_line(ctx.t, e)}" for e in entries]
+    days = await svc.days(resident_id, svc.today() - timedelta(days=FLAG_DAYS - 1))
+    taken = sum(d.taken for d in days)
+    missed = sum(d.not_taken for d in days)
+    lines.append(
+        ctx._("Last 7 days: {taken} taken, {missed} missed or skipped").format(
+            taken=taken, missed=missed
+        )
+    )
+    return lines
+
+
+def register(r: Registry) -> None:
+    r.button("refills", on_button, open=True)

@@ -1,0 +1,214 @@
+"""Refills ("running low") through the signed family doctor team: a request approved (ready
+date, station pin and hours in the resident's notice), declined with a reason, or "come in";
+requests only called "sent" when a doctor of the team can see them; the doctor's Flags show
+residents with 3 or more missed doses in 7 days, and the card shows the medicines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.domain.medicines import Meals, NewEntry, RefillStatus
+from bot.runtime import Runtime
+from tests.conftest import Clock
+from tests.doctor_fixtures import (
+    CHEN,
+    WANG,
+    RecordingSender,
+    linked_doctor,
+    load_district,
+    signed_resident,
+)
+from tests.harness import ChatUser
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {"DOORSTEP_GLOBAL_RATE": "0", "DOORSTEP_PER_CHAT_INTERVAL": "0"},
+        db_path=tmp_path / "refill.sqlite3",
+    )
+
+
+@pytest.fixture
+async def sender(rt: Runtime) -> AsyncIterator[RecordingSender]:
+    s = RecordingSender()
+    rt.senders["test"] = s
+    yield s
+
+
+def new_entry(name: str, today: date) -> NewEntry:
+    return NewEntry(None, name, name, "", "", "1", "tablet", ("08:00",), Meals.AFTER, today, None)
+
+
+async def resident_with_medicines(
+    rt: Runtime, make_user: Callable[..., ChatUser], uid: str = "1001", doctor: str = WANG
+) -> tuple[ChatUser, int]:
+    rid = await signed_resident(
+        rt, uid, doctor, community="东林居委" if doctor == WANG else "待泾村"
+    )
+    u = make_user(uid)
+    await u.onboard()
+    svc = rt.services.medicines
+    await svc.add(rid, new_entry("Amlodipine", svc.today()))
+    await svc.add(rid, new_entry("Metformin", svc.today()))
+    return u, rid
+
+
+async def ask(u: ChatUser, weeks: str = "4 weeks", family: str | None = None) -> None:
+    await u.press_data("v1:refill:new")
+    await u.press("Metformin")  # untick: only amlodipine
+    await u.press("Next")
+    assert "up to 12 weeks" in u.texts() and "长期处方管理规范" in u.texts()
+    await u.press(weeks)
+    if family:
+        await u.press("A family member picks it up")
+        await u.text(family)
+    else:
+        await u.press("📍")
+    await u.press("Send")
+
+
+async def test_refill_approved_with_pin_and_hours(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock, sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, rid = await resident_with_medicines(rt, make_user)
+    await ask(u)
+    assert "Sent to your family doctor team" in u.texts()
+    [req] = await rt.stores.medicines.refills_of(rid)
+    assert (req.status, req.weeks, req.names, req.doctor_id) == (
+        RefillStatus.REQUESTED,
+        4,
+        ("Amlodipine",),
+        WANG,
+    )
+    assert req.station_id
+    await doctor.text("/doctor")
+    assert "Refills (1)" in " ".join(doctor.labels())
+    await doctor.press("Refills")
+    assert "Amlodipine" in doctor.texts() and "For 4 weeks" in doctor.texts()
+    await doctor.press("Approve")
+    tomorrow = rt.services.medicines.today() + timedelta(days=1)
+    await doctor.press(rt.catalogs.get("en").weekday_date(tomorrow))
+    await doctor.press("⭐")  # the place the resident chose
+    assert "The resident has been told" in doctor.texts()
+    [done] = await rt.stores.medicines.refills_of(rid)
+    assert (done.status, done.ready_on, done.ready_station_id) == (
+        RefillStatus.APPROVED,
+        tomorrow,
+        req.station_id,
+    )
+    row = await rt.stores.outbox.by_dedupe(f"mdf:{req.id}:approved")
+    assert row is not None and row.status == "pending"
+    await rt.delivery.dispatcher.drain()
+    text, pin = sender.to("1001")[-2:]
+    assert "Your refill is approved: Amlodipine (4 weeks)" in text.text
+    assert "Ready from" in text.text and "Opening hours:" in text.text
+    assert pin.venue is not None
+    # The request is no longer waiting; an old approve button is refused.
+    await doctor.press_data(f"v1:refills:ok:{req.id}")
+    assert "out of date" in doctor.texts()
+
+
+async def test_refill_declined_with_a_reason_and_come_in(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, rid = await resident_with_medicines(rt, make_user)
+    await ask(u, "12 weeks", family="王小明")
+    [req] = await rt.stores.medicines.refills_of(rid)
+    assert (req.weeks, str(req.pickup), req.family_name) == (12, "family", "王小明")
+    await doctor.text("/doctor")
+    await doctor.press("Refills")
+    assert "picked up by 王小明" in doctor.texts()
+    await doctor.press("Decline")
+    await doctor.press("stable condition")
+    [done] = await rt.stores.medicines.refills_of(rid)
+    assert (done.status, done.reason) == (RefillStatus.DECLINED, "not_stable")
+    await rt.delivery.dispatcher.drain()
+    notice = sender.to("1001")[-1]
+    assert "was declined" in notice.text and "only for a stable condition" in notice.text
+    await u.press_data("v1:refill:new")
+    assert "declined: A long prescription is only for a stable condition" in u.texts()
+    # A second request; the doctor asks the resident to come in.
+    await ask(u)
+    await doctor.press_data("v1:refills:list")
+    await doctor.press("Ask to come in")
+    latest = (await rt.stores.medicines.refills_of(rid))[0]
+    assert latest.status is RefillStatus.COME_IN
+    await rt.delivery.dispatcher.drain()
+    notice = sender.to("1001")[-1]
+    assert "asks you to come in" in notice.text
+    assert any(b.data == "v1:book:new:chronic" for b in notice.all_buttons())
+
+
+async def test_only_called_sent_when_the_team_can_see_it(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    u, rid = await resident_with_medicines(rt, make_user)  # no doctor has linked an account
+    await ask(u)
+    assert "Sent to" not in u.texts()
+    assert "does not read requests on Doorstep yet" in u.texts()
+    assert len(await rt.stores.medicines.refills_of(rid)) == 1
+    # Not signed at all: no request is stored.
+    other = make_user("1002")
+    await other.onboard()
+    svc = rt.services.medicines
+
+    loaded = await rt.stores.residents.load("test", "1002")
+    assert loaded is not None
+    await svc.add(loaded[0].id, new_entry("Aspirin", svc.today()))
+    await other.press_data("v1:refill:new")
+    assert "sign with a family doctor first" in other.texts()
+    assert await rt.stores.medicines.refills_of(loaded[0].id) == []
+
+
+async def test_another_team_cannot_decide(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
+    await load_district(rt)
+    await linked_doctor(rt, make_user)
+    stranger = await linked_doctor(rt, make_user, CHEN, user_id="9002")
+    u, rid = await resident_with_medicines(rt, make_user)
+    await ask(u)
+    [req] = await rt.stores.medicines.refills_of(rid)
+    await stranger.text("/doctor")
+    assert "Refills (0)" in " ".join(stranger.labels())
+    await stranger.press_data(f"v1:refills:in:{req.id}")
+    assert "out of date" in stranger.texts()
+    [same] = await rt.stores.medicines.refills_of(rid)
+    assert same.status is RefillStatus.REQUESTED
+
+
+async def test_flags_list_missed_doses_and_card_shows_medicines(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    _, rid = await resident_with_medicines(rt, make_user)
+    _, rid2 = await resident_with_medicines(rt, make_user, "1003")
+    svc = rt.services.medicines
+    start = clock()
+    for i in range(1, 4):  # three mornings of doses, two medicines each
+        clock.set(start + timedelta(days=i, hours=-3))  # 07:00 local: plan the day
+        await svc.plan_day(svc.today())
+        clock.set(start + timedelta(days=i, hours=-2, minutes=5))
+        if i < 3:
+            await svc.answer(rid2, int((start + timedelta(days=i, hours=-2)).timestamp()), True)
+    clock.set(start + timedelta(days=3, hours=2))  # 12:00 on day 3: unanswered ones are missed
+    assert (await svc.not_taken([rid]))[rid] == 6
+    assert (await svc.not_taken([rid2]))[rid2] == 2
+    await doctor.text("/doctor")
+    await doctor.press("Flags")
+    assert "Missed medicine doses (3 or more in 7 days)" in doctor.texts()
+    assert "Resident 1001: 6 missed" in doctor.texts()
+    assert "Resident 1003" not in doctor.texts()
+    await doctor.press("Card 💊1")
+    assert "Amlodipine — 1 tablet" in doctor.texts()
+    assert "Last 7 days: 0 taken, 6 missed or skipped" in doctor.texts()
