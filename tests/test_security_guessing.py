@@ -93,9 +93,7 @@ async def test_doctor_codes_are_limited_overall_and_a_burst_alerts_the_operator(
         user = make_user(f"61{i:02d}")
         for j in range(2):
             outcomes.append(
-                (
-                    await rt.services.doctors.link(await _resident(rt, user), f"WRONG{j}")
-                ).status
+                (await rt.services.doctors.link(await _resident(rt, user), f"WRONG{j}")).status
             )
     assert outcomes.count("limited") == 2  # the 9th and 10th: the overall limit
     alerts = [r.getMessage() for r in caplog.records if "OPERATOR ALERT" in r.getMessage()]
@@ -103,9 +101,7 @@ async def test_doctor_codes_are_limited_overall_and_a_burst_alerts_the_operator(
     assert not any("61" in a for a in alerts)  # counts only: no account, no code
     code = await rt.services.doctors.invite(WANG)
     late = make_user("6200")
-    assert (
-        await rt.services.doctors.link(await _resident(rt, late), code)
-    ).status == "limited"
+    assert (await rt.services.doctors.link(await _resident(rt, late), code)).status == "limited"
 
 
 async def _resident(rt: Runtime, user: ChatUser) -> Any:

@@ -265,9 +265,7 @@ def scan(
             yield RowError(line, f"missing column(s): {len(record)} of {width} fields", row_id)
             continue
         values = dict.fromkeys(OPTIONAL, "")
-        values.update(
-            {c: restore(record[i].strip()) for c, i in zip(columns, where, strict=True)}
-        )
+        values.update({c: restore(record[i].strip()) for c, i in zip(columns, where, strict=True)})
         if not row_id:
             yield RowError(line, "id is empty")
             continue
