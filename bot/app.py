@@ -24,7 +24,9 @@ from bot.services.child_vaccines import ChildVaccines
 from bot.services.directory import DirectoryService
 from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
+from bot.services.doctor_stepup import DoctorStepUp
 from bot.services.doctors import DoctorService
+from bot.services.guess_throttle import GuessThrottle
 from bot.services.health import HealthService
 from bot.services.medicines import MedicineService
 from bot.services.medicines_refill import RefillService
@@ -37,7 +39,9 @@ from bot.services.vaccines.reminder_plan import ChildReminders
 from bot.storage.booking import BookingStore
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.channels import ChannelStore
+from bot.storage.code_attempts import CodeAttemptStore
 from bot.storage.directory import DirectoryStore
+from bot.storage.doctor_stepups import DoctorStepUpStore
 from bot.storage.doctors import DoctorStore
 from bot.storage.health import HealthStore
 from bot.storage.liveness import LivenessStore
@@ -46,6 +50,7 @@ from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
 from bot.storage.vaccines import VaccineStore
+from bot.storage.web_sessions import WebSessionStore
 from handlers import build_registry as build_handlers
 from handlers.doctor.broadcast_progress import render_progress
 
@@ -73,6 +78,9 @@ class Stores:
     channels: ChannelStore
     liveness: LivenessStore
     medicines: MedicineStore
+    code_attempts: CodeAttemptStore
+    doctor_stepups: DoctorStepUpStore
+    web_sessions: WebSessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,8 @@ class Services:
     """What handlers use (`ctx.services.<name>`): the rules, once each."""
 
     residents: ResidentService
+    guesses: GuessThrottle
+    stepup: DoctorStepUp
     signing: SigningService
     directory: DirectoryService
     health: HealthService
@@ -133,21 +143,33 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         channels=ChannelStore(db),
         liveness=LivenessStore(db),
         medicines=MedicineStore(db),
+        code_attempts=CodeAttemptStore(db),
+        doctor_stepups=DoctorStepUpStore(db),
+        web_sessions=WebSessionStore(db),
     )
 
     limiter = Limiter(settings)
     dispatcher = Dispatcher(rt, stores.delivery, stores.outbox, stores.residents, limiter)
 
     residents = ResidentService(stores.residents)
+    guesses = GuessThrottle(stores.code_attempts, stores.doctors, stores.channels, clock)
+    stepup = DoctorStepUp(stores.doctor_stepups, guesses, stores.outbox, clock)
     signing = SigningService(stores.directory, clock)
     directory = DirectoryService(stores.directory, signing, clock)
     health = HealthService(stores.health, stores.outbox, directory, settings, clock)
     booking = BookingService(stores.booking, directory, settings)
     doctors = DoctorService(
-        stores.doctors, stores.residents, stores.outbox, directory, clock, sandbox=rt.sandbox
+        stores.doctors,
+        stores.residents,
+        stores.outbox,
+        directory,
+        clock,
+        guesses,
+        stepup,
+        sandbox=rt.sandbox,
     )
     child_reminders = ChildReminders(stores.vaccines, stores.outbox, settings, clock)
-    children = ChildService(stores.vaccines, child_reminders, clock)
+    children = ChildService(stores.vaccines, child_reminders, clock, guesses)
     child_vaccines = ChildVaccines(children, stores.vaccines, stores.broadcasts)
     adult_vaccines = AdultVaccines(stores.vaccines, stores.health, stores.outbox, settings, clock)
     broadcasts = BroadcastService(
@@ -181,6 +203,8 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     )
     services = Services(
         residents=residents,
+        guesses=guesses,
+        stepup=stepup,
         signing=signing,
         directory=directory,
         health=health,

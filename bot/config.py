@@ -100,7 +100,10 @@ class Settings:
     wechat_api_url: str = "https://api.weixin.qq.com"
     wechat_templates: str = ""  # JSON, or a path to a .json / .toml file
     wechat_msgmenu: bool = False
-    web_secret: Secret | None = None
+    # Security (issue 16): how far a WeChat request's timestamp may be from our clock, and
+    # the token that shows operators /healthz's details.
+    wechat_max_skew: int = 300
+    operator_token: Secret | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -166,5 +169,6 @@ def _channel_settings(env: dict[str, str]) -> dict[str, object]:
         "wechat_api_url": env.get("WECHAT_API_URL") or "https://api.weixin.qq.com",
         "wechat_templates": env.get("WECHAT_TEMPLATES", ""),
         "wechat_msgmenu": env.get("WECHAT_MSGMENU", "").lower() in ("1", "true", "yes", "on"),
-        "web_secret": secret("DOORSTEP_WEB_SECRET"),
+        "wechat_max_skew": _positive_int(env, "WECHAT_MAX_SKEW", 300),
+        "operator_token": secret("DOORSTEP_OPERATOR_TOKEN"),
     }

@@ -52,6 +52,9 @@ class Incoming:
     language_code: str | None = None
     media: str | None = None
     message_ref: str | None = None
+    # Where it came from, where the channel knows (the web chat: the client's IP), for limits
+    # per address; never stored or logged as such.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

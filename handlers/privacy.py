@@ -37,10 +37,12 @@ TABLE_TITLES: dict[str, str] = {
     "adult_vaccines": N_("your flu and pneumococcal vaccines"),
     "audit_log": N_("times a doctor opened your record"),
     "doctor_links": N_("your link as a family doctor"),
-    "doctor_code_attempts": N_("doctor code attempts"),
+    "code_attempts": N_("code attempts"),
     "channel_options": N_("the options last shown to you"),
     "web_pending": N_("messages waiting for the web chat"),
     "wechat_window": N_("when you last wrote on WeChat"),
+    "wechat_inbound": N_("WeChat messages kept a few minutes for WeChat's retries"),
+    "doctor_stepups": N_("your doctor's desk sign-in on the web"),
 }
 
 

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.callbacks import cb
+from bot.domain.guessing import CodeKind
 from bot.runtime import Runtime
-from bot.services.doctors import GUESSES_PER_WINDOW
+from bot.services.guess_throttle import LIMITS
 from handlers.doctor.desk import render_signing
 from tests.conftest import Clock
 from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
@@ -88,7 +89,7 @@ async def test_guessing_is_limited_per_hour(
 ) -> None:
     await load_district(rt)
     guesser = make_user("4001")
-    for i in range(GUESSES_PER_WINDOW):
+    for i in range(LIMITS[CodeKind.DOCTOR].account):
         await guesser.text(f"/doctor WRONG{i}")
         assert "not right" in guesser.texts()
     code = await rt.services.doctors.invite(WANG)

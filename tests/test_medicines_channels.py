@@ -133,7 +133,7 @@ async def test_wechat(rt: Runtime, clock: Clock) -> None:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://doorstep.test"
         ) as client:
-            f = Follower(client, "o-meds", clock=lambda: clock().timestamp())
+            f = Follower(client, "o-meds", safe_mode=True, clock=lambda: clock().timestamp())
             await f.subscribe()
             await f.text("English")
             await f.text("1")

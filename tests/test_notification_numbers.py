@@ -127,7 +127,7 @@ async def test_sandbox_keeps_another_users_notifications_until_they_play(rt: Run
 async def test_web_tip_mid_flow_keeps_the_screens_numbers(rt: Runtime) -> None:
     web = await WebChat.create(rt)
     rt.senders["web"] = WebSender(web)
-    visitor, _cookie = web.new_visitor()
+    visitor = (await web.new_session()).visitor
     shown: list[dict[str, object]] = []
     for text in TIPS_ON:
         shown = await web.handle(visitor, {"type": "text", "text": text}, "en")

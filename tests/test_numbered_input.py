@@ -86,7 +86,7 @@ def test_a_value_screen_without_options_replaces_the_older_offer() -> None:
 # -- the web chat --------------------------------------------------------------------------------
 class Visitor:
     def __init__(self, rt: Runtime) -> None:
-        self.web = WebChat(rt, "secret")
+        self.web = WebChat(rt)
         self.id = "visitor-1"
         self.messages: list[dict[str, Any]] = []
 
@@ -109,6 +109,7 @@ class Visitor:
 @pytest.fixture
 async def visitor(rt: Runtime) -> Visitor:
     v = Visitor(rt)
+    v.id = (await v.web.new_session()).visitor  # as the page gets one
     await v.type("/start")
     await v.tap("English")
     await v.tap("I agree")

@@ -86,12 +86,16 @@ async def test_export_follows_foreign_keys_and_delete_cascades(db: Database) -> 
 
 
 async def test_every_resident_table_cascades(db: Database) -> None:
-    """A table that points at residents without ON DELETE CASCADE would break /delete."""
+    """A table that points at residents without ON DELETE CASCADE would break /delete; the
+    two that outlive a resident hold no identifier of theirs (audit entries are pseudonymised
+    by ResidentStore.delete, code attempts count towards address and overall limits)."""
+    outlive = {"audit_log", "code_attempts"}
     tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")]
     for table in tables:
         for fk in await db.fetchall(f'PRAGMA foreign_key_list("{table}")'):
             if fk["table"] == "residents":
-                assert fk["on_delete"] == "CASCADE", table
+                expected = "SET NULL" if table in outlive else "CASCADE"
+                assert fk["on_delete"] == expected, table
 
 
 async def test_a_lower_numbered_migration_is_still_applied(db: Database) -> None:
@@ -104,3 +108,56 @@ async def test_a_lower_numbered_migration_is_still_applied(db: Database) -> None
     assert await db.fetchval("SELECT count(*) FROM outbox") == 0
     integrity, version, newest = await db.check()
     assert integrity == "ok" and version == newest
+
+
+async def test_migration_12_keeps_every_row_of_an_existing_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0012 rebuilds `residents` and `audit_log` (foreign keys off, as SQLite's procedure
+    says): nothing pointing at a resident may be lost or cascade away on the way."""
+    import bot.storage.db as dbmod
+
+    everything = load_migrations()
+    monkeypatch.setattr(dbmod, "load_migrations", lambda: [m for m in everything if m.version < 12])
+    old = Database(tmp_path / "old.sqlite3")
+    await old.open()
+    store = ResidentStore(old)
+    a, b = await store.create("t", "a"), await store.create("t", "b")
+    await store.save_state(a.id, ConversationState("x", {"k": 1}))
+    await old.execute(
+        "INSERT INTO children (id, owner_id, nickname, born, created_at) VALUES (1, ?, 'M', "
+        "'2025-01-01', 0)",
+        (a.id,),
+    )
+    await old.execute(
+        "INSERT INTO child_guardians (child_id, resident_id, role, added_at) VALUES "
+        "(1, ?, 'owner', 0), (1, ?, 'guardian', 1)",
+        (a.id, b.id),
+    )
+    await old.execute(
+        "INSERT INTO audit_log (at, doctor_id, action, target_resident_id, details) "
+        "VALUES (1, 'd1', 'card_viewed', ?, '')",
+        (b.id,),
+    )
+    await old.execute("INSERT INTO doctor_code_attempts (resident_id, at) VALUES (?, 5)", (a.id,))
+    await old.close()
+
+    monkeypatch.setattr(dbmod, "load_migrations", lambda: everything)
+    db = Database(tmp_path / "old.sqlite3")
+    await db.open()
+    try:
+        assert (await db.check())[0] == "ok"
+        assert await db.fetchval("SELECT count(*) FROM residents") == 2
+        assert await db.fetchval("SELECT count(*) FROM conversations") == 1
+        assert await db.fetchval("SELECT count(*) FROM child_guardians") == 2
+        assert await db.fetchval("SELECT target_resident_id FROM audit_log") == b.id
+        assert await db.fetchval("SELECT count(*) FROM code_attempts WHERE kind = 'doctor'") == 1
+        # The rebuilt table still hands a child over, and ids are not reused.
+        store = ResidentStore(db)
+        assert await store.delete(a.id)
+        assert await db.fetchval("SELECT owner_id FROM children WHERE id = 1") == b.id
+        assert (await store.create("t", "c")).id > b.id
+        await store.delete(b.id)
+        assert (await store.create("t", "d")).id > b.id + 1
+    finally:
+        await db.close()

@@ -3,7 +3,7 @@ delivery pipeline reaching web chat and WeChat residents, and /healthz."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -22,12 +22,12 @@ from bot.channels.wechat_api import WeChatAPI
 from bot.config import Secret
 from bot.domain.outbox import Planned
 from bot.runtime import Runtime
-from bot.web.app import TELEGRAM_SECRET_HEADER, build_app
+from bot.web.app import OPERATOR_HEADER, TELEGRAM_SECRET_HEADER, build_app
 from tests.conftest import Clock
 from tests.fakes.botapi import FakeBotAPI, FakeRequest
 from tests.fakes.updates import FakeUser
 from tests.fakes.wechat_api import FakeWeChatAPI, serve_asgi
-from tests.fakes.wechat_follower import AES_KEY, APP_ID, APP_SECRET, TOKEN, Follower
+from tests.fakes.wechat_follower import APP_ID, APP_SECRET, TOKEN, Follower
 
 LAT, LON = 30.8930, 121.1620
 SECRET = "webhook-secret-123"
@@ -43,7 +43,7 @@ async def telegram(
     api = FakeBotAPI()
     app = build_application(rt, request=FakeRequest(api))
     await app.initialize()
-    web = build_app(rt, web=WebChat(rt, "s"), telegram=app, telegram_secret=SECRET)
+    web = build_app(rt, web=WebChat(rt), telegram=app, telegram_secret=SECRET)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=web), base_url="http://doorstep.test"
     ) as client:
@@ -133,9 +133,24 @@ class WebSite:
         assert r.status_code == 200 and "<html" in r.text
         return r.cookies[COOKIE]
 
-    def open(self, cookie: str) -> Any:
+    @contextlib.asynccontextmanager
+    async def open(self, cookie: str | None, token: str | None = None) -> AsyncIterator[Any]:
+        """A page's socket, after its hello (the cookie, or a token in the first frame)."""
         ws_url = self.url.replace("http://", "ws://") + "/chat/ws?lang=en"
-        return connect(ws_url, additional_headers={"Cookie": f"{COOKIE}={cookie}"})
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        async with connect(ws_url, additional_headers=headers) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": token}))
+            ws.session = None  # type: ignore[attr-defined]
+            while True:
+                try:
+                    message = json.loads(await ws.recv())
+                except ConnectionClosed:
+                    break  # refused: the test reads the close code
+                if message["type"] == "session":
+                    ws.session = message["token"]  # type: ignore[attr-defined]
+                if message["type"] == "ready":
+                    break
+            yield ws
 
 
 @pytest.fixture
@@ -190,9 +205,9 @@ async def test_web_chat_rejects_forged_cookies_and_foreign_origins(site: Any) ->
     cookie = await s.visit()
     for cookie_value in ("forged", cookie[:-2] + "xx"):
         async with s.open(cookie_value) as ws:
-            with pytest.raises(ConnectionClosed) as closed:
+            with pytest.raises(ConnectionClosed):
                 await ws.recv()
-            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+            assert ws.close_code == 4401
     ws_url = s.url.replace("http://", "ws://") + "/chat/ws"
     async with connect(
         ws_url,
@@ -220,10 +235,12 @@ async def test_stale_or_bad_events_get_a_kind_answer(site: Any) -> None:
 async def test_pushed_messages_reach_open_pages_and_wait_for_closed_ones(site: Any) -> None:
     s, web = site
     cookie = await s.visit()
-    visitor = web.visitor(cookie)
     async with s.open(cookie) as ws:
         page = Page(ws)
         await page.turn({"type": "text", "text": "/start"})
+        await page.tap("English")
+        await page.tap("I agree")  # a consented visitor: a resident, who gets reminders
+        visitor = await web.visitor(cookie)
         from bot.core import Button, Reply
 
         await web.rt.senders["web"].send(
@@ -250,7 +267,7 @@ async def test_dispatcher_delivers_to_web_and_wechat_and_records_deferrals(
     async with serve_asgi(fake.app()) as api_url:
         web = await WebChat.create(rt)
         api = WeChatAPI(rt.stores.channels, APP_ID, APP_SECRET, api_url)
-        wechat = WeChatChannel(rt, api, token=TOKEN, app_id=APP_ID, aes_key=AES_KEY)
+        wechat = WeChatChannel(rt, api, token=TOKEN, app_id=APP_ID)
         rt.senders["web"] = WebSender(web)
         rt.senders["wechat"] = WeChatSender(wechat)
         app = build_app(rt, web=web, wechat=wechat)
@@ -261,7 +278,7 @@ async def test_dispatcher_delivers_to_web_and_wechat_and_records_deferrals(
             await follower.subscribe()  # opens the 48-hour window
             residents = rt.stores.residents
             wx_resident = (await residents.load("wechat", "o-reader"))[0]  # type: ignore[index]
-            visitor, _ = web.new_visitor()
+            visitor = (await web.new_session()).visitor
             web_resident = await residents.create("web", visitor)
             now = rt.now()
             await rt.stores.outbox.plan(
@@ -299,10 +316,14 @@ async def test_dispatcher_delivers_to_web_and_wechat_and_records_deferrals(
 
 # -- /healthz --------------------------------------------------------------------------------------
 async def test_healthz_reports_database_scheduler_and_backlog(rt: Runtime) -> None:
+    """Details for the operator (token in a header); anyone else gets "ok" or "unavailable"."""
+    rt.settings = replace(rt.settings, operator_token=Secret("op-token"))
     web = await WebChat.create(rt)
     app = build_app(rt, web=web)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://doorstep.test"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://doorstep.test",
+        headers={OPERATOR_HEADER: "op-token"},
     ) as client:
         resident = await rt.stores.residents.create("web", "v1")
         past = rt.now() - timedelta(minutes=5)
@@ -319,51 +340,40 @@ async def test_healthz_reports_database_scheduler_and_backlog(rt: Runtime) -> No
         await rt.start_background()
         after = await client.get("/healthz")
         assert after.status_code == 200 and after.json()["scheduler"] is True
+        anyone = await client.get("/healthz", headers={OPERATOR_HEADER: ""})
+        assert anyone.status_code == 200 and anyone.text == "ok"
 
 
-def test_web_secret_comes_from_settings_when_set(settings: Any, clock: Clock) -> None:
-    async def cookie_for(secret: str | None) -> str:
-        rt = Runtime(replace(settings, web_secret=Secret(secret) if secret else None), clock=clock)
-        await rt.start()
-        try:
-            web = await WebChat.create(rt)
-            return web.new_visitor()[1]
-        finally:
-            await rt.stop()
-
-    async def main() -> None:
-        a = await cookie_for("configured-secret")
-        b = await cookie_for(None)
-        c = await cookie_for(None)
-        rt = Runtime(replace(settings, web_secret=Secret("configured-secret")), clock=clock)
-        await rt.start()
-        try:
-            web = await WebChat.create(rt)
-            assert web.visitor(a) is not None and web.visitor(b) is None
-        finally:
-            await rt.stop()
-        rt = Runtime(settings, clock=clock)
-        await rt.start()
-        try:
-            generated = await WebChat.create(rt)  # the stored secret: same in every worker
-            assert generated.visitor(b) is not None and generated.visitor(c) is not None
-        finally:
-            await rt.stop()
-
-    asyncio.run(main())
+async def test_sessions_are_shared_by_workers(settings: Any, clock: Clock) -> None:
+    """Sessions live in SQLite: a token issued by one worker works on another."""
+    first, second = Runtime(settings, clock=clock), Runtime(settings, clock=clock)
+    await first.start()
+    await second.start()
+    try:
+        session = await (await WebChat.create(first)).new_session()
+        other = await WebChat.create(second)
+        assert await other.visitor(session.token) == session.visitor
+        assert await other.visitor("forged") is None
+    finally:
+        await first.stop()
+        await second.stop()
 
 
-async def test_embedded_page_without_cookies_keeps_its_visitor(site: Any) -> None:
-    """Inside another site's <iframe> the cookie may be blocked: the page shows the signed id."""
+async def test_embedded_page_without_cookies_gets_its_token_in_a_frame(site: Any) -> None:
+    """Inside another site's <iframe> the cookie may be blocked: the socket's first frame
+    carries the token instead, and the page never shows it."""
     s, web = site
     r = await s.http.get("/chat")
-    token = r.cookies[COOKIE]
-    assert f'data-visitor="{token}"' in r.text
-    ws_url = s.url.replace("http://", "ws://") + f"/chat/ws?lang=en&v={token}"
-    async with connect(ws_url) as ws:  # no Cookie header at all
+    assert r.cookies[COOKIE] not in r.text
+    async with s.open(None) as ws:  # no Cookie header at all: a new session, in a frame
+        token = ws.session
+        assert token
         await Page(ws).turn({"type": "text", "text": "/start"})
-    assert await web.residents.load("web", web.visitor(token)) is not None
-    async with connect(ws_url.replace(token, token[:-3] + "abc")) as ws:
-        with pytest.raises(ConnectionClosed) as closed:
+    async with s.open(None, token) as ws:  # the next visit shows it: rotated
+        assert ws.session and ws.session != token
+        rotated = ws.session
+    assert await web.visitor(rotated) is not None
+    async with s.open(None, "forged-token") as ws:
+        with pytest.raises(ConnectionClosed):
             await ws.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert ws.close_code == 4401

@@ -4,6 +4,7 @@ through the browser's geolocation. A screenshot is saved in test-artifacts/."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ async def test_web_chat_in_a_browser(chat_url: str) -> None:
                 permissions=["geolocation"],
             )
             page = await context.new_page()
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
             await page.goto(chat_url)
             await expect(page.locator("html")).to_have_attribute("lang", "en")
             bot = page.locator(".msg.bot")
@@ -99,6 +102,17 @@ async def test_web_chat_in_a_browser(chat_url: str) -> None:
 
             await page.screenshot(path=str(ARTIFACTS / "web-chat.png"))
             assert (ARTIFACTS / "web-chat.png").stat().st_size > 0
+
+            # The session token is in an HttpOnly cookie, never in the socket's URL.
+            cookie = next(c for c in await context.cookies() if c["name"] == "doorstep_session")
+            assert cookie["httpOnly"] and sockets
+            assert not [u for u in sockets if cookie["value"] in u or "v=" in u]
+            # Log out: the page starts over as a new visitor with a new token.
+            page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+            await page.locator("#logout").click()
+            await expect(page.locator("#welcome")).to_be_visible()
+            after = next(c for c in await context.cookies() if c["name"] == "doorstep_session")
+            assert after["value"] != cookie["value"]
         finally:
             await browser.close()
 

@@ -24,12 +24,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_up(base: str, proc: subprocess.Popen[Any]) -> httpx.Response:
+def _wait_up(base: str, proc: subprocess.Popen[Any], **kw: Any) -> httpx.Response:
     deadline = time.monotonic() + 30  # start-up wait, not a timing check
     while True:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
         try:
-            return httpx.get(base + "/healthz", timeout=2)
+            return httpx.get(base + "/healthz", timeout=2, **kw)
         except httpx.TransportError:
             if time.monotonic() > deadline:
                 raise
@@ -44,6 +44,7 @@ def test_serve_runs_every_channel_and_stops_cleanly(tmp_path: Path) -> None:
         "WECHAT_APP_ID": APP_ID,
         "WECHAT_APP_SECRET": APP_SECRET,
         "WECHAT_API_URL": "http://127.0.0.1:9",  # never called in this test
+        "DOORSTEP_OPERATOR_TOKEN": "op-secret",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -55,12 +56,12 @@ def test_serve_runs_every_channel_and_stops_cleanly(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        health = _wait_up(base, proc)
+        health = _wait_up(base, proc, headers={"X-Doorstep-Operator-Token": "op-secret"})
         body = health.json()
         assert health.status_code == 200, body
         assert body["db"] and body["scheduler"] and body["channels"] == ["web", "wechat"]
         assert httpx.get(base + "/chat").status_code == 200
-        ts, nonce = "1700000000", "n1"
+        ts, nonce = str(int(time.time())), "n1"
         verify = httpx.get(
             base + "/wechat",
             params={

@@ -1,30 +1,41 @@
 """The web chat channel: a visitor on the health centre's site talks to the same bot.
 
-Visitors are identified by a signed cookie (no account). Buttons are offered as numbered
-options remembered in SQLite, so a tap (sent as its number) or a typed number maps back to the
-button on any worker; on a screen that asks for a typed value a typed number is the value
-(see `bot.channels.numbered`). Scheduled messages (tips, reminders) are stored first and
-pushed to the visitor's open pages; a visitor who is away gets them when the page connects
-again.
+Visitors have no account: a visitor is a random id, and the browser holds a session token
+for it (see `bot.web.chat` for how the token travels: an HttpOnly cookie, or the socket's
+first frame, never a URL). Tokens are random, stored hashed, rotated on use, and end after a
+sliding idle time, with a log-out, or with /delete.
+
+A visitor gets a resident row only once they consent (issue 16: opening sockets must not
+fill the residents table). Before that, their language, conversation state and offered
+options are a draft kept with their session; for each message the draft becomes a resident
+row for the length of the turn (so the same handlers run) and goes back to being a draft if
+the visitor has still not consented.
+
+Buttons are offered as numbered options remembered in SQLite, so a tap (sent as its number)
+or a typed number maps back to the button on any worker; on a screen that asks for a typed
+value a typed number is the value (see `bot.channels.numbered`). Scheduled messages (tips,
+reminders) are stored first and pushed to the visitor's open pages; a visitor who is away
+gets them when the page connects again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from bot.channels import numbered
 from bot.core import Incoming, Kind, Location, Reply
 from bot.delivery.sender import Permanent
 from bot.domain.outbox import OutboxRow
-from bot.domain.residents import Resident
+from bot.domain.residents import ConversationState, Resident
+from bot.domain.security import WebSession
 from bot.i18n import Translator, negotiate
 
 if TYPE_CHECKING:
@@ -33,13 +44,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANNEL = "web"
-COOKIE = "doorstep_visitor"
-SECRET_NAME = "web_cookie"
+COOKIE = "doorstep_session"
+# A session ends after this long without use; every use moves the end forward.
+SESSION_IDLE = 30 * 86400
+# A rotated token keeps working this long, for a page that was opening at that moment.
+ROTATION_GRACE = 60
 # A page also looks for stored messages this often, for ones queued by another worker.
 POLL_SECONDS = 5.0
 STALE_OPTION = "stale:option"  # not our callback format: the router answers "out of date"
 
 SendJson = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _block_json(block: numbered.Block) -> dict[str, Any]:
@@ -82,36 +100,72 @@ def _block_json(block: numbered.Block) -> dict[str, Any]:
 class WebChat:
     """The channel's logic, independent of the transport (the WebSocket lives in bot/web)."""
 
-    def __init__(self, rt: Runtime, secret: str) -> None:
+    def __init__(self, rt: Runtime, session_idle: int = SESSION_IDLE) -> None:
         self.rt = rt
-        self._signer = URLSafeSerializer(secret, salt="doorstep-web-visitor")
+        self.session_idle = session_idle
         self.store = rt.stores.channels
         self.residents = rt.stores.residents
+        self.sessions = rt.stores.web_sessions
         self._pages: dict[str, dict[int, asyncio.Event]] = {}
         self._drain_locks: dict[str, asyncio.Lock] = {}
+        # One turn at a time per visitor (the draft is read and written back around it):
+        # a lock and how many hold or wait for it, dropped when nobody does.
+        self._turn_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @classmethod
     async def create(cls, rt: Runtime) -> WebChat:
-        """DOORSTEP_WEB_SECRET, or a secret generated once and kept in SQLite."""
-        configured = rt.settings.web_secret
-        secret = configured.reveal() if configured else await rt.stores.channels.secret(SECRET_NAME)
-        return cls(rt, secret)
+        days = rt.settings.extra.get("DOORSTEP_WEB_SESSION_DAYS")
+        return cls(rt, int(days) * 86400 if days and days.isdecimal() else SESSION_IDLE)
 
-    # -- visitors ---------------------------------------------------------------------------------
-    def new_visitor(self) -> tuple[str, str]:
-        """A new visitor id and its signed cookie value."""
-        visitor = secrets.token_hex(16)
-        return visitor, self._signer.dumps(visitor)
+    # -- sessions ---------------------------------------------------------------------------------
+    def _now(self) -> int:
+        return int(self.rt.now().timestamp())
 
-    def visitor(self, cookie: str | None) -> str | None:
-        """The visitor id in a signed cookie, or None if it is missing or forged."""
-        if not cookie:
+    async def new_session(self) -> WebSession:
+        """A new visitor (no resident row yet) and its first token."""
+        visitor, token = secrets.token_hex(16), secrets.token_urlsafe(32)
+        now = self._now()
+        await self.sessions.create(visitor, _hash(token), now, now + self.session_idle)
+        return WebSession(visitor, token)
+
+    async def visitor(self, token: str | None) -> str | None:
+        """The visitor of a live token, or None (missing, forged, expired, logged out)."""
+        if not token or len(token) > 100:
             return None
-        try:
-            value = self._signer.loads(cookie)
-        except BadSignature:
+        return await self.sessions.visitor(_hash(token), self._now())
+
+    async def rotate(self, token: str | None) -> WebSession | None:
+        """A live token is exchanged for a new one, with a fresh idle lifetime."""
+        if not token or len(token) > 100:
             return None
-        return value if isinstance(value, str) else None
+        new, now = secrets.token_urlsafe(32), self._now()
+        visitor = await self.sessions.rotate(
+            _hash(token), _hash(new), now, now + self.session_idle, now + ROTATION_GRACE
+        )
+        return None if visitor is None else WebSession(visitor, new)
+
+    async def log_out(self, visitor: str) -> None:
+        """End the visitor's session on every page; the web desk's step-up ends with it."""
+        loaded = await self.residents.load(CHANNEL, visitor)
+        if loaded is not None:
+            await self.rt.services.stepup.end(loaded[0].id)
+        await self.sessions.end(visitor)
+        for wake in self._pages.get(visitor, {}).values():
+            wake.set()
+
+    async def visitor_alive(self, visitor: str) -> bool:
+        """False once the visitor logged out or deleted their data (on any worker)."""
+        return await self.sessions.exists(visitor)
+
+    def pages(self, visitor: str) -> list[int]:
+        """This worker's open pages of the visitor."""
+        return list(self._pages.get(visitor, {}))
+
+    async def housekeep(self) -> None:
+        """Forget expired sessions (run as a background task by `doorstep serve`)."""
+        while True:
+            await self.sessions.purge(self._now())
+            await asyncio.sleep(3600)
 
     def translator(self, resident: Resident | None, language_code: str | None) -> Translator:
         locale = negotiate(
@@ -121,25 +175,92 @@ class WebChat:
 
     # -- one event from the page ------------------------------------------------------------------
     async def handle(
-        self, visitor: str, event: dict[str, Any], language_code: str | None = None
+        self,
+        visitor: str,
+        event: dict[str, Any],
+        language_code: str | None = None,
+        address: str | None = None,
     ) -> list[dict[str, Any]]:
         """Map a page event to Incoming, run it, and return the messages to show."""
-        incoming = await self._incoming(visitor, event, language_code)
+        lock, users = self._turn_locks.get(visitor, (asyncio.Lock(), 0))
+        self._turn_locks[visitor] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._turn(visitor, event, language_code, address)
+        finally:
+            lock, users = self._turn_locks[visitor]
+            if users <= 1:
+                del self._turn_locks[visitor]
+            else:
+                self._turn_locks[visitor] = (lock, users - 1)
+
+    async def _turn(
+        self, visitor: str, event: dict[str, Any], language_code: str | None, address: str | None
+    ) -> list[dict[str, Any]]:
+        loaded = await self.residents.load(CHANNEL, visitor)
+        draft = None if loaded else await self.sessions.draft(visitor)
+        if loaded is not None:
+            offered = await self.store.load_options(loaded[0].id)
+        else:
+            offered = (draft or {}).get("options") or {}
+        incoming = self._incoming(visitor, event, language_code, address, offered)
         if incoming is None:
             return []
+        if loaded is None:
+            await self._from_draft(visitor, draft or {})
         outcome = await self.rt.handle(incoming)
         messages = await self.render(visitor, outcome.replies)
         if outcome.toast:
             messages.insert(0, {"type": "toast", "text": outcome.toast})
+        if loaded is None or not loaded[0].consented:
+            await self._to_draft(visitor)
         return messages
 
-    async def _incoming(
-        self, visitor: str, event: dict[str, Any], language_code: str | None
+    async def _from_draft(self, visitor: str, draft: dict[str, Any]) -> None:
+        """The visitor's draft as a resident row, for this turn."""
+        resident = await self.residents.create(CHANNEL, visitor)
+        changes = {k: draft[k] for k in ("locale", "elder_mode") if draft.get(k) is not None}
+        if changes:
+            resident = await self.residents.update(resident, **changes)
+        if draft.get("state"):
+            await self.residents.save_state(
+                resident.id, ConversationState(draft["state"], draft.get("data") or {})
+            )
+        if draft.get("options"):
+            await self.store.save_options(resident.id, draft["options"], self._now())
+
+    async def _to_draft(self, visitor: str) -> None:
+        """After a turn without consent, the resident row goes back to being a draft."""
+        loaded = await self.residents.load(CHANNEL, visitor)
+        if loaded is None:  # deleted in this turn (/delete): nothing is kept
+            await self.sessions.save_draft(visitor, None)
+            return
+        resident, state = loaded
+        if resident.consented:
+            return
+        draft = {
+            "locale": resident.locale,
+            "elder_mode": resident.elder_mode,
+            "state": state.name,
+            "data": state.data,
+            "options": await self.store.load_options(resident.id),
+        }
+        await self.sessions.save_draft(visitor, draft)
+        await self.residents.discard(resident.id)
+
+    def _incoming(
+        self,
+        visitor: str,
+        event: dict[str, Any],
+        language_code: str | None,
+        address: str | None,
+        offered: dict[str, Any],
     ) -> Incoming | None:
         base: dict[str, Any] = {
             "channel": CHANNEL,
             "user_id": visitor,
             "language_code": language_code,
+            "address": address,
         }
         kind = event.get("type")
         if kind == "location":
@@ -150,7 +271,6 @@ class WebChat:
             if not (-90 <= loc.lat <= 90 and -180 <= loc.lon <= 180):
                 return None
             return Incoming(kind=Kind.LOCATION, location=loc, **base)
-        offered = await self._offered(visitor)
         if kind == "option":
             n = event.get("n")
             option = numbered.option_by_number(n, offered) if isinstance(n, int) else None
@@ -161,12 +281,9 @@ class WebChat:
             text = str(event.get("text", ""))[:4096]
             if not text.strip():
                 return None
-            return numbered.text_to_incoming(CHANNEL, visitor, text, offered, language_code)
+            incoming = numbered.text_to_incoming(CHANNEL, visitor, text, offered, language_code)
+            return replace(incoming, address=address)
         return None
-
-    async def _offered(self, visitor: str) -> dict[str, Any]:
-        loaded = await self.residents.load(CHANNEL, visitor)
-        return await self.store.load_options(loaded[0].id) if loaded else {}
 
     async def render(
         self, visitor: str, replies: list[Reply], pushed: bool = False

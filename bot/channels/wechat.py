@@ -19,6 +19,7 @@ WeChat's rules shape this module:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -26,12 +27,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
-from wechatpy.utils import check_signature
 
-from bot.channels import numbered
+from bot.channels import numbered, wechat_guard
 from bot.channels.wechat_api import WeChatAPI, WeChatError, WeChatUnavailable
+from bot.channels.wechat_guard import QueryProof, Refused
 from bot.channels.wechat_menu import MENU_KEY_PREFIX
 from bot.channels.wechat_render import TEXT_BYTES, fit, passive_text, render
 from bot.channels.wechat_templates import Template, load_templates, template_values
@@ -55,7 +55,9 @@ WINDOW_SECONDS = 48 * 3600
 MESSAGE_BUDGET = 5  # customer-service messages allowed per message the resident sends
 EVENT_BUDGET = 3  # ... per menu click or subscribe
 REPLY_DEADLINE = 4.0  # seconds a handler gets before we answer `success` (WeChat waits 5)
-INBOUND_TTL = 600  # seconds a message id is remembered (WeChat retries within ~15 s)
+# Seconds a message id is remembered (WeChat retries within ~15 s): at least as long as a
+# request can be accepted, from its timestamp's earliest to its latest acceptable moment.
+INBOUND_TTL = 600
 # Seconds a claim on a message lasts. A live worker answers (or hands over to a background
 # push and records the claim as answered) within REPLY_DEADLINE; WeChat retries about 5, 10
 # and 15 s after the first request, so the second or third retry of a message whose worker
@@ -92,10 +94,13 @@ class WeChatChannel:
         templates: dict[str, Template] | None = None,
         msgmenu: bool = False,
         reply_deadline: float = REPLY_DEADLINE,
+        max_skew: int = wechat_guard.MAX_SKEW,
     ) -> None:
         self.rt = rt
         self.api = api
         self._token = token
+        self.max_skew = max_skew
+        self.inbound_ttl = max(INBOUND_TTL, 2 * max_skew)
         self.crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
         self.templates = templates or {}
         self.msgmenu = msgmenu
@@ -128,42 +133,41 @@ class WeChatChannel:
             aes_key=settings.wechat_aes_key.reveal() if settings.wechat_aes_key else None,
             templates=load_templates(settings.wechat_templates),
             msgmenu=settings.wechat_msgmenu,
+            max_skew=settings.wechat_max_skew,
         )
 
     # -- HTTP -------------------------------------------------------------------------------------
     def verify(self, query: dict[str, str]) -> str | None:
-        """The GET URL check from the admin console: echo `echostr` if the signature holds."""
+        """The GET URL check from the admin console: echo `echostr` if the signature holds
+        (and its timestamp is recent: the check is repeated whenever the URL is saved)."""
         try:
-            check_signature(
-                self._token, query.get("signature", ""), query["timestamp"], query["nonce"]
-            )
-        except (InvalidSignatureException, KeyError):
+            self.check_query(query)
+        except Refused:
             return None
         return query.get("echostr", "")
+
+    def check_query(self, query: dict[str, str]) -> QueryProof:
+        """The URL's signature and timestamp, checked before the body is read."""
+        try:
+            return wechat_guard.check_query(self._token, query, self._now(), self.max_skew)
+        except Refused as refused:
+            log.warning("WeChat request refused: %s", refused.reason)
+            raise
 
     async def receive(self, query: dict[str, str], body: bytes) -> tuple[int, str]:
         """A POSTed message or event: (HTTP status, response body)."""
         try:
-            check_signature(
-                self._token, query.get("signature", ""), query["timestamp"], query["nonce"]
-            )
-            encrypted = query.get("encrypt_type") == "aes"
-            if encrypted:
-                if self.crypto is None:
-                    return 400, "safe mode is not configured"
-                xml = self.crypto.decrypt_message(
-                    body, query.get("msg_signature", ""), query["timestamp"], query["nonce"]
-                )
-            else:
-                xml = body.decode("utf-8")
+            xml = await self._authentic(query, body)
             msg = parse_message(xml)
-        except (InvalidSignatureException, InvalidAppIdException, KeyError):
-            return 403, "invalid signature"
-        except Exception:
-            log.warning("unreadable WeChat request", exc_info=True)
+        except Refused as refused:
+            log.warning("WeChat request refused: %s", refused.reason)
+            return refused.status, refused.reason
+        except Exception as exc:
+            log.warning("unreadable WeChat request: %s", describe(exc))
             return 400, "bad request"
         if msg is None:
             return 400, "bad request"
+        encrypted = self.crypto is not None
         reply = await self._once(msg)
         if reply is None:
             return 200, SUCCESS
@@ -171,16 +175,44 @@ class WeChatChannel:
             return 200, self.crypto.encrypt_message(reply, query["nonce"], query["timestamp"])
         return 200, reply
 
+    async def _authentic(self, query: dict[str, str], body: bytes) -> str:
+        """The message XML, once the request has proved itself (see wechat_guard)."""
+        proof = wechat_guard.check_query(self._token, query, self._now(), self.max_skew)
+        await wechat_guard.remember_nonce(self.store, proof, body, self.max_skew)
+        if self.crypto is not None:
+            wechat_guard.check_encrypted(self._token, query, body)
+            try:
+                xml = self.crypto.decrypt_message(
+                    body, query["msg_signature"], query["timestamp"], query["nonce"]
+                )
+            except Exception:
+                raise Refused(400, "undecryptable message") from None
+        elif query.get("encrypt_type") == "aes":
+            raise Refused(400, "safe mode is not configured")
+        else:
+            try:
+                xml = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Refused(400, "malformed message") from None
+        wechat_guard.check_message(xml)
+        return str(xml)
+
     async def _once(self, msg: Any) -> str | None:
         """Handle a message exactly once; a retry of it gets the first answer."""
         now = self._now()
         # Events have no MsgId: sender + CreateTime, plus the event and its key, because a
         # subscribe and WeChat's automatic location report can share a second.
+        # The sender's openid goes into the key hashed: a claim outlives a /delete that the
+        # message itself made, and must not name them.
         event = f"{getattr(msg, 'event', '')}:{msg._data.get('EventKey', '')}"
-        key = f"m:{msg.id}" if msg.id else f"e:{msg.source}:{msg.time}:{event}"
+        key = (
+            f"m:{msg.id}"
+            if msg.id
+            else "e:" + hashlib.sha256(f"{msg.source}:{msg.time}:{event}".encode()).hexdigest()
+        )
         if now - self._last_purge > 60:
             self._last_purge = now
-            await self.store.purge_inbound(now - INBOUND_TTL)
+            await self.store.purge_inbound(now - self.inbound_ttl, now)
         if key in self._inflight:  # this worker is still on it, however long it takes
             return await self._await_first(key)
         claim = await self.store.claim_inbound(key, now, self.inbound_lease)
@@ -198,7 +230,7 @@ class WeChatChannel:
             # The type and the frames only: exception messages can carry what was typed.
             log.error("WeChat message failed: %s", describe(exc))
         finally:
-            await self.store.finish_inbound(key, reply)
+            await self.store.finish_inbound(key, reply, str(msg.source))
             future.set_result(reply)
             del self._inflight[key]
         return reply
@@ -395,8 +427,8 @@ class WeChatChannel:
         """Forget answered message ids (and the answers kept for retries) even when no new
         message comes in to trigger it: run as a background task by `doorstep serve`."""
         while True:
-            await self.store.purge_inbound(self._now() - INBOUND_TTL)
-            await asyncio.sleep(INBOUND_TTL / 2)
+            await self.store.purge_inbound(self._now() - self.inbound_ttl, self._now())
+            await asyncio.sleep(self.inbound_ttl / 2)
 
     async def drain(self) -> None:
         """Wait for replies still being sent (shutdown; tests)."""

@@ -58,7 +58,8 @@ def format_report(report: ImportReport) -> str:
 
 async def import_(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        data = args.file.read_bytes()
+        with args.file.open("rb"):  # readable? (the import streams it, never reads it whole)
+            pass
     except OSError as exc:
         print(f"doorstep import: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -66,7 +67,7 @@ async def import_(args: argparse.Namespace, settings: Settings) -> int:
         try:
             report = await rt.services.directory.import_csv(
                 args.kind,
-                data,
+                args.file,
                 dry_run=args.dry_run,
                 replace=args.replace,
                 progress=lambda n: print(f"… {n} rows read", file=sys.stderr, flush=True),

@@ -59,6 +59,8 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.channels.web import WebChat, WebSender
     from bot.runtime import Runtime
     from bot.web.app import build_app
+    from bot.web.chat import MAX_EVENT
+    from bot.web.limits import Limits, Rate
 
     if settings.telegram_token is not None and settings.telegram_webhook_secret is None:
         print(
@@ -67,12 +69,14 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    new_per_hour = int(settings.extra.get("DOORSTEP_WEB_NEW_VISITORS_PER_HOUR", "30") or 30)
     rt = Runtime(settings)
     await rt.start()
     telegram: Any = None
     try:
         web = await WebChat.create(rt)
         rt.senders[WEB] = WebSender(web)
+        rt.spawn(web.housekeep(), "web-sessions-housekeeping")
         wechat = _wechat(rt, settings)
         telegram = await _telegram(rt, settings, args.telegram_webhook_url)
         await rt.start_background()
@@ -86,6 +90,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
                 if settings.telegram_webhook_secret
                 else None
             ),
+            web_limits=Limits(new_visitors=Rate(new_per_hour / 3600, new_per_hour)),
         )
         config = uvicorn.Config(
             app,
@@ -94,6 +99,9 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
             lifespan="off",
             proxy_headers=True,
             log_level="warning",
+            # A frame larger than the app accepts is refused by the server as it arrives,
+            # not buffered (uvicorn's default is 16 MiB).
+            ws_max_size=MAX_EVENT,
         )
         server = _Server(config)
         loop = asyncio.get_running_loop()

@@ -31,6 +31,7 @@ class AuditEntry:
     action: str
     target_resident_id: int | None
     details: str
+    subject: str | None = None  # the pseudonym of a resident who deleted their data
 
 
 @dataclass(frozen=True, slots=True)

@@ -403,7 +403,7 @@ class DirectoryService:
     async def import_csv(
         self,
         kind: str,
-        data: bytes,
+        data: bytes | Path,
         *,
         dry_run: bool = False,
         replace: bool = False,

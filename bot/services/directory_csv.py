@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 from bot.domain.directory import STATION_KINDS, Community, Doctor, Station
 from bot.services.hours import HoursError, parse_hours
@@ -30,6 +31,27 @@ COLUMNS = {"stations": STATION_COLUMNS, "doctors": DOCTOR_COLUMNS, "communities"
 OPTIONAL = {"team_en"}
 SAMPLE_MARK = "# SAMPLE DATA — your district's operator replaces it (doorstep import --replace)"
 _SERVICE_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+# CSV injection (OWASP): a spreadsheet runs a cell that begins with one of these as a formula.
+# Exported, such a cell gets a leading apostrophe (shown as text); imported, the apostrophe
+# is taken off again, so a file round-trips to the same text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+
+
+def _needs_quote(value: str) -> bool:
+    if value.startswith("'"):
+        return True  # so that a value that really begins with one survives the round trip
+    return value.startswith(FORMULA_START) and not _NUMBER.match(value)
+
+
+def neutralise(value: str) -> str:
+    """A cell safe to open in a spreadsheet."""
+    return "'" + value if _needs_quote(value) else value
+
+
+def restore(value: str) -> str:
+    """The text of a cell written by `neutralise` (other cells are left as they are)."""
+    return value[1:] if value.startswith("'") and _needs_quote(value[1:]) else value
 
 
 class FileError(ValueError):
@@ -53,34 +75,57 @@ class Parsed:
     total: int = 0
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileError(
-            f"the file is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and try again"
-        ) from None
+def _text(source: BinaryIO) -> TextIO:
+    # newline="": the csv module sees quoted line breaks as they are.
+    return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
 
 
-def _records(text: str) -> tuple[bool, int, Iterator[tuple[int, list[str]]]]:
-    """Skip leading comment lines; return (is_sample, header line number, records)."""
-    lines = text.splitlines(keepends=True)
+def _records(stream: TextIO) -> tuple[bool, int, Iterator[tuple[int, list[str]]]]:
+    """Skip leading comment lines; return (is_sample, header line number, records), read
+    from the stream as they are needed (a file is never held in memory whole)."""
     skip = 0
     sample = False
-    while skip < len(lines) and (lines[skip].startswith("#") or not lines[skip].strip()):
-        if "sample data" in lines[skip].lower():
-            sample = True
-        skip += 1
-    reader = csv.reader(io.StringIO("".join(lines[skip:])))
+    first: str | None = None
+    for line in stream:
+        if line.startswith("#") or not line.strip():
+            sample = sample or "sample data" in line.lower()
+            skip += 1
+            continue
+        first = line
+        break
+    reader = csv.reader(itertools.chain([first] if first is not None else [], stream))
 
     def gen() -> Iterator[tuple[int, list[str]]]:
         prev = 0
-        for record in reader:
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # A field over the csv module's limit, or broken quoting: the rest of the
+                # file cannot be trusted to line up, so the file as a whole is refused.
+                raise FileError(
+                    f"line {skip + reader.line_num}: unreadable CSV "
+                    f"({_csv_reason(exc)}); nothing was imported"
+                ) from None
+            except UnicodeDecodeError as exc:
+                raise FileError(
+                    f"after line {skip + reader.line_num}: the file is not UTF-8 (byte "
+                    f"{exc.start} of a block); save it as 'CSV UTF-8' and try again"
+                ) from None
             start = skip + prev + 1
             prev = reader.line_num
             yield start, record
 
     return sample, skip + 1, gen()
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    return "broken quoting"
 
 
 def _float(value: str, name: str, low: float, high: float) -> float:
@@ -171,22 +216,31 @@ _BUILDERS: dict[str, Callable[[dict[str, str], bool], Any]] = {
 }
 
 
-def parse(
+@dataclass(frozen=True, slots=True)
+class Header:
+    sample: bool
+
+
+def scan(
     kind: str,
-    data: bytes,
+    source: BinaryIO,
     progress: Callable[[int], None] | None = None,
     every: int = 5000,
-) -> Parsed:
-    """Validate a CSV of `kind` (stations, doctors, communities). Raises FileError when the
-    file as a whole is unusable; otherwise every row is either valid or a RowError."""
+) -> Iterator[Header | RowError | tuple[int, Any]]:
+    """Validate a CSV of `kind` (stations, doctors, communities) as it is read: first the
+    Header, then each row as (line, item) or a RowError, in file order. Raises FileError
+    when the file as a whole is unusable (before the Header, or where reading fails)."""
     columns = COLUMNS[kind]
     build = _BUILDERS[kind]
-    sample, header_line, records = _records(_decode(data))
-    out = Parsed(sample=sample)
     try:
+        sample, header_line, records = _records(_text(source))
         _, header = next(records)
     except StopIteration:
         raise FileError("the file is empty") from None
+    except UnicodeDecodeError as exc:
+        raise FileError(
+            f"the file is not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' and try again"
+        ) from None
     header = [h.strip().lower() for h in header]
     missing = [c for c in columns if c not in header and c not in OPTIONAL]
     if missing:
@@ -194,37 +248,54 @@ def parse(
             f"line {header_line}: the header lacks column(s) {', '.join(missing)}; "
             f"expected {','.join(columns)}"
         )
+    yield Header(sample)
     columns = [c for c in columns if c in header]
     where = [header.index(c) for c in columns]
     width = len(header)
     first_seen: dict[str, int] = {}
+    total = 0
     for line, record in records:
         if not any(cell.strip() for cell in record):
             continue
-        out.total += 1
-        if progress is not None and out.total % every == 0:
-            progress(out.total)
-        row_id = record[where[0]].strip() if len(record) > where[0] else ""
+        total += 1
+        if progress is not None and total % every == 0:
+            progress(total)
+        row_id = restore(record[where[0]].strip()) if len(record) > where[0] else ""
         if len(record) < width:
-            out.rejected.append(
-                RowError(line, f"missing column(s): {len(record)} of {width} fields", row_id)
-            )
+            yield RowError(line, f"missing column(s): {len(record)} of {width} fields", row_id)
             continue
         values = dict.fromkeys(OPTIONAL, "")
-        values.update({c: record[i].strip() for c, i in zip(columns, where, strict=True)})
+        values.update({c: restore(record[i].strip()) for c, i in zip(columns, where, strict=True)})
         if not row_id:
-            out.rejected.append(RowError(line, "id is empty"))
+            yield RowError(line, "id is empty")
             continue
         if row_id in first_seen:
-            out.rejected.append(
-                RowError(line, f"duplicate id {row_id!r} (first on line {first_seen[row_id]})")
-            )
+            yield RowError(line, f"duplicate id {row_id!r} (first on line {first_seen[row_id]})")
             continue
         first_seen[row_id] = line
         try:
-            out.rows.append((line, build(values, sample)))
+            yield line, build(values, sample)
         except ValueError as exc:
-            out.rejected.append(RowError(line, str(exc), row_id))
+            yield RowError(line, str(exc), row_id)
+
+
+def parse(
+    kind: str,
+    data: bytes,
+    progress: Callable[[int], None] | None = None,
+    every: int = 5000,
+) -> Parsed:
+    """`scan` of a file held in memory, collected (small files and tests)."""
+    out = Parsed()
+    for item in scan(kind, io.BytesIO(data), progress, every):
+        if isinstance(item, Header):
+            out.sample = item.sample
+        elif isinstance(item, RowError):
+            out.total += 1
+            out.rejected.append(item)
+        else:
+            out.total += 1
+            out.rows.append(item)
     return out
 
 
@@ -244,4 +315,4 @@ def write(kind: str, items: list[Any]) -> str:
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return neutralise(str(value))

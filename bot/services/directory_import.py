@@ -7,14 +7,18 @@ make the running process see an import at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from bot.services import directory_csv
 from bot.services.directory_csv import RowError
 from bot.storage.directory import DirectoryStore
 
 SAMPLE_FILES = ("stations", "doctors", "communities")
+CHUNK = 500  # rows compared and written per transaction
 
 
 @dataclass
@@ -33,7 +37,7 @@ class ImportReport:
 async def import_csv(
     store: DirectoryStore,
     kind: str,
-    data: bytes,
+    source: bytes | Path,
     *,
     dry_run: bool = False,
     replace: bool = False,
@@ -43,29 +47,79 @@ async def import_csv(
 
     Rows are matched by id: new ones are added, changed ones updated. With `replace`,
     rows whose id is not in the file are removed (rejected rows' ids are kept).
-    Raises directory_csv.FileError when the file as a whole is unusable.
+    Raises directory_csv.FileError when the file as a whole is unusable; nothing is
+    imported then.
+
+    The file is streamed, twice: the first pass validates it and keeps only ids and
+    rejections, the second writes it CHUNK rows at a time, comparing each chunk with the
+    rows of the same ids in the database. A 100 MB file never sits in memory (issue 16).
     """
-    parsed = directory_csv.parse(kind, data, progress)
-    report = ImportReport(kind, total=parsed.total, rejected=parsed.rejected, dry_run=dry_run)
-    if kind == "stations":
-        existing: dict[str, object] = {s.id: s for s in await store.stations()}
-    elif kind == "doctors":
-        existing = {d.id: d for d in await store.doctors()}
-        station_towns = {s.id: s.town for s in await store.stations()}
-        good = []
-        for line, doc in parsed.rows:
-            if doc.centre_id not in station_towns:
+    report = ImportReport(kind, dry_run=dry_run)
+    towns = await store.station_towns() if kind == "doctors" else {}
+    # Pass 1: validate everything before anything is written.
+    keep: set[str] = set()
+    for _line, item in _valid(kind, source, report, towns, progress):
+        keep.add(item.id)
+    report.rejected.sort(key=lambda e: e.line)
+    remove: list[str] = []
+    if replace:
+        keep |= {e.id for e in report.rejected if e.id}
+        remove = [i for i in await store.ids(kind) if i not in keep]
+        report.removed = len(remove)
+    del keep
+    # Pass 2: compare and write, chunk by chunk.
+    chunk: list[Any] = []
+    quiet = ImportReport(kind)  # the second pass's rejections are the first pass's again
+    for _, item in _valid(kind, source, quiet, towns, None):
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            await _write(store, kind, chunk, [], towns, report, dry_run)
+            chunk = []
+    await _write(store, kind, chunk, remove, towns, report, dry_run)
+    return report
+
+
+def _open(source: bytes | Path) -> BinaryIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")
+
+
+def _valid(
+    kind: str,
+    source: bytes | Path,
+    report: ImportReport,
+    towns: dict[str, str],
+    progress: Callable[[int], None] | None,
+) -> Iterator[tuple[int, Any]]:
+    """The valid rows of the file, as it is read; rejections and the total go to `report`."""
+    with _open(source) as stream:
+        for item in directory_csv.scan(kind, stream, progress):
+            if isinstance(item, directory_csv.Header):
+                continue
+            report.total += 1
+            if isinstance(item, RowError):
+                report.rejected.append(item)
+                continue
+            line, row = item
+            if kind == "doctors" and row.centre_id not in towns:
                 report.rejected.append(
-                    RowError(line, f"centre_id {doc.centre_id!r} is not a known station", doc.id)
+                    RowError(line, f"centre_id {row.centre_id!r} is not a known station", row.id)
                 )
-            else:
-                good.append((line, doc))
-        parsed.rows = good
-        report.rejected.sort(key=lambda e: e.line)
-    else:
-        existing = {c.id: c for c in await store.communities()}
+                continue
+            yield line, row
+
+
+async def _write(
+    store: DirectoryStore,
+    kind: str,
+    chunk: list[Any],
+    remove: list[str],
+    towns: dict[str, str],
+    report: ImportReport,
+    dry_run: bool,
+) -> None:
+    existing = await store.by_ids(kind, [item.id for item in chunk])
     upserts = []
-    for _, item in parsed.rows:
+    for item in chunk:
         old = existing.get(item.id)
         if old is None:
             report.added += 1
@@ -75,21 +129,15 @@ async def import_csv(
             upserts.append(item)
         else:
             report.unchanged += 1
-    remove: list[str] = []
-    if replace:
-        keep = {item.id for _, item in parsed.rows} | {e.id for e in report.rejected if e.id}
-        remove = [i for i in existing if i not in keep]
-        report.removed = len(remove)
-    if dry_run:
-        return report
+    if dry_run or not (upserts or remove):
+        return
     if kind == "stations":
-        report.dropped_doctors = await store.apply_stations(upserts, remove)
+        report.dropped_doctors += await store.apply_stations(upserts, remove)
     elif kind == "doctors":
-        served = [(d.id, station_towns[d.centre_id], c) for d in upserts for c in d.community_names]
+        served = [(d.id, towns[d.centre_id], c) for d in upserts for c in d.community_names]
         await store.apply_doctors(upserts, remove, served)
     else:
         await store.apply_communities(upserts, remove)
-    return report
 
 
 async def export_csv(store: DirectoryStore, kind: str) -> str:

@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING
 from bot.domain.clock import Clock
 from bot.domain.directory import Doctor, SigningRequest
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
+from bot.domain.guessing import CodeKind
 from bot.domain.outbox import Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService
+from bot.services.doctor_stepup import DoctorStepUp
+from bot.services.guess_throttle import GuessThrottle
 from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.storage.doctors import DoctorStore
 from bot.storage.outbox import OutboxStore
@@ -39,14 +42,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INVITE_TTL = timedelta(hours=72)
-GUESS_WINDOW = timedelta(hours=1)
-GUESSES_PER_WINDOW = 5
 CODE_LENGTH = 10
 # How long a visit (booked or attended) with the team lets it see a resident not signed to it.
 VISIT_ACCESS = timedelta(days=90)
 # In the sandbox (`doorstep chat`) this code links the first sample doctor without an invite.
 SANDBOX_CODE = "DEMO"
 SIGNING_KIND = "signing_decision"
+WEB = "web"  # the web chat's channel: see doctor_for
 # Why a doctor declines a signing request: the buttons' labels. The request stores the key;
 # each screen translates it into the reader's language of the moment.
 DECLINE_REASONS: dict[str, str] = {
@@ -92,9 +94,13 @@ class DoctorService:
         outbox: OutboxStore,
         directory: DirectoryService,
         clock: Clock,
+        guesses: GuessThrottle,
+        stepup: DoctorStepUp,
         *,
         sandbox: bool = False,
     ) -> None:
+        self.guesses = guesses
+        self.stepup = stepup
         self.store = store
         self.residents = residents
         self.outbox = outbox
@@ -111,7 +117,13 @@ class DoctorService:
 
     # -- who is a doctor ----------------------------------------------------------------
     async def doctor_for(self, channel: str, user_id: str) -> Doctor | None:
-        """The doctor this chat account is linked to, if that doctor is still listed."""
+        """The doctor this chat account is linked to, if that doctor is still listed. On the
+        web, where an account is only a browser's token, a doctor is whoever completed the
+        step-up (a code sent to the doctor's Telegram or WeChat) for this account lately."""
+        if channel == WEB:
+            loaded = await self.residents.load(channel, user_id)
+            doctor_id = await self.stepup.desk_doctor_id(loaded[0].id) if loaded else None
+            return await self.directory.doctor(doctor_id) if doctor_id else None
         link = await self.store.link_for_account(channel, user_id)
         if link is None:
             return None
@@ -170,13 +182,17 @@ class DoctorService:
     async def links(self) -> list[DoctorLink]:
         return await self.store.links()
 
-    async def link(self, resident: Resident, code: str) -> Linked:
-        """`/doctor CODE`: link the account if the code is good. Failed tries count against a
-        limit per account and hour, checked before the code is, so guessing gets nowhere."""
+    async def link(self, resident: Resident, code: str, address: str | None = None) -> Linked:
+        """`/doctor CODE`: link the account if the code is good. Failed tries count against
+        limits per account, per address and overall (GuessThrottle), checked before the code
+        is, so guessing gets nowhere."""
+        if resident.channel == WEB:
+            return Linked("web")  # web accounts open the desk by step-up, never by a link
+        throttle = self.guesses
         now = self._now()
-        since = now - int(GUESS_WINDOW.total_seconds())
-        if await self.store.failed_attempts(resident.id, since) >= GUESSES_PER_WINDOW:
-            await self.audit(NewAudit(None, "link_limited", details=f"account={resident.id}"))
+        hit = await throttle.refused(CodeKind.DOCTOR, resident.id, address)
+        if hit is not None:
+            await self.audit(NewAudit(None, "link_limited", details=f"account={resident.id} {hit}"))
             return Linked("limited")
         if self.sandbox and normalize(code) == SANDBOX_CODE:
             return await self._link_sandbox(resident, now)
@@ -184,7 +200,7 @@ class DoctorService:
             hash_code(code), resident.id, resident.channel, resident.channel_user_id, now
         )
         if status is not Redeem.LINKED:
-            await self.store.add_failed_attempt(resident.id, now, since)
+            await throttle.failed(CodeKind.DOCTOR, resident.id, address)
             await self.audit(
                 NewAudit(doctor_id, "link_failed", details=f"account={resident.id} {status}")
             )

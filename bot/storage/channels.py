@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 from bot.domain.channels import CachedToken, Claim, InboundRecord, PendingWeb, Window
+from bot.domain.security import NonceSeen
 from bot.storage.db import Database
 
 
@@ -112,11 +113,32 @@ class ChannelStore:
                 return Claim.RETAKEN
             return None
 
-    async def finish_inbound(self, key: str, reply: str | None) -> None:
+    async def finish_inbound(self, key: str, reply: str | None, openid: str) -> None:
+        """Record the answer, tied to the resident so that it goes with them on /delete. If
+        there is no resident (any more: this message deleted them), no answer is kept: it
+        would name them."""
         await self.db.execute(
-            "UPDATE wechat_inbound SET status = 'done', reply = ? WHERE dedupe_key = ?",
-            (reply, key),
+            "UPDATE wechat_inbound SET status = 'done', resident_id = r.id, "
+            "reply = CASE WHEN r.id IS NULL THEN NULL ELSE ? END "
+            "FROM (SELECT (SELECT id FROM residents WHERE channel = 'wechat' "
+            "AND channel_user_id = ?) AS id) AS r WHERE dedupe_key = ?",
+            (reply, openid, key),
         )
+
+    async def remember_nonce(self, key: str, body_hash: str, expires_at: int) -> NonceSeen:
+        """Remember a request's (timestamp, nonce) with its body until `expires_at`."""
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT body_hash FROM wechat_nonces WHERE nonce_key = ?", (key,)
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                await conn.execute(
+                    "INSERT INTO wechat_nonces (nonce_key, body_hash, expires_at) VALUES (?, ?, ?)",
+                    (key, body_hash, expires_at),
+                )
+                return NonceSeen.NEW
+            return NonceSeen.SAME_BODY if row[0] == body_hash else NonceSeen.OTHER_BODY
 
     async def inbound(self, key: str) -> InboundRecord | None:
         row = await self.db.fetchone(
@@ -124,7 +146,10 @@ class ChannelStore:
         )
         return None if row is None else InboundRecord(row[0], row[1])
 
-    async def purge_inbound(self, before: int) -> int:
+    async def purge_inbound(self, before: int, now: int | None = None) -> int:
+        """Forget message claims created before `before`, and nonces expired by `now`."""
+        if now is not None:
+            await self.db.execute("DELETE FROM wechat_nonces WHERE expires_at < ?", (now,))
         return await self.db.execute("DELETE FROM wechat_inbound WHERE created_at < ?", (before,))
 
     # -- WeChat access token ------------------------------------------------------------------

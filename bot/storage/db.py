@@ -43,6 +43,10 @@ _RETRY_ON_THREAD = frozenset(
 )
 _QUERY = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A migration that rebuilds a table other tables reference starts with this line: it runs
+# with foreign keys off (SQLite's documented rebuild procedure; with them on, dropping the old
+# table would cascade), and foreign_key_check must be clean afterwards.
+FK_OFF_MARK = "-- doorstep: foreign-keys-off"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute("PRAGMA foreign_keys=ON")
+    # Deleted rows are overwritten with zeros, not left in free pages (/delete, issue 16).
+    await conn.execute("PRAGMA secure_delete=ON")
     await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
@@ -217,6 +223,21 @@ class Database:
         async with self.write() as conn:
             await conn.executemany(sql, rows)
 
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes, so that rows just
+        deleted (zeroed in the database by secure_delete) leave no copy in the -wal file.
+        True if the WAL is empty now; a reader in the middle of a read can hold it up, so a
+        busy checkpoint is retried a few times."""
+        for _ in range(20):
+            async with self._write_lock:
+                async with self.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cur:
+                    row = await cur.fetchone()
+            if row is not None and row[0] == 0:
+                return True
+            await asyncio.sleep(0.05)
+        log.warning("WAL checkpoint after a deletion stayed busy; it runs again later")
+        return False
+
     async def schema_version(self) -> int:
         async with self.writer.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
@@ -251,14 +272,28 @@ class Database:
                 continue
             log.info("applying migration %s", mig.name)
             newest = max([*done, *applied, mig.version])
+            fk_off = mig.sql.startswith(FK_OFF_MARK)
             async with self._write_lock:
-                # executescript commits implicitly, so the bookkeeping is part of the script.
-                await self.writer.executescript(
-                    f"BEGIN IMMEDIATE;\n{mig.sql}\n"
-                    f"INSERT INTO schema_migrations (version, name) "
-                    f"VALUES ({mig.version}, '{mig.name}');\n"
-                    f"PRAGMA user_version={newest};\nCOMMIT;"
-                )
+                if fk_off:  # a no-op inside a transaction: set before BEGIN
+                    await self.writer.execute("PRAGMA foreign_keys=OFF")
+                try:
+                    # executescript commits implicitly, so the bookkeeping is part of it.
+                    await self.writer.executescript(
+                        f"BEGIN IMMEDIATE;\n{mig.sql}\n"
+                        f"INSERT INTO schema_migrations (version, name) "
+                        f"VALUES ({mig.version}, '{mig.name}');\n"
+                        f"PRAGMA user_version={newest};\nCOMMIT;"
+                    )
+                    if fk_off:
+                        async with self.writer.execute("PRAGMA foreign_key_check") as cur:
+                            broken = list(await cur.fetchall())
+                        if broken:
+                            raise RuntimeError(
+                                f"{mig.name} left {len(broken)} broken foreign key(s)"
+                            )
+                finally:
+                    if fk_off:
+                        await self.writer.execute("PRAGMA foreign_keys=ON")
             applied.append(mig.version)
         return applied
 

@@ -86,6 +86,32 @@ class DirectoryStore:
         )
         return [_row(Community, r) for r in rows]
 
+    async def ids(self, kind: str) -> list[str]:
+        """Every id of `kind` (stations, doctors, communities)."""
+        table = {"stations": "stations", "doctors": "doctors", "communities": "communities"}[kind]
+        return [r[0] for r in await self.db.fetchall(f"SELECT id FROM {table}")]
+
+    async def by_ids(self, kind: str, ids: list[str]) -> dict[str, Any]:
+        """The rows of `kind` with these ids (an import compares a chunk of its file)."""
+        cls, cols = {
+            "stations": (Station, _STATION_COLS),
+            "doctors": (Doctor, _DOCTOR_COLS),
+            "communities": (Community, _COMMUNITY_COLS),
+        }[kind]
+        out: dict[str, Any] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = await self.db.fetchall(
+                f"SELECT {', '.join(cols)} FROM {kind} WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            out.update((r["id"], _row(cls, r)) for r in rows)
+        return out
+
+    async def station_towns(self) -> dict[str, str]:
+        rows = await self.db.fetchall("SELECT id, town FROM stations")
+        return {r[0]: r[1] for r in rows}
+
     async def doctor_communities(self) -> list[tuple[str, str, str]]:
         """(doctor_id, town, community) for every community a team serves."""
         rows = await self.db.fetchall(

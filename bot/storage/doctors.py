@@ -126,26 +126,6 @@ class DoctorStore:
             )
             return unlinked, cur.rowcount
 
-    # -- guessing codes -----------------------------------------------------------------
-    async def failed_attempts(self, resident_id: int, since: int) -> int:
-        return int(
-            await self.db.fetchval(
-                "SELECT COUNT(*) FROM doctor_code_attempts WHERE resident_id = ? AND at >= ?",
-                (resident_id, since),
-            )
-        )
-
-    async def add_failed_attempt(self, resident_id: int, now: int, forget_before: int) -> None:
-        async with self.db.write() as conn:
-            await conn.execute(
-                "DELETE FROM doctor_code_attempts WHERE resident_id = ? AND at < ?",
-                (resident_id, forget_before),
-            )
-            await conn.execute(
-                "INSERT INTO doctor_code_attempts (resident_id, at) VALUES (?, ?)",
-                (resident_id, now),
-            )
-
     # -- audit --------------------------------------------------------------------------
     async def audit(self, entries: Sequence[NewAudit], now: int) -> None:
         await self.db.executemany(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -179,6 +181,43 @@ class ResidentStore:
             refs.setdefault(r["parent"], []).append((r["child"], r["fk_col"], r["parent_col"]))
         return refs
 
+    async def discard(self, resident_id: int) -> None:
+        """Remove a row that only stood in for a draft during one turn (a web visitor who has
+        not consented: see bot.channels.web). Not /delete: the visitor's session stays."""
+        await self.db.execute(
+            "DELETE FROM residents WHERE id = ? AND consent_at IS NULL", (resident_id,)
+        )
+
     async def delete(self, resident_id: int) -> bool:
-        """Delete the resident and, by cascade, everything that references them."""
-        return await self.db.execute("DELETE FROM residents WHERE id = ?", (resident_id,)) > 0
+        """Delete the resident and, by cascade, everything that references them.
+
+        What must outlive them is kept without them: audit entries about the resident get a
+        random pseudonym (drawn now, stored nowhere else) in place of their id. Their web
+        sessions end. Then the WAL is checkpointed: with secure_delete the deleted rows are
+        zeros in the database file, and the -wal file, which still held copies of them, is
+        truncated.
+        """
+        subject = "anon-" + secrets.token_hex(8)
+        mention = re.compile(rf"\baccount={resident_id}\b")
+        async with self.db.write() as conn:
+            async with conn.execute(
+                "SELECT id, details FROM audit_log WHERE target_resident_id = ? OR details LIKE ?",
+                (resident_id, f"%account={resident_id}%"),
+            ) as cur:
+                entries = await cur.fetchall()
+            for entry_id, details in entries:
+                await conn.execute(
+                    "UPDATE audit_log SET target_resident_id = NULL, subject = ?, details = ? "
+                    "WHERE id = ?",
+                    (subject, mention.sub(f"account={subject}", details), entry_id),
+                )
+            await conn.execute(
+                "DELETE FROM web_visitors WHERE visitor IN (SELECT channel_user_id FROM "
+                "residents WHERE id = ? AND channel = 'web')",
+                (resident_id,),
+            )
+            cur = await conn.execute("DELETE FROM residents WHERE id = ?", (resident_id,))
+            deleted = cur.rowcount > 0
+        if deleted:
+            await self.db.checkpoint()
+        return deleted

@@ -18,7 +18,10 @@ from bot.core import Button, Reply
 from bot.domain.directory import Doctor, SigningRequest
 from bot.router import Registry
 from bot.services.doctor_demo import register_demo_sender
-from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND
+from bot.services.doctor_stepup import CODE_DIGITS as STEPUP_DIGITS
+from bot.services.doctor_stepup import KIND as STEPUP_KIND
+from bot.services.doctor_stepup import STEPUP_HOURS
+from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND, WEB
 from handlers.resident import directory_view as view
 
 if TYPE_CHECKING:
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 MENU = cb("desk", "menu")
+STEPUP_STATE = "desk.stepup"
 REQUESTS = cb("desk", "sr")
 
 
@@ -55,13 +59,26 @@ def doctor_label(ctx: Ctx, doctor: Doctor) -> str:
 
 # -- /doctor ---------------------------------------------------------------------------------
 async def command(ctx: Ctx) -> None:
-    """`/doctor CODE` links this account; `/doctor` alone opens the desk of a linked doctor."""
+    """`/doctor CODE` links this account; `/doctor` alone opens the desk of a linked doctor.
+    On the web: `/doctor DOCTOR_ID` sends a step-up code to the doctor's own chat."""
     code = ctx.msg.args.strip()
     service = ctx.services.doctors
+    if ctx.msg.channel == WEB and code:
+        await _web_stepup(ctx, code)
+        return
     if code:
         await _link(ctx, code)
         return
     doctor = await service.doctor_for(ctx.msg.channel, ctx.msg.user_id)
+    if doctor is None and ctx.msg.channel == WEB:
+        ctx.say(
+            ctx._(
+                "This command is for family doctors. On the web, send /doctor followed by your "
+                "doctor id: we send a code to the Telegram or WeChat account linked to you."
+            ),
+            home=True,
+        )
+        return
     if doctor is None:
         ctx.say(
             ctx._(
@@ -74,8 +91,69 @@ async def command(ctx: Ctx) -> None:
     await desk(ctx, doctor)
 
 
+async def _web_stepup(ctx: Ctx, arg: str) -> None:
+    """On the web: a doctor id asks for a code; the 6-digit code opens the desk."""
+    stepup = ctx.services.stepup
+    if arg.isdecimal() and len(arg) == STEPUP_DIGITS:
+        outcome = await stepup.verify(ctx.user, arg, ctx.msg.address)
+        doctor = await ctx.services.doctors.doctor_for(ctx.msg.channel, ctx.msg.user_id)
+        if outcome == "ok" and doctor is not None:
+            ctx.clear_state()
+            await desk(
+                ctx,
+                doctor,
+                ctx._("Your desk is open on this device for {hours} hours.").format(
+                    hours=STEPUP_HOURS
+                ),
+            )
+            return
+        texts = {
+            "limited": ctx._("Too many wrong codes. Please wait an hour and try again."),
+            "expired": ctx._(
+                "This code has expired. Send /doctor followed by your doctor id for a new one."
+            ),
+        }
+        ctx.say(
+            texts.get(outcome, ctx._("That code is not right. Please check it and type it again.")),
+            home=True,
+        )
+        return
+    outcome = await stepup.request(ctx.user, arg, ctx.msg.address)
+    if outcome == "limited":
+        ctx.say(ctx._("Too many tries. Please wait an hour and try again."), home=True)
+        return
+    ctx.set_state(STEPUP_STATE)
+    # The same answer whether or not the id is a doctor with a linked account: this must not
+    # tell strangers who is a doctor here.
+    ctx.say(
+        ctx._(
+            "If {id} is a family doctor with a linked Telegram or WeChat account, a 6-digit code "
+            "is on its way there. Type it here within 10 minutes."
+        ).format(id=arg[:40]),
+        home=True,
+    )
+
+
+async def on_stepup_code(ctx: Ctx) -> None:
+    await _web_stepup(ctx, "".join(ctx.msg.text.split()))
+
+
+async def render_stepup(
+    rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
+) -> list[Reply]:
+    """The step-up code, in the doctor's own chat."""
+    return [
+        Reply(
+            t.gettext(
+                "Your code to open the doctor's desk on the web: {code}\n"
+                "It works for 10 minutes. If you did not ask for it, ignore this message."
+            ).format(code=row.params.get("code", ""))
+        )
+    ]
+
+
 async def _link(ctx: Ctx, code: str) -> None:
-    result = await ctx.services.doctors.link(ctx.user, code)
+    result = await ctx.services.doctors.link(ctx.user, code, ctx.msg.address)
     if result.status == "linked" and result.doctor is not None:
         if ctx.user.locale is None:
             # Progress messages and reports are written later, outside this chat turn: they
@@ -265,4 +343,6 @@ def register(r: Registry) -> None:
     r.command("doctor", command, open=True)
     r.button("desk", on_button, open=True)
     r.notification(SIGNING_KIND, render_signing)
+    r.notification(STEPUP_KIND, render_stepup)
+    r.state(STEPUP_STATE, on_stepup_code, open=True)
     r.on_startup(register_demo_sender)

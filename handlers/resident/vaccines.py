@@ -181,7 +181,7 @@ async def ask_code(ctx: Ctx) -> None:
 
 
 async def redeem(ctx: Ctx, code: str) -> None:
-    result = await ctx.services.children.redeem(ctx.user.id, code)
+    result = await ctx.services.children.redeem(ctx.user.id, code, ctx.msg.address)
     if result.outcome == "ok" and result.child is not None:
         ctx.clear_state()
         record = await ctx.services.children.mine(ctx.user.id, result.child.id)
@@ -195,6 +195,7 @@ async def redeem(ctx: Ctx, code: str) -> None:
         "already": ctx._("You already follow this child."),
         "full": ctx._("This child already has the most guardians we allow."),
         "too_many": ctx._("You already follow the most children we allow."),
+        "limited": ctx._("Too many wrong codes. Please wait an hour and try again."),
     }
     ctx.say(messages.get(result.outcome, messages["unknown"]), back=MENU)
 

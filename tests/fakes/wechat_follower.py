@@ -71,7 +71,7 @@ class Follower:
         return f"<xml>{inner}</xml>"
 
     async def post(self, xml: str, signature: str | None = None) -> Answer:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+        timestamp, nonce = str(self._now()), secrets.token_hex(5)
         params = {
             "signature": signature or sign(TOKEN, timestamp, nonce),
             "timestamp": timestamp,

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.domain.clock import Clock
+from bot.domain.guessing import CodeKind
 from bot.domain.vaccines import Child, ChildRecord
+from bot.services.guess_throttle import GuessThrottle
 from bot.services.invite_codes import hash_code, new_code, normalize
 from bot.services.vaccines.engine import Plan, Planner, Status
 from bot.services.vaccines.model import Vaccine
@@ -29,7 +31,7 @@ class ChildError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Redeemed:
-    outcome: str  # ok | unknown | used | expired | already | full | too_many
+    outcome: str  # ok | unknown | used | expired | already | full | too_many | limited
     child: Child | None
 
 
@@ -59,7 +61,14 @@ def given_on_time(
 
 
 class ChildService:
-    def __init__(self, store: VaccineStore, reminders: ChildReminders, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: VaccineStore,
+        reminders: ChildReminders,
+        clock: Clock,
+        guesses: GuessThrottle,
+    ) -> None:
+        self.guesses = guesses
         self.store = store
         self.reminders = reminders
         self.clock = clock
@@ -157,14 +166,22 @@ class ChildService:
         await self.store.add_invite(record.child.id, hash_code(code), now, now + INVITE_TTL)
         return code
 
-    async def redeem(self, resident_id: int, code: str) -> Redeemed:
-        if len(normalize(code)) != CODE_LENGTH:
-            return Redeemed("unknown", None)
+    async def redeem(self, resident_id: int, code: str, address: str | None = None) -> Redeemed:
+        """Follow a shared child. Wrong codes count against the guessing limits (per
+        account, per address, overall), checked first: a limited guesser learns nothing."""
+        throttle = self.guesses
+        if await throttle.refused(CodeKind.CHILD, resident_id, address) is not None:
+            return Redeemed("limited", None)
         if await self.store.count_children(resident_id) >= MAX_CHILDREN:
             return Redeemed("too_many", None)
+        if len(normalize(code)) != CODE_LENGTH:
+            await throttle.failed(CodeKind.CHILD, resident_id, address)
+            return Redeemed("unknown", None)
         outcome, child_id = await self.store.redeem_invite(
             hash_code(code), resident_id, self.clock(), MAX_GUARDIANS
         )
+        if outcome in ("unknown", "used", "expired"):
+            await throttle.failed(CodeKind.CHILD, resident_id, address)
         if outcome != "ok" or child_id is None:
             return Redeemed(outcome, None)
         await self.reminders.replan_child(child_id)

@@ -13,18 +13,28 @@
   var outbox = [];
   var turn = 0;
   var turnStart = null; // the first bot message answering the resident's last action
-  var visitor = rememberVisitor(root.getAttribute("data-visitor"));
   var returning = root.getAttribute("data-returning") || "";
+  var TRANSCRIPT_KEY = "doorstep-transcript";
   var transcript = Transcript();
+  var ready = false;
 
-  function rememberVisitor(fromPage) {
-    // Embedded in another site, the cookie may be blocked: keep the signed id ourselves.
+  // The session token is an HttpOnly cookie we never see. Where the browser blocks it (an
+  // embedding site's <iframe>), the server hands us a token in a "session" frame instead: it
+  // is kept for this tab only and sent in the first frame, never in a URL.
+  var TOKEN_KEY = "doorstep-session";
+  function storedToken() {
+    try { return window.sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  }
+  function storeToken(token) {
     try {
-      var kept = window.localStorage.getItem("doorstep-visitor");
-      if (kept) { return kept; }
-      if (fromPage) { window.localStorage.setItem("doorstep-visitor", fromPage); }
+      if (token) { window.sessionStorage.setItem(TOKEN_KEY, token); }
+      else { window.sessionStorage.removeItem(TOKEN_KEY); }
     } catch (e) { /* storage disabled: the cookie alone identifies the visitor */ }
-    return fromPage;
+  }
+  function forgetTab() {
+    // Logged out or deleted: nothing of this visitor stays in the tab (a shared phone).
+    storeToken(null);
+    try { window.sessionStorage.removeItem(TRANSCRIPT_KEY); } catch (e) { /* none */ }
   }
 
   function setStatus(text) { statusLine.textContent = text; }
@@ -33,30 +43,39 @@
     var url = new URL("chat/ws", window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("lang", navigator.language || "");
-    if (visitor) { url.searchParams.set("v", visitor); }
     return url.toString();
   }
 
   function connect() {
     setStatus(T.connecting);
     ws = new WebSocket(socketUrl());
+    ready = false;
     ws.onopen = function () {
-      retries = 0;
-      setStatus("");
-      root.classList.add("online");
-      while (outbox.length) { ws.send(JSON.stringify(outbox.shift())); }
+      ws.send(JSON.stringify({ type: "hello", token: storedToken() }));
     };
     ws.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.type === "session") { storeToken(message.token); return; }
+      if (message.type === "ready") {
+        ready = true;
+        retries = 0;
+        setStatus("");
+        root.classList.add("online");
+        try { sessionStorage.removeItem("doorstep-reloaded"); } catch (e) { /* none */ }
+        while (outbox.length) { ws.send(JSON.stringify(outbox.shift())); }
+        return;
+      }
+      if (message.type === "logged_out") { forgetTab(); setStatus(T.logged_out); return; }
       receive(message);
     };
     ws.onclose = function (event) {
       root.classList.remove("online");
+      ready = false;
       if (event.code === 4401 && !sessionStorage.getItem("doorstep-reloaded")) {
-        // An id we no longer accept (the server's secret changed): start as a new visitor.
+        // A session that ended (logged out, deleted, expired): start as a new visitor.
         sessionStorage.setItem("doorstep-reloaded", "1");
-        try { window.localStorage.removeItem("doorstep-visitor"); } catch (e) { /* none */ }
+        forgetTab();
         window.location.reload();
         return;
       }
@@ -67,7 +86,7 @@
   }
 
   function send(event) {
-    if (ws && ws.readyState === WebSocket.OPEN) {
+    if (ws && ws.readyState === WebSocket.OPEN && ready) {
       ws.send(JSON.stringify(event));
     } else {
       outbox.push(event);
@@ -78,7 +97,7 @@
   // conversation (and asks nothing again); closing the tab forgets it, which suits a shared
   // phone better than keeping health messages on the device. The server keeps no transcript.
   function Transcript() {
-    var key = "doorstep-transcript:" + (visitor || "");
+    var key = TRANSCRIPT_KEY;
     var kept = { turn: 0, items: [] };
     var MAX_ITEMS = 120;
     try {
@@ -325,6 +344,14 @@
   });
   replay();
   document.getElementById("share-location").addEventListener("click", shareLocation);
+  var logout = document.createElement("button");
+  logout.type = "button";
+  logout.id = "logout";
+  logout.textContent = T.logout;
+  logout.addEventListener("click", function () {
+    if (window.confirm(T.logout_confirm)) { send({ type: "logout" }); }
+  });
+  document.querySelector("#chat header").appendChild(logout);
   document.getElementById("composer").addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value.trim();
