@@ -112,6 +112,15 @@ def _next_update(api: FakeBotAPI, u: FakeUser, rng: random.Random) -> dict[str, 
     return u.text(rng.choice(["hello", "你好", "血压多少算正常？", "ok", "?"]))
 
 
+def _settle_heap() -> None:
+    """Before a timed phase, either side: collect, then freeze what is alive (the bot, its
+    content, the recorded updates) as `Runtime.start_background` does once a bot process
+    has started, so collections during the phase scan only what the phase allocates, not
+    whatever the process built before (undone after the phase)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _drive(
     process: Callable[[dict[str, Any]], Awaitable[None]],
     streams: list[list[dict[str, Any]]] | None,
@@ -152,10 +161,13 @@ async def _drive(
                 await process(update)
             latencies.append(time.perf_counter() - began)
 
-    gc.collect()
-    began, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(resident(i) for i in range(residents)))
-    elapsed = time.perf_counter() - began - harness_wall
+    _settle_heap()
+    try:
+        began, cpu = time.perf_counter(), time.process_time()
+        await asyncio.gather(*(resident(i) for i in range(residents)))
+        elapsed = time.perf_counter() - began - harness_wall
+    finally:
+        gc.unfreeze()
     return elapsed, time.process_time() - cpu - harness_cpu, latencies, recorded, harness_cpu
 
 
@@ -205,18 +217,22 @@ async def _offer(
             raise RuntimeError(f"no reply to update {update['update_id']}")
         latencies.append(at - due)
 
-    gc.collect()
-    start = loop.time() + 0.05
-    for k in range(count):
-        due = start + k / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        lateness.append(loop.time() - due)
-        update = make(k)
-        offered.append(update)
-        tasks.append(asyncio.create_task(one(update, due)))
-    failures = [r for r in await asyncio.gather(*tasks, return_exceptions=True) if r is not None]
+    _settle_heap()
+    try:
+        start = loop.time() + 0.05
+        for k in range(count):
+            due = start + k / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lateness.append(loop.time() - due)
+            update = make(k)
+            offered.append(update)
+            tasks.append(asyncio.create_task(one(update, due)))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        gc.unfreeze()
+    failures = [r for r in results if r is not None]
     if failures:
         raise failures[0]
     return latencies, lateness, offered

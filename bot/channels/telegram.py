@@ -264,10 +264,13 @@ class TelegramSender:
         bot = self.bot
         chunks = split_text(reply.text or "…")
         markup = wire_markup(reply)
+        # Ids go as the strings they are on the wire (form fields are text): PTB would
+        # JSON-encode an int each time the parameters are read.
+        chat = str(chat_id)
         if reply.edit and edit_ref is not None and len(chunks) == 1 and reply.keyboard is None:
             params: dict[str, Any] = {
-                "chat_id": chat_id,
-                "message_id": int(edit_ref),
+                "chat_id": chat,
+                "message_id": str(int(edit_ref)),
                 "text": chunks[0],
             }
             if markup is not None:
@@ -282,7 +285,7 @@ class TelegramSender:
                 log.info("edit failed, sending anew: %s", exc)
         last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
-            params = {"chat_id": chat_id, "text": chunk}
+            params = {"chat_id": chat, "text": chunk}
             if i == last and markup is not None:
                 params["reply_markup"] = markup
             await bot.do_api_request("sendMessage", api_kwargs=params)
