@@ -501,7 +501,7 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=200.0, help="offered updates/s (latency)")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the latency run")
     args = parser.parse_args()
