@@ -44,7 +44,8 @@ class Ctx:
 
     # -- language -------------------------------------------------------------------------
     def _(self, message: str) -> str:
-        return self.t.gettext(message)
+        # Straight to the catalog (Translator.gettext does only this): many calls per screen.
+        return self.t.translations.gettext(message)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self.t.ngettext(singular, plural, n)

@@ -68,7 +68,13 @@ class Button:
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):
             raise ValueError("a button has exactly one of data and url")
-        if self.data is not None and len(self.data.encode()) > MAX_CALLBACK_BYTES:
+        # A character is at most 4 bytes in UTF-8: short data needs no encoding to check.
+        data = self.data
+        if (
+            data is not None
+            and len(data) > MAX_CALLBACK_BYTES // 4
+            and len(data.encode()) > MAX_CALLBACK_BYTES
+        ):
             raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core import Keyboard, KeyButton
 from bot.i18n import N_, Translator
@@ -28,6 +29,13 @@ MAIN_MENU: tuple[MenuItem, ...] = (
 
 
 def main_menu_keyboard(t: Translator, elder: bool) -> Keyboard:
+    """The main menu in `t`'s language; one object per language and mode (it is immutable),
+    shown after most actions."""
+    return _main_menu_keyboard(t, elder)
+
+
+@lru_cache(maxsize=16)
+def _main_menu_keyboard(t: Translator, elder: bool) -> Keyboard:
     per_row = 2 if elder else 3
     buttons = [KeyButton(t.gettext(item.label)) for item in MAIN_MENU]
     rows = tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

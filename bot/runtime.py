@@ -8,6 +8,7 @@ What it holds is built in one place, `bot.app.build` (the composition root): `rt
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -77,6 +78,12 @@ class Runtime:
         self.spawn(self.delivery.progress.run(), "broadcast-progress")
         for hook in self.registry.background:
             await hook(self)
+        # Everything built so far (modules, catalogs, content, the application) lives as long
+        # as the process: keep it out of the collector's full passes, which otherwise scan
+        # ~150,000 start-up objects (about 40 ms, every resident in flight waiting) to find
+        # garbage among what updates allocate.
+        gc.collect()
+        gc.freeze()
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         """Run a long-lived task owned by the runtime; it is cancelled on stop()."""

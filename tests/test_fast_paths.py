@@ -2,14 +2,20 @@
 
 - Reads run on the event loop's thread when quick, on the reader thread when not: same rows
   either way, and a read that overruns its budget is moved, not lost.
+- Single-statement writes likewise run on the loop's thread: committed before they return,
+  with foreign keys (cascades) on; one over its budget or refused by another process's lock
+  is run again on the writer thread, applied exactly once.
+- A reply's markup JSON is cached by its buttons: the same JSON as built afresh.
 - Text replies go to the Bot API as raw calls with the markup as a JSON string: the fields
   must be exactly those PTB's markup objects would have sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -88,6 +94,94 @@ async def test_pragmas_and_writing_statements_still_work_through_the_read_calls(
 async def test_a_read_error_is_raised_as_before(db: Database) -> None:
     with pytest.raises(Exception, match="no such table"):
         await db.fetchall("SELECT * FROM no_such_table")
+
+
+async def test_writes_on_the_loop_are_committed_with_cascades(db: Database) -> None:
+    store = ResidentStore(db)
+    me = await store.create("t", "8")
+    await store.save_state(me.id, ConversationState("ask", {"n": 2}))
+    assert db._fast_writes == 2  # both on the loop's thread
+    # Another connection (another process) sees the write at once: it is committed.
+    other = sqlite3.connect(db.path)
+    try:
+        assert other.execute("SELECT state FROM conversations").fetchall() == [("ask",)]
+        assert await store.delete(me.id)
+        # ON DELETE CASCADE ran: foreign keys are on for the loop's writer too.
+        assert other.execute("SELECT count(*) FROM conversations").fetchone() == (0,)
+    finally:
+        other.close()
+
+
+SLOW_INSERT = (
+    "INSERT INTO residents (channel, channel_user_id, created_at) "
+    f"SELECT ?, CAST(s AS TEXT), 'now' FROM ({SLOW_SQL.replace('count(*), sum(i)', 'sum(i) AS s')})"
+)
+
+
+async def test_a_write_over_budget_moves_to_the_writer_thread_and_is_applied_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(dbmod, "READ_BUDGET_S", -1.0)
+    with caplog.at_level(logging.INFO, logger="bot.storage.db"):
+        for n in range(1, dbmod._SLOW_STRIKES + 3):
+            assert await db.execute(SLOW_INSERT, (f"slow{n}",)) == 1
+            # The interrupted attempt changed nothing: exactly one row per statement.
+            assert await db.fetchval("SELECT count(*) FROM residents") == n
+    moved = [r for r in caplog.records if "moved to the writer thread" in r.getMessage()]
+    # After that many overruns the statement is not tried on the loop any more.
+    assert len(moved) == dbmod._SLOW_STRIKES
+
+
+async def test_a_write_waits_for_another_process_holding_the_lock(db: Database) -> None:
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+    try:
+        # Refused on the loop (busy_timeout 0), so run on the writer thread, which waits.
+        changed = await db.execute(
+            "INSERT INTO residents (channel, channel_user_id, created_at) VALUES ('t', '1', 'x')"
+        )
+    finally:
+        other.close()
+    assert changed == 1
+    assert await db.fetchval("SELECT count(*) FROM residents") == 1
+
+
+async def test_loop_writes_are_checkpointed_off_the_loop(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dbmod, "_CHECKPOINT_EVERY", 3)
+    checkpoints: list[str] = []
+    run = db.reader.execute_fetchall
+
+    async def spy(sql: str, params: object = ()) -> object:
+        checkpoints.append(sql)
+        return await run(sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db.reader, "execute_fetchall", spy)
+    for i in range(3):
+        await db.execute(
+            "INSERT INTO residents (channel, channel_user_id, created_at) VALUES ('t', ?, 'x')",
+            (str(i),),
+        )
+    assert db._checkpointing is not None
+    await db._checkpointing
+    assert checkpoints == ["PRAGMA wal_checkpoint(PASSIVE)"]
+    assert db._checkpointing is None
+
+
+def test_cached_markup_is_the_markup_built_afresh() -> None:
+    kb = Keyboard(rows=((KeyButton("A"), KeyButton("B", Request.LOCATION)),))
+    inline = ((Button("✅ 好", data="v1:a:b"), Button("Map", url="https://example.org/m")),)
+    for reply in (Reply(text="k", keyboard=kb), Reply(text="i", buttons=inline), Reply(text="-")):
+        kb_ = reply.keyboard
+        fresh = tg.keyboard_markup(kb_) if kb_ is not None else tg.inline_markup(reply)
+        for _ in range(2):  # built, then from the cache
+            wire = tg.wire_markup(reply)
+            assert (None if wire is None else json.loads(wire)) == fresh
+    # Rows given as lists are not hashable: still rendered, just not cached.
+    listed = Reply(text="l", buttons=[[Button("x", data="v1:x")]])  # type: ignore[arg-type]
+    assert json.loads(tg.wire_markup(listed) or "") == tg.inline_markup(listed)
 
 
 def _wire(markup: tg.Markup | None) -> object:

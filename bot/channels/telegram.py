@@ -166,6 +166,31 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+# The wire form of a reply's markup, by its buttons or keyboard (immutable values): most
+# screens are the same few menus, so their JSON is built once. Bounded: some screens carry
+# ids or tokens in their buttons.
+_WIRE_MARKUP: dict[object, str | None] = {}
+_WIRE_MARKUP_MAX = 1024
+
+
+def wire_markup(reply: Reply) -> str | None:
+    """`reply`'s markup as the JSON string the Bot API takes, None without one."""
+    key: object = reply.keyboard if reply.keyboard is not None else reply.buttons
+    try:
+        wire = _WIRE_MARKUP.get(key, "")
+    except TypeError:  # rows built as lists, not tuples: not hashable, so not cached
+        key, wire = None, ""
+    if wire != "":
+        return wire
+    markup = keyboard_markup(reply.keyboard) if reply.keyboard is not None else inline_markup(reply)
+    wire = None if markup is None else _json(markup)
+    if key is not None:
+        if len(_WIRE_MARKUP) >= _WIRE_MARKUP_MAX:
+            _WIRE_MARKUP.clear()
+        _WIRE_MARKUP[key] = wire
+    return wire
+
+
 def _silence_raw_call_advice() -> None:
     # Idempotent (an identical filter replaces the old one). Called again when an Application
     # is built, because test runners reset the warning filters around each test.
@@ -238,18 +263,18 @@ class TelegramSender:
     async def _send_text(self, chat_id: int, reply: Reply, edit_ref: str | None) -> None:
         bot = self.bot
         chunks = split_text(reply.text or "…")
-        markup = (
-            keyboard_markup(reply.keyboard) if reply.keyboard is not None else inline_markup(reply)
-        )
-        wire_markup = None if markup is None else _json(markup)
+        markup = wire_markup(reply)
+        # Ids go as the strings they are on the wire (form fields are text): PTB would
+        # JSON-encode an int each time the parameters are read.
+        chat = str(chat_id)
         if reply.edit and edit_ref is not None and len(chunks) == 1 and reply.keyboard is None:
             params: dict[str, Any] = {
-                "chat_id": chat_id,
-                "message_id": int(edit_ref),
+                "chat_id": chat,
+                "message_id": str(int(edit_ref)),
                 "text": chunks[0],
             }
-            if wire_markup is not None:
-                params["reply_markup"] = wire_markup
+            if markup is not None:
+                params["reply_markup"] = markup
             try:
                 await bot.do_api_request("editMessageText", api_kwargs=params)
                 return
@@ -260,9 +285,9 @@ class TelegramSender:
                 log.info("edit failed, sending anew: %s", exc)
         last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
-            params = {"chat_id": chat_id, "text": chunk}
-            if i == last and wire_markup is not None:
-                params["reply_markup"] = wire_markup
+            params = {"chat_id": chat, "text": chunk}
+            if i == last and markup is not None:
+                params["reply_markup"] = markup
             await bot.do_api_request("sendMessage", api_kwargs=params)
 
 

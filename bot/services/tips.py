@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,12 @@ class TipCatalog:
         return found
 
     def topics_present(self) -> list[str]:
-        return [k for k in TOPICS if any(t.topic == k for t in self.tips)]
+        return list(self._topics_present)
+
+    @cached_property
+    def _topics_present(self) -> tuple[str, ...]:
+        # The catalog never changes once loaded, and the tips menu shows this every time.
+        return tuple(k for k in TOPICS if any(t.topic == k for t in self.tips))
 
 
 def build_catalog(tips: Sequence[Tip]) -> TipCatalog:

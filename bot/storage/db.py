@@ -1,10 +1,10 @@
 """The SQLite database: one writer connection, reader connections, migrations by number.
 
 WAL lets readers go on while the writer commits, so reads never wait behind a broadcast's
-writes. All writes go through `Database.write()`, which serialises them on one connection and
-opens each transaction with BEGIN IMMEDIATE so a write never fails half-way on a lock upgrade.
-Reads run on the event loop's own thread when they are quick, on a reader thread otherwise
-(see `Database._read_fast`).
+writes. All writes are serialised by one lock: transactions (`Database.write()`) run on the
+writer connection's thread and open with BEGIN IMMEDIATE so a write never fails half-way on a
+lock upgrade; single statements (`Database.execute`) run on the event loop's own thread when
+they are quick, like quick reads (see `Database._read_fast` and `Database._write_fast`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ _RETRY_ON_THREAD = frozenset(
     {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_READONLY}
 )
 _QUERY = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
+_CHANGE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+# The loop-thread writer never checkpoints itself (a checkpoint writes the database file and
+# syncs it, too slow for the event loop): after this many of its writes, the reader thread
+# runs a passive checkpoint, as SQLite's auto-checkpoint would after about 1000 WAL pages.
+_CHECKPOINT_EVERY = 256
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A migration that rebuilds a table other tables reference starts with this line: it runs
 # with foreign keys off (SQLite's documented rebuild procedure; with them on, dropping the old
@@ -88,7 +93,10 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._fast: sqlite3.Connection | None = None
+        self._fast_writer: sqlite3.Connection | None = None
         self._fast_thread: int | None = None
+        self._fast_writes = 0
+        self._checkpointing: asyncio.Task[Any] | None = None
         self._deadline = 0.0
         self._strikes: dict[str, int] = {}
         self._write_lock = asyncio.Lock()
@@ -115,15 +123,28 @@ class Database:
         conn.execute("PRAGMA query_only=ON")
         conn.execute("PRAGMA busy_timeout=0")
         conn.set_progress_handler(self._over_budget, _PROGRESS_STEPS)
-        self._fast, self._fast_thread = conn, threading.get_ident()
+        # The same for single-statement writes (see _write_fast), with the writer's settings:
+        # synchronous=NORMAL and foreign keys (ON DELETE CASCADE) exactly as on the writer.
+        writer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        writer.execute("PRAGMA synchronous=NORMAL")
+        writer.execute("PRAGMA foreign_keys=ON")
+        writer.execute("PRAGMA busy_timeout=0")
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        writer.set_progress_handler(self._over_budget, _PROGRESS_STEPS)
+        self._fast, self._fast_writer = conn, writer
+        self._fast_thread = threading.get_ident()
 
     def _over_budget(self) -> bool:
         return time.thread_time() > self._deadline
 
     async def close(self) -> None:
-        if self._fast is not None:
-            self._fast.close()
-            self._fast = self._fast_thread = None
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+            self._checkpointing = None
+        for fast in (self._fast, self._fast_writer):
+            if fast is not None:
+                fast.close()
+        self._fast = self._fast_writer = self._fast_thread = None
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
@@ -181,15 +202,62 @@ class Database:
             # fetchall steps the statement to its end, so no read transaction stays open.
             return conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
-            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-            if code not in _RETRY_ON_THREAD:
-                raise
-            if code == sqlite3.SQLITE_INTERRUPT:
-                if len(self._strikes) >= _MAX_SLOW_TRACKED:
-                    self._strikes.clear()
-                self._strikes[sql] = self._strikes.get(sql, 0) + 1
-                log.info("read over %.1f ms, moved to the reader thread", READ_BUDGET_S * 1000)
+            self._to_thread(sql, exc, "read", "reader")
             return None
+
+    def _write_fast(self, sql: str, params: Sequence[Any]) -> int | None:
+        """Rows changed by one INSERT/UPDATE/DELETE run on the event loop's thread; None: use
+        the writer thread. The caller holds the write lock.
+
+        The same trade as _read_fast, for the small writes an update makes (its conversation
+        state, a setting): through aiosqlite each costs two thread switches and a wake-up of
+        the loop, several times the write itself, and the update waits for them. A single
+        statement in autocommit mode is its own transaction, committed (with the writer's
+        synchronous=NORMAL) before this returns, so nothing is less durable than on the
+        thread. Interrupted over READ_BUDGET_S of CPU, or refused by a lock another process
+        holds (busy_timeout 0), it has changed nothing and is run again on the writer thread.
+        """
+        conn = self._fast_writer
+        if (
+            conn is None
+            or threading.get_ident() != self._fast_thread
+            or not _CHANGE.match(sql)
+            or "RETURNING" in sql.upper()  # its rows would be left unread; the thread has it
+            or self._strikes.get(sql, 0) >= _SLOW_STRIKES
+        ):
+            return None
+        self._deadline = time.thread_time() + READ_BUDGET_S
+        try:
+            changed = conn.execute(sql, params).rowcount
+        except sqlite3.OperationalError as exc:
+            self._to_thread(sql, exc, "write", "writer")
+            return None
+        self._fast_writes += 1
+        if self._fast_writes >= _CHECKPOINT_EVERY and self._checkpointing is None:
+            self._fast_writes = 0
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+        return changed
+
+    def _to_thread(self, sql: str, exc: sqlite3.OperationalError, what: str, to: str) -> None:
+        """Re-raise `exc` unless the statement should simply be retried on a thread."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code not in _RETRY_ON_THREAD:
+            raise exc
+        if code == sqlite3.SQLITE_INTERRUPT:
+            if len(self._strikes) >= _MAX_SLOW_TRACKED:
+                self._strikes.clear()
+            self._strikes[sql] = self._strikes.get(sql, 0) + 1
+            log.info("%s over %.1f ms, moved to the %s thread", what, READ_BUDGET_S * 1000, to)
+
+    async def _checkpoint(self) -> None:
+        # On the reader's thread: it never holds a write transaction, so the checkpoint never
+        # waits behind one of ours, and the loop never waits for the checkpoint.
+        try:
+            await self.reader.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as exc:  # the next checkpoint tries again; reads and writes go on
+            log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+        finally:
+            self._checkpointing = None
 
     # On the reader thread, a read is one trip there (aiosqlite runs every call on the
     # connection's thread): execute_fetchall instead of execute + fetch + close.
@@ -216,6 +284,9 @@ class Database:
         starts, so it needs no BEGIN IMMEDIATE (that guards read-then-write transactions).
         """
         async with self._write_lock:
+            changed = self._write_fast(sql, params)
+            if changed is not None:
+                return changed
             cur = await self.writer.execute(sql, params)
             return cur.rowcount
 

@@ -35,17 +35,18 @@ _RESIDENT_COLUMNS = (
 
 
 def _resident(row: Any) -> Resident:
+    # By position, in _RESIDENT_COLUMNS' order: a name lookup in a row scans its columns.
     return Resident(
-        id=row["id"],
-        channel=row["channel"],
-        channel_user_id=row["channel_user_id"],
-        locale=row["locale"],
-        elder_mode=bool(row["elder_mode"]),
-        consent_at=_moment(row["consent_at"]),
-        unreachable_at=_moment(row["unreachable_at"]),
-        quiet_start=row["quiet_start"],
-        quiet_end=row["quiet_end"],
-        created_at=_moment(row["created_at"]),
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        bool(row[4]),
+        _moment(row[5]),
+        _moment(row[6]),
+        row[7],
+        row[8],
+        _moment(row[9]),
     )
 
 
@@ -63,7 +64,8 @@ class ResidentStore:
         )
         if row is None:
             return None
-        state = ConversationState(row["state"], json.loads(row["data"]) if row["data"] else {})
+        name, data = row[10], row[11]
+        state = ConversationState(name, json.loads(data) if data and data != "{}" else {})
         return _resident(row), state
 
     async def get(self, resident_id: int) -> Resident | None:
