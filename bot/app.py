@@ -25,9 +25,13 @@ from bot.services.directory import DirectoryService
 from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
 from bot.services.doctors import DoctorService
+from bot.services.emergency import EmergencyService
+from bot.services.faq import FaqService
 from bot.services.health import HealthService
 from bot.services.residents import ResidentService
+from bot.services.satisfaction import SatisfactionService
 from bot.services.signing import SigningService
+from bot.services.tickets import TicketService
 from bot.services.tips import TipService
 from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.children import ChildService
@@ -40,6 +44,7 @@ from bot.storage.doctors import DoctorStore
 from bot.storage.health import HealthStore
 from bot.storage.liveness import LivenessStore
 from bot.storage.outbox import DeliveryStore, OutboxStore
+from bot.storage.questions import RedFlagStore, SatisfactionStore, TicketStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
 from bot.storage.vaccines import VaccineStore
@@ -69,6 +74,9 @@ class Stores:
     vaccines: VaccineStore
     channels: ChannelStore
     liveness: LivenessStore
+    redflags: RedFlagStore
+    tickets: TicketStore
+    satisfaction: SatisfactionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,10 @@ class Services:
     broadcasts: BroadcastService
     doctor_day: DoctorDay
     tips: TipService
+    emergency: EmergencyService
+    faq: FaqService
+    tickets: TicketService
+    satisfaction: SatisfactionService
 
 
 def build_registry() -> Registry:
@@ -126,6 +138,9 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         vaccines=VaccineStore(db),
         channels=ChannelStore(db),
         liveness=LivenessStore(db),
+        redflags=RedFlagStore(db),
+        tickets=TicketStore(db),
+        satisfaction=SatisfactionStore(db),
     )
 
     limiter = Limiter(settings)
@@ -158,6 +173,16 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         clock,
     )
     tips = TipService(stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox)
+    # Typed questions (issue 12): emergency signs, common questions, tickets, satisfaction.
+    emergency = EmergencyService(
+        stores.redflags, stores.outbox, directory, doctors, health, settings, clock
+    )
+    tickets = TicketService(
+        stores.tickets, stores.outbox, directory, doctors, health, settings, clock
+    )
+    satisfaction = SatisfactionService(
+        stores.satisfaction, stores.outbox, directory, settings, clock
+    )
 
     # The two links that run both ways, wired once both ends exist.
     doctors.stop_broadcasts = broadcasts.stop_all
@@ -184,6 +209,10 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         broadcasts=broadcasts,
         doctor_day=doctor_day,
         tips=tips,
+        emergency=emergency,
+        faq=FaqService(settings.content_dir),
+        tickets=tickets,
+        satisfaction=satisfaction,
     )
     return stores, delivery, services
 

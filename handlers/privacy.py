@@ -41,6 +41,11 @@ TABLE_TITLES: dict[str, str] = {
     "channel_options": N_("the options last shown to you"),
     "web_pending": N_("messages waiting for the web chat"),
     "wechat_window": N_("when you last wrote on WeChat"),
+    "tickets": N_("your questions to your family doctor team"),
+    "ticket_messages": N_("messages in your questions and their answers"),
+    "ticket_ratings": N_("your ratings of answers"),
+    "satisfaction_answers": N_("your satisfaction answers after visits"),
+    "redflag_events": N_("emergency signs you typed (which sign, not your words)"),
 }
 
 
