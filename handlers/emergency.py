@@ -102,9 +102,10 @@ async def flag_lines(ctx: Ctx, doctor: Doctor, first: int) -> tuple[list[str], l
     for i, ev in enumerate(events, start=first):
         sign = signs.by_id(ev.sign)
         who = ev.name or ctx._("Resident #{id}").format(id=ev.resident_id)
-        when = ctx.t.datetime(datetime.fromtimestamp(ev.created_at, ctx.t.tz), "short")
+        when = ctx.t.datetime(datetime.fromtimestamp(ev.created_at, ctx.t.tz))
         new = "🆕 " if ev.seen_at is None else ""
-        lines.append(f"{i}. {new}{who}: {sign.title[loc] if sign else ev.sign} · {when}")
+        title = sign.title[loc] if sign else ev.sign
+        lines.append(f"{i}. {new}" + ctx.t.labelled(who, f"{title} · {when}"))
         buttons.append(Button(ctx._("🗂 Card {n}").format(n=i), cb("day", "card", ev.resident_id)))
     return lines, buttons
 

@@ -106,9 +106,9 @@ async def show_ticket(ctx: Ctx, doctor: Doctor, ticket: Ticket, n: int, edit: bo
     lines += await card_lines(ctx, doctor, ticket)
     lines.append("")
     for m in await service.messages(ticket.id):
-        when = ctx.t.datetime(datetime.fromtimestamp(m.created_at, ctx.t.tz), "short")
+        when = ctx.t.datetime(datetime.fromtimestamp(m.created_at, ctx.t.tz))
         who = ctx._("Resident") if m.author == "resident" else ctx._("Team")
-        lines.append(f"{who} · {when}: {m.text}")
+        lines.append(ctx.t.labelled(f"{who} · {when}", m.text))
     buttons = [Button(ctx._("✍️ Type an answer"), cb("answers", "type", ticket.id))]
     buttons += [
         Button(ctx._("💾 Saved answers"), cb("answers", "saved", ticket.id)),

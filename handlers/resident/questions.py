@@ -11,10 +11,7 @@ the resident need not type them again).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar
-
-from babel.dates import format_timedelta
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME, Ctx
@@ -80,9 +77,7 @@ def _loc(ctx: Ctx) -> str:
 
 
 def duration(t: Translator, seconds: float) -> str:
-    return format_timedelta(
-        timedelta(seconds=seconds), threshold=1.1, locale=t.babel_locale, format="long"
-    )
+    return t.duration(seconds)
 
 
 # -- common questions ----------------------------------------------------------------------------

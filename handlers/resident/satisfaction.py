@@ -50,7 +50,7 @@ async def render_ask(rt: Runtime, t: Translator, resident: Resident, row: Outbox
     who = ""
     if doctor is not None:
         who = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
-    day = t.date(datetime.fromtimestamp(appt["start_at"], t.tz), "long")
+    day = t.date(datetime.fromtimestamp(appt["start_at"], t.tz))
     text = t.gettext(
         "How satisfied were you with your visit to {doctor} on {date}? Tap one answer."
     ).format(doctor=who or t.gettext("your family doctor"), date=day)
