@@ -26,12 +26,16 @@ from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
 from bot.services.doctor_stepup import DoctorStepUp
 from bot.services.doctors import DoctorService
+from bot.services.emergency import EmergencyService
+from bot.services.faq import FaqService
 from bot.services.guess_throttle import GuessThrottle
 from bot.services.health import HealthService
 from bot.services.medicines import MedicineService
 from bot.services.medicines_refill import RefillService
 from bot.services.residents import ResidentService
+from bot.services.satisfaction import SatisfactionService
 from bot.services.signing import SigningService
+from bot.services.tickets import TicketService
 from bot.services.tips import TipService
 from bot.services.vaccines.adults import AdultVaccines
 from bot.services.vaccines.children import ChildService
@@ -47,6 +51,7 @@ from bot.storage.health import HealthStore
 from bot.storage.liveness import LivenessStore
 from bot.storage.medicines import MedicineStore
 from bot.storage.outbox import DeliveryStore, OutboxStore
+from bot.storage.questions import RedFlagStore, SatisfactionStore, TicketStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
 from bot.storage.vaccines import VaccineStore
@@ -81,6 +86,9 @@ class Stores:
     code_attempts: CodeAttemptStore
     doctor_stepups: DoctorStepUpStore
     web_sessions: WebSessionStore
+    redflags: RedFlagStore
+    tickets: TicketStore
+    satisfaction: SatisfactionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,10 @@ class Services:
     tips: TipService
     medicines: MedicineService
     refills: RefillService
+    emergency: EmergencyService
+    faq: FaqService
+    tickets: TicketService
+    satisfaction: SatisfactionService
 
 
 def build_registry() -> Registry:
@@ -146,6 +158,9 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         code_attempts=CodeAttemptStore(db),
         doctor_stepups=DoctorStepUpStore(db),
         web_sessions=WebSessionStore(db),
+        redflags=RedFlagStore(db),
+        tickets=TicketStore(db),
+        satisfaction=SatisfactionStore(db),
     )
 
     limiter = Limiter(settings)
@@ -189,6 +204,16 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     tips = TipService(stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox)
     medicines = MedicineService(stores.medicines, stores.outbox, dispatcher, settings, clock)
     refills = RefillService(stores.medicines, directory, doctors, medicines, settings, clock)
+    # Typed questions (issue 12): emergency signs, common questions, tickets, satisfaction.
+    emergency = EmergencyService(
+        stores.redflags, stores.outbox, directory, doctors, health, settings, clock
+    )
+    tickets = TicketService(
+        stores.tickets, stores.outbox, directory, doctors, health, settings, clock
+    )
+    satisfaction = SatisfactionService(
+        stores.satisfaction, stores.outbox, directory, settings, clock
+    )
 
     # The two links that run both ways, wired once both ends exist.
     doctors.stop_broadcasts = broadcasts.stop_all
@@ -219,6 +244,10 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         tips=tips,
         medicines=medicines,
         refills=refills,
+        emergency=emergency,
+        faq=FaqService(settings.content_dir),
+        tickets=tickets,
+        satisfaction=satisfaction,
     )
     return stores, delivery, services
 

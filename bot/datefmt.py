@@ -69,6 +69,15 @@ def shown(kind: Kind, value: date | datetime | time, locale: str, tz: ZoneInfo) 
     return format_datetime(_local(value, tz), patterns[kind], locale=locale)
 
 
+def duration(seconds: float, locale: str) -> str:
+    """A length of time in words, rounded to its largest unit: "3 hours" / "3小时"."""
+    from datetime import timedelta
+
+    from babel.dates import format_timedelta
+
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.1, format="long", locale=locale)
+
+
 def clock(minutes: int) -> str:
     """Minutes after midnight as a 24-hour clock, "08:00"; 1440 is "24:00" (a closing time,
     which no datetime can hold)."""

@@ -110,6 +110,10 @@ class Translator:
         """ "2026年12月4日 10:03" / "4 Dec 2026, 10:03"."""
         return datefmt.shown("datetime", value, self.locale, self.tz)
 
+    def duration(self, seconds: float) -> str:
+        """ "3 hours" / "3小时" (how long answers usually take)."""
+        return datefmt.duration(seconds, self.locale)
+
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.babel_locale)
 

@@ -24,6 +24,7 @@ MAIN_MENU: tuple[MenuItem, ...] = (
     MenuItem("stations", N_("📍 Nearest health station")),
     MenuItem("tips", N_("💡 Health tips")),
     MenuItem("vaccines", N_("💉 Vaccines")),
+    MenuItem("questions", N_("💬 Questions")),
     MenuItem("settings", N_("⚙️ Settings")),
 )
 

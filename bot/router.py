@@ -73,6 +73,11 @@ class Registry:
     background: list[Callable[[Runtime], Awaitable[None]]] = field(default_factory=list)
     notifications: dict[str, Renderer] = field(default_factory=dict)
     jobs: dict[str, JobSpec] = field(default_factory=dict)
+    # Run on every typed text before anything else (emergency signs); True: it answered.
+    text_guards: list[Callable[[Ctx], Awaitable[bool]]] = field(default_factory=list)
+    # States where a doctor types a message for residents (a broadcast, an answer): guards
+    # are not run there, so "chest pain: call 120" in a doctor's text reaches the residents.
+    staff_states: set[str] = field(default_factory=set)
 
     def command(self, name: str, fn: Handler, *, open: bool = False) -> None:
         self._put(self.commands, name, fn)
@@ -87,11 +92,17 @@ class Registry:
     def menu_item(self, key: str, fn: Handler) -> None:
         self._put(self.menu, key, fn)
 
-    def state(self, name: str, fn: Handler, *, open: bool = False) -> None:
+    def state(self, name: str, fn: Handler, *, open: bool = False, staff: bool = False) -> None:
         """A handler for free text / location / contact while the user is in state `name`."""
         self._put(self.states, name, fn)
         if open:
             self.open_states.add(name)
+        if staff:
+            self.staff_states.add(name)
+
+    def text_guard(self, fn: Callable[[Ctx], Awaitable[bool]]) -> None:
+        """Runs first on anything typed, in every state, before consent; True if it answered."""
+        self.text_guards.append(fn)
 
     def fallback(self, kind: str, fn: Handler) -> None:
         """Handlers for what no other route took: 'text', 'location', 'contact', 'media',
@@ -199,6 +210,11 @@ class Router:
     async def _dispatch(self, ctx: Ctx) -> None:
         msg, reg = ctx.msg, self.registry
         consented = ctx.user.consented
+        typed = msg.kind in (Kind.TEXT, Kind.COMMAND, Kind.EDITED, Kind.MEDIA) and msg.text
+        if typed and (ctx.state.name or "") not in reg.staff_states:
+            for guard in reg.text_guards:
+                if await guard(ctx):
+                    return
         if msg.kind is Kind.COMMAND:
             name = (msg.command or "").lower()
             fn = reg.commands.get(name)

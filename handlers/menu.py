@@ -95,7 +95,7 @@ def register(r: Registry) -> None:
     r.command("menu", home)
     r.command("help", help_, open=True)
     r.button("menu", on_button)
-    r.fallback("text", unknown_text)
+    # The "text" fallback (typed text nobody took) is handlers/resident/questions.py.
     r.fallback("unknown_command", unknown_command)
     r.fallback("media", media)
     r.fallback("edited", edited)

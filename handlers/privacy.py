@@ -43,6 +43,11 @@ TABLE_TITLES: dict[str, str] = {
     "wechat_window": N_("when you last wrote on WeChat"),
     "wechat_inbound": N_("WeChat messages kept a few minutes for WeChat's retries"),
     "doctor_stepups": N_("your doctor's desk sign-in on the web"),
+    "tickets": N_("your questions to your family doctor team"),
+    "ticket_messages": N_("messages in your questions and their answers"),
+    "ticket_ratings": N_("your ratings of answers"),
+    "satisfaction_answers": N_("your satisfaction answers after visits"),
+    "redflag_events": N_("emergency signs you typed (which sign, not your words)"),
 }
 
 

@@ -86,7 +86,9 @@ def to_incoming(update: Update) -> Incoming | None:
         ref = str(msg.message_id) if msg is not None else None
         return Incoming(kind=Kind.BUTTON, data=cq.data, message_ref=ref, **base)
     if update.edited_message is not None:
-        return Incoming(kind=Kind.EDITED, **base)
+        edited = update.edited_message
+        # The text is read only for emergency signs (a correction may add "chest pain").
+        return Incoming(kind=Kind.EDITED, text=edited.text or edited.caption or "", **base)
     message = update.message
     if message is None:
         return None
@@ -119,17 +121,20 @@ Markup = dict[str, Any]
 def inline_markup(reply: Reply) -> Markup | None:
     if not reply.buttons:
         return None
-    return {
-        "inline_keyboard": [
-            [
-                {"text": b.label, "callback_data": b.data}
-                if b.data is not None
-                else {"text": b.label, "url": b.url}
-                for b in row
-            ]
-            for row in reply.buttons
+    rows = [
+        [
+            {"text": b.label, "callback_data": b.data}
+            if b.data is not None
+            else {"text": b.label, "url": b.url}
+            for b in row
+            # Telegram accepts only http(s) and tg:// links on buttons: a tel: button is left
+            # out (the number is in the message text, which Telegram makes tappable).
+            if b.url is None or not b.url.startswith("tel:")
         ]
-    }
+        for row in reply.buttons
+    ]
+    rows = [row for row in rows if row]
+    return {"inline_keyboard": rows} if rows else None
 
 
 def _keyboard_button(label: str, request: Request | None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
 from bot.services.followup import Reason
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
+from handlers.emergency import flag_lines
 from handlers.resident.health import CONDITION_LABELS
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
@@ -123,15 +124,17 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
 
 
 async def flags(ctx: Ctx, doctor: Doctor) -> None:
+    urgent, buttons = await flag_lines(ctx, doctor, first=1)  # emergency words (issue 12)
     rows = await ctx.services.doctor_day.flags(doctor)
     med_lines, med_buttons = await doctor_medicines.missed_section(ctx, doctor)
-    if not rows:
+    if not rows and not urgent:
         text = ctx._("No danger-sign readings. 🎉")
         ctx.say("\n".join([text, *med_lines]), med_buttons, cols=3, back=MENU, edit=True)
         return
-    lines = [ctx._("🚩 Danger-sign readings, newest first:")]
-    buttons = []
-    for i, row in enumerate(rows, start=1):
+    lines = [*urgent, ctx._("🚩 Danger-sign readings, newest first:")]
+    if not rows:
+        lines.append("  " + ctx._("none"))
+    for i, row in enumerate(rows, start=len(buttons) + 1):
         who = _name(ctx, row.name, row.flag.resident_id)
         reading = reading_text(ctx.t, row.flag.reading) if row.flag.reading else ""
         new = "🆕 " if row.flag.seen_at is None else ""

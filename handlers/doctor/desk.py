@@ -189,6 +189,8 @@ async def _link(ctx: Ctx, code: str) -> None:
 
 async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -> None:
     """The doctor's menu."""
+    from handlers.doctor.questions import desk_buttons  # it imports this module
+
     service = ctx.services.doctors
     signed = len(await service.signed_residents(doctor))
     pending = len(await service.pending(doctor))
@@ -212,6 +214,7 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
         ),
         Button(ctx._("📢 New broadcast"), cb("broadcast", "new")),
         Button(ctx._("📊 My broadcasts"), cb("progress", "list")),
+        *await desk_buttons(ctx, doctor),  # questions and satisfaction (issue 12)
     ]
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 

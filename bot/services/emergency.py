@@ -1,0 +1,139 @@
+"""What happens when typed words carry an emergency sign: the event is recorded for the
+resident's signed team (their Flags), the team's linked doctors get an urgent notification,
+and the reply can say "your team has been told" only when both were really done.
+
+The matching itself is the pure `bot.services.redflags.match`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import Settings
+from bot.domain.clock import Clock
+from bot.domain.directory import Doctor, Station
+from bot.domain.doctors import NewAudit
+from bot.domain.outbox import Planned
+from bot.domain.questions import RedFlag, SignList
+from bot.services.directory import DirectoryService
+from bot.services.doctors import DoctorService
+from bot.services.health import HealthService
+from bot.services.questions_settings import QuestionSettings
+from bot.services.redflags import load_signs, match
+from bot.storage.outbox import OutboxStore
+from bot.storage.questions import RedFlagStore
+
+ALERT_KIND = "redflag_alert"
+FLAGS_SHOWN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What was done about one red flag."""
+
+    event_id: int | None  # the flag row, when the resident has a signed team
+    doctor: Doctor | None  # the signed doctor (their team sees the flag)
+    alerted: int  # linked team doctors sent an urgent notification (they see Flags too)
+    centre: Station | None  # the centre to call
+
+    @property
+    def team_told(self) -> bool:
+        """A flag row for a signed team that a linked doctor of the team can see."""
+        return self.event_id is not None and self.doctor is not None and self.alerted > 0
+
+
+@dataclass(frozen=True, slots=True)
+class FlagEvent:
+    id: int
+    resident_id: int
+    sign: str
+    created_at: int
+    seen_at: int | None
+    name: str
+
+
+class EmergencyService:
+    def __init__(
+        self,
+        store: RedFlagStore,
+        outbox: OutboxStore,
+        directory: DirectoryService,
+        doctors: DoctorService,
+        health: HealthService,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.directory = directory
+        self.doctors = doctors
+        self.health = health
+        self.clock = clock
+        self.content_dir = settings.content_dir
+        self.settings = QuestionSettings.from_settings(settings)
+        self._signs: SignList | None = None
+
+    @property
+    def signs(self) -> SignList:
+        if self._signs is None:
+            self._signs = load_signs(self.content_dir)
+        return self._signs
+
+    def check(self, text: str) -> RedFlag | None:
+        return match(self.signs, text)
+
+    async def record(self, resident_id: int, flag: RedFlag, channel: str) -> Recorded:
+        """Write the flag for the signed team and alert its linked doctors (urgent, now)."""
+        centre = await self.health.urgent_centre(resident_id)
+        doctor = await self.directory.signed_doctor(resident_id)
+        if doctor is None:
+            return Recorded(None, None, 0, centre)
+        now = self.clock()
+        event_id = await self.store.add(
+            resident_id, flag.first.id, channel, doctor.id, int(now.timestamp())
+        )
+        team = await self.doctors.team(doctor)
+        links = [x for x in await self.doctors.links() if x.doctor_id in team]
+        alerts = [
+            Planned(
+                resident_id=link.resident_id,
+                kind=ALERT_KIND,
+                key=flag.first.id,
+                due_at=now,
+                dedupe_key=f"rf:{event_id}:{link.resident_id}",
+                params={"event_id": event_id, "sign": flag.first.id},
+                expires_at=now + timedelta(hours=12),
+                urgent=True,
+            )
+            for link in links
+        ]
+        alerted = await self.outbox.plan(alerts, now) if alerts else 0
+        return Recorded(event_id, doctor, alerted, centre)
+
+    async def flags(self, doctor: Doctor) -> list[FlagEvent]:
+        """The newest red-flag events of the team's residents (shown ones become seen)."""
+        doctors = self.doctors
+        team = await doctors.team(doctor)
+        rows = await self.store.for_doctors(team, FLAGS_SHOWN)
+        # Only residents the team may still reach (a resident who changed team is gone).
+        reachable = [r for r in rows if await doctors.can_reach(doctor, r["resident_id"])]
+        names = await doctors.names(doctor, [r["resident_id"] for r in reachable])
+        if reachable:
+            await doctors.audit(
+                NewAudit(doctor.id, "view_flags", details=f"urgent={len(reachable)}")
+            )
+        await self.store.mark_seen(
+            [r["id"] for r in reachable if r["seen_at"] is None], int(self.clock().timestamp())
+        )
+        return [
+            FlagEvent(
+                r["id"],
+                r["resident_id"],
+                r["sign"],
+                r["created_at"],
+                r["seen_at"],
+                names.get(r["resident_id"], ""),
+            )
+            for r in reachable
+        ]

@@ -1,0 +1,252 @@
+"""Emergency signs in typed words: a pure matcher over content/redflags/signs.yaml.
+
+No chat library and no I/O apart from `load_signs`. The router calls `match()` on every typed
+text before any other handling (see handlers/emergency.py); a miss here is a resident with chest
+pain told "please use the buttons", so the rules err on the side of answering "call 120":
+- Chinese is matched on the text with spaces and punctuation removed (心 口 疼 = 心口疼);
+- English words within one or two letters of a word the patterns use are read as that word
+  ("chest pian", "siezure"), short words only for swapped letters, so "make" never becomes
+  "wake";
+- a match right after a negation (没有胸痛, "no chest pain") does not count, nor does a
+  question about a sign ("低血糖怎么预防") unless it also says it is happening now.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.domain.questions import RedFlag, Sign, SignList
+from bot.services.readings import DANGER_GLUCOSE_LOW
+
+SIGNS_FILE = "redflags/signs.yaml"
+LOCALES = ("zh_Hans", "en")
+
+# Spaces and punctuation (keeps CJK, a-z, 0-9, and the dot inside a number such as 2.5).
+_ZH_DROP = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w.]|_")
+_EN_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_APOSTROPHES = re.compile(r"['’`´]")
+_WORD = re.compile(r"[a-z]{4,}")
+_ZH_NEGATION = ("没有", "没", "无", "不是", "并非")
+_EN_NEGATION = re.compile(r"\b(no|not|without|never|nor)\s+$")
+# A typed glucose value: "血糖2.5", "血糖只有3", "sugar is 2.9", "glucose 2.2", "sugar 60 mg/dl".
+_ZH_GLUCOSE = re.compile(r"血糖\D{0,6}?(\d{1,3}(?:\.\d+)?)(mg)?")
+_EN_GLUCOSE = re.compile(r"\b(?:sugar|glucose|bm)\b\D{0,16}?(\d{1,3}(?:\.\d+)?)\s*(mg)?")
+MG_PER_MMOL = 18.0
+
+
+class SignFileError(ValueError):
+    """The sign list is broken: the message names the sign and the problem."""
+
+
+# -- loading --------------------------------------------------------------------------------------
+def _compile(patterns: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for p in patterns:
+        try:
+            out.append(re.compile(str(p)))
+        except re.error as exc:
+            raise SignFileError(f"{where}: bad pattern {p!r}: {exc}") from None
+    return tuple(out)
+
+
+def parse_signs(data: dict[str, Any]) -> SignList:
+    sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
+    signs: list[Sign] = []
+    vocabulary: set[str] = set()
+    seen: set[str] = set()
+    for raw in data.get("signs") or []:
+        sign_id = str(raw.get("id", ""))
+        if not re.fullmatch(r"[a-z_]{2,24}", sign_id) or sign_id in seen:
+            raise SignFileError(f"sign id {sign_id!r} is missing, malformed or repeated")
+        seen.add(sign_id)
+        cite = tuple(str(c) for c in raw.get("cite") or ())
+        if not cite or any(c not in sources for c in cite):
+            raise SignFileError(f"{sign_id}: every sign cites known sources, got {cite}")
+        title = {loc: str((raw.get("title") or {}).get(loc, "")) for loc in LOCALES}
+        waiting = {
+            loc: tuple(str(x) for x in (raw.get("waiting") or {}).get(loc) or ()) for loc in LOCALES
+        }
+        if not all(title.values()) or not all(waiting.values()):
+            raise SignFileError(
+                f"{sign_id}: a title and what to do while waiting, in zh_Hans and en"
+            )
+        zh = _compile(raw.get("zh") or (), sign_id)
+        en = _compile(raw.get("en") or (), sign_id)
+        if not zh or not en:
+            raise SignFileError(f"{sign_id}: patterns in both zh and en")
+        for p in en:
+            vocabulary.update(pattern_words(p.pattern))
+        signs.append(
+            Sign(
+                id=sign_id,
+                level=int(raw.get("level", 2)),
+                title=title,
+                waiting=waiting,
+                cite=cite,
+                zh=zh,
+                en=en,
+                glucose_value=bool(raw.get("glucose_value", False)),
+            )
+        )
+    if not signs:
+        raise SignFileError("no signs")
+    exclude = data.get("exclude") or {}
+    education = data.get("education") or {}
+    now = data.get("now") or {}
+    return SignList(
+        signs=tuple(signs),
+        sources=sources,
+        exclude_zh=_compile((re.escape(str(x)) for x in exclude.get("zh") or ()), "exclude"),
+        exclude_en=_compile((re.escape(str(x)) for x in exclude.get("en") or ()), "exclude"),
+        education_zh=_compile(education.get("zh") or (), "education"),
+        education_en=_compile(education.get("en") or (), "education"),
+        now_zh=tuple(str(x) for x in now.get("zh") or ()),
+        now_en=tuple(str(x) for x in now.get("en") or ()),
+        vocabulary=frozenset(vocabulary),
+    )
+
+
+def pattern_words(pattern: str) -> set[str]:
+    """The words a pattern spells out: "seizures?" gives seizures and seizure."""
+    source = re.sub(r"\\[a-zA-Z]", " ", pattern)
+    words: set[str] = set()
+    for m in re.finditer(r"[a-z]{4,}(\?)?", source):
+        word = m.group(0).rstrip("?")
+        words.add(word)
+        if m.group(1):
+            words.add(word[:-1])
+    return words
+
+
+def load_signs(content_dir: Path) -> SignList:
+    path = content_dir / SIGNS_FILE
+    with path.open(encoding="utf-8") as f:
+        return parse_signs(yaml.safe_load(f) or {})
+
+
+# -- normalising ---------------------------------------------------------------------------
+def _base(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def zh_form(text: str) -> str:
+    """Lower case, half-width, no spaces or punctuation (but the dot of a number kept)."""
+    return _ZH_DROP.sub("", _base(text))
+
+
+def _close(a: str, b: str, limit: int) -> bool:
+    """Damerau-Levenshtein distance of a and b is at most `limit` (1 or 2)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return False
+        prev2, prev = prev, cur
+    return prev[-1] <= limit
+
+
+def _swapped(a: str, b: str) -> bool:
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and a[diff[1]] == b[diff[0]]
+    )
+
+
+@lru_cache(maxsize=50_000)
+def _correct(token: str, vocabulary: frozenset[str]) -> str:
+    if token in vocabulary or not token.isalpha() or len(token) < 4:
+        return token
+    if any(token.startswith(w) for w in vocabulary if len(w) >= 5):
+        return token  # a longer form of a pattern word ("suicide" of "suicid(e|al)")
+    for word in sorted(vocabulary):
+        if len(token) == 4:
+            if _swapped(token, word):
+                return word
+        elif _close(token, word, 2 if len(token) >= 8 else 1):
+            return word
+    return token
+
+
+def en_form(text: str, vocabulary: frozenset[str]) -> str:
+    """Lower-case words without apostrophes (can't → cant), typos read as pattern words."""
+    words = _EN_TOKEN.findall(_APOSTROPHES.sub("", _base(text)))
+    return " ".join(_correct(w, vocabulary) for w in words)
+
+
+# -- matching ------------------------------------------------------------------------------
+def _strip(text: str, patterns: tuple[re.Pattern[str], ...], sep: str) -> str:
+    for p in patterns:
+        text = p.sub(sep, text)
+    return text
+
+
+def _zh_hit(sign: Sign, text: str) -> bool:
+    for p in sign.zh:
+        for m in p.finditer(text):
+            before = text[max(0, m.start() - 2) : m.start()]
+            if not any(before.endswith(neg) for neg in _ZH_NEGATION):
+                return True
+    return False
+
+
+def _en_hit(sign: Sign, text: str) -> bool:
+    for p in sign.en:
+        for m in p.finditer(text):
+            if not _EN_NEGATION.search(text[: m.start()]):
+                return True
+    return False
+
+
+def _low_glucose(zh: str, en: str) -> bool:
+    for m in [*_ZH_GLUCOSE.finditer(zh), *_EN_GLUCOSE.finditer(en)]:
+        value = float(m.group(1))
+        if m.group(2):  # mg/dL
+            value /= MG_PER_MMOL
+        if 0 < value * 10 <= DANGER_GLUCOSE_LOW:
+            return True
+    return False
+
+
+def match(signs: SignList, text: str) -> RedFlag | None:
+    """The emergency signs in `text`, most urgent first, or None."""
+    if not text or not text.strip():
+        return None
+    zh = _strip(zh_form(text), signs.exclude_zh, "|")
+    en = _strip(en_form(text, signs.vocabulary), signs.exclude_en, " | ")
+    found = [
+        s
+        for s in signs.signs
+        if _zh_hit(s, zh) or _en_hit(s, en) or (s.glucose_value and _low_glucose(zh, en))
+    ]
+    if not found:
+        return None
+    asks_about = any(p.search(zh) for p in signs.education_zh) or any(
+        p.search(en) for p in signs.education_en
+    )
+    if asks_about:
+        now = any(w in zh for w in signs.now_zh) or any(
+            re.search(rf"\b{re.escape(w)}\b", en) for w in signs.now_en
+        )
+        if not now:
+            return None
+    return RedFlag(tuple(found))
