@@ -21,6 +21,7 @@ from bot.services.booking import BookingService
 from bot.services.broadcast_progress import ProgressLoop
 from bot.services.broadcasts import BroadcastService
 from bot.services.child_vaccines import ChildVaccines
+from bot.services.clinical import ClinicalRules
 from bot.services.directory import DirectoryService
 from bot.services.doctor_day import DoctorDay
 from bot.services.doctor_demo import seed as seed_demo
@@ -112,6 +113,7 @@ class Services:
     signing: SigningService
     directory: DirectoryService
     health: HealthService
+    clinical: ClinicalRules
     booking: BookingService
     doctors: DoctorService
     child_reminders: ChildReminders
@@ -171,7 +173,11 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     stepup = DoctorStepUp(stores.doctor_stepups, guesses, stores.outbox, clock)
     signing = SigningService(stores.directory, clock)
     directory = DirectoryService(stores.directory, signing, clock)
-    health = HealthService(stores.health, stores.outbox, directory, settings, clock)
+    # content/clinical, loaded and validated once (a start-up hook loads it early).
+    clinical = ClinicalRules(settings.content_dir)
+    health = HealthService(
+        stores.health, stores.outbox, directory, settings, clock, clinical, stores.doctors
+    )
     booking = BookingService(stores.booking, directory, settings)
     doctors = DoctorService(
         stores.doctors,
@@ -233,6 +239,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         signing=signing,
         directory=directory,
         health=health,
+        clinical=clinical,
         booking=booking,
         doctors=doctors,
         child_reminders=child_reminders,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.services.followup import (
+    Due,
     History,
     Reason,
     plan,
@@ -20,7 +23,14 @@ HT = frozenset({"hypertension"})
 
 
 def by_reason(h: History, today: date) -> dict[Reason, tuple[date, bool]]:
-    return {d.reason: (d.due, d.overdue) for d in plan(h, today)}
+    # The yearly comprehensive check is tested on its own (test_yearly_comprehensive_check).
+    return {
+        d.reason: (d.due, d.overdue) for d in plan(h, today) if d.reason is not Reason.COMPREHENSIVE
+    }
+
+
+def without_yearly(dues: list[Due]) -> list[Due]:
+    return [d for d in dues if d.reason is not Reason.COMPREHENSIVE]
 
 
 def test_quarters() -> None:
@@ -144,7 +154,7 @@ def at(y: int, m: int, d: int, hh: int = 10) -> datetime:
 def test_reminders_two_weeks_ahead_and_in_the_due_week() -> None:
     h = History(conditions=HT, condition_since=date(2026, 11, 1))
     now = datetime(2026, 11, 24, 2, tzinfo=UTC)  # 10:00 Shanghai
-    out = reminders(7, plan(h, now.astimezone(TZ).date()), now, TZ)
+    out = reminders(7, without_yearly(plan(h, now.astimezone(TZ).date())), now, TZ)
     assert [(r.stage, r.at) for r in out] == [
         ("ahead", at(2026, 12, 17)),
         ("week", at(2026, 12, 28)),  # Monday of the week of 31 December
@@ -169,14 +179,78 @@ def test_recheck_reminder_skips_the_ahead_stage_that_is_now() -> None:
 def test_due_week_already_running_reminds_now() -> None:
     h = History(conditions=HT, condition_since=date(2026, 11, 1))
     now = at(2026, 12, 29, 15)  # Tuesday of the due week
-    out = reminders(7, plan(h, now.date()), now, TZ)
+    out = reminders(7, without_yearly(plan(h, now.date())), now, TZ)
     assert [(r.stage, r.at) for r in out] == [("week", now)]
 
 
 def test_overdue_reminds_once() -> None:
     h = History(conditions=HT, condition_since=date(2026, 1, 5), last_followup=date(2026, 8, 1))
     now = at(2027, 1, 5, 8)
-    out = reminders(7, plan(h, now.date()), now, TZ)
+    out = reminders(7, without_yearly(plan(h, now.date())), now, TZ)
     assert [(r.stage, r.at, r.due) for r in out] == [
         ("overdue", at(2027, 1, 5), date(2026, 12, 31))
     ]
+
+
+def test_yearly_comprehensive_check_for_every_managed_patient() -> None:
+    """规范: 每年进行1次较全面的健康检查 for every managed patient, not only those 65+."""
+    h = History(conditions=HT, condition_since=date(2026, 3, 1), birth_year=1980)
+    dues = {d.reason: d.due for d in plan(h, date(2026, 11, 24))}
+    assert dues[Reason.COMPREHENSIVE] == date(2026, 12, 31)
+    assert Reason.ANNUAL not in dues
+    done = History(
+        conditions=HT, condition_since=date(2026, 3, 1), last_annual_check=date(2026, 6, 1)
+    )
+    assert {d.reason: d.due for d in plan(done, date(2026, 11, 24))}[Reason.COMPREHENSIVE] == date(
+        2027, 12, 31
+    )
+    # 65 and over: the elderly annual check covers it; without a condition, no yearly check.
+    old = History(conditions=HT, condition_since=date(2026, 3, 1), birth_year=1950)
+    reasons = {d.reason for d in plan(old, date(2026, 11, 24))}
+    assert Reason.ANNUAL in reasons and Reason.COMPREHENSIVE not in reasons
+    assert plan(History(birth_year=1980), date(2026, 11, 24)) == []
+
+
+@pytest.mark.parametrize(
+    ("followups", "referral", "advised"),
+    [
+        (((date(2026, 11, 2), True), (date(2026, 10, 5), True)), None, True),
+        (((date(2026, 11, 2), True), (date(2026, 10, 5), False)), None, False),
+        (((date(2026, 11, 2), False), (date(2026, 10, 5), True)), None, False),
+        (((date(2026, 11, 2), True),), None, False),
+        (((date(2026, 11, 2), True), (date(2026, 10, 5), True)), date(2026, 11, 10), False),
+    ],
+)
+def test_referral_after_two_uncontrolled_follow_ups_in_a_row(
+    followups: tuple[tuple[date, bool], ...], referral: date | None, advised: bool
+) -> None:
+    """规范: 对连续两次出现血压控制不满意……建议其转诊到上级医院 (until a referral is recorded)."""
+    h = History(
+        conditions=HT,
+        condition_since=date(2026, 1, 1),
+        last_followup=followups[0][0],
+        last_referral=referral,
+        followups=followups,
+    )
+    dues = {d.reason: d for d in plan(h, date(2026, 11, 24))}
+    assert (Reason.REFER_ADVISED in dues) is advised
+    if advised:
+        assert dues[Reason.REFER_ADVISED].due == date(2026, 11, 16)
+
+
+@pytest.mark.parametrize(("direction", "why"), [("low", "low"), ("high", "high"), (None, "high")])
+def test_recheck_names_its_cause(direction: str | None, why: str) -> None:
+    h = History(
+        conditions=HT,
+        condition_since=date(2026, 1, 1),
+        last_uncontrolled=date(2026, 11, 24),
+        last_uncontrolled_direction=direction,
+    )
+    recheck = next(d for d in plan(h, date(2026, 11, 24)) if d.reason is Reason.RECHECK)
+    assert recheck.why == why
+    side = History(
+        conditions=HT, condition_since=date(2026, 1, 1), last_side_effect=date(2026, 11, 24)
+    )
+    assert next(d for d in plan(side, date(2026, 11, 24)) if d.reason is Reason.RECHECK).why == (
+        "side_effect"
+    )

@@ -48,16 +48,17 @@ async def test_log_blood_pressure_with_buttons_only(user: ChatUser) -> None:
     assert "My health" in user.texts()
     await user.press("Log blood pressure")
     assert "Step 1 of 3" in user.texts()
-    await tap(user, "135", "✅")
-    assert "Step 2 of 3" in user.texts() and "135" in user.texts()
-    await tap(user, "8", "6", "⌫", "5", "✅")
+    await tap(user, "134", "✅")
+    assert "Step 2 of 3" in user.texts() and "134" in user.texts()
+    await tap(user, "8", "6", "⌫", "4", "✅")
     assert "Step 3 of 3" in user.texts()
     await user.press("Skip")
-    assert "Saved: 135/85 mmHg" in user.texts()
-    assert "on target" in user.texts()
+    assert "Saved: 134/84 mmHg" in user.texts()
+    # A home reading is judged against the home target, below 135/85 (中国高血压防治指南 2018).
+    assert "within the home target" in user.texts()
     saved = await readings(user)
     assert [(r.systolic, r.diastolic, r.pulse, r.controlled, r.danger) for r in saved] == [
-        (135, 85, None, True, False)
+        (134, 84, None, True, False)
     ]
 
 
@@ -79,7 +80,8 @@ async def test_typed_blood_pressure(user: ChatUser) -> None:
 
 async def test_typed_glucose(user: ChatUser) -> None:
     await user.text("/health")
-    await user.press("Log fasting glucose")
+    await user.press("Log glucose")
+    await user.press("Fasting")
     await user.text("6.1")
     assert "Saved: 6.1 mmol/L" in user.texts()
     assert [(r.kind, r.glucose) for r in await readings(user)] == [("glucose", 6.1)]
@@ -87,7 +89,8 @@ async def test_typed_glucose(user: ChatUser) -> None:
 
 async def test_glucose_with_the_keypad(user: ChatUser) -> None:
     await user.text("/health")
-    await user.press("Log fasting glucose")
+    await user.press("Log glucose")
+    await user.press("Fasting")
     await tap(user, "6")
     await user.press("decimal point")
     await tap(user, "1", "✅")
@@ -160,7 +163,7 @@ async def test_danger_reading_gets_the_urgent_message_and_a_flag(user: ChatUser)
     assert "danger sign" in text
     assert "120" in text
     # No home and no team: the district's main centre, its phone before the 120 advice.
-    assert "021-1111" in text and text.index("021-1111") < text.index("call 120")
+    assert "021-1111" in text and text.index("021-1111") < text.index("Call 120")
     flags = await user.rt.services.health.flags_for([await rid(user)])
     assert len(flags) == 1
     assert flags[0].reading is not None and flags[0].reading.systolic == 185
@@ -170,16 +173,18 @@ async def test_urgent_message_names_the_residents_own_team_centre(user: ChatUser
     await add_directory(user.rt)
     await user.rt.stores.directory.set_home(await rid(user), "朱泾镇", "东林村", user.rt.now())
     await user.text("/health")
-    await user.press("Log fasting glucose")
-    await user.text("3.9")
+    await user.press("Log glucose")
+    await user.press("Fasting")
+    await user.text("17.0")
     assert "danger sign" in user.texts() and "021-2222" in user.texts()
 
 
 async def test_danger_without_any_directory_still_says_120(user: ChatUser) -> None:
     await user.text("/health")
-    await user.press("Log fasting glucose")
+    await user.press("Log glucose")
+    await user.press("Fasting")
     await user.text("16.7")
-    assert "danger sign" in user.texts() and "call 120" in user.texts()
+    assert "danger sign" in user.texts() and "Call 120" in user.texts()
     assert len(await user.rt.services.health.flags_for([await rid(user)])) == 1
 
 
@@ -288,6 +293,9 @@ async def test_reminders_are_deduplicated_and_cancelled_when_a_visit_is_recorded
     await health.set_condition(resident, "hypertension")
     first = await pending_followups(rt, resident)
     assert first == [
+        # The yearly comprehensive check of every managed patient (规范: 每年1次较全面的健康检查).
+        (f"fu:{resident}:comprehensive:2026-12-31:ahead", "pending"),
+        (f"fu:{resident}:comprehensive:2026-12-31:week", "pending"),
         (f"fu:{resident}:quarterly:2026-12-31:ahead", "pending"),
         (f"fu:{resident}:quarterly:2026-12-31:week", "pending"),
     ]
@@ -400,7 +408,8 @@ async def test_no_reading_value_reaches_the_log(
     for start, typed in [("/bp", t) for t in odd] + [("/health", t) for t in ("8.3", "⁸·³")]:
         await user.text(start)
         if start == "/health":
-            await user.press("Log fasting glucose")
+            await user.press("Log glucose")
+            await user.press("Fasting")
         await user.text(typed)
         assert "went wrong" not in user.texts(), typed
     await user.text("/bp")

@@ -127,7 +127,8 @@ async def test_web_typed_glucose_is_saved(
     rt: Runtime, visitor: Visitor, typed: str, saved: float
 ) -> None:
     await visitor.type("/health")
-    keypad_msgs = await visitor.tap("Log fasting glucose")
+    await visitor.tap("Log glucose")
+    keypad_msgs = await visitor.tap("Fasting")
     assert any(m.get("wants_text") for m in keypad_msgs)
     await visitor.type(typed)  # 12 and 14 were ✅ and ⬅️ Back before
     assert "Saved:" in visitor.text()
@@ -138,7 +139,8 @@ async def test_web_typed_single_digit_is_the_value_not_the_key(
     rt: Runtime, visitor: Visitor
 ) -> None:
     await visitor.type("/health")
-    await visitor.tap("Log fasting glucose")
+    await visitor.tap("Log glucose")
+    await visitor.tap("Fasting")
     await visitor.type("7")  # a key is labelled "7", but a typed number is the reading
     assert "Saved: 7 mmol/L" in visitor.text()
     assert await glucose_readings(rt, "web", visitor.id) == [7.0]
@@ -151,7 +153,8 @@ async def test_web_typed_blood_pressure_and_tapped_keys(rt: Runtime, visitor: Vi
     assert "Saved: 135/85 mmHg" in visitor.text()
     # Tapping the keypad (sent as option numbers) still works on a value screen.
     await visitor.type("/health")
-    await visitor.tap("Log fasting glucose")
+    await visitor.tap("Log glucose")
+    await visitor.tap("Fasting")
     for key in ("5", "decimal point", "2", "✅"):
         await visitor.tap(key)
     assert "Saved: 5.2 mmol/L" in visitor.text()
@@ -162,7 +165,14 @@ async def test_web_typed_blood_pressure_and_tapped_keys(rt: Runtime, visitor: Vi
 async def test_console_typed_values_and_lettered_keys(rt: Runtime) -> None:
     out = io.StringIO()
     chat = ConsoleChat(rt, user_id="c1", out=out)
-    for line in ("/start", "English", "1", "/health", "🩸 Log fasting glucose"):
+    for line in (
+        "/start",
+        "English",
+        "1",
+        "/health",
+        "🩸 Log glucose",
+        "🌅 Fasting (before eating)",
+    ):
         await chat.feed(line)
     assert "[a] 1" in out.getvalue() and "[l] ✅" in out.getvalue()
     await chat.feed("12")
@@ -172,7 +182,8 @@ async def test_console_typed_values_and_lettered_keys(rt: Runtime) -> None:
     await chat.feed("135/85")
     assert "Saved: 135/85 mmHg" in out.getvalue()
     await chat.feed("/health")
-    await chat.feed("🩸 Log fasting glucose")
+    await chat.feed("🩸 Log glucose")
+    await chat.feed("🌅 Fasting (before eating)")
     for line in ("f", "m", "a", "l"):  # the keys 6, decimal point, 1 and ✅, by letter
         await chat.feed(line)
     assert "Saved: 6.1 mmol/L" in out.getvalue()

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import struct
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import ROOT
 from bot.i18n import Catalogs
 from bot.services import readings as rd
 from bot.services.charts import (
     BpPoint,
     GlucosePoint,
+    TargetLines,
     cjk_family,
     readings_chart,
 )
+from bot.services.clinical_rules import load_content
 from bot.services.readings import BloodPressure, Glucose, ReadingError
 
 
@@ -95,44 +99,41 @@ def test_out_of_range_prompt_names_the_range() -> None:
     assert err.value.params == {"low": 60, "high": 260}
 
 
+def test_entry_ranges_are_the_clinical_rules_quantities() -> None:
+    """One source: the ranges a reading is checked against are those the rules cover."""
+    content = load_content(ROOT / "content" / "clinical")
+    bp = content.measure("blood_pressure")
+    assert (bp.quantity("systolic").low, bp.quantity("systolic").high) == rd.SYSTOLIC_RANGE  # type: ignore[union-attr]
+    assert (bp.quantity("diastolic").low, bp.quantity("diastolic").high) == rd.DIASTOLIC_RANGE  # type: ignore[union-attr]
+    pulse = content.measure("pulse").quantity("pulse")
+    assert pulse is not None and (pulse.low, pulse.high) == rd.PULSE_RANGE
+    gl = content.measure("glucose").quantity("glucose")
+    assert gl is not None and (gl.low * 10, gl.high * 10) == rd.GLUCOSE_TENTHS_RANGE
+
+
+@pytest.mark.parametrize(("text", "display"), [("HI", "HI"), ("lo", "LO"), ("ＨＩ", "HI")])
+def test_meter_hi_lo(text: str, display: str) -> None:
+    g = rd.parse_glucose(text, "after_meal")
+    assert (g.display, g.context) == (display, "after_meal")
+
+
 @pytest.mark.parametrize(
-    ("sys", "dia", "danger"),
+    ("text", "measure", "values"),
     [
-        (179, 109, False),
-        (180, 80, True),
-        (180, 109, True),
-        (150, 110, True),
-        (179, 110, True),
-        (200, 120, True),
+        ("35.1", "glucose", {"glucose": Decimal("35.1")}),
+        ("0.9", "glucose", {"glucose": Decimal("0.9")}),
     ],
 )
-def test_bp_danger_boundaries(sys: int, dia: int, danger: bool) -> None:
-    assert rd.assess(rd.check_bp(sys, dia)).danger is danger
+def test_glucose_beyond_the_range_says_what(text: str, measure: str, values: dict) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ReadingError) as err:
+        rd.parse_glucose(text)
+    assert err.value.beyond == (measure, values)
 
 
-@pytest.mark.parametrize(
-    ("sys", "dia", "controlled"),
-    [(139, 89, True), (140, 90, False), (140, 80, False), (130, 90, False), (110, 70, True)],
-)
-def test_bp_control_boundaries(sys: int, dia: int, controlled: bool) -> None:
-    assert rd.assess(rd.check_bp(sys, dia)).controlled is controlled
-
-
-@pytest.mark.parametrize(
-    ("text", "danger", "controlled"),
-    [
-        ("16.7", True, False),
-        ("16.6", False, False),
-        ("3.9", True, False),
-        ("4.0", False, True),
-        ("7.0", False, False),
-        ("6.9", False, True),
-        ("16.65", True, False),  # rounds half up to 16.7
-    ],
-)
-def test_glucose_boundaries(text: str, danger: bool, controlled: bool) -> None:
-    result = rd.assess(rd.parse_glucose(text))
-    assert (result.danger, result.controlled) == (danger, controlled)
+def test_bp_beyond_the_range_says_what() -> None:
+    with pytest.raises(ReadingError) as err:
+        rd.parse_bp("270/100")
+    assert err.value.beyond == ("blood_pressure", {"systolic": Decimal(270)})
 
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -174,6 +175,26 @@ def test_chart_in_chinese_says_no_sys_dia_and_dates_by_babel() -> None:
 def test_chart_in_english_uses_day_month_dates() -> None:
     drawn = " ".join(readings_chart(BP, [], Catalogs().get("en")).texts)
     assert "Blood pressure (mmHg)" in drawn and "Systolic" in drawn and " Nov" in drawn
+
+
+def test_chart_draws_the_residents_own_targets_and_only_those() -> None:
+    en = Catalogs().get("en")
+    # The clinical rules' home targets for someone under 65 (not the old fixed 140/90).
+    drawn = readings_chart(BP, GL, en, targets=TargetLines(135, 85, 7.0)).texts
+    assert {"target 135", "target 85", "target 7"} <= set(drawn)
+    # No rule for this person, no line: the chart never shows a target it was not given.
+    bare = readings_chart(BP, GL, en).texts
+    assert not [x for x in bare if x.startswith("target")]
+
+
+def test_chart_keeps_after_meal_glucose_apart_from_fasting() -> None:
+    en = Catalogs().get("en")
+    fasting_only = readings_chart([], GL, en).texts
+    assert "Fasting glucose (mmol/L)" in fasting_only and "2 h after a meal" not in fasting_only
+    meal = [GlucosePoint(START + timedelta(days=1, hours=5), 8.5, after_meal=True)]
+    mixed = readings_chart([], [*GL, *meal], en, targets=TargetLines(glucose=7.0)).texts
+    assert "Blood glucose (mmol/L)" in mixed and "Fasting glucose (mmol/L)" not in mixed
+    assert "fasting" in mixed and "2 h after a meal" in mixed
 
 
 def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(

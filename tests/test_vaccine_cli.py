@@ -37,10 +37,10 @@ def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict:
 def test_plan_json_for_the_issue_example(capsys: pytest.CaptureFixture[str]) -> None:
     out = run_json(capsys, EXAMPLE)
     assert (out["born"], out["today"]) == ("2025-03-31", "2026-01-10")
-    assert out["schedule_versions"] == ["2025"]
+    assert out["schedule_versions"] == ["2025", "2025-11"]
     assert out["choices"] == {"JE": "live", "HepA": "live"}
     by_dose = {d["dose"]: d for d in out["doses"]}
-    assert len(by_dose) == len(out["doses"]) == 29
+    assert len(by_dose) == len(out["doses"]) == 31
     assert all({"dose", "status", "due", "complete_by"} <= d.keys() for d in out["doses"])
     assert {k: by_dose["DTaP-2"][k] for k in ("status", "due", "complete_by")} == {
         "status": "upcoming",
@@ -67,7 +67,7 @@ def test_plan_choices_from_flags_and_from_the_deployment(
 def test_plan_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(EXAMPLE) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "born 2025-03-31  today 2026-01-10  schedule version(s) 2025"
+    assert lines[0] == "born 2025-03-31  today 2026-01-10  schedule version(s) 2025, 2025-11"
     assert any(line.startswith("DTaP-2     upcoming    2026-02-07") for line in lines)
 
 

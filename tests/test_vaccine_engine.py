@@ -91,10 +91,12 @@ def test_issue_example_full_plan(planner: Planner) -> None:
         "HepA-L-1": ("upcoming", "2026-09-30", "2027-03-30"),
         "HepA-I-1": ("not_needed", "2026-09-30", "2027-03-30"),
         "HepA-I-2": ("not_needed", "2027-03-31", "2028-03-30"),
+        "HPV-1": ("not_needed", "2038-03-31", None),  # sex not recorded: asked on the card
+        "HPV-2": ("not_needed", "2038-09-30", None),
     }
     assert set(rows(plan)) == set(expected)
     check(plan, expected)
-    assert plan.versions == ("2025",)
+    assert plan.versions == ("2025", "2025-11")  # doses from 2025-11-10 follow the HPV edition
     assert plan.get("DT-1").reason is Reason.SCHEDULE_CHANGE  # type: ignore[union-attr]
     assert plan.get("JE-I-1").reason is Reason.OTHER_CHOICE  # type: ignore[union-attr]
     assert plan.get("DTaP-2").waiting_for == ("DTaP-1",)  # type: ignore[union-attr]
@@ -125,8 +127,9 @@ def test_born_on_a_month_end_in_a_leap_year(planner: Planner) -> None:
         },
     )
     versions = {d.dose: d.version for d in plan.doses}
-    assert [versions[f"DTaP-{n}"] for n in range(1, 6)] == ["2021"] * 3 + ["2025"] * 2
-    assert plan.versions == ("2021", "2025")
+    # DTaP-5 (2030) falls after 2025-11-10: the HPV edition governs it, with the same rules.
+    assert [versions[f"DTaP-{n}"] for n in range(1, 6)] == ["2021"] * 3 + ["2025", "2025-11"]
+    assert plan.versions == ("2021", "2025", "2025-11")
 
 
 def test_born_on_a_leap_day(planner: Planner) -> None:

@@ -31,7 +31,11 @@ CODES |= {"HepA-L", "HepA-I"}
 
 
 def test_schedule_files_are_shipped() -> None:
-    assert [p.name for p in SHIPPED] == ["cn-nip-2021.yaml", "cn-nip-2025.yaml"]
+    assert [p.name for p in SHIPPED] == [
+        "cn-nip-2021.yaml",
+        "cn-nip-2025-11.yaml",
+        "cn-nip-2025.yaml",
+    ]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
@@ -50,9 +54,13 @@ def test_every_shipped_file_is_valid(path: Path) -> None:
 
 def test_the_shipped_editions_form_one_set() -> None:
     sset = load_schedule_set(SCHEDULE_DIR)
-    old, new = sset.schedules
-    assert (old.version, new.version) == ("2021", "2025")
+    old, new, hpv = sset.schedules
+    assert (old.version, new.version, hpv.version) == ("2021", "2025", "2025-11")
     assert new.effective == date(2025, 1, 1)
+    assert hpv.effective == date(2025, 11, 10)
+    assert {v.code for v in hpv.vaccines} == CODES - {"DT"} | {"HPV"}
+    cohort = hpv.vaccine("HPV").cohort  # type: ignore[union-attr]
+    assert cohort is not None and (cohort.born_from, cohort.sex) == (date(2011, 11, 10), "female")
     assert {v.code for v in old.vaccines} == CODES
     assert {v.code for v in new.vaccines} == CODES - {"DT"}
     assert [str(d.age) for d in old.vaccine("DTaP").doses] == [  # type: ignore[union-attr]

@@ -181,6 +181,23 @@ def test_adult_rules() -> None:
     assert adult_rows(1, True, done, date(2026, 10, 1), tz) == []
     assert [r.key for r in adult_rows(1, True, done, date(2027, 9, 1), tz)] == ["flu"]
     assert adult_rows(1, False, [], date(2026, 10, 1), tz) == []
+    # Through the season (to March), one a month: not only September to November.
+    later = adult_rows(1, True, done[1:], date(2027, 1, 15), tz)
+    assert [r.dedupe_key for r in later] == ["vxa:1:flu:2026:01"]
+    assert adult_rows(1, True, done[1:], date(2027, 4, 1), tz) == []
+    # PPV23: from 65 by default (2020 consensus), and for diabetes; not for hypertension alone.
+    assert not eligibility(1962, ("hypertension",), date(2026, 1, 1)).ppv23
+    assert eligibility(1961, (), date(2026, 1, 1)).ppv23
+    assert eligibility(1990, ("diabetes2",), date(2026, 1, 1)).ppv23
+    assert eligibility(1962, (), date(2026, 1, 1), ppv23_age=60).ppv23
+    # A dose recorded before 65: one repeat reminder 5 years later.
+    first = [AdultRecord(1, "ppv23", 0, "done", date(2026, 3, 1))]
+    elig = eligibility(1970, ("diabetes2",), date(2031, 3, 1))
+    assert [r.key for r in adult_rows(1, elig, first, date(2031, 2, 28), tz)] == ["flu"]
+    repeat = [r for r in adult_rows(1, elig, first, date(2031, 3, 1), tz) if r.key == "ppv23"]
+    assert [(r.dedupe_key, r.params) for r in repeat] == [("vxa:1:ppv23:repeat", {"season": 1})]
+    old = eligibility(1955, (), date(2031, 3, 1))
+    assert [r.key for r in adult_rows(1, old, first, date(2031, 3, 1), tz)] == ["flu"]
 
 
 async def test_adult_flu_once_a_season_and_ppv23_once(
@@ -198,7 +215,8 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     await health.set_condition(sick_id, "hypertension", "resident", today_of(rt, clock), None)
     adults = rt.services.adult_vaccines
     outbox = rt.stores.outbox
-    assert await adults.plan_all() == 4  # flu + PPV23 for the 76-year-old and the sick one
+    # flu + PPV23 for the 76-year-old; flu only for the one with high blood pressure.
+    assert await adults.plan_all() == 3
     assert await adults.plan_all() == 0
     assert await outbox.for_resident(await resident_id(rt, young), "adult_vaccine") == []
     rows = await outbox.for_resident(rid, "adult_vaccine")
@@ -218,12 +236,21 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     await user.text("💉 Vaccines")
     await user.press("Vaccines for adults")
     await user.press("🚫 I don't want the PPV23 vaccine")
-    assert "(PPV23), once. 🚫 declined" in user.texts()
+    assert "a second dose 5 years later is recommended. 🚫 declined" in user.texts()
     # The next autumn: a new flu reminder; no PPV23 ever again.
     clock.set(datetime.combine(date(2027, 9, 2), time(10), rt.settings.tz))
     assert await adults.plan_all() == 2  # flu for both; PPV23 only ever once
     rows = await outbox.for_resident(rid, "adult_vaccine")
     assert Counter(r.key for r in rows) == {"flu": 2, "ppv23": 1}
-    # Out of season nothing new.
+    # Still in season in December: one more flu reminder each; after March nothing new.
     clock.set(datetime.combine(date(2027, 12, 2), time(10), rt.settings.tz))
+    assert await adults.plan_all() == 2
+    december = next(
+        r
+        for r in await outbox.for_resident(rid, "adult_vaccine")
+        if r.dedupe_key.endswith(":flu:2027:12")
+    )
+    [reply] = await render(rt, t, await resident(rt, user), december)
+    assert "not too late for this season's flu vaccine" in (reply.text or "")
+    clock.set(datetime.combine(date(2028, 4, 2), time(10), rt.settings.tz))
     assert await adults.plan_all() == 0

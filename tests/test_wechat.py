@@ -423,7 +423,8 @@ async def test_typed_readings_on_the_keypad_are_values_not_options(wx: Setup) ->
     f = wx.follower()
     await onboard(f)
     await f.text("/health")
-    keypad = await f.text("🩸 Log fasting glucose")
+    await f.text("🩸 Log glucose")
+    keypad = await f.text("🌅 Fasting (before eating)")
     content = keypad.content or ""
     # Options are lettered on a value screen, and the hint says a number is the value.
     assert "Reply a: 1" in content and "Reply l: ✅" in content and "Reply 12" not in content
@@ -431,15 +432,17 @@ async def test_typed_readings_on_the_keypad_are_values_not_options(wx: Setup) ->
     twelve = await f.text("12")  # was option 12, ✅ on an empty keypad: the reading was lost
     assert "Saved: 12 mmol/L" in (twelve.content or "")
     await f.text("/health")
-    await f.text("🩸 Log fasting glucose")
+    await f.text("🩸 Log glucose")
+    await f.text("🌅 Fasting (before eating)")
     assert "Saved: 6.1 mmol/L" in ((await f.text("6.1")).content or "")
     await f.text("/health")
     await f.text("🩺 Log blood pressure")
     assert "Saved: 135/85 mmHg" in ((await f.text("135/85")).content or "")
     await f.text("/health")
-    await f.text("🩸 Log fasting glucose")
-    back = await f.text("n")  # ⬅️ Back, by its letter
-    assert "Log fasting glucose" in (back.content or "")
+    await f.text("🩸 Log glucose")
+    await f.text("🌅 Fasting (before eating)")
+    back = await f.text("p")  # ⬅️ Back, by its letter (after the meter's HI and LO keys)
+    assert "Log glucose" in (back.content or "")
     loaded = await wx.rt.stores.residents.load("wechat", f.openid)
     assert loaded is not None
     saved = await wx.rt.services.health.readings(loaded[0].id)
@@ -456,7 +459,8 @@ async def test_msgmenu_taps_on_the_keypad_still_press_keys(wx: Setup) -> None:
     await f.subscribe()
     for text in ("English", "1", "/health"):  # answers go out as msgmenu messages
         await f.text(text)
-    await f.text("🩸 Log fasting glucose")
+    await f.text("🩸 Log glucose")
+    await f.text("🌅 Fasting (before eating)")
     # A tapped msgmenu item arrives with its number: the key, never a typed value.
     for n in (6, 13, 1, 12):  # 6, decimal point, 1, ✅
         await f.text("", bizmsgmenuid=n)

@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     plan.add_argument("--today", type=iso_date, help="plan as of this date (default: today)")
     plan.add_argument("--je", choices=("live", "inactivated"), help="JE vaccine used")
     plan.add_argument("--hepa", choices=("live", "inactivated"), help="HepA vaccine used")
+    plan.add_argument("--sex", choices=("female", "male"), help="for vaccines of one sex (HPV)")
     plan.add_argument("--schedules", type=Path, help="folder of schedule files")
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(func=plan_command)
@@ -77,7 +78,7 @@ def plan_command(args: argparse.Namespace, settings: Settings) -> int:
     today = args.today or datetime.now(settings.tz).date()
     try:
         planner = Planner(schedules, choices)
-        plan = planner.plan(args.born, parse_given(args.given), today)
+        plan = planner.plan(args.born, parse_given(args.given), today, sex=args.sex)
     except PlanInputError as exc:
         print(f"doorstep vaccines: {exc}", file=sys.stderr)
         return 2

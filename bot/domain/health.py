@@ -8,6 +8,7 @@ from datetime import date, datetime
 CONDITIONS = ("hypertension", "diabetes2")
 EVENT_KINDS = ("followup", "referral", "side_effect", "annual_check")
 SETTERS = ("resident", "doctor")
+PREGNANCY = ("pregnant", "breastfeeding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,11 @@ class Reading:
     taken_at: datetime  # aware, UTC
     controlled: bool
     danger: bool
+    context: str | None = None  # glucose: 'fasting' / 'after_meal'
+    setting: str = "home"
+    meter_display: str | None = None  # 'HI' / 'LO': the meter showed no number
+    action: str | None = None  # what the clinical rules decided (None before issue 15)
+    direction: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,20 @@ class NewReading:
     diastolic: int | None = None
     pulse: int | None = None
     glucose: float | None = None
+    context: str | None = None
+    setting: str = "home"
+    meter_display: str | None = None
+    action: str | None = None
+    direction: str | None = None
+    rules: str = ""  # ids of the rules that decided, comma-separated
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A reading as written: its id and the flag raised with it (None: no flag row)."""
+
+    reading_id: int
+    flag_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +85,6 @@ class Facts:
     condition_since: date | None = None
     last_event: dict[str, date] = field(default_factory=dict)  # kind -> newest on_date
     last_uncontrolled_at: datetime | None = None
+    last_uncontrolled_direction: str | None = None  # 'low' / 'high' (None: before issue 15)
+    # The newest follow-up visits (newest first, at most 2) and whether each was uncontrolled.
+    followups: tuple[tuple[date, bool], ...] = ()

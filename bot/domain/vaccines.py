@@ -16,6 +16,7 @@ class Child:
     nickname: str
     born: date
     created_at: datetime
+    sex: str | None = None  # 'female' / 'male'; None: not recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class ChildDoses:
     guardians: tuple[int, ...]  # resident ids, the owner first, then by id
     born: str  # ISO date
     doses: str  # "CODE@YYYY-MM-DD CODE@YYYY-MM-DD ..." as stored; '' if none
+    sex: str = ""  # as stored; '' when not recorded
 
 
 @dataclass(frozen=True, slots=True)

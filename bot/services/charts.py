@@ -31,11 +31,6 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from bot.i18n import N_, Translator
-from bot.services.readings import (
-    CONTROLLED_DIASTOLIC,
-    CONTROLLED_GLUCOSE,
-    CONTROLLED_SYSTOLIC,
-)
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +55,22 @@ TITLE_PT = 15
 
 TITLE_BP = N_("Blood pressure (mmHg)")
 TITLE_GLUCOSE = N_("Fasting glucose (mmol/L)")
+TITLE_GLUCOSE_ANY = N_("Blood glucose (mmol/L)")
+FASTING = N_("fasting")
+AFTER_MEAL = N_("2 h after a meal")
 SYSTOLIC = N_("Systolic")
 DIASTOLIC = N_("Diastolic")
 TARGET = N_("target")
 NO_CJK_FONT = N_("(The chart is in English: no Chinese font is installed on the server.)")
+
+
+@dataclass(frozen=True, slots=True)
+class TargetLines:
+    """Where the resident's own targets end (from the clinical rules), drawn dashed."""
+
+    systolic: float | None = None
+    diastolic: float | None = None
+    glucose: float | None = None  # fasting
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,7 @@ class BpPoint:
 class GlucosePoint:
     at: datetime  # local time
     mmol: float
+    after_meal: bool = False  # 2 hours after a meal (else fasting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +123,14 @@ def readings_chart(
     t: Translator,
     english: Translator | None = None,
     family: str | None = None,
+    targets: TargetLines | None = None,
 ) -> Chart:
-    """One panel per kind of reading present (blood pressure, fasting glucose), with the
-    "controlled" targets as dashed lines, labelled in `t`'s language. Chinese labels need a
-    CJK font (`family`, found by `cjk_family()` by default); without one the labels are in
-    `english` and the Chart carries a note saying so."""
+    """One panel per kind of reading present (blood pressure, glucose), with the resident's
+    own targets (`targets`, from the clinical rules) as labelled dashed lines, labelled in
+    `t`'s language. Chinese labels need a CJK font (`family`, found by `cjk_family()` by
+    default); without one the labels are in `english` and the Chart carries a note saying so.
+    Glucose after a meal is its own series: the dashed glucose line is the fasting target."""
+    targets = targets or TargetLines()
     panels = int(bool(bp)) + int(bool(glucose))
     if panels == 0:
         raise ValueError("nothing to draw")
@@ -140,10 +151,10 @@ def readings_chart(
         times = [p.at for p in bp]
         ax.plot(times, [p.systolic for p in bp], "o-", color="#c0392b", label=t.gettext(SYSTOLIC))
         ax.plot(times, [p.diastolic for p in bp], "s-", color="#2471a3", label=t.gettext(DIASTOLIC))
-        ax.axhline(CONTROLLED_SYSTOLIC, color="#c0392b", linestyle="--", linewidth=1.2)
-        ax.axhline(CONTROLLED_DIASTOLIC, color="#2471a3", linestyle="--", linewidth=1.2)
-        _target_label(ax, CONTROLLED_SYSTOLIC, t, fonts)
-        _target_label(ax, CONTROLLED_DIASTOLIC, t, fonts)
+        for value, color in ((targets.systolic, "#c0392b"), (targets.diastolic, "#2471a3")):
+            if value is not None:
+                ax.axhline(value, color=color, linestyle="--", linewidth=1.2)
+                _target_label(ax, value, t, fonts)
         ax.set_title(t.gettext(TITLE_BP), fontsize=TITLE_PT, fontfamily=fonts["family"])
         # Under the plot, never over a reading.
         ax.legend(
@@ -157,10 +168,38 @@ def readings_chart(
     if glucose:
         ax = axes[i]
         times = [p.at for p in glucose]
-        ax.plot(times, [p.mmol for p in glucose], "o-", color="#7d3c98")
-        ax.axhline(CONTROLLED_GLUCOSE / 10, color="#7d3c98", linestyle="--", linewidth=1.2)
-        _target_label(ax, CONTROLLED_GLUCOSE / 10, t, fonts)
-        ax.set_title(t.gettext(TITLE_GLUCOSE), fontsize=TITLE_PT, fontfamily=fonts["family"])
+        fasting = [p for p in glucose if not p.after_meal]
+        meal = [p for p in glucose if p.after_meal]
+        if fasting:
+            ax.plot(
+                [p.at for p in fasting],
+                [p.mmol for p in fasting],
+                "o-",
+                color="#7d3c98",
+                label=t.gettext(FASTING),
+            )
+        if meal:
+            ax.plot(
+                [p.at for p in meal],
+                [p.mmol for p in meal],
+                "^:",
+                color="#d35400",
+                label=t.gettext(AFTER_MEAL),
+            )
+        if targets.glucose is not None:
+            ax.axhline(targets.glucose, color="#7d3c98", linestyle="--", linewidth=1.2)
+            _target_label(ax, targets.glucose, t, fonts)
+        # "Fasting" only when every value drawn is one; after-meal values get a legend.
+        title = TITLE_GLUCOSE_ANY if meal else TITLE_GLUCOSE
+        ax.set_title(t.gettext(title), fontsize=TITLE_PT, fontfamily=fonts["family"])
+        if meal:
+            ax.legend(
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.13),
+                ncol=2,
+                frameon=False,
+                prop={"family": fonts["family"], "size": LABEL_PT - 2},
+            )
         _axes(ax, times, t, fonts)
     fig.tight_layout()
     buf = io.BytesIO()

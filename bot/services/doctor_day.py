@@ -185,7 +185,7 @@ class DoctorDay:
         today = self.today()
         found: list[tuple[int, Reason, date]] = []
         for i in range(0, len(ids), 500):
-            for facts in await self.health_store.facts(ids[i : i + 500]):
+            for facts in await self.health_store.facts(ids[i : i + 500], self.tz):
                 history = history_from(facts, self.tz)
                 found += [(facts.resident_id, r, d) for r, d in overdue_items(history, today)]
         found.sort(key=lambda x: (x[2], x[0], x[1]))
@@ -196,7 +196,7 @@ class DoctorDay:
         """Send the resident a reminder from their doctor (at most one per reason and day);
         False if one already went today."""
         await self._check(doctor, resident_id)
-        facts = await self.health_store.facts([resident_id])
+        facts = await self.health_store.facts([resident_id], self.tz)
         items = overdue_items(history_from(facts[0], self.tz), self.today()) if facts else []
         due = next((d for r, d in items if r is reason), None)
         if due is None:

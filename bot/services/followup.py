@@ -6,7 +6,11 @@ diabetes management):
   due by the quarter's last day;
 - after an uncontrolled reading or a drug side effect, a recheck within 2 weeks;
 - after a referral, a check within 2 weeks;
-- residents 65 and over (age by birth year): one elderly annual health check per calendar year.
+- two follow-ups in a row found uncontrolled: a referral to a hospital is advised ("对连续两次
+  出现血压控制不满意……建议其转诊到上级医院，2周内主动随访转诊情况"), until one is recorded;
+- every managed patient: a comprehensive health check once a year ("每年进行1次较全面的健康检
+  查，可与随访相结合"); residents 65 and over (age by birth year) get the elderly annual
+  health check instead, which covers it.
 
 And the reminder schedule derived from it: 2 weeks ahead, then in the due week, or once when
 overdue. Each reminder has a dedupe key per resident + reason + due date + stage, so planning
@@ -34,6 +38,8 @@ class Reason(StrEnum):
     RECHECK = "recheck"  # after an uncontrolled reading or a drug side effect
     REFERRAL = "referral"  # check on a referral
     ANNUAL = "annual"  # elderly annual health check (65+)
+    COMPREHENSIVE = "comprehensive"  # yearly comprehensive check of a managed patient (< 65)
+    REFER_ADVISED = "refer_advised"  # two uncontrolled follow-ups in a row
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,8 @@ class History:
     last_side_effect: date | None = None
     last_referral: date | None = None
     last_annual_check: date | None = None
+    last_uncontrolled_direction: str | None = None  # 'low' / 'high'
+    followups: tuple[tuple[date, bool], ...] = ()  # newest first: (day, uncontrolled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class Due:
     due: date
     overdue: bool
     trigger: date | None = None  # the reading / side effect / referral that caused it
+    why: str | None = None  # a recheck's cause: 'high', 'low' or 'side_effect'
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,7 @@ class Reminder:
     at: datetime
     expires_at: datetime
     dedupe_key: str = field(default="")
+    why: str | None = None  # a recheck's cause, for its label
 
 
 def quarter_of(d: date) -> tuple[int, int]:
@@ -121,19 +131,33 @@ def plan(h: History, today: date) -> list[Due]:
     chronic = bool(h.conditions & set(CONDITIONS))
     if chronic:
         out.append(_quarterly(h, today))
-        triggers = [d for d in (h.last_uncontrolled, h.last_side_effect) if d is not None]
+        triggers = [
+            (d, why)
+            for d, why in (
+                (h.last_uncontrolled, h.last_uncontrolled_direction or "high"),
+                (h.last_side_effect, "side_effect"),
+            )
+            if d is not None
+        ]
         if triggers:
-            trigger = max(triggers)
+            trigger, why = max(triggers, key=lambda t: t[0])
             if seen is None or seen < trigger:
                 due = trigger + timedelta(days=RECHECK_DAYS)
-                out.append(Due(Reason.RECHECK, due, overdue=due < today, trigger=trigger))
+                out.append(Due(Reason.RECHECK, due, overdue=due < today, trigger=trigger, why=why))
         if h.last_referral is not None and (seen is None or seen <= h.last_referral):
             due = h.last_referral + timedelta(days=RECHECK_DAYS)
             out.append(Due(Reason.REFERRAL, due, overdue=due < today, trigger=h.last_referral))
-    if h.birth_year is not None and age_in(today.year, h.birth_year) >= ELDERLY_AGE:
+        if len(h.followups) >= 2 and all(unc for _, unc in h.followups[:2]):
+            second = h.followups[0][0]
+            if h.last_referral is None or h.last_referral < second:
+                due = second + timedelta(days=RECHECK_DAYS)
+                out.append(Due(Reason.REFER_ADVISED, due, overdue=due < today, trigger=second))
+    elderly = h.birth_year is not None and age_in(today.year, h.birth_year) >= ELDERLY_AGE
+    if elderly or chronic:
         done_this_year = h.last_annual_check is not None and h.last_annual_check.year == today.year
         year = today.year + 1 if done_this_year else today.year
-        out.append(Due(Reason.ANNUAL, date(year, 12, 31), overdue=False))
+        reason = Reason.ANNUAL if elderly else Reason.COMPREHENSIVE
+        out.append(Due(reason, date(year, 12, 31), overdue=False))
     out.sort(key=lambda d: (d.due, d.reason))
     return out
 
@@ -197,4 +221,5 @@ def _reminder(
         at=when,
         expires_at=expires,
         dedupe_key=reminder_key(resident_id, item.reason, item.due, stage),
+        why=item.why,
     )

@@ -1,18 +1,19 @@
-"""Home readings: parse what a resident typed or tapped, validate it, classify it.
+"""Home readings: parse what a resident typed or tapped and check it is plausible.
 
-Thresholds are those of the National Basic Public Health Service Specification (3rd edition,
-2017), the hypertension and type-2 diabetes management sections:
-- danger signs needing an urgent referral: systolic >= 180 and/or diastolic >= 110 mmHg;
-  blood glucose >= 16.7 or <= 3.9 mmol/L;
-- controlled ("控制满意"): blood pressure < 140/90 mmHg; fasting glucose < 7.0 mmol/L.
+What a reading means (targets, danger signs, for whom) is not decided here: the clinical rules
+in content/clinical/*.yaml decide (bot/services/clinical.py). The entry ranges below are the
+`quantities` of those files (a test keeps them equal); a value outside them is refused with a
+correction prompt, and the rules add what to do if the meter really shows it.
 
 Glucose is handled in tenths of a mmol/L (integers), so 16.7 compares exactly at the boundary.
+A meter that shows HI or LO instead of a number is a Glucose with `display` set.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -23,18 +24,22 @@ SYSTOLIC_RANGE = (60, 260)
 DIASTOLIC_RANGE = (30, 160)
 PULSE_RANGE = (30, 220)
 GLUCOSE_TENTHS_RANGE = (10, 350)  # 1.0 to 35.0 mmol/L: what home meters can show
-
-DANGER_SYSTOLIC = 180
-DANGER_DIASTOLIC = 110
-DANGER_GLUCOSE_HIGH = 167  # tenths: 16.7 mmol/L
-DANGER_GLUCOSE_LOW = 39  # tenths: 3.9 mmol/L
-CONTROLLED_SYSTOLIC = 140
-CONTROLLED_DIASTOLIC = 90
-CONTROLLED_GLUCOSE = 70  # tenths: 7.0 mmol/L
+CONTEXTS = ("fasting", "after_meal")
+DISPLAYS = ("HI", "LO")
 
 
 class ReadingError(UserError, ValueError):
-    """Input that is not a plausible reading; `msgid` is a correction prompt (English msgid)."""
+    """Input that is not a plausible reading; `msgid` is a correction prompt (English msgid).
+    `beyond` names the measure and values when a number was outside the entry range."""
+
+    def __init__(
+        self,
+        msgid: str,
+        beyond: tuple[str, Mapping[str, Decimal]] | None = None,
+        **params: object,
+    ) -> None:
+        super().__init__(msgid, **params)
+        self.beyond = beyond
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +51,21 @@ class BloodPressure:
 
 @dataclass(frozen=True, slots=True)
 class Glucose:
-    tenths: int  # fasting glucose in tenths of a mmol/L
+    tenths: int  # glucose in tenths of a mmol/L (HI/LO: the entry range's end)
+    context: str = "fasting"  # or 'after_meal' (2 hours after a meal)
+    display: str | None = None  # 'HI' / 'LO' when the meter showed no number
 
     @property
     def mmol(self) -> float:
         return self.tenths / 10
+
+
+def meter_display(display: str, context: str = "fasting") -> Glucose:
+    """A meter showing HI or LO: stored at the entry range's end, always shown as the word."""
+    if display not in DISPLAYS:
+        raise ValueError(f"unknown meter display {display!r}")
+    low, high = GLUCOSE_TENTHS_RANGE
+    return Glucose(high if display == "HI" else low, context, display)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +88,12 @@ DIASTOLIC_NOT_LOWER = N_(
     "Please check the order, for example 135/85."
 )
 PULSE_OUT = N_("The pulse must be between {low} and {high}. Please check it.")
-GLUCOSE_SHAPE = N_("Please send fasting glucose as one number in mmol/L, for example 6.1.")
+GLUCOSE_SHAPE = N_(
+    "Please send glucose as one number in mmol/L, for example 6.1, or HI / LO if the meter "
+    "shows that."
+)
 GLUCOSE_OUT = N_(
-    "Fasting glucose must be between {low} and {high} mmol/L. If your meter shows mg/dL, "
-    "divide by 18."
+    "Glucose must be between {low} and {high} mmol/L. If your meter shows mg/dL, divide by 18."
 )
 
 # ASCII digits only, after NFKC (which turns full-width, superscript and circled digits into
@@ -108,7 +125,8 @@ def check_systolic(systolic: int) -> int:
     """The upper number alone (the keypad asks for it first); ReadingError if implausible."""
     low, high = SYSTOLIC_RANGE
     if not low <= systolic <= high:
-        raise ReadingError(SYSTOLIC_OUT, low=low, high=high)
+        beyond = ("blood_pressure", {"systolic": Decimal(systolic)})
+        raise ReadingError(SYSTOLIC_OUT, beyond, low=low, high=high)
     return systolic
 
 
@@ -117,7 +135,8 @@ def check_bp(systolic: int, diastolic: int, pulse: int | None = None) -> BloodPr
     check_systolic(systolic)
     low, high = DIASTOLIC_RANGE
     if not low <= diastolic <= high:
-        raise ReadingError(DIASTOLIC_OUT, low=low, high=high)
+        beyond = ("blood_pressure", {"diastolic": Decimal(diastolic)})
+        raise ReadingError(DIASTOLIC_OUT, beyond, low=low, high=high)
     if diastolic >= systolic:
         raise ReadingError(DIASTOLIC_NOT_LOWER)
     if pulse is not None:
@@ -127,11 +146,14 @@ def check_bp(systolic: int, diastolic: int, pulse: int | None = None) -> BloodPr
     return BloodPressure(systolic, diastolic, pulse)
 
 
-def check_glucose(tenths: int) -> Glucose:
+def check_glucose(tenths: int, context: str = "fasting") -> Glucose:
+    if context not in CONTEXTS:
+        raise ValueError(f"unknown glucose context {context!r}")
     low, high = GLUCOSE_TENTHS_RANGE
     if not low <= tenths <= high:
-        raise ReadingError(GLUCOSE_OUT, low=f"{low / 10:.1f}", high=f"{high / 10:.1f}")
-    return Glucose(tenths)
+        beyond = ("glucose", {"glucose": Decimal(tenths) / 10})
+        raise ReadingError(GLUCOSE_OUT, beyond, low=f"{low / 10:.1f}", high=f"{high / 10:.1f}")
+    return Glucose(tenths, context)
 
 
 def parse_bp(text: str) -> BloodPressure:
@@ -158,15 +180,17 @@ def glucose_tenths(text: str) -> int:
     return int((value * 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def parse_glucose(text: str) -> Glucose:
-    """'6.1' (mmol/L) → Glucose; ReadingError otherwise."""
+def parse_glucose(text: str, context: str = "fasting") -> Glucose:
+    """'6.1' (mmol/L), or 'HI' / 'LO' as the meter shows → Glucose; ReadingError otherwise."""
     norm = _normalise(text)
+    if norm.upper() in DISPLAYS:
+        return meter_display(norm.upper(), context)
     if _has_letters(norm):
         raise ReadingError(LETTERS)
     m = _GLUCOSE.match(norm)
     if m is None:
         raise ReadingError(GLUCOSE_SHAPE)
-    return check_glucose(glucose_tenths(m.group(1)))
+    return check_glucose(glucose_tenths(m.group(1)), context)
 
 
 def parse_any(text: str) -> BloodPressure | Glucose:
@@ -180,20 +204,3 @@ def parse_any(text: str) -> BloodPressure | Glucose:
         # A lone number like 135 is a blood pressure missing its second half, not a glucose.
         raise ReadingError(BP_SHAPE)
     return parse_glucose(norm)
-
-
-def assess_bp(bp: BloodPressure) -> Assessment:
-    danger = bp.systolic >= DANGER_SYSTOLIC or bp.diastolic >= DANGER_DIASTOLIC
-    controlled = bp.systolic < CONTROLLED_SYSTOLIC and bp.diastolic < CONTROLLED_DIASTOLIC
-    return Assessment(controlled=controlled, danger=danger)
-
-
-def assess_glucose(g: Glucose) -> Assessment:
-    danger = g.tenths >= DANGER_GLUCOSE_HIGH or g.tenths <= DANGER_GLUCOSE_LOW
-    # A low (<= 3.9) reading is a danger sign, so it never counts as controlled.
-    controlled = DANGER_GLUCOSE_LOW < g.tenths < CONTROLLED_GLUCOSE
-    return Assessment(controlled=controlled, danger=danger)
-
-
-def assess(reading: BloodPressure | Glucose) -> Assessment:
-    return assess_bp(reading) if isinstance(reading, BloodPressure) else assess_glucose(reading)

@@ -23,7 +23,6 @@ from typing import Any
 import yaml
 
 from bot.domain.questions import RedFlag, Sign, SignList
-from bot.services.readings import DANGER_GLUCOSE_LOW
 
 SIGNS_FILE = "redflags/signs.yaml"
 LOCALES = ("zh_Hans", "en")
@@ -217,12 +216,19 @@ def _en_hit(sign: Sign, text: str) -> bool:
     return False
 
 
+# A typed sugar value at or below 3.9 mmol/L is treated as a possible hypoglycaemia emergency
+# (中国2型糖尿病防治指南 2020: ≤ 3.9 is hypoglycaemia for a treated diabetic; the same edge as
+# the clinical rule gl-low-dm in content/clinical/glucose.yaml). Free text says nothing about
+# who typed it, so the bot errs on the side of the diabetic.
+LOW_GLUCOSE_TENTHS = 39
+
+
 def _low_glucose(zh: str, en: str) -> bool:
     for m in [*_ZH_GLUCOSE.finditer(zh), *_EN_GLUCOSE.finditer(en)]:
         value = float(m.group(1))
         if m.group(2):  # mg/dL
             value /= MG_PER_MMOL
-        if 0 < value * 10 <= DANGER_GLUCOSE_LOW:
+        if 0 < round(value * 10, 6) <= LOW_GLUCOSE_TENTHS:
             return True
     return False
 

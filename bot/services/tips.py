@@ -144,7 +144,9 @@ def parse_tips(data: Any, name: str) -> list[Tip]:
         where = f"{name} tip {i + 1}"
         if not isinstance(item, dict):
             raise ContentError(f"{where}: expected a mapping")
-        unknown = set(item) - {"id", "topic", "zh_Hans", "en", "source"}
+        # last_reviewed: the date a clinician (or the team, against the source) last checked
+        # it; `doorstep content report` lists it for the district doctor's sign-off.
+        unknown = set(item) - {"id", "topic", "zh_Hans", "en", "source", "last_reviewed"}
         if unknown:
             raise ContentError(f"{where}: unknown fields {sorted(unknown)}")
         tip_id = item.get("id")

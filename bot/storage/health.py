@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, cast
 
 from bot.domain.health import (
     CONDITIONS,
     EVENT_KINDS,
+    PREGNANCY,
     SETTERS,
     Condition,
     Facts,
     Flag,
     NewReading,
     Reading,
+    Stored,
 )
 from bot.storage.db import Database
+
+# A follow-up visit counts as uncontrolled when the newest reading of the 14 days up to it was.
+FOLLOWUP_READING_DAYS = 14
 
 
 def _ts(value: datetime) -> int:
@@ -41,6 +46,11 @@ def _reading(r: Any) -> Reading:
         taken_at=datetime.fromtimestamp(r["taken_at"], UTC),
         controlled=bool(r["controlled"]),
         danger=bool(r["danger"]),
+        context=r["context"],
+        setting=r["setting"],
+        meter_display=r["meter_display"],
+        action=r["action"],
+        direction=r["direction"],
     )
 
 
@@ -74,6 +84,33 @@ class HealthStore:
             "ON CONFLICT (resident_id) DO UPDATE SET birth_year = excluded.birth_year, "
             "updated_at = excluded.updated_at",
             (resident_id, year, now.isoformat(timespec="seconds")),
+        )
+
+    async def pregnancy(self, resident_id: int) -> tuple[str | None, date | None]:
+        row = await self.db.fetchone(
+            "SELECT pregnancy, pregnancy_since FROM health_profiles WHERE resident_id = ?",
+            (resident_id,),
+        )
+        if row is None or row[0] is None:
+            return None, None
+        return str(row[0]), date.fromisoformat(row[1]) if row[1] else None
+
+    async def set_pregnancy(
+        self, resident_id: int, status: str | None, since: date, now: datetime
+    ) -> None:
+        if status is not None and status not in PREGNANCY:
+            raise ValueError(f"unknown pregnancy status {status!r}")
+        await self.db.execute(
+            "INSERT INTO health_profiles (resident_id, pregnancy, pregnancy_since, updated_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (resident_id) DO UPDATE SET "
+            "pregnancy = excluded.pregnancy, pregnancy_since = excluded.pregnancy_since, "
+            "updated_at = excluded.updated_at",
+            (
+                resident_id,
+                status,
+                since.isoformat() if status else None,
+                now.isoformat(timespec="seconds"),
+            ),
         )
 
     # -- conditions -------------------------------------------------------------------------
@@ -132,12 +169,18 @@ class HealthStore:
 
     # -- readings and flags -----------------------------------------------------------------
     async def add_reading(self, resident_id: int, r: NewReading) -> int:
+        return (await self.store_reading(resident_id, r)).reading_id
+
+    async def store_reading(self, resident_id: int, r: NewReading) -> Stored:
         """Store a reading; a danger-sign reading also raises a flag for the doctor, in the same
-        transaction, so a flag is never lost between the two writes."""
+        transaction, so a flag is never lost between the two writes. Returns both ids, so a
+        reply can say "flagged" only when the flag row exists."""
+        flag_id: int | None = None
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO health_readings (resident_id, kind, systolic, diastolic, pulse, "
-                "glucose, taken_at, controlled, danger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "glucose, taken_at, controlled, danger, context, setting, meter_display, "
+                "action, direction, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     resident_id,
                     r.kind,
@@ -148,16 +191,23 @@ class HealthStore:
                     _ts(r.taken_at),
                     int(r.controlled),
                     int(r.danger),
+                    r.context,
+                    r.setting,
+                    r.meter_display,
+                    r.action,
+                    r.direction,
+                    r.rules or None,
                 ),
             )
             reading_id = int(cur.lastrowid or 0)
             if r.danger:
-                await conn.execute(
+                cur = await conn.execute(
                     "INSERT INTO health_flags (resident_id, reading_id, reason, created_at) "
                     "VALUES (?, ?, 'danger_reading', ?)",
                     (resident_id, reading_id, _ts(r.taken_at)),
                 )
-        return reading_id
+                flag_id = int(cur.lastrowid or 0) or None
+        return Stored(reading_id, flag_id)
 
     async def readings(self, resident_id: int, since: datetime) -> list[Reading]:
         """The resident's readings taken at or after `since`, oldest first."""
@@ -175,7 +225,8 @@ class HealthStore:
         sql = (
             "SELECT f.id AS f_id, f.resident_id AS f_resident_id, f.reason, f.created_at, "
             "f.seen_at, r.id, r.resident_id, r.kind, r.systolic, r.diastolic, r.pulse, "
-            "r.glucose, r.taken_at, r.controlled, r.danger FROM health_flags f "
+            "r.glucose, r.taken_at, r.controlled, r.danger, r.context, r.setting, "
+            "r.meter_display, r.action, r.direction FROM health_flags f "
             "LEFT JOIN health_readings r ON r.id = f.reading_id "
             f"WHERE f.resident_id IN ({_marks(resident_ids)})"
         )
@@ -223,9 +274,12 @@ class HealthStore:
         )
 
     # -- what the follow-up plan needs ------------------------------------------------------
-    async def facts(self, resident_ids: Sequence[int] | None = None) -> list[Facts]:
+    async def facts(
+        self, resident_ids: Sequence[int] | None = None, tz: tzinfo = UTC
+    ) -> list[Facts]:
         """Plan inputs for these residents, or for everyone with a condition or a birth year
-        (the daily scan). Four grouped queries, whatever the number of residents."""
+        (the daily scan). Six grouped queries, whatever the number of residents; `tz` is the
+        zone follow-up dates are in."""
         if resident_ids is None:
             where, params = f" WHERE resident_id IN ({_SUBJECTS})", []
         elif not resident_ids:
@@ -256,12 +310,15 @@ class HealthStore:
         ):
             slot(r[0])["last_event"][r[1]] = date.fromisoformat(r[2])
         for r in await self.db.fetchall(
-            "SELECT resident_id, MAX(taken_at) FROM health_readings"
+            "SELECT resident_id, MAX(taken_at), direction FROM health_readings"
             + where
             + " AND controlled = 0 GROUP BY resident_id",
             params,
         ):
+            # SQLite takes the bare column (direction) from the row holding the MAX.
             slot(r[0])["uncontrolled"] = r[1]
+            slot(r[0])["uncontrolled_direction"] = r[2]
+        await self._followups(where, params, tz, slot)
         out: list[Facts] = []
         for rid in sorted(acc):
             s = acc[rid]
@@ -273,6 +330,34 @@ class HealthStore:
                     condition_since=s.get("since"),
                     last_event=s["last_event"],
                     last_uncontrolled_at=_dt(s.get("uncontrolled")),
+                    last_uncontrolled_direction=s.get("uncontrolled_direction"),
+                    followups=tuple(s.get("followups", ())),
                 )
             )
         return out
+
+    async def _followups(self, where: str, params: list[Any], tz: tzinfo, slot: Any) -> None:
+        """The two newest follow-up visits per resident, each with whether the newest reading
+        of the 14 days up to the end of its day (local) was uncontrolled (False without one).
+        One query, each visit's reading found through the (resident, taken_at) index."""
+        # Local midnight as UTC seconds: the zone's current offset (China keeps no DST).
+        offset = int((datetime.now(tz).utcoffset() or timedelta()).total_seconds())
+        rows = await self.db.fetchall(
+            "SELECT f.resident_id, f.on_date, (SELECT r.controlled FROM health_readings r "
+            "WHERE r.resident_id = f.resident_id "
+            "AND r.taken_at >= CAST(strftime('%s', f.on_date, ?) AS INTEGER) - ? "
+            "AND r.taken_at < CAST(strftime('%s', f.on_date, '+1 day') AS INTEGER) - ? "
+            "ORDER BY r.taken_at DESC, r.id DESC LIMIT 1) "
+            "FROM (SELECT resident_id, on_date, ROW_NUMBER() OVER (PARTITION BY resident_id "
+            "ORDER BY on_date DESC) AS n FROM health_events"
+            + where
+            + " AND kind = 'followup') f WHERE f.n <= 2 ORDER BY f.resident_id, f.on_date DESC",
+            [f"-{FOLLOWUP_READING_DAYS} days", offset, offset, *params],
+        )
+        visits: dict[int, list[tuple[date, bool]]] = {}
+        for rid, on_date, controlled in rows:
+            visits.setdefault(rid, []).append(
+                (date.fromisoformat(on_date), controlled is not None and not controlled)
+            )
+        for rid, items in visits.items():
+            slot(rid)["followups"] = items

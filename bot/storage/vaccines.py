@@ -35,6 +35,7 @@ def _child(r: Any) -> Child:
         r["nickname"],
         date.fromisoformat(r["born"]),
         from_unix(r["created_at"]),
+        r["sex"],
     )
 
 
@@ -42,7 +43,7 @@ def _marks(items: Sequence[Any]) -> str:
     return ",".join("?" * len(items))
 
 
-_CHILD_COLS = "c.id, c.owner_id, c.nickname, c.born, c.created_at"
+_CHILD_COLS = "c.id, c.owner_id, c.nickname, c.born, c.created_at, c.sex"
 
 
 class VaccineStore:
@@ -94,11 +95,12 @@ class VaccineStore:
     async def doses_after(self, after_id: int, limit: int) -> list[ChildDoses]:
         """Keyset pagination over every child (the daily job, the bench), in id order."""
         return await self._doses(
-            "SELECT id, born FROM children WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+            "SELECT id, born, sex FROM children WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
 
     async def doses_of(self, child_id: int) -> ChildDoses | None:
-        found = await self._doses("SELECT id, born FROM children WHERE id = ?", (child_id,))
+        found = await self._doses("SELECT id, born, sex FROM children WHERE id = ?", (child_id,))
         return found[0] if found else None
 
     async def _doses(self, children_sql: str, params: Sequence[Any]) -> list[ChildDoses]:
@@ -106,7 +108,7 @@ class VaccineStore:
         # in the primary key's (child, dose) order: equal dose sets give equal texts.
         rows = await self.db.fetchall(
             "SELECT c.id, c.born, g.resident_id, (SELECT group_concat(d.dose || '@' || "
-            "d.given_on, ' ') FROM child_doses d WHERE d.child_id = c.id) "
+            "d.given_on, ' ') FROM child_doses d WHERE d.child_id = c.id), c.sex "
             f"FROM ({children_sql}) c LEFT JOIN child_guardians g ON g.child_id = c.id "
             "ORDER BY c.id, g.role <> 'owner', g.resident_id",
             params,
@@ -114,14 +116,19 @@ class VaccineStore:
         out: list[ChildDoses] = []
         i, n = 0, len(rows)
         while i < n:
-            child_id, born, rid, doses = rows[i]
+            child_id, born, rid, doses, sex = rows[i]
             guardians = [] if rid is None else [rid]
             i += 1
             while i < n and rows[i][0] == child_id:
                 guardians.append(rows[i][2])
                 i += 1
-            out.append(ChildDoses(child_id, tuple(guardians), born, doses or ""))
+            out.append(ChildDoses(child_id, tuple(guardians), born, doses or "", sex or ""))
         return out
+
+    async def set_sex(self, child_id: int, sex: str) -> None:
+        if sex not in ("female", "male"):
+            raise ValueError(f"unknown sex {sex!r}")
+        await self.db.execute("UPDATE children SET sex = ? WHERE id = ?", (sex, child_id))
 
     async def rename(self, child_id: int, nickname: str) -> None:
         await self.db.execute("UPDATE children SET nickname = ? WHERE id = ?", (nickname, child_id))

@@ -21,7 +21,7 @@ from bot.services.followup import Reason
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.emergency import flag_lines
-from handlers.resident.health import CONDITION_LABELS
+from handlers.resident.health import CONDITION_LABELS, reading_value
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ PAGE = 8
 TODAY = cb("day", "today")
 STATUS_MARKS = {"booked": "⏳", "attended": "✅", "no_show": "❌"}
 # Which booking reason a reminder's "Book" button starts with.
-BOOK_FOR = {Reason.ANNUAL: "annual"}
+BOOK_FOR = {Reason.ANNUAL: "annual", Reason.COMPREHENSIVE: "annual"}
 
 
 def _name(ctx: Ctx, name: str, resident_id: int) -> str:
@@ -50,7 +50,7 @@ def reading_text(t: Translator, r: Reading) -> str:
     if r.kind == "bp":
         value = t.gettext("BP {sys}/{dia}").format(sys=r.systolic, dia=r.diastolic)
     else:
-        value = t.gettext("glucose {value} mmol/L").format(value=t.number(r.glucose or 0))
+        value = t.gettext("glucose {value}").format(value=reading_value(t, r))
     return f"{'⚠️ ' if r.danger else ''}{value} · {when}"
 
 

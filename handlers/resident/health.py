@@ -18,7 +18,8 @@ from bot.i18n import N_, Translator
 from bot.layout import notification
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.charts import BpPoint, GlucosePoint, readings_chart
+from bot.services.charts import BpPoint, GlucosePoint, TargetLines, readings_chart
+from bot.services.clinical_advice import ADVICE
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS
 
@@ -31,9 +32,25 @@ CONDITION_LABELS = {
 }
 REASON_LABELS = {
     Reason.QUARTERLY: N_("Regular quarterly follow-up"),
-    Reason.RECHECK: N_("Recheck after a high reading or a medicine side effect"),
+    # Reminders planned before issue 15 carry no cause: this neutral label fits any.
+    Reason.RECHECK: N_("Recheck after a reading off target or a medicine side effect"),
     Reason.REFERRAL: N_("Check after your referral"),
     Reason.ANNUAL: N_("Elderly annual health check (65+)"),
+    Reason.COMPREHENSIVE: N_("Yearly comprehensive health check"),
+    Reason.REFER_ADVISED: N_(
+        "Referral advised: your last two follow-ups were above target, talk to your family "
+        "doctor about seeing a specialist"
+    ),
+}
+RECHECK_LABELS = {
+    "high": N_("Recheck after a high reading"),
+    "low": N_("Recheck after a low reading"),
+    "side_effect": N_("Recheck after a medicine side effect"),
+}
+PREGNANCY_LABELS = {
+    "none": N_("not recorded"),
+    "pregnant": N_("pregnant"),
+    "breastfeeding": N_("breastfeeding"),
 }
 EVENT_LABELS = {
     "followup": N_("🩺 I had a follow-up visit"),
@@ -41,18 +58,29 @@ EVENT_LABELS = {
     "side_effect": N_("💊 My medicine gives me side effects"),
     "referral": N_("🏥 My doctor referred me to a hospital"),
 }
+GLUCOSE_CONTEXT_LABELS = {
+    "fasting": N_("fasting"),
+    "after_meal": N_("2 h after a meal"),
+}
 EVENT_DAYS_BACK = 6  # the date buttons: today and the six days before
 EARLIEST_EVENT_DAYS = 60  # older dates are refused (a button from an old message)
 
 
 def book_button(t: Translator, reason: Reason | str) -> Button:
     """One-tap booking; the booking feature owns the `bk` prefix."""
-    kind = "annual" if str(reason) == Reason.ANNUAL else "chronic"
+    kind = "annual" if str(reason) in (Reason.ANNUAL, Reason.COMPREHENSIVE) else "chronic"
     return Button(t.gettext("📅 Book it"), cb("book", "new", kind))
 
 
+def reason_label(t: Translator, reason: Reason, why: str | None = None) -> str:
+    """One label per follow-up, the recheck's naming its cause (high, low, side effect)."""
+    if reason is Reason.RECHECK and why in RECHECK_LABELS:
+        return t.gettext(RECHECK_LABELS[why])
+    return t.gettext(REASON_LABELS[reason])
+
+
 def due_line(t: Translator, item: Due) -> str:
-    what = t.gettext(REASON_LABELS[item.reason])
+    what = reason_label(t, item.reason, item.why)
     if item.overdue:
         return t.gettext("⏰ {what}: was due by {date}").format(what=what, date=t.date(item.due))
     return t.gettext("• {what}: due by {date}").format(what=what, date=t.date(item.due))
@@ -71,6 +99,7 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
         ctx._("Birth year: {year}").format(
             year=profile.birth_year if profile.birth_year else ctx._("not set")
         ),
+        ctx._("Pregnancy: {status}").format(status=ctx._(PREGNANCY_LABELS[profile.pregnancy])),
     ]
     if dues:
         lines.append(ctx._("Follow-ups:"))
@@ -84,10 +113,11 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
         )
     buttons = [
         Button(ctx._("🩺 Log blood pressure"), cb("reading", "bp")),
-        Button(ctx._("🩸 Log fasting glucose"), cb("reading", "gl")),
+        Button(ctx._("🩸 Log glucose"), cb("reading", "gl")),
         Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("📋 My conditions"), cb("health", "cond")),
         Button(ctx._("🎂 Birth year"), cb("health", "by")),
+        Button(ctx._("🤰 Pregnancy"), cb("pregnancy", "show")),
         Button(ctx._("✅ Record a visit"), cb("health", "ev")),
     ]
     if dues:
@@ -273,23 +303,61 @@ async def save_event(ctx: Ctx, data: Callback) -> None:
             back=cb("health", "ev"),
         )
         return
+    if kind == "side_effect":
+        await _side_effect(ctx, day)
+        return
     added = await health.record_event(ctx.user.id, kind, day)
     ctx.notice(ctx._("Saved.") if added else ctx._("Already recorded."))
     await show(ctx)
+
+
+async def _side_effect(ctx: Ctx, day: date) -> None:
+    """A side effect: what the rules say (the signs that mean 120, do not stop the medicine on
+    your own) and the recheck, said only as far as it was planned."""
+    result = await ctx.services.health.record_side_effect(ctx.user.id, day)
+    lines = [ctx._("Saved.") if result.added else ctx._("Already recorded.")]
+    lines.extend(ctx._(ADVICE[a]) for a in result.decision.advice)
+    buttons = [Button(ctx._("❤️ My health"), HOME)]
+    if result.recheck_due is not None:
+        date_text = ctx.t.date(result.recheck_due)
+        lines.append(
+            (
+                ctx._(
+                    "Please see your family doctor for a recheck within 2 weeks, by {date}. "
+                    "I will remind you."
+                )
+                if result.reminded
+                else ctx._("Please see your family doctor for a recheck within 2 weeks, by {date}.")
+            ).format(date=date_text)
+        )
+        buttons.insert(0, book_button(ctx.t, Reason.RECHECK))
+    else:
+        lines.append(ctx._("Please tell your family doctor about it."))
+    ctx.say("\n".join(lines), buttons, home=True)
 
 
 # -- my readings --------------------------------------------------------------------------
 def reading_line(t: Translator, r: Reading) -> str:
     local = r.taken_at.astimezone(t.tz)
     when = t.weekday_datetime(local)
+    mark = "🚨" if r.danger else "✅" if r.controlled else "⚠️"
+    return f"{mark} {when}  {reading_value(t, r)}"
+
+
+def reading_value(t: Translator, r: Reading) -> str:
+    """A stored reading's value, the one way it is shown (the resident's list, the doctor's
+    flags): a meter's HI/LO as the word, glucose with fasting / after a meal."""
     if r.kind == "bp":
         value = f"{r.systolic}/{r.diastolic} mmHg"
         if r.pulse:
             value += t.gettext(", pulse {pulse}").format(pulse=r.pulse)
-    else:
-        value = f"{t.number(r.glucose or 0)} mmol/L"
-    mark = "🚨" if r.danger else "✅" if r.controlled else "⚠️"
-    return f"{mark} {when}  {value}"
+        return value
+    shown = r.meter_display or f"{t.number(r.glucose or 0)} mmol/L"
+    if r.context in GLUCOSE_CONTEXT_LABELS:
+        shown = t.gettext("{value} ({context})").format(
+            value=shown, context=t.gettext(GLUCOSE_CONTEXT_LABELS[r.context])
+        )
+    return shown
 
 
 async def show_readings(ctx: Ctx) -> None:
@@ -298,7 +366,7 @@ async def show_readings(ctx: Ctx) -> None:
     readings = await ctx.services.health.readings(ctx.user.id)
     buttons = [
         Button(ctx._("🩺 Log blood pressure"), cb("reading", "bp")),
-        Button(ctx._("🩸 Log fasting glucose"), cb("reading", "gl")),
+        Button(ctx._("🩸 Log glucose"), cb("reading", "gl")),
         Button(ctx._("❤️ My health"), HOME),
     ]
     if not readings:
@@ -316,12 +384,22 @@ async def show_readings(ctx: Ctx) -> None:
         if r.kind == "bp"
     ]
     gl = [
-        GlucosePoint(r.taken_at.astimezone(tz), r.glucose or 0.0)
+        GlucosePoint(r.taken_at.astimezone(tz), r.glucose or 0.0, r.context == "after_meal")
         for r in readings
         if r.kind == "glucose"
     ]
+    health = ctx.services.health
+    person = await health.person(ctx.user.id)
+    rules = health.clinical
+    targets = TargetLines(
+        rules.target_line("blood_pressure", "systolic", "home", person),
+        rules.target_line("blood_pressure", "diastolic", "home", person),
+        rules.target_line("glucose", "glucose", "fasting", person),
+    )
     # Drawing takes a moment of CPU: off the event loop, so other residents are not kept waiting.
-    chart = await asyncio.to_thread(readings_chart, bp, gl, ctx.t, ctx.rt.catalogs.get("en"))
+    chart = await asyncio.to_thread(
+        readings_chart, bp, gl, ctx.t, ctx.rt.catalogs.get("en"), targets=targets
+    )
     ctx.reply(
         Reply(
             photo=Attachment(
@@ -334,7 +412,10 @@ async def show_readings(ctx: Ctx) -> None:
         lines.append(chart.note)
     lines.extend(reading_line(ctx.t, r) for r in reversed(readings))
     lines.append(
-        ctx._("✅ on target (below 140/90, fasting glucose below 7.0) · ⚠️ above target · 🚨 danger")
+        ctx._(
+            "✅ on target for you · ⚠️ off target · 🚨 urgent. The chart's dashed lines are "
+            "your home blood pressure and fasting glucose targets."
+        )
     )
     ctx.say("\n".join(lines), buttons, cols=2, home=True)
 
@@ -382,7 +463,7 @@ async def render_followup(
     """A follow-up reminder in the resident's language, with a one-tap "Book it"."""
     reason = Reason(row.params["reason"])
     due = date.fromisoformat(row.params["due"])
-    what = t.gettext(REASON_LABELS[reason])
+    what = reason_label(t, reason, row.params.get("why"))
     when = t.date(due)
     stage = row.key.rpartition(".")[2]
     if stage == "overdue":
@@ -391,7 +472,11 @@ async def render_followup(
         text = t.gettext("📅 This week: {what} is due by {date}.")
     else:
         text = t.gettext("📅 Coming up: {what} is due by {date}. Book a visit in good time.")
-    done_kind = "annual_check" if reason is Reason.ANNUAL else "followup"
+    done_kind = {
+        Reason.ANNUAL: "annual_check",
+        Reason.COMPREHENSIVE: "annual_check",
+        Reason.REFER_ADVISED: "referral",
+    }.get(reason, "followup")
     buttons = (
         (book_button(t, reason),),
         (Button(t.gettext("✅ Already done"), cb("health", "evk", done_kind)),),

@@ -1,5 +1,9 @@
-"""Log a home reading: blood pressure or fasting glucose, with a phone-style keypad of buttons
-or typed ("135/85", "135/85 72", "6.1"). A danger sign gets the urgent message at once."""
+"""Log a home reading: blood pressure, or glucose (fasting or 2 hours after a meal, chosen by
+buttons), with a phone-style keypad of buttons or typed ("135/85", "135/85 72", "6.1", "HI").
+
+The reply renders what the clinical rules decided (bot/services/clinical.py) and what was
+stored: "flagged for your doctor" only when a flag row was written and a doctor of the signed
+team uses Doorstep; "I will remind you" only when reminder rows are pending."""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME as MAIN_MENU
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.clinical import Action, Decision, Direction
 from bot.domain.residents import FlowState
 from bot.router import Registry
+from bot.runtime import Runtime
+from bot.services.clinical_advice import ADVICE
 from bot.services.health import Logged
 from bot.services.readings import (
+    CONTEXTS,
     BloodPressure,
     Glucose,
     ReadingError,
@@ -21,14 +29,16 @@ from bot.services.readings import (
     check_glucose,
     check_systolic,
     glucose_tenths,
+    meter_display,
     parse_bp,
     parse_glucose,
     whole_number,
 )
-from handlers.resident.directory_view import station_name
-from handlers.resident.health import HOME, book_button
+from bot.services.vaccines.adults import ppv23_policy
+from handlers.resident.directory_view import doctor_name, station_name
+from handlers.resident.health import GLUCOSE_CONTEXT_LABELS, HOME, book_button
 
-KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip")
+KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip", "hi", "lo")
 MAX_DIGITS = 3
 MAX_GLUCOSE_CHARS = 4  # "16.7"
 
@@ -52,15 +62,27 @@ class BpEntry(FlowState):
 
 @dataclass(frozen=True)
 class GlucoseEntry(FlowState):
-    """Fasting glucose being entered; `confirm` holds the tenths waiting for elder mode's ✅."""
+    """Glucose being entered: `context` fasting / after_meal (chosen first); `confirm` holds
+    the tenths (and `display` a meter's HI/LO) waiting for elder mode's ✅."""
 
     NAME: ClassVar[str] = "health.gl"
     buf: str = ""
     confirm: int | None = None
+    context: str = "fasting"
+    display: str | None = None
+
+    def reading(self) -> Glucose:
+        """The reading waiting for confirmation (checked again: state can be old)."""
+        context = self.context if self.context in CONTEXTS else "fasting"
+        if self.display:
+            return meter_display(self.display, context)
+        if self.confirm is None:
+            raise StaleButton("no glucose waiting to be saved")
+        return check_glucose(self.confirm, context)
 
     @property
     def waiting(self) -> bool:
-        return self.confirm is not None
+        return self.confirm is not None or self.display is not None
 
 
 Entry = BpEntry | GlucoseEntry
@@ -72,7 +94,7 @@ def _entry(ctx: Ctx) -> Entry | None:
     return ctx.flow(BpEntry) or ctx.flow(GlucoseEntry)
 
 
-def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
+def _keypad(ctx: Ctx, dot: bool, skip: bool, meter: bool = False) -> list[tuple[Button, ...]]:
     """Digits laid out like a phone, three to a row in every mode: the layout people know."""
 
     def key(label: str, part: str) -> Button:
@@ -87,6 +109,8 @@ def _keypad(ctx: Ctx, dot: bool, skip: bool) -> list[tuple[Button, ...]]:
         extra.append(key(ctx._("⏭ Skip"), "skip"))
     if extra:
         rows.append(tuple(extra))
+    if meter:
+        rows.append((key(ctx._("Meter shows HI"), "hi"), key(ctx._("Meter shows LO"), "lo")))
     rows.append((Button(ctx._("⬅️ Back"), HOME), Button(ctx._("🏠 Home"), MAIN_MENU)))
     return rows
 
@@ -95,11 +119,19 @@ def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
     entry = _entry(ctx) or BpEntry()
     shown = entry.buf or "—"
     if isinstance(entry, GlucoseEntry):
-        text = ctx._(
-            "🩸 Fasting glucose, in mmol/L. Tap the digits and the decimal point, then ✅. "
-            "You can also type it, like 6.1."
-        )
-        rows = _keypad(ctx, dot=True, skip=False)
+        if entry.context == "after_meal":
+            text = ctx._(
+                "🩸 Glucose 2 hours after a meal, in mmol/L. Tap the digits and the decimal "
+                "point, then ✅. You can also type it, like 8.5. If the meter shows HI or LO, "
+                "tap that."
+            )
+        else:
+            text = ctx._(
+                "🩸 Fasting glucose (before eating), in mmol/L. Tap the digits and the decimal "
+                "point, then ✅. You can also type it, like 6.1. If the meter shows HI or LO, "
+                "tap that."
+            )
+        rows = _keypad(ctx, dot=True, skip=False, meter=True)
     else:
         if entry.step == "sys":
             text = ctx._(
@@ -129,13 +161,36 @@ async def start_bp(ctx: Ctx) -> None:
     _prompt(ctx)
 
 
-async def start_glucose(ctx: Ctx) -> None:
-    ctx.enter(GlucoseEntry())
+async def choose_glucose(ctx: Ctx) -> None:
+    """Fasting or after a meal first (the targets differ), by two big buttons."""
+    ctx.clear_state()
+    ctx.say(
+        ctx._("🩸 Glucose: when did you measure it?"),
+        [
+            Button(ctx._("🌅 Fasting (before eating)"), cb("reading", "glc", "fasting")),
+            Button(ctx._("🍽 2 hours after a meal"), cb("reading", "glc", "after_meal")),
+        ],
+        back=HOME,
+    )
+
+
+async def start_glucose(ctx: Ctx, context: str) -> None:
+    ctx.enter(GlucoseEntry(context=context))
     _prompt(ctx)
 
 
+def _advice(ctx: Ctx, ids: tuple[str, ...]) -> list[str]:
+    return [ctx._(ADVICE[a]) for a in ids]
+
+
 def _error(ctx: Ctx, exc: ReadingError) -> str:
-    return "❗ " + ctx._(exc.msgid).format(**exc.params)
+    """The correction prompt; for a value beyond what can be entered, also what the rules say
+    if the meter really shows it (call 120)."""
+    lines = ["❗ " + ctx._(exc.msgid).format(**exc.params)]
+    beyond = ctx.services.clinical.beyond(exc)
+    if beyond is not None:
+        lines.extend(a for a in _advice(ctx, beyond.advice) if a not in lines)
+    return "\n".join(lines)
 
 
 def _bp_numbers(entry: BpEntry) -> tuple[int, int]:
@@ -167,6 +222,11 @@ async def on_key(ctx: Ctx, data: Callback) -> None:
             raise StaleButton("nothing to skip")
         await _finish(ctx, check_bp(*_bp_numbers(entry)))
         return
+    elif key in ("hi", "lo"):
+        if not isinstance(entry, GlucoseEntry):
+            raise StaleButton("a meter display on the blood pressure keypad")
+        await _finish(ctx, meter_display(key.upper(), entry.context))
+        return
     elif key == "ok":
         await _accept(ctx, entry, buf)
         return
@@ -187,7 +247,7 @@ async def _accept(ctx: Ctx, entry: Entry, buf: str) -> None:
         return
     try:
         if isinstance(entry, GlucoseEntry):
-            await _finish(ctx, check_glucose(glucose_tenths(buf)))
+            await _finish(ctx, check_glucose(glucose_tenths(buf), entry.context))
             return
         value = int(buf)
         if entry.step == "sys":
@@ -219,7 +279,7 @@ async def on_text(ctx: Ctx) -> None:
     number = whole_number(text)
     try:
         if isinstance(entry, GlucoseEntry):
-            reading: BloodPressure | Glucose = parse_glucose(text)
+            reading: BloodPressure | Glucose = parse_glucose(text, entry.context)
         elif number is not None and not entry.waiting:
             # One number: the keypad step's value (the same checks as tapping it in).
             buf = str(number)
@@ -245,14 +305,20 @@ async def _finish(ctx: Ctx, reading: BloodPressure | Glucose, confirmed: bool = 
                 )
             )
         else:
-            ctx.enter(GlucoseEntry(confirm=reading.tenths))
+            ctx.enter(
+                GlucoseEntry(
+                    confirm=reading.tenths, context=reading.context, display=reading.display
+                )
+            )
         ctx.say(
             ctx._("Save this reading? {value}").format(value=_value(ctx, reading)),
             [
                 Button(ctx._("✅ Save"), cb("reading", "save")),
                 Button(
                     ctx._("✏️ Start again"),
-                    cb("reading", "bp" if isinstance(reading, BloodPressure) else "gl"),
+                    cb("reading", "bp")
+                    if isinstance(reading, BloodPressure)
+                    else cb("reading", "glc", reading.context),
                 ),
             ],
             cols=2,
@@ -269,8 +335,8 @@ async def on_save(ctx: Ctx) -> None:
     entry = _entry(ctx)
     if isinstance(entry, BpEntry) and entry.waiting:
         reading: BloodPressure | Glucose = check_bp(*_bp_numbers(entry), entry.pulse)
-    elif isinstance(entry, GlucoseEntry) and entry.confirm is not None:
-        reading = check_glucose(entry.confirm)
+    elif isinstance(entry, GlucoseEntry) and entry.waiting:
+        reading = entry.reading()
     else:
         raise StaleButton("no reading waiting to be saved")
     await _finish(ctx, reading, confirmed=True)
@@ -282,55 +348,104 @@ def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
         if reading.pulse is not None:
             value += ctx._(", pulse {pulse}").format(pulse=reading.pulse)
         return value
-    return f"{ctx.t.number(reading.mmol)} mmol/L"
+    shown = reading.display or f"{ctx.t.number(reading.mmol)} mmol/L"
+    return ctx._("{value} ({context})").format(
+        value=shown, context=ctx._(GLUCOSE_CONTEXT_LABELS[reading.context])
+    )
+
+
+def _headline(ctx: Ctx, d: Decision, value: str) -> str:
+    if d.action is Action.CALL_120:
+        return ctx._("🚨 {value}: this is an emergency.").format(value=value)
+    if d.direction is Direction.LOW:
+        return ctx._("🚨 {value} is too low.").format(value=value)
+    return ctx._("🚨 {value} is a danger sign.").format(value=value)
 
 
 async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) -> None:
     value = _value(ctx, reading)
+    d = logged.decision
     buttons = [
         Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("❤️ My health"), HOME),
     ]
-    if logged.assessment.danger:
-        await _urgent(ctx, value)
+    if d.urgent:
+        await _urgent(ctx, value, logged)
         ctx.say(ctx._("Your reading was saved."), buttons, cols=2, home=True)
         return
-    bp = isinstance(reading, BloodPressure)
-    target = ctx._("below 140/90") if bp else ctx._("below 7.0 mmol/L")
-    if logged.assessment.controlled:
-        text = ctx._("Saved: {value}. That is on target ({target}). Well done!")
-    elif logged.recheck_due is not None:
-        text = ctx._(
-            "Saved: {value}. That is above the target ({target}). Please see your family "
-            "doctor for a recheck within 2 weeks, by {date}. I will remind you."
-        )
+    lines = [ctx._("Saved: {value}.").format(value=value), *_advice(ctx, d.advice)]
+    if d.action is Action.RECHECK and logged.recheck_due is not None:
+        date = ctx.t.date(logged.recheck_due)
+        if logged.reminded:
+            lines.append(
+                ctx._(
+                    "Please see your family doctor for a recheck within 2 weeks, by {date}. "
+                    "I will remind you."
+                ).format(date=date)
+            )
+        else:
+            lines.append(
+                ctx._(
+                    "Please see your family doctor for a recheck within 2 weeks, by {date}."
+                ).format(date=date)
+            )
         buttons.insert(0, book_button(ctx.t, "recheck"))
-    else:
-        text = ctx._(
-            "Saved: {value}. That is above the target ({target}). Please measure again on "
-            "another day, and see your family doctor if it stays high."
-        )
-    date = ctx.t.date(logged.recheck_due) if logged.recheck_due else ""
-    ctx.say(text.format(value=value, target=target, date=date), buttons, cols=2, home=True)
-
-
-async def _urgent(ctx: Ctx, value: str) -> None:
-    """The danger-sign answer: the centre's phone first, then 120."""
-    centre = await ctx.services.health.urgent_centre(ctx.user.id)
-    lines = [ctx._("🚨 {value} is a danger sign.").format(value=value)]
-    if centre is not None:
+    elif d.action is Action.RECHECK and d.direction is Direction.LOW:
         lines.append(
-            ctx._("📞 Call {centre} now: {phone}").format(
-                centre=station_name(ctx, centre), phone=centre.phone
+            ctx._(
+                "Please measure again on another day, and see your family doctor if it stays low."
             )
         )
-    lines.append(
-        ctx._(
-            "Please go to the clinic now. If you feel very unwell (chest pain, a severe "
-            "headache, blurred vision, confusion, shortness of breath), call 120 at once."
+    elif d.action is Action.RECHECK:
+        lines.append(
+            ctx._(
+                "Please measure again on another day, and see your family doctor if it stays high."
+            )
         )
-    )
-    lines.append(ctx._("I have marked this reading for your family doctor."))
+    ctx.say("\n".join(lines), buttons, cols=2, home=True)
+
+
+async def _urgent(ctx: Ctx, value: str, logged: Logged) -> None:
+    """An urgent decision: what the rules say to do first (treat a low sugar, call 120), the
+    centre's phone (or, when it is closed, the hospital's emergency department), and whether a
+    doctor was actually told."""
+    d = logged.decision
+    lines = [_headline(ctx, d, value)]
+    advice = _advice(ctx, d.advice)
+    if d.action is Action.CALL_120 or d.direction is Direction.LOW:
+        # 120, or treating a low sugar, comes before any phone number.
+        lines.extend(advice)
+        advice = []
+    health = ctx.services.health
+    centre = await health.urgent_centre(ctx.user.id)
+    closed = False
+    if centre is not None:
+        status = await ctx.services.directory.status(
+            centre, ctx.now().astimezone(ctx.rt.settings.tz)
+        )
+        closed = status.known and not status.open
+        line = (
+            ctx._("📞 {centre} (closed now): {phone}")
+            if closed
+            else ctx._("📞 Call {centre} now: {phone}")
+        )
+        lines.append(line.format(centre=station_name(ctx, centre), phone=centre.phone))
+    if closed:
+        lines.append(ctx._(ADVICE["closed.ed"]))
+    lines.extend(advice)
+    if logged.flag_id is not None and logged.seen_by is not None:
+        lines.append(
+            ctx._("I have flagged this reading for your family doctor, {doctor}.").format(
+                doctor=doctor_name(ctx, logged.seen_by)
+            )
+        )
+    elif logged.flag_id is not None:
+        lines.append(
+            ctx._(
+                "No family doctor sees your readings on Doorstep yet: please tell your doctor "
+                "about this reading yourself."
+            )
+        )
     ctx.reply(Reply(text="\n".join(lines)))
 
 
@@ -339,11 +454,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     if action == "k":
         await on_key(ctx, data)
         return
+    if action == "glc":
+        data.expect(2)
+        await start_glucose(ctx, data.choice(1, CONTEXTS))
+        return
     data.expect(1)
     if action == "bp":
         await start_bp(ctx)
     elif action == "gl":
-        await start_glucose(ctx)
+        await choose_glucose(ctx)
     elif action == "save":
         await on_save(ctx)
     else:
@@ -368,7 +487,15 @@ async def on_text_args(ctx: Ctx) -> None:
     await _finish(ctx, reading)
 
 
+async def check_rules(rt: Runtime) -> None:
+    """Load the clinical rules and the PPV23 setting at start-up: broken content stops the bot
+    with every problem listed, rather than failing a resident's reading later."""
+    _ = rt.services.clinical.content
+    ppv23_policy(rt.settings)
+
+
 def register(r: Registry) -> None:
+    r.on_startup(check_rules)
     r.button("reading", on_button)
     r.state(BP, on_text)
     r.state(GL, on_text)

@@ -117,11 +117,15 @@ async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = ""
         )
     )
     lines.extend(view.plan_lines(ctx.t, svc, plan, today))
+    question = view.sex_question(ctx.t, child, plan)
+    if question is not None:
+        lines += ["", question[0]]
     lines.append("")
     lines.extend(await where_lines(ctx))
     if len(record.guardians) > 1:
         lines.append(ctx._("👥 Shared with another guardian: you both get the reminders."))
     buttons = [
+        *([question[1]] if question is not None else []),
         [Button(ctx._("📅 Book a vaccination visit"), BOOK)],
         [
             Button(ctx._("✅ Record a dose"), cb("vaxremind", "pick", child.id)),

@@ -17,6 +17,7 @@ from bot.router import Registry
 from bot.services.vaccines.adults import (
     ADULT_AGE,
     FLU,
+    FLU_BEST_BY_MONTH,
     KIND,
     OUTCOMES,
     PPV23,
@@ -70,19 +71,30 @@ def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
 
 
 async def show(ctx: Ctx, edit: bool = False) -> None:
-    status = await ctx.services.adult_vaccines.status(ctx.user.id)
+    svc = ctx.services.adult_vaccines
+    status = await svc.status(ctx.user.id)
     lines = [
+        ctx._("🧓 Vaccines for adults:"),
         ctx._(
-            "🧓 Two vaccines are recommended for people aged {age} and over and for people "
-            "with a chronic illness (such as high blood pressure or diabetes):"
-        ).format(age=ADULT_AGE),
-        ctx._("• Flu vaccine, every autumn (September to November). This season: {state}").format(
-            state=_state(ctx.t, status.flu)
-        ),
-        ctx._("• Pneumococcal vaccine (PPV23), once. {state}").format(
-            state=_state(ctx.t, status.ppv23)
-        ),
+            "• Flu vaccine, every season, for people aged {age} and over and people with a "
+            "chronic illness: best by the end of October, still worth having later in the "
+            "season. This season: {state}"
+        ).format(age=ADULT_AGE, state=_state(ctx.t, status.flu)),
+        ctx._(
+            "• Pneumococcal vaccine (PPV23), for people aged {age} and over and people with "
+            "diabetes: it lowers the risk of serious pneumococcal infections (some pneumonias, "
+            "infections of the blood or brain), but does not prevent every pneumonia. One "
+            "dose; if you had it before 65 or your immunity is weakened, a second dose 5 years "
+            "later is recommended. {state}"
+        ).format(age=svc.ppv23_age, state=_state(ctx.t, status.ppv23)),
     ]
+    if status.ppv23_repeat_from is not None:
+        lines.append(
+            ctx._("• PPV23 second dose: recommended from {date}. {state}").format(
+                date=ctx.t.date(status.ppv23_repeat_from),
+                state=_state(ctx.t, status.ppv23_repeat),
+            )
+        )
     elig = status.eligibility
     if elig.eligible:
         lines.append(ctx._("I will remind you of them."))
@@ -91,7 +103,9 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
     else:
         lines.append(ctx._("They are not yet recommended for you, so I send no reminders."))
     buttons: list[list[Button]] = []
-    for vaccine, outcome in ((FLU, status.flu), (PPV23, status.ppv23)):
+    repeat_due = status.ppv23_repeat_from is not None and svc.today() >= status.ppv23_repeat_from
+    ppv23_outcome = status.ppv23_repeat if repeat_due else status.ppv23
+    for vaccine, outcome in ((FLU, status.flu), (PPV23, ppv23_outcome)):
         if outcome is None:
             buttons.append(list(_mark_buttons(ctx.t, vaccine)))
         else:
@@ -137,18 +151,33 @@ async def render_adult(
     season = int(row.params.get("season", 0))
     if not await rt.services.adult_vaccines.still_wanted(resident.id, vaccine, season):
         return []
-    if vaccine == FLU:
+    svc = rt.services.adult_vaccines
+    month = svc.today().month
+    if vaccine == FLU and 9 <= month <= FLU_BEST_BY_MONTH:
         text = t.gettext(
-            "💉 Flu season is here. The flu vaccine is recommended every autumn for people "
-            "aged {age} and over and for people with a chronic illness. Ask your community "
-            "health service centre."
+            "💉 Flu season is here. The flu vaccine is best given by the end of October; it "
+            "is recommended for people aged {age} and over and for people with a chronic "
+            "illness. Ask your community health service centre."
         ).format(age=ADULT_AGE)
+    elif vaccine == FLU:
+        text = t.gettext(
+            "💉 It is not too late for this season's flu vaccine: it still protects you for "
+            "the rest of the season. It is recommended for people aged {age} and over and for "
+            "people with a chronic illness. Ask your community health service centre."
+        ).format(age=ADULT_AGE)
+    elif season == 1:
+        text = t.gettext(
+            "💉 It is 5 years since you recorded your pneumococcal vaccine (PPV23), before "
+            "the age of 65: a second dose is recommended now. Ask your community health "
+            "service centre."
+        )
     else:
         text = t.gettext(
-            "💉 The pneumococcal vaccine (PPV23) protects against pneumonia and is given "
-            "once. It is recommended for people aged {age} and over and for people with a "
-            "chronic illness. Ask your community health service centre."
-        ).format(age=ADULT_AGE)
+            "💉 The pneumococcal vaccine (PPV23) lowers the risk of serious pneumococcal "
+            "infections, such as some pneumonias and infections of the blood or brain. One "
+            "dose is recommended for people aged {age} and over and for people with "
+            "diabetes. Ask your community health service centre."
+        ).format(age=svc.ppv23_age)
     rows = (
         _mark_buttons(t, vaccine),
         (Button(t.gettext("📅 Book a vaccination visit"), main.BOOK),),

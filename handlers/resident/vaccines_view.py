@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.callbacks import cb
+from bot.core import Button
 from bot.domain.vaccines import Child
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services.vaccines.children import ChildService
-from bot.services.vaccines.engine import Plan, PlannedDose, Status
+from bot.services.vaccines.engine import Plan, PlannedDose, Reason, Status
 from bot.services.vaccines.model import add_span
 
 NEXT_SHOWN = 4
+SEXES = {"female": N_("👧 Girl"), "male": N_("👦 Boy")}
 
 
 def child_name(t: Translator, child: Child) -> str:
@@ -111,3 +114,19 @@ def plan_lines(t: Translator, svc: ChildService, plan: Plan, today: date) -> lis
     if not (overdue or due or upcoming or missed):
         lines.append(t.gettext("🎉 All doses of the schedule are done."))
     return [line for line in lines if line]
+
+
+def sex_question(t: Translator, child: Child, plan: Plan) -> tuple[str, list[Button]] | None:
+    """When a dose waits for the child's sex (HPV, girls of the 2011-11-10 cohort): the card's
+    question and its buttons (handled in handlers/vaccines_sex.py)."""
+    if not any(d.reason is Reason.SEX_UNKNOWN for d in plan.doses):
+        return None
+    text = t.gettext(
+        "👧 The HPV vaccine is free for girls born on or after 10 November 2011: two doses "
+        "from age 13, 6 months apart. Is {name} a girl or a boy?"
+    ).format(name=child_name(t, child))
+    buttons = [
+        Button(t.gettext(label), cb("childsex", "set", child.id, sex))
+        for sex, label in SEXES.items()
+    ]
+    return text, buttons

@@ -36,7 +36,7 @@ class Redeemed:
 
 
 def given_on_time(
-    planner: Planner, born: date, given: dict[str, date], today: date
+    planner: Planner, born: date, given: dict[str, date], today: date, sex: str | None = None
 ) -> dict[str, date]:
     """Every dose whose age has come, recorded as given on its due date ("all up to today").
 
@@ -45,7 +45,7 @@ def given_on_time(
     on time)."""
     result = dict(given)
     for _ in range(12):
-        plan = planner.plan(born, result, today)
+        plan = planner.plan(born, result, today, sex=sex)
         new = {
             d.dose: d.due
             for d in plan.doses
@@ -142,12 +142,21 @@ class ChildService:
     async def all_up_to_today(self, record: ChildRecord, months: int | None = None) -> int:
         """Record every dose due so far (or only those of one age group) as given on time."""
         plan_given = {k: v for k, v in record.given.items() if k in set(self.planner.dose_codes)}
-        new = given_on_time(self.planner, record.child.born, plan_given, self.today())
+        new = given_on_time(
+            self.planner, record.child.born, plan_given, self.today(), record.child.sex
+        )
         if months is not None:
             new = {k: v for k, v in new.items() if self.dose_age_months(k) == months}
         if new:
             await self.record_doses(record, new)
         return len(new)
+
+    async def set_sex(self, record: ChildRecord, sex: str) -> None:
+        """Girl or boy: decides vaccines of one sex (HPV); re-plans the reminders."""
+        if sex not in ("female", "male"):
+            raise ChildError("unknown sex")
+        await self.store.set_sex(record.child.id, sex)
+        await self.reminders.replan_child(record.child.id)
 
     async def leave(self, record: ChildRecord, resident_id: int) -> bool:
         """Stop looking after a child; True if the child's record is deleted with it."""

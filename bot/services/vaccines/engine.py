@@ -37,6 +37,7 @@ from bot.services.vaccines.model import (
     DOSE_CODE,
     Age,
     Choice,
+    Cohort,
     DoseSpec,
     ScheduleSet,
     add_span,
@@ -62,6 +63,8 @@ class Reason(StrEnum):
     SCHEDULE_CHANGE = "schedule_change"
     REPLACED = "replaced"
     TOO_OLD = "too_old"
+    NOT_IN_COHORT = "not_in_cohort"  # born before the vaccine's cohort, or the other sex
+    SEX_UNKNOWN = "sex_unknown"  # the vaccine is for one sex and the child's is not recorded
 
 
 _BY_DUE = attrgetter("due")
@@ -146,11 +149,20 @@ class _Spec:
     no_longer: int | None
     replaces: tuple[str, ...]
     version: str
+    # (age index, slot index): this earlier age applies once that slot's dose is missed.
+    catch_up: tuple[int, int] | None = None
 
     @property
     def rules(self) -> tuple[object, ...]:
         """Everything but the version label: equal rules mean nothing changed for the dose."""
-        return (self.age, self.intervals, self.complete_by, self.no_longer, self.replaces)
+        return (
+            self.age,
+            self.intervals,
+            self.complete_by,
+            self.no_longer,
+            self.replaces,
+            self.catch_up,
+        )
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,7 @@ class _Slot:
     replaced_by: tuple[str, ...]
     # The same in every edition (only the version label differs): no edition walk needed.
     uniform: bool
+    cohort: Cohort | None = None
 
 
 def _day_of(due: date, given_on: date | None, today: date) -> date:
@@ -215,6 +228,7 @@ class Planner:
         # Order: the newest edition's vaccine order, then codes only older editions have.
         order: list[str] = []
         info: dict[str, tuple[str, int, Choice | None]] = {}
+        cohorts: dict[str, Cohort | None] = {}
         deps: dict[str, set[str]] = {}
         for sched in reversed(self.schedules.schedules):
             for v in sched.vaccines:
@@ -222,7 +236,10 @@ class Planner:
                     if dose.code not in info:
                         order.append(dose.code)
                         info[dose.code] = (v.code, dose.number, v.choice)
+                        cohorts[dose.code] = v.cohort  # the newest edition's
                     deps.setdefault(dose.code, set()).update(iv.after for iv in dose.intervals)
+                    if dose.catch_up is not None:
+                        deps[dose.code].add(dose.catch_up.when_missed)
         # Stable topological sort: every dose after the doses its intervals refer to.
         placed: list[str] = []
         done: set[str] = set()
@@ -262,6 +279,11 @@ class Planner:
                         ),
                         replaces=d.replaces,
                         version=sched.version,
+                        catch_up=(
+                            (self._span_index(d.catch_up.age), index[d.catch_up.when_missed])
+                            if d.catch_up
+                            else None
+                        ),
                     )
                 )
         return tuple(
@@ -274,6 +296,7 @@ class Planner:
                 specs=tuple(specs[code]),
                 replaced_by=tuple(sorted(set(replaced_by.get(code, ())))),
                 uniform=None not in specs[code] and len({x.rules for x in specs[code] if x}) == 1,
+                cohort=cohorts[code],
             )
             for code in placed
         )
@@ -380,8 +403,12 @@ class Planner:
         given: Mapping[str, date] | Iterable[GivenDose],
         today: date,
         choices: Mapping[str, str] | None = None,
+        sex: str | None = None,
     ) -> Plan:
-        """Plan every dose for one child. Pure: same inputs, same plan; no I/O."""
+        """Plan every dose for one child. Pure: same inputs, same plan; no I/O.
+
+        `sex` ('female', 'male' or None when not recorded) matters only for a vaccine with a
+        cohort of one sex (HPV): unknown gives not_needed with Reason.SEX_UNKNOWN."""
         given_map = dict(given) if isinstance(given, Mapping) else {g.dose: g.on for g in given}
         self.validate_given(born, given_map, today)
         base = self.default_choices if choices is None else self._check_choices(choices)
@@ -403,6 +430,9 @@ class Planner:
 
         def due_under(spec: _Spec) -> date:
             d = at_age[spec.age]
+            if spec.catch_up is not None and statuses[spec.catch_up[1]] is Status.MISSED:
+                # E.g. MPSV-AC-1 from 24 months when MPSV-A will never be completed.
+                d = at_age[spec.catch_up[0]]
             for ref, months, days in spec.intervals:
                 r = planned[ref]
                 if r is not None:
@@ -431,6 +461,14 @@ class Planner:
             choice = slot.choice
             if reason is None and choice is not None and branches[choice.group] != choice.option:
                 reason = Reason.OTHER_CHOICE
+            cohort = slot.cohort
+            if reason is None and cohort is not None:
+                if born < cohort.born_from or (
+                    cohort.sex is not None and sex is not None and sex != cohort.sex
+                ):
+                    reason = Reason.NOT_IN_COHORT
+                elif cohort.sex is not None and sex is None:
+                    reason = Reason.SEX_UNKNOWN
             if reason is None and (last.replaces or slot.replaced_by):
                 if any(c in given_map for c in (*last.replaces, *slot.replaced_by)):
                     reason = Reason.REPLACED

@@ -85,6 +85,25 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class CatchUp:
+    """An earlier age for a dose when another dose was missed (no longer given): MPSV-AC-1
+    from 24 months for a child who will never get MPSV-A-2."""
+
+    age: Age
+    when_missed: str  # dose code
+    cite: str
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Who a vaccine is for: children born on or after a date, of one sex (None: any)."""
+
+    born_from: date
+    sex: str | None
+    cite: str
+
+
+@dataclass(frozen=True)
 class DoseSpec:
     """One dose of one vaccine in one edition."""
 
@@ -98,6 +117,7 @@ class DoseSpec:
     replaces: tuple[str, ...] = ()
     note_zh: str | None = None
     note_en: str | None = None
+    catch_up: CatchUp | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,7 @@ class Vaccine:
     choice: Choice | None = None
     note_zh: str | None = None
     note_en: str | None = None
+    cohort: Cohort | None = None
 
 
 @dataclass(frozen=True)

@@ -235,13 +235,13 @@ class MessageCache:
         self.tz = tz
         self.size = size
         self._known = frozenset(planner.dose_codes)
-        self._memo: dict[tuple[str, str], list[Message] | None] = {}
+        self._memo: dict[tuple[str, str, str], list[Message] | None] = {}
         self.hits = self.misses = 0
 
-    def get(self, born: str, doses: str) -> list[Message] | None:
-        """The messages of a child born on `born` given `doses` (`ChildDoses` text), or None
-        if the engine refuses that input."""
-        key = (born, doses)
+    def get(self, born: str, doses: str, sex: str = "") -> list[Message] | None:
+        """The messages of a child born on `born` given `doses` (`ChildDoses` text), of `sex`
+        ('' when not recorded), or None if the engine refuses that input."""
+        key = (born, doses, sex)
         memo = self._memo
         if key in memo:
             self.hits += 1
@@ -251,7 +251,7 @@ class MessageCache:
         known = self._known
         given = {k: v for k, v in parse_doses(doses).items() if k in known}
         try:
-            plan = self.planner.plan(date.fromisoformat(born), given, self.today)
+            plan = self.planner.plan(date.fromisoformat(born), given, self.today, sex=sex or None)
         except PlanInputError:
             result = None
         else:
@@ -303,7 +303,9 @@ class ChildReminders:
         out rather than breaking the child's card."""
         known = set(self.planner.dose_codes)
         given = {k: v for k, v in record.given.items() if k in known}
-        return self.planner.plan(record.child.born, given, today or self.today())
+        return self.planner.plan(
+            record.child.born, given, today or self.today(), sex=record.child.sex
+        )
 
     def values(
         self,
@@ -318,7 +320,7 @@ class ChildReminders:
             cache = MessageCache(self.planner, today, self.settings.tz)
         out: list[tuple[Any, ...]] = []
         for child in children:
-            msgs = cache.get(child.born, child.doses)
+            msgs = cache.get(child.born, child.doses, child.sex)
             if msgs is None:
                 log.warning("child %s cannot be planned; no reminders", child.child_id)
             elif msgs:

@@ -22,7 +22,9 @@ from bot.services.vaccines.model import (
     AGE_UNITS,
     DOSE_CODE,
     Age,
+    CatchUp,
     Choice,
+    Cohort,
     DoseSpec,
     Interval,
     Limit,
@@ -155,7 +157,43 @@ _DOSE_KEYS = (
     "replaces",
     "note_zh",
     "note_en",
+    "catch_up",
 )
+SEXES = ("female", "male")
+
+
+def _catch_up(raw: Any, where: str, p: _Problems) -> CatchUp | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be {age: {months: 24}, when_missed: MPSV-A-2, cite: ...}")
+        return None
+    _unknown_keys(raw, ("age", "when_missed", "cite"), where, p)
+    age = _age(raw.get("age"), f"{where}: age", p)
+    missed = raw.get("when_missed")
+    if not isinstance(missed, str) or not DOSE_CODE.match(missed):
+        p.add(where, f"'when_missed' must be a dose code like MPSV-A-2, got {missed!r}")
+        return None
+    cite = raw.get("cite")
+    if not isinstance(cite, str) or not cite.strip():
+        p.add(where, "'cite' is required: quote or name the text this rule comes from")
+        return None
+    return CatchUp(age, missed, cite.strip()) if age else None
+
+
+def _cohort(raw: Any, where: str, p: _Problems) -> Cohort | None:
+    if not isinstance(raw, Mapping):
+        p.add(where, "must be {born_from: YYYY-MM-DD, sex: female, cite: ...}")
+        return None
+    _unknown_keys(raw, ("born_from", "sex", "cite"), where, p)
+    born = _as_date(raw.get("born_from"), f"{where}: born_from", p)
+    sex = raw.get("sex")
+    if sex is not None and sex not in SEXES:
+        p.add(where, f"'sex' must be one of {', '.join(SEXES)}, got {sex!r}")
+        return None
+    cite = raw.get("cite")
+    if not isinstance(cite, str) or not cite.strip():
+        p.add(where, "'cite' is required: quote or name the text this rule comes from")
+        return None
+    return Cohort(born, sex, cite.strip()) if born else None
 
 
 def _dose(
@@ -208,6 +246,9 @@ def _dose(
         p.add(where, "'replaces' must be a list of dose codes like DT-1")
         replaces = []
     note_zh, note_en = _optional_pair(raw, "note", where, p)
+    catch_up = _catch_up(raw["catch_up"], f"{where}: catch_up", p) if "catch_up" in raw else None
+    if catch_up is not None and age is not None and _later(catch_up.age, age):
+        p.add(where, f"catch_up age ({catch_up.age}) must not be later than the age ({age})")
     if age is None:
         return None
     if complete_by and _never_later(complete_by.age, age):
@@ -227,6 +268,7 @@ def _dose(
         replaces=tuple(replaces),
         note_zh=note_zh,
         note_en=note_en,
+        catch_up=catch_up,
     )
 
 
@@ -250,6 +292,7 @@ _VACCINE_KEYS = (
     "doses",
     "note_zh",
     "note_en",
+    "cohort",
 )
 
 
@@ -280,6 +323,7 @@ def _vaccine(raw: Any, index: int, default_limit: Limit | None, p: _Problems) ->
             p.add(where, "'choice' must be {group: JE, option: live}")
         else:
             choice = Choice(c["group"], c["option"])
+    cohort = _cohort(raw["cohort"], f"{where}: cohort", p) if "cohort" in raw else None
     raw_doses = raw.get("doses")
     if not isinstance(raw_doses, list) or not raw_doses:
         p.add(where, "'doses' must be a non-empty list")
@@ -301,6 +345,7 @@ def _vaccine(raw: Any, index: int, default_limit: Limit | None, p: _Problems) ->
         choice=choice,
         note_zh=note_zh,
         note_en=note_en,
+        cohort=cohort,
     )
 
 
@@ -326,6 +371,7 @@ _TOP_KEYS = (
     "source_url",
     "defaults",
     "vaccines",
+    "last_reviewed",  # read by `doorstep content report`
 )
 
 
@@ -377,6 +423,8 @@ def parse_schedule(raw: Any, origin: str, path: Path | None = None) -> Schedule:
             for iv in d.intervals:
                 if iv.after not in known:
                     p.add(d.code, f"refers to {iv.after}, which is not in this file")
+            if d.catch_up and d.catch_up.when_missed not in known:
+                p.add(d.code, f"catch_up refers to {d.catch_up.when_missed}, not in this file")
     _check_cycles(vaccines, p)
     _check_choices(vaccines, p)
     if p.items or effective is None:

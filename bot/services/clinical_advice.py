@@ -1,0 +1,138 @@
+"""The advice texts clinical rules refer to, by id (content/clinical/*.yaml `advice:`).
+
+Texts live here, as gettext msgids, so that both catalogs carry them and `doorstep content
+check` can refuse an id without a text or a translation. Where each text comes from is in
+content/clinical/advice.yaml. None of them gives a medicine dose: the fast-sugar amounts of
+gl.low.treat are the guideline's first aid for a low sugar, not a medicine.
+"""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+
+ADVICE: dict[str, str] = {
+    # -- blood pressure ------------------------------------------------------------------
+    "bp.ok.home": N_("That is within the home target (below 135/85 mmHg). Well done!"),
+    "bp.ok.clinic": N_("That is within the target (below 140/90 mmHg). Well done!"),
+    "bp.ok.65": N_(
+        "That is within the target for people aged 65 and over (below 150/90 mmHg). Well done!"
+    ),
+    "bp.ok.pregnancy": N_("That is in the normal range."),
+    "bp.high.home": N_("That is above the home target (below 135/85 mmHg)."),
+    "bp.high.clinic": N_("That is above the target (below 140/90 mmHg)."),
+    "bp.high.65": N_("That is above the target for people aged 65 and over (below 150/90 mmHg)."),
+    "bp.high.pregnancy": N_(
+        "Blood pressure above normal during pregnancy or breastfeeding needs a doctor today: "
+        "please go to your clinic or hospital today."
+    ),
+    # Where to go is said beside it: the centre's phone, or at night the emergency department.
+    "bp.danger": N_("This is very high (180/110 mmHg or more): please see a doctor now."),
+    "bp.signs.high": N_(
+        "Call 120 at once if you notice any of these: a face drooping on one side, one arm "
+        "weak or unable to lift, slurred or unclear speech (stroke: 中风120), chest pain, a "
+        "severe headache, blurred vision, confusion, or breathlessness that stops you lying "
+        "flat."
+    ),
+    "bp.low": N_(
+        "That is low (the upper number is below 90 mmHg). Sit or lie down, stand up slowly, "
+        "and see a doctor today."
+    ),
+    "bp.low.signs": N_(
+        "Call 120 at once if you are confused, very drowsy, fainting, or cold and sweaty."
+    ),
+    "bp.outside": N_(
+        "That is outside what a home monitor normally shows. Please check the cuff and "
+        "measure again."
+    ),
+    # -- glucose -------------------------------------------------------------------------
+    "gl.ok.fasting.dm": N_("That is within the fasting target (4.4–7.0 mmol/L). Well done!"),
+    "gl.ok.meal.dm": N_("That is within the target after a meal (below 10.0 mmol/L). Well done!"),
+    "gl.ok.fasting.normal": N_("That is a normal fasting value (3.9–6.0 mmol/L)."),
+    "gl.ok.meal.normal": N_("That is a normal value after a meal (below 7.8 mmol/L)."),
+    "gl.ok.pregnancy": N_("That is in the normal range."),
+    "gl.below.target": N_(
+        "That is below your target (at least 4.4 mmol/L fasting), close to a low sugar. Eat "
+        "your usual meal and tell your family doctor. Do not change your medicine yourself."
+    ),
+    "gl.high.fasting.dm": N_("That is above the fasting target (4.4–7.0 mmol/L)."),
+    "gl.high.meal.dm": N_("That is above the target after a meal (below 10.0 mmol/L)."),
+    "gl.ifg": N_(
+        "That is above normal: a fasting value of 6.1–6.9 mmol/L is “impaired fasting "
+        "glucose”. Please ask your family doctor for a check."
+    ),
+    "gl.high.fasting.nodm": N_(
+        "That is high for a fasting value (7.0 mmol/L or more). Please see your family doctor "
+        "for a proper test."
+    ),
+    "gl.high.meal.nodm": N_(
+        "That is above normal for after a meal (7.8 mmol/L or more). Please ask your family "
+        "doctor for a check."
+    ),
+    "gl.high.pregnancy": N_(
+        "Blood sugar above normal during pregnancy or breastfeeding needs a doctor today: "
+        "please go to your clinic or hospital today."
+    ),
+    "gl.danger.high": N_("This is very high (16.7 mmol/L or more): please see a doctor now."),
+    "gl.signs.high": N_(
+        "Call 120 at once if there is vomiting, stomach pain, deep or fast breathing, "
+        "drowsiness or confusion, or breath that smells fruity."
+    ),
+    "gl.low.treat": N_(
+        "Low blood sugar: treat it first. If you are awake and can swallow, take 15–20 g of "
+        "fast sugar now: 3–4 glucose tablets, or half a glass (150 ml) of fruit juice or "
+        "regular cola, or 1 tablespoon of sugar or honey in water. Measure again in 15 "
+        "minutes; if it is still 3.9 mmol/L or below, take the same again. When it is back "
+        "up, eat a snack or your meal."
+    ),
+    "gl.low.120": N_(
+        "If the person is drowsy, confused or cannot swallow, give nothing by mouth and call "
+        "120 at once."
+    ),
+    "gl.low.refer": N_(
+        "After treating it, contact your family doctor today: a low sugar needs to be seen "
+        "by a doctor."
+    ),
+    "gl.low.mild": N_(
+        "That is on the low side. Eat something now and measure again later. If you feel "
+        "shaky, sweaty or dizzy, take some sugar; if it keeps happening, tell your family "
+        "doctor."
+    ),
+    "gl.meter.hi": N_("The meter shows HI: the sugar is too high for it to measure. Call 120 now."),
+    "gl.meter.lo": N_(
+        "The meter shows LO: the sugar is too low for it to measure. Call 120 now. If the "
+        "person is awake and can swallow, give 15–20 g of fast sugar (juice, sugar water) "
+        "while you wait."
+    ),
+    "gl.outside": N_(
+        "That is outside what a home meter normally shows (1.0–35.0 mmol/L). Please check "
+        "the number and measure again."
+    ),
+    "meter.really.120": N_("If the meter really shows this, call 120 now."),
+    # -- pulse ---------------------------------------------------------------------------
+    "pulse.fast.dm": N_(
+        "Your pulse is above 100 at rest. Sit quietly for 5 minutes and measure again. If it "
+        "stays above 100, contact your family doctor today: with diabetes, a lasting fast "
+        "pulse needs a doctor urgently."
+    ),
+    "pulse.fast": N_(
+        "Your pulse is above 100 at rest. Sit quietly for 5 minutes and measure again; if it "
+        "stays above 100, see your family doctor."
+    ),
+    "pulse.slow": N_(
+        "Your pulse is below 60. Measure again after a rest and tell your family doctor. If "
+        "you feel dizzy, faint or confused, call 120."
+    ),
+    # -- medicine side effects -----------------------------------------------------------
+    "se.dont.stop": N_(
+        "Do not stop or change your medicine on your own: talk to your family doctor first."
+    ),
+    "se.signs.120": N_(
+        "Call 120 at once if you have swelling of the lips, tongue or throat, trouble "
+        "breathing, or a rash spreading over the body."
+    ),
+    # -- when the centre is closed -------------------------------------------------------
+    "closed.ed": N_(
+        "The health centre is closed now: go to the emergency department (急诊) of the "
+        "nearest hospital."
+    ),
+}
