@@ -86,13 +86,18 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     late = await signed_resident(rt, "late", name="Late Follow", conditions=("hypertension",))
     await health.record_event(late, "followup", date(2026, 5, 6))  # nothing since Q2
     elder = await signed_resident(rt, "elder", name="Old Annual", birth_year=1950)
+    # A check recorded in 2024 and none in 2025: the 2025 check is overdue (the plan's rule).
+    await health.record_event(elder, "annual_check", date(2024, 6, 1))
+    # No check ever recorded: nothing is claimed about last year, so not overdue.
+    await signed_resident(rt, "new", name="New Elder", birth_year=1950)
     await signed_resident(rt, "fine", name="All Fine", conditions=("diabetes2",))
     doctor = await linked_doctor(rt, make_user)
     await doctor.press("Overdue")
     text = doctor.texts()
     assert "2 overdue follow-ups" in text
     assert text.index("Old Annual") < text.index("Late Follow")  # due 2025-12-31 first
-    assert "All Fine" not in text
+    assert "All Fine" not in text and "New Elder" not in text
+    assert "due Dec 31, 2025" in text
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Reminder sent."
     await doctor.press("Remind 2")

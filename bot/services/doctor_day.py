@@ -24,7 +24,7 @@ from bot.services import followup
 from bot.services.booking import ReminderPolicy
 from bot.services.child_vaccines import ChildStatus, ChildVaccines
 from bot.services.doctors import DoctorService
-from bot.services.followup import ELDERLY_AGE, Reason
+from bot.services.followup import Reason
 from bot.services.health import HealthService, history_from
 from bot.storage.booking import BookingStore
 from bot.storage.doctors import DoctorStore
@@ -76,16 +76,9 @@ class Card:
 
 
 def overdue_items(history: followup.History, today: date) -> list[tuple[Reason, date]]:
-    """What is overdue: the follow-up plan's overdue items, plus the elderly annual check
-    when a resident aged 65+ last year had none last year or this year (the plan itself counts
-    a year's check as due until 31 December, so it is never "overdue" within the year)."""
-    out = [(d.reason, d.due) for d in followup.plan(history, today) if d.overdue]
-    by = history.birth_year
-    if by is not None and followup.age_in(today.year - 1, by) >= ELDERLY_AGE:
-        last = history.last_annual_check
-        if last is None or last.year < today.year - 1:
-            out.append((Reason.ANNUAL, date(today.year - 1, 12, 31)))
-    return out
+    """What is overdue: exactly the follow-up plan's overdue items (the resident's page shows
+    the same items with the same due dates; no second rule here)."""
+    return [(d.reason, d.due) for d in followup.plan(history, today) if d.overdue]
 
 
 class DoctorDay:

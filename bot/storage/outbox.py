@@ -95,6 +95,19 @@ async def taken_keys(conn: Any, dedupe_keys: Sequence[str]) -> set[str]:
         return {r[0] for r in await cur.fetchall()}
 
 
+async def pending_rows(conn: Any, dedupe_keys: Sequence[str]) -> list[OutboxRow]:
+    """The pending rows holding these dedupe keys, soonest first: what was actually planned
+    (a caller reads them back to say what it promised, not what it meant to plan)."""
+    if not dedupe_keys:
+        return []
+    sql = (
+        f"SELECT * FROM outbox WHERE status = 'pending' AND dedupe_key IN "
+        f"({_marks(len(dedupe_keys))}) ORDER BY due_at, id"
+    )
+    async with conn.execute(sql, list(dedupe_keys)) as cur:
+        return [to_row(r) for r in await cur.fetchall()]
+
+
 def to_row(r: Any) -> OutboxRow:
     payload = json.loads(r["payload"])
     return OutboxRow(
@@ -117,6 +130,10 @@ def to_row(r: Any) -> OutboxRow:
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def pending_by_keys(self, dedupe_keys: Sequence[str]) -> list[OutboxRow]:
+        """The pending rows of these dedupe keys, soonest first."""
+        return await pending_rows(self.db.reader, dedupe_keys)
 
     async def plan(self, rows: Iterable[Planned], now: datetime, batch: int = 5000) -> int:
         """Insert planned rows, ignoring ones whose dedupe key exists; return rows added."""

@@ -1,0 +1,56 @@
+"""What the bot promises, phrased from what was stored.
+
+Every "I will remind you", "your doctor can see it" or "they have been told" is composed here
+from the rows a service actually wrote (outbox rows, flags, requests), and says something else
+when there are none. A handler never writes such a promise as a fixed sentence: the next
+feature that books, flags or notifies hands its rows to one of these functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.directory import Doctor
+from bot.domain.outbox import OutboxRow
+from bot.i18n import Translator
+
+
+def when(t: Translator, row: OutboxRow) -> str:
+    """The local date and time an outbox row is due: `Mon, 30 Nov at 18:00`."""
+    at = datetime.fromtimestamp(row.due_at, t.tz)
+    return t.gettext("{date} at {time}").format(date=t.weekday_date(at), time=t.time(at))
+
+
+def reminders(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
+    """ "I will remind you on …" for exactly these pending rows; `none` (already translated)
+    when there are none, e.g. "It is too close to the visit for a reminder."."""
+    if not rows:
+        return none
+    ordered = sorted(rows, key=lambda r: (r.due_at, r.id))
+    return t.gettext("I will remind you on {times}.").format(
+        times=t.list([when(t, r) for r in ordered])
+    )
+
+
+def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
+    """ "They will get a message now" when a notification row for them exists, else `none`."""
+    if rows:
+        return t.gettext("They get a message from the bot about it.")
+    return none
+
+
+def doctor_name(t: Translator, doctor: Doctor) -> str:
+    return doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
+
+
+def flagged(t: Translator, seen_by: Doctor | None) -> str:
+    """Whether a danger-sign reading reaches a doctor: only when one sees it on their desk."""
+    if seen_by is not None:
+        return t.gettext(
+            "I have marked this reading for your family doctor {doctor}: it is on their desk."
+        ).format(doctor=doctor_name(t, seen_by))
+    return t.gettext(
+        "No family doctor sees your readings here yet (you are not signed with a team on "
+        "Doorstep), so please call them yourself."
+    )
