@@ -99,7 +99,7 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     assert "All Fine" not in text and "New Elder" not in text
     assert "due Dec 31, 2025" in text
     await doctor.press("Remind 2")
-    assert doctor.last.toast == "Reminder sent."
+    assert doctor.last.toast == "Reminder planned."
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Already reminded today."
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")

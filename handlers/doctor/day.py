@@ -196,7 +196,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         elif action == "rem":
             reason = Reason(data.choice(2, frozenset(str(r) for r in Reason)))
             sent = await service.remind(doctor, data.int_part(1), reason)
-            ctx.notice(ctx._("Reminder sent.") if sent else ctx._("Already reminded today."))
+            ctx.notice(ctx._("Reminder planned.") if sent else ctx._("Already reminded today."))
             await overdue(ctx, doctor, 0)
         elif action == "flags":
             await flags(ctx, doctor)

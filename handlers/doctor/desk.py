@@ -22,6 +22,7 @@ from bot.services.doctor_stepup import CODE_DIGITS as STEPUP_DIGITS
 from bot.services.doctor_stepup import KIND as STEPUP_KIND
 from bot.services.doctor_stepup import STEPUP_HOURS
 from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND, WEB
+from handlers import promises
 from handlers.resident import directory_view as view
 
 if TYPE_CHECKING:
@@ -275,10 +276,15 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
         raise NotADoctor("request decided meanwhile")
     ctx.notice(ctx._("Approved.") if approve else ctx._("Declined."))
     note = (
-        ctx._("✅ {name} is now signed with your team. They have been told.")
+        ctx._("✅ {name} is now signed with your team.")
         if approve
-        else ctx._("❌ The request of {name} was declined. They have been told why.")
+        else ctx._("❌ The request of {name} was declined.")
     ).format(name=req.name or "—")
+    note += " " + promises.told(
+        ctx.t,
+        done.notices,
+        ctx._("No message to them could be planned: please call them."),
+    )
     remaining = await service.pending(doctor)
     if remaining:
         ctx.say(note, edit=True)

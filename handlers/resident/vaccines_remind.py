@@ -20,7 +20,8 @@ from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.children import ChildError, ChildService
 from bot.services.vaccines.engine import Status
-from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE
+from bot.services.vaccines.reminder_plan import ASK_KEY, KIND
+from handlers import promises
 from handlers.resident import vaccines as main
 from handlers.resident import vaccines_view as view
 from handlers.resident.vaccines_add import confirm, ok_tapped, parse_day
@@ -242,11 +243,12 @@ async def snooze(ctx: Ctx, row_id: int) -> None:
     if record is None:
         raise StaleButton("child gone")
     reminders = ctx.services.child_reminders
-    await reminders.snooze(ctx.user.id, row_id, record.child.id, params)
-    on = reminders.today() + SNOOZE
+    rows = await reminders.snooze(ctx.user.id, row_id, record.child.id, params)
     ctx.notice(ctx._("OK"))
     ctx.say(
-        ctx._("OK, I will remind you again on {date}.").format(date=ctx.t.weekday_date(on)),
+        promises.reminders(
+            ctx.t, rows, ctx._("Sorry, no new reminder could be set. The card shows what is due.")
+        ),
         [Button(ctx._("👶 Card"), main.card_data(record.child.id))],
         home=True,
     )
