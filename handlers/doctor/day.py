@@ -21,6 +21,7 @@ from bot.services.followup import Reason
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.emergency import flag_lines
+from handlers.resident import vaccines_view
 from handlers.resident.health import CONDITION_LABELS, reading_value
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
@@ -166,16 +167,14 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
     if not c.children:
         lines.append(ctx._("Children's vaccines: no children recorded"))
     for child in c.children:
-        if child.due_now:
-            what = ctx._("due now: {doses}").format(doses=ctx.t.list(child.due_now))
-        elif child.next_dose and child.next_on:
-            what = ctx._("up to date; next {dose} from {date}").format(
-                dose=child.next_dose, date=ctx.t.date(child.next_on)
-            )
-        else:
-            what = ctx._("up to date")
+        # The same states and words as the resident's card (dose_state, dose_when).
         name = child.nickname or ctx._("child born {date}").format(date=ctx.t.date(child.born))
-        lines.append(ctx._("👶 {name}: {what}").format(name=name, what=what))
+        shown = [*child.now, *([child.next] if child.next else [])]
+        if not shown:
+            lines.append(ctx._("👶 {name}: up to date").format(name=name))
+            continue
+        lines.append(ctx._("👶 {name}:").format(name=name))
+        lines += [f"  {s.code}: {vaccines_view.dose_when(ctx.t, s, child.today)}" for s in shown]
     lines += await doctor_medicines.card_lines(ctx, c.resident_id)
     ctx.say("\n".join(lines), back=MENU, edit=True)
 

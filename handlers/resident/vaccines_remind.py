@@ -19,6 +19,7 @@ from bot.domain.vaccines import ChildRecord
 from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.children import ChildError, ChildService
+from bot.services.vaccines.dose_state import Shown, dose_state, states
 from bot.services.vaccines.engine import Status
 from bot.services.vaccines.reminder_plan import ASK_KEY, KIND
 from handlers import promises
@@ -38,20 +39,8 @@ def _status_line(t: Translator, svc: ChildService, dose: str, record: ChildRecor
     d = plan.get(dose)
     if d is None or not d.open:
         return None
-    today = svc.today()
     label = view.dose_label(t, svc, d.vaccine, d.number, d.dose)
-    if d.status is Status.UPCOMING:
-        when = t.gettext("due on {date}").format(date=t.weekday_date(d.due))
-    elif d.status is Status.OVERDUE:
-        when = t.gettext("late: please catch up as soon as possible")
-    elif d.due == today:
-        when = t.gettext("due today")
-    elif d.complete_by:
-        when = t.gettext("due since {date}; give it by {deadline}").format(
-            date=t.date(d.due), deadline=t.date(d.complete_by)
-        )
-    else:
-        when = t.gettext("due since {date}").format(date=t.date(d.due))
+    when = view.dose_when(t, dose_state(d, plan.today), plan.today)
     what = view.protects(t, svc, d.vaccine)
     tail = ("\n  " + t.gettext("protects against {what}").format(what=what)) if what else ""
     return f"• {label} — {when}{tail}"
@@ -121,10 +110,7 @@ async def pick(ctx: Ctx, record: ChildRecord) -> None:
     """Which dose to record: the open ones first (late, due, next), then those missed."""
     svc = ctx.services.children
     plan = svc.plan(record)
-    order = (Status.OVERDUE, Status.DUE, Status.UPCOMING, Status.MISSED)
-    doses = sorted(
-        (d for d in plan.doses if d.status in order), key=lambda d: (order.index(d.status), d.due)
-    )[:12]
+    doses = [s.dose for s in states(plan) if s.shown is not Shown.CLOSED][:12]
     buttons = [
         Button(
             view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose),
