@@ -44,6 +44,14 @@ class NotYours(Exception):
     """The resident or visit is not the doctor's team's (or no longer exists)."""
 
 
+class TooEarly(Exception):
+    """The visit has not started yet: it cannot have been attended or missed."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(appointment.id)
+        self.appointment = appointment
+
+
 @dataclass(frozen=True, slots=True)
 class Visit:
     appointment: Appointment
@@ -122,17 +130,28 @@ class DoctorDay:
         names = await self.doctors.names(doctor, [a.resident_id for a in appts])
         return [Visit(a, names.get(a.resident_id, "")) for a in appts]
 
-    async def mark(self, doctor: Doctor, appointment_id: int, attended: bool) -> Appointment:
-        """Mark one of today's (or an earlier) booked visits of this doctor. A no-show sends
-        the resident "we missed you — book again?"; attending a follow-up or annual check
-        records it in the resident's follow-up plan."""
+    async def markable(self, doctor: Doctor, appointment_id: int) -> Appointment:
+        """A booked visit of this doctor that has started (the server's clock decides, for
+        every press: the screen may be old). NotYours if not theirs or no longer booked;
+        TooEarly before its start."""
         appt = await self.bookings.appointment(appointment_id)
         if appt is None or appt.doctor_id != doctor.id:
             raise NotYours(appointment_id)
         await self._check(doctor, appt.resident_id)
-        _, end_of_today = self._day_bounds(self.today())
-        if appt.start_at.timestamp() >= end_of_today:
-            raise NotYours(appointment_id)  # a future day's visit cannot have happened yet
+        if appt.status != "booked":
+            raise NotYours(appointment_id)  # marked, moved or cancelled meanwhile
+        if appt.start_at > self.clock():
+            raise TooEarly(appt)  # it cannot have been attended or missed yet
+        return appt
+
+    def can_mark_now(self, appointment: Appointment) -> bool:
+        return appointment.status == "booked" and appointment.start_at <= self.clock()
+
+    async def mark(self, doctor: Doctor, appointment_id: int, attended: bool) -> Appointment:
+        """Mark a started, booked visit of this doctor. A no-show sends the resident "we missed
+        you — book again?" (the screen asks the doctor first); attending a follow-up or annual
+        check records it in the resident's follow-up plan."""
+        appt = await self.markable(doctor, appointment_id)
         now = self.clock()
         notify = []
         if not attended:

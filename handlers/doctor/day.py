@@ -12,11 +12,12 @@ from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.booking import Appointment
 from bot.domain.directory import Doctor
 from bot.domain.health import Reading
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
-from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
+from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours, TooEarly
 from bot.services.followup import Reason
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
@@ -71,7 +72,8 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
             lines.append(
                 f"  {STATUS_MARKS.get(a.status, '')} {_time(ctx, a.start_at)} {who} · {why}"
             )
-            if offset == 0 and a.status == "booked":
+            # Came / no-show only once the visit has started (checked again on every press).
+            if offset == 0 and day.can_mark_now(a):
                 at = _time(ctx, a.start_at)
                 buttons.append(
                     [
@@ -81,6 +83,23 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
                 )
     buttons.append([Button(ctx._("⬅️ Back"), MENU)])
     ctx.say("\n".join(lines), buttons, edit=True)
+
+
+async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
+    """A no-show sends the resident a message: ask before anything is marked or sent."""
+    names = await ctx.services.doctors.names(doctor, [appt.resident_id])
+    who = _name(ctx, names.get(appt.resident_id, ""), appt.resident_id)
+    ctx.say(
+        ctx._(
+            "Mark {name}'s visit at {time} as a no-show? They will get a message that they "
+            "were missed, with a button to book again."
+        ).format(name=who, time=_time(ctx, appt.start_at)),
+        [
+            [Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))],
+            [Button(ctx._("⬅️ Back"), TODAY)],
+        ],
+        edit=True,
+    )
 
 
 async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
@@ -180,13 +199,15 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("today", "att", "ns", "over", "rem", "flags", "card"))
+    action = data.choice(0, ("today", "att", "ns", "nsok", "over", "rem", "flags", "card"))
     doctor = await require(ctx, f"drd:{action}")
     service = ctx.services.doctor_day
     try:
         if action == "today":
             await today(ctx, doctor)
-        elif action in ("att", "ns"):
+        elif action == "ns":
+            await ask_noshow(ctx, doctor, await service.markable(doctor, data.int_part(1)))
+        elif action in ("att", "nsok"):
             await service.mark(doctor, data.int_part(1), attended=action == "att")
             ctx.notice(ctx._("Saved."))
             await today(ctx, doctor)
@@ -201,6 +222,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             await flags(ctx, doctor)
         else:
             await card(ctx, doctor, data.int_part(1))
+    except TooEarly as early:
+        ctx.say(
+            ctx._(
+                "The visit at {time} has not started yet, so it cannot be marked. Nothing was "
+                "changed and nothing was sent."
+            ).format(time=_time(ctx, early.appointment.start_at)),
+            back=TODAY,
+            edit=True,
+        )
     except NotYours:
         await ctx.services.doctors.denied(ctx.user, doctor, f"drd:{action}")
         raise NotADoctor(f"not the doctor's: drd:{action}") from None
