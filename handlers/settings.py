@@ -114,7 +114,11 @@ async def lang_command(ctx: Ctx) -> None:
     if ctx.user.consented:
         ctx.main_menu(ctx._("Language saved."))
     else:
+        from handlers.doctor.desk import desk_instead_of_onboarding
         from handlers.start import show_privacy
+
+        if await desk_instead_of_onboarding(ctx, ctx._("Language saved.")):
+            return
 
         await show_privacy(ctx)
 

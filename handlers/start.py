@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
-from bot.core import Button
+from bot.core import Button, Kind
 from bot.i18n import SUPPORTED
 from bot.router import Registry
 
@@ -84,7 +84,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 async def consent_needed(ctx: Ctx) -> None:
-    """Anything but the open routes before consent: explain and offer the notice."""
+    """Anything but the open routes before consent: explain and offer the notice (a linked
+    doctor's account gets the doctor's desk instead)."""
+    from handlers.doctor.desk import desk_instead_of_onboarding
+
+    note = ""
+    if ctx.msg.kind in (Kind.TEXT, Kind.COMMAND):
+        note = ctx._("I did not understand that. Here is your desk.")
+    if await desk_instead_of_onboarding(ctx, note):
+        return
     if ctx.user.locale is None:
         await start(ctx)
         return

@@ -220,6 +220,18 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
 
+async def desk_instead_of_onboarding(ctx: Ctx, note: str = "") -> bool:
+    """A linked doctor's account that never consented as a resident is a doctor's desk: what
+    would lead a resident to the privacy notice (a typed word, a number that is no option,
+    `/lang`, 🏠) shows the desk instead. False for anyone else."""
+    doctor = await ctx.services.doctors.doctor_for(ctx.msg.channel, ctx.msg.user_id)
+    if doctor is None:
+        return False
+    ctx.clear_state()
+    await desk(ctx, doctor, note)
+    return True
+
+
 # -- signing requests ------------------------------------------------------------------------
 async def show_requests(ctx: Ctx, doctor: Doctor) -> None:
     pending = await ctx.services.doctors.pending(doctor)
