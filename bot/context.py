@@ -40,6 +40,9 @@ class Ctx:
         self.state_changed = False
         self.deleted = False
         self.replies: list[Reply] = []
+        # Where ⬅️ Back leads in elder mode when a screen names none: the top screen of the
+        # feature whose button was pressed (Registry.top), else the main menu.
+        self.up: str | None = None
         self.toast: str | None = None
 
     # -- language -------------------------------------------------------------------------
@@ -119,6 +122,9 @@ class Ctx:
             text = short
         rows = self.layout(buttons, cols)
         nav: list[Button] = []
+        if self.elder and back is None and home is not False:
+            # Elder mode: Back and Home on every screen, also where the screen names no Back.
+            back = self.up or HOME
         if back:
             nav.append(Button(self._("⬅️ Back"), back))
         if home if home is not None else (self.elder or back is not None):

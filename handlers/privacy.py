@@ -97,7 +97,9 @@ async def ask_delete(ctx: Ctx) -> None:
             Button(ctx._("🗑 Yes, delete everything"), cb("privacy", "delok")),
             Button(ctx._("❌ No, keep my data"), cb("privacy", "keep")),
         ],
-        home=False,
+        # Before consent there is no menu to go back to; after it, Back leads to Settings.
+        back=cb("settings", "show") if ctx.user.consented else None,
+        home=ctx.user.consented,
     )
 
 
@@ -109,12 +111,14 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "delete":
         await ask_delete(ctx)
     elif action == "keep":
-        ctx.say(ctx._("Nothing was deleted."), home=True)
+        ctx.say(ctx._("Nothing was deleted."), back=cb("settings", "show"), home=True)
     else:
         await ctx.services.residents.delete(ctx.user.id)
         ctx.forget()
+        # Nothing is left to go back or home to: the one way on is to start again.
         ctx.say(
-            ctx._("All your data has been deleted. Send /start if you want to begin again."),
+            ctx._("All your data has been deleted. Tap below if you want to begin again."),
+            [Button(ctx._("▶️ Start again"), cb("start", "again"))],
             home=False,
         )
 

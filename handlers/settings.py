@@ -124,6 +124,7 @@ async def lang_command(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("settings", BACK)
     r.menu_item("settings", menu_entry)
     r.command("settings", menu_entry)
     r.command("lang", lang_command, open=True)

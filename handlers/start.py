@@ -25,7 +25,7 @@ async def start(ctx: Ctx) -> None:
         + "\n请选择语言 / Choose your language",
         language_buttons(),
         cols=2,
-        home=False,
+        home=None if ctx.user.consented else False,  # before consent there is no menu yet
     )
 
 
@@ -49,10 +49,12 @@ async def show_privacy(ctx: Ctx) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("lang", "consent", "privacy"))
-    data.expect(1 if action == "privacy" else 2)
+    action = data.choice(0, ("lang", "consent", "privacy", "again"))
+    data.expect(1 if action in ("privacy", "again") else 2)
     residents = ctx.services.residents
-    if action == "lang":
+    if action == "again":
+        await start(ctx)
+    elif action == "lang":
         code = data.choice(1, SUPPORTED)
         ctx.user = await residents.set_locale(ctx.user, code)
         ctx.t = ctx.rt.catalogs.get(code)

@@ -398,6 +398,7 @@ async def on_compose_text(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("broadcast", MENU)
     r.button("broadcast", on_button, open=True)
     r.state(TYPING, on_text, open=True, staff=True)
     r.state(COMPOSE, on_compose_text, open=True, staff=True)

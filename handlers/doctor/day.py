@@ -276,6 +276,7 @@ async def render_reminder(
 
 
 def register(r: Registry) -> None:
+    r.top("day", MENU)
     r.button("day", on_button, open=True)
     r.notification(NOSHOW_KIND, render_noshow)
     r.notification(REMINDER_KIND, render_reminder)

@@ -361,6 +361,7 @@ async def render_signing(
 
 
 def register(r: Registry) -> None:
+    r.top("desk", MENU)
     r.command("doctor", command, open=True)
     r.button("desk", on_button, open=True)
     r.notification(SIGNING_KIND, render_signing)

@@ -456,6 +456,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("book", LIST)
     r.menu_item("book", entry)
     r.button("book", on_button)
     r.notification(REMINDER_KIND, view.render_reminder)

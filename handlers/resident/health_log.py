@@ -496,6 +496,7 @@ async def check_rules(rt: Runtime) -> None:
 
 def register(r: Registry) -> None:
     r.on_startup(check_rules)
+    r.top("reading", HOME)
     r.button("reading", on_button)
     r.state(BP, on_text)
     r.state(GL, on_text)

@@ -352,5 +352,6 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("addchild", main.MENU)
     r.button("addchild", on_button)
     r.state(NICK_STATE, on_nickname)

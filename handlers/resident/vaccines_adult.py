@@ -193,5 +193,6 @@ async def render_adult(
 
 
 def register(r: Registry) -> None:
+    r.top("adultvax", SHOW)
     r.button("adultvax", on_button)
     r.notification(KIND, render_adult)

@@ -288,6 +288,7 @@ async def check_schedules(rt: Runtime) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("vaxremind", main.MENU)
     r.button("vaxremind", on_button)
     r.notification(KIND, render_child)
     r.on_startup(check_schedules)
