@@ -177,3 +177,21 @@ async def test_after_delete_there_are_buttons(
 def test_nothing_is_exempt_without_a_reason() -> None:
     assert all(why for why in (*NOT_PRESSED.values(), *NO_BACK.values(), *NO_BACK_TEXTS.values()))
     assert datetime(2026, 1, 1, tzinfo=UTC)  # the module's imports are used
+
+
+async def test_the_day_pickers_are_compact_in_elder_mode(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """31 days fit in 5 rows of 7 (plus Back / Home), not 16 rows of 2."""
+    u = make_user("6003")
+    await u.onboard()
+    await elder(rt, u)
+    await u.press_data(cb("addchild", "new"))
+    await u.text("Mimi")
+    await u.press_data(cb("addchild", "y", 2026))
+    await u.press_data(cb("addchild", "m", "202601"))
+    (picker,) = [r for r in u.all_replies() if r.buttons]
+    days = [b for row in picker.buttons for b in row if b.label.isdigit()]
+    assert len(days) == 31
+    assert len(picker.buttons) <= 6, [len(row) for row in picker.buttons]
+    assert has_back([picker]) and has_home([picker])

@@ -126,6 +126,7 @@ async def days(ctx: Ctx, month: date) -> None:
         ctx._("On which day? ({month})").format(month=ctx.t.month(month)),
         buttons,
         cols=7,
+        grid=True,
         back=cb("addchild", "y", month.year),
         edit=True,
     )

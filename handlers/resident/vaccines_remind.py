@@ -217,6 +217,7 @@ async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> Non
         ctx._("On which day?"),
         buttons,
         cols=7,
+        grid=True,
         back=cb("vaxremind", "pm", record.child.id, dose, month.year),
     )
 
