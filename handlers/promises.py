@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot import names
 from bot.domain.directory import Doctor
 from bot.domain.outbox import OutboxRow
 from bot.i18n import Translator
 
 
 def when(t: Translator, row: OutboxRow) -> str:
-    """The local date and time an outbox row is due: `Mon, 30 Nov at 18:00`."""
-    at = datetime.fromtimestamp(row.due_at, t.tz)
-    return t.gettext("{date} at {time}").format(date=t.weekday_date(at), time=t.time(at))
+    """The local date and time an outbox row is due, in the one style for planned messages."""
+    return t.weekday_datetime(datetime.fromtimestamp(row.due_at, t.tz))
 
 
 def reminders(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
@@ -40,16 +40,12 @@ def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
     return none
 
 
-def doctor_name(t: Translator, doctor: Doctor) -> str:
-    return doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
-
-
 def flagged(t: Translator, seen_by: Doctor | None) -> str:
     """Whether a danger-sign reading reaches a doctor: only when one sees it on their desk."""
     if seen_by is not None:
         return t.gettext(
             "I have marked this reading for your family doctor {doctor}: it is on their desk."
-        ).format(doctor=doctor_name(t, seen_by))
+        ).format(doctor=names.doctor_name(t.locale, seen_by))
     return t.gettext(
         "No family doctor sees your readings here yet (you are not signed with a team on "
         "Doorstep), so please call them yourself."

@@ -66,7 +66,7 @@ async def test_today_came_and_no_show(
     await doctor.press(f"{T1} came")
     await doctor.press(f"{T2} no-show")
     # A no-show asks first; nothing is marked or sent until "Yes".
-    assert "Mark Zhao Min's visit at 1:45" in doctor.texts()
+    assert "Mark Zhao Min's visit at 13:45 as a no-show?" in doctor.texts()
     assert (await bookings.appointment(missed)).status == "booked"
     assert await rt.stores.outbox.for_resident(zhao, "doctor_noshow") == []
     await doctor.press("Yes, no-show")
@@ -114,7 +114,7 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     assert "2 overdue follow-ups" in text
     assert text.index("Old Annual") < text.index("Late Follow")  # due 2025-12-31 first
     assert "All Fine" not in text and "New Elder" not in text
-    assert "due December 31, 2025" in text
+    assert "due 31 Dec 2025" in text
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Reminder planned."
     await doctor.press("Remind 2")

@@ -106,7 +106,7 @@ async def test_a_follow_up_due_date_is_the_same_on_every_view(
     ]
     assert annual.due == date(2025, 12, 31) and annual.overdue
     t = rt.catalogs.get("en")
-    shown = t.date(annual.due, "long")
+    shown = t.date(annual.due)
     await resident.text("/health")
     assert f"was due by {shown}" in resident.texts()
     await doctor.press("Overdue")
@@ -138,6 +138,6 @@ async def test_a_new_elder_is_not_called_overdue_anywhere(
     doctor = await linked_doctor(rt, make_user)
     t = rt.catalogs.get("en")
     await resident.text("/health")
-    assert f"due by {t.date(date(2026, 12, 31), 'long')}" in resident.texts()
+    assert f"due by {t.date(date(2026, 12, 31))}" in resident.texts()
     await doctor.press("Overdue")
     assert "New Elder" not in doctor.texts()

@@ -122,7 +122,7 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
         who = _name(ctx, item.name, item.resident_id)
         lines.append(
             f"{i}. {who} · {ctx._(FOLLOWUP_LABELS[item.reason])} · "
-            + ctx._("due {date}").format(date=ctx.t.date(item.due, "long"))
+            + ctx._("due {date}").format(date=ctx.t.date(item.due))
         )
         rows.append(
             [
