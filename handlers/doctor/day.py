@@ -193,7 +193,13 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
             lines.append(ctx._("👶 {name}: up to date").format(name=name))
             continue
         lines.append(ctx._("👶 {name}:").format(name=name))
-        lines += [f"  {s.code}: {vaccines_view.dose_when(ctx.t, s, child.today)}" for s in shown]
+        lines += [
+            "  "
+            + ctx._("{dose}: {when}").format(
+                dose=s.code, when=vaccines_view.dose_when(ctx.t, s, child.today)
+            )
+            for s in shown
+        ]
     lines += await doctor_medicines.card_lines(ctx, c.resident_id)
     ctx.say("\n".join(lines), back=MENU, edit=True)
 
