@@ -13,6 +13,9 @@ from bot.i18n import N_
 from bot.router import Registry
 from handlers.start import LANGUAGE_NAMES
 
+# Not a table: each child's open doses as every screen shows them (dose_state), so the export
+# states the same status as the card, the doctor's card and the reminders.
+PLAN = "vaccine_plan"
 # What each kind of stored record is, in words; the JSON file has every column. A table
 # without a title here (a new feature's) is still counted, under its own name.
 TABLE_TITLES: dict[str, str] = {
@@ -48,6 +51,7 @@ TABLE_TITLES: dict[str, str] = {
     "ticket_ratings": N_("your ratings of answers"),
     "satisfaction_answers": N_("your satisfaction answers after visits"),
     "redflag_events": N_("emergency signs you typed (which sign, not your words)"),
+    PLAN: N_("your children's open vaccine doses, worked out from the doses recorded"),
 }
 
 
@@ -78,7 +82,19 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
 
 async def export(ctx: Ctx) -> None:
     """Send what is stored about the user: a readable message plus a JSON file."""
-    data = await ctx.services.residents.export(ctx.user.id)
+    data: dict[str, list[dict[str, Any]]] = dict(await ctx.services.residents.export(ctx.user.id))
+    data[PLAN] = [
+        {
+            "child": child.nickname,
+            "born": child.born.isoformat(),
+            "dose": s.code,
+            "state": str(s.shown),
+            "give_from": s.give_from.isoformat(),
+            "deadline": s.deadline.isoformat() if s.deadline else None,
+        }
+        for child in await ctx.services.child_vaccines.status(ctx.user.id)
+        for s in child.doses
+    ]
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     ctx.say(_readable(ctx, data), home=True)
     ctx.document(

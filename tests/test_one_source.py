@@ -4,6 +4,7 @@ reminders), compared with each other and with the one function that decides them
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 
@@ -141,3 +142,24 @@ async def test_a_new_elder_is_not_called_overdue_anywhere(
     assert f"due by {t.date(date(2026, 12, 31))}" in resident.texts()
     await doctor.press("Overdue")
     assert "New Elder" not in doctor.texts()
+
+
+async def test_the_export_states_each_dose_as_the_card_does(user: ChatUser) -> None:
+    rt = user.rt
+    rid = (await rt.stores.residents.load(user.channel, user.user_id))[0].id  # type: ignore[index]
+    svc = rt.services.children
+    child = await svc.add(rid, "Xiaobao", date(2025, 11, 1))
+    record = await svc.mine(rid, child.id)
+    assert record is not None
+    await svc.record_doses(record, {"HepB-1": date(2025, 11, 1)})
+    record = await svc.mine(rid, child.id)
+    assert record is not None
+    plan = svc.plan(record)
+    await user.text("/mydata")
+    (doc,) = [r.document for r in user.all_replies() if r.document is not None]
+    exported = json.loads(doc.content)["vaccine_plan"]
+    expected = [s for s in states(plan) if s.shown is not Shown.CLOSED]
+    assert [(e["dose"], e["state"], e["give_from"]) for e in exported] == [
+        (s.code, str(s.shown), s.give_from.isoformat()) for s in expected
+    ]
+    assert "open vaccine doses" in user.texts()
