@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot import names
-from bot.domain.directory import Doctor
 from bot.domain.outbox import OutboxRow
 from bot.i18n import Translator
 
@@ -39,14 +37,3 @@ def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
         return t.gettext("They get a message from the bot about it.")
     return none
 
-
-def flagged(t: Translator, seen_by: Doctor | None) -> str:
-    """Whether a danger-sign reading reaches a doctor: only when one sees it on their desk."""
-    if seen_by is not None:
-        return t.gettext(
-            "I have marked this reading for your family doctor {doctor}: it is on their desk."
-        ).format(doctor=names.doctor_name(t.locale, seen_by))
-    return t.gettext(
-        "No family doctor sees your readings here yet (you are not signed with a team on "
-        "Doorstep), so please call them yourself."
-    )

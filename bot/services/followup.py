@@ -31,7 +31,6 @@ REMIND_AHEAD_DAYS = 14
 REMIND_AT = time(10, 0)  # local time of day reminders are planned for
 OVERDUE_REMINDER_VALID_DAYS = 7
 NOTIFICATION_KIND = "followup"
-STAGES = ("ahead", "week", "overdue")  # a reminder's stage, part of its dedupe key
 
 
 class Reason(StrEnum):

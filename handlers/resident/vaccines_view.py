@@ -11,7 +11,7 @@ from bot.domain.vaccines import Child
 from bot.i18n import N_, Translator
 from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.dose_state import DoseState, Shown, states
-from bot.services.vaccines.engine import Plan, PlannedDose, Reason, Status
+from bot.services.vaccines.engine import Plan, PlannedDose, Reason
 from bot.services.vaccines.model import add_span
 
 NEXT_SHOWN = 4
