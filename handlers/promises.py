@@ -36,4 +36,3 @@ def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
     if rows:
         return t.gettext("They get a message from the bot about it.")
     return none
-
