@@ -40,6 +40,9 @@ class Ctx:
         self.state_changed = False
         self.deleted = False
         self.replies: list[Reply] = []
+        # Where ⬅️ Back leads in elder mode when a screen names none: the top screen of the
+        # feature whose button was pressed (Registry.top), else the main menu.
+        self.up: str | None = None
         self.toast: str | None = None
 
     # -- language -------------------------------------------------------------------------
@@ -107,6 +110,7 @@ class Ctx:
         edit: bool = False,
         short: str | None = None,
         wants_text: bool = False,
+        grid: bool = False,
     ) -> None:
         """Answer with text and inline buttons laid out for the user's mode.
 
@@ -114,11 +118,16 @@ class Ctx:
         Back / Home row. Otherwise buttons go `cols` per row and Back / Home appear when asked.
         `wants_text`: the screen asks for a typed value, so a typed number is that value,
         not an option number, on channels that number their options (see `Reply`).
+        `grid`: the buttons are short labels of one kind (days of a month): `cols` per row
+        in elder mode too, so 31 days are 5 rows, not 16.
         """
         if self.elder and short:
             text = short
-        rows = self.layout(buttons, cols)
+        rows = self.layout(buttons, cols, grid=grid)
         nav: list[Button] = []
+        if self.elder and back is None and home is not False:
+            # Elder mode: Back and Home on every screen, also where the screen names no Back.
+            back = self.up or HOME
         if back:
             nav.append(Button(self._("⬅️ Back"), back))
         if home if home is not None else (self.elder or back is not None):
@@ -128,13 +137,16 @@ class Ctx:
         self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit, wants_text=wants_text))
 
     def layout(
-        self, buttons: Sequence[Button] | Sequence[Sequence[Button]], cols: int = 1
+        self,
+        buttons: Sequence[Button] | Sequence[Sequence[Button]],
+        cols: int = 1,
+        grid: bool = False,
     ) -> list[tuple[Button, ...]]:
         if not buttons:
             return []
         if isinstance(buttons[0], Button):
             flat = cast("list[Button]", list(buttons))
-            per_row = min(cols, 2) if self.elder else cols
+            per_row = min(cols, 2) if self.elder and not grid else cols
             return [tuple(flat[i : i + per_row]) for i in range(0, len(flat), max(per_row, 1))]
         rows: list[tuple[Button, ...]] = []
         for given in cast("Sequence[Sequence[Button]]", buttons):

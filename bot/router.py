@@ -65,6 +65,7 @@ class Registry:
     menu: dict[str, Handler] = field(default_factory=dict)
     states: dict[str, Handler] = field(default_factory=dict)
     fallbacks: dict[str, Handler] = field(default_factory=dict)
+    tops: dict[str, str] = field(default_factory=dict)
     # Reachable before the privacy consent (language, consent itself, help, data rights).
     open_commands: set[str] = field(default_factory=set)
     open_buttons: set[str] = field(default_factory=set)
@@ -103,6 +104,11 @@ class Registry:
     def text_guard(self, fn: Callable[[Ctx], Awaitable[bool]]) -> None:
         """Runs first on anything typed, in every state, before consent; True if it answered."""
         self.text_guards.append(fn)
+
+    def top(self, feature: str, data: str) -> None:
+        """The feature's top screen (a button's data): where ⬅️ Back leads in elder mode from
+        a screen of the feature that names no Back of its own."""
+        self._put(self.tops, feature, data)
 
     def fallback(self, kind: str, fn: Handler) -> None:
         """Handlers for what no other route took: 'text', 'location', 'contact', 'media',
@@ -235,6 +241,8 @@ class Router:
             if not consented and data.feature not in reg.open_buttons:
                 await self._fallback(ctx, "consent")
                 return
+            up = reg.tops.get(data.feature)
+            ctx.up = up if up != msg.data else None  # on the top screen itself: the menu
             await fn_b(ctx, data)
             return
         if msg.kind is Kind.TEXT:

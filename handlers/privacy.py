@@ -13,6 +13,9 @@ from bot.i18n import N_
 from bot.router import Registry
 from handlers.start import LANGUAGE_NAMES
 
+# Not a table: each child's open doses as every screen shows them (dose_state), so the export
+# states the same status as the card, the doctor's card and the reminders.
+PLAN = "vaccine_plan"
 # What each kind of stored record is, in words; the JSON file has every column. A table
 # without a title here (a new feature's) is still counted, under its own name.
 TABLE_TITLES: dict[str, str] = {
@@ -48,6 +51,7 @@ TABLE_TITLES: dict[str, str] = {
     "ticket_ratings": N_("your ratings of answers"),
     "satisfaction_answers": N_("your satisfaction answers after visits"),
     "redflag_events": N_("emergency signs you typed (which sign, not your words)"),
+    PLAN: N_("your children's open vaccine doses, worked out from the doses recorded"),
 }
 
 
@@ -78,7 +82,19 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
 
 async def export(ctx: Ctx) -> None:
     """Send what is stored about the user: a readable message plus a JSON file."""
-    data = await ctx.services.residents.export(ctx.user.id)
+    data: dict[str, list[dict[str, Any]]] = dict(await ctx.services.residents.export(ctx.user.id))
+    data[PLAN] = [
+        {
+            "child": child.nickname,
+            "born": child.born.isoformat(),
+            "dose": s.code,
+            "state": str(s.shown),
+            "give_from": s.give_from.isoformat(),
+            "deadline": s.deadline.isoformat() if s.deadline else None,
+        }
+        for child in await ctx.services.child_vaccines.status(ctx.user.id)
+        for s in child.doses
+    ]
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     ctx.say(_readable(ctx, data), home=True)
     ctx.document(
@@ -97,7 +113,9 @@ async def ask_delete(ctx: Ctx) -> None:
             Button(ctx._("🗑 Yes, delete everything"), cb("privacy", "delok")),
             Button(ctx._("❌ No, keep my data"), cb("privacy", "keep")),
         ],
-        home=False,
+        # Before consent there is no menu to go back to; after it, Back leads to Settings.
+        back=cb("settings", "show") if ctx.user.consented else None,
+        home=ctx.user.consented,
     )
 
 
@@ -109,12 +127,14 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "delete":
         await ask_delete(ctx)
     elif action == "keep":
-        ctx.say(ctx._("Nothing was deleted."), home=True)
+        ctx.say(ctx._("Nothing was deleted."), back=cb("settings", "show"), home=True)
     else:
         await ctx.services.residents.delete(ctx.user.id)
         ctx.forget()
+        # Nothing is left to go back or home to: the one way on is to start again.
         ctx.say(
-            ctx._("All your data has been deleted. Send /start if you want to begin again."),
+            ctx._("All your data has been deleted. Tap below if you want to begin again."),
+            [Button(ctx._("▶️ Start again"), cb("start", "again"))],
             home=False,
         )
 

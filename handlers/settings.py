@@ -114,12 +114,17 @@ async def lang_command(ctx: Ctx) -> None:
     if ctx.user.consented:
         ctx.main_menu(ctx._("Language saved."))
     else:
+        from handlers.doctor.desk import desk_instead_of_onboarding
         from handlers.start import show_privacy
+
+        if await desk_instead_of_onboarding(ctx, ctx._("Language saved.")):
+            return
 
         await show_privacy(ctx)
 
 
 def register(r: Registry) -> None:
+    r.top("settings", BACK)
     r.menu_item("settings", menu_entry)
     r.command("settings", menu_entry)
     r.command("lang", lang_command, open=True)

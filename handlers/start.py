@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
-from bot.core import Button
+from bot.core import Button, Kind
 from bot.i18n import SUPPORTED
 from bot.router import Registry
 
@@ -25,7 +25,7 @@ async def start(ctx: Ctx) -> None:
         + "\n请选择语言 / Choose your language",
         language_buttons(),
         cols=2,
-        home=False,
+        home=None if ctx.user.consented else False,  # before consent there is no menu yet
     )
 
 
@@ -49,10 +49,12 @@ async def show_privacy(ctx: Ctx) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("lang", "consent", "privacy"))
-    data.expect(1 if action == "privacy" else 2)
+    action = data.choice(0, ("lang", "consent", "privacy", "again"))
+    data.expect(1 if action in ("privacy", "again") else 2)
     residents = ctx.services.residents
-    if action == "lang":
+    if action == "again":
+        await start(ctx)
+    elif action == "lang":
         code = data.choice(1, SUPPORTED)
         ctx.user = await residents.set_locale(ctx.user, code)
         ctx.t = ctx.rt.catalogs.get(code)
@@ -84,7 +86,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 async def consent_needed(ctx: Ctx) -> None:
-    """Anything but the open routes before consent: explain and offer the notice."""
+    """Anything but the open routes before consent: explain and offer the notice (a linked
+    doctor's account gets the doctor's desk instead)."""
+    from handlers.doctor.desk import desk_instead_of_onboarding
+
+    note = ""
+    if ctx.msg.kind in (Kind.TEXT, Kind.COMMAND):
+        note = ctx._("I did not understand that. Here is your desk.")
+    if await desk_instead_of_onboarding(ctx, note):
+        return
     if ctx.user.locale is None:
         await start(ctx)
         return

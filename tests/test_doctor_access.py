@@ -214,3 +214,27 @@ def test_invite_codes_share_one_alphabet_and_normalisation() -> None:
     assert invite_codes.normalize(code.lower().replace("-", " ")) == code.replace("-", "")
     assert invite_codes.hash_code(code) == invite_codes.hash_code(code.lower())
     assert len(invite_codes.new_code(CODE_LENGTH)) == CODE_LENGTH
+
+
+async def test_a_doctor_who_never_went_through_start_never_lands_in_onboarding(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """Linked with /doctor CODE and nothing else: a typed word, a number that is no option,
+    /lang en, 🏠 and an unknown command all answer with the doctor's desk, never the
+    resident's privacy-consent screen."""
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    loaded = await rt.stores.residents.load(doctor.channel, doctor.user_id)
+    assert loaded is not None and not loaded[0].consented
+    for typed in ("7", "hello", "/lang en", "/lang zh", "/settings"):
+        await doctor.text(typed)
+        text = doctor.texts()
+        assert "Doctor's desk" in text or "医生工作台" in text or "👩‍⚕️" in text, (typed, text)
+        assert "privacy notice" not in text.lower() and "隐私" not in text, (typed, text)
+    await doctor.text("/lang en")
+    await doctor.press("Home")
+    assert "👩‍⚕️" in doctor.texts() and "privacy notice" not in doctor.texts().lower()
+    # A resident who is not a doctor still gets the notice.
+    stranger = make_user("stranger")
+    await stranger.text("/lang en")
+    assert "privacy" in stranger.texts().lower()

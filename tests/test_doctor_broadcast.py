@@ -432,3 +432,26 @@ async def test_an_old_confirm_screen_cannot_send_or_discard_a_newer_draft(
     await doctor.press_data(new["✅"])
     sent = await rt.services.broadcasts.recent(await _wang(rt))
     assert len(sent) == 1 and sent[0].text == "Draft B"
+
+
+async def test_a_scheduled_time_that_passed_before_send_sends_nothing(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock
+) -> None:
+    """The confirm screen said 14:00; Send pressed at 14:10 is not sent at another time."""
+    from datetime import timedelta
+
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("All my signed residents")
+    await doctor.press("Type my own message")
+    await doctor.text("Checks on Saturday.")
+    await doctor.press("Later today")
+    await doctor.press("14:00")
+    assert "When:" in doctor.texts()
+    clock.set(clock.current + timedelta(hours=4, minutes=10))  # 14:10 in Shanghai
+    await doctor.press("Send to")
+    assert "has passed, so nothing was sent" in doctor.texts()
+    assert "When should it go out?" in doctor.texts()
+    assert await rt.services.broadcasts.recent(await _wang(rt)) == []

@@ -4,7 +4,7 @@ danger-sign flags, and the resident's card, all limited to the doctor's own team
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.callbacks import cb
 from bot.runtime import Runtime
@@ -33,7 +33,9 @@ async def audit(rt: Runtime) -> list[tuple[str, int | None]]:
     return [(e.action, e.target_resident_id) for e in await rt.stores.doctors.audit_since(0)]
 
 
-async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., ChatUser]) -> None:
+async def test_today_came_and_no_show(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
     await load_district(rt)
     today = date(2026, 11, 24)  # a Tuesday: Dr Wang sees residents from 13:30
     li = await signed_resident(rt, "li", name="Li Hua", conditions=("hypertension",))
@@ -50,9 +52,24 @@ async def test_today_came_and_no_show(rt: Runtime, make_user: Callable[..., Chat
     assert f"{T1} Li Hua · Chronic disease follow-up" in text
     assert f"{T2} Zhao Min · General consultation" in text
     assert "Elderly annual health check" in text  # tomorrow's, listed
+    # 10:00: the visits have not started, so there is nothing to mark yet, and a forged or old
+    # press is answered plainly: nothing changed, nothing sent.
+    assert not any("no-show" in label or "came" in label for label in doctor.labels())
+    bookings = rt.stores.booking
+    for data in (cb("day", "ns", missed), cb("day", "nsok", missed), cb("day", "att", came)):
+        await doctor.press_data(data)
+        assert "has not started yet" in doctor.texts() and "nothing was sent" in doctor.texts()
+    assert (await bookings.appointment(missed)).status == "booked"
+    assert await rt.stores.outbox.for_resident(zhao, "doctor_noshow") == []
+    clock.set(datetime(2026, 11, 24, 5, 50, tzinfo=UTC))  # 13:50 in Shanghai
+    await doctor.press_data(cb("day", "today"))
     await doctor.press(f"{T1} came")
     await doctor.press(f"{T2} no-show")
-    bookings = rt.stores.booking
+    # A no-show asks first; nothing is marked or sent until "Yes".
+    assert "Mark Zhao Min's visit at 13:45 as a no-show?" in doctor.texts()
+    assert (await bookings.appointment(missed)).status == "booked"
+    assert await rt.stores.outbox.for_resident(zhao, "doctor_noshow") == []
+    await doctor.press("Yes, no-show")
     assert (await bookings.appointment(came)).status == "attended"
     assert (await bookings.appointment(missed)).status == "no_show"
     # The attended chronic visit counts as this quarter's follow-up.
@@ -86,15 +103,20 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     late = await signed_resident(rt, "late", name="Late Follow", conditions=("hypertension",))
     await health.record_event(late, "followup", date(2026, 5, 6))  # nothing since Q2
     elder = await signed_resident(rt, "elder", name="Old Annual", birth_year=1950)
+    # A check recorded in 2024 and none in 2025: the 2025 check is overdue (the plan's rule).
+    await health.record_event(elder, "annual_check", date(2024, 6, 1))
+    # No check ever recorded: nothing is claimed about last year, so not overdue.
+    await signed_resident(rt, "new", name="New Elder", birth_year=1950)
     await signed_resident(rt, "fine", name="All Fine", conditions=("diabetes2",))
     doctor = await linked_doctor(rt, make_user)
     await doctor.press("Overdue")
     text = doctor.texts()
     assert "2 overdue follow-ups" in text
     assert text.index("Old Annual") < text.index("Late Follow")  # due 2025-12-31 first
-    assert "All Fine" not in text
+    assert "All Fine" not in text and "New Elder" not in text
+    assert "due 31 Dec 2025" in text
     await doctor.press("Remind 2")
-    assert doctor.last.toast == "Reminder sent."
+    assert doctor.last.toast == "Reminder planned."
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Already reminded today."
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
@@ -132,7 +154,7 @@ async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -
     assert "Children's vaccines: no children recorded" in card
     await rt.services.children.add(rid, "Xiaobao", date(2026, 11, 20))
     await doctor.press_data(cb("day", "card", rid))
-    assert "👶 Xiaobao: due now: " in doctor.texts() and "HepB-1" in doctor.texts()
+    assert "👶 Xiaobao:" in doctor.texts() and "HepB-1: late" in doctor.texts()
     assert ("view_card", rid) in await audit(rt)
 
 
@@ -181,6 +203,9 @@ async def test_only_signed_or_recently_seen_residents_are_reachable(
     assert "BP 150/95" in card
     # The name was given to Chen's team, not Wang's: the card does not show it.
     assert "Chen Signed" not in card and f"Resident #{rid}" in card
+    booked_visit = await rt.stores.booking.appointment(visit)
+    assert booked_visit is not None
+    clock.set(booked_visit.start_at)  # the visit has started: it can be marked
     await doctor.press_data(cb("day", "att", visit))
     assert (await rt.stores.booking.appointment(visit)).status == "attended"
 

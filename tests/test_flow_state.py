@@ -24,13 +24,14 @@ def test_round_trip_and_old_shapes() -> None:
 
 async def test_a_reading_in_progress_survives_a_restart(user: ChatUser, rt: Runtime) -> None:
     await user.text("/bp")
+    await user.press("Exact numbers (keypad)")
     await user.press("1")
     await user.press("5")
     await user.press("0")
     await user.press("✅")
     loaded = await rt.stores.residents.load("test", user.user_id)
     assert loaded is not None
-    assert BpEntry.from_state(loaded[1]) == BpEntry(step="dia", sys=150)
+    assert BpEntry.from_state(loaded[1]) == BpEntry(step="dia", sys=150, quick=False)
     # A new runtime (a restart) reads the same state from the database and goes on.
     again = Runtime(rt.settings, clock=rt.clock)
     await again.start()

@@ -47,6 +47,7 @@ async def test_log_blood_pressure_with_buttons_only(user: ChatUser) -> None:
     await user.text("/health")
     assert "My health" in user.texts()
     await user.press("Log blood pressure")
+    await user.press("Exact numbers (keypad)")
     assert "Step 1 of 3" in user.texts()
     await tap(user, "134", "✅")
     assert "Step 2 of 3" in user.texts() and "134" in user.texts()
@@ -65,6 +66,7 @@ async def test_log_blood_pressure_with_buttons_only(user: ChatUser) -> None:
 async def test_pulse_from_the_keypad(user: ChatUser) -> None:
     await user.text("/health")
     await user.press("Log blood pressure")
+    await user.press("Exact numbers (keypad)")
     await tap(user, "128", "✅", "78", "✅", "72", "✅")
     assert "128/78 mmHg, pulse 72" in user.texts()
     assert [(r.systolic, r.diastolic, r.pulse) for r in await readings(user)] == [(128, 78, 72)]
@@ -114,6 +116,7 @@ async def test_invalid_typed_values_keep_the_state_for_a_retry(user: ChatUser) -
 async def test_invalid_keypad_values_are_corrected_in_place(user: ChatUser) -> None:
     await user.text("/health")
     await user.press("Log blood pressure")
+    await user.press("Exact numbers (keypad)")
     await tap(user, "300", "✅")
     assert "between 60 and 260" in user.texts() and "Step 1 of 3" in user.texts()
     await tap(user, "120", "✅", "130", "✅")

@@ -106,7 +106,7 @@ async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> Non
     assert snooze is not None
     await user.press_data(snooze)
     on = today + timedelta(days=3)
-    assert f"again on {t.weekday_date(on)}" in user.texts()
+    assert f"I will remind you on {t.weekday_date(on)}" in user.texts()
     await user.press_data(snooze)  # twice: still one snoozed row
     snoozed = [r for r in await vaccine_rows(rt, rid) if r.dedupe_key.startswith("vxz:")]
     assert len(snoozed) == 1

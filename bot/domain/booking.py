@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.outbox import OutboxRow
+
 BOOKED = "booked"
 CANCELLED = "cancelled"
 MOVED = "moved"
@@ -68,6 +70,9 @@ class BookResult:
     problem: Problem | None = None
     slot: Slot | None = None
     previous: Appointment | None = None
+    # The reminder rows the booking actually has in the outbox, read back in the booking's
+    # transaction: what the confirmation may promise (none when booked too late for any).
+    reminders: tuple[OutboxRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

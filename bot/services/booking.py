@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.booking import BOOKED, REASONS, Appointment, BookResult, Problem, Slot, SlotCheck
 from bot.domain.directory import Doctor, Station
-from bot.domain.outbox import Planned
+from bot.domain.outbox import OutboxRow, Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService, Team
 from bot.services.hours import Hours, HoursError, parse_hours
@@ -335,6 +335,11 @@ class BookingService:
         self, resident_id: int, appointment_id: int, now: datetime
     ) -> Appointment | Problem:
         return await self.store.confirm(resident_id, appointment_id, now, self.rules)
+
+    async def reminders_of(self, appointment: Appointment) -> list[OutboxRow]:
+        """The booking's reminders still to come: its pending outbox rows (one function for
+        every view that mentions them: the confirmation, My appointments)."""
+        return await self.store.pending_reminders(self.reminders.keys(appointment.id))
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         return await self.store.upcoming(resident_id, now)

@@ -12,6 +12,7 @@ from datetime import date
 
 from bot.domain.broadcasts import Recipient
 from bot.services.vaccines.children import ChildService
+from bot.services.vaccines.dose_state import DoseState, Shown, states
 from bot.services.vaccines.engine import Plan, Status
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.vaccines import VaccineStore
@@ -21,11 +22,26 @@ NOW = (Status.DUE, Status.OVERDUE)
 
 @dataclass(frozen=True, slots=True)
 class ChildStatus:
+    """A child on the doctor's card: its open doses' states (bot.services.vaccines.dose_state,
+    the same function as the resident's card), in view order."""
+
     nickname: str
     born: date
-    due_now: tuple[str, ...]  # dose codes due or overdue today
-    next_dose: str | None  # the next upcoming dose and the day it may be given
-    next_on: date | None
+    today: date
+    doses: tuple[DoseState, ...]  # open doses: late, due, then upcoming (missed last)
+
+    @property
+    def now(self) -> tuple[DoseState, ...]:
+        """Late or due, and may be given today."""
+        return tuple(s for s in self.doses if s.now)
+
+    @property
+    def next(self) -> DoseState | None:
+        """The first dose that has to wait (late-waiting or upcoming)."""
+        wait = (Shown.LATE_WAITING, Shown.UPCOMING)
+        return min(
+            (s for s in self.doses if s.shown in wait), key=lambda s: s.give_from, default=None
+        )
 
 
 def due_this_month(plan: Plan, today: date) -> bool:
@@ -67,16 +83,6 @@ class ChildVaccines:
             if record is None:
                 continue
             plan = self.children.plan(record)
-            upcoming = sorted(
-                (d for d in plan.doses if d.status is Status.UPCOMING), key=lambda d: d.due
-            )
-            out.append(
-                ChildStatus(
-                    nickname=child.nickname,
-                    born=child.born,
-                    due_now=tuple(d.dose for d in plan.doses if d.status in NOW),
-                    next_dose=upcoming[0].dose if upcoming else None,
-                    next_on=upcoming[0].due if upcoming else None,
-                )
-            )
+            open_doses = [x for x in states(plan) if x.shown is not Shown.CLOSED]
+            out.append(ChildStatus(child.nickname, child.born, plan.today, tuple(open_doses)))
         return out

@@ -24,7 +24,7 @@ from bot.services import followup
 from bot.services.booking import ReminderPolicy
 from bot.services.child_vaccines import ChildStatus, ChildVaccines
 from bot.services.doctors import DoctorService
-from bot.services.followup import ELDERLY_AGE, Reason
+from bot.services.followup import Reason
 from bot.services.health import HealthService, history_from
 from bot.storage.booking import BookingStore
 from bot.storage.doctors import DoctorStore
@@ -42,6 +42,14 @@ FLAGS_SHOWN = 10
 
 class NotYours(Exception):
     """The resident or visit is not the doctor's team's (or no longer exists)."""
+
+
+class TooEarly(Exception):
+    """The visit has not started yet: it cannot have been attended or missed."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(appointment.id)
+        self.appointment = appointment
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +84,9 @@ class Card:
 
 
 def overdue_items(history: followup.History, today: date) -> list[tuple[Reason, date]]:
-    """What is overdue: the follow-up plan's overdue items, plus the elderly annual check
-    when a resident aged 65+ last year had none last year or this year (the plan itself counts
-    a year's check as due until 31 December, so it is never "overdue" within the year)."""
-    out = [(d.reason, d.due) for d in followup.plan(history, today) if d.overdue]
-    by = history.birth_year
-    if by is not None and followup.age_in(today.year - 1, by) >= ELDERLY_AGE:
-        last = history.last_annual_check
-        if last is None or last.year < today.year - 1:
-            out.append((Reason.ANNUAL, date(today.year - 1, 12, 31)))
-    return out
+    """What is overdue: exactly the follow-up plan's overdue items (the resident's page shows
+    the same items with the same due dates; no second rule here)."""
+    return [(d.reason, d.due) for d in followup.plan(history, today) if d.overdue]
 
 
 class DoctorDay:
@@ -129,17 +130,28 @@ class DoctorDay:
         names = await self.doctors.names(doctor, [a.resident_id for a in appts])
         return [Visit(a, names.get(a.resident_id, "")) for a in appts]
 
-    async def mark(self, doctor: Doctor, appointment_id: int, attended: bool) -> Appointment:
-        """Mark one of today's (or an earlier) booked visits of this doctor. A no-show sends
-        the resident "we missed you — book again?"; attending a follow-up or annual check
-        records it in the resident's follow-up plan."""
+    async def markable(self, doctor: Doctor, appointment_id: int) -> Appointment:
+        """A booked visit of this doctor that has started (the server's clock decides, for
+        every press: the screen may be old). NotYours if not theirs or no longer booked;
+        TooEarly before its start."""
         appt = await self.bookings.appointment(appointment_id)
         if appt is None or appt.doctor_id != doctor.id:
             raise NotYours(appointment_id)
         await self._check(doctor, appt.resident_id)
-        _, end_of_today = self._day_bounds(self.today())
-        if appt.start_at.timestamp() >= end_of_today:
-            raise NotYours(appointment_id)  # a future day's visit cannot have happened yet
+        if appt.status != "booked":
+            raise NotYours(appointment_id)  # marked, moved or cancelled meanwhile
+        if appt.start_at > self.clock():
+            raise TooEarly(appt)  # it cannot have been attended or missed yet
+        return appt
+
+    def can_mark_now(self, appointment: Appointment) -> bool:
+        return appointment.status == "booked" and appointment.start_at <= self.clock()
+
+    async def mark(self, doctor: Doctor, appointment_id: int, attended: bool) -> Appointment:
+        """Mark a started, booked visit of this doctor. A no-show sends the resident "we missed
+        you — book again?" (the screen asks the doctor first); attending a follow-up or annual
+        check records it in the resident's follow-up plan."""
+        appt = await self.markable(doctor, appointment_id)
         now = self.clock()
         notify = []
         if not attended:

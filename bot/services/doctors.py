@@ -26,7 +26,7 @@ from bot.domain.clock import Clock
 from bot.domain.directory import Doctor, SigningRequest
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.guessing import CodeKind
-from bot.domain.outbox import Planned
+from bot.domain.outbox import OutboxRow, Planned
 from bot.i18n import N_
 from bot.services.directory import DirectoryService
 from bot.services.doctor_stepup import DoctorStepUp
@@ -84,6 +84,14 @@ def team_ids(doctor: Doctor, everyone: Sequence[Doctor]) -> list[str]:
         return [doctor.id]
     ids = [d.id for d in everyone if d.centre_id == doctor.centre_id and d.team == doctor.team]
     return sorted(set(ids) | {doctor.id})
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decided signing request and the message to the resident that is actually planned."""
+
+    request: SigningRequest
+    notices: tuple[OutboxRow, ...]
 
 
 class DoctorService:
@@ -264,9 +272,10 @@ class DoctorService:
 
     async def decide(
         self, doctor: Doctor, request_id: int, approve: bool, reason_key: str = ""
-    ) -> SigningRequest | None:
+    ) -> Decided | None:
         """Approve or decline a pending request of the team; tell the resident (an outbox row
-        rendered in their language). None if the request is not the team's or not pending.
+        rendered in their language, returned as read back so the doctor's screen says only
+        what is planned). None if the request is not the team's or not pending.
         A decline stores the reason's key (a key of DECLINE_REASONS), so the resident's
         "My family doctor" screen shows it in whatever language they read at the time."""
         req = await self.request(doctor, request_id)
@@ -277,6 +286,7 @@ class DoctorService:
         if decided is None:
             return None
         now = self.clock()
+        dedupe_key = f"sign:{decided.id}:{decided.status}"
         await self.outbox.plan(
             [
                 Planned(
@@ -284,7 +294,7 @@ class DoctorService:
                     kind=SIGNING_KIND,
                     key="approved" if approve else "declined",
                     due_at=now,
-                    dedupe_key=f"sign:{decided.id}:{decided.status}",
+                    dedupe_key=dedupe_key,
                     params={"doctor_id": req.doctor_id, "reason": reason_key},
                     urgent=False,
                 )
@@ -299,4 +309,4 @@ class DoctorService:
                 f"request={request_id}" + (f" reason={reason_key}" if reason_key else ""),
             )
         )
-        return decided
+        return Decided(decided, tuple(await self.outbox.live_by_keys([dedupe_key])))

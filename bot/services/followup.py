@@ -119,6 +119,30 @@ def _quarterly(h: History, today: date) -> Due:
     return Due(Reason.QUARTERLY, due, overdue=due < today)
 
 
+def _yearly(h: History, today: date, chronic: bool) -> Due | None:
+    """The yearly check: the elderly annual health check (65+), or the comprehensive check of a
+    managed chronic patient under 65. On the quarterly rule's pattern: the first year without a
+    recorded check (from the year after the last one; never before the year they turned 65,
+    or the year the condition was recorded) is due by its 31 December, and a year that passed
+    without one stays overdue until a check this year. With no check recorded at all, nothing
+    is claimed about earlier years: this year's check is due. The only place its due date is
+    decided: the resident's page, the doctor's Overdue list and the reminders all read it."""
+    elderly = h.birth_year is not None and age_in(today.year, h.birth_year) >= ELDERLY_AGE
+    if not (elderly or chronic):
+        return None
+    reason = Reason.ANNUAL if elderly else Reason.COMPREHENSIVE
+    last = h.last_annual_check
+    if last is not None and last.year >= today.year:
+        return Due(reason, date(today.year + 1, 12, 31), overdue=False)
+    first_open = last.year + 1 if last is not None else today.year
+    if elderly and h.birth_year is not None:
+        first_open = max(first_open, h.birth_year + ELDERLY_AGE)
+    elif h.condition_since is not None:
+        first_open = max(first_open, h.condition_since.year)
+    due = date(min(first_open, today.year), 12, 31)
+    return Due(reason, due, overdue=due < today)
+
+
 def plan(h: History, today: date) -> list[Due]:
     """The follow-ups due for this resident, soonest first.
 
@@ -152,12 +176,9 @@ def plan(h: History, today: date) -> list[Due]:
             if h.last_referral is None or h.last_referral < second:
                 due = second + timedelta(days=RECHECK_DAYS)
                 out.append(Due(Reason.REFER_ADVISED, due, overdue=due < today, trigger=second))
-    elderly = h.birth_year is not None and age_in(today.year, h.birth_year) >= ELDERLY_AGE
-    if elderly or chronic:
-        done_this_year = h.last_annual_check is not None and h.last_annual_check.year == today.year
-        year = today.year + 1 if done_this_year else today.year
-        reason = Reason.ANNUAL if elderly else Reason.COMPREHENSIVE
-        out.append(Due(reason, date(year, 12, 31), overdue=False))
+    yearly = _yearly(h, today, chronic)
+    if yearly is not None:
+        out.append(yearly)
     out.sort(key=lambda d: (d.due, d.reason))
     return out
 

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.domain.booking import BOOKED, CANCELLED, Appointment, BookResult, Problem, Slot, SlotCheck
-from bot.domain.outbox import Planned
+from bot.domain.outbox import OutboxRow, Planned
 from bot.storage.db import Database
-from bot.storage.outbox import cancel_keys, insert_planned
+from bot.storage.outbox import cancel_keys, insert_planned, pending_rows
 from bot.storage.times import from_unix, unix
 
 
@@ -207,6 +207,10 @@ class BookingStore:
         return closed, cancelled
 
     # -- appointments -------------------------------------------------------------------
+    async def pending_reminders(self, dedupe_keys: Sequence[str]) -> list[OutboxRow]:
+        """The pending outbox rows of these keys (a booking's reminders), soonest first."""
+        return await pending_rows(self.db.reader, dedupe_keys)
+
     async def appointment(self, appointment_id: int) -> Appointment | None:
         row = await self.db.fetchone(
             f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,)
@@ -253,7 +257,8 @@ class BookingStore:
             assert slot is not None
             appt = await _insert(conn, resident_id, slot, reason, now_ts)
             await insert_planned(conn, reminders.plan(appt, now), now_ts)
-        return BookResult(appointment=appt, slot=slot)
+            planned = await pending_rows(conn, reminders.keys(appt.id))
+        return BookResult(appointment=appt, slot=slot, reminders=tuple(planned))
 
     async def move(
         self,
@@ -289,7 +294,8 @@ class BookingStore:
             )
             await cancel_keys(conn, reminders.keys(old.id), now_ts)
             await insert_planned(conn, reminders.plan(new, now), now_ts)
-        return BookResult(appointment=new, slot=slot, previous=old)
+            planned = await pending_rows(conn, reminders.keys(new.id))
+        return BookResult(appointment=new, slot=slot, previous=old, reminders=tuple(planned))
 
     async def cancel(
         self,

@@ -55,6 +55,7 @@ INSERT_OR_REVIVE_SQL = _INSERT + (
     "WHERE outbox.status = 'cancelled' AND outbox.kind = excluded.kind"
 )
 _TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
+LIVE = ("pending", "sending", "sent")
 # SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
 KEYS_PER_QUERY = 500
 
@@ -95,6 +96,22 @@ async def taken_keys(conn: Any, dedupe_keys: Sequence[str]) -> set[str]:
         return {r[0] for r in await cur.fetchall()}
 
 
+async def pending_rows(
+    conn: Any, dedupe_keys: Sequence[str], statuses: Sequence[str] = ("pending",)
+) -> list[OutboxRow]:
+    """The rows holding these dedupe keys in these statuses, soonest first: what was actually
+    planned (a caller reads them back to say what it promised, not what it meant to plan).
+    A message due now may already be sending or sent when read back: pass those too."""
+    if not dedupe_keys:
+        return []
+    sql = (
+        f"SELECT * FROM outbox WHERE status IN ({_marks(len(statuses))}) AND dedupe_key IN "
+        f"({_marks(len(dedupe_keys))}) ORDER BY due_at, id"
+    )
+    async with conn.execute(sql, [*statuses, *dedupe_keys]) as cur:
+        return [to_row(r) for r in await cur.fetchall()]
+
+
 def to_row(r: Any) -> OutboxRow:
     payload = json.loads(r["payload"])
     return OutboxRow(
@@ -117,6 +134,14 @@ def to_row(r: Any) -> OutboxRow:
 class OutboxStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def pending_by_keys(self, dedupe_keys: Sequence[str]) -> list[OutboxRow]:
+        """The pending rows of these dedupe keys, soonest first."""
+        return await pending_rows(self.db.reader, dedupe_keys)
+
+    async def live_by_keys(self, dedupe_keys: Sequence[str]) -> list[OutboxRow]:
+        """The rows of these keys that are going out or went out (pending, sending, sent)."""
+        return await pending_rows(self.db.reader, dedupe_keys, LIVE)
 
     async def plan(self, rows: Iterable[Planned], now: datetime, batch: int = 5000) -> int:
         """Insert planned rows, ignoring ones whose dedupe key exists; return rows added."""

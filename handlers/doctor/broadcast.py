@@ -276,6 +276,18 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> 
 
 async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
     d = _draft(ctx, READY, tok)
+    at = _send_at(ctx, d)
+    if at is not None and at <= ctx.now():
+        # The confirm screen named a time that has passed since: never send at another time
+        # than the one the doctor saw. Nothing is sent; the time is asked again.
+        ctx.say(
+            ctx._("The time you chose, {time}, has passed, so nothing was sent.").format(
+                time=ctx.t.weekday_datetime(at)
+            ),
+            edit=True,
+        )
+        await ask_when(ctx, doctor, replace(d, at=None), edit=False)
+        return
     service = ctx.services.broadcasts
     recipients = await service.recipients(doctor, d.aud, d.com)
     count = len(recipients or [])
@@ -398,6 +410,7 @@ async def on_compose_text(ctx: Ctx) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("broadcast", MENU)
     r.button("broadcast", on_button, open=True)
     r.state(TYPING, on_text, open=True, staff=True)
     r.state(COMPOSE, on_compose_text, open=True, staff=True)

@@ -213,6 +213,7 @@ async def render_broadcast(
 
 
 def register(r: Registry) -> None:
+    r.top("progress", MENU)
     r.button("progress", on_button, open=True)
     r.notification(KIND, render_broadcast)
     r.notification(REPORT_KIND, render_report)

@@ -12,15 +12,17 @@ from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
+from bot.domain.booking import Appointment
 from bot.domain.directory import Doctor
 from bot.domain.health import Reading
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
-from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours
+from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours, TooEarly
 from bot.services.followup import Reason
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.emergency import flag_lines
+from handlers.resident import vaccines_view
 from handlers.resident.health import CONDITION_LABELS, reading_value
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
@@ -70,7 +72,8 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
             lines.append(
                 f"  {STATUS_MARKS.get(a.status, '')} {_time(ctx, a.start_at)} {who} · {why}"
             )
-            if offset == 0 and a.status == "booked":
+            # Came / no-show only once the visit has started (checked again on every press).
+            if offset == 0 and day.can_mark_now(a):
                 at = _time(ctx, a.start_at)
                 buttons.append(
                     [
@@ -80,6 +83,23 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
                 )
     buttons.append([Button(ctx._("⬅️ Back"), MENU)])
     ctx.say("\n".join(lines), buttons, edit=True)
+
+
+async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
+    """A no-show sends the resident a message: ask before anything is marked or sent."""
+    names = await ctx.services.doctors.names(doctor, [appt.resident_id])
+    who = _name(ctx, names.get(appt.resident_id, ""), appt.resident_id)
+    ctx.say(
+        ctx._(
+            "Mark {name}'s visit at {time} as a no-show? They will get a message that they "
+            "were missed, with a button to book again."
+        ).format(name=who, time=_time(ctx, appt.start_at)),
+        [
+            [Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))],
+            [Button(ctx._("⬅️ Back"), TODAY)],
+        ],
+        edit=True,
+    )
 
 
 async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
@@ -166,28 +186,34 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
     if not c.children:
         lines.append(ctx._("Children's vaccines: no children recorded"))
     for child in c.children:
-        if child.due_now:
-            what = ctx._("due now: {doses}").format(doses=ctx.t.list(child.due_now))
-        elif child.next_dose and child.next_on:
-            what = ctx._("up to date; next {dose} from {date}").format(
-                dose=child.next_dose, date=ctx.t.date(child.next_on)
-            )
-        else:
-            what = ctx._("up to date")
+        # The same states and words as the resident's card (dose_state, dose_when).
         name = child.nickname or ctx._("child born {date}").format(date=ctx.t.date(child.born))
-        lines.append(ctx._("👶 {name}: {what}").format(name=name, what=what))
+        shown = [*child.now, *([child.next] if child.next else [])]
+        if not shown:
+            lines.append(ctx._("👶 {name}: up to date").format(name=name))
+            continue
+        lines.append(ctx._("👶 {name}:").format(name=name))
+        lines += [
+            "  "
+            + ctx._("{dose}: {when}").format(
+                dose=s.code, when=vaccines_view.dose_when(ctx.t, s, child.today)
+            )
+            for s in shown
+        ]
     lines += await doctor_medicines.card_lines(ctx, c.resident_id)
     ctx.say("\n".join(lines), back=MENU, edit=True)
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("today", "att", "ns", "over", "rem", "flags", "card"))
+    action = data.choice(0, ("today", "att", "ns", "nsok", "over", "rem", "flags", "card"))
     doctor = await require(ctx, f"drd:{action}")
     service = ctx.services.doctor_day
     try:
         if action == "today":
             await today(ctx, doctor)
-        elif action in ("att", "ns"):
+        elif action == "ns":
+            await ask_noshow(ctx, doctor, await service.markable(doctor, data.int_part(1)))
+        elif action in ("att", "nsok"):
             await service.mark(doctor, data.int_part(1), attended=action == "att")
             ctx.notice(ctx._("Saved."))
             await today(ctx, doctor)
@@ -196,12 +222,21 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         elif action == "rem":
             reason = Reason(data.choice(2, frozenset(str(r) for r in Reason)))
             sent = await service.remind(doctor, data.int_part(1), reason)
-            ctx.notice(ctx._("Reminder sent.") if sent else ctx._("Already reminded today."))
+            ctx.notice(ctx._("Reminder planned.") if sent else ctx._("Already reminded today."))
             await overdue(ctx, doctor, 0)
         elif action == "flags":
             await flags(ctx, doctor)
         else:
             await card(ctx, doctor, data.int_part(1))
+    except TooEarly as early:
+        ctx.say(
+            ctx._(
+                "The visit at {time} has not started yet, so it cannot be marked. Nothing was "
+                "changed and nothing was sent."
+            ).format(time=_time(ctx, early.appointment.start_at)),
+            back=TODAY,
+            edit=True,
+        )
     except NotYours:
         await ctx.services.doctors.denied(ctx.user, doctor, f"drd:{action}")
         raise NotADoctor(f"not the doctor's: drd:{action}") from None
@@ -247,6 +282,7 @@ async def render_reminder(
 
 
 def register(r: Registry) -> None:
+    r.top("day", MENU)
     r.button("day", on_button, open=True)
     r.notification(NOSHOW_KIND, render_noshow)
     r.notification(REMINDER_KIND, render_reminder)

@@ -22,6 +22,7 @@ from bot.services.doctor_stepup import CODE_DIGITS as STEPUP_DIGITS
 from bot.services.doctor_stepup import KIND as STEPUP_KIND
 from bot.services.doctor_stepup import STEPUP_HOURS
 from bot.services.doctors import DECLINE_REASONS, SIGNING_KIND, WEB
+from handlers import promises
 from handlers.resident import directory_view as view
 
 if TYPE_CHECKING:
@@ -219,6 +220,18 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
 
+async def desk_instead_of_onboarding(ctx: Ctx, note: str = "") -> bool:
+    """A linked doctor's account that never consented as a resident is a doctor's desk: what
+    would lead a resident to the privacy notice (a typed word, a number that is no option,
+    `/lang`, 🏠) shows the desk instead. False for anyone else."""
+    doctor = await ctx.services.doctors.doctor_for(ctx.msg.channel, ctx.msg.user_id)
+    if doctor is None:
+        return False
+    ctx.clear_state()
+    await desk(ctx, doctor, note)
+    return True
+
+
 # -- signing requests ------------------------------------------------------------------------
 async def show_requests(ctx: Ctx, doctor: Doctor) -> None:
     pending = await ctx.services.doctors.pending(doctor)
@@ -275,10 +288,15 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
         raise NotADoctor("request decided meanwhile")
     ctx.notice(ctx._("Approved.") if approve else ctx._("Declined."))
     note = (
-        ctx._("✅ {name} is now signed with your team. They have been told.")
+        ctx._("✅ {name} is now signed with your team.")
         if approve
-        else ctx._("❌ The request of {name} was declined. They have been told why.")
+        else ctx._("❌ The request of {name} was declined.")
     ).format(name=req.name or "—")
+    note += " " + promises.told(
+        ctx.t,
+        done.notices,
+        ctx._("No message to them could be planned: please call them."),
+    )
     remaining = await service.pending(doctor)
     if remaining:
         ctx.say(note, edit=True)
@@ -343,6 +361,7 @@ async def render_signing(
 
 
 def register(r: Registry) -> None:
+    r.top("desk", MENU)
     r.command("doctor", command, open=True)
     r.button("desk", on_button, open=True)
     r.notification(SIGNING_KIND, render_signing)

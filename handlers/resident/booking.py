@@ -254,10 +254,9 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     ctx.notice(ctx._("Booked."))
     ctx.say(
         f"{head}\n\n{view.visit_details(ctx.t, visit)}\n\n"
-        + ctx._(
-            "I will remind you the day before and 2 hours before. Please bring your ID card "
-            "and medical insurance card."
-        ),
+        + view.reminder_line(ctx.t, result.reminders)
+        + "\n"
+        + ctx._("Please bring your ID card and medical insurance card."),
         [Button(ctx._("📋 My appointments"), LIST)],
         home=True,
     )
@@ -361,6 +360,7 @@ async def show_list(ctx: Ctx) -> None:
             + (f" · {place}" if place else "")
             + f" · {ctx._(REASON_LABELS.get(appt.reason, appt.reason))}"
         )
+        lines.append("   " + view.reminder_line(ctx.t, await svc.reminders_of(appt)))
         rows.append(
             [
                 Button(ctx._("🔁 Move {n}").format(n=n), cb("book", "mv", appt.id)),
@@ -456,6 +456,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("book", LIST)
     r.menu_item("book", entry)
     r.button("book", on_button)
     r.notification(REMINDER_KIND, view.render_reminder)

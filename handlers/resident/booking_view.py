@@ -4,6 +4,7 @@ by bot.layout like every screen: 🏠 Home in elder mode)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from bot.domain.directory import Doctor, Station
 from bot.layout import notification
 from bot.services.booking import REASON_LABELS, Visit
 from bot.services.ics import CalendarEvent, calendar
+from handlers import promises
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -113,6 +115,13 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
         description=t.gettext(REASON_LABELS.get(a.reason, a.reason)),
     )
     return Attachment("visit.ics", calendar(event, now), "text/calendar")
+
+
+def reminder_line(t: Translator, rows: Sequence[OutboxRow]) -> str:
+    """What the booking's stored reminder rows promise (the booking service returns them)."""
+    return promises.reminders(
+        t, rows, t.gettext("No reminder is set: the visit is too soon for one.")
+    )
 
 
 async def render_reminder(

@@ -428,11 +428,21 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         if draft is None:
             raise StaleButton("nothing to send")
         doctor = await _signable(ctx, short_key(draft.doctor))
-        await service.request_signing(ctx.user.id, doctor.id, draft.who, draft.phone)
+        req = await service.request_signing(ctx.user.id, doctor.id, draft.who, draft.phone)
         ctx.clear_state()
         ctx.notice(ctx._("Sent."))
         await show(ctx)
-        ctx.main_menu(ctx._("The team will call you. The main menu is below."))
+        # Say who can see the request: a team whose doctor linked a chat account has it on
+        # their desk; any other team sees it only once they join, so the resident should call.
+        linked = await ctx.services.doctors.link_of(req.doctor_id) is not None
+        ctx.main_menu(
+            ctx._("The team sees your request on their Doorstep desk. The main menu is below.")
+            if linked
+            else ctx._(
+                "Your request is saved, but this team does not use Doorstep yet, so they have "
+                "not seen it. Please call them: {phone}. The main menu is below."
+            ).format(phone=doctor.phone or "—")
+        )
     elif action == "cancel":
         ctx.clear_state()
         ctx.main_menu(ctx._("Cancelled. Nothing was sent."))

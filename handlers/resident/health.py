@@ -492,6 +492,7 @@ async def scan(rt: Runtime) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("health", HOME)
     r.menu_item("health", show)
     r.command("health", health_command)
     r.command("readings", show_readings)

@@ -39,6 +39,11 @@ from handlers.resident.directory_view import doctor_name, station_name
 from handlers.resident.health import GLUCOSE_CONTEXT_LABELS, HOME, book_button
 
 KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip", "hi", "lo")
+# The quick path: common values as buttons, then adjust, then save: 4 taps from "Log blood
+# pressure" (open, upper, lower, save). The keypad stays one tap away for exact numbers.
+QUICK_SYS = tuple(range(100, 190, 10))  # 100 … 180
+QUICK_DIA = tuple(range(60, 115, 5))  # 60 … 110
+STEPS = ("-5", "-1", "+1", "+5")
 MAX_DIGITS = 3
 MAX_GLUCOSE_CHARS = 4  # "16.7"
 
@@ -54,6 +59,7 @@ class BpEntry(FlowState):
     sys: int | None = None
     dia: int | None = None
     pulse: int | None = None
+    quick: bool = True  # common values as buttons; False: the digit keypad
 
     @property
     def waiting(self) -> bool:
@@ -115,8 +121,112 @@ def _keypad(ctx: Ctx, dot: bool, skip: bool, meter: bool = False) -> list[tuple[
     return rows
 
 
+def _quick(ctx: Ctx, entry: BpEntry, error: str | None, edit: bool) -> None:
+    """Blood pressure by common values: the upper number, the lower number, then a screen to
+    adjust both by 1 or 5 and save. Typing still works at every step."""
+    key = cb("reading", "kp")
+    keypad = Button(ctx._("⌨️ Exact numbers (keypad)"), key)
+    nav = (Button(ctx._("⬅️ Back"), HOME), Button(ctx._("🏠 Home"), MAIN_MENU))
+    rows: list[tuple[Button, ...]]
+    if entry.step == "sys":
+        text = ctx._(
+            "🩺 Blood pressure. Tap the upper number (systolic) nearest to your reading; you "
+            "can adjust it next. Or type it all, like 135/85."
+        )
+        values = [Button(str(v), cb("reading", "q", v)) for v in QUICK_SYS]
+    else:
+        text = ctx._(
+            "🩺 Blood pressure: upper {sys}. Now tap the lower number (diastolic) nearest to "
+            "your reading."
+        ).format(sys=entry.sys)
+        values = [Button(str(v), cb("reading", "q", v)) for v in QUICK_DIA]
+    rows = [tuple(values[i : i + 3]) for i in range(0, len(values), 3)]
+    rows += [(keypad,), nav]
+    lines = ([error] if error else []) + [text]
+    ctx.reply(Reply(text="\n".join(lines), buttons=tuple(rows), edit=edit, wants_text=True))
+
+
+def _adjust(ctx: Ctx, entry: BpEntry, error: str | None = None, edit: bool = True) -> None:
+    """The reading so far, with −5 −1 +1 +5 for each number and ✅ Save (the confirmation)."""
+    text = ctx._("🩺 {sys}/{dia} mmHg. Adjust if needed, then tap ✅ Save.").format(
+        sys=entry.sys, dia=entry.dia
+    )
+    rows = [
+        tuple(
+            Button(ctx._("upper {step}").format(step=d), cb("reading", "adj", "s", d))
+            for d in STEPS[:2]
+        ),
+        tuple(
+            Button(ctx._("upper {step}").format(step=d), cb("reading", "adj", "s", d))
+            for d in STEPS[2:]
+        ),
+        tuple(
+            Button(ctx._("lower {step}").format(step=d), cb("reading", "adj", "d", d))
+            for d in STEPS[:2]
+        ),
+        tuple(
+            Button(ctx._("lower {step}").format(step=d), cb("reading", "adj", "d", d))
+            for d in STEPS[2:]
+        ),
+        (Button(ctx._("✅ Save"), cb("reading", "save")),),
+        (
+            Button(ctx._("✏️ Start again"), cb("reading", "bp")),
+            Button(ctx._("⌨️ Exact numbers (keypad)"), cb("reading", "kp")),
+        ),
+        (Button(ctx._("⬅️ Back"), HOME), Button(ctx._("🏠 Home"), MAIN_MENU)),
+    ]
+    lines = ([error] if error else []) + [text]
+    ctx.reply(Reply(text="\n".join(lines), buttons=tuple(rows), edit=edit, wants_text=True))
+
+
+async def on_quick(ctx: Ctx, data: Callback) -> None:
+    """A common value tapped: the upper number, then the lower one (checked like typed ones)."""
+    data.expect(2)
+    entry = ctx.flow(BpEntry)
+    if entry is None or not entry.quick or entry.step not in ("sys", "dia"):
+        raise StaleButton("no quick blood pressure step")
+    allowed = QUICK_SYS if entry.step == "sys" else QUICK_DIA
+    value = int(data.choice(1, frozenset(str(v) for v in allowed)))
+    try:
+        if entry.step == "sys":
+            check_systolic(value)
+            ctx.enter(BpEntry(step="dia", sys=value))
+            _prompt(ctx, edit=True)
+            return
+        if entry.sys is None:
+            raise StaleButton("the upper number is missing")
+        check_bp(entry.sys, value)
+    except ReadingError as exc:
+        _prompt(ctx, _error(ctx, exc), edit=True)
+        return
+    done = BpEntry(step="confirm", sys=entry.sys, dia=value)
+    ctx.enter(done)
+    _adjust(ctx, done)
+
+
+async def on_adjust(ctx: Ctx, data: Callback) -> None:
+    data.expect(3)
+    entry = ctx.flow(BpEntry)
+    if entry is None or not entry.waiting or entry.sys is None or entry.dia is None:
+        raise StaleButton("no reading to adjust")
+    which = data.choice(1, ("s", "d"))
+    step = int(data.choice(2, frozenset(STEPS)))
+    sys, dia = (entry.sys + step, entry.dia) if which == "s" else (entry.sys, entry.dia + step)
+    try:
+        check_bp(sys, dia)
+    except ReadingError as exc:
+        _adjust(ctx, entry, _error(ctx, exc))
+        return
+    moved = replace(entry, sys=sys, dia=dia)
+    ctx.enter(moved)
+    _adjust(ctx, moved)
+
+
 def _prompt(ctx: Ctx, error: str | None = None, edit: bool = False) -> None:
     entry = _entry(ctx) or BpEntry()
+    if isinstance(entry, BpEntry) and entry.quick and entry.step in ("sys", "dia"):
+        _quick(ctx, entry, error, edit)
+        return
     shown = entry.buf or "—"
     if isinstance(entry, GlucoseEntry):
         if entry.context == "after_meal":
@@ -253,12 +363,12 @@ async def _accept(ctx: Ctx, entry: Entry, buf: str) -> None:
         if entry.step == "sys":
             # Check the upper number alone now, so a typo is caught before step 2.
             check_systolic(value)
-            ctx.enter(BpEntry(step="dia", sys=value))
+            ctx.enter(BpEntry(step="dia", sys=value, quick=entry.quick))
         elif entry.step == "dia":
             if entry.sys is None:
                 raise StaleButton("the upper number is missing")
             check_bp(entry.sys, value)
-            ctx.enter(BpEntry(step="pulse", sys=entry.sys, dia=value))
+            ctx.enter(BpEntry(step="pulse", sys=entry.sys, dia=value, quick=False))
         elif entry.step == "pulse":
             await _finish(ctx, check_bp(*_bp_numbers(entry), value))
             return
@@ -283,6 +393,9 @@ async def on_text(ctx: Ctx) -> None:
         elif number is not None and not entry.waiting:
             # One number: the keypad step's value (the same checks as tapping it in).
             buf = str(number)
+            if isinstance(entry, BpEntry):
+                # Typing numbers one by one is the keypad's flow (upper, lower, pulse).
+                entry = replace(entry, quick=False)
             await _accept(ctx, replace(entry, buf=buf), buf)
             return
         else:
@@ -458,7 +571,18 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         data.expect(2)
         await start_glucose(ctx, data.choice(1, CONTEXTS))
         return
+    if action == "q":
+        await on_quick(ctx, data)
+        return
+    if action == "adj":
+        await on_adjust(ctx, data)
+        return
     data.expect(1)
+    if action == "kp":
+        # The digit keypad for exact numbers (and the pulse), from the start.
+        ctx.enter(BpEntry(quick=False))
+        _prompt(ctx, edit=True)
+        return
     if action == "bp":
         await start_bp(ctx)
     elif action == "gl":
@@ -496,6 +620,7 @@ async def check_rules(rt: Runtime) -> None:
 
 def register(r: Registry) -> None:
     r.on_startup(check_rules)
+    r.top("reading", HOME)
     r.button("reading", on_button)
     r.state(BP, on_text)
     r.state(GL, on_text)

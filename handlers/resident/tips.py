@@ -69,6 +69,9 @@ def tip_buttons(t: Translator, tip: Tip, more: bool = False) -> tuple[tuple[Butt
     )
     if more:
         rows += ((Button(t.gettext("💡 Another tip"), cb("tips", "next")),),)
+        # Read on demand from the tips screen: Back returns there (a tip that arrives on its
+        # own has no screen behind it, only 🏠 Home).
+        rows += ((Button(t.gettext("⬅️ Back"), SHOW),),)
     return rows
 
 
@@ -447,6 +450,7 @@ async def catch_up(rt: Runtime) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("tips", SHOW)
     r.menu_item("tips", menu_entry)
     r.command("tips", menu_entry)
     r.button("tips", on_button)

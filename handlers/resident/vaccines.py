@@ -238,6 +238,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("vaccines", MENU)
     r.menu_item("vaccines", menu)
     r.command("vaccines", menu)
     r.command("child", child_command)

@@ -126,6 +126,7 @@ async def days(ctx: Ctx, month: date) -> None:
         ctx._("On which day? ({month})").format(month=ctx.t.month(month)),
         buttons,
         cols=7,
+        grid=True,
         back=cb("addchild", "y", month.year),
         edit=True,
     )
@@ -352,5 +353,6 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("addchild", main.MENU)
     r.button("addchild", on_button)
     r.state(NICK_STATE, on_nickname)

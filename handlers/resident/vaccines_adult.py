@@ -23,6 +23,7 @@ from bot.services.vaccines.adults import (
     PPV23,
     VACCINES,
 )
+from handlers import promises
 from handlers.resident import vaccines as main
 from handlers.resident.vaccines_add import confirm, ok_tapped
 
@@ -97,7 +98,13 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
         )
     elig = status.eligibility
     if elig.eligible:
-        lines.append(ctx._("I will remind you of them."))
+        lines.append(
+            promises.reminders(
+                ctx.t,
+                status.reminders,
+                ctx._("No reminder of them is waiting for you right now."),
+            )
+        )
     elif elig.birth_year is None:
         lines.append(ctx._("To get these reminders, add your birth year under “❤️ My health”."))
     else:
@@ -186,5 +193,6 @@ async def render_adult(
 
 
 def register(r: Registry) -> None:
+    r.top("adultvax", SHOW)
     r.button("adultvax", on_button)
     r.notification(KIND, render_adult)

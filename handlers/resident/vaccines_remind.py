@@ -19,8 +19,10 @@ from bot.domain.vaccines import ChildRecord
 from bot.layout import notification
 from bot.router import Registry
 from bot.services.vaccines.children import ChildError, ChildService
+from bot.services.vaccines.dose_state import Shown, dose_state, states
 from bot.services.vaccines.engine import Status
-from bot.services.vaccines.reminder_plan import ASK_KEY, KIND, SNOOZE
+from bot.services.vaccines.reminder_plan import ASK_KEY, KIND
+from handlers import promises
 from handlers.resident import vaccines as main
 from handlers.resident import vaccines_view as view
 from handlers.resident.vaccines_add import confirm, ok_tapped, parse_day
@@ -37,20 +39,8 @@ def _status_line(t: Translator, svc: ChildService, dose: str, record: ChildRecor
     d = plan.get(dose)
     if d is None or not d.open:
         return None
-    today = svc.today()
     label = view.dose_label(t, svc, d.vaccine, d.number, d.dose)
-    if d.status is Status.UPCOMING:
-        when = t.gettext("due on {date}").format(date=t.weekday_date(d.due))
-    elif d.status is Status.OVERDUE:
-        when = t.gettext("late: please catch up as soon as possible")
-    elif d.due == today:
-        when = t.gettext("due today")
-    elif d.complete_by:
-        when = t.gettext("due since {date}; give it by {deadline}").format(
-            date=t.date(d.due), deadline=t.date(d.complete_by)
-        )
-    else:
-        when = t.gettext("due since {date}").format(date=t.date(d.due))
+    when = view.dose_when(t, dose_state(d, plan.today), plan.today)
     what = view.protects(t, svc, d.vaccine)
     tail = ("\n  " + t.gettext("protects against {what}").format(what=what)) if what else ""
     return f"• {label} — {when}{tail}"
@@ -120,10 +110,7 @@ async def pick(ctx: Ctx, record: ChildRecord) -> None:
     """Which dose to record: the open ones first (late, due, next), then those missed."""
     svc = ctx.services.children
     plan = svc.plan(record)
-    order = (Status.OVERDUE, Status.DUE, Status.UPCOMING, Status.MISSED)
-    doses = sorted(
-        (d for d in plan.doses if d.status in order), key=lambda d: (order.index(d.status), d.due)
-    )[:12]
+    doses = [s.dose for s in states(plan) if s.shown is not Shown.CLOSED][:12]
     buttons = [
         Button(
             view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose),
@@ -230,6 +217,7 @@ async def pick_day(ctx: Ctx, record: ChildRecord, dose: str, month: date) -> Non
         ctx._("On which day?"),
         buttons,
         cols=7,
+        grid=True,
         back=cb("vaxremind", "pm", record.child.id, dose, month.year),
     )
 
@@ -242,11 +230,12 @@ async def snooze(ctx: Ctx, row_id: int) -> None:
     if record is None:
         raise StaleButton("child gone")
     reminders = ctx.services.child_reminders
-    await reminders.snooze(ctx.user.id, row_id, record.child.id, params)
-    on = reminders.today() + SNOOZE
+    rows = await reminders.snooze(ctx.user.id, row_id, record.child.id, params)
     ctx.notice(ctx._("OK"))
     ctx.say(
-        ctx._("OK, I will remind you again on {date}.").format(date=ctx.t.weekday_date(on)),
+        promises.reminders(
+            ctx.t, rows, ctx._("Sorry, no new reminder could be set. The card shows what is due.")
+        ),
         [Button(ctx._("👶 Card"), main.card_data(record.child.id))],
         home=True,
     )
@@ -300,6 +289,7 @@ async def check_schedules(rt: Runtime) -> None:
 
 
 def register(r: Registry) -> None:
+    r.top("vaxremind", main.MENU)
     r.button("vaxremind", on_button)
     r.notification(KIND, render_child)
     r.on_startup(check_schedules)

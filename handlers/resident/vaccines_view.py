@@ -10,7 +10,8 @@ from bot.core import Button
 from bot.domain.vaccines import Child
 from bot.i18n import N_, Translator
 from bot.services.vaccines.children import ChildService
-from bot.services.vaccines.engine import Plan, PlannedDose, Reason, Status
+from bot.services.vaccines.dose_state import DoseState, Shown, states
+from bot.services.vaccines.engine import Plan, PlannedDose, Reason
 from bot.services.vaccines.model import add_span
 
 NEXT_SHOWN = 4
@@ -71,47 +72,65 @@ def _against(t: Translator, svc: ChildService, d: PlannedDose) -> str:
     return "  " + t.gettext("protects against {what}").format(what=what) if what else ""
 
 
-def plan_lines(t: Translator, svc: ChildService, plan: Plan, today: date) -> list[str]:
-    """Catch-up, due now, next, and ask-the-centre sections of a child's card."""
-    lines: list[str] = []
-    overdue = [d for d in plan.doses if d.status is Status.OVERDUE]
-    due = [d for d in plan.doses if d.status is Status.DUE]
-    upcoming = [d for d in plan.doses if d.status is Status.UPCOMING]
-    missed = [d for d in plan.doses if d.status is Status.MISSED]
-    if overdue:
-        lines.append(t.gettext("⚠️ Late — please catch up:"))
-        for d in overdue:
-            lines.append(_line(t, svc, d))
-            when = t.date(d.due) if d.due > today else t.gettext("now")
-            lines.append(
-                "  "
-                + t.gettext("should have been given by {deadline}; catch up from {when}").format(
-                    deadline=t.date(d.complete_by) if d.complete_by else "—", when=when
-                )
+def dose_when(t: Translator, s: DoseState, today: date) -> str:
+    """When a dose may be given and whether it is late, from its one state (dose_state):
+    the same words on the resident's card, the doctor's card and the reminders."""
+    deadline = t.date(s.deadline) if s.deadline else "—"
+    if s.shown is Shown.LATE:
+        return t.gettext("late (should have been given by {deadline}): catch up now").format(
+            deadline=deadline
+        )
+    if s.shown is Shown.LATE_WAITING:
+        return t.gettext(
+            "late (should have been given by {deadline}): catch up from {date}, after the "
+            "gap an earlier dose needs"
+        ).format(deadline=deadline, date=t.date(s.give_from))
+    if s.shown is Shown.DUE_WHILE:
+        return t.gettext("due since {date}: please give it soon").format(date=t.date(s.dose.due))
+    if s.shown is Shown.DUE:
+        if s.dose.due == today:
+            return t.gettext("due today")
+        if s.deadline:
+            return t.gettext("due since {date}; give it by {deadline}").format(
+                date=t.date(s.dose.due), deadline=deadline
             )
-            lines.append(_against(t, svc, d))
-    if due:
-        lines.append(t.gettext("💉 Due now:"))
-        for d in due:
-            lines.append(_line(t, svc, d))
-            if d.complete_by:
-                text = t.gettext("due since {date}; give it by {deadline}").format(
-                    date=t.date(d.due), deadline=t.date(d.complete_by)
-                )
-            else:
-                text = t.gettext("due since {date}").format(date=t.date(d.due))
-            lines.append("  " + text)
-            lines.append(_against(t, svc, d))
-    if upcoming:
-        lines.append(t.gettext("📅 Next:"))
-        for d in upcoming[:NEXT_SHOWN]:
-            lines.append(_line(t, svc, d))
-            lines.append("  " + t.gettext("from {date}").format(date=t.date(d.due)))
-            lines.append(_against(t, svc, d))
+        return t.gettext("due since {date}").format(date=t.date(s.dose.due))
+    if s.shown is Shown.UPCOMING:
+        return t.gettext("from {date}").format(date=t.date(s.give_from))
+    if s.shown is Shown.MISSED:
+        return t.gettext("no longer given at this age: ask the vaccination clinic")
+    return t.gettext("done")
+
+
+SECTIONS = (
+    (Shown.LATE, N_("⚠️ Late — please catch up now:")),
+    (Shown.LATE_WAITING, N_("⚠️ Late — catch up as soon as it is allowed:")),
+    (Shown.DUE_WHILE, N_("⏰ Due for a while — please give it soon:")),
+    (Shown.DUE, N_("💉 Due now:")),
+    (Shown.UPCOMING, N_("📅 Next:")),
+)
+
+
+def plan_lines(t: Translator, svc: ChildService, plan: Plan, today: date) -> list[str]:
+    """Late, due, next, and ask-the-centre sections of a child's card, by dose_state."""
+    lines: list[str] = []
+    all_states = states(plan)
+    for shown, title in SECTIONS:
+        group = [s for s in all_states if s.shown is shown]
+        if shown is Shown.UPCOMING:
+            group = group[:NEXT_SHOWN]
+        if not group:
+            continue
+        lines.append(t.gettext(title))
+        for s in group:
+            lines.append(_line(t, svc, s.dose))
+            lines.append("  " + dose_when(t, s, today))
+            lines.append(_against(t, svc, s.dose))
+    missed = [s for s in all_states if s.shown is Shown.MISSED]
     if missed:
         lines.append(t.gettext("❓ No longer given at this age — ask the vaccination clinic:"))
-        lines.extend(_line(t, svc, d) for d in missed)
-    if not (overdue or due or upcoming or missed):
+        lines.extend(_line(t, svc, s.dose) for s in missed)
+    if all(s.shown is Shown.CLOSED for s in all_states):
         lines.append(t.gettext("🎉 All doses of the schedule are done."))
     return [line for line in lines if line]
 

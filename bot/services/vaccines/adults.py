@@ -22,7 +22,7 @@ from datetime import date, timedelta, tzinfo
 
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock
-from bot.domain.outbox import Planned
+from bot.domain.outbox import OutboxRow, Planned
 from bot.domain.vaccines import AdultRecord
 from bot.services.vaccines.reminder_plan import send_time
 from bot.storage.health import HealthStore
@@ -139,6 +139,7 @@ class AdultStatus:
     ppv23: str | None
     ppv23_repeat_from: date | None = None  # a dose before 65: the repeat is due from here
     ppv23_repeat: str | None = None  # the repeat's outcome
+    reminders: tuple[OutboxRow, ...] = ()  # the adult reminders waiting in the outbox
 
 
 def outcome(records: Sequence[AdultRecord], vaccine: str, season: int) -> str | None:
@@ -245,6 +246,9 @@ class AdultVaccines:
         elig = eligibility(birth_year, conditions, today, self.ppv23_age)
         records = await self._records(resident_id)
         season = flu_season(today)
+        waiting = [
+            r for r in await self.outbox.for_resident(resident_id, KIND) if r.status == "pending"
+        ]
         return AdultStatus(
             elig,
             season,
@@ -252,6 +256,7 @@ class AdultVaccines:
             outcome(records, PPV23, 0),
             ppv23_repeat_from(records, birth_year),
             outcome(records, PPV23, 1),
+            tuple(waiting),
         )
 
     async def _season(self, resident_id: int, vaccine: str) -> int:

@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.clock import Clock
-from bot.domain.outbox import Planned
+from bot.domain.outbox import OutboxRow, Planned
 from bot.domain.vaccines import ChildDoses, ChildRecord
 from bot.services.vaccines.engine import Plan, PlanInputError, Planner
 from bot.services.vaccines.reminders import ReminderKind, next_reminders
@@ -401,8 +401,9 @@ class ChildReminders:
 
     async def snooze(
         self, resident_id: int, row_id: int, child_id: int, params: dict[str, Any]
-    ) -> bool:
-        """ "Remind me in 3 days": a new row for the same doses; pressing twice adds one row."""
+    ) -> list[OutboxRow]:
+        """ "Remind me in 3 days": a new row for the same doses; pressing twice adds one row.
+        Returns the row as stored (empty if none could be planned), for the answer to quote."""
         due = send_time(self.today() + SNOOZE, self.settings.tz)
         row = Planned(
             resident_id,
@@ -413,4 +414,5 @@ class ChildReminders:
             {"child": child_id, "doses": params.get("doses", []), "on": due.date().isoformat()},
             due + EXPIRES_AFTER,
         )
-        return await self.outbox.plan([row], self.clock()) > 0
+        await self.outbox.plan([row], self.clock())
+        return await self.outbox.pending_by_keys([row.dedupe_key])
