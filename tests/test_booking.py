@@ -421,10 +421,10 @@ async def test_booking_writes_its_reminders_to_the_outbox(
     appt = (await svc.book(rid, slot.id, "d1", "chronic", rt.now())).appointment
     assert appt is not None
     rows = {r.key: r for r in await rt.stores.outbox.for_resident(rid, REMINDER_KIND)}
-    assert rows["eve"].due_at == int(at(24, 18).timestamp())
-    assert rows["2h"].due_at == int(at(25, 6, 30).timestamp())
+    assert rows["eve"].due_at == at(24, 18)
+    assert rows["2h"].due_at == at(25, 6, 30)
     assert rows["2h"].urgent and not rows["eve"].urgent
-    assert rows["eve"].expires_at == rows["2h"].expires_at == int(at(25, 8, 30).timestamp())
+    assert rows["eve"].expires_at == rows["2h"].expires_at == at(25, 8, 30)
 
 
 # -- closing a day ----------------------------------------------------------------------------

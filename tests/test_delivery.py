@@ -117,7 +117,7 @@ def text_row(rid: int, key: str, due: datetime, text: str | None = None, **kw: o
 async def status_of(rt: Runtime, key: str) -> tuple[str, int, str | None, int]:
     row = await rt.stores.outbox.by_dedupe(key)
     assert row is not None
-    return row.status, row.attempts, row.last_error, row.due_at
+    return row.status, row.attempts, row.last_error, int(row.due_at.timestamp())
 
 
 def at_shanghai(clock: Clock, hh: int, mm: int, day: int = 24) -> datetime:

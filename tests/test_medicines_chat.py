@@ -57,7 +57,7 @@ async def test_first_medicine_in_six_taps_in_elder_mode(
     # 10:00 now: today's 08:00 has passed, so tomorrow's reminder is planned.
     rows = await dose_rows(rt, rid)
     tomorrow_8 = datetime(2026, 11, 25, 8, 0, tzinfo=rt.settings.tz)
-    assert [(r.key, r.due_at) for r in rows] == [("due", int(tomorrow_8.timestamp()))]
+    assert [(r.key, r.due_at) for r in rows] == [("due", tomorrow_8)]
     assert all(r.urgent for r in rows)  # quiet hours do not hold them
     assert "1 reminder is planned so far" in user.texts()
     assert "25 Nov 2026, 08:00" in user.texts()

@@ -403,7 +403,7 @@ async def test_satisfaction_asked_once_the_day_after_with_five_buttons(
     assert await service.plan() == 0  # asked once
     [row] = [r for r in await rt.stores.outbox.for_resident(rid) if r.kind == "satisfaction"]
     assert row.dedupe_key == f"sat:{appt}"
-    assert datetime.fromtimestamp(row.due_at, rt.settings.tz).strftime("%d %H:%M") == "25 10:00"
+    assert row.due_at.astimezone(rt.settings.tz).strftime("%d %H:%M") == "25 10:00"
     [ask] = await render(rt, rid, "satisfaction")
     assert len(ask.all_buttons()) == 6  # five answers and Home
     low = next(b for b in ask.all_buttons() if b.label.startswith("🙁 2"))

@@ -26,8 +26,8 @@ async def _pending(rt: Runtime, rid: int) -> list:
     return [r for r in await rt.stores.outbox.for_resident(rid, "tip") if r.status == "pending"]
 
 
-def _local(rt: Runtime, ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, rt.settings.tz)
+def _local(rt: Runtime, at: datetime) -> datetime:
+    return at.astimezone(rt.settings.tz)
 
 
 async def test_subscribe_change_and_unsubscribe(user: ChatUser, rt: Runtime) -> None:
@@ -221,7 +221,7 @@ async def test_sandbox_first_tip_is_due_at_once(sandbox: Runtime) -> None:
     assert "in a few seconds" in u.texts()
     rid = await _resident_id(sandbox, u)
     (row,) = await _pending(sandbox, rid)
-    assert row.key == RHYME_ID and row.due_at == int(sandbox.now().timestamp())
+    assert row.key == RHYME_ID and row.due_at == sandbox.now()
 
 
 # -- elder mode: every change is asked first; scheduled tips lead home -------------------------

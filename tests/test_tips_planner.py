@@ -79,13 +79,13 @@ async def test_planner_one_row_per_subscriber_and_rerun_writes_none(rt: Runtime)
         row = rows[0]
         assert row.key == RHYME_ID and row.dedupe_key == f"tip:{rid}:2026-11-25"
         assert not row.urgent and row.status == "pending"
-        due = datetime.fromtimestamp(row.due_at, rt.settings.tz)
+        due = row.due_at.astimezone(rt.settings.tz)
         assert (due.date(), due.hour, due.minute) == (
             DAY,
             12 if rid in noon else 8,
             0 if rid in noon else 30,
         )
-        assert row.expires_at == row.due_at + 86400
+        assert row.expires_at == row.due_at + timedelta(days=1)
         # counted once, even though the planner ran twice
         assert await rt.stores.tips.counts(rid) == {RHYME_ID: 1}
 
@@ -183,4 +183,4 @@ async def test_moving_the_time_loses_no_day(rt: Runtime) -> None:
     assert result.rows == 1
     row = await outbox.by_dedupe(f"tip:{rid}:2026-11-25")
     assert row is not None and row.status == "pending" and row.key != RHYME_ID
-    assert datetime.fromtimestamp(row.due_at, rt.settings.tz).hour == 18
+    assert row.due_at.astimezone(rt.settings.tz).hour == 18

@@ -144,10 +144,15 @@ async def test_the_job_stores_exactly_the_engines_rows(rt: Runtime, clock: Clock
     assert (planned, added, cancelled) == (len(ids), len(expected), 0)
     outbox = rt.stores.outbox
     stored = {
-        (r.resident_id, r.dedupe_key, json.dumps({"key": r.key, "params": r.params}), r.due_at)
+        (
+            r.resident_id,
+            r.dedupe_key,
+            json.dumps({"key": r.key, "params": r.params}),
+            int(r.due_at.timestamp()),
+        )
         for rid in {int(v[0]) for v in expected}
         for r in await outbox.for_resident(rid, KIND)
-        if r.status == "pending" and r.expires_at == r.due_at + 6 * 86400
+        if r.status == "pending" and r.expires_at == r.due_at + timedelta(days=6)
     }
     want = {(v[0], v[6], json.dumps(json.loads(str(v[2]))), v[3]) for v in expected}
     assert stored == want

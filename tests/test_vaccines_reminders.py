@@ -40,10 +40,10 @@ async def test_replanning_never_doubles(rt: Runtime, user: ChatUser, clock: Cloc
     assert await reminders.replan_all() == (1, 0, 0)
     await rt.delivery.jobs.run_now("vaccines.plan")
     assert [r.id for r in await vaccine_rows(rt, rid)] == [r.id for r in rows]
-    assert all(not r.urgent and r.expires_at == r.due_at + 6 * 86400 for r in rows)
+    assert all(not r.urgent and r.expires_at == r.due_at + timedelta(days=6) for r in rows)
     # Sent at 09:30 local time on the reminder's date.
     for r in rows:
-        due = datetime.fromtimestamp(r.due_at, rt.settings.tz)
+        due = r.due_at.astimezone(rt.settings.tz)
         assert due.time() == time(9, 30) and due.date().isoformat() == r.params["on"]
 
 

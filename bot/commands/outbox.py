@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
-from bot.commands.common import add_db_option, local_time, open_runtime
+from bot.commands.common import add_db_option, open_runtime
 from bot.config import Settings
 from bot.domain.outbox import FINAL, PENDING, SENDING, OutboxStatus
 
@@ -24,10 +25,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rf.set_defaults(func=retry_failed)
 
 
-def _when(ts: int | None, settings: Settings) -> str:
-    if ts is None:
+def _when(at: datetime | None, settings: Settings) -> str:
+    if at is None:
         return "-"
-    return local_time(ts, settings).strftime("%Y-%m-%d %H:%M:%S")
+    return at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def format_status(st: OutboxStatus, settings: Settings) -> str:

@@ -22,7 +22,7 @@ import logging
 import math
 import random
 from collections import Counter, deque
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.core import Reply
@@ -298,7 +298,7 @@ class Dispatcher:
                 # One resident with many due rows must not hold a worker (and the window)
                 # for many seconds: the rest go back, one per-chat interval apart.
                 gap = self.limiter.per_chat_interval
-                due = self._now() + math.ceil(gap * (sent - CHAT_BURST + 1))
+                due = self._later(math.ceil(gap * (sent - CHAT_BURST + 1)))
                 self._add(Result(item.row.id, PENDING, due_at=due))
                 sent += 1
                 continue
@@ -348,23 +348,22 @@ class Dispatcher:
     # -- one row --------------------------------------------------------------------------
     async def _deliver(self, item: Claimed) -> Result:
         row, resident = item.row, item.resident
-        now_dt = self.rt.now()
-        now = int(now_dt.timestamp())
+        now = self.rt.now()
         if row.expires_at is not None and row.expires_at <= now:
             return Result(row.id, EXPIRED, error="expired before it could be sent")
         if resident.unreachable_at is not None or self._recently_blocked(resident.id):
             return Result(row.id, SKIPPED, error="resident unreachable (blocked the bot)")
         if not row.urgent:
-            resume = quiet_hours_for(resident, self.rt.settings).resume_at(now_dt)
+            resume = quiet_hours_for(resident, self.rt.settings).resume_at(now)
             if resume is not None:
-                return Result(row.id, PENDING, due_at=int(resume.timestamp()), error="quiet hours")
+                return Result(row.id, PENDING, due_at=resume, error="quiet hours")
         sender = self.rt.senders.get(resident.channel)
         if sender is None:
             log.info("no sender for channel %s: row %s waits", resident.channel, row.id)
             return Result(
                 row.id,
                 PENDING,
-                due_at=now + NO_SENDER_RECHECK,
+                due_at=now + timedelta(seconds=NO_SENDER_RECHECK),
                 error=f"no sender for channel {resident.channel} in this process",
             )
         render = self.rt.registry.notifications.get(row.kind)
@@ -401,11 +400,15 @@ class Dispatcher:
             return Result(
                 row.id,
                 PENDING,
-                due_at=now + math.ceil(exc.seconds),
+                due_at=now + timedelta(seconds=math.ceil(exc.seconds)),
                 error=f"flood control: retry after {exc.seconds:g}s",
             )
         except Deferred as exc:
-            retry_at = int(exc.retry_at) if exc.retry_at else now + DEFERRED_RECHECK
+            retry_at = (
+                datetime.fromtimestamp(int(exc.retry_at), UTC)
+                if exc.retry_at
+                else now + timedelta(seconds=DEFERRED_RECHECK)
+            )
             return Result(row.id, PENDING, due_at=retry_at, error=f"deferred: {exc.reason}"[:200])
         except Permanent as exc:
             return Result(row.id, FAILED, attempt=True, error=f"rejected: {exc}"[:200])
@@ -417,8 +420,12 @@ class Dispatcher:
         attempt = item.row.attempts + 1
         if attempt >= self.max_attempts:
             return Result(item.row.id, FAILED, attempt=True, error=error)
-        due = self._now() + math.ceil(backoff(attempt, self.rng))
+        due = self._later(math.ceil(backoff(attempt, self.rng)))
         return Result(item.row.id, PENDING, due_at=due, attempt=True, error=error)
 
     def _now(self) -> int:
         return int(self.rt.now().timestamp())
+
+    def _later(self, seconds: int) -> datetime:
+        """Whole seconds from now, as an aware time (what a row's due time is)."""
+        return self.rt.now().replace(microsecond=0) + timedelta(seconds=seconds)

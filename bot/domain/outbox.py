@@ -32,8 +32,8 @@ class OutboxRow:
     kind: str
     key: str
     params: dict[str, Any]
-    due_at: int
-    expires_at: int | None
+    due_at: datetime
+    expires_at: datetime | None
     urgent: bool
     status: str
     attempts: int
@@ -70,7 +70,7 @@ class Result:
 
     row_id: int
     status: str
-    due_at: int | None = None
+    due_at: datetime | None = None
     attempt: bool = False
     error: str | None = None
 
@@ -82,7 +82,7 @@ class FailedRow:
     kind: str
     attempts: int
     last_error: str | None
-    updated_at: int
+    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,8 @@ class OutboxStatus:
     by_status: dict[str, int]
     open_by_kind: dict[tuple[str, str], int]  # (kind, status) for pending / sending / failed
     due_now: int
-    oldest_due: int | None
-    next_due: int | None
+    oldest_due: datetime | None
+    next_due: datetime | None
     recent_failed: list[FailedRow]
 
 
@@ -101,4 +101,4 @@ class OutboxStatus:
 class Backlog:
     due: int  # pending rows whose time has come
     pending: int  # all pending rows, due or not
-    oldest_due_at: int | None  # unix seconds of the oldest due row
+    oldest_due_at: datetime | None  # when the oldest due row fell due

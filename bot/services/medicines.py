@@ -370,7 +370,7 @@ class MedicineService:
         added = await self.store.snooze(resident_id, at, row, int(now.timestamp()))
         self.wake_delivery()
         stored = await self.outbox.by_dedupe(row.dedupe_key)
-        return added, stored.due_at if stored else int(due.timestamp())
+        return added, int((stored.due_at if stored else due).timestamp())
 
     # -- adherence ------------------------------------------------------------------------
     def _count(

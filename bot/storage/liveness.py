@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.outbox import Backlog
 from bot.storage.db import Database
+from bot.storage.times import from_unix
 
 
 class LivenessStore:
@@ -20,4 +21,5 @@ class LivenessStore:
             (now, now),
         )
         assert row is not None
-        return Backlog(due=row[0], pending=row[1], oldest_due_at=row[2])
+        oldest = None if row[2] is None else from_unix(row[2])
+        return Backlog(due=row[0], pending=row[1], oldest_due_at=oldest)

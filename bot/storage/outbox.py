@@ -17,6 +17,7 @@ from bot.domain.outbox import (
 )
 from bot.storage.db import Database
 from bot.storage.residents import _RESIDENT_COLUMNS, _resident
+from bot.storage.times import from_unix, unix
 
 
 def _ts(value: datetime) -> int:
@@ -112,6 +113,10 @@ async def pending_rows(
         return [to_row(r) for r in await cur.fetchall()]
 
 
+def _due(result: Result) -> int | None:
+    return None if result.due_at is None else unix(result.due_at)
+
+
 def to_row(r: Any) -> OutboxRow:
     payload = json.loads(r["payload"])
     return OutboxRow(
@@ -120,8 +125,8 @@ def to_row(r: Any) -> OutboxRow:
         kind=r["kind"],
         key=payload.get("key", ""),
         params=payload.get("params", {}),
-        due_at=r["due_at"],
-        expires_at=r["expires_at"],
+        due_at=from_unix(r["due_at"]),
+        expires_at=None if r["expires_at"] is None else from_unix(r["expires_at"]),
         urgent=bool(r["urgent"]),
         status=r["status"],
         attempts=r["attempts"],
@@ -367,7 +372,7 @@ class DeliveryStore:
             return
         await self.db.executemany(
             _RESULT_SQL,
-            [(r.status, r.due_at, int(r.attempt), r.error, now, r.row_id) for r in results],
+            [(r.status, _due(r), int(r.attempt), r.error, now, r.row_id) for r in results],
         )
 
     async def recover(self, now: int, channels: Sequence[str]) -> int:
@@ -446,7 +451,7 @@ class DeliveryStore:
                 r["kind"],
                 r["attempts"],
                 r["last_error"],
-                r["updated_at"],
+                from_unix(r["updated_at"]),
             )
             for r in await self.db.fetchall(
                 "SELECT id, resident_id, kind, attempts, last_error, updated_at FROM outbox "
@@ -454,7 +459,14 @@ class DeliveryStore:
                 (failed_limit,),
             )
         ]
-        return OutboxStatus(by_status, open_by_kind, int(due_now), oldest, upcoming, failed)
+        return OutboxStatus(
+            by_status,
+            open_by_kind,
+            int(due_now),
+            None if oldest is None else from_unix(oldest),
+            None if upcoming is None else from_unix(upcoming),
+            failed,
+        )
 
     async def retry_failed(self, now: int, kind: str | None = None, ids: Sequence[int] = ()) -> int:
         """Put failed rows back to pending, due now, with a fresh attempt budget."""

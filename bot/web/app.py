@@ -214,7 +214,8 @@ async def healthz(request: Request) -> Response:
     if not _operator(request):
         ok = db_ok and scheduler
         return PlainTextResponse("ok" if ok else "unavailable", status_code=200 if ok else 503)
-    now = int(rt.now().timestamp())
+    now = rt.now()
+    oldest = backlog.oldest_due_at
     body = {
         "ok": db_ok and scheduler,
         "db": db_ok,
@@ -222,7 +223,7 @@ async def healthz(request: Request) -> Response:
         "outbox": {
             "due": backlog.due,
             "pending": backlog.pending,
-            "oldest_due_seconds": (now - backlog.oldest_due_at) if backlog.oldest_due_at else 0,
+            "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0,
         },
         "channels": sorted(rt.senders),
     }
