@@ -9,7 +9,6 @@ feature that books, flags or notifies hands its rows to one of these functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from bot.domain.outbox import OutboxRow
 from bot.i18n import Translator
@@ -17,7 +16,7 @@ from bot.i18n import Translator
 
 def when(t: Translator, row: OutboxRow) -> str:
     """The local date and time an outbox row is due, in the one style for planned messages."""
-    return t.weekday_datetime(datetime.fromtimestamp(row.due_at, t.tz))
+    return t.weekday_datetime(row.due_at.astimezone(t.tz))
 
 
 def reminders(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:

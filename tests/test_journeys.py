@@ -23,8 +23,8 @@ async def me(u: ChatUser) -> int:
     return loaded[0].id
 
 
-def local(rt: Runtime, ts: int) -> datetime:
-    return datetime.fromtimestamp(ts, rt.settings.tz)
+def local(rt: Runtime, at: datetime) -> datetime:
+    return at.astimezone(rt.settings.tz)
 
 
 async def test_onboarding_in_chinese_and_english(

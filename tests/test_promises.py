@@ -5,7 +5,6 @@ and whether any doctor can see a danger-sign flag. Each kind has its "none creat
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from bot.callbacks import cb
 from bot.domain.outbox import OutboxRow
@@ -22,7 +21,7 @@ from tests.test_booking import load_district as load_booking_district
 
 def moment(t: Translator, row: OutboxRow) -> str:
     """How a row's due time must read (computed here from the row, not from the bot)."""
-    return t.weekday_datetime(datetime.fromtimestamp(row.due_at, t.tz))
+    return t.weekday_datetime(row.due_at.astimezone(t.tz))
 
 
 def assert_promises_exactly(text: str, t: Translator, rows: Sequence[OutboxRow]) -> None:
@@ -63,7 +62,7 @@ async def test_booking_later_today_promises_only_the_two_hour_reminder(rt: Runti
     await u.press_data(cb("book", "ok", "chronic", slot.id))
     (row,) = await pending(rt, rid, REMINDER_KIND)
     assert_promises_exactly(u.texts(), rt.catalogs.get("en"), [row])
-    assert datetime.fromtimestamp(row.due_at, at(24, 0).tzinfo) == at(24, 12, 0)
+    assert row.due_at.astimezone(at(24, 0).tzinfo) == at(24, 12, 0)
 
 
 async def test_booking_1030_at_1020_promises_no_reminder(rt: Runtime, clock: Clock) -> None:

@@ -111,7 +111,7 @@ async def test_snooze_and_book(rt: Runtime, user: ChatUser, clock: Clock) -> Non
     snoozed = [r for r in await vaccine_rows(rt, rid) if r.dedupe_key.startswith("vxz:")]
     assert len(snoozed) == 1
     assert snoozed[0].params["doses"] == row.params["doses"]
-    assert datetime.fromtimestamp(snoozed[0].due_at, rt.settings.tz).date() == on
+    assert snoozed[0].due_at.astimezone(rt.settings.tz).date() == on
     assert await rt.services.child_reminders.replan_child(cid) == (0, 0)  # a snooze stays
     # Doses recorded meanwhile drop out of the snoozed message; none left, nothing is sent.
     svc = rt.services.children
