@@ -249,7 +249,7 @@ async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> 
     assert card.text.splitlines()[0] == "☎ 139-0000-0110"
     assert "⬅️ Back" in user.labels() and "🏠 Home" in user.labels()  # elder: both, always
     await user.location(*ZHUJING_CENTRE)
-    assert user.all_replies()[0].text.splitlines()[1].startswith("1. ☎ 021-0000-0100")
+    assert user.all_replies()[0].text.splitlines()[0].startswith("1. ☎ 021-0000-0100")
 
 
 async def test_stale_and_forged_buttons(user: ChatUser, district: DirectoryService) -> None:
