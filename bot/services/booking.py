@@ -155,11 +155,16 @@ class BookingRules:
             return Problem.CLOSED
         if check.held:
             return Problem.DUPLICATE
-        if moving_from is None and check.future >= self.max_future:
+        if moving_from is None and self.limit_problem(check.future) is not None:
             return Problem.LIMIT
         if slot.taken >= slot.capacity:
             return Problem.TAKEN
         return None
+
+    def limit_problem(self, future: int) -> Problem | None:
+        """A new booking (not a move) with `future` upcoming ones already held: over the limit?
+        Asked at the first step of booking too, so nobody picks a reason, day and time first."""
+        return Problem.LIMIT if future >= self.max_future else None
 
     def active_problem(
         self, appointment: Appointment | None, resident_id: int, now: datetime
@@ -343,6 +348,10 @@ class BookingService:
 
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         return await self.store.upcoming(resident_id, now)
+
+    async def new_booking_problem(self, resident_id: int, now: datetime) -> Problem | None:
+        """Why the resident cannot start a new booking now (the limit), before any step."""
+        return self.rules.limit_problem(len(await self.upcoming(resident_id, now)))
 
     async def mine(
         self, resident_id: int, appointment_id: int, now: datetime
