@@ -103,7 +103,7 @@ async def test_signing_typed_phone_and_name_then_declined(
     await user.text("hello")
     assert "does not look like a phone number" in user.texts()
     await user.text("138-0000 1111")
-    assert "type your full name" in user.texts()
+    assert "Your name is optional" in user.texts()
     await user.text("李四")
     assert "Name: 李四" in user.texts()
     await user.press("✅ Send")

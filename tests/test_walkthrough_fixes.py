@@ -90,3 +90,128 @@ async def test_elder_nearest_station_keeps_kind_distance_and_services(
         "public holidays are not included",
     ):
         assert fact in text, fact
+
+
+# -- 4. one confirm step before anything destructive -----------------------------------------
+
+
+async def test_elder_withdraw_asks_first_and_changes_nothing_until_yes(
+    user: ChatUser, rt: Runtime, district: DirectoryService
+) -> None:
+    await _elder(rt, user)
+    await user.text("👨‍⚕️ My family doctor")
+    await user.press("Zhujing")
+    await user.press("Donglin Neighbourhood")
+    await user.press("Yes, save")
+    await user.press("Request signing")
+    await user.contact("13900001234", name="Wang Wu")
+    await user.press("✅ Yes")
+    await user.press("✅ Send")
+    assert len(await district.list_pending("js-01-zj-d1")) == 1
+    await user.press("Withdraw my request")
+    assert "Withdraw your signing request?" in user.texts()
+    assert {"✅ Yes, withdraw it", "↩️ No, keep it", "⬅️ Back", "🏠 Home"} <= set(user.labels())
+    assert len(await district.list_pending("js-01-zj-d1")) == 1  # nothing changed yet
+    await user.press("No, keep it")
+    assert "Dr " in user.texts()  # back on the card
+    assert len(await district.list_pending("js-01-zj-d1")) == 1
+    await user.press("Withdraw my request")
+    await user.press("Yes, withdraw it")
+    assert await district.list_pending("js-01-zj-d1") == []
+    loaded = await rt.stores.residents.load("test", "1001")
+    assert loaded is not None and await district.latest_request(loaded[0].id) is None
+    # The old confirm button again: a friendly stale answer, nothing else changes.
+    await user.press_data("v1:family:wdok")
+    assert user.texts()
+
+
+async def test_elder_tips_off_uses_the_same_confirm_step(user: ChatUser, rt: Runtime) -> None:
+    await _elder(rt, user)
+    svc = rt.services.tips
+    loaded = await rt.stores.residents.load("test", "1001")
+    assert loaded is not None
+    rid = loaded[0].id
+    await svc.update(await svc.subscription(rid), active=True)
+    await user.press_data("v1:tips:off")
+    assert {"✅ Yes", "❌ No", "⬅️ Back", "🏠 Home"} <= set(user.labels())
+    assert (await svc.subscription(rid)).active
+    await user.press("✅ Yes")
+    assert not (await svc.subscription(rid)).active
+
+
+# -- 5. no typing is required: the name is optional ------------------------------------------
+
+
+async def test_contact_without_a_name_needs_no_typing(
+    user: ChatUser, rt: Runtime, district: DirectoryService
+) -> None:
+    await user.text("👨‍⚕️ My family doctor")
+    await user.press("Zhujing")
+    await user.press("Donglin Neighbourhood")
+    await user.press("Request signing")
+    await user.contact("13800000000")  # the sandbox's /contact: a number, no name
+    text = user.texts()
+    assert "optional" in text and "Now type" not in text
+    assert any("Skip" in label for label in user.labels())
+    await user.press("Skip")
+    await user.press("✅ Send")
+    pending = await district.list_pending("js-01-zj-d1")
+    assert [(p.name, p.phone) for p in pending] == [("", "13800000000")]
+
+
+# -- 6. a wrong typed option number shows the same screen again ------------------------------
+
+
+async def test_out_of_range_number_reshows_the_picker_with_a_hint(rt: Runtime) -> None:
+    import io
+
+    from bot.channels.console import CHANNEL, ConsoleChat
+
+    user = ChatUser(rt, user_id="1", channel=CHANNEL, language_code="en")
+    await user.onboard()
+    out = io.StringIO()
+    chat = ConsoleChat(rt, user_id="1", out=out)
+    await chat.feed("❤️ My health")
+    await chat.feed("🎂 Birth year")
+    await chat.feed("1950–1959")
+    before = [o.label for o in chat.options]
+    assert "1955" in before
+    too_big = str(len(before) + 1)
+    out.truncate(0)
+    outcome = await chat.feed(too_big)
+    assert outcome is not None
+    text = out.getvalue()
+    assert f"There is no option {too_big} here" in text and "did not understand" not in text
+    assert "Which year were you born?" in text  # the same screen, not only 🏠
+    assert [o.label for o in chat.options] == before  # same options, same numbers
+    loaded = await rt.stores.residents.load(CHANNEL, "1")
+    assert loaded is not None
+    profile = await rt.services.health.profile(loaded[0].id)
+    assert profile.birth_year is None  # nothing was saved by the wrong number
+    # The re-shown picker works: its numbers mean what they meant.
+    await chat.feed(str(before.index("1955") + 1))
+    if any(o.label == "✅ Yes" for o in chat.options):  # elder-style confirm, if asked
+        await chat.feed("✅ Yes")
+    profile = await rt.services.health.profile(loaded[0].id)
+    assert profile.birth_year == 1955
+
+
+def test_numbered_channels_turn_an_unknown_option_number_into_the_same_screen() -> None:
+    from bot.channels import numbered
+    from bot.core import Button, Kind, Reply
+
+    blocks = numbered.flatten(
+        [Reply(text="Pick one", buttons=((Button("A", "v1:x:a"), Button("B", "v1:x:b")),))]
+    )
+    offered = numbered.offer(blocks)
+    assert offered is not None
+    missed = numbered.text_to_incoming("web", "v", "3", offered)
+    assert missed.kind is Kind.BUTTON and missed.data == "v1:menu:nooption:3"
+    assert missed.screen_text == "Pick one"
+    assert [b.data for b in missed.screen_buttons] == ["v1:x:a", "v1:x:b"]
+    assert numbered.text_to_incoming("web", "v", "2", offered).data == "v1:x:b"
+    # Words and long numbers (a phone) are still text; a value screen keeps its numbers.
+    assert numbered.text_to_incoming("web", "v", "hello", offered).kind is Kind.TEXT
+    assert numbered.text_to_incoming("web", "v", "13800000000", offered).kind is Kind.TEXT
+    valued = {**offered, "wants_text": True}
+    assert numbered.text_to_incoming("web", "v", "3", valued).kind is Kind.TEXT

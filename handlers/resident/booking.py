@@ -391,13 +391,12 @@ async def ask_cancel(ctx: Ctx, appointment_id: int) -> None:
     if isinstance(appt, Problem):
         await _refused(ctx, appt, Flow(moving=appointment_id), None, None)
         return
-    ctx.say(
+    ctx.confirm(
         ctx._("Cancel this visit?") + "\n\n" + view.visit_details(ctx.t, await svc.visit(appt)),
-        [
-            Button(ctx._("✅ Yes, cancel it"), cb("book", "cxok", appt.id)),
-            Button(ctx._("↩️ No, keep it"), LIST),
-        ],
-        cols=2,
+        cb("book", "cxok", appt.id),
+        LIST,
+        yes_label=ctx._("✅ Yes, cancel it"),
+        no_label=ctx._("↩️ No, keep it"),
     )
 
 

@@ -344,7 +344,10 @@ async def on_phone(ctx: Ctx) -> None:
         return
     ctx.enter(AskName(doctor=asked.doctor, phone=phone))
     ctx.say(
-        ctx._("Thank you. Now type your full name, so the team knows who you are."),
+        ctx._(
+            "Thank you. Your name is optional: tap Skip and the team asks when they call, "
+            "or type it if you like."
+        ),
         [
             Button(ctx._("Skip: the team will ask when they call"), cb("family", "noname")),
             Button(ctx._("❌ Cancel"), cb("family", "cancel")),
@@ -388,7 +391,8 @@ async def confirm(ctx: Ctx, name: str) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(
-        0, ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw")
+        0,
+        ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw", "wdok", "card"),
     )
     service = ctx.services.directory
     if action == "where":
@@ -446,6 +450,19 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "cancel":
         ctx.clear_state()
         ctx.main_menu(ctx._("Cancelled. Nothing was sent."))
+    elif action == "withdraw":
+        req = await service.latest_request(ctx.user.id)
+        if req is None or req.status != "pending":
+            raise StaleButton("no open request")
+        ctx.confirm(
+            ctx._("Withdraw your signing request? The team will no longer see it."),
+            cb("family", "wdok"),
+            cb("family", "card"),
+            yes_label=ctx._("✅ Yes, withdraw it"),
+            no_label=ctx._("↩️ No, keep it"),
+        )
+    elif action == "card":
+        await show(ctx)
     else:
         if not await service.withdraw(ctx.user.id):
             raise StaleButton("no open request")
