@@ -215,3 +215,75 @@ def test_numbered_channels_turn_an_unknown_option_number_into_the_same_screen() 
     assert numbered.text_to_incoming("web", "v", "13800000000", offered).kind is Kind.TEXT
     valued = {**offered, "wants_text": True}
     assert numbered.text_to_incoming("web", "v", "3", valued).kind is Kind.TEXT
+
+
+# -- 7. the operator CLI -----------------------------------------------------------------------
+
+
+async def test_slots_list_says_a_past_day_is_past(
+    rt: Runtime, district: DirectoryService, clock
+) -> None:
+    from datetime import timedelta
+
+    svc = rt.services.booking
+    doctor = await district.doctor("js-01-zj-d1")
+    assert doctor is not None and "Tue,Thu 13:30" in doctor.clinic_hours  # holds clinic on Tuesdays
+    today = rt.now().astimezone(rt.settings.tz).date()
+    past_tuesday = today - timedelta(days=(today.weekday() - 1) % 7 or 7)
+    assert await svc.day_slots(doctor.id, past_tuesday, rt.now()) == []
+    why = await svc.why_no_slots(doctor.id, past_tuesday, rt.now())
+    assert why.startswith(f"{past_tuesday.isoformat()} is in the past") and "no clinic" not in why
+    later = today + timedelta(days=30)
+    assert "beyond the 14-day booking window" in await svc.why_no_slots(doctor.id, later, rt.now())
+    sunday = today + timedelta(days=(6 - today.weekday()) or 7)
+    if not await svc.day_slots(doctor.id, sunday, rt.now()):
+        assert await svc.why_no_slots(doctor.id, sunday, rt.now()) == "no clinic hours on Sundays"
+
+
+def test_a_closed_pipe_ends_any_command_quietly(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # the reader (`| head`) is gone before the command writes
+    env = {**os.environ, "DOORSTEP_DB": str(tmp_path / "pipe.sqlite3")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "outbox", "status"],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    os.close(write)
+    assert "Traceback" not in proc.stderr.decode() and "BrokenPipe" not in proc.stderr.decode()
+    assert proc.returncode == 141
+
+
+async def test_import_rejects_an_unknown_service_with_its_line(rt: Runtime) -> None:
+    from bot.domain.directory import SERVICE_KEYS
+    from handlers.resident.directory_view import SERVICE_LABELS
+
+    assert set(SERVICE_LABELS) == set(SERVICE_KEYS)  # every accepted key has a label
+    header = "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
+    rows = [
+        "a1,centre,甲中心,A,金山区,朱泾,地址,Addr,30.9,121.16,021-1,,vaccination",
+        "a2,station,乙站,B,金山区,朱泾,地址,Addr,30.91,121.17,021-2,,teleport;vaccination",
+    ]
+    report = await rt.services.directory.import_csv(
+        "stations", ("\n".join([header, *rows]) + "\n").encode()
+    )
+    assert report.added == 1
+    (bad,) = report.rejected
+    assert bad.line == 3 and "unknown service 'teleport'" in bad.reason
+    assert [s.id for s in await rt.stores.directory.stations()] == ["a1"]
+
+
+def test_outbox_status_times_carry_their_zone(settings) -> None:
+    from bot.commands.outbox import format_status
+    from bot.domain.outbox import OutboxStatus
+
+    st = OutboxStatus({}, {}, 0, None, 1_796_428_800, [])  # 2026-12-05 08:00 in Shanghai
+    text = format_status(st, settings)
+    assert "next due: 2026-12-05 08:00:00 +0800 (Asia/Shanghai)" in text

@@ -384,6 +384,26 @@ class BookingService:
             raise BookingError(f"no doctor with id {doctor_id!r} in the directory")
         return doctor
 
+    async def why_no_slots(self, doctor_id: str, day: date, now: datetime) -> str:
+        """Why `day` has no slots, in operator English: past, beyond the booking window, or
+        no clinic hours that weekday (slots exist only from today for 14 days)."""
+        doctor = await self._doctor(doctor_id)
+        today = now.astimezone(self.tz).date()
+        holds_clinic = bool(clinic_hours(doctor).week[day.weekday()])
+        no_hours = "" if holds_clinic else f"; no clinic hours on {day:%A}s"
+        if day < today:
+            return (
+                f"{day.isoformat()} is in the past (today is {today.isoformat()}): slots are "
+                f"kept from today on{no_hours}"
+            )
+        if day >= today + timedelta(days=HORIZON_DAYS):
+            made = day - timedelta(days=HORIZON_DAYS - 1)
+            return (
+                f"{day.isoformat()} is beyond the {HORIZON_DAYS}-day booking window: its slots "
+                f"are made on {made.isoformat()}{no_hours}"
+            )
+        return no_hours.removeprefix("; ") or "no slots"
+
     async def day_slots(self, doctor_id: str, day: date, now: datetime) -> list[Slot]:
         """Every slot of the doctor on `day`, generating the day's slots if needed."""
         doctor = await self._doctor(doctor_id)
