@@ -287,3 +287,57 @@ def test_outbox_status_times_carry_their_zone(settings) -> None:
     st = OutboxStatus({}, {}, 0, None, 1_796_428_800, [])  # 2026-12-05 08:00 in Shanghai
     text = format_status(st, settings)
     assert "next due: 2026-12-05 08:00:00 +0800 (Asia/Shanghai)" in text
+
+
+# -- 8. no Chinese in English screens ----------------------------------------------------------
+
+# English texts that carry Chinese on purpose, each for a reason a reader needs.
+CHINESE_ON_PURPOSE = {
+    # Before any language is chosen, the welcome speaks to both readers.
+    "Welcome to Doorstep (家门口健康)",
+    # The national stroke campaign's name, as it is on posters ("中风120").
+    "(stroke: 中风120)",
+    # The sign to look for at the hospital.
+    "emergency department (急诊)",
+    # A source's official title, cited as published.
+    "(长期处方管理规范)",
+}
+_CJK = __import__("re").compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def test_english_texts_carry_no_chinese_literals() -> None:
+    from babel.messages.pofile import read_po
+
+    from bot.config import ROOT
+
+    with (ROOT / "locales" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    wrong = []
+    for msg in catalog:
+        if not msg.id:
+            continue
+        texts = (msg.string if isinstance(msg.string, tuple) else (msg.string,)) or ()
+        for text in texts:
+            if text and _CJK.search(text) and not any(ok in text for ok in CHINESE_ON_PURPOSE):
+                wrong.append(text)
+    assert not wrong, wrong
+
+
+async def test_a_request_without_a_name_is_named_by_its_phone(
+    rt: Runtime, make_user, district: DirectoryService
+) -> None:
+    from tests.doctor_fixtures import linked_doctor
+
+    resident = make_user("2001")
+    await resident.onboard()
+    loaded = await rt.stores.residents.load(resident.channel, resident.user_id)
+    assert loaded is not None
+    await district.set_home(loaded[0].id, "朱泾", "东林居委")
+    await district.request_signing(loaded[0].id, "js-01-zj-d1", "", "13800000000")
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press_data("v1:desk:sr")
+    assert "Name: not given" in doctor.texts()
+    await doctor.press("✅ Approve")
+    text = doctor.texts()
+    assert "the resident with phone 13800000000 is now signed" in text and "✅ —" not in text
+    assert await district.signed_doctor(loaded[0].id) is not None

@@ -403,7 +403,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             raise StaleButton("unknown town")
         refs = await service.communities(town)
         ctx.say(
-            ctx._("Which community (居委 / 村) do you live in?"),
+            ctx._("Which community (neighbourhood committee or village) do you live in?"),
             [Button(view.zh_first(ctx, r.name, r.name_en), cb("family", "c", r.key)) for r in refs],
             cols=2,
             back=cb("family", "where"),
