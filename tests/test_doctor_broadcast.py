@@ -488,4 +488,7 @@ async def test_back_goes_one_step_and_keeps_the_typed_message(
     await doctor.press("Send to 3")
     (b,) = await rt.services.broadcasts.recent(await _wang(rt))
     row = await rt.db.fetchone("SELECT text, audience FROM broadcasts WHERE id = ?", (b.id,))
-    assert row is not None and (row["text"], row["audience"]) == ("Flu shots on Friday.", "hypertension")
+    assert row is not None and (row["text"], row["audience"]) == (
+        "Flu shots on Friday.",
+        "hypertension",
+    )

@@ -38,7 +38,9 @@ async def test_town_pick_claims_no_distance_from_the_resident(
         assert claim not in text, claim
     # The address of each place instead, from the directory.
     centre = next(
-        s for s in (await district.snapshot()).stations.values() if s.name_en.startswith("Zhujing C")
+        s
+        for s in (await district.snapshot()).stations.values()
+        if s.name_en.startswith("Zhujing C")
     )
     assert centre.address_en and centre.address_en in text
     # A filter keeps the town as the origin: still no distance from "you".
@@ -77,7 +79,9 @@ async def test_elder_nearest_station_keeps_kind_distance_and_services(
 ) -> None:
     await _elder(rt, user)
     centre = next(
-        s for s in (await district.snapshot()).stations.values() if s.name_en.startswith("Zhujing C")
+        s
+        for s in (await district.snapshot()).stations.values()
+        if s.name_en.startswith("Zhujing C")
     )
     await user.location(centre.lat, centre.lon)
     text = user.texts()
@@ -266,7 +270,9 @@ async def test_import_rejects_an_unknown_service_with_its_line(rt: Runtime) -> N
     from handlers.resident.directory_view import SERVICE_LABELS
 
     assert set(SERVICE_LABELS) == set(SERVICE_KEYS)  # every accepted key has a label
-    header = "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
+    header = (
+        "id,kind,name_zh,name_en,district,town,address_zh,address_en,lat,lon,phone,hours,services"
+    )
     rows = [
         "a1,centre,甲中心,A,金山区,朱泾,地址,Addr,30.9,121.16,021-1,,vaccination",
         "a2,station,乙站,B,金山区,朱泾,地址,Addr,30.91,121.17,021-2,,teleport;vaccination",

@@ -190,9 +190,7 @@ async def ask_content(ctx: Ctx, doctor: Doctor, d: Composing) -> None:
         Button("📋 " + t.in_locale(t.title, ctx.locale), cb("broadcast", "t", t.key))
         for t in templates.values()
     ]
-    ctx.say(
-        text + "\n" + ctx._("What should it say?"), buttons, back=BACK_TO_AUDIENCE, edit=True
-    )
+    ctx.say(text + "\n" + ctx._("What should it say?"), buttons, back=BACK_TO_AUDIENCE, edit=True)
 
 
 async def on_text(ctx: Ctx) -> None:
@@ -241,9 +239,7 @@ async def ask_time(ctx: Ctx, d: Composing, day: str) -> None:
                 Button(ctx.t.time(at), cb("broadcast", "at", day, hhmm.replace(":", "")))
             )
     if not buttons:
-        ctx.say(
-            ctx._("No time is left today. Please pick tomorrow."), back=BACK_TO_WHEN, edit=True
-        )
+        ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=BACK_TO_WHEN, edit=True)
         ctx.enter(d)
         return
     ctx.enter(d)

@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bot.card import Card
 from bot.callbacks import Callback, StaleButton, cb
+from bot.card import Card
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.domain.directory import Doctor, Home, SigningRequest
@@ -392,7 +392,19 @@ async def confirm(ctx: Ctx, name: str) -> None:
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(
         0,
-        ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw", "wdok", "card"),
+        (
+            "where",
+            "t",
+            "c",
+            "sign",
+            "nameok",
+            "noname",
+            "send",
+            "cancel",
+            "withdraw",
+            "wdok",
+            "card",
+        ),
     )
     service = ctx.services.directory
     if action == "where":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from bot.card import Card
 from bot.callbacks import Callback, StaleButton, cb
+from bot.card import Card
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.i18n import N_
