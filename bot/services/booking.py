@@ -53,6 +53,9 @@ class BookingError(ValueError):
     """An operator asked for something impossible (unknown doctor, a past day...)."""
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
@@ -390,7 +393,9 @@ class BookingService:
         doctor = await self._doctor(doctor_id)
         today = now.astimezone(self.tz).date()
         holds_clinic = bool(clinic_hours(doctor).week[day.weekday()])
-        no_hours = "" if holds_clinic else f"; no clinic hours on {day:%A}s"
+        # Operator English whatever the host's locale (never strftime's %A).
+        weekday = _WEEKDAYS[day.weekday()]
+        no_hours = "" if holds_clinic else f"; no clinic hours on {weekday}s"
         if day < today:
             return (
                 f"{day.isoformat()} is in the past (today is {today.isoformat()}): slots are "
