@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
-from bot.core import Attachment
+from bot.core import Attachment, Button
 from bot.i18n import N_
 from bot.router import Registry
 from handlers.start import LANGUAGE_NAMES

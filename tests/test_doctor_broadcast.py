@@ -457,7 +457,6 @@ async def test_a_scheduled_time_that_passed_before_send_sends_nothing(
     assert await rt.services.broadcasts.recent(await _wang(rt)) == []
 
 
-
 async def test_back_goes_one_step_and_keeps_the_typed_message(
     rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
 ) -> None:

@@ -287,10 +287,13 @@ async def test_import_rejects_an_unknown_service_with_its_line(rt: Runtime) -> N
 
 
 def test_outbox_status_times_carry_their_zone(settings) -> None:
+    from datetime import UTC, datetime
+
     from bot.commands.outbox import format_status
     from bot.domain.outbox import OutboxStatus
 
-    st = OutboxStatus({}, {}, 0, None, 1_796_428_800, [])  # 2026-12-05 08:00 in Shanghai
+    next_due = datetime(2026, 12, 5, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+    st = OutboxStatus({}, {}, 0, None, next_due, [])
     text = format_status(st, settings)
     assert "next due: 2026-12-05 08:00:00 +0800 (Asia/Shanghai)" in text
 

@@ -463,8 +463,8 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         ctx.clear_state()
         ctx.main_menu(ctx._("Cancelled. Nothing was sent."))
     elif action == "withdraw":
-        req = await service.latest_request(ctx.user.id)
-        if req is None or req.status != "pending":
+        latest = await service.latest_request(ctx.user.id)
+        if latest is None or latest.status != "pending":
             raise StaleButton("no open request")
         ctx.confirm(
             ctx._("Withdraw your signing request? The team will no longer see it."),
