@@ -7,6 +7,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import pkgutil
 import sys
 
@@ -43,12 +44,24 @@ def main(argv: list[str] | None = None) -> int:
         result = args.func(args, settings)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
     except ConfigError as exc:
         print(f"doorstep: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
     return int(result or 0)
+
+
+def _closed_pipe() -> int:
+    """`doorstep ... | head`: the reader left. For every command, here once: no traceback;
+    stdout is pointed at /dev/null so that the interpreter's final flush is quiet too."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by a closed pipe
 
 
 if __name__ == "__main__":

@@ -136,6 +136,31 @@ class Ctx:
             rows.append(tuple(nav))
         self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit, wants_text=wants_text))
 
+    def confirm(
+        self,
+        question: str,
+        yes: str,
+        no: str,
+        *,
+        yes_label: str | None = None,
+        no_label: str | None = None,
+        edit: bool = False,
+    ) -> None:
+        """The one confirm step: asked before anything destructive (cancel, stop, withdraw,
+        remove, turn off, delete) and, in elder mode, before anything is saved. `yes` is the
+        button data that acts; `no` changes nothing and goes back where the resident was.
+        Nothing may be changed by the handler that shows this screen."""
+        self.say(
+            question,
+            [
+                Button(yes_label or self._("✅ Yes"), yes),
+                Button(no_label or self._("❌ No"), no),
+            ],
+            cols=2,
+            back=no if self.elder else None,
+            edit=edit,
+        )
+
     def layout(
         self,
         buttons: Sequence[Button] | Sequence[Sequence[Button]],

@@ -55,6 +55,10 @@ class Incoming:
     # Where it came from, where the channel knows (the web chat: the client's IP), for limits
     # per address; never stored or logged as such.
     address: str | None = None
+    # A typed option number that matches no option (channels that number their buttons): the
+    # screen the resident was answering, so that it is shown again with a hint, never lost.
+    screen_text: str = ""
+    screen_buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,29 @@ async def home(ctx: Ctx) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
+    if data.choice(0, ("home", "nooption")) == "nooption":
+        await no_such_option(ctx, data)
+        return
     data.expect(1)
-    data.choice(0, ("home",))
     await home(ctx)
+
+
+async def no_such_option(ctx: Ctx, data: Callback) -> None:
+    """A typed number that is no option on the screen ("12" on a list of 11): the same
+    screen again with a short hint, so nothing is lost (see bot.channels.numbered)."""
+    data.expect(2)
+    n = data.int_part(1)
+    buttons = ctx.msg.screen_buttons
+    if not buttons:
+        await unknown_text(ctx)
+        return
+    hint = ctx._("There is no option {n} here. Please choose from 1 to {count}.").format(
+        n=n, count=len(buttons)
+    )
+    text = hint + ("\n\n" + ctx.msg.screen_text if ctx.msg.screen_text else "")
+    # The buttons as they were (their Back and Home among them), in the same order, so every
+    # number keeps its meaning.
+    ctx.say(text, [[b] for b in buttons], home=False)
 
 
 async def help_(ctx: Ctx) -> None:

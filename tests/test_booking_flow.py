@@ -195,18 +195,31 @@ async def test_old_buttons_recheck_everything_and_change_nothing(rt: Runtime, cl
     assert await booked(rt) == 0
 
 
-async def test_limit_is_explained_with_a_way_out(rt: Runtime) -> None:
+async def test_limit_is_explained_at_the_first_step_with_a_way_out(rt: Runtime) -> None:
+    """Finding 3 of the product walk: with 3 bookings the limit came only after reason, day,
+    time and the confirm screen. Now the first step says it and offers My appointments."""
     await load_district(rt)
     u = await onboard(rt, "4001")
     rid = (await me(u)).id
     await rt.services.directory.set_home(rid, "朱泾", "东林居委")
+    # A day button from before the limit was reached (a stale screen) is refused as well.
+    await u.press_data(cb("book", "new", "chronic"))
+    stale_day = data_of(u, "v1:book:d:")[0]
     svc = rt.services.booking
     for minute in (0, 15, 30):
         s = await slot_at(rt, "d1", at(26, 9, minute))
         assert (await svc.book(rid, s.id, "d1", "general", rt.now())).appointment
-    await u.press_data(await to_confirm(u))
+    assert await booked(rt) == 3
+    await u.text(BOOK)
     assert "already have 3 upcoming visits" in u.texts()
     assert "My appointments" in " ".join(u.labels())
+    assert not data_of(u, "v1:book:new:")  # no reason to pick
+    for data in (cb("book", "new", "chronic"), stale_day):
+        await u.press_data(data)
+        assert "already have 3 upcoming visits" in u.texts()
+        assert not data_of(u, "v1:book:t:") and not data_of(u, "v1:book:d:")
+    await u.press("My appointments")
+    assert len(data_of(u, "v1:book:cx:")) == 3
     assert await booked(rt) == 3
 
 

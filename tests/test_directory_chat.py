@@ -103,7 +103,7 @@ async def test_signing_typed_phone_and_name_then_declined(
     await user.text("hello")
     assert "does not look like a phone number" in user.texts()
     await user.text("138-0000 1111")
-    assert "type your full name" in user.texts()
+    assert "Your name is optional" in user.texts()
     await user.text("李四")
     assert "Name: 李四" in user.texts()
     await user.press("✅ Send")
@@ -249,7 +249,7 @@ async def test_elder_mode_phone_first(user: ChatUser, rt: Runtime, district) -> 
     assert card.text.splitlines()[0] == "☎ 139-0000-0110"
     assert "⬅️ Back" in user.labels() and "🏠 Home" in user.labels()  # elder: both, always
     await user.location(*ZHUJING_CENTRE)
-    assert user.all_replies()[0].text.splitlines()[1].startswith("1. ☎ 021-0000-0100")
+    assert user.all_replies()[0].text.splitlines()[0].startswith("1. ☎ 021-0000-0100")
 
 
 async def test_stale_and_forged_buttons(user: ChatUser, district: DirectoryService) -> None:

@@ -455,3 +455,39 @@ async def test_a_scheduled_time_that_passed_before_send_sends_nothing(
     assert "has passed, so nothing was sent" in doctor.texts()
     assert "When should it go out?" in doctor.texts()
     assert await rt.services.broadcasts.recent(await _wang(rt)) == []
+
+
+async def test_back_goes_one_step_and_keeps_the_typed_message(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    """Product walk, finding 6: Later today → time list → Back went to the audience list and
+    the typed message was lost. Back is one step, and the draft stays as it was."""
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("New broadcast")
+    await doctor.press("Hypertension")
+    await doctor.press("Type my own message")
+    await doctor.text("Flu shots on Friday.")
+    await doctor.press("Tomorrow")
+    assert "At what time?" in doctor.texts()
+    await doctor.press("⬅️ Back")
+    assert "When should it go out?" in doctor.texts()
+    await doctor.press("⬅️ Back")
+    assert "What should it say?" in doctor.texts()
+    assert any("Keep my message: Flu shots on Friday." in x for x in doctor.labels())
+    await doctor.press("⬅️ Back")
+    assert "Who should receive it?" in doctor.texts()
+    await doctor.press("Hypertension")
+    await doctor.press("Keep my message")
+    await doctor.press("Now")
+    assert "Flu shots on Friday." in doctor.texts()  # the preview
+    await doctor.press("⬅️ Back")  # from the confirm screen: still the same draft
+    await doctor.press("Now")
+    await doctor.press("Send to 3")
+    (b,) = await rt.services.broadcasts.recent(await _wang(rt))
+    row = await rt.db.fetchone("SELECT text, audience FROM broadcasts WHERE id = ?", (b.id,))
+    assert row is not None and (row["text"], row["audience"]) == (
+        "Flu shots on Friday.",
+        "hypertension",
+    )

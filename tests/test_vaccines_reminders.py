@@ -236,7 +236,7 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     await user.text("💉 Vaccines")
     await user.press("Vaccines for adults")
     await user.press("🚫 I don't want the PPV23 vaccine")
-    assert "a second dose 5 years later is recommended. 🚫 declined" in user.texts()
+    assert "a second dose 5 years later is recommended. Yours: 🚫 declined" in user.texts()
     # The next autumn: a new flu reminder; no PPV23 ever again.
     clock.set(datetime.combine(date(2027, 9, 2), time(10), rt.settings.tz))
     assert await adults.plan_all() == 2  # flu for both; PPV23 only ever once

@@ -38,7 +38,8 @@ def test_options_are_numbered_across_a_turn_and_map_back() -> None:
     assert incoming(" yes ") == (Kind.BUTTON, "v1:x:yes")  # the label works too
     assert incoming("3") == (Kind.TEXT, "💡 Health tips")  # a menu key sends its label
     assert incoming("138 0000 0000") == (Kind.CONTACT, "138 0000 0000")  # a phone was asked
-    assert incoming("4") == (Kind.TEXT, "4")  # not offered: plain text
+    # Not offered: the same screen again with a hint (handlers/menu.py), never plain text.
+    assert incoming("4") == (Kind.BUTTON, "v1:menu:nooption:4")
     assert numbered.text_to_incoming("web", "v", "/lang en", offered).command == "lang"
     assert numbered.offer(numbered.flatten([Reply("no buttons")])) is None
 

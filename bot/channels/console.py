@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.channels.numbered import choose, option_key
+from bot.channels.numbered import choose, no_such_option, option_key
 from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
 from bot.delivery.sender import Deferred
 from bot.domain.outbox import OutboxRow
@@ -81,6 +81,7 @@ class ConsoleChat:
         self.echo = echo
         self.options: list[Option] = []
         self.wants_text = False
+        self.prompt = ""  # the text of the screen whose options are numbered
 
     def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
         wants_text = any(r.wants_text for r in replies)
@@ -95,6 +96,9 @@ class ConsoleChat:
         if new_options or wants_text:
             self.options = new_options
             self.wants_text = wants_text
+            self.prompt = next(
+                (r.text for r in reversed(replies) if r.text and (r.buttons or r.keyboard)), ""
+            )
         self.out.flush()
 
     def print_notification(self, replies: list[Reply]) -> None:
@@ -141,6 +145,15 @@ class ConsoleChat:
                 self.out.write(f"   (sandbox: sharing the phone number {SAMPLE_PHONE})\n")
                 return Incoming(kind=Kind.CONTACT, contact=Contact(SAMPLE_PHONE), **base)
             return Incoming(kind=Kind.TEXT, text=option.key.label, **base)
+        missed = no_such_option(
+            text,
+            [(o.label, o.button.data if o.button else None) for o in self.options],
+            self.wants_text,
+            self.prompt,
+            base,
+        )
+        if missed is not None:
+            return missed
         if text.startswith("/") and len(text) > 1:
             head, _, args = text[1:].partition(" ")
             return Incoming(kind=Kind.COMMAND, text=text, command=head.lower(), args=args, **base)

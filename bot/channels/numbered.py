@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.core import Attachment, Contact, Incoming, Kind, Reply, Request, Venue
+from bot.callbacks import cb
+from bot.core import Attachment, Button, Contact, Incoming, Kind, Reply, Request, Venue
 
 _PHONE = re.compile(r"^\+?[\d\s\-()]{7,24}$")
 # Typed text made of digits and the marks numbers are written with ("6.1", "135/85 72"):
@@ -133,10 +134,12 @@ def offer(blocks: list[Block]) -> dict[str, Any] | None:
     wants_text = any(b.wants_text for b in blocks)
     if not options and not contact and not wants_text:
         return None
+    prompt = next((b.text for b in reversed(blocks) if b.options and b.text), "")
     return {
         "options": [{"n": o.n, "label": o.label, "data": o.data, "text": o.text} for o in options],
         "contact": contact,
         "wants_text": wants_text,
+        "prompt": prompt,
     }
 
 
@@ -207,6 +210,15 @@ def text_to_incoming(
     option = pick(text, offered)
     if option is not None:
         return option_incoming(option, base)
+    missed = no_such_option(
+        text,
+        [(o.get("label", ""), o.get("data")) for o in offered.get("options", [])],
+        bool(offered.get("wants_text")),
+        str(offered.get("prompt", "")),
+        base,
+    )
+    if missed is not None:
+        return missed
     stripped = text.strip()
     if stripped.startswith("/") and len(stripped) > 1:
         head, _, args = stripped[1:].partition(" ")
@@ -217,6 +229,33 @@ def text_to_incoming(
     if offered.get("contact") and _PHONE.match(folded):
         return Incoming(kind=Kind.CONTACT, contact=Contact(folded), **base)
     return Incoming(kind=Kind.TEXT, text=text, **base)
+
+
+_BARE_NUMBER = re.compile(r"\d{1,3}", re.ASCII)  # option numbers, not values
+
+
+def no_such_option(
+    text: str,
+    options: Sequence[tuple[str, str | None]],
+    wants_text: bool,
+    prompt: str,
+    base: dict[str, Any],
+) -> Incoming | None:
+    """A bare number that chooses none of the (label, data) options on screen ("12" on a
+    list of 11): not text for the handlers to guess at, but a request to show the same
+    screen again with a hint (handlers/menu.py). None for anything else. On a screen that
+    wants a typed value a number is that value, never an option."""
+    folded = _norm(text).rstrip(".。、")
+    if wants_text or not options or not _BARE_NUMBER.fullmatch(folded):
+        return None
+    buttons = tuple(Button(label, data) for label, data in options if data is not None)
+    return Incoming(
+        kind=Kind.BUTTON,
+        data=cb("menu", "nooption", int(folded)),
+        screen_text=prompt,
+        screen_buttons=buttons,
+        **base,
+    )
 
 
 def option_incoming(option: Option, base: dict[str, Any]) -> Incoming:

@@ -67,7 +67,7 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
         )
     lines += ["🔗 " + t.labelled(label, url) for label, url in block.links]
     if block.ask_location:
-        lines.append(t.gettext("To send your location, tap ＋ below the chat and choose Location."))
+        lines.append(t.gettext("To send your location, tap + below the chat and choose Location."))
     if block.ask_contact:
         lines.append(t.gettext("To give your phone number, type it here."))
     return "\n".join(lines).strip() or "…"

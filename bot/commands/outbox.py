@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _when(at: datetime | None, settings: Settings) -> str:
     if at is None:
         return "-"
-    return at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+    # With the zone: operators read this next to UTC logs and other hosts' clocks.
+    return at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S %z") + f" ({settings.tz.key})"
 
 
 def format_status(st: OutboxStatus, settings: Settings) -> str:

@@ -61,7 +61,7 @@ async def _print_slots(
                 )
             continue
         if not slots:
-            print(f"{day.isoformat()}: no clinic hours")
+            print(f"{day.isoformat()}: {await svc.why_no_slots(args.doctor_id, day, now)}")
         for s in slots:
             state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
             print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")

@@ -6,6 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 STATION_KINDS = ("centre", "station", "village_clinic", "smart_station", "hospital")
+# The services a station may list: the ones the bot can name to residents (in both languages,
+# handlers/resident/directory_view.py) and filter by. An unknown key is refused on import.
+SERVICE_KEYS = (
+    "vaccination",
+    "chronic_disease",
+    "rehabilitation",
+    "tcm",
+    "fever_clinic",
+    "self_check_bp",
+    "self_check_glucose",
+    "emergency",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,9 @@ class BookingError(ValueError):
     """An operator asked for something impossible (unknown doctor, a past day...)."""
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
@@ -155,11 +158,16 @@ class BookingRules:
             return Problem.CLOSED
         if check.held:
             return Problem.DUPLICATE
-        if moving_from is None and check.future >= self.max_future:
+        if moving_from is None and self.limit_problem(check.future) is not None:
             return Problem.LIMIT
         if slot.taken >= slot.capacity:
             return Problem.TAKEN
         return None
+
+    def limit_problem(self, future: int) -> Problem | None:
+        """A new booking (not a move) with `future` upcoming ones already held: over the limit?
+        Asked at the first step of booking too, so nobody picks a reason, day and time first."""
+        return Problem.LIMIT if future >= self.max_future else None
 
     def active_problem(
         self, appointment: Appointment | None, resident_id: int, now: datetime
@@ -344,6 +352,10 @@ class BookingService:
     async def upcoming(self, resident_id: int, now: datetime) -> list[Appointment]:
         return await self.store.upcoming(resident_id, now)
 
+    async def new_booking_problem(self, resident_id: int, now: datetime) -> Problem | None:
+        """Why the resident cannot start a new booking now (the limit), before any step."""
+        return self.rules.limit_problem(len(await self.upcoming(resident_id, now)))
+
     async def mine(
         self, resident_id: int, appointment_id: int, now: datetime
     ) -> Appointment | Problem:
@@ -374,6 +386,28 @@ class BookingService:
         if doctor is None:
             raise BookingError(f"no doctor with id {doctor_id!r} in the directory")
         return doctor
+
+    async def why_no_slots(self, doctor_id: str, day: date, now: datetime) -> str:
+        """Why `day` has no slots, in operator English: past, beyond the booking window, or
+        no clinic hours that weekday (slots exist only from today for 14 days)."""
+        doctor = await self._doctor(doctor_id)
+        today = now.astimezone(self.tz).date()
+        holds_clinic = bool(clinic_hours(doctor).week[day.weekday()])
+        # Operator English whatever the host's locale (never strftime's %A).
+        weekday = _WEEKDAYS[day.weekday()]
+        no_hours = "" if holds_clinic else f"; no clinic hours on {weekday}s"
+        if day < today:
+            return (
+                f"{day.isoformat()} is in the past (today is {today.isoformat()}): slots are "
+                f"kept from today on{no_hours}"
+            )
+        if day >= today + timedelta(days=HORIZON_DAYS):
+            made = day - timedelta(days=HORIZON_DAYS - 1)
+            return (
+                f"{day.isoformat()} is beyond the {HORIZON_DAYS}-day booking window: its slots "
+                f"are made on {made.isoformat()}{no_hours}"
+            )
+        return no_hours.removeprefix("; ") or "no slots"
 
     async def day_slots(self, doctor_id: str, day: date, now: datetime) -> list[Slot]:
         """Every slot of the doctor on `day`, generating the day's slots if needed."""

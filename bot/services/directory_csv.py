@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TextIO
 
-from bot.domain.directory import STATION_KINDS, Community, Doctor, Station
+from bot.domain.directory import SERVICE_KEYS, STATION_KINDS, Community, Doctor, Station
 from bot.services.hours import HoursError, parse_hours
 
 STATION_COLUMNS = (
@@ -155,6 +155,8 @@ def _station(v: dict[str, str], sample: bool) -> Station:
     for key in services:
         if not _SERVICE_KEY.match(key):
             raise ValueError(f"service {key!r} is not a key like vaccination or self_check_bp")
+        if key not in SERVICE_KEYS:
+            raise ValueError(f"unknown service {key!r} (use one of {', '.join(SERVICE_KEYS)})")
     return Station(
         id=v["id"],
         kind=v["kind"],

@@ -72,6 +72,16 @@ class TypingMessage(Composing):
     NAME: ClassVar[str] = TYPING
 
 
+BACK_TO_AUDIENCE = cb("broadcast", "to", "aud")
+BACK_TO_CONTENT = cb("broadcast", "to", "content")
+BACK_TO_WHEN = cb("broadcast", "to", "when")
+
+
+def _start(text: str, n: int = 20) -> str:
+    """The first words of a typed message, for the button that keeps it."""
+    return text if len(text) <= n else text[:n].rstrip() + "…"
+
+
 def _draft(ctx: Ctx, needs: str = "", tok: str | None = None) -> Composing:
     """The draft being composed, checked to have what `needs` asks for; StaleButton if not
     (a button of an older screen, or of a compose that was restarted meanwhile). `tok` is
@@ -125,7 +135,14 @@ async def start(ctx: Ctx, doctor: Doctor) -> None:
             edit=True,
         )
         return
-    ctx.enter(Composing(tok=secrets.token_hex(3)))
+    await ask_audience(ctx, doctor, Composing(tok=secrets.token_hex(3)))
+
+
+async def ask_audience(ctx: Ctx, doctor: Doctor, d: Composing) -> None:
+    """The first step; reached again by Back with the draft (its text) kept."""
+    service = ctx.services.broadcasts
+    made = await service.made_today(doctor)
+    ctx.enter(d)
     buttons = [Button(ctx._(AUDIENCE_LABELS[key]), cb("broadcast", "a", key)) for key in AUDIENCES]
     ctx.say(
         ctx._("📢 New broadcast ({made} of {limit} today). Who should receive it?").format(
@@ -145,7 +162,7 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
             ctx._("Which community?"),
             [Button(r.name, cb("broadcast", "c", r.key)) for r in refs],
             cols=2,
-            back=NEW,
+            back=BACK_TO_AUDIENCE,
             edit=True,
         )
         return
@@ -156,16 +173,24 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
 async def ask_content(ctx: Ctx, doctor: Doctor, d: Composing) -> None:
     text, count = await _audience_text(ctx, doctor, d)
     if count == 0:
-        ctx.say(text + "\n" + ctx._("Nobody to send to: please pick another audience."), back=NEW)
+        ctx.say(
+            text + "\n" + ctx._("Nobody to send to: please pick another audience."),
+            back=BACK_TO_AUDIENCE,
+        )
         return
     ctx.enter(d)
     templates = ctx.services.broadcasts.templates()
-    buttons = [Button(ctx._("✍️ Type my own message"), cb("broadcast", "type"))]
+    buttons = []
+    if d.text:  # came Back: the typed message is kept, one tap carries it on
+        buttons.append(
+            Button(ctx._("➡️ Keep my message: {start}").format(start=_start(d.text)), BACK_TO_WHEN)
+        )
+    buttons.append(Button(ctx._("✍️ Type my own message"), cb("broadcast", "type")))
     buttons += [
         Button("📋 " + t.in_locale(t.title, ctx.locale), cb("broadcast", "t", t.key))
         for t in templates.values()
     ]
-    ctx.say(text + "\n" + ctx._("What should it say?"), buttons, back=NEW, edit=True)
+    ctx.say(text + "\n" + ctx._("What should it say?"), buttons, back=BACK_TO_AUDIENCE, edit=True)
 
 
 async def on_text(ctx: Ctx) -> None:
@@ -198,7 +223,7 @@ async def ask_when(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) ->
             Button(ctx._("📅 Tomorrow"), cb("broadcast", "w", "tom")),
         ],
         cols=3,
-        back=NEW,
+        back=BACK_TO_CONTENT,
         edit=edit,
     )
 
@@ -214,11 +239,11 @@ async def ask_time(ctx: Ctx, d: Composing, day: str) -> None:
                 Button(ctx.t.time(at), cb("broadcast", "at", day, hhmm.replace(":", "")))
             )
     if not buttons:
-        ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=NEW, edit=True)
+        ctx.say(ctx._("No time is left today. Please pick tomorrow."), back=BACK_TO_WHEN, edit=True)
         ctx.enter(d)
         return
     ctx.enter(d)
-    ctx.say(ctx._("At what time?"), buttons, cols=3, back=NEW, edit=True)
+    ctx.say(ctx._("At what time?"), buttons, cols=3, back=BACK_TO_WHEN, edit=True)
 
 
 def _send_at(ctx: Ctx, d: Composing) -> datetime | None:
@@ -270,6 +295,8 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> 
             Button(toggle, cb("broadcast", "u", d.tok)),
             Button(ctx._("❌ Discard"), cb("broadcast", "stop", d.tok)),
         ],
+        back=BACK_TO_WHEN,
+        home=False,
         edit=edit,
     )
 
@@ -344,6 +371,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         "go2",
         "back",
         "stop",
+        "to",
     )
     action = data.choice(0, actions)
     doctor = await require(ctx, f"drb:{action}")
@@ -363,7 +391,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx._("Type your message (at most {max} characters) and send it.").format(
                 max=ctx.t.number(MAX_TEXT)
             ),
-            back=NEW,
+            back=BACK_TO_CONTENT,
             edit=True,
         )
     elif action == "t":
@@ -393,6 +421,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         d = _draft(ctx, READY, data.part(1))
         d = replace(d, urgent=not d.urgent)
         await confirm(ctx, doctor, d)
+    elif action == "to":
+        # Back one step, with the draft as it is: nothing typed or picked is lost.
+        step = data.choice(1, ("aud", "content", "when"))
+        if step == "aud":
+            await ask_audience(ctx, doctor, _draft(ctx))
+        elif step == "content":
+            await ask_content(ctx, doctor, _draft(ctx, AUDIENCE))
+        else:
+            await ask_when(ctx, doctor, _draft(ctx, CONTENT))
     elif action in ("go", "go2"):
         await send(ctx, doctor, second=action == "go2", tok=data.part(1))
     elif action == "back":

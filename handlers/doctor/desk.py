@@ -241,6 +241,14 @@ async def show_requests(ctx: Ctx, doctor: Doctor) -> None:
     await show_request(ctx, pending[0], len(pending))
 
 
+def requester(ctx: Ctx, req: SigningRequest) -> str:
+    """Who asked, for a sentence: the name they gave, else their phone (the name is optional,
+    and a dash in "✅ — is now signed" names nobody)."""
+    if req.name:
+        return req.name
+    return ctx._("the resident with phone {phone}").format(phone=req.phone)
+
+
 async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
     home = await ctx.services.directory.home(req.resident_id)
     where = f"{home.town} {home.community}" if home else ctx._("not given")
@@ -251,7 +259,7 @@ async def show_request(ctx: Ctx, req: SigningRequest, waiting: int) -> None:
                 "{n} signing requests are waiting. The oldest:",
                 waiting,
             ).format(n=waiting),
-            ctx._("Name: {name}").format(name=req.name or "—"),
+            ctx._("Name: {name}").format(name=req.name or ctx._("not given")),
             ctx._("Phone: {phone}").format(phone=req.phone),
             ctx._("Lives in: {where}").format(where=where),
             ctx._("Asked on: {date}").format(date=ctx.t.date(req.created_at)),
@@ -291,7 +299,7 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
         ctx._("✅ {name} is now signed with your team.")
         if approve
         else ctx._("❌ The request of {name} was declined.")
-    ).format(name=req.name or "—")
+    ).format(name=requester(ctx, req))
     note += " " + promises.told(
         ctx.t,
         done.notices,
@@ -321,8 +329,8 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         data.expect(2)
         req = await _pending_request(ctx, doctor, data.int_part(1))
         ctx.say(
-            ctx._("Why do you decline {name}'s request? They will see this reason.").format(
-                name=req.name or "—"
+            ctx._("Why do you decline the request of {name}? They will see this reason.").format(
+                name=requester(ctx, req)
             ),
             [
                 Button(ctx._(label), cb("desk", "nr", req.id, key))

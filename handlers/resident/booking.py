@@ -78,6 +78,8 @@ async def entry(ctx: Ctx) -> None:
     if team is None:
         await _no_team(ctx, mine)
         return
+    if await _over_limit(ctx):
+        return
     place = names.station_name(ctx.locale, team.centre) if team.centre else ""
     ctx.say(
         ctx._("Book a visit with {doctor} at {place}.\nWhat is the visit for?").format(
@@ -89,6 +91,16 @@ async def entry(ctx: Ctx) -> None:
         home=True,
         short=ctx._("What is the visit for?"),
     )
+
+
+async def _over_limit(ctx: Ctx) -> bool:
+    """The booking limit, checked at the first step of a new booking: say so and offer
+    My appointments, instead of refusing only after the confirm screen."""
+    problem = await ctx.services.booking.new_booking_problem(ctx.user.id, ctx.now())
+    if problem is None:
+        return False
+    await _refused(ctx, problem, Flow(), None, None)
+    return True
 
 
 async def _no_team(ctx: Ctx, extra: list[Button]) -> None:
@@ -128,6 +140,8 @@ async def _where(ctx: Ctx, flow: Flow) -> Where | None:
         team = await svc.team(ctx.user.id)
         if team is None:
             await _no_team(ctx, [])
+            return None
+        if await _over_limit(ctx):  # an old "new booking" button, or a day/time one
             return None
         return Where(team.doctor, team.centre)
     appt = await svc.mine(ctx.user.id, flow.moving, ctx.now())
@@ -377,13 +391,12 @@ async def ask_cancel(ctx: Ctx, appointment_id: int) -> None:
     if isinstance(appt, Problem):
         await _refused(ctx, appt, Flow(moving=appointment_id), None, None)
         return
-    ctx.say(
+    ctx.confirm(
         ctx._("Cancel this visit?") + "\n\n" + view.visit_details(ctx.t, await svc.visit(appt)),
-        [
-            Button(ctx._("✅ Yes, cancel it"), cb("book", "cxok", appt.id)),
-            Button(ctx._("↩️ No, keep it"), LIST),
-        ],
-        cols=2,
+        cb("book", "cxok", appt.id),
+        LIST,
+        yes_label=ctx._("✅ Yes, cancel it"),
+        no_label=ctx._("↩️ No, keep it"),
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
+from bot.card import Card
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.domain.directory import Doctor, Home, SigningRequest
@@ -213,17 +214,22 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
     d = team.doctor
     req = await service.latest_request(ctx.user.id)
     status = _request_line(ctx, req, team)
-    lines = [prefix, ""] if prefix else []
-    lines.append(ctx._("👨‍⚕️ Your family doctor team"))
-    lines.append(ctx._("Doctor: {name}").format(name=view.doctor_name(ctx, d)))
+    card = Card()
+    if ctx.elder and d.phone:  # phone first in elder mode: one tap to call
+        card.fact(f"☎ {d.phone}")
+    if prefix:
+        card.fact(prefix)
+        card.gap()
+    card.extra(ctx._("👨‍⚕️ Your family doctor team"))
+    card.fact(ctx._("Doctor: {name}").format(name=view.doctor_name(ctx, d)))
     if d.team:
-        lines.append(ctx._("Team: {team}").format(team=view.team_name(ctx, d)))
-    if d.phone:
-        lines.append(f"☎ {d.phone}")
-    lines.append(ctx._("Clinic hours: {hours}").format(hours=view.hours_text(ctx, d.clinic_hours)))
+        card.fact(ctx._("Team: {team}").format(team=view.team_name(ctx, d)))
+    if d.phone and not ctx.elder:
+        card.fact(f"☎ {d.phone}")
+    card.fact(ctx._("Clinic hours: {hours}").format(hours=view.hours_text(ctx, d.clinic_hours)))
     if team.centre is not None:
         c = team.centre
-        lines.append(
+        card.fact(
             ctx._("Centre: {name}, {address}, ☎ {phone}").format(
                 name=view.station_name(ctx, c),
                 address=view.station_address(ctx, c),
@@ -235,26 +241,20 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
             if h is not None:
                 combo.append(view.station_name(ctx, h))
         if len(combo) > 1:
-            lines.append(ctx._("“1+1+1”: {places}").format(places=" + ".join(combo)))
+            card.fact(ctx._("“1+1+1”: {places}").format(places=" + ".join(combo)))
     if home is not None:
         ref = await service.community_ref(home.town, home.community)
         town = next((t for t in await service.towns() if t.name == home.town), None)
-        lines.append(
+        card.fact(
             ctx._("Your community: {community} ({town})").format(
                 community=view.zh_first(ctx, home.community, ref.name_en if ref else ""),
                 town=view.zh_first(ctx, home.town, town.name_en if town else ""),
             )
         )
-    lines.append(status)
-    lines.append(view.holiday_note(ctx))
-    short = [
-        f"☎ {d.phone or '—'}",
-        f"{view.doctor_name(ctx, d)} · {view.team_name(ctx, d)}",
-        status,
-    ]
+    card.fact(status)
+    card.fact(view.holiday_note(ctx))
     if await service.is_sample():
-        lines.append(view.sample_note(ctx))
-        short.append(view.sample_note(ctx))
+        card.fact(view.sample_note(ctx))
     buttons: list[Button] = []
     pending = req is not None and req.status == "pending"
     if not team.signed and not (pending and req is not None and req.doctor_id == d.id):
@@ -266,7 +266,7 @@ async def card(ctx: Ctx, team: Team, home: Home | None, prefix: str = "") -> Non
             Button(ctx._("📍 Centre on the map"), cb("stations", "v", short_key(team.centre.id)))
         )
     buttons.append(Button(ctx._("🏘 Change my community"), cb("family", "where")))
-    ctx.say("\n".join(lines), buttons, cols=2, home=True, short="\n".join(short))
+    ctx.say(card.text(ctx.elder), buttons, cols=2, home=True)
 
 
 async def _signable(ctx: Ctx, key: str) -> Doctor:
@@ -344,7 +344,10 @@ async def on_phone(ctx: Ctx) -> None:
         return
     ctx.enter(AskName(doctor=asked.doctor, phone=phone))
     ctx.say(
-        ctx._("Thank you. Now type your full name, so the team knows who you are."),
+        ctx._(
+            "Thank you. Your name is optional: tap Skip and the team asks when they call, "
+            "or type it if you like."
+        ),
         [
             Button(ctx._("Skip: the team will ask when they call"), cb("family", "noname")),
             Button(ctx._("❌ Cancel"), cb("family", "cancel")),
@@ -388,7 +391,20 @@ async def confirm(ctx: Ctx, name: str) -> None:
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(
-        0, ("where", "t", "c", "sign", "nameok", "noname", "send", "cancel", "withdraw")
+        0,
+        (
+            "where",
+            "t",
+            "c",
+            "sign",
+            "nameok",
+            "noname",
+            "send",
+            "cancel",
+            "withdraw",
+            "wdok",
+            "card",
+        ),
     )
     service = ctx.services.directory
     if action == "where":
@@ -399,7 +415,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             raise StaleButton("unknown town")
         refs = await service.communities(town)
         ctx.say(
-            ctx._("Which community (居委 / 村) do you live in?"),
+            ctx._("Which community (neighbourhood committee or village) do you live in?"),
             [Button(view.zh_first(ctx, r.name, r.name_en), cb("family", "c", r.key)) for r in refs],
             cols=2,
             back=cb("family", "where"),
@@ -446,6 +462,19 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "cancel":
         ctx.clear_state()
         ctx.main_menu(ctx._("Cancelled. Nothing was sent."))
+    elif action == "withdraw":
+        latest = await service.latest_request(ctx.user.id)
+        if latest is None or latest.status != "pending":
+            raise StaleButton("no open request")
+        ctx.confirm(
+            ctx._("Withdraw your signing request? The team will no longer see it."),
+            cb("family", "wdok"),
+            cb("family", "card"),
+            yes_label=ctx._("✅ Yes, withdraw it"),
+            no_label=ctx._("↩️ No, keep it"),
+        )
+    elif action == "card":
+        await show(ctx)
     else:
         if not await service.withdraw(ctx.user.id):
             raise StaleButton("no open request")

@@ -284,16 +284,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     elif action == "stop":
         entry = await _mine(ctx, data.int_part(1))
-        ctx.say(
+        ctx.confirm(
             ctx._("Stop {name}? Its reminders stop at once.").format(
                 name=view.entry_name(ctx.t, entry)
             ),
-            [
-                Button(ctx._("✅ Yes, stop it"), cb("medicines", "stopok", entry.id)),
-                Button(ctx._("❌ No"), cb("medicines", "e", entry.id)),
-            ],
-            cols=2,
-            back=cb("medicines", "e", entry.id),
+            cb("medicines", "stopok", entry.id),
+            cb("medicines", "e", entry.id),
+            yes_label=ctx._("✅ Yes, stop it"),
             edit=True,
         )
     else:

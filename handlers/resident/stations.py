@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from bot.callbacks import Callback, StaleButton, cb
+from bot.card import Card
 from bot.context import Ctx
 from bot.core import Button, Keyboard, KeyButton, Request
 from bot.i18n import N_
@@ -12,6 +13,7 @@ from bot.router import Registry
 from bot.services.directory import (
     NEEDS,
     Nearby,
+    TownRef,
     load_sample_in_sandbox,
     short_key,
 )
@@ -69,8 +71,20 @@ def _point(data: Callback, i: int) -> tuple[float, float]:
     return lat, lon
 
 
-async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool = False) -> None:
-    """The three nearest places to (lat, lon), optionally filtered by a need."""
+async def answer(
+    ctx: Ctx,
+    lat: float,
+    lon: float,
+    need: str | None,
+    edit: bool = False,
+    town: str | None = None,
+) -> None:
+    """The three nearest places to (lat, lon), optionally filtered by a need.
+
+    `town`: the point is that town's centre, picked by the resident, not where they are; then
+    no distance, walking time or 15-minute circle is claimed (it would be measured from the
+    centre itself, "0 m from you").
+    """
     service = ctx.services.directory
     nearby = await service.nearest(lat, lon, ctx.now(), need=need)
     if nearby.empty:
@@ -79,33 +93,46 @@ async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool 
     if nearby.far:
         await _far(ctx, nearby)
         return
-    here = (f"{lat:.5f}", f"{lon:.5f}")
-    lines: list[str] = []
-    short: list[str] = []
+    ref = await _town_ref(ctx, town) if town is not None else None
+    town_key = ref.key if ref is not None else ""
+    town_label = view.zh_first(ctx, ref.name, ref.name_en) if ref is not None else ""
+    card = Card()
     if not nearby.places:
-        label = dict(FILTERS)[need or "open"]
-        lines.append(ctx._("No place with “{need}” within 30 km of you.").format(need=ctx._(label)))
+        label = ctx._(dict(FILTERS)[need or "open"])
+        if town is None:
+            card.fact(ctx._("No place with “{need}” within 30 km of you.").format(need=label))
+        else:
+            card.fact(
+                ctx._("No place with “{need}” within 30 km of {town}.").format(
+                    need=label, town=town_label
+                )
+            )
+    elif town is None:
+        card.extra(ctx._("The nearest places to you:"))
     else:
-        lines.append(ctx._("The nearest places to you:"))
-        short.append(ctx._("Nearest places:"))
+        card.fact(ctx._("Places in and near {town}:").format(town=town_label))
     for n, place in enumerate(nearby.places, start=1):
         s = place.station
-        lines.append("")
-        lines.append(f"{n}. {view.station_name(ctx, s)} — {view.kind_label(ctx, s.kind)}")
-        lines.append("   📏 " + view.distance_text(ctx, place))
-        lines.append("   " + view.status_text(ctx, place.status))
-        if s.phone:
-            lines.append("   ☎ " + s.phone)
+        card.gap()
+        phone = "   ☎ " + s.phone if s.phone else ""
+        if ctx.elder and s.phone:  # phone first: one tap to call
+            card.fact(f"{n}. ☎ {s.phone}")
+            card.fact(f"   {view.station_name(ctx, s)} — {view.kind_label(ctx, s.kind)}")
+        else:
+            card.fact(f"{n}. {view.station_name(ctx, s)} — {view.kind_label(ctx, s.kind)}")
+        if town is None:
+            card.fact("   📏 " + view.distance_text(ctx, place))
+        else:
+            card.fact("   📫 " + view.station_address(ctx, s))
+        card.fact("   " + view.status_text(ctx, place.status))
+        if phone and not ctx.elder:
+            card.fact(phone)
         if s.service_keys:
-            lines.append("   " + ctx._("Services: {list}").format(list=view.services_text(ctx, s)))
-        short.append(
-            f"{n}. ☎ {s.phone or '—'} · {view.station_name(ctx, s)} · "
-            f"{view.status_text(ctx, place.status)}"
-        )
-    lines.extend(["", view.holiday_note(ctx)])
+            card.fact("   " + ctx._("Services: {list}").format(list=view.services_text(ctx, s)))
+    card.gap()
+    card.fact(view.holiday_note(ctx))
     if await service.is_sample():
-        lines.append(view.sample_note(ctx))
-        short.append(view.sample_note(ctx))
+        card.fact(view.sample_note(ctx))
     buttons: list[list[Button]] = [
         [
             Button(
@@ -115,22 +142,22 @@ async def answer(ctx: Ctx, lat: float, lon: float, need: str | None, edit: bool 
             for n, p in enumerate(nearby.places, start=1)
         ]
     ]
-    filters = [
-        Button(ctx._(label), cb("stations", "f", key, *here))
-        for key, label in FILTERS
-        if key != need
-    ]
+
+    def filter_data(key: str) -> str:
+        if town is not None:
+            return cb("stations", "tf", key, town_key)
+        return cb("stations", "f", key, f"{lat:.5f}", f"{lon:.5f}")
+
+    filters = [Button(ctx._(label), filter_data(key)) for key, label in FILTERS if key != need]
     if need:
-        filters.append(Button(ctx._("All places"), cb("stations", "f", "all", *here)))
+        filters.append(Button(ctx._("All places"), filter_data("all")))
     buttons.append(filters)
     buttons.append([Button(ctx._("🏘 Pick a town"), cb("stations", "towns"))])
-    ctx.say(
-        "\n".join(lines),
-        [row for row in buttons if row],
-        short="\n".join(short),
-        home=True,
-        edit=edit,
-    )
+    ctx.say(card.text(ctx.elder), [row for row in buttons if row], home=True, edit=edit)
+
+
+async def _town_ref(ctx: Ctx, town: str) -> TownRef | None:
+    return next((t for t in await ctx.services.directory.towns() if t.name == town), None)
 
 
 async def _far(ctx: Ctx, nearby: Nearby) -> None:
@@ -153,7 +180,7 @@ async def _far(ctx: Ctx, nearby: Nearby) -> None:
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("t", "f", "v", "towns"))
+    action = data.choice(0, ("t", "f", "tf", "v", "towns"))
     service = ctx.services.directory
     if action == "towns":
         await show(ctx)
@@ -162,7 +189,14 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         point = await service.town_point(town) if town else None
         if point is None:
             raise StaleButton("unknown town")
-        await answer(ctx, point[0], point[1], None)
+        await answer(ctx, point[0], point[1], None, town=town)
+    elif action == "tf":
+        need = data.choice(1, (*NEEDS, "all"))
+        town = await service.town_by_key(data.part(2))
+        point = await service.town_point(town) if town else None
+        if point is None:
+            raise StaleButton("unknown town")
+        await answer(ctx, *point, None if need == "all" else need, edit=True, town=town)
     elif action == "f":
         need = data.choice(1, (*NEEDS, "all"))
         lat, lon = _point(data, 2)

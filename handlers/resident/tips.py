@@ -167,12 +167,7 @@ async def _saved(ctx: Ctx, due: datetime | None) -> None:
 
 def _ask(ctx: Ctx, question: str, yes: str, no: str = SHOW) -> None:
     """Elder mode: nothing is saved before a second, explicit tap."""
-    ctx.say(
-        question,
-        [Button(ctx._("✅ Yes"), yes), Button(ctx._("❌ No"), no)],
-        cols=2,
-        back=SHOW,
-    )
+    ctx.confirm(question, yes, no)
 
 
 async def turn_on(ctx: Ctx, confirmed: bool) -> None:

@@ -159,12 +159,12 @@ async def ask_remove(ctx: Ctx, record: ChildRecord) -> None:
         if shared
         else ctx._("Remove {name} and every dose recorded? This cannot be undone.")
     )
-    ctx.say(
+    ctx.confirm(
         text.format(name=view.child_name(ctx.t, record.child)),
-        [
-            Button(ctx._("🗑 Yes, remove"), cb("vaccines", "rmok", record.child.id)),
-            Button(ctx._("❌ No, keep"), card_data(record.child.id)),
-        ],
+        cb("vaccines", "rmok", record.child.id),
+        card_data(record.child.id),
+        yes_label=ctx._("🗑 Yes, remove"),
+        no_label=ctx._("❌ No, keep"),
     )
 
 

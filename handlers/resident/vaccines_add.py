@@ -48,7 +48,7 @@ async def start(ctx: Ctx) -> None:
     ctx.set_state(NICK_STATE)
     ctx.say(
         ctx._(
-            "What do you call your child? Type a nickname (for example 小宝), or tap Skip. "
+            "What do you call your child? Type a nickname (for example Xiaobao), or tap Skip. "
             "Only you (and a guardian you share with) see it."
         ),
         [Button(ctx._("Skip ➡️"), cb("addchild", "skip"))],

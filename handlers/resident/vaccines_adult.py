@@ -61,7 +61,7 @@ def _state(t: Translator, outcome: str | None) -> str:
         return t.gettext("✅ done")
     if outcome == "declined":
         return t.gettext("🚫 declined")
-    return t.gettext("not yet")
+    return t.gettext("not recorded yet")
 
 
 def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
@@ -86,12 +86,12 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
             "diabetes: it lowers the risk of serious pneumococcal infections (some pneumonias, "
             "infections of the blood or brain), but does not prevent every pneumonia. One "
             "dose; if you had it before 65 or your immunity is weakened, a second dose 5 years "
-            "later is recommended. {state}"
+            "later is recommended. Yours: {state}"
         ).format(age=svc.ppv23_age, state=_state(ctx.t, status.ppv23)),
     ]
     if status.ppv23_repeat_from is not None:
         lines.append(
-            ctx._("• PPV23 second dose: recommended from {date}. {state}").format(
+            ctx._("• PPV23 second dose: recommended from {date}. Yours: {state}").format(
                 date=ctx.t.date(status.ppv23_repeat_from),
                 state=_state(ctx.t, status.ppv23_repeat),
             )
