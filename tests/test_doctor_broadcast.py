@@ -4,7 +4,7 @@ pipeline, followed in one progress message, cancelled, limited."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -455,3 +455,22 @@ async def test_a_scheduled_time_that_passed_before_send_sends_nothing(
     assert "has passed, so nothing was sent" in doctor.texts()
     assert "When should it go out?" in doctor.texts()
     assert await rt.services.broadcasts.recent(await _wang(rt)) == []
+
+
+async def test_non_urgent_broadcast_in_quiet_hours_says_when_it_goes(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender, clock: Clock
+) -> None:
+    """At 23:00 Shanghai a non-urgent broadcast waits for 08:00: the doctor's toast says so,
+    composed from the rows (not "planned" as if it were going now)."""
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "Hypertension", "Free checks on Saturday.")
+    await doctor.press("Send to 3")
+    assert doctor.last.toast == "📢 Broadcast planned: it goes out Wed 25 Nov, 08:00."
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    rows = await rt.db.fetchall("SELECT * FROM outbox WHERE group_key = ?", (f"bc:{b.id}",))
+    assert rows and all(not r["urgent"] and r["status"] == "pending" for r in rows)
+    await rt.delivery.dispatcher.drain()
+    assert sender.to("r1") == []  # held by quiet hours, as the toast said
