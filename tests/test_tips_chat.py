@@ -361,3 +361,20 @@ async def test_elder_mode_in_chinese_asks_and_a_planned_tip_leads_home(
     assert all(len(r) <= 2 for r in reply.buttons)
     assert [b.label for b in reply.buttons[-1]] == ["🏠 首页"]
     assert reply.buttons[-1][0].data == HOME
+
+
+async def test_mydata_does_not_call_a_waiting_tip_sent(user: ChatUser, rt: Runtime) -> None:
+    """A tip chosen for a row still pending is not "sent to you": /mydata's counts come from
+    the rows' stored statuses."""
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    rid = await _resident_id(rt, user)
+    rows = await rt.stores.outbox.for_resident(rid)
+    sent = sum(1 for r in rows if r.status == "sent")
+    waiting = sum(1 for r in rows if r.status == "pending")
+    assert waiting >= 1 and sent == 0
+    await user.text("/mydata")
+    text = user.texts()
+    assert "health tips sent to you" not in text
+    assert "health tips chosen for you (sent or still planned): 1 record" in text
+    assert f"{sent} sent, {waiting} still waiting, {len(rows) - sent - waiting} not sent" in text
