@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.delivery import text as delivery_text
 from bot.delivery.dispatcher import Dispatcher
+from bot.delivery.eta import SendTimes
 from bot.delivery.jobs import Jobs
 from bot.delivery.limiter import Limiter
 from bot.router import Registry
@@ -129,6 +130,7 @@ class Services:
     faq: FaqService
     tickets: TicketService
     satisfaction: SatisfactionService
+    send_times: SendTimes
 
 
 def build_registry() -> Registry:
@@ -207,7 +209,11 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         settings,
         clock,
     )
-    tips = TipService(stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox)
+    # When a planned row really goes out (quiet hours applied): every "it goes out …" reads it.
+    send_times = SendTimes(stores.outbox, stores.residents, settings, clock)
+    tips = TipService(
+        stores.tips, stores.outbox, settings, clock, sandbox=rt.sandbox, send_times=send_times
+    )
     medicines = MedicineService(stores.medicines, stores.outbox, dispatcher, settings, clock)
     refills = RefillService(stores.medicines, directory, doctors, medicines, settings, clock)
     # Typed questions (issue 12): emergency signs, common questions, tickets, satisfaction.
@@ -255,6 +261,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         faq=FaqService(settings.content_dir),
         tickets=tickets,
         satisfaction=satisfaction,
+        send_times=send_times,
     )
     return stores, delivery, services
 

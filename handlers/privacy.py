@@ -9,6 +9,7 @@ from typing import Any
 from bot.callbacks import Callback, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button
+from bot.domain.outbox import PENDING, SENDING, SENT
 from bot.i18n import N_
 from bot.router import Registry
 from handlers.start import LANGUAGE_NAMES
@@ -25,7 +26,9 @@ TABLE_TITLES: dict[str, str] = {
     "signing_requests": N_("requests to sign with a family doctor"),
     "signings": N_("your signed family doctor"),
     "tip_subscriptions": N_("your health tips settings"),
-    "tip_history": N_("health tips sent to you"),
+    # Counted when a tip is chosen for a planned message, not when it is sent: the outbox
+    # line below says how many messages were actually sent.
+    "tip_history": N_("health tips chosen for you (sent or still planned)"),
     "tip_feedback": N_("your feedback on tips"),
     "health_profiles": N_("your birth year"),
     "health_conditions": N_("your chronic conditions"),
@@ -76,8 +79,22 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
                 title=ctx._(title) if title else table, n=len(rows)
             )
         )
+        if table == "outbox":
+            lines.append("  " + _outbox_states(ctx, rows))
     lines.append(ctx._("The attached file has all of it in JSON."))
     return "\n".join(lines)
+
+
+def _outbox_states(ctx: Ctx, rows: list[dict[str, Any]]) -> str:
+    """Sent, still waiting, and not sent: from each row's stored status, so /mydata never calls
+    a message sent that is still waiting (quiet hours, a later day)."""
+    sent = sum(1 for r in rows if r.get("status") == SENT)
+    waiting = sum(1 for r in rows if r.get("status") in (PENDING, SENDING))
+    return ctx._("{sent} sent, {waiting} still waiting, {other} not sent").format(
+        sent=ctx.t.number(sent),
+        waiting=ctx.t.number(waiting),
+        other=ctx.t.number(len(rows) - sent - waiting),
+    )
 
 
 async def export(ctx: Ctx) -> None:

@@ -538,6 +538,13 @@ def test_slots_close_command_cancels_and_reports(
     assert main(["slots", "list", "d1", "--date", tomorrow.isoformat()]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0] == "08:00-08:15  closed: flu clinic" and len(listing) == 16
+    # The same command again: the day was already closed; it says so and keeps the reason.
+    assert main(["slots", "close", "d1", tomorrow.isoformat(), "--reason", "other"]) == 0
+    again = capsys.readouterr().out
+    assert "already closed (reason: flu clinic); nothing changed" in again
+    assert "0 booking(s) cancelled" not in again
+    assert main(["slots", "list", "d1", "--date", tomorrow.isoformat()]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "08:00-08:15  closed: flu clinic"
     assert main(["slots", "close", "nobody", tomorrow.isoformat(), "--reason", "x"]) == 1
     assert "no doctor" in capsys.readouterr().err
 

@@ -288,6 +288,36 @@ async def test_clinic_closed_message_offers_times_that_book_in_one_more_tap(
     assert "Your visit is booked" in u.texts()
 
 
+async def test_my_appointments_says_the_clinic_cancelled_until_noted(rt: Runtime) -> None:
+    """A closed day's visit does not silently vanish from "My appointments": it is listed as
+    cancelled by the clinic, with the reason, while the notice row may still wait for quiet
+    hours; after ✓ Noted it is gone (and stays stored as cancelled)."""
+    await load_district(rt)
+    u = await onboard(rt, "7002")
+    resident = await me(u)
+    await rt.services.directory.set_home(resident.id, "朱泾", "东林居委")
+    svc = rt.services.booking
+    slot = await slot_at(rt, "d1", at(26, 9, 0))
+    booked = (await svc.book(resident.id, slot.id, "d1", "chronic", rt.now())).appointment
+    assert booked is not None
+    await svc.close_day("d1", date(2026, 11, 26), "staff training", rt.now())
+    stored = await rt.stores.booking.appointment(booked.id)
+    assert stored is not None and stored.status == "cancelled" and stored.note == "staff training"
+    await u.press_data(cb("book", "list"))
+    text = u.texts()
+    assert "Cancelled by the clinic" in text and "staff training" in text
+    assert "You have no upcoming visits." in text
+    await u.press_data(cb("book", "seen", booked.id))
+    assert "Cancelled by the clinic" not in u.texts()
+    row = await rt.db.fetchone(
+        "SELECT clinic_cancel_seen_at FROM appointments WHERE id = ?", (booked.id,)
+    )
+    assert row is not None and row[0] is not None
+    # An old button again changes nothing and still shows the truth.
+    await u.press_data(cb("book", "seen", booked.id))
+    assert "You have no upcoming visits." in u.texts()
+
+
 async def test_chinese_reader_sees_chinese_dates_and_words(rt: Runtime) -> None:
     await load_district(rt)
     u = await onboard(rt, "8001", language="中文")

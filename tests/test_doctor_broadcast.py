@@ -4,7 +4,7 @@ pipeline, followed in one progress message, cancelled, limited."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -491,3 +491,51 @@ async def test_back_goes_one_step_and_keeps_the_typed_message(
         "Flu shots on Friday.",
         "hypertension",
     )
+
+
+async def test_non_urgent_broadcast_in_quiet_hours_says_when_it_goes(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender, clock: Clock
+) -> None:
+    """At 23:00 Shanghai a non-urgent broadcast waits for 08:00: the doctor's toast says so,
+    composed from the rows (not "planned" as if it were going now)."""
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "Hypertension", "Free checks on Saturday.")
+    await doctor.press("Send to 3")
+    assert doctor.last.toast == "📢 Broadcast planned: it goes out Wed 25 Nov, 08:00."
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    rows = await rt.db.fetchall("SELECT * FROM outbox WHERE group_key = ?", (f"bc:{b.id}",))
+    assert rows and all(not r["urgent"] and r["status"] == "pending" for r in rows)
+    await rt.delivery.dispatcher.drain()
+    assert sender.to("r1") == []  # held by quiet hours, as the toast said
+
+
+async def test_finished_broadcast_counts_survive_a_recipients_delete(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    """A finished broadcast's counts are history: a recipient's /delete (which removes their
+    outbox rows) must not rewrite "sent 2 / 3" in 📊 My broadcasts."""
+    await load_district(rt)
+    ids = await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "Hypertension", "Free checks on Saturday.")
+    await doctor.press("Send to 3")
+    await rt.delivery.dispatcher.drain()
+    loop = progress_loop(rt)
+    loop.edit_every = 0
+    await loop.tick()
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    assert b.finished_at is not None and (b.sent, b.total, b.unreachable) == (2, 3, 1)
+
+    await rt.stores.residents.delete(ids["r1"])
+    left = await rt.db.fetchall("SELECT * FROM outbox WHERE group_key = ?", (f"bc:{b.id}",))
+    assert len(left) == 2  # the deleted resident's row went with them
+    await doctor.press_data(cb("progress", "list"))
+    stored = await rt.stores.broadcasts.get(b.id)
+    assert stored is not None
+    assert f"sent {stored.sent} / {stored.total} · {stored.unreachable} unreachable" in (
+        doctor.texts()
+    )
+    assert "sent 2 / 3 · 1 unreachable" in doctor.texts()

@@ -116,7 +116,10 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     assert "All Fine" not in text and "New Elder" not in text
     assert "due 31 Dec 2025" in text
     await doctor.press("Remind 2")
-    assert doctor.last.toast == "Reminder planned."
+    # Read back from the row: still waiting to go (it is 10:00, outside quiet hours: now).
+    (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
+    assert row.status == "pending"
+    assert doctor.last.toast == "🔔 Reminder planned: it goes out Tue 24 Nov, 10:00."
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Already reminded today."
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
@@ -234,3 +237,20 @@ async def test_card_shows_only_the_teams_own_next_visit(
     await book(rt, rid, WANG, date(2026, 11, 25), "annual")
     await doctor.press_data(cb("day", "card", rid))
     assert "Elderly annual health check" in doctor.texts()
+
+
+async def test_reminder_in_quiet_hours_says_when_it_goes(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    """At 23:00 Shanghai the resident's quiet hours hold the row until 08:00: the doctor is
+    told that, not "Reminder sent"."""
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    await load_district(rt)
+    late = await signed_resident(rt, "late", name="Late Follow", conditions=("hypertension",))
+    await rt.services.health.record_event(late, "followup", date(2026, 5, 6))
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Overdue")
+    await doctor.press("Remind 1")
+    (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
+    assert row.status == "pending" and not row.urgent
+    assert doctor.last.toast == "🔔 Reminder planned: it goes out Wed 25 Nov, 08:00."

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime, time
 
 import pytest
 
+from bot.callbacks import cb
 from bot.config import Settings
 from bot.context import HOME
 from bot.runtime import Runtime
 from bot.services.tips import RHYME_ID
 from handlers.resident.tips import render_tip
+from tests.conftest import Clock
 from tests.harness import ChatUser
 from tests.test_tips_content import RHYME
 
@@ -218,10 +220,47 @@ async def test_sandbox_first_tip_is_due_at_once(sandbox: Runtime) -> None:
     await u.onboard()
     await u.text("💡 Health tips")
     await u.press("Turn on tips")
-    assert "in a few seconds" in u.texts()
     rid = await _resident_id(sandbox, u)
     (row,) = await _pending(sandbox, rid)
     assert row.key == RHYME_ID and row.due_at == sandbox.now()
+    assert row.key == RHYME_ID and row.due_at == sandbox.now().replace(microsecond=0)
+    # 10:00 in Shanghai: outside quiet hours, so the promise is the row's own time.
+    assert "Your first tip comes Tue 24 Nov, 10:00." in u.texts()
+
+
+async def test_promised_tip_time_is_the_rows_time_after_quiet_hours(settings: Settings) -> None:
+    """At 03:10 Shanghai (quiet hours until 08:00) the reply names 08:00, not "a few seconds";
+    a changed time and weekday move the row and the reply says the row's new time."""
+    clock = Clock(datetime(2026, 12, 4, 19, 10, tzinfo=UTC))  # Sat 5 Dec 03:10 Shanghai
+    runtime = Runtime(settings, clock=clock, sandbox=True)
+    await runtime.start()
+    try:
+        u = ChatUser(runtime, user_id="4005", language_code="en")
+        await u.onboard()
+        await u.text("💡 Health tips")
+        await u.press("Turn on tips")
+        rid = await _resident_id(runtime, u)
+        (row,) = await _pending(runtime, rid)
+        assert _local(runtime, row.due_at).time() == time(3, 10)  # due now, held by quiet hours
+        assert "Your first tip comes Sat 5 Dec, 08:00." in u.texts()
+        assert "few seconds" not in u.texts()
+
+        await u.press_data(cb("tips", "slot", "evening"))
+        (row,) = await _pending(runtime, rid)
+        assert _local(runtime, row.due_at) == datetime(
+            2026, 12, 5, 18, 30, tzinfo=runtime.settings.tz
+        )
+        assert "Your next tip comes Sat 5 Dec, 18:30." in u.texts()
+
+        await u.press_data(cb("tips", "fq", "weekly"))
+        await u.press_data(cb("tips", "wd", 2))  # Wednesday
+        (row,) = await _pending(runtime, rid)
+        assert _local(runtime, row.due_at) == datetime(
+            2026, 12, 9, 18, 30, tzinfo=runtime.settings.tz
+        )
+        assert "Your next tip comes Wed 9 Dec, 18:30." in u.texts()
+    finally:
+        await runtime.stop()
 
 
 # -- elder mode: every change is asked first; scheduled tips lead home -------------------------
@@ -323,3 +362,20 @@ async def test_elder_mode_in_chinese_asks_and_a_planned_tip_leads_home(
     assert all(len(r) <= 2 for r in reply.buttons)
     assert [b.label for b in reply.buttons[-1]] == ["🏠 首页"]
     assert reply.buttons[-1][0].data == HOME
+
+
+async def test_mydata_does_not_call_a_waiting_tip_sent(user: ChatUser, rt: Runtime) -> None:
+    """A tip chosen for a row still pending is not "sent to you": /mydata's counts come from
+    the rows' stored statuses."""
+    await user.text("💡 Health tips")
+    await user.press("Turn on tips")
+    rid = await _resident_id(rt, user)
+    rows = await rt.stores.outbox.for_resident(rid)
+    sent = sum(1 for r in rows if r.status == "sent")
+    waiting = sum(1 for r in rows if r.status == "pending")
+    assert waiting >= 1 and sent == 0
+    await user.text("/mydata")
+    text = user.texts()
+    assert "health tips sent to you" not in text
+    assert "health tips chosen for you (sent or still planned): 1 record" in text
+    assert f"{sent} sent, {waiting} still waiting, {len(rows) - sent - waiting} not sent" in text

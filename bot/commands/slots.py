@@ -80,8 +80,19 @@ async def close_day(args: argparse.Namespace, settings: Settings) -> int:
         except BookingError as exc:
             print(f"doorstep slots: {exc}", file=sys.stderr)
             return 1
+    day = result.day.isoformat()
+    if result.already_closed and not result.slots:
+        # Nothing changed: say so instead of reporting "0 cancelled" as if it had closed now.
+        print(
+            f"{result.doctor.id} on {day} was already closed "
+            f"(reason: {'; '.join(result.earlier_reasons) or '-'}); nothing changed, "
+            "the residents affected were told when it was closed"
+        )
+        return 0
     print(
-        f"closed {result.slots} slot(s) of {result.doctor.id} on {result.day.isoformat()}; "
-        f"{len(result.cancelled)} booking(s) cancelled, each resident offered another time"
+        f"closed {result.slots} slot(s) of {result.doctor.id} on {day}"
+        + (f" ({result.already_closed} were already closed)" if result.already_closed else "")
+        + f"; {len(result.cancelled)} booking(s) cancelled; each resident's notice with an "
+        "offer of another time is queued (quiet hours may hold it until the morning)"
     )
     return 0

@@ -91,7 +91,10 @@ def plan_command(args: argparse.Namespace, settings: Settings) -> int:
     for d in plan.doses:
         vaccine = schedules.vaccine(d.vaccine)
         name = vaccine.name_en if vaccine else d.vaccine
-        extra = f" (given {d.given})" if d.given else f" ({d.reason})" if d.reason else ""
+        if d.given_too_early:
+            extra = f" (given {d.given_too_early}: too early to count, ask the centre)"
+        else:
+            extra = f" (given {d.given})" if d.given else f" ({d.reason})" if d.reason else ""
         complete_by = str(d.complete_by) if d.complete_by else "-"
         print(table_row(PLAN_COLUMNS, (d.dose, d.status, d.due, complete_by, name + extra)))
     return 0

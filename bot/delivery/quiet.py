@@ -58,8 +58,16 @@ def parse_hhmm(value: str | None) -> time | None:
 def quiet_hours_for(resident: Resident, settings: Settings) -> QuietHours:
     """The resident's own window if both ends are set and valid, else the deployment's."""
     start, end = parse_hhmm(resident.quiet_start), parse_hhmm(resident.quiet_end)
+    if (start is None or end is None) and (resident.quiet_start or resident.quiet_end):
+        log.warning("resident %s has an incomplete or invalid quiet-hours override", resident.id)
+    return quiet_hours_of(resident.quiet_start, resident.quiet_end, settings)
+
+
+def quiet_hours_of(
+    quiet_start: str | None, quiet_end: str | None, settings: Settings
+) -> QuietHours:
+    """The window from a resident's stored override ('HH:MM' each), else the deployment's."""
+    start, end = parse_hhmm(quiet_start), parse_hhmm(quiet_end)
     if start is not None and end is not None:
         return QuietHours(start, end, settings.tz)
-    if resident.quiet_start or resident.quiet_end:
-        log.warning("resident %s has an incomplete or invalid quiet-hours override", resident.id)
     return QuietHours(settings.quiet_start, settings.quiet_end, settings.tz)

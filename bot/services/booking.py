@@ -201,6 +201,9 @@ class DayClosed:
     day: date
     slots: int
     cancelled: list[Appointment]
+    # Slots of the day that were closed before this call, and their reasons (first kept).
+    already_closed: int = 0
+    earlier_reasons: tuple[str, ...] = ()
 
 
 class BookingService:
@@ -430,6 +433,7 @@ class BookingService:
             raise BookingError(f"{doctor_id} has no clinic hours on {day.isoformat()}")
         lo = int(day_start(day, self.tz).timestamp())
         hi = int(day_start(day + timedelta(days=1), self.tz).timestamp())
+        earlier = await self.store.closed_reasons(doctor.id, lo, hi)
         closed, cancelled = await self.store.close(
             doctor.id,
             lo,
@@ -442,7 +446,21 @@ class BookingService:
         log.info(
             "closed %s slots of doctor %s, %s bookings cancelled", closed, doctor.id, len(cancelled)
         )
-        return DayClosed(doctor, day, closed, cancelled)
+        return DayClosed(
+            doctor, day, closed, cancelled, len(earlier), tuple(dict.fromkeys(earlier))
+        )
+
+    async def clinic_cancelled(self, resident_id: int, now: datetime) -> list[Appointment]:
+        """Visits the clinic cancelled that the resident has not acknowledged, until their
+        day has passed: "My appointments" shows them with the reason."""
+        today = now.astimezone(self.tz).date()
+        since = int(day_start(today, self.tz).timestamp())
+        return await self.store.clinic_cancelled(resident_id, since)
+
+    async def acknowledge_clinic_cancel(
+        self, resident_id: int, appointment_id: int, now: datetime
+    ) -> bool:
+        return await self.store.acknowledge_clinic_cancel(resident_id, appointment_id, now)
 
 
 def _log(resident_id: int, action: str, result: BookResult) -> None:

@@ -28,7 +28,8 @@ from bot.router import UserError
 from bot.services.directory import CommunityRef, DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.followup import ELDERLY_AGE
-from bot.storage.broadcasts import BroadcastStore, dedupe_key, group_key
+from bot.storage.broadcasts import BroadcastStore, dedupe_key
+from bot.storage.broadcasts import group_key as group_key  # re-exported: a broadcast's rows
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -204,6 +204,10 @@ class DoctorDay:
         names = await self.doctors.names(doctor, [rid for rid, _, _ in found])
         return [Overdue(rid, names.get(rid, ""), r, d) for rid, r, d in found]
 
+    def reminder_key(self, resident_id: int, reason: Reason) -> str:
+        """The outbox row of today's reminder from the doctor (one per reason and day)."""
+        return f"dr:rem:{resident_id}:{reason}:{self.today().isoformat()}"
+
     async def remind(self, doctor: Doctor, resident_id: int, reason: Reason) -> bool:
         """Send the resident a reminder from their doctor (at most one per reason and day);
         False if one already went today."""
@@ -221,7 +225,7 @@ class DoctorDay:
                     kind=REMINDER_KIND,
                     key=str(reason),
                     due_at=now,
-                    dedupe_key=f"dr:rem:{resident_id}:{reason}:{self.today().isoformat()}",
+                    dedupe_key=self.reminder_key(resident_id, reason),
                     params={"doctor_id": doctor.id, "reason": str(reason), "due": due.isoformat()},
                     expires_at=now + timedelta(days=3),
                 )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.delivery.eta import SendTimes
 from bot.domain.clock import Clock
 from bot.domain.outbox import PENDING, Planned
 from bot.domain.tips import PlannedTip, Subscription
@@ -238,7 +239,9 @@ class TipService:
         clock: Clock,
         *,
         sandbox: bool = False,
+        send_times: SendTimes | None = None,
     ) -> None:
+        self.send_times = send_times
         self._store = store
         self.outbox = outbox
         self.settings = settings
@@ -283,15 +286,21 @@ class TipService:
     ) -> tuple[Subscription, datetime | None]:
         """Save changed settings and move the resident's next tip to match them.
 
-        Returns the new settings and when the next tip is due (None when tips are off).
+        Returns the new settings and when the next tip goes out (None when tips are off):
+        read back from the planned row, after the resident's quiet hours, so what the screen
+        promises is what delivery will do.
         """
         new = replace(sub, **changes)
         if not new.topics:
             raise ValueError("a subscription needs at least one topic")
         await self.store.save(new, self.clock())
-        return new, await self.reschedule(new)
+        due = await self.reschedule(new, first=new.active and not sub.active)
+        if due is None or self.send_times is None:
+            return new, due
+        key = dedupe_key(new.resident_id, due.astimezone(self.settings.tz).date())
+        return new, await self.send_times.of(key)
 
-    async def reschedule(self, sub: Subscription) -> datetime | None:
+    async def reschedule(self, sub: Subscription, first: bool = False) -> datetime | None:
         """Cancel the resident's pending tip rows and plan the next one for the settings.
 
         A tip already chosen (and counted) for a cancelled row is reused, so changing the
@@ -321,7 +330,7 @@ class TipService:
             give_back.remove(reuse.id)  # stays counted: it is planned again below
         if give_back:
             await self.store.uncount(sub.resident_id, give_back)
-        candidates = list(self._next_slots(sub, now))
+        candidates = list(self._next_slots(sub, now, first))
         taken = await outbox.taken_keys([dedupe_key(sub.resident_id, day) for day, _ in candidates])
         for day, due in candidates:
             if dedupe_key(sub.resident_id, day) in taken:
@@ -339,11 +348,14 @@ class TipService:
                 return due
         return None
 
-    def _next_slots(self, sub: Subscription, now: datetime) -> Iterator[tuple[date, datetime]]:
-        """Candidate (local day, due time) pairs, soonest first. In the sandbox the first
-        one is "now", so a tester who subscribes gets a tip within seconds."""
+    def _next_slots(
+        self, sub: Subscription, now: datetime, first: bool = False
+    ) -> Iterator[tuple[date, datetime]]:
+        """Candidate (local day, due time) pairs, soonest first. In the sandbox, when tips are
+        just turned on (`first`), the first one is "now", so a tester who subscribes gets a
+        tip at once (quiet hours still apply); a changed time or weekday is always obeyed."""
         local = now.astimezone(self.settings.tz)
-        if self.sandbox:
+        if self.sandbox and first:
             yield local.date(), now
         for offset in range(15):
             day = local.date() + timedelta(days=offset)

@@ -183,9 +183,10 @@ class BookingStore:
         Returns (slots closed, bookings cancelled)."""
         now_ts = unix(now)
         async with self.db.write() as conn:
+            # Only slots still open: a day closed before keeps its first reason.
             cur = await conn.execute(
                 "UPDATE slots SET closed = 1, closed_reason = ? "
-                "WHERE doctor_id = ? AND start_at >= ? AND start_at < ?",
+                "WHERE doctor_id = ? AND start_at >= ? AND start_at < ? AND closed = 0",
                 (reason, doctor_id, lo, hi),
             )
             closed = cur.rowcount
@@ -205,6 +206,36 @@ class BookingStore:
             await cancel_keys(conn, [k for a in hit for k in reminders.keys(a.id)], now_ts)
             await insert_planned(conn, [notice(a) for a in cancelled], now_ts)
         return closed, cancelled
+
+    async def closed_reasons(self, doctor_id: str, lo: int, hi: int) -> list[str]:
+        """The reasons of the doctor's closed slots starting in [lo, hi) (one per slot)."""
+        rows = await self.db.fetchall(
+            "SELECT closed_reason FROM slots WHERE doctor_id = ? AND start_at >= ? "
+            "AND start_at < ? AND closed = 1 ORDER BY start_at",
+            (doctor_id, lo, hi),
+        )
+        return [r[0] for r in rows]
+
+    async def clinic_cancelled(self, resident_id: int, since: int) -> list[Appointment]:
+        """Visits the clinic cancelled (a closed day: status cancelled with its reason in
+        `note`) starting at or after `since`, that the resident has not acknowledged."""
+        rows = await self.db.fetchall(
+            f"SELECT {_APPT_COLS} FROM appointments WHERE resident_id = ? "
+            "AND status = 'cancelled' AND note <> '' AND clinic_cancel_seen_at IS NULL "
+            "AND start_at >= ? ORDER BY start_at, id",
+            (resident_id, since),
+        )
+        return [appointment_of(r) for r in rows]
+
+    async def acknowledge_clinic_cancel(
+        self, resident_id: int, appointment_id: int, now: datetime
+    ) -> bool:
+        changed = await self.db.execute(
+            "UPDATE appointments SET clinic_cancel_seen_at = ? WHERE id = ? AND resident_id = ? "
+            "AND status = 'cancelled' AND note <> '' AND clinic_cancel_seen_at IS NULL",
+            (unix(now), appointment_id, resident_id),
+        )
+        return changed > 0
 
     # -- appointments -------------------------------------------------------------------
     async def pending_reminders(self, dedupe_keys: Sequence[str]) -> list[OutboxRow]:

@@ -225,6 +225,19 @@ class OutboxStore:
         r = await self.db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (dedupe_key,))
         return None if r is None else to_row(r)
 
+    async def waiting_windows(
+        self, group_key: str
+    ) -> list[tuple[datetime, bool, str | None, str | None]]:
+        """A group's rows still waiting, as distinct (due_at, urgent, the resident's quiet_start,
+        quiet_end): enough to say when they go out without reading every row."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT o.due_at, o.urgent, r.quiet_start, r.quiet_end FROM outbox o "
+            "JOIN residents r ON r.id = o.resident_id "
+            "WHERE o.group_key = ? AND o.status IN ('pending', 'sending')",
+            (group_key,),
+        )
+        return [(from_unix(int(r[0])), bool(r[1]), r[2], r[3]) for r in rows]
+
     async def get(self, row_id: int) -> OutboxRow | None:
         """One row by id (a notification's buttons carry its row id)."""
         r = await self.db.fetchone("SELECT * FROM outbox WHERE id = ?", (row_id,))

@@ -25,7 +25,7 @@ from bot.domain.directory import Doctor
 from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.router import Registry
-from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft
+from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft, group_key
 from handlers.doctor.broadcast_progress import header, progress_loop, progress_reply, template_text
 from handlers.doctor.desk import MENU, require
 
@@ -301,6 +301,22 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> 
     )
 
 
+async def _planned_notice(ctx: Ctx, broadcast_id: int) -> str:
+    """When the broadcast's rows go out, read back from the outbox (non-urgent rows wait for
+    each recipient's quiet hours to end)."""
+    span = await ctx.services.send_times.of_group(group_key(broadcast_id))
+    if span is None:
+        return ctx._("Broadcast planned.")
+    first, last = span
+    if first == last:
+        return ctx._("📢 Broadcast planned: it goes out {when}.").format(
+            when=ctx.t.weekday_datetime(first)
+        )
+    return ctx._("📢 Broadcast planned: it goes out between {first} and {last}.").format(
+        first=ctx.t.weekday_datetime(first), last=ctx.t.weekday_datetime(last)
+    )
+
+
 async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
     d = _draft(ctx, READY, tok)
     at = _send_at(ctx, d)
@@ -350,7 +366,7 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
         ctx.say(ctx._(exc.msgid).format(**exc.params), back=MENU, edit=True)
         return
     ctx.clear_state()
-    ctx.notice(ctx._("Broadcast planned."))
+    ctx.notice(await _planned_notice(ctx, made.id))
     progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
     p = await service.progress(made.id)
     reply = progress_reply(ctx.t, made, p, final=False)

@@ -110,10 +110,17 @@ async def template_text(rt: Runtime, t: Translator, doctor: Doctor, template: Te
     return template.in_locale(template.text, t.locale).format(**values)
 
 
+def counts(b: Broadcast, p: Progress) -> tuple[int, int, int]:
+    """(sent, total, unreachable): a finished broadcast's as recorded when it finished (its
+    outbox rows are pruned later, and a recipient's /delete removes theirs: history must not
+    change); an open one's from its rows now."""
+    if b.finished_at is not None:
+        return b.sent, b.total, b.unreachable
+    return p.sent, p.total or b.total, p.unreachable
+
+
 def summary(t: Translator, b: Broadcast, p: Progress) -> str:
-    total = p.total or b.total
-    sent = p.sent if p.total else b.sent
-    unreachable = p.unreachable if p.total else b.unreachable
+    sent, total, unreachable = counts(b, p)
     text = t.gettext("sent {sent} / {total} · {unreachable} unreachable").format(
         sent=t.number(sent), total=t.number(total), unreachable=t.number(unreachable)
     )

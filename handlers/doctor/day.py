@@ -15,6 +15,7 @@ from bot.core import Button, Reply
 from bot.domain.booking import Appointment
 from bot.domain.directory import Doctor
 from bot.domain.health import Reading
+from bot.domain.outbox import SENT
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours, TooEarly
@@ -204,6 +205,21 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
     ctx.say("\n".join(lines), back=MENU, edit=True)
 
 
+async def _reminder_notice(ctx: Ctx, planned: bool, key: str) -> str:
+    """What happened to the reminder row, read back from the outbox: "sent" only once it was;
+    otherwise when it goes out (the resident's quiet hours may hold it until the morning)."""
+    if not planned:
+        return ctx._("Already reminded today.")
+    state = await ctx.services.send_times.state(key)
+    if state is not None and state[0] == SENT:
+        return ctx._("Reminder sent.")
+    if state is None or state[1] is None:
+        return ctx._("The reminder could not be sent.")
+    return ctx._("🔔 Reminder planned: it goes out {when}.").format(
+        when=ctx.t.weekday_datetime(state[1])
+    )
+
+
 async def on_button(ctx: Ctx, data: Callback) -> None:
     action = data.choice(0, ("today", "att", "ns", "nsok", "over", "rem", "flags", "card"))
     doctor = await require(ctx, f"drd:{action}")
@@ -221,8 +237,9 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             await overdue(ctx, doctor, data.int_part(1))
         elif action == "rem":
             reason = Reason(data.choice(2, frozenset(str(r) for r in Reason)))
-            sent = await service.remind(doctor, data.int_part(1), reason)
-            ctx.notice(ctx._("Reminder planned.") if sent else ctx._("Already reminded today."))
+            rid = data.int_part(1)
+            sent = await service.remind(doctor, rid, reason)
+            ctx.notice(await _reminder_notice(ctx, sent, service.reminder_key(rid, reason)))
             await overdue(ctx, doctor, 0)
         elif action == "flags":
             await flags(ctx, doctor)

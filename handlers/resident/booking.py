@@ -69,9 +69,10 @@ async def entry(ctx: Ctx) -> None:
     """Book a follow-up: with whom, and the reasons to choose from."""
     svc = ctx.services.booking
     upcoming = await svc.upcoming(ctx.user.id, ctx.now())
+    notices = await svc.clinic_cancelled(ctx.user.id, ctx.now())
     mine = (
         [Button(ctx._("📋 My appointments ({n})").format(n=len(upcoming)), LIST)]
-        if upcoming
+        if upcoming or notices
         else []
     )
     team = await svc.team(ctx.user.id)
@@ -357,15 +358,32 @@ async def show_list(ctx: Ctx) -> None:
     """My appointments: upcoming visits with Move and Cancel."""
     svc = ctx.services.booking
     upcoming = await svc.upcoming(ctx.user.id, ctx.now())
-    if not upcoming:
-        ctx.say(
-            ctx._("You have no upcoming visits."),
-            [Button(ctx._("📅 Book a visit"), START)],
-            home=True,
-        )
-        return
-    lines = [ctx._("Your upcoming visits:")]
+    # Visits the clinic cancelled stay listed, with the reason, until acknowledged or their
+    # day has passed: a visit never silently disappears from the list.
+    notices = await svc.clinic_cancelled(ctx.user.id, ctx.now())
+    lines: list[str] = []
     rows: list[list[Button]] = []
+    for appt in notices:
+        visit = await svc.visit(appt)
+        lines.append(
+            ctx._("❌ Cancelled by the clinic: {when} · {doctor} (reason: {reason})").format(
+                when=view.when(ctx.t, appt.start_at),
+                doctor=view.doctor_text(ctx.t, visit.doctor),
+                reason=appt.note,
+            )
+        )
+        rows.append(
+            [
+                Button(ctx._("📅 Book another time"), cb("book", "new", appt.reason)),
+                Button(ctx._("✓ Noted"), cb("book", "seen", appt.id)),
+            ]
+        )
+    if not upcoming:
+        lines.append(ctx._("You have no upcoming visits."))
+        rows.append([Button(ctx._("📅 Book a visit"), START)])
+        ctx.say("\n".join(lines), rows, home=True)
+        return
+    lines.append(ctx._("Your upcoming visits:"))
     for n, appt in enumerate(upcoming, start=1):
         visit = await svc.visit(appt)
         place = names.station_name(ctx.locale, visit.centre) if visit.centre else ""
@@ -439,6 +457,7 @@ _ACTIONS = {
     "cx": (2,),
     "cxok": (2,),
     "come": (2,),
+    "seen": (2,),
 }
 
 
@@ -464,6 +483,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         await ask_cancel(ctx, data.int_part(1))
     elif action == "cxok":
         await do_cancel(ctx, data.int_part(1))
+    elif action == "seen":
+        # An old or forged button changes nothing; either way the list shows what is true.
+        if await ctx.services.booking.acknowledge_clinic_cancel(
+            ctx.user.id, data.int_part(1), ctx.now()
+        ):
+            ctx.notice(ctx._("OK"))
+        await show_list(ctx)
     else:
         await will_come(ctx, data.int_part(1))
 

@@ -103,8 +103,7 @@ def _weekday(ctx: Ctx, index: int) -> str:
 
 
 def _due(ctx: Ctx, due: datetime) -> str:
-    if ctx.rt.sandbox and due <= ctx.rt.now():
-        return ctx._("in a few seconds")
+    """`due` is when the planned row goes out (TipService.update reads it back)."""
     return ctx.t.weekday_datetime(due)
 
 

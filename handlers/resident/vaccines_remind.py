@@ -21,6 +21,7 @@ from bot.router import Registry
 from bot.services.vaccines.children import ChildError, ChildService
 from bot.services.vaccines.dose_state import Shown, dose_state, states
 from bot.services.vaccines.engine import Status
+from bot.services.vaccines.model import add_span
 from bot.services.vaccines.reminder_plan import ASK_KEY, KIND
 from handlers import promises
 from handlers.resident import vaccines as main
@@ -110,7 +111,14 @@ async def pick(ctx: Ctx, record: ChildRecord) -> None:
     """Which dose to record: the open ones first (late, due, next), then those missed."""
     svc = ctx.services.children
     plan = svc.plan(record)
-    doses = [s.dose for s in states(plan) if s.shown is not Shown.CLOSED][:12]
+    today, born = svc.today(), record.child.born
+    # Only doses whose earliest age has come: one the child is too young for cannot be given.
+    doses = [
+        s.dose
+        for s in states(plan)
+        if s.shown is not Shown.CLOSED
+        and add_span(born, svc.dose_age_months(s.dose.dose), 0) <= today
+    ][:12]
     buttons = [
         Button(
             view.dose_label(ctx.t, svc, d.vaccine, d.number, d.dose),
@@ -168,11 +176,17 @@ async def record_on(
     fresh = await svc.mine(ctx.user.id, record.child.id)
     assert fresh is not None
     ctx.notice(ctx._("Recorded."))
-    await main.card(
-        ctx,
-        fresh,
-        head=ctx._("✅ Recorded: {dose} given on {date}.").format(dose=label, date=ctx.t.date(on)),
-    )
+    # Composed from the plan after saving: a dose given too early is stored but does not count.
+    planned = svc.plan(fresh).get(dose)
+    if planned is not None and planned.given_too_early == on:
+        head = ctx._(
+            "⚠️ Recorded: {dose} given on {date}. That is earlier than the schedule allows "
+            "(by age, or too soon after the previous dose), so it does not count as this dose "
+            "and I keep it planned. Please ask the vaccination clinic."
+        ).format(dose=label, date=ctx.t.date(on))
+    else:
+        head = ctx._("✅ Recorded: {dose} given on {date}.").format(dose=label, date=ctx.t.date(on))
+    await main.card(ctx, fresh, head=head)
 
 
 async def pick_year(ctx: Ctx, record: ChildRecord, dose: str) -> None:

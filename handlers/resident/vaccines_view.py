@@ -72,6 +72,19 @@ def _against(t: Translator, svc: ChildService, d: PlannedDose) -> str:
     return "  " + t.gettext("protects against {what}").format(what=what) if what else ""
 
 
+def too_early_line(t: Translator, svc: ChildService, d: PlannedDose) -> str:
+    """A dose recorded before its earliest age or minimum interval: it does not count."""
+    assert d.given_too_early is not None
+    return (
+        _line(t, svc, d)
+        + "\n  "
+        + t.gettext(
+            "given on {date}, before the schedule allows it, so it does not count; "
+            "the dose stays planned below"
+        ).format(date=t.date(d.given_too_early))
+    )
+
+
 def dose_when(t: Translator, s: DoseState, today: date) -> str:
     """When a dose may be given and whether it is late, from its one state (dose_state):
     the same words on the resident's card, the doctor's card and the reminders."""
@@ -94,7 +107,11 @@ def dose_when(t: Translator, s: DoseState, today: date) -> str:
             return t.gettext("due since {date}; give it by {deadline}").format(
                 date=t.date(s.dose.due), deadline=deadline
             )
-        return t.gettext("due since {date}").format(date=t.date(s.dose.due))
+        # No give-by day in the schedule: say so (its rule is "as soon as possible",
+        # 说明 一（二）1: 达到起始接种年龄时，应尽早接种) rather than leave the deadline out.
+        return t.gettext(
+            "due since {date}; the schedule sets no give-by day: give it as soon as you can"
+        ).format(date=t.date(s.dose.due))
     if s.shown is Shown.UPCOMING:
         return t.gettext("from {date}").format(date=t.date(s.give_from))
     if s.shown is Shown.MISSED:
@@ -115,6 +132,10 @@ def plan_lines(t: Translator, svc: ChildService, plan: Plan, today: date) -> lis
     """Late, due, next, and ask-the-centre sections of a child's card, by dose_state."""
     lines: list[str] = []
     all_states = states(plan)
+    early = [d for d in plan.doses if d.given_too_early is not None]
+    if early:
+        lines.append(t.gettext("⚠️ Recorded too early to count — ask the vaccination clinic:"))
+        lines.extend(too_early_line(t, svc, d) for d in early)
     for shown, title in SECTIONS:
         group = [s for s in all_states if s.shown is shown]
         if shown is Shown.UPCOMING:

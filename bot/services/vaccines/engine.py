@@ -8,6 +8,12 @@ Statuses, in order of precedence:
   upcoming    not yet at its age / interval (`due` is the date it may first be given)
   due         at or past its age and still timely
 
+A dose given before its earliest age or a minimum interval after an earlier valid dose does not
+count (the schedule's `age` is the earliest age and `interval`/`also_after` are minimums, with
+no grace days): it stays open (due, upcoming or overdue as if not given) with reason
+GIVEN_TOO_EARLY and `given_too_early` set to the day it was given, so the valid dose is still
+planned and reminded, and the family is told to ask the centre.
+
 Dates: `due` is the earliest date the dose may be given, honouring the dose's age and every
 minimum interval after earlier doses; an earlier dose not given yet counts at its planned date
 (its `due`, or today if that has passed, since nothing can be given in the past).
@@ -65,6 +71,8 @@ class Reason(StrEnum):
     TOO_OLD = "too_old"
     NOT_IN_COHORT = "not_in_cohort"  # born before the vaccine's cohort, or the other sex
     SEX_UNKNOWN = "sex_unknown"  # the vaccine is for one sex and the child's is not recorded
+    # Recorded as given before its earliest age or minimum interval: does not count.
+    GIVEN_TOO_EARLY = "given_too_early"
 
 
 _BY_DUE = attrgetter("due")
@@ -98,6 +106,8 @@ class PlannedDose:
     no_longer_given_from: date | None = None
     # Open doses this one must wait for (its `due` moves until they are given).
     waiting_for: tuple[str, ...] = ()
+    # The day a dose was recorded as given when that was too early to count (still open).
+    given_too_early: date | None = None
 
     @property
     def open(self) -> bool:
@@ -112,6 +122,7 @@ class PlannedDose:
             "given": self.given.isoformat() if self.given else None,
             "version": self.version,
             "reason": str(self.reason) if self.reason else None,
+            "given_too_early": (self.given_too_early.isoformat() if self.given_too_early else None),
         }
 
 
@@ -441,12 +452,24 @@ class Planner:
                         d = c
             return d
 
-        for slot in slots:
+        def valid_from(spec: _Spec) -> date:
+            """The earliest day a dose counts: its age (or catch-up age) and every minimum
+            interval after earlier doses that were validly given."""
+            d = at_age[spec.age]
+            if spec.catch_up is not None:
+                d = min(d, at_age[spec.catch_up[0]])
+            for ref, months, days in spec.intervals:
+                r = planned[ref]
+                if r is not None and statuses[ref] is Status.DONE:
+                    c = add_span(r, months, 0) + days if months else r + days
+                    if c > d:
+                        d = c
+            return d
+
+        def governing(slot: _Slot, given_on: date | None) -> tuple[date, int, _Spec, Reason | None]:
             specs = slot.specs
-            k = start
-            reason: Reason | None = None
-            given_on = get_given(slot.code)
             if slot.uniform:
+                k = start
                 last = specs[k]
                 assert last is not None
                 due = due_under(last)
@@ -455,8 +478,17 @@ class Planner:
                     k += 1
                 last = specs[k]
                 assert last is not None
-            else:
-                due, k, last, reason = self._walk(specs, start, due_under, given_on, today)
+                return due, k, last, None
+            return self._walk(specs, start, due_under, given_on, today)
+
+        for slot in slots:
+            given_on = get_given(slot.code)
+            too_early: date | None = None
+            due, k, last, reason = governing(slot, given_on)
+            if given_on is not None and given_on < valid_from(last):
+                # Recorded, but it does not count: plan the valid dose as if not given.
+                too_early, given_on = given_on, None
+                due, k, last, reason = governing(slot, None)
             assert due is not None
             choice = slot.choice
             if reason is None and choice is not None and branches[choice.group] != choice.option:
@@ -480,7 +512,7 @@ class Planner:
                 status = Status.DONE
                 reason = None
                 planned[slot.index] = given_on
-            elif reason is not None:
+            elif reason is not None and reason is not Reason.GIVEN_TOO_EARLY:
                 status = Status.NOT_NEEDED
             elif limit is not None and (today >= limit or due >= limit):
                 status = Status.MISSED
@@ -497,6 +529,8 @@ class Planner:
                     waiting = tuple(
                         slots[ref].code for ref, _m, _d in last.intervals if statuses[ref] in _OPEN
                     )
+                if too_early is not None:
+                    reason = Reason.GIVEN_TOO_EARLY
             statuses[slot.index] = status
             if status is not Status.NOT_NEEDED:
                 used_versions.add(version)
@@ -513,6 +547,7 @@ class Planner:
                     reason,
                     limit,
                     waiting,
+                    too_early,
                 )
             )
         # Shown as a timeline: by due date, then in schedule order (the sort is stable).

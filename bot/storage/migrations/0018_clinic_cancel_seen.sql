@@ -1,0 +1,3 @@
+-- When the resident acknowledged that the clinic cancelled this visit (closed day): until then
+-- (or until the visit's day has passed) "My appointments" keeps showing the cancellation.
+ALTER TABLE appointments ADD COLUMN clinic_cancel_seen_at INTEGER;
