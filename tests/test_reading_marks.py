@@ -52,7 +52,7 @@ async def test_every_view_marks_a_reading_as_its_stored_decision(
 
     await resident.text("/readings")
     mine = resident.texts()
-    assert "7 mmol/L" not in mine
+    assert " 7 mmol/L" not in mine
     for value, emoji in shown.items():
         [line] = [ln for ln in mine.splitlines() if value in ln]
         assert line.startswith(emoji), line
