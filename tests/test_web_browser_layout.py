@@ -140,3 +140,55 @@ async def test_web_chat_findings_at_phone_size(chat_url: str, rt: Runtime) -> No
             assert not [e for e in errors if "404" in e], errors
         finally:
             await browser.close()
+
+
+async def test_a_reload_keeps_no_toast_and_nothing_fails_to_load(chat_url: str) -> None:
+    """Finding 4 on its own: no request of the page fails (the browser's favicon request was
+    a 404), and the status line after a reload shows no toast of before."""
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(locale="en-GB")).new_page()
+            failed: list[str] = []
+            page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+            await page.goto(chat_url)
+            await expect(page.locator("#status")).to_have_text("")
+            await page.locator("#start").click()
+            await page.locator("button.option:not([disabled])", has_text="English").click()
+            await page.locator("button.option:not([disabled])", has_text="I agree").click()
+            await expect(page.locator("#status")).to_have_text("Thank you.")
+            await page.reload()
+            await expect(page.locator("#status")).to_have_text("")
+            await page.wait_for_timeout(300)  # let any late frame arrive (not a timing check)
+            await expect(page.locator("#status")).to_have_text("")
+            assert failed == [], failed
+        finally:
+            await browser.close()
+
+
+async def test_typing_a_number_presses_the_button_showing_it(chat_url: str) -> None:
+    """Finding 3 on its own: the web buttons show the number that types them."""
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = await (await browser.new_context(locale="en-GB")).new_page()
+            await page.goto(chat_url)
+            await expect(page.locator("#status")).to_have_text("")
+            await page.locator("#start").click()
+            first = page.locator("button.option:not([disabled])").first
+            await expect(first).to_be_visible()
+            await expect(first.locator(".key")).to_have_text("1")
+            label = await first.locator(".label").inner_text()
+            await page.locator("#input").fill("1")
+            await page.locator("#send").click()
+            await expect(page.locator(".msg.bot").last).to_contain_text(
+                "隐私" if "中文" in label else "Privacy"
+            )
+        finally:
+            await browser.close()

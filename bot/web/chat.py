@@ -235,9 +235,9 @@ async def socket(ws: WebSocket) -> None:
         return
     if session.token is not None:
         await ws.send_json({"type": "session", "token": session.token})
+    # "ready" carries the page's words in the language spoken now (see `texts_frame`).
     speaks = await speaking(web, visitor, language)
-    await ws.send_json(texts_frame(speaks))
-    await ws.send_json({"type": "ready"})
+    await ws.send_json({**texts_frame(speaks), "type": "ready"})
     send_lock = asyncio.Lock()
 
     async def send(message: dict[str, Any]) -> None:

@@ -83,6 +83,7 @@
       if (message.type === "session") { storeToken(message.token); return; }
       if (message.type === "texts") { applyTexts(message); return; }
       if (message.type === "ready") {
+        if (message.texts) { applyTexts(message); }
         ready = true;
         retries = 0;
         setStatus("");
