@@ -117,6 +117,11 @@ class Translator:
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.babel_locale)
 
+    def fixed(self, value: float, places: int = 1) -> str:
+        """A number with exactly `places` decimals in the user's locale (7.0, not 7)."""
+        pattern = "#,##0." + "0" * places if places else "#,##0"
+        return format_decimal(value, format=pattern, locale=self.babel_locale)
+
     def month_name(self, month: int) -> str:
         """Month 1-12 as the user's locale writes it on its own ("Jan", "1月")."""
         return datefmt.month_name(month, self.locale)

@@ -12,6 +12,7 @@ from bot.core import Attachment, Button
 from bot.domain.outbox import PENDING, SENDING, SENT
 from bot.i18n import N_
 from bot.router import Registry
+from bot.services.reading_view import mark
 from handlers.start import LANGUAGE_NAMES
 
 # Not a table: each child's open doses as every screen shows them (dose_state), so the export
@@ -112,6 +113,16 @@ async def export(ctx: Ctx) -> None:
         for child in await ctx.services.child_vaccines.status(ctx.user.id)
         for s in child.doses
     ]
+    for row in data.get("health_readings", []):
+        # What the rules decided, marked and worded as every other view shows it.
+        m = mark(
+            row.get("action"),
+            row.get("direction"),
+            bool(row.get("danger")),
+            bool(row.get("controlled")),
+        )
+        row["mark"] = m.emoji
+        row["assessment"] = ctx._(m.wording)
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     ctx.say(_readable(ctx, data), home=True)
     ctx.document(

@@ -147,12 +147,12 @@ async def test_flags_and_card(rt: Runtime, make_user: Callable[..., ChatUser]) -
     await book(rt, rid, WANG, date(2026, 11, 25), "chronic")
     doctor = await linked_doctor(rt, make_user)
     await doctor.press("Flags")
-    assert "Pressure High: ⚠️ BP 190/120" in doctor.texts()
+    assert "Pressure High: 🚨 190/120 mmHg · urgent: see a doctor today" in doctor.texts()
     assert all(f.seen_at is not None for f in await health.flags_for([rid]))
     await doctor.press("Card 1")
     card = doctor.texts()
     assert "Pressure High" in card and "Age: 70" in card
-    assert "Hypertension" in card and "BP 150/95" in card
+    assert "Hypertension" in card and "⚠️ 150/95 mmHg" in card
     assert "Next visit:" in card and "Chronic disease follow-up" in card
     assert "Children's vaccines: no children recorded" in card
     await rt.services.children.add(rid, "Xiaobao", date(2026, 11, 20))
@@ -197,13 +197,13 @@ async def test_only_signed_or_recently_seen_residents_are_reachable(
     assert result.problem is None
     assert not await doctors.can_reach(wang, rid)
     await doctor.press_data(cb("day", "card", rid))
-    assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
+    assert STALE in doctor.texts() and "⚠️ 150/95 mmHg" not in doctor.texts()
 
     visit = await book(rt, rid, WANG, today, "general")
     assert await doctors.can_reach(wang, rid)
     await doctor.press_data(cb("day", "card", rid))
     card = doctor.texts()
-    assert "BP 150/95" in card
+    assert "⚠️ 150/95 mmHg" in card
     # The name was given to Chen's team, not Wang's: the card does not show it.
     assert "Chen Signed" not in card and f"Resident #{rid}" in card
     booked_visit = await rt.stores.booking.appointment(visit)
@@ -217,7 +217,7 @@ async def test_only_signed_or_recently_seen_residents_are_reachable(
     clock.set(clock.current + timedelta(days=2))
     assert not await doctors.can_reach(wang, rid)
     await doctor.press_data(cb("day", "card", rid))
-    assert STALE in doctor.texts() and "BP 150/95" not in doctor.texts()
+    assert STALE in doctor.texts() and "⚠️ 150/95 mmHg" not in doctor.texts()
     # Chen's own team still sees their signed resident.
     chen = await rt.services.directory.doctor(CHEN)
     assert chen is not None and await doctors.can_reach(chen, rid)

@@ -142,7 +142,7 @@ async def test_web_typed_single_digit_is_the_value_not_the_key(
     await visitor.tap("Log glucose")
     await visitor.tap("Fasting")
     await visitor.type("7")  # a key is labelled "7", but a typed number is the reading
-    assert "Saved: 7 mmol/L" in visitor.text()
+    assert "Saved: 7.0 mmol/L" in visitor.text()
     assert await glucose_readings(rt, "web", visitor.id) == [7.0]
 
 
@@ -176,7 +176,7 @@ async def test_console_typed_values_and_lettered_keys(rt: Runtime) -> None:
         await chat.feed(line)
     assert "[a] 1" in out.getvalue() and "[l] ✅" in out.getvalue()
     await chat.feed("12")
-    assert "Saved: 12 mmol/L" in out.getvalue()
+    assert "Saved: 12.0 mmol/L" in out.getvalue()
     await chat.feed("/health")
     await chat.feed("🩺 Log blood pressure")
     await chat.feed("135/85")

@@ -123,7 +123,7 @@ async def test_danger_sign_says_who_sees_it(
     await signed.text("/bp 190/100")
     assert "flagged this reading for your family doctor, Dr Wang Lihua" in signed.texts()
     await doctor.press("Flags")
-    assert "BP 190/100" in doctor.texts()
+    assert "🚨 190/100 mmHg · urgent: see a doctor today" in doctor.texts()
     assert len(await rt.services.health.flags_for([rid])) == 2
 
 

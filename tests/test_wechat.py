@@ -430,7 +430,7 @@ async def test_typed_readings_on_the_keypad_are_values_not_options(wx: Setup) ->
     assert "Reply a: 1" in content and "Reply l: ✅" in content and "Reply 12" not in content
     assert "a number you send is the value" in content
     twelve = await f.text("12")  # was option 12, ✅ on an empty keypad: the reading was lost
-    assert "Saved: 12 mmol/L" in (twelve.content or "")
+    assert "Saved: 12.0 mmol/L" in (twelve.content or "")
     await f.text("/health")
     await f.text("🩸 Log glucose")
     await f.text("🌅 Fasting (before eating)")

@@ -2,7 +2,9 @@
 
 Buttons are shown as numbered options; a number or a button's label picks it. On a screen that
 asks for a typed value (the reading keypads) options are lettered instead and a typed number
-is the value, as on WeChat and the web chat (`bot.channels.numbered`). `/location LAT LON`
+is the value, as on WeChat and the web chat (`bot.channels.numbered`). The offer on screen is
+stored in SQLite (`ChannelStore.save_options`, as WeChat and the web chat do), so a number typed
+in a new `doorstep chat` process presses what the previous process offered. `/location LAT LON`
 shares a location, `/contact PHONE` a phone number, `/quit` ends. It reads standard input
 to its end, so it can be scripted: `printf '/start\\n1\\n' | doorstep chat`.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +37,27 @@ class Option:
     label: str
     button: Button | None = None
     key: KeyButton | None = None
+
+    def stored(self, n: int) -> dict[str, Any]:
+        """As kept in `channel_options` (the shape WeChat and the web chat store, plus what a
+        sandbox key needs: a URL, a location or contact request)."""
+        b, k = self.button, self.key
+        return {
+            "n": n,
+            "label": self.label,
+            "data": b.data if b else None,
+            "url": b.url if b else None,
+            "text": k.label if k else None,
+            "request": k.request.value if k and k.request else None,
+        }
+
+    @staticmethod
+    def from_stored(raw: dict[str, Any]) -> Option:
+        label = str(raw["label"])
+        if raw.get("data") is not None or raw.get("url") is not None:
+            return Option(label, button=Button(label, data=raw.get("data"), url=raw.get("url")))
+        request = Request(raw["request"]) if raw.get("request") else None
+        return Option(label, key=KeyButton(str(raw.get("text") or label), request))
 
 
 def render_reply(
@@ -82,6 +106,8 @@ class ConsoleChat:
         self.options: list[Option] = []
         self.wants_text = False
         self.prompt = ""  # the text of the screen whose options are numbered
+        self._offer_changed = False
+        self._restored = False
 
     def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
         wants_text = any(r.wants_text for r in replies)
@@ -99,6 +125,7 @@ class ConsoleChat:
             self.prompt = next(
                 (r.text for r in reversed(replies) if r.text and (r.buttons or r.keyboard)), ""
             )
+            self._offer_changed = True
         self.out.flush()
 
     def print_notification(self, replies: list[Reply]) -> None:
@@ -113,7 +140,41 @@ class ConsoleChat:
             for i, line in enumerate(lines):
                 self.out.write(f"{'🔔' if i == 0 else '  '} {line}\n")
         self.options = [*self.options, *added]
+        self._offer_changed = bool(added)
         self.out.flush()
+
+    # -- the offer in SQLite: a new process honours the last one shown ---------------------
+    async def _resident_id(self) -> int | None:
+        loaded = await self.rt.stores.residents.load(CHANNEL, self.user_id)
+        return loaded[0].id if loaded else None
+
+    async def restore(self) -> None:
+        """The offer the last process showed this user, once, before their first line."""
+        if self._restored:
+            return
+        self._restored = True
+        resident_id = await self._resident_id()
+        if resident_id is None:
+            return
+        stored = await self.rt.stores.channels.load_options(resident_id)
+        raw = sorted(stored.get("options", []), key=lambda o: int(o["n"]))
+        self.options = [Option.from_stored(o) for o in raw]
+        self.wants_text = bool(stored.get("wants_text"))
+
+    async def save_offer(self) -> None:
+        """Store the offer on screen, when it changed (a turn or a notification)."""
+        if not self._offer_changed:
+            return
+        self._offer_changed = False
+        resident_id = await self._resident_id()
+        if resident_id is None:  # no resident yet, or just deleted
+            return
+        offer = {
+            "options": [o.stored(n) for n, o in enumerate(self.options, start=1)],
+            "contact": False,
+            "wants_text": self.wants_text,
+        }
+        await self.rt.stores.channels.save_options(resident_id, offer, int(time.time()))
 
     def to_incoming(self, line: str) -> Incoming | None:
         text = line.strip()
@@ -167,6 +228,7 @@ class ConsoleChat:
     async def feed(self, line: str) -> Outcome | None:
         if self.echo:
             self.out.write(f"🧑 {line.rstrip()}\n")
+        await self.restore()
         incoming = self.to_incoming(line)
         if incoming is None:
             return None
@@ -174,6 +236,7 @@ class ConsoleChat:
         if outcome.toast:
             self.out.write(f"   ({outcome.toast})\n")
         self.print_replies(outcome.replies)
+        await self.save_offer()
         return outcome
 
     async def run(self, stdin: TextIO = sys.stdin) -> None:
@@ -204,3 +267,4 @@ class ConsoleSender:
             # it due again when N plays.
             raise Deferred(f"{DEFERRED_REASON}: user {user_id} is not playing")
         self.chat.print_notification(replies)
+        await self.chat.save_offer()

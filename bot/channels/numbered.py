@@ -41,6 +41,7 @@ class Option:
     data: str | None = None  # an inline button: comes back as a button press
     text: str | None = None  # a main-menu (keyboard) button: comes back as its label
     key: str = ""  # what to type to choose it: the number, or a letter (see `option_key`)
+    row: int = 0  # its row in the reply (the phone's layout: a keypad 3 to a row, elder mode 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,24 +90,28 @@ def flatten(replies: list[Reply], after: dict[str, Any] | None = None) -> list[B
         options: list[Option] = []
         links: list[tuple[str, str]] = []
         ask_location = ask_contact = None
-        for button in reply.all_buttons():
-            if button.url is not None:
-                links.append((button.label, button.url))
-            else:
-                n += 1
-                key = option_key(n, wants_text)
-                options.append(Option(n, button.label, data=button.data, key=key))
+        for row_index, row in enumerate(reply.buttons):
+            for button in row:
+                if button.url is not None:
+                    links.append((button.label, button.url))
+                else:
+                    n += 1
+                    key = option_key(n, wants_text)
+                    options.append(
+                        Option(n, button.label, data=button.data, key=key, row=row_index)
+                    )
         if reply.keyboard is not None:
-            for row in reply.keyboard.rows:
-                for kb in row:
+            for key_row_index, key_row in enumerate(reply.keyboard.rows):
+                for kb in key_row:
                     if kb.request is Request.LOCATION:
                         ask_location = kb.label
                     elif kb.request is Request.CONTACT:
                         ask_contact = kb.label
                     else:
                         n += 1
+                        key = option_key(n, wants_text)
                         options.append(
-                            Option(n, kb.label, text=kb.label, key=option_key(n, wants_text))
+                            Option(n, kb.label, text=kb.label, key=key, row=key_row_index)
                         )
         blocks.append(
             Block(

@@ -64,9 +64,17 @@ def _block_json(block: numbered.Block) -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "message",
         "text": block.text,
-        # "menu": a main-menu key (short labels, shown two to a row).
+        # "key": what to type for it (shown on the button, as the sandbox shows "[1]");
+        # "row": its row in the reply, so the page lays buttons out as the phone does (a
+        # keypad 3 to a row, elder mode 2); "menu": a main-menu key.
         "options": [
-            {"n": o.n, "label": o.label, **({"menu": True} if o.text is not None else {})}
+            {
+                "n": o.n,
+                "key": o.key,
+                "row": o.row,
+                "label": o.label,
+                **({"menu": True} if o.text is not None else {}),
+            }
             for o in block.options
         ],
         "links": [{"label": label, "url": url} for label, url in block.links],

@@ -31,6 +31,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from bot.i18n import N_, Translator
+from bot.services.reading_view import OFF_TARGET, URGENT
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class BpPoint:
     at: datetime  # local time
     systolic: int
     diastolic: int
+    level: str = ""  # the stored decision's mark level (bot.services.reading_view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,7 @@ class GlucosePoint:
     at: datetime  # local time
     mmol: float
     after_meal: bool = False  # 2 hours after a meal (else fasting)
+    level: str = ""  # the stored decision's mark level (bot.services.reading_view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,7 @@ class Chart:
     note: str | None = None  # say this with the chart (the visible font fallback)
     texts: tuple[str, ...] = ()  # every word and number drawn (titles, legend, ticks)
     family: str | None = None  # the CJK font family used, if any
+    rings: tuple[str, ...] = ()  # the mark level of every ringed reading, in drawing order
 
 
 @lru_cache(maxsize=1)
@@ -151,6 +155,7 @@ def readings_chart(
         times = [p.at for p in bp]
         ax.plot(times, [p.systolic for p in bp], "o-", color="#c0392b", label=t.gettext(SYSTOLIC))
         ax.plot(times, [p.diastolic for p in bp], "s-", color="#2471a3", label=t.gettext(DIASTOLIC))
+        _rings(ax, [(p.at, p.systolic, p.level) for p in bp])
         for value, color in ((targets.systolic, "#c0392b"), (targets.diastolic, "#2471a3")):
             if value is not None:
                 ax.axhline(value, color=color, linestyle="--", linewidth=1.2)
@@ -186,6 +191,7 @@ def readings_chart(
                 color="#d35400",
                 label=t.gettext(AFTER_MEAL),
             )
+        _rings(ax, [(p.at, p.mmol, p.level) for p in glucose])
         if targets.glucose is not None:
             ax.axhline(targets.glucose, color="#7d3c98", linestyle="--", linewidth=1.2)
             _target_label(ax, targets.glucose, t, fonts)
@@ -205,7 +211,35 @@ def readings_chart(
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     drawn = tuple(x.get_text() for x in fig.findobj(Text) if x.get_visible() and x.get_text())
-    return Chart(buf.getvalue(), t.locale, note, drawn, family)
+    rings = tuple(
+        str(c.get_gid())[len("ring-") :]
+        for ax in axes
+        for c in ax.collections
+        if str(c.get_gid()).startswith("ring-")
+        for _ in range(len(c.get_offsets()))
+    )
+    return Chart(buf.getvalue(), t.locale, note, drawn, family, rings)
+
+
+# The rings around readings the rules marked 🚨 (red) or ⚠️ (orange): the same stored
+# decision as the list beside the chart (bot.services.reading_view.reading_mark).
+RINGS = {URGENT: ("#b00000", 260.0), OFF_TARGET: ("#e67e22", 170.0)}
+
+
+def _rings(ax: Any, points: Sequence[tuple[datetime, float, str]]) -> None:
+    for level, (color, size) in RINGS.items():
+        chosen = [(at, y) for at, y, lv in points if lv == level]
+        if chosen:
+            ax.scatter(
+                [at for at, _ in chosen],
+                [y for _, y in chosen],
+                s=size,
+                facecolors="none",
+                edgecolors=color,
+                linewidths=2.5,
+                zorder=5,
+                gid=f"ring-{level}",
+            )
 
 
 def _target_label(ax: Any, value: float, t: Translator, fonts: dict[str, Any]) -> None:

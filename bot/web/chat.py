@@ -33,7 +33,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bot.channels.web import COOKIE, POLL_SECONDS, WebChat
 from bot.domain.security import WebSession
-from bot.i18n import N_
+from bot.i18n import N_, Translator, negotiate
 from bot.logsafe import describe
 from bot.web.limits import IGNORED_FRAMES, Limits
 
@@ -73,6 +73,29 @@ SLOW_DOWN = N_("You are sending messages very quickly. Please wait a moment, the
 TOO_MANY_PAGES = N_("The chat is open in too many windows. Please close one and try again.")
 
 
+def page_texts(t: Translator) -> dict[str, str]:
+    """The page's own words in `t`'s language: in the page as it is served, and sent again
+    in a `texts` frame whenever the visitor's language changes (choosing 中文 turns the page
+    Chinese at once, not at the next reload)."""
+    return {k: t.gettext(v) for k, v in PAGE_TEXTS.items()}
+
+
+def texts_frame(t: Translator) -> dict[str, Any]:
+    return {"type": "texts", "lang": t.locale.replace("_", "-"), "texts": page_texts(t)}
+
+
+async def speaking(web: WebChat, visitor: str, language: str | None) -> Translator:
+    """The language the visitor is spoken to in now: their stored choice (a resident's, or a
+    draft's before consent), else the browser's."""
+    loaded = await web.residents.load("web", visitor)
+    if loaded is not None:
+        return web.translator(loaded[0], language)
+    draft = await web.sessions.draft(visitor)
+    return web.rt.catalogs.get(
+        negotiate(draft.get("locale"), language, web.rt.settings.default_locale)
+    )
+
+
 def _template() -> str:
     return resources.files("bot.web").joinpath("static/chat.html").read_text("utf-8")
 
@@ -106,8 +129,11 @@ async def page(request: Request) -> HTMLResponse:
     if session is None and limits(request).new_visitors.take(_address(request)):
         session = await web.new_session()
     loaded = await web.residents.load("web", session.visitor) if session else None
-    t = web.translator(loaded[0] if loaded else None, _language(request))
-    texts = {k: t.gettext(v) for k, v in PAGE_TEXTS.items()}
+    if session is not None:
+        t = await speaking(web, session.visitor, _language(request))
+    else:
+        t = web.translator(None, _language(request))
+    texts = page_texts(t)
     body = _template()
     for key, value in texts.items():
         body = body.replace("{{" + key + "}}", html.escape(value))
@@ -209,7 +235,9 @@ async def socket(ws: WebSocket) -> None:
         return
     if session.token is not None:
         await ws.send_json({"type": "session", "token": session.token})
-    await ws.send_json({"type": "ready"})
+    # "ready" carries the page's words in the language spoken now (see `texts_frame`).
+    speaks = await speaking(web, visitor, language)
+    await ws.send_json({**texts_frame(speaks), "type": "ready"})
     send_lock = asyncio.Lock()
 
     async def send(message: dict[str, Any]) -> None:
@@ -257,6 +285,11 @@ async def socket(ws: WebSocket) -> None:
                 break
             for message in await _answer(web, visitor, event, language, address):
                 await send(message)
+            if await web.visitor_alive(visitor):
+                now_speaks = await speaking(web, visitor, language)
+                if now_speaks.locale != speaks.locale:  # e.g. they just chose 中文
+                    speaks = now_speaks
+                    await send(texts_frame(speaks))
             # Every frame is answered with "done", even one we could not read, so the page
             # knows the turn is over.
             await send({"type": "done"})

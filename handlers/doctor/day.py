@@ -20,11 +20,12 @@ from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours, TooEarly
 from bot.services.followup import Reason
+from bot.services.reading_view import reading_summary
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.emergency import flag_lines
 from handlers.resident import vaccines_view
-from handlers.resident.health import CONDITION_LABELS, reading_value
+from handlers.resident.health import CONDITION_LABELS
 from handlers.resident.health import REASON_LABELS as FOLLOWUP_LABELS
 
 if TYPE_CHECKING:
@@ -49,12 +50,8 @@ def _time(ctx: Ctx, at: datetime) -> str:
 
 
 def reading_text(t: Translator, r: Reading) -> str:
-    when = t.datetime(r.taken_at)
-    if r.kind == "bp":
-        value = t.gettext("BP {sys}/{dia}").format(sys=r.systolic, dia=r.diastolic)
-    else:
-        value = t.gettext("glucose {value}").format(value=reading_value(t, r))
-    return f"{'⚠️ ' if r.danger else ''}{value} · {when}"
+    """The mark, value and wording as the resident sees them (`reading_summary`), and when."""
+    return f"{reading_summary(t, r)} · {t.datetime(r.taken_at)}"
 
 
 async def today(ctx: Ctx, doctor: Doctor) -> None:

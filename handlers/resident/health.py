@@ -22,6 +22,7 @@ from bot.services.charts import BpPoint, GlucosePoint, TargetLines, readings_cha
 from bot.services.clinical_advice import ADVICE
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS
+from bot.services.reading_view import reading_mark, reading_value
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ EVENT_LABELS = {
     "annual_check": N_("🏥 I had my annual health check"),
     "side_effect": N_("💊 My medicine gives me side effects"),
     "referral": N_("🏥 My doctor referred me to a hospital"),
-}
-GLUCOSE_CONTEXT_LABELS = {
-    "fasting": N_("fasting"),
-    "after_meal": N_("2 h after a meal"),
 }
 EVENT_DAYS_BACK = 6  # the date buttons: today and the six days before
 EARLIEST_EVENT_DAYS = 60  # older dates are refused (a button from an old message)
@@ -338,26 +335,11 @@ async def _side_effect(ctx: Ctx, day: date) -> None:
 
 # -- my readings --------------------------------------------------------------------------
 def reading_line(t: Translator, r: Reading) -> str:
-    local = r.taken_at.astimezone(t.tz)
-    when = t.weekday_datetime(local)
-    mark = "🚨" if r.danger else "✅" if r.controlled else "⚠️"
-    return f"{mark} {when}  {reading_value(t, r)}"
-
-
-def reading_value(t: Translator, r: Reading) -> str:
-    """A stored reading's value, the one way it is shown (the resident's list, the doctor's
-    flags): a meter's HI/LO as the word, glucose with fasting / after a meal."""
-    if r.kind == "bp":
-        value = f"{r.systolic}/{r.diastolic} mmHg"
-        if r.pulse:
-            value += t.gettext(", pulse {pulse}").format(pulse=r.pulse)
-        return value
-    shown = r.meter_display or f"{t.number(r.glucose or 0)} mmol/L"
-    if r.context in GLUCOSE_CONTEXT_LABELS:
-        shown = t.gettext("{value} ({context})").format(
-            value=shown, context=t.gettext(GLUCOSE_CONTEXT_LABELS[r.context])
-        )
-    return shown
+    """One line of My readings: the stored decision's mark, when, the value and the wording
+    (the same `reading_mark` the doctor's card and Flags show)."""
+    m = reading_mark(r)
+    when = t.weekday_datetime(r.taken_at.astimezone(t.tz))
+    return f"{m.emoji} {when}  {reading_value(t, r)} · {t.gettext(m.wording)}"
 
 
 async def show_readings(ctx: Ctx) -> None:
@@ -379,12 +361,17 @@ async def show_readings(ctx: Ctx) -> None:
         return
     tz = ctx.rt.settings.tz
     bp = [
-        BpPoint(r.taken_at.astimezone(tz), r.systolic or 0, r.diastolic or 0)
+        BpPoint(r.taken_at.astimezone(tz), r.systolic or 0, r.diastolic or 0, reading_mark(r).level)
         for r in readings
         if r.kind == "bp"
     ]
     gl = [
-        GlucosePoint(r.taken_at.astimezone(tz), r.glucose or 0.0, r.context == "after_meal")
+        GlucosePoint(
+            r.taken_at.astimezone(tz),
+            r.glucose or 0.0,
+            r.context == "after_meal",
+            reading_mark(r).level,
+        )
         for r in readings
         if r.kind == "glucose"
     ]
@@ -413,8 +400,9 @@ async def show_readings(ctx: Ctx) -> None:
     lines.extend(reading_line(ctx.t, r) for r in reversed(readings))
     lines.append(
         ctx._(
-            "✅ on target for you · ⚠️ off target · 🚨 urgent. The chart's dashed lines are "
-            "your home blood pressure and fasting glucose targets."
+            "✅ on target for you · ⚠️ off target · 🚨 urgent. On the chart a red ring marks "
+            "🚨 and an orange ring ⚠️; the dashed lines are your home blood pressure and "
+            "fasting glucose targets."
         )
     )
     ctx.say("\n".join(lines), buttons, cols=2, home=True)

@@ -20,6 +20,7 @@ from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.clinical_advice import ADVICE
 from bot.services.health import Logged
+from bot.services.reading_view import bp_text, glucose_text
 from bot.services.readings import (
     CONTEXTS,
     BloodPressure,
@@ -36,7 +37,7 @@ from bot.services.readings import (
 )
 from bot.services.vaccines.adults import ppv23_policy
 from handlers.resident.directory_view import doctor_name, station_name
-from handlers.resident.health import GLUCOSE_CONTEXT_LABELS, HOME, book_button
+from handlers.resident.health import HOME, book_button
 
 KEYS = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "dot", "del", "ok", "skip", "hi", "lo")
 # The quick path: common values as buttons, then adjust, then save: 4 taps from "Log blood
@@ -456,15 +457,11 @@ async def on_save(ctx: Ctx) -> None:
 
 
 def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
+    """The value as the resident entered it, shown as every list shows it (one decimal for
+    glucose: 7.0 mmol/L)."""
     if isinstance(reading, BloodPressure):
-        value = f"{reading.systolic}/{reading.diastolic} mmHg"
-        if reading.pulse is not None:
-            value += ctx._(", pulse {pulse}").format(pulse=reading.pulse)
-        return value
-    shown = reading.display or f"{ctx.t.number(reading.mmol)} mmol/L"
-    return ctx._("{value} ({context})").format(
-        value=shown, context=ctx._(GLUCOSE_CONTEXT_LABELS[reading.context])
-    )
+        return bp_text(ctx.t, reading.systolic, reading.diastolic, reading.pulse)
+    return glucose_text(ctx.t, reading.mmol, reading.display, reading.context)
 
 
 def _headline(ctx: Ctx, d: Decision, value: str) -> str:

@@ -37,7 +37,31 @@
     try { window.sessionStorage.removeItem(TRANSCRIPT_KEY); } catch (e) { /* none */ }
   }
 
-  function setStatus(text) { statusLine.textContent = text; }
+  // The status line shows the connection (and, briefly, a toast); `toastTimer` clears it.
+  var toastTimer = null;
+  function setStatus(text) {
+    if (toastTimer) { window.clearTimeout(toastTimer); toastTimer = null; }
+    statusLine.textContent = text;
+  }
+
+  // The page's own words, from the server's catalogs in the visitor's language: sent again
+  // when it changes (a resident who picks 中文 gets a Chinese page at once).
+  function applyTexts(message) {
+    T = message.texts;
+    document.documentElement.lang = message.lang;
+    document.title = T.title;
+    var marked = document.querySelectorAll("[data-text]");
+    for (var i = 0; i < marked.length; i++) {
+      var key = marked[i].getAttribute("data-text");
+      if (T[key] !== undefined) { marked[i].textContent = T[key]; }
+    }
+    input.setAttribute("placeholder", T.placeholder);
+    var start = document.getElementById("start");
+    if (start) { start.textContent = returning === "member" ? T.resume : T.start; }
+    var logoutButton = document.getElementById("logout");
+    if (logoutButton) { logoutButton.textContent = T.logout; }
+    log.setAttribute("aria-label", T.title);
+  }
 
   function socketUrl() {
     var url = new URL("chat/ws", window.location.href);
@@ -57,7 +81,9 @@
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.type === "session") { storeToken(message.token); return; }
+      if (message.type === "texts") { applyTexts(message); return; }
       if (message.type === "ready") {
+        if (message.texts) { applyTexts(message); }
         ready = true;
         retries = 0;
         setStatus("");
@@ -203,7 +229,19 @@
     button.type = "button";
     button.className = option.menu ? "option menu-key" : "option";
     button.setAttribute("data-turn", tag);
-    button.textContent = option.label;
+    // Its number (or, on a keypad screen, its letter) is shown: typing it presses it, as in
+    // the sandbox and on WeChat.
+    if (option.key) {
+      var key = document.createElement("span");
+      key.className = "key";
+      key.setAttribute("aria-hidden", "true");
+      key.textContent = option.key;
+      button.appendChild(key);
+    }
+    var label = document.createElement("span");
+    label.className = "label";
+    label.textContent = option.label;
+    button.appendChild(label);
     button.addEventListener("click", function () {
       mine(option.label);
       send({ type: "option", n: option.n });
@@ -232,10 +270,9 @@
   function receive(message) {
     if (message.type === "done") { turn += 1; transcript.setTurn(turn); return; }
     if (message.type === "toast") {
+      // Shown for a few seconds, and never kept: a reload starts with the connection status.
       setStatus(message.text);
-      window.setTimeout(function () {
-        if (statusLine.textContent === message.text) { setStatus(""); }
-      }, 4000);
+      toastTimer = window.setTimeout(function () { setStatus(""); }, 4000);
       return;
     }
     if (message.type !== "message") { return; }
@@ -290,7 +327,22 @@
       // A pushed message's buttons are tagged apart: retired by the next answer's buttons,
       // while they themselves retire nothing.
       var tag = message.pushed ? "p" + turn : String(turn);
-      (message.options || []).forEach(function (o) { box.appendChild(optionButton(o, tag)); });
+      // The reply's rows, as the phone shows them: a keypad 3 to a row, elder mode 2. The
+      // main-menu keys (long labels on a narrow screen) are one block, two to a row.
+      var rows = [];
+      (message.options || []).forEach(function (o) {
+        var r = o.menu ? "menu" : o.row || 0;
+        var last = rows[rows.length - 1];
+        if (!last || last.row !== r) { last = { row: r, options: [] }; rows.push(last); }
+        last.options.push(o);
+      });
+      rows.forEach(function (r) {
+        var line = document.createElement("div");
+        var cols = r.row === "menu" ? 2 : 4;
+        line.className = "keys cols-" + Math.min(r.options.length, cols);
+        r.options.forEach(function (o) { line.appendChild(optionButton(o, tag)); });
+        box.appendChild(line);
+      });
       (message.links || []).forEach(function (l) {
         var a = document.createElement("a");
         a.className = "button";
