@@ -59,7 +59,7 @@ def _texts(raw: dict[str, Any], loc: str, sign_id: str) -> tuple[str, ...]:
     """The advice lines; anything but a plain string is refused, because an unquoted
     "Give nothing by mouth: no water" is a YAML mapping and would be shown as {'...': '...'}."""
     items = (raw.get("waiting") or {}).get(loc) or ()
-    if not isinstance(items, list):
+    if not isinstance(items, list | tuple):
         raise SignFileError(f"{sign_id}: waiting.{loc} must be a list of texts")
     for i, item in enumerate(items):
         if not isinstance(item, str) or not item.strip():
