@@ -220,6 +220,9 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     emergency = EmergencyService(
         stores.redflags, stores.outbox, directory, doctors, health, settings, clock
     )
+    # A broken sign list must stop the start-up (file and line), not the first resident in
+    # danger: load it now.
+    emergency.signs  # noqa: B018
     tickets = TicketService(
         stores.tickets, stores.outbox, directory, doctors, health, settings, clock
     )

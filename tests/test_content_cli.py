@@ -78,3 +78,27 @@ async def test_broken_rules_stop_the_bot_at_start_up(tmp_path: Path) -> None:
         await runtime.start()
     assert any("gap 4.4–4.4" in p for p in err.value.problems)
     await runtime.stop()
+
+
+def test_check_and_report_cover_emergency_signs_and_faq(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.txt"
+    assert main(["content", "report", "--output", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "== redflags ==" in text and "Give nothing by mouth: no water" in text
+    assert "WHO. Emergency Triage Assessment" in text
+    capsys.readouterr()
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    path = content / "redflags" / "signs.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(
+            '"Give nothing by mouth: no water, no medicine, no food."',
+            "Give nothing by mouth: no water, no medicine, no food.",
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DOORSTEP_CONTENT", str(content))
+    assert main(["content", "check"]) == 1
+    assert "redflags:" in capsys.readouterr().err

@@ -529,3 +529,19 @@ async def test_emergency_words_while_a_question_is_being_typed(
     assert await rows(rt, "SELECT * FROM tickets") == []  # 120 first; nothing else is done
     loaded = await rt.stores.residents.load("test", "i1")
     assert loaded is not None and loaded[1].name == "ask.text"
+
+
+@pytest.mark.parametrize("language", ["English", "中文"])
+async def test_every_signs_advice_renders_as_plain_text(
+    rt: Runtime, make_user: MakeUser, language: str
+) -> None:
+    from tests.test_redflags import CASES
+
+    for n, (sign, texts) in enumerate(CASES.items()):
+        u = make_user(f"pt{language}{n}")
+        await u.onboard(language)
+        for text in texts:
+            await u.text(text)
+            reply = u.all_replies()[-1].text
+            assert "🚑" in reply, (sign, text)
+            assert "{" not in reply and "}" not in reply, (sign, text, reply)

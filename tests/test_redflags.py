@@ -108,3 +108,46 @@ def test_a_broken_sign_list_is_refused_with_the_sign_named() -> None:
     ):
         with pytest.raises(SignFileError, match=word):
             parse_signs({**good, "signs": [broken]})
+
+
+def test_every_advice_line_is_plain_text_in_both_languages() -> None:
+    for sign in SIGNS.signs:
+        for loc in ("zh_Hans", "en"):
+            for step in sign.waiting[loc]:
+                assert isinstance(step, str) and "{" not in step and "}" not in step, (
+                    sign.id,
+                    step,
+                )
+
+
+def test_an_unquoted_colon_in_advice_is_refused_with_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "redflags"
+    folder.mkdir()
+    text = (ROOT / "content" / "redflags" / "signs.yaml").read_text(encoding="utf-8")
+    broken = text.replace(
+        '"Give nothing by mouth: no water, no medicine, no food."',
+        "Give nothing by mouth: no water, no medicine, no food.",
+    )
+    assert broken != text
+    (folder / "signs.yaml").write_text(broken, encoding="utf-8")
+    line = broken.splitlines().index(
+        "        - Give nothing by mouth: no water, no medicine, no food."
+    )
+    with pytest.raises(SignFileError, match=rf"signs\.yaml:{line + 1}: advice must be plain"):
+        load_signs(tmp_path)
+    with pytest.raises(SignFileError, match="not plain text"):
+        parse_signs(
+            {
+                "sources": {"x": "X"},
+                "signs": [
+                    {
+                        "id": "chest",
+                        "cite": ["x"],
+                        "title": {"zh_Hans": "胸", "en": "Chest"},
+                        "waiting": {"zh_Hans": ["a"], "en": [{"a": "b"}]},
+                        "zh": ["胸痛"],
+                        "en": ["chest"],
+                    }
+                ],
+            }
+        )

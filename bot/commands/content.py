@@ -10,6 +10,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.services.clinical_rules import RulesError
 from bot.services.content_review import check, render, statements
+from bot.services.faq import FaqFileError
+from bot.services.redflags import SignFileError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,9 +50,9 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
 def report_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         items = statements(settings)
-    except RulesError as exc:
+    except (RulesError, SignFileError, FaqFileError) as exc:
         print(
-            "doorstep content: the clinical rules are invalid; run `doorstep content check`:",
+            "doorstep content: the content is invalid; run `doorstep content check`:",
             file=sys.stderr,
         )
         print(str(exc), file=sys.stderr)

@@ -18,6 +18,8 @@ from bot.domain.clinical import Citation
 from bot.services.broadcasts import load_templates
 from bot.services.clinical_advice import ADVICE
 from bot.services.clinical_rules import ClinicalContent, RulesError, load_content
+from bot.services.faq import FaqFileError, load_faq
+from bot.services.redflags import SignFileError, load_signs
 from bot.services.tips import ContentError, load_catalog
 from bot.services.vaccines import ScheduleError, load_schedule_set, validate_files
 from bot.services.vaccines.adults import ppv23_policy
@@ -91,6 +93,16 @@ def check(settings: Settings) -> tuple[list[str], list[str]]:
                 problems.append(f"broadcasts: {path.name} needs 'source' and 'last_reviewed'")
     except (ValueError, yaml.YAMLError) as exc:
         problems.append(f"broadcasts: {exc}")
+    try:
+        signs = load_signs(content)
+        read.append(f"redflags: {len(signs.signs)} emergency signs")
+    except (SignFileError, yaml.YAMLError, OSError) as exc:
+        problems.append(f"redflags: {exc}")
+    try:
+        faq = load_faq(content)
+        read.append(f"faq: {len(faq.entries)} questions")
+    except (FaqFileError, yaml.YAMLError, OSError) as exc:
+        problems.append(f"faq: {exc}")
     good, vproblems = validate_files(sorted((content / "vaccines").glob("*.yaml")))
     problems.extend(f"vaccines: {p}" for p in vproblems)
     read.append(f"vaccines: {len(good)} schedule editions")
@@ -112,6 +124,52 @@ def statements(settings: Settings) -> list[Statement]:
     out.extend(_vaccines(settings))
     out.extend(_tips(content / "tips"))
     out.extend(_broadcasts(content / "broadcasts"))
+    out.extend(_redflags(content))
+    out.extend(_faq(content))
+    return out
+
+
+def _redflags(content: Path) -> list[Statement]:
+    """Every emergency advice line, zh and en side by side, with the sign's sources."""
+    signs = load_signs(content)
+    out = []
+    for sign in signs.signs:
+        source = "; ".join(signs.sources[c] for c in sign.cite)
+        zh, en = sign.waiting["zh_Hans"], sign.waiting["en"]
+        out.append(
+            Statement(
+                "redflags", sign.id, sign.title["zh_Hans"], sign.title["en"], source, "", None
+            )
+        )
+        for i in range(max(len(zh), len(en))):
+            out.append(
+                Statement(
+                    "redflags",
+                    f"{sign.id}.{i + 1}",
+                    zh[i] if i < len(zh) else "—",
+                    en[i] if i < len(en) else "—",
+                    source,
+                    "",
+                    None,
+                )
+            )
+    return out
+
+
+def _faq(content: Path) -> list[Statement]:
+    out = []
+    for e in load_faq(content).entries:
+        out.append(
+            Statement(
+                f"faq/{e.topic}",
+                e.id,
+                f"{e.question['zh_Hans']} — {e.answer['zh_Hans']}",
+                f"{e.question['en']} — {e.answer['en']}",
+                e.source["zh_Hans"],
+                e.source["en"],
+                e.last_reviewed,
+            )
+        )
     return out
 
 

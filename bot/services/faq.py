@@ -117,6 +117,13 @@ def load_synonyms(content_dir: Path) -> Synonyms:
 
 
 # -- loading ----------------------------------------------------------------------------------
+def _also(raw: dict[str, Any], where: str, entry_id: str) -> tuple[str, ...]:
+    items = raw.get("also") or ()
+    if any(not isinstance(x, str) for x in items):
+        raise FaqFileError(f"{where} {entry_id}: every 'also' item must be plain text")
+    return tuple(items)
+
+
 def _entry(raw: dict[str, Any], topic: str, sources: dict[str, Any], where: str) -> FaqEntry:
     entry_id = str(raw.get("id", ""))
     if not re.fullmatch(r"[a-z0-9-]{2,32}", entry_id):
@@ -124,6 +131,12 @@ def _entry(raw: dict[str, Any], topic: str, sources: dict[str, Any], where: str)
     question, answer = {}, {}
     for loc, key in (("zh_Hans", "zh"), ("en", "en")):
         block = raw.get(key) or {}
+        for part in ("q", "a"):
+            if not isinstance(block.get(part, ""), str):
+                raise FaqFileError(
+                    f"{where} {entry_id}: {key}.{part} must be plain text "
+                    "(quote a text that contains ': ')"
+                )
         question[loc] = str(block.get("q", "")).strip()
         answer[loc] = str(block.get("a", "")).strip()
         if not question[loc] or not answer[loc]:
@@ -141,7 +154,7 @@ def _entry(raw: dict[str, Any], topic: str, sources: dict[str, Any], where: str)
         topic=topic,
         question=question,
         answer=answer,
-        also=tuple(str(x) for x in raw.get("also") or ()),
+        also=_also(raw, where, entry_id),
         source={loc: str(sources[source].get(loc, "")) for loc in LOCALES},
         last_reviewed=reviewed,
     )

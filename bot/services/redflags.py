@@ -55,6 +55,48 @@ def _compile(patterns: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]
     return tuple(out)
 
 
+def _texts(raw: dict[str, Any], loc: str, sign_id: str) -> tuple[str, ...]:
+    """The advice lines; anything but a plain string is refused, because an unquoted
+    "Give nothing by mouth: no water" is a YAML mapping and would be shown as {'...': '...'}."""
+    items = (raw.get("waiting") or {}).get(loc) or ()
+    if not isinstance(items, list | tuple):
+        raise SignFileError(f"{sign_id}: waiting.{loc} must be a list of texts")
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            raise SignFileError(
+                f"{sign_id}: waiting.{loc} item {i + 1} is not plain text ({item!r}); "
+                "quote a line that contains ': '"
+            )
+    return tuple(items)
+
+
+def _check_advice_nodes(root: yaml.Node, path: Path) -> None:
+    """Refuse non-string advice items with the file and line (before parsing the data)."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    for key, value in root.value:
+        if key.value != "signs" or not isinstance(value, yaml.SequenceNode):
+            continue
+        for sign in value.value:
+            if not isinstance(sign, yaml.MappingNode):
+                continue
+            for skey, svalue in sign.value:
+                if skey.value != "waiting" or not isinstance(svalue, yaml.MappingNode):
+                    continue
+                for _loc, items in svalue.value:
+                    if not isinstance(items, yaml.SequenceNode):
+                        continue
+                    for item in items.value:
+                        plain = isinstance(item, yaml.ScalarNode) and (
+                            item.tag == "tag:yaml.org,2002:str"
+                        )
+                        if not plain:
+                            raise SignFileError(
+                                f"{path}:{item.start_mark.line + 1}: advice must be plain text, "
+                                "not a mapping or a number (quote a line that contains ': ')"
+                            )
+
+
 def parse_signs(data: dict[str, Any]) -> SignList:
     sources = {str(k): str(v) for k, v in (data.get("sources") or {}).items()}
     signs: list[Sign] = []
@@ -69,9 +111,7 @@ def parse_signs(data: dict[str, Any]) -> SignList:
         if not cite or any(c not in sources for c in cite):
             raise SignFileError(f"{sign_id}: every sign cites known sources, got {cite}")
         title = {loc: str((raw.get("title") or {}).get(loc, "")) for loc in LOCALES}
-        waiting = {
-            loc: tuple(str(x) for x in (raw.get("waiting") or {}).get(loc) or ()) for loc in LOCALES
-        }
+        waiting = {loc: _texts(raw, loc, sign_id) for loc in LOCALES}
         if not all(title.values()) or not all(waiting.values()):
             raise SignFileError(
                 f"{sign_id}: a title and what to do while waiting, in zh_Hans and en"
@@ -126,8 +166,11 @@ def pattern_words(pattern: str) -> set[str]:
 
 def load_signs(content_dir: Path) -> SignList:
     path = content_dir / SIGNS_FILE
-    with path.open(encoding="utf-8") as f:
-        return parse_signs(yaml.safe_load(f) or {})
+    text = path.read_text(encoding="utf-8")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        _check_advice_nodes(root, path)
+    return parse_signs(yaml.safe_load(text) or {})
 
 
 # -- normalising ---------------------------------------------------------------------------
