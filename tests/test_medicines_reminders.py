@@ -347,3 +347,35 @@ async def test_start_up_plans_in_the_background_and_the_jobs_are_scheduled(
     assert scheduler is not None
     for job_id in ("meds.plan", "meds.repeat", "meds.weekly"):
         assert scheduler.get_job(job_id) is not None, job_id
+
+
+async def test_planner_skips_a_resident_deleted_between_its_read_and_write(
+    rt: Runtime, clock: Clock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/delete while the nightly planner runs: the page read still holds the resident, the
+    write must skip them and plan everyone else, with no error (finding: the catch-up job died
+    with a FOREIGN KEY error and nobody got reminders)."""
+    import logging
+
+    svc = rt.services.medicines
+    at(clock, 24, 22)
+    ids = []
+    for i in range(3):
+        r = await rt.stores.residents.create("test", f"d{i}")
+        ids.append(r.id)
+        await svc.store.add(r.id, entry("A", ("08:00",)), int(clock().timestamp()) - 60)
+    read = svc.store.plan_rows
+
+    async def read_then_delete(*args: object) -> object:
+        page = await read(*args)  # type: ignore[arg-type]
+        if page:
+            await rt.stores.residents.delete(ids[1])  # /delete confirmed meanwhile
+        return page
+
+    monkeypatch.setattr(svc.store, "plan_rows", read_then_delete)
+    with caplog.at_level(logging.WARNING):
+        assert await svc.plan_day(svc.today() + timedelta(days=1)) == 2
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    for rid in (ids[0], ids[2]):
+        assert {r.dedupe_key for r in await med_rows(rt, rid)} == {f"md:{rid}:{ts(25, 8)}"}
+    assert await med_rows(rt, ids[1]) == []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -44,6 +45,8 @@ from bot.router import UserError
 from bot.services.medicines_catalog import MedicineCatalog, load_catalog
 from bot.storage.medicines import MedicineStore
 from bot.storage.outbox import OutboxStore
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -285,11 +288,28 @@ class MedicineService:
             rows = planner.plan(page, day, now, now)
             if writing is not None:
                 added += await writing
-            writing = asyncio.ensure_future(self.store.write_plan(rows))
+            writing = asyncio.ensure_future(self._write_page(rows))
             after = page[-1][0]
         if writing is not None:
             added += await writing
         self.wake_delivery()
+        return added
+
+    async def _write_page(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Write one page of the plan; if the page fails, each row on its own, so one bad row
+        costs only that resident their reminder, never the rest of the district's."""
+        try:
+            return await self.store.write_plan(rows)
+        except Exception:
+            log.exception(
+                "medicine plan page of %d rows failed; writing rows one by one", len(rows)
+            )
+        added = 0
+        for row in rows:
+            try:
+                added += await self.store.write_plan([row])
+            except Exception:
+                log.exception("medicine plan row skipped (outbox row for resident id %s)", row[0])
         return added
 
     def wake_delivery(self) -> None:

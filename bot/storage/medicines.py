@@ -27,7 +27,7 @@ from bot.domain.medicines import (
 )
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_OR_REVIVE_SQL, insert_planned
+from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, insert_planned
 from bot.storage.outbox import cancel_keys as cancel_keys_in
 
 _ENTRY_COLUMNS = (
@@ -192,10 +192,11 @@ class MedicineStore:
 
     async def write_plan(self, reminders: Sequence[tuple[Any, ...]]) -> int:
         """Insert reminder rows (outbox value tuples, as `outbox.row_values` builds) in one
-        transaction; existing ones stay, cancelled ones come back. The rows added or revived."""
+        transaction; existing ones stay, cancelled ones come back, residents deleted since the
+        plan was read get none. The rows added or revived."""
         async with self.db.write() as conn:
             before = conn.total_changes
-            await conn.executemany(INSERT_OR_REVIVE_SQL, reminders)
+            await conn.executemany(INSERT_OR_REVIVE_LIVE_SQL, reminders)
             return conn.total_changes - before
 
     async def plan_repeats(self, lo: int, hi: int, after: int, now: int) -> int:

@@ -55,6 +55,14 @@ INSERT_OR_REVIVE_SQL = _INSERT + (
     "attempts = 0, last_error = NULL, updated_at = excluded.updated_at "
     "WHERE outbox.status = 'cancelled' AND outbox.kind = excluded.kind"
 )
+# The same, for rows planned by a background job from a read made earlier: a resident deleted
+# (/delete) between that read and this write gets no row, instead of a foreign-key error that
+# would fail the whole page and the job with it. ?1 is the row's resident_id.
+INSERT_OR_REVIVE_LIVE_SQL = (
+    "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, dedupe_key, "
+    "group_key, created_at, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
+    "WHERE EXISTS (SELECT 1 FROM residents WHERE id = ?1) "
+) + INSERT_OR_REVIVE_SQL[len(_INSERT) :]
 _TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
 LIVE = ("pending", "sending", "sent")
 # SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
