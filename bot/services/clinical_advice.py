@@ -8,7 +8,13 @@ gl.low.treat are the guideline's first aid for a low sugar, not a medicine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from bot.i18n import N_
+
+if TYPE_CHECKING:
+    from bot.services.clinical_rules import ClinicalContent
 
 ADVICE: dict[str, str] = {
     # -- blood pressure ------------------------------------------------------------------
@@ -45,7 +51,7 @@ ADVICE: dict[str, str] = {
         "measure again."
     ),
     # -- glucose -------------------------------------------------------------------------
-    "gl.ok.fasting.dm": N_("That is within the fasting target (4.4–7.0 mmol/L). Well done!"),
+    "gl.ok.fasting.dm": N_("That is within the fasting target ({low}–{high} mmol/L). Well done!"),
     "gl.ok.meal.dm": N_("That is within the target after a meal (below 10.0 mmol/L). Well done!"),
     "gl.ok.fasting.normal": N_("That is a normal fasting value (3.9–6.0 mmol/L)."),
     "gl.ok.meal.normal": N_("That is a normal value after a meal (below 7.8 mmol/L)."),
@@ -54,7 +60,7 @@ ADVICE: dict[str, str] = {
         "That is below your target (at least 4.4 mmol/L fasting), close to a low sugar. Eat "
         "your usual meal and tell your family doctor. Do not change your medicine yourself."
     ),
-    "gl.high.fasting.dm": N_("That is above the fasting target (4.4–7.0 mmol/L)."),
+    "gl.high.fasting.dm": N_("That is above the fasting target ({low}–{high} mmol/L)."),
     "gl.high.meal.dm": N_("That is above the target after a meal (below 10.0 mmol/L)."),
     "gl.ifg": N_(
         "That is above normal: a fasting value of 6.1–6.9 mmol/L is “impaired fasting "
@@ -136,3 +142,21 @@ ADVICE: dict[str, str] = {
         "nearest hospital."
     ),
 }
+
+
+# Texts that state a target band: the rule whose own inclusive bounds fill {low}–{high}, so
+# the range shown is always the one the rules apply (7.0 is above target, so not "4.4–7.0").
+RANGE_RULE: dict[str, str] = {
+    "gl.ok.fasting.dm": "gl-fast-dm-ok",
+    "gl.high.fasting.dm": "gl-fast-dm-ok",
+}
+
+
+def advice_text(gettext: Callable[[str], str], content: ClinicalContent, advice_id: str) -> str:
+    """One advice text in the reader's language, with its target band from the rules."""
+    text = gettext(ADVICE[advice_id])
+    rule_id = RANGE_RULE.get(advice_id)
+    if rule_id is None:
+        return text
+    rule = next(r for m in content.measures.values() for r in m.rules if r.id == rule_id)
+    return text.format(low=rule.low, high=rule.high)

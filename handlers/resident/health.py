@@ -19,7 +19,7 @@ from bot.layout import notification
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.charts import BpPoint, GlucosePoint, TargetLines, readings_chart
-from bot.services.clinical_advice import ADVICE
+from bot.services.clinical_advice import advice_text
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS
 from bot.services.reading_view import reading_mark, reading_value
@@ -313,7 +313,9 @@ async def _side_effect(ctx: Ctx, day: date) -> None:
     your own) and the recheck, said only as far as it was planned."""
     result = await ctx.services.health.record_side_effect(ctx.user.id, day)
     lines = [ctx._("Saved.") if result.added else ctx._("Already recorded.")]
-    lines.extend(ctx._(ADVICE[a]) for a in result.decision.advice)
+    lines.extend(
+        advice_text(ctx._, ctx.services.clinical.content, a) for a in result.decision.advice
+    )
     buttons = [Button(ctx._("❤️ My health"), HOME)]
     if result.recheck_due is not None:
         date_text = ctx.t.date(result.recheck_due)

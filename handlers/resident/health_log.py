@@ -18,7 +18,7 @@ from bot.domain.clinical import Action, Decision, Direction
 from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.clinical_advice import ADVICE
+from bot.services.clinical_advice import ADVICE, advice_text
 from bot.services.health import Logged
 from bot.services.reading_view import bp_text, glucose_text
 from bot.services.readings import (
@@ -291,7 +291,7 @@ async def start_glucose(ctx: Ctx, context: str) -> None:
 
 
 def _advice(ctx: Ctx, ids: tuple[str, ...]) -> list[str]:
-    return [ctx._(ADVICE[a]) for a in ids]
+    return [advice_text(ctx._, ctx.services.clinical.content, a) for a in ids]
 
 
 def _error(ctx: Ctx, exc: ReadingError) -> str:
