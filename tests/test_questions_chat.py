@@ -231,8 +231,10 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     assert (ticket["route"], ticket["team"], ticket["status"]) == ("team", wang.team, "open")
     assert await rows(rt, "SELECT kind FROM outbox WHERE kind = ?", NEW_KIND)
 
-    await u.text("Also, is it ok at night?")  # joins the open ticket
-    assert "Added to your question" in u.texts()
+    await u.text("Also, is it ok at night?")  # joins the open ticket only when asked to
+    assert len(await rows(rt, "SELECT * FROM ticket_messages")) == 1
+    await u.press("Add this to my question")
+    assert "Added to your open question" in u.texts()
     assert len(await rows(rt, "SELECT * FROM ticket_messages")) == 2
 
     await doctor.text("/doctor")
@@ -243,7 +245,8 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     await doctor.press("Type an answer")
     clock.set(clock.current + timedelta(hours=2))
     await doctor.text("Grapefruit can change how some pills work: ask us at your visit.")
-    assert "Sent." in doctor.texts()
+    await doctor.press("✅ Send")
+    assert "saved on the question" in doctor.texts()
     [ticket] = await rows(rt, "SELECT * FROM tickets")
     assert ticket["status"] == "answered"
     assert ticket["first_response_at"] - ticket["created_at"] == 7200
@@ -476,6 +479,7 @@ async def test_reports_on_the_command_line(
     await doctor.press("Questions (1)")
     await doctor.press("Type an answer")
     await doctor.text("From September.")
+    await doctor.press("✅ Send")
     Args.json = False
     await report(Args(), rt.settings)  # type: ignore[arg-type]
     out = capsys.readouterr().out

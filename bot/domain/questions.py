@@ -110,6 +110,18 @@ class Ticket:
 
 
 @dataclass(frozen=True, slots=True)
+class AskResult:
+    """What storing a resident's message did: joined or opened a ticket, reopened an answered
+    one the resident chose to follow up, or closed an answered one for a new question."""
+
+    ticket: Ticket
+    message_id: int
+    created: bool  # a new ticket
+    reopened: bool  # the follow-up made an answered ticket wait for the team again
+    closed: int | None  # the answered ticket closed because this is a new question
+
+
+@dataclass(frozen=True, slots=True)
 class TicketMessage:
     id: int
     ticket_id: int
