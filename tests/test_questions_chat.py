@@ -257,7 +257,7 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     thanks = next(b for b in answer.all_buttons() if "Thanks" in b.label)
     await u.press_data(thanks.data or "")
     assert "How helpful" in u.texts()
-    await u.press("4 ⭐")
+    await u.press_data(cb("ticket", "r", ticket["id"], 4))
     assert "4 of 5" in u.texts()
     assert await rows(rt, "SELECT rating FROM ticket_ratings") == [{"rating": 4}]
     await u.press_data(cb("ticket", "r", ticket["id"], 1))  # a second rating changes nothing

@@ -342,10 +342,17 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
 
 # -- the answer comes back -----------------------------------------------------------------------
 def rating_buttons(t: Translator, ticket_id: int) -> tuple[tuple[Button, ...], ...]:
+    """One to five stars. No digit in the labels or the prompt: on a text channel a rating
+    that arrives as a notification is numbered after the screen on display ([14] ⭐ ...), so
+    "tap 4" would choose that screen's option 4."""
     return (
-        tuple(Button(f"{n} " + "⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (1, 2, 3)),
-        tuple(Button(f"{n} " + "⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (4, 5)),
+        tuple(Button("⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (1, 2, 3)),
+        tuple(Button("⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (4, 5)),
     )
+
+
+def rate_hint(t: Translator) -> str:
+    return t.gettext("Choose from one star (not helpful) to five stars (very helpful).")
 
 
 async def _ticket_for(ctx: Ctx, ticket_id: int) -> Ticket:
@@ -367,7 +374,7 @@ async def on_ticket_button(ctx: Ctx, data: Callback) -> None:
             return
         ctx.reply(
             Reply(
-                text=ctx._("Thank you. How helpful was the answer? Tap 1 to 5 stars."),
+                text=ctx._("Thank you. How helpful was the answer?") + " " + rate_hint(ctx.t),
                 buttons=(*rating_buttons(ctx.t, ticket.id), (Button(ctx._("🏠 Home"), HOME),)),
             )
         )
@@ -434,8 +441,10 @@ async def render_rate(
     ticket = await rt.services.tickets.ticket(int(row.params.get("ticket_id", 0)))
     if ticket is None or ticket.resident_id != resident.id or ticket.rating is not None:
         return []
-    text = t.gettext(
-        "Your question to the team has been closed. How helpful was the answer? Tap 1 to 5 stars."
+    text = (
+        t.gettext("Your question to the team has been closed. How helpful was the answer?")
+        + " "
+        + rate_hint(t)
     )
     return [Reply(text=text, buttons=rating_buttons(t, ticket.id))]
 
