@@ -150,9 +150,10 @@ async def test_suicide_gives_12356_and_the_configured_local_line(
         await u.onboard()
         await u.text("i dont want to live anymore")
         text = u.texts()
-        assert text.startswith("🚑 Call 120 now: Thoughts of suicide")
-        assert "☎ 12356" in text and "☎ 021-12320-5" in text
-        assert "tel:12356" in [b.url for b in u.all_replies()[0].all_buttons()]
+        assert text.startswith("💚 Please call the psychological crisis line now")
+        assert "☎ 12356" in text and "☎ 021-12320-5" in text and "call 120" in text
+        urls = [b.url for b in u.all_replies()[0].all_buttons()]
+        assert urls[:3] == ["tel:12356", "tel:4001619995", "tel:120"]
     finally:
         await rt.stop()
 
@@ -547,5 +548,6 @@ async def test_every_signs_advice_renders_as_plain_text(
         for text in texts:
             await u.text(text)
             reply = u.all_replies()[-1].text
-            assert "🚑" in reply, (sign, text)
+            # A crisis is headed by the crisis line (💚), every other sign by 120 (🚑).
+            assert ("💚" if sign == "suicide" else "🚑") in reply, (sign, text)
             assert "{" not in reply and "}" not in reply, (sign, text, reply)

@@ -146,3 +146,104 @@ async def test_a_daytime_answer_is_on_its_way_not_sent(rt: Runtime, make_user: M
 
 def _dump(x: Any) -> str:
     return json.dumps(x, ensure_ascii=False, default=str)
+
+
+# -- 4: every matched sign is recorded and shown ---------------------------------------------------
+async def test_two_signs_are_both_recorded_told_and_flagged(
+    rt: Runtime, make_user: MakeUser
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u = await signed_user(rt, make_user, "s1")
+    rid = await resident_id(rt, u)
+    await u.text("my dad can't breathe and his chest hurts")
+    reply = u.all_replies()[0].text
+    assert reply.startswith("🚑 Call 120 now: Difficulty breathing")
+    assert "Also (Chest pain):" in reply and "nitroglycerin" in reply
+    events = await rows(rt, "SELECT sign FROM redflag_events WHERE resident_id = ?", rid)
+    assert sorted(e["sign"] for e in events) == ["breathing", "chest_pain"]
+    [alert] = await render(rt, await resident_id(rt, doctor), "redflag_alert")
+    assert "Difficulty breathing" in alert.text and "Chest pain" in alert.text
+    await doctor.press_data(cb("day", "flags"))
+    flags = doctor.texts()
+    assert "Resident s1: Difficulty breathing" in flags and "Resident s1: Chest pain" in flags
+
+
+# -- 5: advice addressed to the person concerned -------------------------------------------------
+async def test_advice_is_for_the_writer_or_for_a_helper(rt: Runtime, make_user: MakeUser) -> None:
+    me = make_user("s2", language_code="zh-hans")
+    await me.onboard("中文")
+    await me.text("我胸口疼得厉害")
+    mine = me.all_replies()[0].text
+    assert "让他" not in mine and "给他" not in mine and "叫家人或邻居过来陪你" in mine
+    await me.text("我爸胸口疼得厉害")
+    dads = me.all_replies()[-1].text
+    assert "医生给他开过硝酸甘油的" in dads
+    en = make_user("s3")
+    await en.onboard()
+    await en.text("I can't breathe")
+    assert "Sit up and lean slightly forward" in en.all_replies()[0].text
+    assert "Help them sit up" not in en.all_replies()[0].text
+    await en.text("my mother can't breathe")
+    assert "Help them sit up" in en.all_replies()[-1].text
+
+
+# -- 6: a psychological crisis is headed by the crisis line ---------------------------------------
+async def test_suicide_is_headed_by_the_crisis_lines_with_120_for_danger(
+    rt: Runtime, make_user: MakeUser
+) -> None:
+    u = make_user("s4")
+    await u.onboard()
+    await u.text("I want to kill myself")
+    reply = u.all_replies()[0]
+    first = reply.text.splitlines()[0]
+    assert "12356" in first and "call 120" in first and not first.startswith("🚑")
+    assert "400-161-9995" in reply.text
+    urls = [b.url for b in reply.all_buttons() if b.url]
+    assert urls[:3] == ["tel:12356", "tel:4001619995", "tel:120"]
+    # With a physical emergency too (pills taken), 120 leads and the crisis lines follow.
+    await u.text("我想死，吃了一瓶安眠药")
+    both = u.all_replies()[-1]
+    assert both.text.startswith("🚑 Call 120 now")
+    assert "12356" in both.text
+    assert next(b.url for b in both.all_buttons() if b.url) == "tel:120"
+
+
+# -- 7: /mydata says where each question went ----------------------------------------------------
+async def test_mydata_names_the_duty_desk_for_a_duty_desk_question(
+    rt: Runtime, make_user: MakeUser
+) -> None:
+    await load_district(rt)
+    u = make_user("s5")
+    await u.onboard()
+    await rt.services.directory.set_home(await resident_id(rt, u), "朱泾", "待泾村")
+    await u.press("💬 Questions")
+    await u.press("Ask my team")
+    await u.text("Do you have a dentist?")
+    assert [t["route"] for t in await rows(rt, "SELECT route FROM tickets")] == ["duty"]
+    await u.text("/mydata")
+    summary = next(r.text for r in u.all_replies() if "Everything Doorstep stores" in r.text)
+    assert "your questions to your family doctor team" not in summary
+    assert "0 to your family doctor team, 1 to a centre's duty desk" in summary
+
+
+# -- 8: typed glucose values go through the clinical rules ---------------------------------------
+async def test_a_typed_glucose_value_gets_the_rules_answer_for_this_resident(
+    rt: Runtime, make_user: MakeUser
+) -> None:
+    u = make_user("s6")
+    await u.onboard()
+    await u.text("my blood sugar is 3.9")  # no diabetes recorded: on target, as a reading
+    reply = u.all_replies()[-1].text
+    assert "Call 120" not in reply and "on target" in reply and "3.9 mmol/L" in reply
+    assert "not saved" in reply
+    assert await rows(rt, "SELECT id FROM redflag_events") == []
+    assert await rows(rt, "SELECT id FROM health_readings") == []
+    await rt.services.health.set_condition(await resident_id(rt, u), "diabetes2")
+    await u.text("my blood sugar is 3.9")  # with diabetes: low, see a doctor today (gl-low-dm)
+    reply = u.all_replies()[-1].text
+    assert "Call 120" not in reply and "see a doctor today" in reply
+    await u.text("my blood sugar is 3.9 and I am shaking and sweating")
+    reply = u.all_replies()[-1].text
+    assert reply.startswith("🚑 Call 120 now: Very low blood sugar")
+    assert [e["sign"] for e in await rows(rt, "SELECT sign FROM redflag_events")] == []  # unsigned
