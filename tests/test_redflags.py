@@ -105,6 +105,8 @@ def test_advice_is_said_to_the_person_with_the_sign_or_to_a_helper() -> None:
     me = match(SIGNS, "我胸口疼得厉害")
     dad = match(SIGNS, "我爸胸口疼得厉害")
     assert me is not None and me.about_self and dad is not None and not dad.about_self
+    other_things = match(SIGNS, "我胸口疼，其他还好")  # 其他 ("otherwise") names nobody
+    assert other_things is not None and other_things.about_self
     chest = SIGNS.by_id("chest_pain")
     assert chest is not None
     mine = " ".join(chest.advice("zh_Hans", True))

@@ -90,7 +90,9 @@ class EmergencyService:
 
     async def check(self, text: str, resident_id: int | None = None) -> RedFlag | None:
         """The emergency signs in typed text; glucose values are judged for the resident."""
-        judge = await self.judge_for(resident_id) if resident_id is not None else None
+        # The resident's facts are read only when a value was typed (not on every message).
+        wanted = resident_id is not None and bool(glucose_values(text))
+        judge = await self.judge_for(resident_id) if resident_id is not None and wanted else None
         return match(self.signs, text, judge)
 
     async def typed_glucose(self, text: str, resident_id: int) -> list[tuple[Decimal, Decision]]:
