@@ -20,7 +20,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.services.redflags import load_signs, match  # noqa: E402
+from bot.domain.clinical import Person  # noqa: E402
+from bot.services.clinical_rules import load_content  # noqa: E402
+from bot.services.redflags import glucose_judge, load_signs, match  # noqa: E402
+
+# Typed glucose values are judged as for a person without diabetes (what the bot assumes when
+# nothing is known about the resident).
+judge = glucose_judge(load_content(ROOT / "content" / "clinical"), Person())
 
 # The baseline: what a first attempt would look for.
 NAIVE = {
@@ -51,14 +57,14 @@ def main() -> int:
     base_hit = base_alarm = 0
     started = time.perf_counter()
     for sign, text in emergencies:
-        found = match(signs, text)
+        found = match(signs, text, judge)
         if found is None:
             missed.append((sign, text))
         elif sign not in found.ids:
             wrong_sign.append((sign, text, found.ids))
         base_hit += sign in naive(text)
     for text in benign:
-        found = match(signs, text)
+        found = match(signs, text, judge)
         if found is not None:
             alarms.append((text, found.ids))
         base_alarm += bool(naive(text))

@@ -30,7 +30,11 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
-CRISIS_LINE = "12356"  # the national psychological-assistance line (NHC, from 2025)
+# Crisis lines (content/redflags/signs.yaml, sources crisis_12356 and hope_24): the national
+# psychological-assistance line of the NHC (12356, every province from 2025) and the 希望24
+# national 24-hour crisis-intervention line.
+CRISIS_LINE = "12356"
+HOPE_LINE = "400-161-9995"
 
 
 def locale_key(t: Translator) -> str:
@@ -38,23 +42,36 @@ def locale_key(t: Translator) -> str:
 
 
 def emergency_text(ctx: Ctx, flag: RedFlag, done: Recorded) -> str:
+    """Every sign found, most urgent first, each with what to do, said to the person with the
+    sign or to whoever helps another person. A psychological crisis alone is headed by the
+    crisis line (120 for immediate danger, as its sources say); any other sign by 120."""
     loc = locale_key(ctx.t)
-    lines = [
-        ctx._("🚑 Call 120 now: {sign}.").format(sign=flag.first.title[loc]),
-        ctx._("While you wait for the ambulance:"),
-    ]
-    lines += [f"• {step}" for step in flag.first.waiting[loc]]
-    if "suicide" in flag.ids:
+    crisis = [s for s in flag.signs if s.crisis]
+    lines: list[str] = []
+    if flag.first.crisis:
         lines.append(
-            ctx._("Psychological help line, day and night: ☎ {line}").format(line=CRISIS_LINE)
+            ctx._(
+                "💚 Please call the psychological crisis line now, day and night: ☎ {line}. "
+                "In danger now or already hurt: call 120."
+            ).format(line=CRISIS_LINE)
+        )
+        lines.append(ctx._("What to do now:"))
+    else:
+        lines.append(ctx._("🚑 Call 120 now: {sign}.").format(sign=flag.first.title[loc]))
+        lines.append(ctx._("While you wait for the ambulance:"))
+    lines += [f"• {step}" for step in flag.first.advice(loc, flag.about_self)]
+    for other in flag.signs[1:]:
+        lines.append(ctx._("Also ({sign}):").format(sign=other.title[loc]))
+        lines += [f"• {step}" for step in other.advice(loc, flag.about_self)]
+    if crisis:
+        lines.append(
+            ctx._("Psychological help lines, day and night: ☎ {line} · ☎ {hope}").format(
+                line=CRISIS_LINE, hope=HOPE_LINE
+            )
         )
         local = ctx.services.emergency.settings.crisis_line
         if local:
             lines.append(ctx._("Local help line: ☎ {line}").format(line=local))
-    for other in flag.signs[1:2]:
-        if other.id != "suicide":
-            lines.append(ctx._("Also ({sign}):").format(sign=other.title[loc]))
-            lines += [f"• {step}" for step in other.waiting[loc][:2]]
     if done.centre is not None:
         lines.append(
             ctx._("Your health centre: {name} ☎ {phone}").format(
@@ -73,14 +90,20 @@ def emergency_text(ctx: Ctx, flag: RedFlag, done: Recorded) -> str:
 async def guard(ctx: Ctx) -> bool:
     """Answer an emergency sign at once; False (do nothing) for any other text."""
     service = ctx.services.emergency
-    flag = service.check(ctx.msg.text)
+    flag = await service.check(ctx.msg.text, ctx.user.id)
     if flag is None:
         return False
-    log.info("emergency sign answered (%s)", flag.first.id)  # no resident id with it
+    log.info("emergency sign answered (%s)", ",".join(flag.ids))  # no resident id with it
     done = await service.record(ctx.user.id, flag, ctx.msg.channel)
-    buttons: list[list[Button]] = [[Button(ctx._("📞 Call 120"), url="tel:120")]]
-    if "suicide" in flag.ids:
+    call_120 = [Button(ctx._("📞 Call 120"), url="tel:120")]
+    buttons: list[list[Button]] = [] if flag.first.crisis else [call_120]
+    if any(s.crisis for s in flag.signs):
         buttons.append([Button(ctx._("📞 Call {line}").format(line=CRISIS_LINE), url="tel:12356")])
+        buttons.append(
+            [Button(ctx._("📞 Call {line}").format(line=HOPE_LINE), url="tel:4001619995")]
+        )
+    if flag.first.crisis:
+        buttons.append(call_120)
     if done.centre is not None and done.centre.phone:
         phone = "".join(c for c in done.centre.phone if c.isdigit() or c == "+")
         buttons.append([Button(ctx._("📞 Call the health centre"), url=f"tel:{phone}")])
@@ -115,15 +138,24 @@ async def render_alert(
 ) -> list[Reply]:
     """The urgent notice to a linked doctor of the team (the resident's words are not in it)."""
     signs = rt.services.emergency.signs
-    sign = signs.by_id(str(row.params.get("sign", "")))
+    ids = row.params.get("signs") or [row.params.get("sign", "")]
+    found = [s for s in (signs.by_id(str(i)) for i in ids) if s is not None]
     event = await rt.services.emergency.store.get(int(row.params.get("event_id", 0)))
-    if sign is None or event is None:
+    if not found or event is None:
         return []
     when = t.time(datetime.fromtimestamp(event["created_at"], t.tz))
-    text = t.gettext(
-        "🚨 A resident of your team typed words that may mean an emergency ({sign}) at {time}. "
-        "They were told to call 120. Open Flags on your desk for who it is."
-    ).format(sign=sign.title[locale_key(t)], time=when)
+    if all(s.crisis for s in found):
+        told = t.gettext(
+            "🚨 A resident of your team typed words that may mean a psychological crisis "
+            "({sign}) at {time}. They were given the crisis lines, and 120 for immediate "
+            "danger. Open Flags on your desk for who it is."
+        )
+    else:
+        told = t.gettext(
+            "🚨 A resident of your team typed words that may mean an emergency ({sign}) at "
+            "{time}. They were told to call 120. Open Flags on your desk for who it is."
+        )
+    text = told.format(sign=t.list([s.title[locale_key(t)] for s in found]), time=when)
     return [Reply(text=text, buttons=((Button(t.gettext("🚩 Flags"), cb("day", "flags")),),))]
 
 

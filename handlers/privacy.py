@@ -50,7 +50,7 @@ TABLE_TITLES: dict[str, str] = {
     "wechat_window": N_("when you last wrote on WeChat"),
     "wechat_inbound": N_("WeChat messages kept a few minutes for WeChat's retries"),
     "doctor_stepups": N_("your doctor's desk sign-in on the web"),
-    "tickets": N_("your questions to your family doctor team"),
+    "tickets": N_("your questions to doctors"),
     "ticket_messages": N_("messages in your questions and their answers"),
     "ticket_ratings": N_("your ratings of answers"),
     "satisfaction_answers": N_("your satisfaction answers after visits"),
@@ -82,8 +82,19 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
         )
         if table == "outbox":
             lines.append("  " + _outbox_states(ctx, rows))
+        if table == "tickets":
+            lines.append("  " + _ticket_routes(ctx, rows))
     lines.append(ctx._("The attached file has all of it in JSON."))
     return "\n".join(lines)
+
+
+def _ticket_routes(ctx: Ctx, rows: list[dict[str, Any]]) -> str:
+    """Where each question went, from its stored route: the signed team or a centre's duty
+    desk (not signed, or escalated), so /mydata never calls a duty-desk question "your team"."""
+    team = sum(1 for r in rows if r.get("route") == "team")
+    return ctx._("{team} to your family doctor team, {duty} to a centre's duty desk").format(
+        team=ctx.t.number(team), duty=ctx.t.number(len(rows) - team)
+    )
 
 
 def _outbox_states(ctx: Ctx, rows: list[dict[str, Any]]) -> str:

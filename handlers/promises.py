@@ -9,8 +9,9 @@ feature that books, flags or notifies hands its rows to one of these functions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-from bot.domain.outbox import OutboxRow
+from bot.domain.outbox import SENT, OutboxRow
 from bot.i18n import Translator
 
 
@@ -35,3 +36,20 @@ def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
     if rows:
         return t.gettext("They get a message from the bot about it.")
     return none
+
+
+def delivery(
+    t: Translator, state: tuple[str, datetime | None] | None, now: datetime, sent: str
+) -> str:
+    """What happened to one notification row, read back from the outbox (`SendTimes.state`):
+    `sent` (already translated) only once it was sent; while it waits, when it goes out (the
+    resident's quiet hours may hold it until the morning); else that it could not be sent."""
+    if state is not None and state[0] == SENT:
+        return sent
+    if state is None or state[1] is None:
+        return t.gettext("The message to them could not be sent.")
+    if state[1] > now + timedelta(minutes=1):
+        return t.gettext("It is in their quiet hours: the message goes out {when}.").format(
+            when=t.weekday_datetime(state[1].astimezone(t.tz))
+        )
+    return t.gettext("The message to them is on its way now.")

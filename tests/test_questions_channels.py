@@ -106,7 +106,7 @@ async def test_telegram_edited_message_with_an_emergency_is_answered(tg: Any) ->
     await send(u.text("/start"))
     await send(u.edited("我不想活了"))
     text = api.texts(3002)[-1]
-    assert text.startswith("🚑") and "12356" in text
+    assert text.startswith("💚") and "12356" in text and "120" in text
 
 
 # -- web chat --------------------------------------------------------------------------------------

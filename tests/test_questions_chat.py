@@ -150,9 +150,10 @@ async def test_suicide_gives_12356_and_the_configured_local_line(
         await u.onboard()
         await u.text("i dont want to live anymore")
         text = u.texts()
-        assert text.startswith("🚑 Call 120 now: Thoughts of suicide")
-        assert "☎ 12356" in text and "☎ 021-12320-5" in text
-        assert "tel:12356" in [b.url for b in u.all_replies()[0].all_buttons()]
+        assert text.startswith("💚 Please call the psychological crisis line now")
+        assert "☎ 12356" in text and "☎ 021-12320-5" in text and "call 120" in text
+        urls = [b.url for b in u.all_replies()[0].all_buttons()]
+        assert urls[:3] == ["tel:12356", "tel:4001619995", "tel:120"]
     finally:
         await rt.stop()
 
@@ -231,8 +232,10 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     assert (ticket["route"], ticket["team"], ticket["status"]) == ("team", wang.team, "open")
     assert await rows(rt, "SELECT kind FROM outbox WHERE kind = ?", NEW_KIND)
 
-    await u.text("Also, is it ok at night?")  # joins the open ticket
-    assert "Added to your question" in u.texts()
+    await u.text("Also, is it ok at night?")  # joins the open ticket only when asked to
+    assert len(await rows(rt, "SELECT * FROM ticket_messages")) == 1
+    await u.press("Add this to my question")
+    assert "Added to your open question" in u.texts()
     assert len(await rows(rt, "SELECT * FROM ticket_messages")) == 2
 
     await doctor.text("/doctor")
@@ -243,7 +246,8 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     await doctor.press("Type an answer")
     clock.set(clock.current + timedelta(hours=2))
     await doctor.text("Grapefruit can change how some pills work: ask us at your visit.")
-    assert "Sent." in doctor.texts()
+    await doctor.press("✅ Send")
+    assert "saved on the question" in doctor.texts()
     [ticket] = await rows(rt, "SELECT * FROM tickets")
     assert ticket["status"] == "answered"
     assert ticket["first_response_at"] - ticket["created_at"] == 7200
@@ -254,7 +258,7 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     thanks = next(b for b in answer.all_buttons() if "Thanks" in b.label)
     await u.press_data(thanks.data or "")
     assert "How helpful" in u.texts()
-    await u.press("4 ⭐")
+    await u.press_data(cb("ticket", "r", ticket["id"], 4))
     assert "4 of 5" in u.texts()
     assert await rows(rt, "SELECT rating FROM ticket_ratings") == [{"rating": 4}]
     await u.press_data(cb("ticket", "r", ticket["id"], 1))  # a second rating changes nothing
@@ -476,6 +480,7 @@ async def test_reports_on_the_command_line(
     await doctor.press("Questions (1)")
     await doctor.press("Type an answer")
     await doctor.text("From September.")
+    await doctor.press("✅ Send")
     Args.json = False
     await report(Args(), rt.settings)  # type: ignore[arg-type]
     out = capsys.readouterr().out
@@ -543,5 +548,6 @@ async def test_every_signs_advice_renders_as_plain_text(
         for text in texts:
             await u.text(text)
             reply = u.all_replies()[-1].text
-            assert "🚑" in reply, (sign, text)
+            # A crisis is headed by the crisis line (💚), every other sign by 120 (🚑).
+            assert ("💚" if sign == "suicide" else "🚑") in reply, (sign, text)
             assert "{" not in reply and "}" not in reply, (sign, text, reply)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot.services.redflags import SignFileError, load_signs, match, parse_signs
+from bot.domain.clinical import Person
+from bot.services.clinical_rules import load_content
+from bot.services.redflags import (
+    SignFileError,
+    glucose_judge,
+    glucose_values,
+    load_signs,
+    match,
+    parse_signs,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNS = load_signs(ROOT / "content")
@@ -21,7 +31,7 @@ CASES = {
     "bleeding": ["血止不住", "大口吐血", "bleeding heavily", "coughing up blood"],
     "allergy": ["嘴唇舌头肿起来了", "过敏性休克", "my throat is closing up", "anaphylaxis"],
     "suicide": ["我不想活了", "想自杀", "i want to kill myself", "suicidal thoughts"],
-    "low_sugar": ["低血糖了", "血糖2.8", "my sugar is 3.9", "blood sugar 50 mg/dl"],
+    "low_sugar": ["低血糖了", "血糖太低了", "my sugar is very low", "having a hypo"],
     "poisoning": ["孩子误喝了农药", "煤气中毒", "she drank bleach", "i took an overdose"],
 }
 
@@ -55,9 +65,65 @@ def test_near_misses_are_not_emergencies(text: str) -> None:
     assert match(SIGNS, text) is None
 
 
-def test_the_glucose_line_is_the_readings_danger_line() -> None:
-    assert match(SIGNS, "血糖3.9") is not None
-    assert match(SIGNS, "血糖3.95") is None
+CLINICAL = load_content(ROOT / "content" / "clinical")
+DIABETIC = glucose_judge(CLINICAL, Person(diabetes=True))
+NOT_DIABETIC = glucose_judge(CLINICAL, Person())
+
+
+def test_typed_glucose_values_are_read_in_mmol() -> None:
+    assert glucose_values("血糖3.9") == (Decimal("3.9"),)
+    assert glucose_values("my sugar is 2.9") == (Decimal("2.9"),)
+    assert glucose_values("sugar 60 mg/dl") == (Decimal("3.3"),)
+    assert glucose_values("血压150/95") == ()
+
+
+def test_a_bare_typed_glucose_value_is_judged_by_the_clinical_rules() -> None:
+    # The same value entered as a reading: normal without diabetes, low with it (gl-low-dm);
+    # neither is "call 120" by itself, so the typed words are not an emergency either.
+    normal = NOT_DIABETIC(Decimal("3.9"))
+    assert normal is not None and normal.on_target
+    low = DIABETIC(Decimal("3.9"))
+    assert low is not None and low.rule_ids[0] == "gl-low-dm"
+    for judge in (DIABETIC, NOT_DIABETIC):
+        assert match(SIGNS, "血糖3.9", judge) is None
+        assert match(SIGNS, "my sugar is 2.5", judge) is None
+    assert match(SIGNS, "血糖3.9") is None  # no resident to judge for: words only
+
+
+def test_a_low_value_with_symptoms_of_low_sugar_is_an_emergency() -> None:
+    found = match(SIGNS, "血糖3.9，手抖出汗", DIABETIC)
+    assert found is not None and found.ids == ("low_sugar",)
+    # For a person without diabetes 3.9 is not low (gl-fast-nodm-ok): the symptom alone is not
+    # the sign; 3.5 is low for them (gl-lowish-nodm), and with the symptom it counts.
+    assert match(SIGNS, "血糖3.9，手抖出汗", NOT_DIABETIC) is None
+    found = match(SIGNS, "my sugar is 3.5 and i am shaking", NOT_DIABETIC)
+    assert found is not None and found.ids == ("low_sugar",)
+    assert match(SIGNS, "血糖4.0，手抖", DIABETIC) is None  # 4.0 is not low for them either
+
+
+def test_advice_is_said_to_the_person_with_the_sign_or_to_a_helper() -> None:
+    me = match(SIGNS, "我胸口疼得厉害")
+    dad = match(SIGNS, "我爸胸口疼得厉害")
+    assert me is not None and me.about_self and dad is not None and not dad.about_self
+    other_things = match(SIGNS, "我胸口疼，其他还好")  # 其他 ("otherwise") names nobody
+    assert other_things is not None and other_things.about_self
+    chest = SIGNS.by_id("chest_pain")
+    assert chest is not None
+    mine = " ".join(chest.advice("zh_Hans", True))
+    assert "他" not in mine and "你" in mine
+    assert "给他" in " ".join(chest.advice("zh_Hans", False))
+    en_me = match(SIGNS, "I can't breathe")
+    en_her = match(SIGNS, "my mother can't breathe")
+    assert en_me is not None and en_me.about_self
+    assert en_her is not None and not en_her.about_self
+    for sign in SIGNS.signs:
+        for loc in ("zh_Hans", "en"):
+            own = " ".join(sign.advice(loc, True))
+            assert own != " ".join(sign.advice(loc, False)), (sign.id, loc)
+            if loc == "zh_Hans":
+                assert "让他" not in own and "给他" not in own and "帮他" not in own, sign.id
+            else:
+                assert " them " not in f" {own} ".replace(",", " "), sign.id
 
 
 def test_a_question_about_a_sign_that_is_happening_now_still_counts() -> None:
@@ -96,6 +162,7 @@ def test_a_broken_sign_list_is_refused_with_the_sign_named() -> None:
         "cite": ["x"],
         "title": {"zh_Hans": "胸", "en": "Chest"},
         "waiting": {"zh_Hans": ["a"], "en": ["a"]},
+        "waiting_self": {"zh_Hans": ["b"], "en": ["b"]},
         "zh": ["胸痛"],
         "en": ["chest"],
     }
@@ -105,6 +172,7 @@ def test_a_broken_sign_list_is_refused_with_the_sign_named() -> None:
         ({**sign, "zh": ["(unclosed"]}, "bad pattern"),
         ({**sign, "en": []}, "both zh and en"),
         ({**sign, "waiting": {"zh_Hans": ["a"]}}, "while waiting"),
+        ({**sign, "waiting_self": {}}, "waiting_self"),
     ):
         with pytest.raises(SignFileError, match=word):
             parse_signs({**good, "signs": [broken]})
@@ -113,7 +181,7 @@ def test_a_broken_sign_list_is_refused_with_the_sign_named() -> None:
 def test_every_advice_line_is_plain_text_in_both_languages() -> None:
     for sign in SIGNS.signs:
         for loc in ("zh_Hans", "en"):
-            for step in sign.waiting[loc]:
+            for step in (*sign.waiting[loc], *sign.waiting_self[loc]):
                 assert isinstance(step, str) and "{" not in step and "}" not in step, (
                     sign.id,
                     step,
@@ -145,6 +213,7 @@ def test_an_unquoted_colon_in_advice_is_refused_with_file_and_line(tmp_path: Pat
                         "cite": ["x"],
                         "title": {"zh_Hans": "胸", "en": "Chest"},
                         "waiting": {"zh_Hans": ["a"], "en": [{"a": "b"}]},
+                        "waiting_self": {"zh_Hans": ["a"], "en": ["b"]},
                         "zh": ["胸痛"],
                         "en": ["chest"],
                     }

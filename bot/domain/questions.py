@@ -4,7 +4,7 @@ satisfaction answers. Plain frozen dataclasses; no I/O, no chat library."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -22,6 +22,19 @@ class Sign:
     zh: tuple[re.Pattern[str], ...]
     en: tuple[re.Pattern[str], ...]
     glucose_value: bool = False
+    # What to do while waiting, said to the person who has the sign (locale -> lines);
+    # `waiting` is said to someone helping another person.
+    waiting_self: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Symptoms that make a typed low glucose value an emergency (low_sugar only).
+    symptoms_zh: tuple[re.Pattern[str], ...] = ()
+    symptoms_en: tuple[re.Pattern[str], ...] = ()
+    crisis: bool = False  # a psychological crisis: the crisis line is the heading, 120 if in danger
+
+    def advice(self, locale: str, about_self: bool) -> tuple[str, ...]:
+        """The lines for whoever is reading: the person with the sign, or a helper."""
+        if about_self and self.waiting_self.get(locale):
+            return self.waiting_self[locale]
+        return self.waiting[locale]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,8 @@ class SignList:
     now_zh: tuple[str, ...]
     now_en: tuple[str, ...]
     vocabulary: frozenset[str]  # words of the English patterns, for typo correction
+    others_zh: tuple[re.Pattern[str], ...] = ()  # words naming another person (我爸, 他)
+    others_en: tuple[re.Pattern[str], ...] = ()
 
     def by_id(self, sign_id: str) -> Sign | None:
         return next((s for s in self.signs if s.id == sign_id), None)
@@ -45,6 +60,7 @@ class RedFlag:
     """What the matcher found: the signs, most urgent first (file order)."""
 
     signs: tuple[Sign, ...]
+    about_self: bool = True  # the words describe the writer (no other person is named)
 
     @property
     def first(self) -> Sign:
@@ -107,6 +123,18 @@ class Ticket:
     escalated_at: int | None
     waiting_since: int  # the oldest resident message not yet answered
     rating: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskResult:
+    """What storing a resident's message did: joined or opened a ticket, reopened an answered
+    one the resident chose to follow up, or closed an answered one for a new question."""
+
+    ticket: Ticket
+    message_id: int
+    created: bool  # a new ticket
+    reopened: bool  # the follow-up made an answered ticket wait for the team again
+    closed: int | None  # the answered ticket closed because this is a new question
 
 
 @dataclass(frozen=True, slots=True)

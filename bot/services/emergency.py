@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from bot.config import Settings
+from bot.domain.clinical import Decision
 from bot.domain.clock import Clock
 from bot.domain.directory import Doctor, Station
 from bot.domain.doctors import NewAudit
@@ -20,7 +22,7 @@ from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.health import HealthService
 from bot.services.questions_settings import QuestionSettings
-from bot.services.redflags import load_signs, match
+from bot.services.redflags import Judge, glucose_judge, glucose_values, load_signs, match
 from bot.storage.outbox import OutboxStore
 from bot.storage.questions import RedFlagStore
 
@@ -32,10 +34,11 @@ FLAGS_SHOWN = 10
 class Recorded:
     """What was done about one red flag."""
 
-    event_id: int | None  # the flag row, when the resident has a signed team
+    event_id: int | None  # the first flag row, when the resident has a signed team
     doctor: Doctor | None  # the signed doctor (their team sees the flag)
     alerted: int  # linked team doctors sent an urgent notification (they see Flags too)
     centre: Station | None  # the centre to call
+    event_ids: tuple[int, ...] = ()  # one flag row per sign found
 
     @property
     def team_told(self) -> bool:
@@ -80,8 +83,25 @@ class EmergencyService:
             self._signs = load_signs(self.content_dir)
         return self._signs
 
-    def check(self, text: str) -> RedFlag | None:
-        return match(self.signs, text)
+    async def judge_for(self, resident_id: int) -> Judge:
+        """Typed glucose values judged by the clinical rules for this resident (diabetes,
+        pregnancy...), as their logged readings are."""
+        return glucose_judge(self.health.clinical.content, await self.health.person(resident_id))
+
+    async def check(self, text: str, resident_id: int | None = None) -> RedFlag | None:
+        """The emergency signs in typed text; glucose values are judged for the resident."""
+        # The resident's facts are read only when a value was typed (not on every message).
+        wanted = resident_id is not None and bool(glucose_values(text))
+        judge = await self.judge_for(resident_id) if resident_id is not None and wanted else None
+        return match(self.signs, text, judge)
+
+    async def typed_glucose(self, text: str, resident_id: int) -> list[tuple[Decimal, Decision]]:
+        """Each glucose value typed with the rules' decision on it for this resident."""
+        values = glucose_values(text)
+        if not values:
+            return []
+        judge = await self.judge_for(resident_id)
+        return [(v, d) for v in values if (d := judge(v)) is not None]
 
     async def record(self, resident_id: int, flag: RedFlag, channel: str) -> Recorded:
         """Write the flag for the signed team and alert its linked doctors (urgent, now)."""
@@ -90,9 +110,14 @@ class EmergencyService:
         if doctor is None:
             return Recorded(None, None, 0, centre)
         now = self.clock()
-        event_id = await self.store.add(
-            resident_id, flag.first.id, channel, doctor.id, int(now.timestamp())
+        # One flag row per sign found, so the team's Flags shows every sign typed.
+        event_ids = tuple(
+            [
+                await self.store.add(resident_id, sign.id, channel, doctor.id, int(now.timestamp()))
+                for sign in flag.signs
+            ]
         )
+        event_id = event_ids[0]
         team = await self.doctors.team(doctor)
         links = [x for x in await self.doctors.links() if x.doctor_id in team]
         alerts = [
@@ -102,14 +127,18 @@ class EmergencyService:
                 key=flag.first.id,
                 due_at=now,
                 dedupe_key=f"rf:{event_id}:{link.resident_id}",
-                params={"event_id": event_id, "sign": flag.first.id},
+                params={
+                    "event_id": event_id,
+                    "sign": flag.first.id,
+                    "signs": list(flag.ids),
+                },
                 expires_at=now + timedelta(hours=12),
                 urgent=True,
             )
             for link in links
         ]
         alerted = await self.outbox.plan(alerts, now) if alerts else 0
-        return Recorded(event_id, doctor, alerted, centre)
+        return Recorded(event_id, doctor, alerted, centre, event_ids)
 
     async def flags(self, doctor: Doctor) -> list[FlagEvent]:
         """The newest red-flag events of the team's residents (shown ones become seen)."""

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot.domain.clinical import Action, Decision, Direction, Person
 from bot.domain.questions import RedFlag, Sign, SignList
+from bot.services import clinical_engine as engine
+from bot.services.clinical_rules import ClinicalContent
+
+# The clinical rules' decision on a typed glucose value (mmol/L) for the person typing.
+Judge = Callable[[Decimal], Decision | None]
 
 SIGNS_FILE = "redflags/signs.yaml"
 LOCALES = ("zh_Hans", "en")
@@ -55,16 +62,16 @@ def _compile(patterns: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]
     return tuple(out)
 
 
-def _texts(raw: dict[str, Any], loc: str, sign_id: str) -> tuple[str, ...]:
+def _texts(raw: dict[str, Any], loc: str, sign_id: str, key: str = "waiting") -> tuple[str, ...]:
     """The advice lines; anything but a plain string is refused, because an unquoted
     "Give nothing by mouth: no water" is a YAML mapping and would be shown as {'...': '...'}."""
-    items = (raw.get("waiting") or {}).get(loc) or ()
+    items = (raw.get(key) or {}).get(loc) or ()
     if not isinstance(items, list | tuple):
-        raise SignFileError(f"{sign_id}: waiting.{loc} must be a list of texts")
+        raise SignFileError(f"{sign_id}: {key}.{loc} must be a list of texts")
     for i, item in enumerate(items):
         if not isinstance(item, str) or not item.strip():
             raise SignFileError(
-                f"{sign_id}: waiting.{loc} item {i + 1} is not plain text ({item!r}); "
+                f"{sign_id}: {key}.{loc} item {i + 1} is not plain text ({item!r}); "
                 "quote a line that contains ': '"
             )
     return tuple(items)
@@ -81,7 +88,9 @@ def _check_advice_nodes(root: yaml.Node, path: Path) -> None:
             if not isinstance(sign, yaml.MappingNode):
                 continue
             for skey, svalue in sign.value:
-                if skey.value != "waiting" or not isinstance(svalue, yaml.MappingNode):
+                if skey.value not in ("waiting", "waiting_self") or not isinstance(
+                    svalue, yaml.MappingNode
+                ):
                     continue
                 for _loc, items in svalue.value:
                     if not isinstance(items, yaml.SequenceNode):
@@ -112,10 +121,13 @@ def parse_signs(data: dict[str, Any]) -> SignList:
             raise SignFileError(f"{sign_id}: every sign cites known sources, got {cite}")
         title = {loc: str((raw.get("title") or {}).get(loc, "")) for loc in LOCALES}
         waiting = {loc: _texts(raw, loc, sign_id) for loc in LOCALES}
-        if not all(title.values()) or not all(waiting.values()):
+        waiting_self = {loc: _texts(raw, loc, sign_id, "waiting_self") for loc in LOCALES}
+        if not all(title.values()) or not all(waiting.values()) or not all(waiting_self.values()):
             raise SignFileError(
-                f"{sign_id}: a title and what to do while waiting, in zh_Hans and en"
+                f"{sign_id}: a title and what to do while waiting (for a helper, `waiting`, "
+                "and for the person with the sign, `waiting_self`), in zh_Hans and en"
             )
+        symptoms = raw.get("symptoms") or {}
         zh = _compile(raw.get("zh") or (), sign_id)
         en = _compile(raw.get("en") or (), sign_id)
         if not zh or not en:
@@ -132,6 +144,10 @@ def parse_signs(data: dict[str, Any]) -> SignList:
                 zh=zh,
                 en=en,
                 glucose_value=bool(raw.get("glucose_value", False)),
+                waiting_self=waiting_self,
+                symptoms_zh=_compile(symptoms.get("zh") or (), sign_id),
+                symptoms_en=_compile(symptoms.get("en") or (), sign_id),
+                crisis=bool(raw.get("crisis", False)),
             )
         )
     if not signs:
@@ -139,6 +155,7 @@ def parse_signs(data: dict[str, Any]) -> SignList:
     exclude = data.get("exclude") or {}
     education = data.get("education") or {}
     now = data.get("now") or {}
+    others = data.get("others") or {}
     return SignList(
         signs=tuple(signs),
         sources=sources,
@@ -149,6 +166,8 @@ def parse_signs(data: dict[str, Any]) -> SignList:
         now_zh=tuple(str(x) for x in now.get("zh") or ()),
         now_en=tuple(str(x) for x in now.get("en") or ()),
         vocabulary=frozenset(vocabulary),
+        others_zh=_compile(others.get("zh") or (), "others"),
+        others_en=_compile(others.get("en") or (), "others"),
     )
 
 
@@ -259,25 +278,73 @@ def _en_hit(sign: Sign, text: str) -> bool:
     return False
 
 
-# A typed sugar value at or below 3.9 mmol/L is treated as a possible hypoglycaemia emergency
-# (中国2型糖尿病防治指南 2020: ≤ 3.9 is hypoglycaemia for a treated diabetic; the same edge as
-# the clinical rule gl-low-dm in content/clinical/glucose.yaml). Free text says nothing about
-# who typed it, so the bot errs on the side of the diabetic.
-LOW_GLUCOSE_TENTHS = 39
-
-
-def _low_glucose(zh: str, en: str) -> bool:
+def glucose_values(text: str) -> tuple[Decimal, ...]:
+    """The blood-sugar values typed in `text`, in mmol/L to one decimal ("血糖3.9", "sugar is
+    2.9", "sugar 60 mg/dl" is 3.3). Free text says nothing about who typed it: the values are
+    judged by the clinical rules for the resident (`match(judge=...)`), as a reading is."""
+    zh, en = zh_form(text), " ".join(_EN_TOKEN.findall(_APOSTROPHES.sub("", _base(text))))
+    out: list[Decimal] = []
     for m in [*_ZH_GLUCOSE.finditer(zh), *_EN_GLUCOSE.finditer(en)]:
-        value = float(m.group(1))
+        value = Decimal(m.group(1))
         if m.group(2):  # mg/dL
-            value /= MG_PER_MMOL
-        if 0 < round(value * 10, 6) <= LOW_GLUCOSE_TENTHS:
+            value = value / Decimal(str(MG_PER_MMOL))
+        value = value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        if value > 0 and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+def glucose_judge(content: ClinicalContent, person: Person) -> Judge:
+    """The clinical rules' decision on a typed glucose value for `person`, from the same engine
+    a logged reading goes through. Free text does not say fasting or after a meal, so a value
+    is judged only where both settings agree (every low value: the low bands span both)."""
+
+    def judge(value: Decimal) -> Decision | None:
+        values = {"glucose": value}
+        beyond = engine.outside(content, "glucose", values)
+        if beyond is not None:
+            return beyond
+        fasting, after_meal = (
+            engine.decide(content, "glucose", values, setting, person)
+            for setting in ("fasting", "after_meal")
+        )
+        same = (fasting.action, fasting.direction) == (after_meal.action, after_meal.direction)
+        return fasting if same else None
+
+    return judge
+
+
+def _glucose_emergency(sign: Sign, zh: str, en: str, text: str, judge: Judge | None) -> bool:
+    """A typed value the clinical rules call an emergency (call 120) for this person, or one
+    they call low together with a symptom of low sugar (sweating, shaking, confusion...)."""
+    if not sign.glucose_value or judge is None:
+        return False
+    symptoms = any(p.search(zh) for p in sign.symptoms_zh) or any(
+        p.search(en) for p in sign.symptoms_en
+    )
+    for value in glucose_values(text):
+        decision = judge(value)
+        if decision is None:
+            continue
+        if decision.action is Action.CALL_120:
+            return True
+        if symptoms and decision.direction is Direction.LOW:
             return True
     return False
 
 
-def match(signs: SignList, text: str) -> RedFlag | None:
-    """The emergency signs in `text`, most urgent first, or None."""
+def about_self(signs: SignList, text: str) -> bool:
+    """The words describe the writer: no other person is named (我爸, 他, my father, she)."""
+    zh, en = zh_form(text), " ".join(_EN_TOKEN.findall(_APOSTROPHES.sub("", _base(text))))
+    return not (
+        any(p.search(zh) for p in signs.others_zh) or any(p.search(en) for p in signs.others_en)
+    )
+
+
+def match(signs: SignList, text: str, judge: Judge | None = None) -> RedFlag | None:
+    """The emergency signs in `text`, most urgent first, or None. `judge` gives the clinical
+    rules' decision on a typed glucose value for the person typing (None: values are not
+    judged, only words count)."""
     if not text or not text.strip():
         return None
     zh = _strip(zh_form(text), signs.exclude_zh, "|")
@@ -285,7 +352,7 @@ def match(signs: SignList, text: str) -> RedFlag | None:
     found = [
         s
         for s in signs.signs
-        if _zh_hit(s, zh) or _en_hit(s, en) or (s.glucose_value and _low_glucose(zh, en))
+        if _zh_hit(s, zh) or _en_hit(s, en) or _glucose_emergency(s, zh, en, text, judge)
     ]
     if not found:
         return None
@@ -298,4 +365,4 @@ def match(signs: SignList, text: str) -> RedFlag | None:
         )
         if not now:
             return None
-    return RedFlag(tuple(found))
+    return RedFlag(tuple(found), about_self(signs, text))

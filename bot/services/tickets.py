@@ -46,6 +46,11 @@ MIN_TIMES = 5
 TIMES_WINDOW = timedelta(days=90)
 
 
+def answer_key(message_id: int) -> str:
+    """The dedupe key of the notification carrying a doctor's answer to the resident."""
+    return f"tk:ans:{message_id}"
+
+
 class NoDesk(Exception):
     """No centre could be found for the resident (an empty directory)."""
 
@@ -78,6 +83,8 @@ class Asked:
     created: bool
     desk: Desk
     viewers: int  # linked doctor accounts that can see the ticket now
+    reopened: bool = False  # an answered ticket the resident followed up waits again
+    closed: int | None = None  # the answered ticket closed because this is a new question
 
 
 def load_saved_answers(content_dir: Path) -> dict[str, dict[str, str]]:
@@ -172,35 +179,55 @@ class TicketService:
     async def open_ticket(self, resident_id: int) -> Ticket | None:
         return await self.store.open_for(resident_id)
 
-    async def ask(self, resident_id: int, text: str) -> Asked:
-        """Open a ticket (or add to the open one) and tell the linked doctors who see it."""
+    async def ask(self, resident_id: int, text: str, follow_up: int | None = None) -> Asked:
+        """Store a question and tell the linked doctors who see it. It joins the resident's
+        ticket only when they chose to add to it (`follow_up`) or it is still open; an
+        answered ticket is closed for a new question (and asks its rating)."""
         text = text.strip()[:MAX_TEXT]
         current = await self.store.open_for(resident_id)
-        if current is not None:
+        joins = current is not None and (
+            current.id == follow_up or current.status is TicketStatus.OPEN
+        )
+        if current is not None and joins:
             desk = await self.desk_of(current) or await self.desk_for(resident_id)
         else:
             desk = await self.desk_for(resident_id)
-        ticket, message_id, created = await self.store.ask(
-            resident_id, desk.centre.id, desk.team, desk.route, text, self._now()
+        done = await self.store.ask(
+            resident_id, desk.centre.id, desk.team, desk.route, text, self._now(), follow_up
         )
+        ticket, message_id = done.ticket, done.message_id
         viewers = await self.viewer_links(ticket)
         now = self.clock()
-        await self.outbox.plan(
-            [
-                Planned(
-                    resident_id=account,
-                    kind=NEW_KIND,
-                    key="new",
-                    due_at=now,
-                    dedupe_key=f"tk:new:{ticket.id}:{message_id}:{account}",
-                    params={"ticket_id": ticket.id},
-                    expires_at=now + timedelta(days=3),
-                )
-                for account, _ in viewers
-            ],
-            now,
+        rows = [
+            Planned(
+                resident_id=account,
+                kind=NEW_KIND,
+                key="new",
+                due_at=now,
+                dedupe_key=f"tk:new:{ticket.id}:{message_id}:{account}",
+                params={"ticket_id": ticket.id},
+                expires_at=now + timedelta(days=3),
+            )
+            for account, _ in viewers
+        ]
+        if done.closed is not None:
+            rows.append(self._rate_row(resident_id, done.closed))
+        await self.outbox.plan(rows, now)
+        return Asked(
+            ticket, message_id, done.created, desk, len(viewers), done.reopened, done.closed
         )
-        return Asked(ticket, message_id, created, desk, len(viewers))
+
+    def _rate_row(self, resident_id: int, ticket_id: int) -> Planned:
+        now = self.clock()
+        return Planned(
+            resident_id=resident_id,
+            kind=RATE_KIND,
+            key="rate",
+            due_at=now,
+            dedupe_key=f"tk:rate:{ticket_id}",
+            params={"ticket_id": ticket_id},
+            expires_at=now + timedelta(days=7),
+        )
 
     async def close(self, resident_id: int, ticket_id: int) -> Ticket:
         ticket = await self.store.get(ticket_id)
@@ -253,7 +280,7 @@ class TicketService:
                     kind=ANSWER_KIND,
                     key="answer",
                     due_at=now,
-                    dedupe_key=f"tk:ans:{message_id}",
+                    dedupe_key=answer_key(message_id),
                     params={"ticket_id": ticket.id, "message_id": message_id},
                     expires_at=now + timedelta(days=14),
                 )
@@ -296,21 +323,7 @@ class TicketService:
         now = self.clock()
         before = now - timedelta(days=self.settings.close_days)
         closed = await self.store.close_answered(int(before.timestamp()), int(now.timestamp()))
-        await self.outbox.plan(
-            [
-                Planned(
-                    resident_id=t.resident_id,
-                    kind=RATE_KIND,
-                    key="rate",
-                    due_at=now,
-                    dedupe_key=f"tk:rate:{t.id}",
-                    params={"ticket_id": t.id},
-                    expires_at=now + timedelta(days=7),
-                )
-                for t in closed
-            ],
-            now,
-        )
+        await self.outbox.plan([self._rate_row(t.resident_id, t.id) for t in closed], now)
         return len(closed)
 
     # -- reports --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.domain.outbox import Planned
-from bot.domain.questions import Route, Ticket, TicketMessage, TicketStatus
+from bot.domain.questions import AskResult, Route, Ticket, TicketMessage, TicketStatus
 from bot.storage.db import Database
 from bot.storage.outbox import insert_planned
 
@@ -103,15 +103,30 @@ class TicketStore:
         route: Route,
         text: str,
         now: int,
-    ) -> tuple[Ticket, int, bool]:
-        """Add the resident's message to their open ticket, or open one. An answered ticket
-        is waiting again from now. Returns (ticket, message id, whether it is new)."""
+        follow_up: int | None = None,
+    ) -> AskResult:
+        """Store the resident's message. It joins their ticket that is not closed when that
+        ticket is `follow_up` (the resident chose to add to it; an answered one is waiting
+        again from now) or is still open (one open ticket per resident). An answered ticket
+        the resident did not choose to follow up is closed, and the message opens a new one."""
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "SELECT id, status FROM tickets WHERE resident_id = ? AND status <> 'closed'",
                 (resident_id,),
             )
             found = await cur.fetchone()
+            closed: int | None = None
+            reopened = False
+            if (
+                found is not None
+                and found["status"] == TicketStatus.ANSWERED
+                and found["id"] != follow_up
+            ):
+                await conn.execute(
+                    "UPDATE tickets SET status = 'closed', closed_at = ? WHERE id = ?",
+                    (now, found["id"]),
+                )
+                closed, found = int(found["id"]), None
             created = found is None
             if found is None:
                 cur = await conn.execute(
@@ -123,6 +138,7 @@ class TicketStore:
             else:
                 ticket_id = found["id"]
                 if found["status"] == TicketStatus.ANSWERED:
+                    reopened = True
                     await conn.execute(
                         "UPDATE tickets SET status = 'open', waiting_since = ? WHERE id = ?",
                         (now, ticket_id),
@@ -134,7 +150,7 @@ class TicketStore:
             )
             message_id = int(cur.lastrowid or 0)
             cur = await conn.execute(f"SELECT {_TICKET} {_FROM} WHERE t.id = ?", (ticket_id,))
-            return _ticket(await cur.fetchone()), message_id, created
+            return AskResult(_ticket(await cur.fetchone()), message_id, created, reopened, closed)
 
     async def messages(self, ticket_id: int) -> list[TicketMessage]:
         rows = await self.db.fetchall(

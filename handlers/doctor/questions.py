@@ -21,7 +21,15 @@ from bot.domain.questions import Route, SatisfactionGroup, Ticket
 from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.services.satisfaction import MIN_GROUP
-from bot.services.tickets import ESCALATED_KIND, NEW_KIND, NotYourTicket, TicketService
+from bot.services.tickets import (
+    ESCALATED_KIND,
+    MAX_TEXT,
+    NEW_KIND,
+    NotYourTicket,
+    TicketService,
+    answer_key,
+)
+from handlers import promises
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.resident.health import CONDITION_LABELS
 
@@ -38,6 +46,7 @@ class Answering(FlowState):
 
     NAME: ClassVar[str] = "answers.type"
     ticket: int = 0
+    text: str = ""  # the typed answer shown in the preview, sent only on "Send"
 
 
 TYPING = Answering.NAME
@@ -137,13 +146,22 @@ async def send_answer(ctx: Ctx, doctor: Doctor, ticket: Ticket, text: str) -> No
     if message_id is None:
         ctx.say(ctx._("A colleague answered this question first, or it was closed."), edit=True)
     else:
-        ctx.notice(ctx._("Sent."))
-        ctx.say(ctx._("✅ Sent. The resident gets your answer as a message."), edit=True)
+        # Composed from the notification row: "sent" only once it was, else when it goes out.
+        state = await ctx.services.send_times.state(answer_key(message_id))
+        ctx.notice(ctx._("Saved."))
+        ctx.say(
+            ctx._("✅ Your answer is saved on the question.")
+            + " "
+            + promises.delivery(
+                ctx.t, state, ctx.now(), ctx._("The resident has been sent your answer.")
+            ),
+            edit=True,
+        )
     await show_list(ctx, doctor, edit=False)
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("list", "open", "type", "saved", "faqs", "s", "f", "sat"))
+    action = data.choice(0, ("list", "open", "type", "saved", "faqs", "s", "f", "sat", "send"))
     doctor = await require(ctx, f"answers:{action}")
     if action == "list":
         await show_list(ctx, doctor)
@@ -162,6 +180,11 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     loc = await _resident_locale(ctx, ticket.resident_id)
     if action == "open":
         await show_ticket(ctx, doctor, ticket, len(await service.queue(doctor)), edit=True)
+    elif action == "send":  # the typed answer, after its preview
+        flow = ctx.flow(Answering)
+        if flow is None or flow.ticket != ticket.id or not flow.text:
+            raise StaleButton("no typed answer for this question")
+        await send_answer(ctx, doctor, ticket, flow.text)
     elif action == "type":
         ctx.enter(Answering(ticket=ticket.id))
         ctx.say(
@@ -235,7 +258,22 @@ async def on_typed(ctx: Ctx) -> None:
     except NotYourTicket:
         ctx.clear_state()
         raise NotADoctor("typed answer for a ticket not the doctor's") from None
-    await send_answer(ctx, doctor, ticket, text)
+    # Nothing is sent yet: the doctor sees the answer as the resident will, then confirms.
+    text = text[:MAX_TEXT]
+    ctx.enter(Answering(ticket=ticket.id, text=text))
+    ctx.say(
+        ctx._("Send this answer?")
+        + "\n\n"
+        + text
+        + "\n\n"
+        + ctx._("To change it, type the answer again."),
+        [
+            Button(ctx._("✅ Send"), cb("answers", "send", ticket.id)),
+            Button(ctx._("⬅️ Back"), cb("answers", "open", ticket.id)),
+        ],
+        cols=2,
+        wants_text=True,
+    )
 
 
 # -- satisfaction on the desk ---------------------------------------------------------------------

@@ -2,25 +2,31 @@
 team" (a ticket to the signed team or the centre's duty desk) with the answer coming back as a
 notification carrying Thanks and Ask again, and a 1-5 rating once the ticket is closed.
 
-Any typed text no other handler took lands here (after the emergency guard): with an open
-ticket it joins that ticket; otherwise a confident FAQ match is answered, and a weak one gets
-the three best questions as buttons plus "Ask my team" (the typed words kept in the state, so
-the resident need not type them again).
+Any typed text no other handler took lands here (after the emergency guard): a confident FAQ
+match is answered, and a weak one gets the three best questions as buttons plus "Ask my team"
+(the typed words kept in the state, so the resident need not type them again). Typed text never
+joins a ticket by itself: a resident with a question still with the team gets the normal answer
+plus "Add to my question"; only that button, "Ask again" under an answer, or typing after "Ask my
+team" (whose screen says it adds to the open question) adds words to a ticket.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME, Ctx
 from bot.core import Button, Kind, Reply
-from bot.domain.questions import FaqEntry, Route, Ticket
+from bot.domain.clinical import Decision
+from bot.domain.questions import FaqEntry, Route, Ticket, TicketStatus
 from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.router import Registry
+from bot.services.clinical_advice import advice_text
 from bot.services.faq import TOPICS, FaqFileError
+from bot.services.reading_view import glucose_text, mark
 from bot.services.tickets import (
     ANSWER_KIND,
     RATE_KIND,
@@ -44,6 +50,7 @@ class AskTeam(FlowState):
     """Typing a question (or a follow-up) for the team."""
 
     NAME: ClassVar[str] = "ask.text"
+    ticket: int = 0  # the ticket the resident chose to add to; 0: a new question
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,34 +147,72 @@ def show_topic(ctx: Ctx, topic_index: int) -> None:
 
 
 async def on_text(ctx: Ctx) -> None:
-    """Typed text nobody else took: the open ticket, a common question, or suggestions."""
+    """Typed text nobody else took: a common question, or suggestions; never silently added
+    to a ticket (the resident is offered "Add to my question" when one is not closed)."""
     text = ctx.msg.text.strip() if ctx.msg.kind is Kind.TEXT else ""
     if not text or text.startswith("/"):
         await fallback_menu.unknown_text(ctx)
         return
-    tickets = ctx.services.tickets
-    found = ctx.services.faq.index.search(text)
-    if await tickets.open_ticket(ctx.user.id) is not None:
-        await send_to_team(ctx, text)
-        if found.confident:
-            ctx.say(
-                ctx._("Meanwhile, this may help:") + "\n\n" + answer_text(ctx, found.hits[0].entry),
-                home=True,
-            )
+    judged = await ctx.services.emergency.typed_glucose(text, ctx.user.id)
+    if judged:
+        glucose_answer(ctx, judged)
         return
+    found = ctx.services.faq.index.search(text)
+    current = await ctx.services.tickets.open_ticket(ctx.user.id)
+    add = (
+        Button(ctx._("➕ Add this to my question"), cb("faq", "add", current.id))
+        if current
+        else None
+    )
     if found.confident:
-        ctx.clear_state()
-        show_answer(ctx, found.hits[0].entry)
+        entry = found.hits[0].entry
+        if add is None:
+            ctx.clear_state()
+            show_answer(ctx, entry)
+            return
+        ctx.enter(Draft(text=text[:1000]))
+        ctx.say(
+            answer_text(ctx, entry)
+            + "\n\n"
+            + ctx._("Your words were not added to your question to the team. Add them?"),
+            [
+                add,
+                Button(ctx._("📚 More on this topic"), cb("faq", "t", TOPICS.index(entry.topic))),
+            ],
+            cols=2,
+            home=True,
+        )
         return
     loc = _loc(ctx)
     ctx.enter(Draft(text=text[:1000]))
     buttons = [Button(h.entry.question[loc], cb("faq", "a", h.entry.id)) for h in found.hits]
-    buttons.append(Button(ctx._("✍️ Ask my team"), cb("faq", "send")))
+    buttons.append(add or Button(ctx._("✍️ Ask my team"), cb("faq", "send")))
     ctx.say(
         ctx._("Sorry, I did not understand that fully. Is it one of these? Or ask your team."),
         buttons,
         home=True,
     )
+
+
+def glucose_answer(ctx: Ctx, judged: list[tuple[Decimal, Decision]]) -> None:
+    """A typed blood-sugar value (not an emergency: the guard answered those) gets what the
+    clinical rules say about it for this resident, worded as a logged reading's mark and
+    advice, and is not saved."""
+    content = ctx.services.clinical.content
+    lines: list[str] = []
+    for value, decision in judged:
+        m = mark(decision.action.value, decision.direction.value)
+        lines.append(
+            f"{m.emoji} "
+            + ctx.t.labelled(ctx._("Blood sugar"), glucose_text(ctx.t, float(value)))
+            + f" · {ctx._(m.wording)}"
+        )
+        lines += [advice_text(ctx._, content, a) for a in decision.advice]
+    lines.append(
+        ctx._("This value is not saved. To keep it for you and your doctor, log it in My health.")
+    )
+    ctx.clear_state()
+    ctx.say("\n".join(lines), [Button(ctx._("❤️ My health"), cb("health", "home"))], home=True)
 
 
 # -- asking the team -----------------------------------------------------------------------------
@@ -207,54 +252,83 @@ async def expectations(ctx: Ctx, desk: Desk) -> str:
     return "\n".join(lines)
 
 
-async def ask_team(ctx: Ctx) -> None:
+async def ask_team(ctx: Ctx, follow_up: Ticket | None = None) -> None:
+    """The screen to type a question. It adds to the resident's ticket when that is still
+    open, or when they chose to follow up its answer (`follow_up`, from "Ask again"); an
+    answered ticket is otherwise closed by the new question, and the screen says so."""
     service = ctx.services.tickets
     try:
         current = await service.open_ticket(ctx.user.id)
-        desk = (await service.desk_of(current) if current else None) or await service.desk_for(
-            ctx.user.id
+        adds = current is not None and (
+            current.status is TicketStatus.OPEN
+            or (follow_up is not None and current.id == follow_up.id)
         )
+        desk = (
+            await service.desk_of(current) if current is not None and adds else None
+        ) or await service.desk_for(ctx.user.id)
     except NoDesk:
         ctx.say(
             ctx._("The district directory is not loaded yet. Please try again later."), home=True
         )
         return
-    intro = (
-        ctx._("Type what you want to add to your question to {desk}.")
-        if current is not None
-        else ctx._("Type your question for {desk}. Write it in your own words.")
-    ).format(desk=desk_name(ctx, desk))
-    ctx.enter(AskTeam())
-    ctx.say(intro + "\n" + await expectations(ctx, desk), back=MENU, wants_text=True)
-
-
-def sent_text(ctx: Ctx, asked: Asked) -> str:
-    where = desk_name(ctx, asked.desk)
-    if asked.viewers == 0:
-        return ctx._(
-            "Your question is saved for {desk}, but nobody there reads Doorstep questions yet. "
-            "Please also call ☎ {phone}."
-        ).format(desk=where, phone=asked.desk.centre.phone or "—")
-    if asked.created:
-        return ctx._("✅ Your question was sent to {desk}. Their answer will come here.").format(
-            desk=where
+    if current is not None and adds:
+        intro = ctx._("Type what you want to add to your question to {desk}.")
+    elif current is not None:
+        intro = ctx._(
+            "Type your new question for {desk}. Your earlier question was answered; "
+            "it will be closed."
         )
-    return ctx._("✅ Added to your question to {desk}. Their answer will come here.").format(
-        desk=where
+    else:
+        intro = ctx._("Type your question for {desk}. Write it in your own words.")
+    ctx.enter(AskTeam(ticket=current.id if current is not None and adds else 0))
+    ctx.say(
+        intro.format(desk=desk_name(ctx, desk)) + "\n" + await expectations(ctx, desk),
+        back=MENU,
+        wants_text=True,
     )
 
 
-async def send_to_team(ctx: Ctx, text: str) -> None:
+def sent_text(ctx: Ctx, asked: Asked) -> str:
+    """What happened to the words, from what was stored: a new question (closing an answered
+    one), added to the open one, or added to an answered one that waits again."""
+    where = desk_name(ctx, asked.desk)
+    if asked.created:
+        if asked.viewers == 0:
+            head = ctx._("Your question is saved for {desk} as a new question.")
+        else:
+            head = ctx._("✅ Your question was sent to {desk} as a new question.")
+        head = head.format(desk=where)
+        if asked.closed is not None:
+            head += " " + ctx._("Your earlier question, already answered, is now closed.")
+    elif asked.reopened:
+        head = ctx._(
+            "✅ Added to your answered question to {desk}. It is open again and waits for "
+            "their reply."
+        ).format(desk=where)
+    else:
+        head = ctx._("✅ Added to your open question to {desk}.").format(desk=where)
+    if asked.viewers == 0:
+        return (
+            head
+            + "\n"
+            + ctx._(
+                "But nobody there reads Doorstep questions yet. Please also call ☎ {phone}."
+            ).format(phone=asked.desk.centre.phone or "—")
+        )
+    return head + " " + ctx._("Their answer will come here.")
+
+
+async def send_to_team(ctx: Ctx, text: str, follow_up: int | None = None) -> None:
     service = ctx.services.tickets
     try:
-        asked = await service.ask(ctx.user.id, text)
+        asked = await service.ask(ctx.user.id, text, follow_up)
     except NoDesk:
         ctx.say(
             ctx._("The district directory is not loaded yet. Please try again later."), home=True
         )
         return
     ctx.clear_state()
-    ctx.notice(ctx._("Sent."))
+    ctx.notice(ctx._("Saved."))
     ctx.say(sent_text(ctx, asked), home=True)
 
 
@@ -263,11 +337,12 @@ async def on_ask_text(ctx: Ctx) -> None:
     if not text:
         ctx.say(ctx._("Please type your question in words."), back=MENU, wants_text=True)
         return
-    await send_to_team(ctx, text)
+    flow = ctx.flow(AskTeam)
+    await send_to_team(ctx, text, flow.ticket if flow is not None and flow.ticket else None)
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("menu", "t", "a", "ask", "send"))
+    action = data.choice(0, ("menu", "t", "a", "ask", "send", "add"))
     if action == "menu":
         await show(ctx)
     elif action == "t":
@@ -284,15 +359,29 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         draft = ctx.flow(Draft)
         if draft is None or not draft.text:
             raise StaleButton("no draft question")
-        await send_to_team(ctx, draft.text)
+        if action == "send":
+            await send_to_team(ctx, draft.text)
+            return
+        # "Add to my question": the ticket the button names, if it is still the resident's.
+        ticket = await _ticket_for(ctx, data.int_part(1))
+        if ticket.status is TicketStatus.CLOSED:
+            raise StaleButton("ticket closed")
+        await send_to_team(ctx, draft.text, ticket.id)
 
 
 # -- the answer comes back -----------------------------------------------------------------------
 def rating_buttons(t: Translator, ticket_id: int) -> tuple[tuple[Button, ...], ...]:
+    """One to five stars. No digit in the labels or the prompt: on a text channel a rating
+    that arrives as a notification is numbered after the screen on display ([14] ⭐ ...), so
+    "tap 4" would choose that screen's option 4."""
     return (
-        tuple(Button(f"{n} " + "⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (1, 2, 3)),
-        tuple(Button(f"{n} " + "⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (4, 5)),
+        tuple(Button("⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (1, 2, 3)),
+        tuple(Button("⭐" * n, cb("ticket", "r", ticket_id, n)) for n in (4, 5)),
     )
+
+
+def rate_hint(t: Translator) -> str:
+    return t.gettext("Choose from one star (not helpful) to five stars (very helpful).")
 
 
 async def _ticket_for(ctx: Ctx, ticket_id: int) -> Ticket:
@@ -314,14 +403,14 @@ async def on_ticket_button(ctx: Ctx, data: Callback) -> None:
             return
         ctx.reply(
             Reply(
-                text=ctx._("Thank you. How helpful was the answer? Tap 1 to 5 stars."),
+                text=ctx._("Thank you. How helpful was the answer?") + " " + rate_hint(ctx.t),
                 buttons=(*rating_buttons(ctx.t, ticket.id), (Button(ctx._("🏠 Home"), HOME),)),
             )
         )
     elif action == "again":
-        # An open ticket takes the follow-up; a closed one means a new question, to whoever
-        # answers the resident now.
-        await ask_team(ctx)
+        # The resident chose to follow up this answer: their next words join this ticket
+        # (reopening it); a closed one means a new question, to whoever answers them now.
+        await ask_team(ctx, follow_up=ticket)
     else:
         data.expect(3)
         rating = data.int_part(2)
@@ -381,8 +470,10 @@ async def render_rate(
     ticket = await rt.services.tickets.ticket(int(row.params.get("ticket_id", 0)))
     if ticket is None or ticket.resident_id != resident.id or ticket.rating is not None:
         return []
-    text = t.gettext(
-        "Your question to the team has been closed. How helpful was the answer? Tap 1 to 5 stars."
+    text = (
+        t.gettext("Your question to the team has been closed. How helpful was the answer?")
+        + " "
+        + rate_hint(t)
     )
     return [Reply(text=text, buttons=rating_buttons(t, ticket.id))]
 
