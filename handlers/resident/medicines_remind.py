@@ -35,7 +35,7 @@ def _dose_lines(t: Translator, doses: Sequence[SlotDose]) -> list[str]:
         + view.entry_name(t, d.entry)
         + " — "
         + view.dose_text(t, d.entry.amount, d.entry.unit)
-        + ", "
+        + " · "  # as on the list (`view.entry_line`): no ASCII comma in Chinese text
         + t.gettext(view.MEALS_LABELS[d.entry.meals])
         for d in doses
     ]
