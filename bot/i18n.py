@@ -134,6 +134,13 @@ class Translator:
         """ "label: value" with the locale's colon ("血压：150/95" / "BP: 150/95")."""
         return self.gettext("{label}: {value}").format(label=label, value=value)
 
+    def sentences(self, parts: Sequence[str]) -> str:
+        """Sentences run together the locale's way: a space after each in English, none
+        in Chinese ("已停用。已取消提醒。"), where a space between sentences is a stray gap.
+        Empty parts are left out. Every message that strings sentences together uses this."""
+        joiner = "" if self.locale.startswith("zh") else " "
+        return joiner.join(p for p in parts if p)
+
     def list(self, items: Sequence[str], style: ListStyle = "standard") -> str:
         """Items joined the locale's way: "A, B, and C" / "A、B和C"."""
         return format_list(list(items), style=style, locale=self.babel_locale)

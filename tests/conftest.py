@@ -9,11 +9,16 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.channels.web import WebChat, WebSender
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.web.app import build_app
+from tests.browser import ARGS, CHROMIUM, WAIT_MS
+from tests.fakes.wechat_api import serve_asgi
 from tests.harness import ChatUser
 
 
@@ -63,3 +68,27 @@ async def user(make_user: Callable[..., ChatUser]) -> ChatUser:
     u = make_user()
     await u.onboard()
     return u
+
+
+@pytest.fixture
+async def chat_url(rt: Runtime) -> AsyncIterator[str]:
+    """The web chat of `rt`, served over HTTP: its /chat page's URL."""
+    web = await WebChat.create(rt)
+    rt.senders["web"] = WebSender(web)
+    async with serve_asgi(build_app(rt, web=web)) as url:
+        yield url + "/chat"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium (Debian's) driven by Playwright, closed after the test; pages wait
+    up to WAIT_MS for what they expect. Tests using it carry `tests.browser.needs_chromium`."""
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=WAIT_MS)
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -72,8 +72,15 @@ def problems_of(pressed: str, outcome: Outcome) -> list[str]:
     return out
 
 
-async def crawl(u: ChatUser, starts: list[str]) -> tuple[list[str], int, set[str]]:
-    """Press every button breadth-first from the start texts; the problems found."""
+async def crawl(
+    u: ChatUser,
+    starts: list[str],
+    observe: Callable[[str, Outcome], None] | None = None,
+    limit: int = MAX_PRESSES,
+    not_pressed: dict[str, str] = NOT_PRESSED,
+) -> tuple[list[str], int, set[str]]:
+    """Press every button breadth-first from the start texts; the problems found. `observe`
+    sees every press and its answer (other checks ride on the same walk)."""
     seen: set[str] = set()
     queue: deque[str] = deque()
     problems: list[str] = []
@@ -82,7 +89,7 @@ async def crawl(u: ChatUser, starts: list[str]) -> tuple[list[str], int, set[str
     def enqueue(outcome: Outcome) -> None:
         for reply in outcome.replies:
             for b in reply.all_buttons():
-                if b.data and b.data not in seen and b.data not in NOT_PRESSED:
+                if b.data and b.data not in seen and b.data not in not_pressed:
                     seen.add(b.data)
                     queue.append(b.data)
             if reply.keyboard is not None:
@@ -95,15 +102,19 @@ async def crawl(u: ChatUser, starts: list[str]) -> tuple[list[str], int, set[str
 
     for start in starts:
         outcome = await u.text(start)
+        if observe is not None:
+            observe(start, outcome)
         problems += problems_of(start, outcome)
         enqueue(outcome)
-    while queue and presses < MAX_PRESSES:
+    while queue and presses < limit:
         data = queue.popleft()
         presses += 1
         if data.startswith("text:"):
             outcome = await u.text(data[5:])
         else:
             outcome = await u.press_data(data)
+        if observe is not None:
+            observe(data, outcome)
         problems += problems_of(data, outcome)
         enqueue(outcome)
     return problems, presses, seen

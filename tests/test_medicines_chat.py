@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.runtime import Runtime
+from handlers.resident import medicines_remind as remind
 from tests.conftest import Clock
 from tests.harness import ChatUser
 
@@ -150,7 +151,7 @@ async def test_change_dose_is_worded_as_the_doctor_said(rt: Runtime, user: ChatU
     assert "out of date" in user.texts()
 
 
-async def test_stopping_cancels_its_reminders_at_once_and_says_how_many(
+async def test_stopping_cancels_its_reminders_at_once_and_says_which(
     rt: Runtime, user: ChatUser, clock: Clock
 ) -> None:
     rid = await rid_of(rt, user)
@@ -161,30 +162,61 @@ async def test_stopping_cancels_its_reminders_at_once_and_says_how_many(
     assert len(pending) == 2
     await user.press("1. Amlodipine")
     await user.press("Stop this medicine")
+    assert "You will get no more reminders for it" in user.texts()
     await user.press("Yes, stop it")
-    assert "2 planned reminders were cancelled" in user.texts()
-    assert await dose_rows(rt, rid) == []
-    assert len(await dose_rows(rt, rid, "cancelled")) == 2
+    cancelled = await dose_rows(rt, rid, "cancelled")
+    assert len(cancelled) == 2 and await dose_rows(rt, rid) == []
+    # Both rows were at 08:00 (today and tomorrow): one time, two reminders.
+    assert {r.due_at.astimezone(rt.settings.tz).strftime("%H:%M") for r in cancelled} == {"08:00"}
+    assert "Its reminders at 08:00 were cancelled." in user.texts()
+    assert "go on" not in user.texts()
     assert await rt.stores.medicines.entries(rid) == []
     stopped = (await rt.stores.medicines.entries(rid, active_only=False))[0]
     assert not stopped.active and stopped.stopped_at == int(clock().timestamp())
 
 
-async def test_stopping_one_of_two_keeps_the_shared_reminder(rt: Runtime, user: ChatUser) -> None:
+async def test_stopping_one_of_two_keeps_the_shared_reminder_and_says_so(
+    rt: Runtime, user: ChatUser
+) -> None:
+    """Finding: "its reminders stop at once", then "0 planned reminders were cancelled" when
+    another medicine shares the time. The reply now says what the rows hold: the 08:00
+    reminder stays for Metformin, without Amlodipine; the 18:00 one (Amlodipine's alone) is
+    cancelled."""
     rid = await rid_of(rt, user)
-    await add_amlodipine(user)
+    await user.text("💊 My medicines")
+    await user.press("Amlodipine")
+    await user.press("1 tablet")
+    await user.press("Morning and evening")
+    await user.press("After meals")
+    await user.press("Save")
     await user.press("Add a medicine")
     await user.press("Metformin")
     await user.press("1 tablet")
     await user.press("🌅 Morning")
     await user.press("After meals")
     await user.press("Save")
+    before = {r.dedupe_key for r in await dose_rows(rt, rid)}
     await user.press("1. Amlodipine")
     await user.press("Stop this medicine")
     await user.press("Yes, stop it")
-    assert "0 planned reminders were cancelled" in user.texts()
-    assert "other medicines go on" in user.texts()
-    assert len(await dose_rows(rt, rid)) == 1
+    text = user.texts()
+    assert "cancelled." in text and "0 planned" not in text
+    cancelled = await dose_rows(rt, rid, "cancelled")
+    pending = await dose_rows(rt, rid)
+    assert {r.dedupe_key for r in cancelled} | {r.dedupe_key for r in pending} == before
+    local = {r.due_at.astimezone(rt.settings.tz).strftime("%H:%M") for r in cancelled}
+    assert local == {"18:00"} and "Its reminders at 18:00 were cancelled." in text
+    assert {r.due_at.astimezone(rt.settings.tz).strftime("%H:%M") for r in pending} == {"08:00"}
+    assert (
+        "Amlodipine besylate tablets was taken off the reminders at 08:00; they go on for "
+        "Metformin hydrochloride tablets." in text
+    ), text
+    # The kept reminder, when sent, lists only what is still taken then.
+    [row] = pending
+    resident = await rt.stores.residents.get(rid)
+    assert resident is not None
+    [reply] = await remind.render_dose(rt, rt.catalogs.get("en"), resident, row)
+    assert "Metformin" in reply.text and "Amlodipine" not in reply.text
 
 
 async def test_card_image_week_chart_and_data_rights(rt: Runtime, user: ChatUser) -> None:

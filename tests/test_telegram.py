@@ -431,6 +431,49 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+# How long to wait for a real process to do something. A wait for an event, not a timed
+# assertion: it only bounds a hang, so it is generous enough that a loaded machine (the bot
+# process starting Python, PTB and the migrations on 2 shared cores) cannot fail it.
+PROCESS_WAIT = 240.0
+
+
+async def finish(
+    proc: asyncio.subprocess.Process, terminate: bool = True, limit: float = PROCESS_WAIT
+) -> bytes:
+    """Stop the process (SIGTERM unless it is to exit by itself, then SIGKILL if it has not
+    exited within `limit`) and return its stderr: after a failed wait too, so no bot process
+    outlives its test."""
+    if terminate and proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), limit)
+    except BaseException:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        raise
+    return stderr
+
+
+async def test_a_process_that_ignores_sigterm_is_killed() -> None:
+    """The clean-up the process tests rely on: a hung process does not outlive the test."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert (await proc.stdout.readline()).strip() == b"ready"  # SIGTERM is ignored from here
+    with pytest.raises(TimeoutError):
+        await finish(proc, limit=0.5)
+    assert proc.returncode == -signal.SIGKILL
+
+
 async def test_doorstep_run_against_a_fake_bot_api_server(tmp_path: Path) -> None:
     """The real CLI, PTB's httpx transport and long polling, over HTTP to the fake."""
     api = FakeBotAPI("123:ABC", poll_wait=0.2)
@@ -449,17 +492,19 @@ async def test_doorstep_run_against_a_fake_bot_api_server(tmp_path: Path) -> Non
             zh = FakeUser(api, 7001, "张", "zh-hans")
             en = FakeUser(api, 7002, "Kim", "en-US")
             api.enqueue(zh.text("/start"), en.text("/start"))
-            await wait_for(lambda: api.replies(7001) and api.replies(7002), limit=60)
+            await wait_for(lambda: api.replies(7001) and api.replies(7002), PROCESS_WAIT)
             api.enqueue(zh.press("中文"), en.press("English"))
-            await wait_for(lambda: len(api.replies(7001)) >= 2 and len(api.replies(7002)) >= 2)
+            await wait_for(
+                lambda: len(api.replies(7001)) >= 2 and len(api.replies(7002)) >= 2, PROCESS_WAIT
+            )
             api.enqueue(zh.press("✅"), en.press("✅"))
-            await wait_for(lambda: len(api.replies(7001)) >= 3 and len(api.replies(7002)) >= 3)
+            await wait_for(
+                lambda: len(api.replies(7001)) >= 3 and len(api.replies(7002)) >= 3, PROCESS_WAIT
+            )
             api.enqueue(zh.text("/mydata"))
-            await wait_for(lambda: api.calls_to("sendDocument", 7001))
+            await wait_for(lambda: api.calls_to("sendDocument", 7001), PROCESS_WAIT)
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+            stderr = await finish(proc)
     assert proc.returncode == 0, stderr.decode()
     assert "隐私说明" in api.texts(7001)[1] and "设置完成" in api.texts(7001)[2]
     assert "Privacy notice" in api.texts(7002)[1] and "You're all set" in api.texts(7002)[2]
@@ -482,7 +527,7 @@ async def test_doorstep_run_without_a_token_exits_2(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    stderr = await finish(proc, terminate=False)  # it exits by itself; SIGKILL if it hangs
     text = stderr.decode().strip()
     assert proc.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in text and len(text.splitlines()) == 1

@@ -122,6 +122,16 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Stopped:
+    """What stopping a medicine did to the stored reminders (moments, unix seconds), read
+    back in the stop's own transaction: the reply says this, not what stopping meant to do."""
+
+    cancelled: tuple[int, ...]  # its reminders cancelled (no other medicine due then)
+    kept: tuple[int, ...]  # its moments whose reminders stay, for other medicines due then
+    left: tuple[int, ...]  # every moment still reminded (other medicines), soonest first
+
+
+@dataclass(frozen=True, slots=True)
 class NewEntry:
     """A medicine to add, as the resident entered it."""
 

@@ -37,6 +37,7 @@ from bot.domain.medicines import (
     DoseStatus,
     Entry,
     NewEntry,
+    Stopped,
     dose_status,
     parse_hhmm,
 )
@@ -245,16 +246,32 @@ class MedicineService:
     async def set_dose(self, resident_id: int, entry_id: int, amount: str, unit: str) -> bool:
         return await self.store.set_dose(resident_id, entry_id, amount, unit)
 
-    async def stop(self, resident_id: int, entry_id: int) -> int | None:
+    async def stop(self, resident_id: int, entry_id: int) -> Stopped | None:
         """Stop a medicine now: its pending reminders are cancelled at once, except those of
-        moments another active medicine shares. The reminders cancelled (None: not active)."""
-        others = [e for e in await self.store.entries(resident_id) if e.id != entry_id]
+        moments another active medicine shares (they go on, composed without it when sent).
+        What the stop did, read back from the rows (None: it was not active)."""
+        entries = await self.store.entries(resident_id)
+        stopping = next((e for e in entries if e.id == entry_id), None)
+        others = [e for e in entries if e.id != entry_id]
         keys = [
             key
             for key, at in await self.store.pending_reminders(resident_id)
             if not any(self._expected(e, at) for e in others)
         ]
-        return await self.store.stop(resident_id, entry_id, self.now_ts(), keys)
+        done = await self.store.stop(resident_id, entry_id, self.now_ts(), keys)
+        if done is None or stopping is None:
+            return None
+        cancelled, pending = done
+        left = sorted({at for _, at in pending})
+        return Stopped(
+            cancelled=tuple(sorted(set(cancelled))),
+            kept=tuple(at for at in left if self._expected(stopping, at)),
+            left=tuple(left),
+        )
+
+    def expected(self, e: Entry, at: int) -> bool:
+        """Whether a dose of `e` is expected at moment `at` (its dates, times and life)."""
+        return self._expected(e, at)
 
     def _expected(self, e: Entry, at: int) -> bool:
         return at in self.planner().moments_on(e, self.at_local(at).date())

@@ -9,11 +9,24 @@ from datetime import datetime, time
 from bot.domain.medicines import Entry, Meals, Medicine, parse_hhmm
 from bot.i18n import N_, Translator
 
+# The one wording of each meal relation: the add screen's buttons, the list, reminders, the
+# card and the doctor's card all read it from here ("not tied to meals" is a fact the resident
+# entered, never an instruction such as "with or without food").
 MEALS_LABELS: dict[Meals, str] = {
     Meals.BEFORE: N_("before meals"),
     Meals.AFTER: N_("after meals"),
-    Meals.ANY: N_("with or without food"),
+    Meals.ANY: N_("not tied to meals"),
 }
+
+
+def meals_choice(t: Translator, meals: Meals) -> str:
+    """The add screen's button for a meal relation: its label, capitalised ("🍽 After meals";
+    no dish on "Not tied to meals")."""
+    label = t.gettext(MEALS_LABELS[meals])
+    label = label[:1].upper() + label[1:]
+    return label if meals is Meals.ANY else f"🍽 {label}"
+
+
 NO_DOSE_ADVICE = N_(
     "Doorstep never suggests a dose: it keeps the dose your doctor told you, as you entered it."
 )
@@ -60,6 +73,13 @@ def clock(t: Translator, hhmm: str) -> str:
 
 def times_text(t: Translator, times: tuple[str, ...] | list[str]) -> str:
     return t.list([clock(t, x) for x in sorted(times)])
+
+
+def moments_text(t: Translator, moments: tuple[int, ...] | list[int]) -> str:
+    """Moments (unix seconds) as their times of day, each once ("08:00 and 20:00": today's
+    and tomorrow's 08:00 read as one time)."""
+    hhmms = sorted({hhmm(datetime.fromtimestamp(at, t.tz).time()) for at in moments})
+    return times_text(t, hhmms)
 
 
 def moment_text(t: Translator, at: int) -> str:

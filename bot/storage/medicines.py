@@ -27,8 +27,7 @@ from bot.domain.medicines import (
 )
 from bot.domain.outbox import Planned
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, insert_planned
-from bot.storage.outbox import cancel_keys as cancel_keys_in
+from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, KEYS_PER_QUERY, insert_planned
 
 _ENTRY_COLUMNS = (
     "id, resident_id, catalog_id, name, name_en, ingredient, strength, amount, unit, times, "
@@ -36,6 +35,10 @@ _ENTRY_COLUMNS = (
 )
 # The slot a reminder row stands for: its params.at (see the module docstring).
 _ROW_AT = "json_extract(payload, '$.params.at')"
+_PENDING_SQL = (
+    f"SELECT dedupe_key, {_ROW_AT} FROM outbox WHERE resident_id = ? AND kind = ? "
+    "AND status = 'pending'"
+)
 
 
 def _entry(r: Any) -> Entry:
@@ -153,9 +156,10 @@ class MedicineStore:
 
     async def stop(
         self, resident_id: int, entry_id: int, now: int, cancel_keys: Sequence[str]
-    ) -> int | None:
+    ) -> tuple[list[int], list[tuple[str, int]]] | None:
         """Stop a medicine and cancel these pending reminders (those left with no other
-        medicine), together; the reminders cancelled, or None if it was not active."""
+        medicine), together; (the moments of the rows cancelled, (dedupe key, moment) of the
+        resident's reminders still pending after it), or None if it was not active."""
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "UPDATE med_entries SET active = 0, stopped_at = ? "
@@ -164,15 +168,24 @@ class MedicineStore:
             )
             if cur.rowcount == 0:
                 return None
-            return await cancel_keys_in(conn, cancel_keys, now)
+            cancelled: list[int] = []
+            keys = list(cancel_keys)
+            for i in range(0, len(keys), KEYS_PER_QUERY):
+                part = keys[i : i + KEYS_PER_QUERY]
+                async with conn.execute(
+                    "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
+                    f"AND status = 'pending' AND dedupe_key IN ({','.join('?' * len(part))}) "
+                    f"RETURNING {_ROW_AT}",
+                    [now, resident_id, *part],
+                ) as c:
+                    cancelled += [int(r[0]) for r in await c.fetchall()]
+            async with conn.execute(_PENDING_SQL, (resident_id, DOSE_KIND)) as c:
+                left = [(r[0], int(r[1])) for r in await c.fetchall()]
+        return cancelled, left
 
     async def pending_reminders(self, resident_id: int) -> list[tuple[str, int]]:
         """(dedupe key, moment) of the resident's pending medicine reminders."""
-        rows = await self.db.fetchall(
-            f"SELECT dedupe_key, {_ROW_AT} FROM outbox WHERE resident_id = ? AND kind = ? "
-            "AND status = 'pending'",
-            (resident_id, DOSE_KIND),
-        )
+        rows = await self.db.fetchall(_PENDING_SQL, (resident_id, DOSE_KIND))
         return [(r[0], int(r[1])) for r in rows]
 
     # -- planning -------------------------------------------------------------------------

@@ -58,11 +58,15 @@ INSERT_OR_REVIVE_SQL = _INSERT + (
 # The same, for rows planned by a background job from a read made earlier: a resident deleted
 # (/delete) between that read and this write gets no row, instead of a foreign-key error that
 # would fail the whole page and the job with it. ?1 is the row's resident_id.
-INSERT_OR_REVIVE_LIVE_SQL = (
+_INSERT_LIVE = (
     "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, dedupe_key, "
     "group_key, created_at, updated_at) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? "
     "WHERE EXISTS (SELECT 1 FROM residents WHERE id = ?1) "
-) + INSERT_OR_REVIVE_SQL[len(_INSERT) :]
+)
+INSERT_OR_REVIVE_LIVE_SQL = _INSERT_LIVE + INSERT_OR_REVIVE_SQL[len(_INSERT) :]
+# INSERT_SQL with the same guard: every planner that writes rows from an earlier read (the
+# nightly vaccine, follow-up, adult-vaccine and weekly-summary jobs through `plan`) uses it.
+INSERT_LIVE_SQL = _INSERT_LIVE + INSERT_SQL[len(_INSERT) :]
 _TAKEN_SQL = "SELECT dedupe_key FROM outbox WHERE status != 'cancelled' AND dedupe_key IN ({})"
 LIVE = ("pending", "sending", "sent")
 # SQLite allows 32766 bound variables; stay far below so the IN (...) lists are cheap to build.
@@ -157,7 +161,8 @@ class OutboxStore:
         return await pending_rows(self.db.reader, dedupe_keys, LIVE)
 
     async def plan(self, rows: Iterable[Planned], now: datetime, batch: int = 5000) -> int:
-        """Insert planned rows, ignoring ones whose dedupe key exists; return rows added."""
+        """Insert planned rows, ignoring ones whose dedupe key exists and ones for residents
+        deleted (/delete) since the caller read them; return rows added."""
         now_ts = _ts(now)
         added = 0
         chunk: list[tuple[Any, ...]] = []
@@ -165,7 +170,7 @@ class OutboxStore:
         async def flush() -> int:
             async with self.db.write() as conn:
                 before = conn.total_changes
-                await conn.executemany(INSERT_SQL, chunk)
+                await conn.executemany(INSERT_LIVE_SQL, chunk)
                 return conn.total_changes - before
 
         for p in rows:

@@ -48,6 +48,17 @@ _HISTORY_UPSERT = (
 )
 
 
+async def _existing(conn: Any, resident_ids: set[int]) -> set[int]:
+    """Which of these residents still exist (at most KEYS_PER_QUERY ids)."""
+    if not resident_ids:
+        return set()
+    ids = list(resident_ids)
+    async with conn.execute(
+        f"SELECT id FROM residents WHERE id IN ({','.join('?' * len(ids))})", ids
+    ) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
 class TipStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -160,7 +171,14 @@ class TipStore:
             for i in range(0, len(items), KEYS_PER_QUERY):
                 part = items[i : i + KEYS_PER_QUERY]
                 taken = await taken_keys(conn, [it.row.dedupe_key for it in part])
-                fresh = [it for it in part if it.row.dedupe_key not in taken]
+                # A resident deleted (/delete) since the planner read the page gets nothing:
+                # their row and tip count would fail the page with a foreign-key error.
+                live = await _existing(conn, {it.row.resident_id for it in part})
+                fresh = [
+                    it
+                    for it in part
+                    if it.row.dedupe_key not in taken and it.row.resident_id in live
+                ]
                 if not fresh:
                     continue
                 await conn.executemany(

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
 from bot.storage.db import Database
-from bot.storage.outbox import INSERT_SQL
+from bot.storage.outbox import INSERT_LIVE_SQL
 from bot.storage.times import from_unix
 
 
@@ -282,14 +282,15 @@ class VaccineStore:
 
     async def insert_outbox(self, values: Sequence[Sequence[Any]]) -> int:
         """Insert reminder rows given as `outbox.row_values` tuples, ignoring existing dedupe
-        keys, in one transaction; the rows added. The daily job builds those tuples straight
+        keys and residents deleted since the job read them (/delete meanwhile), in one
+        transaction; the rows added. The daily job builds those tuples straight
         from per-cohort templates: a `Planned` and a JSON encoding per row cost more than the
         insert itself."""
         if not values:
             return 0
         async with self.db.write() as conn:
             before = conn.total_changes
-            await conn.executemany(INSERT_SQL, values)
+            await conn.executemany(INSERT_LIVE_SQL, values)
             return conn.total_changes - before
 
     async def revive_cancelled(

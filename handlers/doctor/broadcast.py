@@ -117,8 +117,13 @@ async def _audience_text(ctx: Ctx, doctor: Doctor, d: Composing) -> tuple[str, i
         label=label, n=ctx.t.number(len(recipients))
     )
     if unreachable:
-        text += " " + ctx._("({n} blocked the bot and will be counted as unreachable)").format(
-            n=ctx.t.number(unreachable)
+        text = ctx.t.sentences(
+            [
+                text,
+                ctx._("({n} blocked the bot and will be counted as unreachable)").format(
+                    n=ctx.t.number(unreachable)
+                ),
+            ]
         )
     return text, len(recipients)
 

@@ -178,7 +178,7 @@ def report_reply(t: Translator, b: Broadcast) -> Reply:
         id=b.id, summary=summary(t, b, Progress())
     )
     if b.not_sent:
-        text += " " + t.gettext("{n} not sent.").format(n=t.number(b.not_sent))
+        text = t.sentences([text, t.gettext("{n} not sent.").format(n=t.number(b.not_sent))])
     return Reply(text=text, buttons=((Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),),))
 
 

@@ -300,10 +300,15 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
         if approve
         else ctx._("❌ The request of {name} was declined.")
     ).format(name=requester(ctx, req))
-    note += " " + promises.told(
-        ctx.t,
-        done.notices,
-        ctx._("No message to them could be planned: please call them."),
+    note = ctx.t.sentences(
+        [
+            note,
+            promises.told(
+                ctx.t,
+                done.notices,
+                ctx._("No message to them could be planned: please call them."),
+            ),
+        ]
     )
     remaining = await service.pending(doctor)
     if remaining:
@@ -361,10 +366,13 @@ async def render_signing(
         ).format(doctor=name or t.gettext("your family doctor"))
     else:
         reason = DECLINE_REASONS.get(str(row.params.get("reason", "")))
-        text = t.gettext("Your signing request was declined.")
-        if reason:
-            text += " " + t.gettext(reason)
-        text += " " + t.gettext('You can ask again from "My family doctor".')
+        text = t.sentences(
+            [
+                t.gettext("Your signing request was declined."),
+                t.gettext(reason) if reason else "",
+                t.gettext('You can ask again from "My family doctor".'),
+            ]
+        )
     return [Reply(text=text)]
 
 

@@ -203,7 +203,7 @@ def _request_line(ctx: Ctx, req: SigningRequest | None, team: Team) -> str:
             # A reason key, shown in today's language; older rows hold the text itself.
             label = DECLINE_REASONS.get(req.reason)
             reason = ctx._(label) if label else req.reason
-            text += " " + ctx._("Reason: {reason}").format(reason=reason)
+            text = ctx.t.sentences([text, ctx._("Reason: {reason}").format(reason=reason)])
         return text
     return ctx._("You are not signed with a family doctor yet.")
 

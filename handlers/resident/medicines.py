@@ -12,7 +12,7 @@ from typing import ClassVar
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Attachment, Button
-from bot.domain.medicines import DoseStatus, Entry
+from bot.domain.medicines import DoseStatus, Entry, Stopped
 from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.services import medicines_view as view
@@ -285,7 +285,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "stop":
         entry = await _mine(ctx, data.int_part(1))
         ctx.confirm(
-            ctx._("Stop {name}? Its reminders stop at once.").format(
+            ctx._("Stop {name}? You will get no more reminders for it.").format(
                 name=view.entry_name(ctx.t, entry)
             ),
             cb("medicines", "stopok", entry.id),
@@ -295,20 +295,53 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     else:
         entry = await _mine(ctx, data.int_part(1))
-        cancelled = await svc.stop(ctx.user.id, entry.id)
-        if cancelled is None:
+        stopped = await svc.stop(ctx.user.id, entry.id)
+        if stopped is None:
             raise StaleButton("stopped meanwhile")
         ctx.notice(ctx._("Stopped."))
-        note = ctx._("⏹ Stopped: {name}.").format(name=view.entry_name(ctx.t, entry))
-        note += " " + ctx.ngettext(
-            "{n} planned reminder was cancelled.",
-            "{n} planned reminders were cancelled.",
-            cancelled,
-        ).format(n=cancelled)
-        left = await svc.upcoming_reminders(ctx.user.id)
-        if left:
-            note += " " + ctx._("Reminders for your other medicines go on.")
-        await show_list(ctx, prefix=note)
+        await show_list(ctx, prefix=await stopped_text(ctx, entry, stopped))
+
+
+async def stopped_text(ctx: Ctx, entry: Entry, stopped: Stopped) -> str:
+    """What stopping did, from the rows it read back: its reminders cancelled, the shared
+    times that go on for other medicines (named), and the times still reminded."""
+    t, svc = ctx.t, ctx.services.medicines
+    name = view.entry_name(t, entry)
+    parts = [t.gettext("⏹ Stopped: {name}.").format(name=name)]
+    if stopped.cancelled:
+        times = view.moments_text(t, stopped.cancelled)
+        parts.append(
+            t.ngettext(
+                "Its reminder at {times} was cancelled.",
+                "Its reminders at {times} were cancelled.",
+                len(stopped.cancelled),
+            ).format(times=times)
+        )
+    if stopped.kept:
+        others = [
+            e
+            for e in await svc.entries(ctx.user.id)
+            if any(svc.expected(e, at) for at in stopped.kept)
+        ]
+        parts.append(
+            t.gettext(
+                "{name} was taken off the reminders at {times}; they go on for {others}."
+            ).format(
+                name=name,
+                times=view.moments_text(t, stopped.kept),
+                others=t.list([view.entry_name(t, e) for e in others]),
+            )
+        )
+    if not stopped.cancelled and not stopped.kept:
+        parts.append(t.gettext("No reminder was planned for it."))
+    elsewhere = [at for at in stopped.left if at not in stopped.kept]
+    if elsewhere:
+        parts.append(
+            t.gettext("Reminders for your other medicines go on at {times}.").format(
+                times=view.moments_text(t, elsewhere)
+            )
+        )
+    return t.sentences(parts)
 
 
 def register(r: Registry) -> None:

@@ -236,8 +236,13 @@ async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
         ctx._("When: {times}, {meals}").format(
             times=view.times_text(ctx.t, list(e.times)), meals=ctx._(view.MEALS_LABELS[e.meals])
         ),
-        ctx._("From {start}").format(start=ctx.t.date(start))
-        + (" " + ctx._("until {date}").format(date=ctx.t.date(e.end_on)) if e.end_on else ""),
+        (
+            ctx._("From {start} until {end}").format(
+                start=ctx.t.date(start), end=ctx.t.date(e.end_on)
+            )
+            if e.end_on
+            else ctx._("From {start}").format(start=ctx.t.date(start))
+        ),
     ]
     warn = await same_warning(ctx, e.ingredient)
     if warn:

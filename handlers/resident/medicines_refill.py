@@ -360,10 +360,13 @@ async def render_refill(
         return replies
     if r.status is RefillStatus.DECLINED:
         label = DECLINE_REASONS.get(r.reason)
-        text = t.gettext("Your refill request ({names}) was declined.").format(names=names)
-        if label:
-            text += " " + t.gettext(label)
-        text += " " + t.gettext("Please keep taking your medicines as your doctor told you.")
+        text = t.sentences(
+            [
+                t.gettext("Your refill request ({names}) was declined.").format(names=names),
+                t.gettext(label) if label else "",
+                t.gettext("Please keep taking your medicines as your doctor told you."),
+            ]
+        )
         return [notification(t, resident.elder_mode, text, (home_row,))]
     text = t.gettext(
         "🏥 Your family doctor asks you to come in before your next refill ({names}). "

@@ -35,7 +35,7 @@ def _dose_lines(t: Translator, doses: Sequence[SlotDose]) -> list[str]:
         + view.entry_name(t, d.entry)
         + " — "
         + view.dose_text(t, d.entry.amount, d.entry.unit)
-        + ", "
+        + " · "  # as on the list (`view.entry_line`): no ASCII comma in Chinese text
         + t.gettext(view.MEALS_LABELS[d.entry.meals])
         for d in doses
     ]
@@ -68,10 +68,13 @@ async def render_dose(
         head = t.gettext("💊 A gentle reminder: have you taken your {time} medicines?").format(
             time=when
         )
-        tail = (
-            t.gettext("If you have, tap ✅ Taken. If you are not sure, do not take them again.")
-            + " "
-            + t.gettext(view.NO_DOUBLE)
+        tail = t.sentences(
+            [
+                t.gettext(
+                    "If you have, tap ✅ Taken. If you are not sure, do not take them again."
+                ),
+                t.gettext(view.NO_DOUBLE),
+            ]
         )
     text = "\n".join([head, *_dose_lines(t, open_doses), tail])
     return [notification(t, resident.elder_mode, text, answer_rows(t, row.id))]
@@ -101,12 +104,15 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             if DoseStatus.MISSED in statuses:
                 # Too late to remind again: the next dose may be near.
                 ctx.say(
-                    ctx._(
-                        "It is more than 3 hours past {time}, so I will not remind you again "
-                        "for these. If you took them, tap ✅ Taken."
-                    ).format(time=when)
-                    + " "
-                    + ctx._(view.NO_DOUBLE),
+                    ctx.t.sentences(
+                        [
+                            ctx._(
+                                "It is more than 3 hours past {time}, so I will not remind "
+                                "you again for these. If you took them, tap ✅ Taken."
+                            ).format(time=when),
+                            ctx._(view.NO_DOUBLE),
+                        ]
+                    ),
                     list(answer_rows(ctx.t, row.id)[0][::2]),
                     cols=2,
                     home=True,
@@ -137,14 +143,14 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         )
     else:
         ctx.notice(ctx._("Noted."))
-        text = (
-            ctx._("✖ Recorded as skipped ({time}): {names}.").format(
-                time=when, names=_names(ctx, mine)
-            )
-            + " "
-            + ctx._(view.NO_DOUBLE)
-            + " "
-            + ctx._("If you skip often, please tell your family doctor.")
+        text = ctx.t.sentences(
+            [
+                ctx._("✖ Recorded as skipped ({time}): {names}.").format(
+                    time=when, names=_names(ctx, mine)
+                ),
+                ctx._(view.NO_DOUBLE),
+                ctx._("If you skip often, please tell your family doctor."),
+            ]
         )
     ctx.say(text, [Button(ctx._("💊 My medicines"), cb("medicines", "list"))], home=True)
 

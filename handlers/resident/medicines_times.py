@@ -9,7 +9,7 @@ from typing import Any
 from bot.callbacks import StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
-from bot.domain.medicines import MAX_TIMES_PER_DAY, SLOT_TIMES, Slot, parse_hhmm
+from bot.domain.medicines import MAX_TIMES_PER_DAY, SLOT_TIMES, Meals, Slot, parse_hhmm
 from bot.services import medicines_view as view
 from handlers.resident import medicines_draft as drafts
 
@@ -161,11 +161,7 @@ async def preset(ctx: Ctx, draft: dict[str, Any], key: str) -> None:
 async def ask_meals(ctx: Ctx, draft: dict[str, Any]) -> None:
     ctx.say(
         ctx._("Before or after meals, as your doctor told you?"),
-        [
-            Button(ctx._("🍽 Before meals"), cb("addmed", "meal", "before")),
-            Button(ctx._("🍽 After meals"), cb("addmed", "meal", "after")),
-            Button(ctx._("Not tied to meals"), cb("addmed", "meal", "any")),
-        ],
+        [Button(view.meals_choice(ctx.t, m), cb("addmed", "meal", str(m))) for m in Meals],
         cols=2,
         back=cb("addmed", "back", "when"),
         edit=True,
