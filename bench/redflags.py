@@ -1,11 +1,18 @@
-"""Emergency-sign matcher on a labelled set (bench/data/redflags.yaml).
+"""Emergency-sign matcher on two labelled sets.
 
     python bench/redflags.py
 
-Recall: every emergency phrase must raise its own sign (target 100 %). False alarms: benign
-near-misses that raise any sign (target at most 5 %). The baseline, in the same run, is plain
-substring search for the signs' titles and a handful of obvious keywords, to show what the
-colloquial forms, typos and negations cost a naive check. Prints misses, then one JSON line.
+`bench/data/redflags.yaml` is the tuning set: the patterns in content/redflags/signs.yaml were
+written and corrected against it, so its figures show only that the patterns fit it.
+`bench/data/redflags_heldout.yaml` is the independent set, written without reading the
+patterns (its header says how); its figures are the ones that say how the matcher does on
+text it was not fitted to. Once a held-out miss has been fixed in signs.yaml that phrase is no
+longer unseen: the README records the held-out figures before and after the fix.
+
+Recall: every emergency phrase must raise a sign (target 100 %); `right_sign` is the share
+that raise the labelled one. False alarms: benign near-misses that raise any sign (target at
+most 5 %). The baseline, in the same run, is plain substring search for the signs' titles and
+a handful of obvious keywords. Prints misses per set, then one JSON line.
 """
 
 from __future__ import annotations
@@ -48,9 +55,8 @@ def naive(text: str) -> set[str]:
     return {sign for sign, words in NAIVE.items() if any(w in low for w in words)}
 
 
-def main() -> int:
-    data = yaml.safe_load((ROOT / "bench/data/redflags.yaml").read_text(encoding="utf-8"))
-    signs = load_signs(ROOT / "content")
+def measure(name: str, signs: object) -> dict[str, object]:
+    data = yaml.safe_load((ROOT / "bench/data" / name).read_text(encoding="utf-8"))
     emergencies = [(sign, text) for sign, texts in data["emergency"].items() for text in texts]
     benign = list(data["benign"])
     missed, wrong_sign, alarms = [], [], []
@@ -70,26 +76,37 @@ def main() -> int:
         base_alarm += bool(naive(text))
     elapsed = time.perf_counter() - started
     for sign, text in missed:
-        print(f"MISSED   {sign:12} {text}")
+        print(f"{name}: MISSED   {sign:12} {text}")
     for sign, text, ids in wrong_sign:
-        print(f"WRONG    {sign:12} {text} -> {ids}")
+        print(f"{name}: WRONG    {sign:12} {text} -> {ids}")
     for text, ids in alarms:
-        print(f"ALARM    {text} -> {ids}")
+        print(f"{name}: ALARM    {text} -> {ids}")
     n, m = len(emergencies), len(benign)
-    recall = (n - len(missed)) / n
-    sign_right = (n - len(missed) - len(wrong_sign)) / n
-    false_alarms = len(alarms) / m
-    result = {
-        "bench": "redflags",
+    return {
         "emergency_phrases": n,
         "benign_phrases": m,
-        "recall": round(recall, 4),
-        "right_sign": round(sign_right, 4),
-        "false_alarm_rate": round(false_alarms, 4),
+        "recall": round((n - len(missed)) / n, 4),
+        "right_sign": round((n - len(missed) - len(wrong_sign)) / n, 4),
+        "false_alarm_rate": round(len(alarms) / m, 4),
         "baseline_recall": round(base_hit / n, 4),
         "baseline_false_alarm_rate": round(base_alarm / m, 4),
         "ms_per_text": round(elapsed * 1000 / (n + m), 3),
-        "targets_met": recall == 1.0 and false_alarms <= 0.05,
+    }
+
+
+def met(figures: dict[str, object]) -> bool:
+    return figures["recall"] == 1.0 and float(figures["false_alarm_rate"]) <= 0.05  # type: ignore[arg-type]
+
+
+def main() -> int:
+    signs = load_signs(ROOT / "content")
+    tuning = measure("redflags.yaml", signs)
+    heldout = measure("redflags_heldout.yaml", signs)
+    result = {
+        "bench": "redflags",
+        "tuning": tuning,
+        "heldout": heldout,
+        "targets_met": met(tuning) and met(heldout),
     }
     print(json.dumps(result))
     return 0 if result["targets_met"] else 1
