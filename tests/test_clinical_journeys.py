@@ -178,7 +178,9 @@ async def test_at_night_the_centre_is_closed_so_the_emergency_department(
     clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
     await user.text("/bp 185/100")
     text = user.texts()
-    assert "(closed now)" in text and "to see a doctor today, go to the emergency department" in text
+    assert (
+        "(closed now)" in text and "to see a doctor today, go to the emergency department" in text
+    )
     clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # 10:00, open
     await user.text("/bp 185/100")
     assert "(open now)" in user.texts() and "emergency department" not in user.texts()

@@ -60,11 +60,18 @@ def content():  # type: ignore[no-untyped-def]
     return load_content(CONTENT)
 
 
+def _decide(content, row: dict[str, str], person: Person):  # type: ignore[no-untyped-def]
+    """A value inside the entry range by its band; beyond it, by the rules' word on it."""
+    values = {row["quantity"]: Decimal(row["value"])}
+    beyond = engine.outside(content, row["measure"], values)
+    if beyond is not None:
+        return beyond
+    return engine.decide(content, row["measure"], values, row["setting"], person)
+
+
 @pytest.mark.parametrize(("row", "person"), CASES)
 def test_boundary_table(content, row: dict[str, str], person: Person) -> None:  # type: ignore[no-untyped-def]
-    decision = engine.decide(
-        content, row["measure"], {row["quantity"]: Decimal(row["value"])}, row["setting"], person
-    )
+    decision = _decide(content, row, person)
     assert (decision.action, decision.direction) == (
         Action(row["action"]),
         Direction(row["direction"]),
@@ -75,15 +82,12 @@ def test_every_rule_is_in_the_boundary_table(content) -> None:  # type: ignore[n
     """Each rule of the content is hit by at least one row, at both of its edges."""
     hit: dict[str, set[Decimal]] = {}
     for row, person in ((r, p) for r in _rows() for p in _people(r)):
-        d = engine.decide(
-            content,
-            row["measure"],
-            {row["quantity"]: Decimal(row["value"])},
-            row["setting"],
-            person,
-        )
+        d = _decide(content, row, person)
         hit.setdefault(d.rule_ids[0], set()).add(Decimal(row["value"]))
     for m in content.measures.values():
+        for special in m.specials:
+            if special.kind in ("below", "above"):
+                assert special.id in hit, f"{special.id} has no row in the boundary table"
         for rule in m.rules:
             assert rule.id in hit, f"{rule.id} has no row in the boundary table"
             assert rule.low in hit[rule.id] and rule.high in hit[rule.id], (

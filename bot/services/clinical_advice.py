@@ -151,6 +151,8 @@ def advice_text(gettext: Callable[[str], str], content: ClinicalContent, advice_
         return text
     rule = next(r for m in content.measures.values() for r in m.rules if r.id == rule_id)
     return text.format(low=rule.low, high=rule.high)
+
+
 # The guideline's first aid for a low sugar states its own recheck (15 minutes, repeat while
 # still low): allowed only in an urgent reply, which has no other recheck line.
 FIRST_AID = frozenset({"gl.low.treat"})

@@ -33,7 +33,7 @@ HEADLINE = {
 CENTRE_OPEN = N_("📞 {centre} (open now): {phone}")
 CENTRE_CLOSED = N_("📞 {centre} (closed now): {phone}")
 CLOSED_TODAY = N_(
-    "The health centre is closed now: to see a doctor today, go to the emergency department "
+    "The health centre is closed: to see a doctor today, go to the emergency department "
     "(急诊) of the nearest hospital."
 )
 # The one recheck statement of a RECHECK reply (the due date is the stored follow-up plan's).

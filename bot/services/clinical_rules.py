@@ -34,6 +34,8 @@ from bot.domain.clinical import (
 from bot.services.clinical_advice import ADVICE, FIRST_AID, SIGNS
 
 SPECIAL_KINDS = ("display", "below", "above", "event")
+
+
 # Words that state how urgent something is, where to go or when to recheck: in a reading's
 # reply these come from the one decided action only (bot/services/clinical_reply.py), never
 # from an advice text (issue 15 audit, findings 1 and 3).
