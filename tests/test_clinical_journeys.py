@@ -165,7 +165,7 @@ async def test_fast_pulse_with_diabetes_needs_a_doctor_today(user: ChatUser) -> 
     await user.text("/bp 128/78 112")
     assert "pulse is above 100 at rest" in user.texts()
     assert "with diabetes, a fast pulse needs a doctor" in user.texts()
-    assert "pulse 112: please see a doctor today" in user.texts()
+    assert "pulse 112/min (128/78 mmHg): please see a doctor today" in user.texts()
     [r] = await readings(user)
     assert (r.pulse, r.action) == (112, "come_today")
 

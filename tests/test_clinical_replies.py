@@ -22,7 +22,7 @@ from bot.domain.clinical import SEVERITY, Action, Decision, Direction, Person, e
 from bot.runtime import Runtime
 from bot.services import clinical_engine as engine
 from bot.services.clinical import ClinicalRules
-from bot.services.clinical_reply import Centre, beyond_lines, reading_lines
+from bot.services.clinical_reply import Centre, beyond_lines, event_lines, reading_lines
 from bot.services.clinical_rules import ClinicalContent
 from bot.services.readings import BloodPressure, ReadingError, check_bp, check_glucose
 from tests.conftest import Clock
@@ -324,3 +324,17 @@ async def test_replies_in_the_chat_state_one_urgency(  # type: ignore[no-untyped
     for typed, action in (("/bp 59/40", Action.COME_TODAY), ("/bp 265/100", Action.CALL_120)):
         await user.text(typed)
         check_reply(lang, user.texts().splitlines(), action)
+
+
+def test_a_side_effect_reply_has_one_recheck_and_the_signs_last(  # type: ignore[no-untyped-def]
+    rules: ClinicalRules, gettexts
+) -> None:
+    d = rules.side_effect()
+    for lang, gt in gettexts.items():
+        for due in (None, "8 Dec 2026"):
+            lines = event_lines(gt, rules.content, d, due, reminded=due is not None)
+            decided = [ln for ln in lines if not is_sign(lang, ln, d.action)]
+            assert not set().union(*(levels_in(lang, ln) for ln in decided)) - {Action.RECHECK}
+            times = [ln for ln in lines if re.search(RECHECK_TIME[lang], ln, re.IGNORECASE)]
+            assert len(times) == (1 if due else 0), lines
+            assert is_sign(lang, lines[-1], d.action), lines

@@ -107,3 +107,24 @@ def beyond_lines(gettext: Gettext, content: ClinicalContent, d: Decision) -> lis
     info, signs = _split(gettext, content, d)
     tail = BEYOND.get(d.action)
     return [*info, *([gettext(tail)] if tail else []), *signs]
+
+
+TELL_DOCTOR = N_("Please tell your family doctor about it.")
+
+
+def event_lines(
+    gettext: Gettext,
+    content: ClinicalContent,
+    d: Decision,
+    recheck_due: str | None,
+    reminded: bool,
+) -> list[str]:
+    """A recorded event (a medicine side effect): its advice, the one recheck line (from the
+    follow-up plan, only when one was planned), and the signs that mean 120 last."""
+    info, signs = _split(gettext, content, d)
+    if recheck_due is not None:
+        line = RECHECK_BY_REMINDED if reminded else RECHECK_BY
+        tail = gettext(line).format(date=recheck_due)
+    else:
+        tail = gettext(TELL_DOCTOR)
+    return [*info, tail, *signs]

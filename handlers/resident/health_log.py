@@ -452,11 +452,11 @@ async def on_save(ctx: Ctx) -> None:
     await _finish(ctx, reading, confirmed=True)
 
 
-def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
+def _value(ctx: Ctx, reading: BloodPressure | Glucose, decided_by: str | None = None) -> str:
     """The value as the resident entered it, shown as every list shows it (one decimal for
-    glucose: 7.0 mmol/L)."""
+    glucose: 7.0 mmol/L; the pulse first when the pulse decided)."""
     if isinstance(reading, BloodPressure):
-        return bp_text(ctx.t, reading.systolic, reading.diastolic, reading.pulse)
+        return bp_text(ctx.t, reading.systolic, reading.diastolic, reading.pulse, decided_by)
     return glucose_text(ctx.t, reading.mmol, reading.display, reading.context)
 
 
@@ -464,8 +464,8 @@ async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) ->
     """The reply, composed by bot/services/clinical_reply.py from the one decided action: its
     headline, the advice, where to go or when to recheck, the signs; then whether a doctor was
     actually told (from the flag row written)."""
-    value = _value(ctx, reading)
     d = logged.decision
+    value = _value(ctx, reading, d.measure)
     buttons = [
         Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("❤️ My health"), HOME),
