@@ -56,6 +56,19 @@ BEYOND = {
 }
 
 
+# Every urgency text above, by id, for `doorstep content report` (the doctor signs these too).
+URGENCY_TEXTS: dict[str, str] = {
+    **{f"headline.{a.value}": m for a, m in HEADLINE.items()},
+    "where.open": CENTRE_OPEN,
+    "where.closed": CENTRE_CLOSED,
+    "where.closed.ed": CLOSED_TODAY,
+    "recheck.by": RECHECK_BY,
+    "recheck.by.reminded": RECHECK_BY_REMINDED,
+    **{f"recheck.stays.{d.value}": m for d, m in RECHECK_STAYS.items()},
+    **{f"beyond.{a.value}": m for a, m in BEYOND.items()},
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Centre:
     """The centre to call, as the directory knows it now."""
@@ -110,6 +123,7 @@ def beyond_lines(gettext: Gettext, content: ClinicalContent, d: Decision) -> lis
 
 
 TELL_DOCTOR = N_("Please tell your family doctor about it.")
+URGENCY_TEXTS["event.tell"] = TELL_DOCTOR
 
 
 def event_lines(
