@@ -172,6 +172,8 @@ def test_meter_displays_and_values_beyond_the_range_get_one_urgency(  # type: ig
         ("blood_pressure", {"systolic": Decimal(261)}),
         ("blood_pressure", {"diastolic": Decimal(29)}),
         ("blood_pressure", {"diastolic": Decimal(161)}),
+        ("pulse", {"pulse": Decimal(29)}),
+        ("pulse", {"pulse": Decimal(221)}),
     ]
     for measure, values in beyond:
         d = engine.outside(content, measure, values)
@@ -257,13 +259,19 @@ def test_glucose_is_monotonic_from_LO_to_HI(rules: ClinicalRules, context: str) 
         assert_monotonic([("LO", lo), *values, ("HI", hi)])
 
 
-def test_pulse_is_monotonic(rules: ClinicalRules) -> None:
+def _judge_pulse(rules: ClinicalRules, pulse: int, person: Person) -> Decision:
+    try:
+        check_bp(120, 80, pulse)
+    except ReadingError as exc:
+        beyond = rules.beyond(exc)
+        assert beyond is not None, pulse
+        return beyond
+    return engine.decide(rules.content, "pulse", {"pulse": Decimal(pulse)}, "rest", person)
+
+
+def test_pulse_is_monotonic_beyond_its_range_too(rules: ClinicalRules) -> None:
     for person in every_person():
-        values = [
-            (p, engine.decide(rules.content, "pulse", {"pulse": Decimal(p)}, "rest", person))
-            for p in range(30, 221)
-        ]
-        assert_monotonic(values)
+        assert_monotonic([(p, _judge_pulse(rules, p, person)) for p in range(10, 251)])
 
 
 def test_typed_glucose_is_judged_by_the_same_engine(rules: ClinicalRules) -> None:
