@@ -49,7 +49,7 @@ async def test_low_glucose_is_treated_first_not_given_the_bp_symptoms(user: Chat
     await user.rt.services.health.set_condition(await rid(user), "diabetes2")
     await glucose(user, "Fasting", "3.2")
     text = user.texts()
-    assert "3.2 mmol/L (fasting) is too low" in text
+    assert "3.2 mmol/L (fasting): please see a doctor today" in text
     assert "take 15–20 g of fast sugar" in text and "Measure again in 15 minutes" in text
     assert "give nothing by mouth and call 120" in text
     assert "chest pain" not in text and "face drooping" not in text
@@ -132,7 +132,7 @@ async def test_very_low_blood_pressure_is_never_praised(user: ChatUser) -> None:
     for value in ("80/50", "60/35"):
         await user.text(f"/bp {value}")
         text = user.texts()
-        assert f"{value} mmHg is too low" in text and "Well done" not in text
+        assert f"{value} mmHg: please see a doctor today" in text and "Well done" not in text
         assert "Call 120 at once if you are confused" in text
     assert [r.action for r in await readings(user)] == ["come_today", "come_today"]
     assert len(await flags(user)) == 2
@@ -153,7 +153,8 @@ async def test_pregnancy_makes_raised_pressure_urgent(user: ChatUser) -> None:
     assert "Pregnancy: pregnant" in user.texts()
     await user.text("/bp 150/100")
     text = user.texts()
-    assert "during pregnancy or breastfeeding needs a doctor today" in text
+    assert "150/100 mmHg: please see a doctor today" in text
+    assert "during pregnancy or breastfeeding must be checked by a doctor" in text
     assert "measure again on another day" not in text
     [r] = await readings(user)
     assert (r.action, r.danger) == ("come_today", True) and len(await flags(user)) == 1
@@ -163,7 +164,8 @@ async def test_fast_pulse_with_diabetes_needs_a_doctor_today(user: ChatUser) -> 
     await user.rt.services.health.set_condition(await rid(user), "diabetes2")
     await user.text("/bp 128/78 112")
     assert "pulse is above 100 at rest" in user.texts()
-    assert "with diabetes, a lasting fast pulse needs a doctor urgently" in user.texts()
+    assert "with diabetes, a fast pulse needs a doctor" in user.texts()
+    assert "pulse 112/min (128/78 mmHg): please see a doctor today" in user.texts()
     [r] = await readings(user)
     assert (r.pulse, r.action) == (112, "come_today")
 
@@ -176,10 +178,12 @@ async def test_at_night_the_centre_is_closed_so_the_emergency_department(
     clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
     await user.text("/bp 185/100")
     text = user.texts()
-    assert "(closed now)" in text and "emergency department (急诊)" in text
+    assert (
+        "(closed now)" in text and "to see a doctor today, go to the emergency department" in text
+    )
     clock.set(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))  # 10:00, open
     await user.text("/bp 185/100")
-    assert "Call Zhujing" in user.texts() and "emergency department" not in user.texts()
+    assert "(open now)" in user.texts() and "emergency department" not in user.texts()
 
 
 async def test_flagged_is_said_only_when_a_doctor_sees_it(

@@ -163,10 +163,9 @@ async def test_danger_reading_gets_the_urgent_message_and_a_flag(user: ChatUser)
     await user.press("Log blood pressure")
     await user.text("185/95")
     text = user.texts()
-    assert "danger sign" in text
-    assert "120" in text
-    # No home and no team: the district's main centre, its phone before the 120 advice.
-    assert "021-1111" in text and text.index("021-1111") < text.index("Call 120")
+    assert "185/95 mmHg: please see a doctor today" in text
+    # No home and no team: the district's main centre; the conditional 120 signs come last.
+    assert "021-1111" in text and text.index("021-1111") < text.index("Call 120 at once if")
     flags = await user.rt.services.health.flags_for([await rid(user)])
     assert len(flags) == 1
     assert flags[0].reading is not None and flags[0].reading.systolic == 185
@@ -179,7 +178,7 @@ async def test_urgent_message_names_the_residents_own_team_centre(user: ChatUser
     await user.press("Log glucose")
     await user.press("Fasting")
     await user.text("17.0")
-    assert "danger sign" in user.texts() and "021-2222" in user.texts()
+    assert "please see a doctor today" in user.texts() and "021-2222" in user.texts()
 
 
 async def test_danger_without_any_directory_still_says_120(user: ChatUser) -> None:
@@ -187,7 +186,7 @@ async def test_danger_without_any_directory_still_says_120(user: ChatUser) -> No
     await user.press("Log glucose")
     await user.press("Fasting")
     await user.text("16.7")
-    assert "danger sign" in user.texts() and "Call 120" in user.texts()
+    assert "please see a doctor today" in user.texts() and "Call 120 at once if" in user.texts()
     assert len(await user.rt.services.health.flags_for([await rid(user)])) == 1
 
 

@@ -89,3 +89,35 @@ def test_the_chart_rings_readings_by_their_stored_mark(rt: Runtime) -> None:
         t,
     )
     assert sorted(chart.rings) == ["off_target", "urgent", "urgent"]
+
+
+async def test_a_pulse_flag_shows_the_pulse_first_in_every_view(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """Audit finding 4: a blood pressure on target with a fast pulse (diabetes: urgent) was
+    flagged, and the doctor's Flags read "🚨 120/80 mmHg ..." as if the pressure were the
+    problem. The measure that decided leads, the same in the reply, Flags, the card and the
+    resident's list (reading_view.bp_text / reading_value)."""
+    await load_district(rt)
+    rid = await signed_resident(rt, "p", name="Fast Pulse", conditions=("diabetes2",))
+    loaded = await rt.stores.residents.load("test", "p")
+    assert loaded is not None
+    await rt.services.residents.consent(loaded[0])
+    resident = make_user("p")
+    await resident.text("/bp 120/80 112")
+    assert "🚨 pulse 112/min (120/80 mmHg): please see a doctor today" in resident.texts()
+    [stored] = await rt.services.health.readings(rid)
+    assert (stored.action, stored.decided_by, stored.pulse) == ("come_today", "pulse", 112)
+    await resident.text("/bp 150/95 80")  # the pressure decides: shown as before
+    shown = "🚨 pulse 112/min (120/80 mmHg) · urgent: see a doctor today"
+
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Flags")
+    flags = doctor.texts()
+    assert shown in flags, flags
+    assert "120/80 mmHg, pulse 112" not in flags
+    await doctor.press("Card 1")
+    card = doctor.texts()
+    assert shown in card and "⚠️ 150/95 mmHg, pulse 80 · above target" in card, card
+    await resident.text("/readings")
+    assert "pulse 112/min (120/80 mmHg) · urgent" in resident.texts()

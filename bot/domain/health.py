@@ -37,6 +37,8 @@ class Reading:
     meter_display: str | None = None  # 'HI' / 'LO': the meter showed no number
     action: str | None = None  # what the clinical rules decided (None before issue 15)
     direction: str | None = None
+    # The measure that decided (blood_pressure / pulse / glucose; None before migration 0022)
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ class NewReading:
     action: str | None = None
     direction: str | None = None
     rules: str = ""  # ids of the rules that decided, comma-separated
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

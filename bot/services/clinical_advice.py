@@ -28,11 +28,9 @@ ADVICE: dict[str, str] = {
     "bp.high.clinic": N_("That is above the target (below 140/90 mmHg)."),
     "bp.high.65": N_("That is above the target for people aged 65 and over (below 150/90 mmHg)."),
     "bp.high.pregnancy": N_(
-        "Blood pressure above normal during pregnancy or breastfeeding needs a doctor today: "
-        "please go to your clinic or hospital today."
+        "Blood pressure above normal during pregnancy or breastfeeding must be checked by a doctor."
     ),
-    # Where to go is said beside it: the centre's phone, or at night the emergency department.
-    "bp.danger": N_("This is very high (180/110 mmHg or more): please see a doctor now."),
+    "bp.danger": N_("This is very high (180/110 mmHg or more)."),
     "bp.signs.high": N_(
         "Call 120 at once if you notice any of these: a face drooping on one side, one arm "
         "weak or unable to lift, slurred or unclear speech (stroke: 中风120), chest pain, a "
@@ -40,15 +38,13 @@ ADVICE: dict[str, str] = {
         "flat."
     ),
     "bp.low": N_(
-        "That is low (the upper number is below 90 mmHg). Sit or lie down, stand up slowly, "
-        "and see a doctor today."
+        "That is low (the upper number is below 90 mmHg). Sit or lie down, and stand up slowly."
     ),
     "bp.low.signs": N_(
         "Call 120 at once if you are confused, very drowsy, fainting, or cold and sweaty."
     ),
     "bp.outside": N_(
-        "That is outside what a home monitor normally shows. Please check the cuff and "
-        "measure again."
+        "That is outside what a home monitor normally shows. Please check the cuff and the numbers."
     ),
     # -- glucose -------------------------------------------------------------------------
     "gl.ok.fasting.dm": N_("That is within the fasting target ({low}–{high} mmol/L). Well done!"),
@@ -75,10 +71,9 @@ ADVICE: dict[str, str] = {
         "doctor for a check."
     ),
     "gl.high.pregnancy": N_(
-        "Blood sugar above normal during pregnancy or breastfeeding needs a doctor today: "
-        "please go to your clinic or hospital today."
+        "Blood sugar above normal during pregnancy or breastfeeding must be checked by a doctor."
     ),
-    "gl.danger.high": N_("This is very high (16.7 mmol/L or more): please see a doctor now."),
+    "gl.danger.high": N_("This is very high (16.7 mmol/L or more)."),
     "gl.signs.high": N_(
         "Call 120 at once if there is vomiting, stomach pain, deep or fast breathing, "
         "drowsiness or confusion, or breath that smells fruity."
@@ -94,40 +89,28 @@ ADVICE: dict[str, str] = {
         "If the person is drowsy, confused or cannot swallow, give nothing by mouth and call "
         "120 at once."
     ),
-    "gl.low.refer": N_(
-        "After treating it, contact your family doctor today: a low sugar needs to be seen "
-        "by a doctor."
-    ),
+    "gl.low.refer": N_("A low sugar needs to be seen by a doctor once it has been treated."),
     "gl.low.mild": N_(
-        "That is on the low side. Eat something now and measure again later. If you feel "
-        "shaky, sweaty or dizzy, take some sugar; if it keeps happening, tell your family "
-        "doctor."
+        "That is on the low side. Eat something now. If you feel shaky, sweaty or dizzy, "
+        "take some sugar."
     ),
-    "gl.meter.hi": N_("The meter shows HI: the sugar is too high for it to measure. Call 120 now."),
+    "gl.meter.hi": N_("The meter shows HI: the sugar is too high for it to measure."),
     "gl.meter.lo": N_(
-        "The meter shows LO: the sugar is too low for it to measure. Call 120 now. If the "
-        "person is awake and can swallow, give 15–20 g of fast sugar (juice, sugar water) "
-        "while you wait."
+        "The meter shows LO: the sugar is too low for it to measure. While you wait: if the "
+        "person is awake and can swallow, give 15–20 g of fast sugar (juice, sugar water); "
+        "if drowsy, confused or unable to swallow, give nothing by mouth."
     ),
     "gl.outside": N_(
         "That is outside what a home meter normally shows (1.0–35.0 mmol/L). Please check "
-        "the number and measure again."
+        "the number."
     ),
-    "meter.really.120": N_("If the meter really shows this, call 120 now."),
     # -- pulse ---------------------------------------------------------------------------
     "pulse.fast.dm": N_(
-        "Your pulse is above 100 at rest. Sit quietly for 5 minutes and measure again. If it "
-        "stays above 100, contact your family doctor today: with diabetes, a lasting fast "
-        "pulse needs a doctor urgently."
+        "Your pulse is above 100 at rest: with diabetes, a fast pulse needs a doctor."
     ),
-    "pulse.fast": N_(
-        "Your pulse is above 100 at rest. Sit quietly for 5 minutes and measure again; if it "
-        "stays above 100, see your family doctor."
-    ),
-    "pulse.slow": N_(
-        "Your pulse is below 60. Measure again after a rest and tell your family doctor. If "
-        "you feel dizzy, faint or confused, call 120."
-    ),
+    "pulse.fast": N_("Your pulse is above 100 at rest."),
+    "pulse.slow": N_("Your pulse is below 60."),
+    "pulse.slow.signs": N_("Call 120 at once if you feel dizzy, faint or confused."),
     # -- medicine side effects -----------------------------------------------------------
     "se.dont.stop": N_(
         "Do not stop or change your medicine on your own: talk to your family doctor first."
@@ -136,12 +119,20 @@ ADVICE: dict[str, str] = {
         "Call 120 at once if you have swelling of the lips, tongue or throat, trouble "
         "breathing, or a rash spreading over the body."
     ),
-    # -- when the centre is closed -------------------------------------------------------
-    "closed.ed": N_(
-        "The health centre is closed now: go to the emergency department (急诊) of the "
-        "nearest hospital."
-    ),
 }
+
+# Conditional escalations ("call 120 at once if ..."): shown last, after the decided action,
+# and left out when the action is already call 120. Every other text names no urgency.
+SIGNS = frozenset(
+    {
+        "bp.signs.high",
+        "bp.low.signs",
+        "gl.signs.high",
+        "gl.low.120",
+        "pulse.slow.signs",
+        "se.signs.120",
+    }
+)
 
 
 # Texts that state a target band: the rule whose own inclusive bounds fill {low}–{high}, so
@@ -160,3 +151,8 @@ def advice_text(gettext: Callable[[str], str], content: ClinicalContent, advice_
         return text
     rule = next(r for m in content.measures.values() for r in m.rules if r.id == rule_id)
     return text.format(low=rule.low, high=rule.high)
+
+
+# The guideline's first aid for a low sugar states its own recheck (15 minutes, repeat while
+# still low): allowed only in an urgent reply, which has no other recheck line.
+FIRST_AID = frozenset({"gl.low.treat"})

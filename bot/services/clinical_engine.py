@@ -58,7 +58,7 @@ def outside(
         kind = "below" if value < q.low else "above" if value > q.high else None
         if kind is None:
             continue
-        matched.extend(s for s in m.specials if s.kind == kind)
+        matched.extend(s for s in m.specials if s.kind == kind and s.key == name)
     # Two values beyond the range (systolic and diastolic) share their special: once each.
     unique = list({s.id: s for s in matched}.values())
     return _merge(measure, unique) if unique else None

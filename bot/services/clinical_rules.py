@@ -9,6 +9,7 @@ gap or overlap between the bands that apply. `doorstep content check` runs it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,9 +31,28 @@ from bot.domain.clinical import (
     Special,
     every_person,
 )
-from bot.services.clinical_advice import ADVICE
+from bot.services.clinical_advice import ADVICE, FIRST_AID, SIGNS
 
 SPECIAL_KINDS = ("display", "below", "above", "event")
+
+
+# Words that state how urgent something is, where to go or when to recheck: in a reading's
+# reply these come from the one decided action only (bot/services/clinical_reply.py), never
+# from an advice text (issue 15 audit, findings 1 and 3).
+def _words(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(w, re.IGNORECASE) for w in patterns)
+
+
+URGENCY_WORDS = _words(
+    r"\b120\b",
+    r"\btoday\b",
+    r"\bnow\b.*\bdoctor\b|\bdoctor\b.*\bnow\b",
+    r"emergency department|急诊",
+    r"\burgent",
+)
+RECHECK_WORDS = _words(
+    r"another day|\blater\b|\bagain in\b|measure again", r"within \d+ (?:days|weeks)"
+)
 DISPLAYS = ("HI", "LO")
 SOURCES_FILE = "sources.yaml"
 ADVICE_FILE = "advice.yaml"
@@ -386,6 +406,19 @@ def load_content(directory: Path) -> ClinicalContent:
         p.add(ADVICE_FILE, f"advice text {a!r} has no source")
     for a in sorted(set(advice) - set(ADVICE)):
         p.add(ADVICE_FILE, f"{a!r} is not a known advice text")
+    for r in every:
+        if set(r.advice) & FIRST_AID and r.action not in (Action.COME_TODAY, Action.CALL_120):
+            # First aid carries its own 15-minute recheck: never beside a "recheck" line.
+            p.add("rules", f"{r.id}: first-aid advice belongs to an urgent action only")
+    for a in sorted(set(ADVICE) - SIGNS):
+        words = URGENCY_WORDS + (() if a in FIRST_AID else RECHECK_WORDS)
+        said = [w for w in words if w.search(ADVICE[a])]
+        if said:
+            p.add(
+                "bot/services/clinical_advice.py",
+                f"{a!r} names an urgency ({said[0].pattern}): only the decided action may "
+                "(bot/services/clinical_reply.py), or a sign list in SIGNS",
+            )
     if p.items:
         raise RulesError(p.items)
     return ClinicalContent(measures, sources, advice)

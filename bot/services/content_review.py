@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings
 from bot.domain.clinical import Citation
 from bot.services.broadcasts import load_templates
 from bot.services.clinical_advice import ADVICE
+from bot.services.clinical_reply import URGENCY_TEXTS
 from bot.services.clinical_rules import ClinicalContent, RulesError, load_content
 from bot.services.faq import FaqFileError, load_faq
 from bot.services.redflags import SignFileError, load_signs
@@ -121,6 +122,7 @@ def statements(settings: Settings) -> list[Statement]:
     out: list[Statement] = []
     out.extend(_rules(clinical, catalogs))
     out.extend(_advice(clinical, catalogs))
+    out.extend(_urgency(clinical, catalogs))
     out.extend(_vaccines(settings))
     out.extend(_tips(content / "tips"))
     out.extend(_broadcasts(content / "broadcasts"))
@@ -219,6 +221,25 @@ def _advice(c: ClinicalContent, catalogs: dict[str, dict[str, str]]) -> list[Sta
             )
         )
     return out
+
+
+def _urgency(c: ClinicalContent, catalogs: dict[str, dict[str, str]]) -> list[Statement]:
+    """The words each decided action becomes (bot/services/clinical_reply.py): one urgency
+    per reply. The project's service rule, not a guideline's text: NOT YET reviewed."""
+    rule = c.sources.get("doorstep")
+    source = f"{rule.title_zh} — clinical_reply.py" if rule else "clinical_reply.py"
+    return [
+        Statement(
+            "urgency",
+            key,
+            catalogs["zh_Hans"].get(msgid, ""),
+            msgid,
+            source,
+            "一次回复只有一个紧急程度：由规则决定的行动（拨打120 / 今天就医 / 复查 / 达标）。",
+            None,
+        )
+        for key, msgid in URGENCY_TEXTS.items()
+    ]
 
 
 def _vaccines(settings: Settings) -> list[Statement]:

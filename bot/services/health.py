@@ -196,6 +196,7 @@ class HealthService:
                 action=action,
                 direction=direction,
                 rules=rules,
+                decided_by=decision.measure,
             )
         else:
             new = NewReading(
@@ -209,6 +210,7 @@ class HealthService:
                 action=action,
                 direction=direction,
                 rules=rules,
+                decided_by=decision.measure,
             )
         stored = await self.store.store_reading(resident_id, new)
         if stored.flag_id is not None:

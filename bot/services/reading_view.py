@@ -21,6 +21,7 @@ GLUCOSE_CONTEXT_LABELS = {
 }
 
 URGENT, OFF_TARGET, ON_TARGET = "urgent", "off_target", "on_target"
+PULSE = "pulse"  # health_readings.decided_by: the pulse decided a blood pressure reading's mark
 EMOJI = {URGENT: "🚨", OFF_TARGET: "⚠️", ON_TARGET: "✅"}
 WORDING = {
     Action.CALL_120: N_("emergency: call 120"),
@@ -69,11 +70,22 @@ def reading_mark(r: Reading) -> Mark:
     return mark(r.action, r.direction, r.danger, r.controlled)
 
 
-def bp_text(t: Translator, systolic: int, diastolic: int, pulse: int | None = None) -> str:
-    value = f"{systolic}/{diastolic} mmHg"
+def bp_text(
+    t: Translator,
+    systolic: int,
+    diastolic: int,
+    pulse: int | None = None,
+    decided_by: str | None = None,
+) -> str:
+    """A blood pressure with its pulse. When the pulse decided the reading's mark (a fast
+    pulse with diabetes, a slow pulse), the pulse leads: "pulse 112/min (128/78 mmHg)", so a
+    flag never reads as if the blood pressure were off target (audit finding 4)."""
+    pressure = f"{systolic}/{diastolic} mmHg"
+    if pulse and decided_by == PULSE:
+        return t.gettext("pulse {pulse}/min ({bp})").format(pulse=pulse, bp=pressure)
     if pulse:
-        value += t.gettext(", pulse {pulse}").format(pulse=pulse)
-    return value
+        pressure += t.gettext(", pulse {pulse}").format(pulse=pulse)
+    return pressure
 
 
 def glucose_text(
@@ -90,9 +102,10 @@ def glucose_text(
 
 
 def reading_value(t: Translator, r: Reading) -> str:
-    """A stored reading's value, the one way it is shown."""
+    """A stored reading's value, the one way it is shown: the measure that decided its mark
+    first (the resident's list, the doctor's Flags and card, the reply when it was saved)."""
     if r.kind == "bp":
-        return bp_text(t, r.systolic or 0, r.diastolic or 0, r.pulse)
+        return bp_text(t, r.systolic or 0, r.diastolic or 0, r.pulse, r.decided_by)
     return glucose_text(t, r.glucose or 0.0, r.meter_display, r.context)
 
 

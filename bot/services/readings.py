@@ -142,7 +142,7 @@ def check_bp(systolic: int, diastolic: int, pulse: int | None = None) -> BloodPr
     if pulse is not None:
         low, high = PULSE_RANGE
         if not low <= pulse <= high:
-            raise ReadingError(PULSE_OUT, low=low, high=high)
+            raise ReadingError(PULSE_OUT, ("pulse", {"pulse": Decimal(pulse)}), low=low, high=high)
     return BloodPressure(systolic, diastolic, pulse)
 
 

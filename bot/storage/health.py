@@ -51,6 +51,7 @@ def _reading(r: Any) -> Reading:
         meter_display=r["meter_display"],
         action=r["action"],
         direction=r["direction"],
+        decided_by=r["decided_by"],
     )
 
 
@@ -180,7 +181,8 @@ class HealthStore:
             cur = await conn.execute(
                 "INSERT INTO health_readings (resident_id, kind, systolic, diastolic, pulse, "
                 "glucose, taken_at, controlled, danger, context, setting, meter_display, "
-                "action, direction, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "action, direction, rules, decided_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     resident_id,
                     r.kind,
@@ -197,6 +199,7 @@ class HealthStore:
                     r.action,
                     r.direction,
                     r.rules or None,
+                    r.decided_by,
                 ),
             )
             reading_id = int(cur.lastrowid or 0)
@@ -226,7 +229,7 @@ class HealthStore:
             "SELECT f.id AS f_id, f.resident_id AS f_resident_id, f.reason, f.created_at, "
             "f.seen_at, r.id, r.resident_id, r.kind, r.systolic, r.diastolic, r.pulse, "
             "r.glucose, r.taken_at, r.controlled, r.danger, r.context, r.setting, "
-            "r.meter_display, r.action, r.direction FROM health_flags f "
+            "r.meter_display, r.action, r.direction, r.decided_by FROM health_flags f "
             "LEFT JOIN health_readings r ON r.id = f.reading_id "
             f"WHERE f.resident_id IN ({_marks(resident_ids)})"
         )

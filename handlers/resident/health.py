@@ -19,7 +19,7 @@ from bot.layout import notification
 from bot.router import Registry
 from bot.runtime import Runtime
 from bot.services.charts import BpPoint, GlucosePoint, TargetLines, readings_chart
-from bot.services.clinical_advice import advice_text
+from bot.services.clinical_reply import event_lines
 from bot.services.followup import NOTIFICATION_KIND, Due, Reason
 from bot.services.health import READINGS_WINDOW_DAYS
 from bot.services.reading_view import reading_mark, reading_value
@@ -313,25 +313,13 @@ async def _side_effect(ctx: Ctx, day: date) -> None:
     your own) and the recheck, said only as far as it was planned."""
     result = await ctx.services.health.record_side_effect(ctx.user.id, day)
     lines = [ctx._("Saved.") if result.added else ctx._("Already recorded.")]
-    lines.extend(
-        advice_text(ctx._, ctx.services.clinical.content, a) for a in result.decision.advice
+    due = ctx.t.date(result.recheck_due) if result.recheck_due is not None else None
+    lines += event_lines(
+        ctx._, ctx.services.clinical.content, result.decision, due, result.reminded
     )
     buttons = [Button(ctx._("❤️ My health"), HOME)]
     if result.recheck_due is not None:
-        date_text = ctx.t.date(result.recheck_due)
-        lines.append(
-            (
-                ctx._(
-                    "Please see your family doctor for a recheck within 2 weeks, by {date}. "
-                    "I will remind you."
-                )
-                if result.reminded
-                else ctx._("Please see your family doctor for a recheck within 2 weeks, by {date}.")
-            ).format(date=date_text)
-        )
         buttons.insert(0, book_button(ctx.t, Reason.RECHECK))
-    else:
-        lines.append(ctx._("Please tell your family doctor about it."))
     ctx.say("\n".join(lines), buttons, home=True)
 
 

@@ -14,11 +14,11 @@ from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME as MAIN_MENU
 from bot.context import Ctx
 from bot.core import Button, Reply
-from bot.domain.clinical import Action, Decision, Direction
+from bot.domain.clinical import Action
 from bot.domain.residents import FlowState
 from bot.router import Registry
 from bot.runtime import Runtime
-from bot.services.clinical_advice import ADVICE, advice_text
+from bot.services.clinical_reply import Centre, beyond_lines, reading_lines
 from bot.services.health import Logged
 from bot.services.reading_view import bp_text, glucose_text
 from bot.services.readings import (
@@ -290,17 +290,13 @@ async def start_glucose(ctx: Ctx, context: str) -> None:
     _prompt(ctx)
 
 
-def _advice(ctx: Ctx, ids: tuple[str, ...]) -> list[str]:
-    return [advice_text(ctx._, ctx.services.clinical.content, a) for a in ids]
-
-
 def _error(ctx: Ctx, exc: ReadingError) -> str:
     """The correction prompt; for a value beyond what can be entered, also what the rules say
     if the meter really shows it (call 120)."""
     lines = ["❗ " + ctx._(exc.msgid).format(**exc.params)]
     beyond = ctx.services.clinical.beyond(exc)
     if beyond is not None:
-        lines.extend(a for a in _advice(ctx, beyond.advice) if a not in lines)
+        lines += beyond_lines(ctx._, ctx.services.clinical.content, beyond)
     return "\n".join(lines)
 
 
@@ -456,107 +452,63 @@ async def on_save(ctx: Ctx) -> None:
     await _finish(ctx, reading, confirmed=True)
 
 
-def _value(ctx: Ctx, reading: BloodPressure | Glucose) -> str:
+def _value(ctx: Ctx, reading: BloodPressure | Glucose, decided_by: str | None = None) -> str:
     """The value as the resident entered it, shown as every list shows it (one decimal for
-    glucose: 7.0 mmol/L)."""
+    glucose: 7.0 mmol/L; the pulse first when the pulse decided)."""
     if isinstance(reading, BloodPressure):
-        return bp_text(ctx.t, reading.systolic, reading.diastolic, reading.pulse)
+        return bp_text(ctx.t, reading.systolic, reading.diastolic, reading.pulse, decided_by)
     return glucose_text(ctx.t, reading.mmol, reading.display, reading.context)
 
 
-def _headline(ctx: Ctx, d: Decision, value: str) -> str:
-    if d.action is Action.CALL_120:
-        return ctx._("🚨 {value}: this is an emergency.").format(value=value)
-    if d.direction is Direction.LOW:
-        return ctx._("🚨 {value} is too low.").format(value=value)
-    return ctx._("🚨 {value} is a danger sign.").format(value=value)
-
-
 async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) -> None:
-    value = _value(ctx, reading)
+    """The reply, composed by bot/services/clinical_reply.py from the one decided action: its
+    headline, the advice, where to go or when to recheck, the signs; then whether a doctor was
+    actually told (from the flag row written)."""
     d = logged.decision
+    value = _value(ctx, reading, d.measure)
     buttons = [
         Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("❤️ My health"), HOME),
     ]
+    centre = await _centre(ctx) if d.action is Action.COME_TODAY else None
+    due = ctx.t.date(logged.recheck_due) if logged.recheck_due is not None else None
+    lines = reading_lines(
+        ctx._, ctx.services.clinical.content, d, value, centre, due, logged.reminded
+    )
     if d.urgent:
-        await _urgent(ctx, value, logged)
+        lines += _flag_lines(ctx, logged)
+        ctx.reply(Reply(text="\n".join(lines)))
         ctx.say(ctx._("Your reading was saved."), buttons, cols=2, home=True)
         return
-    lines = [ctx._("Saved: {value}.").format(value=value), *_advice(ctx, d.advice)]
     if d.action is Action.RECHECK and logged.recheck_due is not None:
-        date = ctx.t.date(logged.recheck_due)
-        if logged.reminded:
-            lines.append(
-                ctx._(
-                    "Please see your family doctor for a recheck within 2 weeks, by {date}. "
-                    "I will remind you."
-                ).format(date=date)
-            )
-        else:
-            lines.append(
-                ctx._(
-                    "Please see your family doctor for a recheck within 2 weeks, by {date}."
-                ).format(date=date)
-            )
         buttons.insert(0, book_button(ctx.t, "recheck"))
-    elif d.action is Action.RECHECK and d.direction is Direction.LOW:
-        lines.append(
-            ctx._(
-                "Please measure again on another day, and see your family doctor if it stays low."
-            )
-        )
-    elif d.action is Action.RECHECK:
-        lines.append(
-            ctx._(
-                "Please measure again on another day, and see your family doctor if it stays high."
-            )
-        )
     ctx.say("\n".join(lines), buttons, cols=2, home=True)
 
 
-async def _urgent(ctx: Ctx, value: str, logged: Logged) -> None:
-    """An urgent decision: what the rules say to do first (treat a low sugar, call 120), the
-    centre's phone (or, when it is closed, the hospital's emergency department), and whether a
-    doctor was actually told."""
-    d = logged.decision
-    lines = [_headline(ctx, d, value)]
-    advice = _advice(ctx, d.advice)
-    if d.action is Action.CALL_120 or d.direction is Direction.LOW:
-        # 120, or treating a low sugar, comes before any phone number.
-        lines.extend(advice)
-        advice = []
-    health = ctx.services.health
-    centre = await health.urgent_centre(ctx.user.id)
-    closed = False
-    if centre is not None:
-        status = await ctx.services.directory.status(
-            centre, ctx.now().astimezone(ctx.rt.settings.tz)
-        )
-        closed = status.known and not status.open
-        line = (
-            ctx._("📞 {centre} (closed now): {phone}")
-            if closed
-            else ctx._("📞 Call {centre} now: {phone}")
-        )
-        lines.append(line.format(centre=station_name(ctx, centre), phone=centre.phone))
-    if closed:
-        lines.append(ctx._(ADVICE["closed.ed"]))
-    lines.extend(advice)
+async def _centre(ctx: Ctx) -> Centre | None:
+    """The centre to call for a doctor today, and whether it is closed now."""
+    centre = await ctx.services.health.urgent_centre(ctx.user.id)
+    if centre is None:
+        return None
+    status = await ctx.services.directory.status(centre, ctx.now().astimezone(ctx.rt.settings.tz))
+    return Centre(station_name(ctx, centre), centre.phone, status.known and not status.open)
+
+
+def _flag_lines(ctx: Ctx, logged: Logged) -> list[str]:
     if logged.flag_id is not None and logged.seen_by is not None:
-        lines.append(
+        return [
             ctx._("I have flagged this reading for your family doctor, {doctor}.").format(
                 doctor=doctor_name(ctx, logged.seen_by)
             )
-        )
-    elif logged.flag_id is not None:
-        lines.append(
+        ]
+    if logged.flag_id is not None:
+        return [
             ctx._(
                 "No family doctor sees your readings on Doorstep yet: please tell your doctor "
                 "about this reading yourself."
             )
-        )
-    ctx.reply(Reply(text="\n".join(lines)))
+        ]
+    return []
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
