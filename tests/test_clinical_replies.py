@@ -275,16 +275,25 @@ def test_pulse_is_monotonic_beyond_its_range_too(rules: ClinicalRules) -> None:
 
 
 def test_typed_glucose_is_judged_by_the_same_engine(rules: ClinicalRules) -> None:
-    """Finding 5: a glucose value judged anywhere (the reading path, a value typed in free
-    text) comes from the rules: `ClinicalRules.glucose_value` is the one entry point, and the
-    free-text emergency edge of bot/services/redflags.py agrees with it at every tenth."""
-    from bot.services.redflags import LOW_GLUCOSE_TENTHS
+    """Finding 5: a glucose value typed in free text (bot/services/redflags.py's judge) gets
+    the decision a logged reading of that value gets, for every kind of person, at every tenth
+    from 0.1 to 40.0 (beyond the entry range too); where fasting and after-meal readings would
+    differ the typed value is not judged at all (free text says neither)."""
+    from bot.services.redflags import glucose_judge
 
-    for tenths in range(1, 401):
-        d = rules.glucose_value(tenths)
-        urgent_low = d.urgent and d.direction is Direction.LOW
-        assert urgent_low == (tenths <= LOW_GLUCOSE_TENTHS), tenths
-        assert d == _judge_glucose(rules, tenths, Person(diabetes=True), "fasting")
+    for person in every_person():
+        judge = glucose_judge(rules.content, person)
+        for tenths in range(1, 401):
+            typed = judge(Decimal(tenths) / 10)
+            fasting = _judge_glucose(rules, tenths, person, "fasting")
+            after_meal = _judge_glucose(rules, tenths, person, "after_meal")
+            if typed is None:
+                assert (fasting.action, fasting.direction) != (
+                    after_meal.action,
+                    after_meal.direction,
+                ), tenths
+            else:
+                assert typed == fasting, (person, tenths)
 
 
 # -- through the chat, at night with the centre closed --------------------------------------

@@ -220,3 +220,17 @@ def test_an_unquoted_colon_in_advice_is_refused_with_file_and_line(tmp_path: Pat
                 ],
             }
         )
+
+
+def test_an_invite_code_is_not_read_as_a_sugar_value() -> None:
+    """Doctor invite codes are random letters and digits; "H7BM-UY2G" once raised the
+    low-sugar alarm because "bm" (British slang for a finger-prick test) counted as "sugar"."""
+    for code in ("/doctor H7BM-UY2G", "H7BM-UY2G", "BM2X-7K3Q"):
+        assert glucose_values(code) == (), code
+        assert match(SIGNS, code, NOT_DIABETIC) is None, code
+
+
+def test_a_spoken_decimal_point_is_read() -> None:
+    """Elderly residents type the spoken form: "血糖2点8" is 2.8 mmol/L, not 2."""
+    assert glucose_values("测了血糖2点8浑身没劲") == (Decimal("2.8"),)
+    assert glucose_values("血糖十点钟测的") == ()

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.domain.clinical import Decision, Person
 from bot.services import clinical_engine as engine
 from bot.services.clinical_rules import ClinicalContent, load_content
-from bot.services.readings import BloodPressure, Glucose, ReadingError, check_glucose
+from bot.services.readings import BloodPressure, Glucose, ReadingError
 
 HOME = "home"
 
@@ -50,22 +50,6 @@ class ClinicalRules:
         return engine.decide(
             c, "glucose", {"glucose": Decimal(reading.tenths) / 10}, reading.context, person
         )
-
-    def glucose_value(
-        self, tenths: int, context: str = "fasting", person: Person | None = None
-    ) -> Decision:
-        """Any glucose value judged anywhere (a typed "血糖3.9" as much as a logged reading),
-        in tenths of a mmol/L: the rules' decision, also for a value beyond 1.0–35.0. With no
-        person known (free text), as for a treated diabetic: the cautious reading."""
-        who = person if person is not None else Person(diabetes=True)
-        try:
-            reading = check_glucose(tenths, context)
-        except ReadingError as exc:
-            beyond = self.beyond(exc)
-            if beyond is None:
-                raise
-            return beyond
-        return self.judge(reading, who)
 
     def beyond(self, error: ReadingError) -> Decision | None:
         """For a value outside the entry range: the rules' word on it (check the meter; if it

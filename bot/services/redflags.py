@@ -43,7 +43,8 @@ _ZH_NEGATION = ("没有", "没", "无", "不是", "并非")
 _EN_NEGATION = re.compile(r"\b(no|not|without|never|nor)\s+$")
 # A typed glucose value: "血糖2.5", "血糖只有3", "sugar is 2.9", "glucose 2.2", "sugar 60 mg/dl".
 _ZH_GLUCOSE = re.compile(r"血糖\D{0,6}?(\d{1,3}(?:\.\d+)?)(mg)?")
-_EN_GLUCOSE = re.compile(r"\b(?:sugar|glucose|bm)\b\D{0,16}?(\d{1,3}(?:\.\d+)?)\s*(mg)?")
+_ZH_DECIMAL_POINT = re.compile(r"(\d)点(\d)")
+_EN_GLUCOSE = re.compile(r"\b(?:sugar|glucose)\b\D{0,16}?(\d{1,3}(?:\.\d+)?)\s*(mg)?")
 MG_PER_MMOL = 18.0
 
 
@@ -283,6 +284,7 @@ def glucose_values(text: str) -> tuple[Decimal, ...]:
     2.9", "sugar 60 mg/dl" is 3.3). Free text says nothing about who typed it: the values are
     judged by the clinical rules for the resident (`match(judge=...)`), as a reading is."""
     zh, en = zh_form(text), " ".join(_EN_TOKEN.findall(_APOSTROPHES.sub("", _base(text))))
+    zh = _ZH_DECIMAL_POINT.sub(r"\1.\2", zh)  # spoken "2点8" is 2.8
     out: list[Decimal] = []
     for m in [*_ZH_GLUCOSE.finditer(zh), *_EN_GLUCOSE.finditer(en)]:
         value = Decimal(m.group(1))
