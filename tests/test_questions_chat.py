@@ -188,7 +188,8 @@ async def test_a_weak_match_offers_three_questions_and_ask_my_team(
     await load_district(rt)
     u = await signed_user(rt, make_user, "b1")
     await u.text("my knee clicks when i climb stairs")
-    assert "did not understand" in u.texts()
+    assert "I am not sure I understood. Is it one of these?" in u.texts()
+    assert "Ask my team" in u.texts()
     labels = u.labels()
     assert "✍️ Ask my team" in labels and len(labels) >= 4
     await u.press(labels[0])  # one of the suggested questions
@@ -197,6 +198,28 @@ async def test_a_weak_match_offers_three_questions_and_ask_my_team(
     await u.press("Ask my team")  # sends the words typed, without typing them again
     tickets = await rows(rt, "SELECT * FROM ticket_messages")
     assert [t["text"] for t in tickets] == ["my knee clicks when i climb stairs"]
+
+
+async def test_a_weak_match_names_the_button_it_offers(rt: Runtime, make_user: MakeUser) -> None:
+    """With a question already open, the weak-match reply offers adding to it (not a second
+    question to the team), and its words say so."""
+    await load_district(rt)
+    u = await signed_user(rt, make_user, "b2")
+    await u.press("💬 Questions")
+    await u.press("Ask my team")
+    await u.text("Is my new cough from the pills?")
+    [ticket] = await rows(rt, "SELECT id FROM tickets")
+    await u.press("🏠 Home")
+    await u.text("my knee clicks when i climb stairs")
+    reply = u.all_replies()[-1]
+    assert "I am not sure I understood. Is it one of these?" in reply.text
+    assert "Or add it to the question you already asked." in reply.text
+    labels = [b.label for b in reply.all_buttons()]
+    assert "➕ Add this to my question" in labels and "✍️ Ask my team" not in labels
+    await u.press("Add this to my question")
+    texts = [m["text"] for m in await rows(rt, "SELECT text FROM ticket_messages ORDER BY id")]
+    assert texts == ["Is my new cough from the pills?", "my knee clicks when i climb stairs"]
+    assert [t["id"] for t in await rows(rt, "SELECT id FROM tickets")] == [ticket["id"]]
 
 
 async def test_topics_by_buttons_in_elder_mode(rt: Runtime, user: ChatUser) -> None:

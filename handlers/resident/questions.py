@@ -187,11 +187,17 @@ async def on_text(ctx: Ctx) -> None:
     ctx.enter(Draft(text=text[:1000]))
     buttons = [Button(h.entry.question[loc], cb("faq", "a", h.entry.id)) for h in found.hits]
     buttons.append(add or Button(ctx._("✍️ Ask my team"), cb("faq", "send")))
-    ctx.say(
-        ctx._("Sorry, I did not understand that fully. Is it one of these? Or ask your team."),
-        buttons,
-        home=True,
-    )
+    # Say only what the buttons below offer: close questions when there are any, and either
+    # asking the team or adding to the question already open.
+    if found.hits:
+        lead = ctx._("I am not sure I understood. Is it one of these?")
+    else:
+        lead = ctx._("I have no answer to that in my list of common questions.")
+    if add is None:
+        follow = ctx._("Or send it to a doctor: ✍️ Ask my team.")
+    else:
+        follow = ctx._("Or add it to the question you already asked.")
+    ctx.say(ctx.t.sentences([lead, follow]), buttons, home=True)
 
 
 def glucose_answer(ctx: Ctx, judged: list[tuple[Decimal, Decision]]) -> None:
