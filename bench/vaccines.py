@@ -105,7 +105,10 @@ async def seed(db: Path, n: int) -> None:
         if items and rng.random() < 0.2:
             items.pop(rng.randrange(len(items)))
         doses.extend((cid, k, v.isoformat(), ts) for k, v in items)
-    conn.executemany("INSERT INTO children VALUES (?, ?, ?, ?, ?)", children)
+    conn.executemany(
+        "INSERT INTO children (id, owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?, ?)",
+        children,
+    )
     conn.executemany("INSERT INTO child_guardians VALUES (?, ?, ?, ?)", guardians)
     conn.executemany("INSERT INTO child_doses VALUES (?, ?, ?, ?)", doses)
     conn.commit()
