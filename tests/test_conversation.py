@@ -40,13 +40,16 @@ async def test_nothing_but_open_routes_before_consent(make_user, rt: Runtime) ->
 
 async def test_unknown_text_sticker_command(user: ChatUser) -> None:
     await user.text("what is this")
-    assert "did not understand" in user.texts()
+    # No close common question: it says so, and offers only what its buttons do.
+    assert "I have no answer to that in my list of common questions." in user.texts()
+    assert "one of these" not in user.texts()
+    assert "✍️ Ask my team" in user.labels()
     await user.media("sticker")
     assert "can't read pictures" in user.texts()
     await user.text("/nonsense")
     assert "don't know that command" in user.texts()
     await user.text("x" * 4096)
-    assert "did not understand" in user.texts()
+    assert "no answer to that" in user.texts() or "not sure I understood" in user.texts()
 
 
 async def test_forged_and_stale_buttons(user: ChatUser) -> None:
