@@ -64,6 +64,15 @@ def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1) ->
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     db_path: Path = Path("doorstep.sqlite3")
@@ -85,6 +94,12 @@ class Settings:
     delivery_concurrency: int = 32
     interactive_reserve: int = 10
     outbox_retention_days: int = 90
+    # Telegram paid broadcasts (issue 14): off unless turned on; rows planned `paid` then go
+    # out at up to `paid_rate` msg/s with allow_paid_broadcast, while the budget lasts
+    # (Telegram charges 0.1 Star per paid message: a budget of N stars is 10*N messages).
+    paid_broadcast: bool = False
+    paid_budget_stars: int = 0
+    paid_rate: float = 1000.0
     # Booking (issue 5): slot length in minutes, places per slot, upcoming bookings per resident.
     slot_minutes: int = 15
     slot_capacity: int = 1
@@ -105,6 +120,11 @@ class Settings:
     wechat_max_skew: int = 300
     operator_token: Secret | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paid_budget_messages(self) -> int:
+        """Paid messages the budget buys (0.1 Star each)."""
+        return self.paid_budget_stars * 10
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,6 +159,9 @@ class Settings:
             "delivery_concurrency": _positive_int(env, "DOORSTEP_DELIVERY_CONCURRENCY", 32),
             "interactive_reserve": _positive_int(env, "DOORSTEP_INTERACTIVE_RESERVE", 10, low=0),
             "outbox_retention_days": _positive_int(env, "DOORSTEP_OUTBOX_RETENTION_DAYS", 90),
+            "paid_broadcast": _flag(env, "DOORSTEP_PAID_BROADCAST"),
+            "paid_budget_stars": _positive_int(env, "DOORSTEP_PAID_BUDGET_STARS", 0, low=0),
+            "paid_rate": float(env.get("DOORSTEP_PAID_RATE", "1000")),
             "slot_minutes": _positive_int(env, "DOORSTEP_SLOT_MINUTES", 15),
             "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),

@@ -19,6 +19,7 @@ from bot.core import Incoming, Outcome
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
+from bot.storage.cluster import PgCluster, pg_url
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.db_path)
+        # Several workers on one PostgreSQL (issue 14): this worker's coordination connections.
+        url = pg_url(settings)
+        self.pg: PgCluster | None = PgCluster(url) if url else None
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}
@@ -65,6 +69,9 @@ class Runtime:
     async def start(self) -> None:
         """Open the database (migrating it) and run the features' start-up hooks."""
         await self.db.open()
+        if self.pg is not None:
+            await self.pg.open()
+            self.pg.on_notify(self.delivery.dispatcher.wake)
         self._router = Router(self, self.registry)
         for hook in self.registry.hooks:
             await hook(self)
@@ -109,6 +116,8 @@ class Runtime:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pg is not None:
+            await self.pg.close()
         await self.db.close()
 
     async def handle(self, msg: Incoming) -> Outcome:

@@ -26,11 +26,19 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def _payload(p: Planned) -> str:
+    body: dict[str, Any] = {"key": p.key, "params": p.params}
+    if p.paid:
+        # In the payload, not a column: only Telegram's paid broadcasts read it (no migration).
+        body["paid"] = True
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
 def row_values(p: Planned, now: int) -> tuple[Any, ...]:
     return (
         p.resident_id,
         p.kind,
-        json.dumps({"key": p.key, "params": p.params}, ensure_ascii=False, sort_keys=True),
+        _payload(p),
         _ts(p.due_at),
         _ts(p.expires_at) if p.expires_at else None,
         int(p.urgent),
@@ -141,6 +149,7 @@ def to_row(r: Any) -> OutboxRow:
         last_error=r["last_error"],
         dedupe_key=r["dedupe_key"],
         group_key=r["group_key"],
+        paid=bool(payload.get("paid", False)),
     )
 
 
@@ -512,3 +521,139 @@ class DeliveryStore:
             "AND updated_at < ?",
             (before,),
         )
+
+
+# -- PostgreSQL: several workers claim from one outbox -------------------------------------
+# A claim is `FOR UPDATE SKIP LOCKED`, so workers claiming at the same instant take disjoint
+# rows without waiting for each other. It also takes a transaction-scoped advisory lock per
+# resident and skips residents with a row in flight or sent in the last per-chat interval:
+# one resident's rows are only ever in one worker's hands, so Telegram's one message per chat
+# per second holds across workers. Each claimed row is written to `cluster_claims` with the
+# worker's id; a worker's heartbeat lock (bot/storage/cluster.py) tells live claims from a
+# dead worker's, which any worker puts back to pending (`recover`).
+
+_PG_CLAIM = (
+    "WITH picked AS ("
+    " SELECT o.id FROM outbox o JOIN residents r ON r.id = o.resident_id"
+    " WHERE o.status = 'pending' AND o.due_at <= $1 AND r.channel = ANY($2::text[])"
+    " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.resident_id = o.resident_id"
+    "  AND (s.status = 'sending' OR (s.status = 'sent' AND s.updated_at >= $1 - $5)))"
+    " AND pg_try_advisory_xact_lock($6, o.resident_id::int)"
+    " ORDER BY o.due_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED),"
+    " upd AS (UPDATE outbox SET status = 'sending', updated_at = $1 FROM picked"
+    " WHERE outbox.id = picked.id RETURNING outbox.*),"
+    " mine AS (INSERT INTO cluster_claims (row_id, worker) SELECT id, $4 FROM upd"
+    " ON CONFLICT (row_id) DO UPDATE SET worker = excluded.worker)"
+    " SELECT * FROM upd ORDER BY due_at, id"
+)
+_PG_RESULT = (
+    "UPDATE outbox SET status = $1, due_at = COALESCE($2, due_at), attempts = attempts + $3, "
+    "last_error = $4, updated_at = $5 WHERE id = $6 AND status = 'sending'"
+)
+
+
+class PgDeliveryStore(DeliveryStore):
+    """The dispatcher's queries for a cluster of workers on PostgreSQL (see above). Reads and
+    writes other than claiming and recording go through `Database` as on SQLite."""
+
+    def __init__(self, db: Database, pg: Any, per_chat_interval: float = 1.0) -> None:
+        from bot.storage.cluster import NS_RESIDENT
+
+        super().__init__(db)
+        self.pg = pg  # bot.storage.cluster.PgCluster (Any: storage must not import asyncpg)
+        self._ns = NS_RESIDENT
+        # Whole seconds, rounded up: updated_at is unix seconds.
+        self._chat_gap = 0 if per_chat_interval <= 0 else int(-(-per_chat_interval // 1))
+
+    async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
+        if limit <= 0:
+            return []
+        _channels_clause(channels)
+        gap = self._chat_gap if self._chat_gap else -(2**40)
+        async with self.pg.pool.acquire() as conn:
+            async with conn.transaction():
+                rows = [
+                    to_row(r)
+                    for r in await conn.fetch(
+                        _PG_CLAIM, now, list(channels), limit, self.pg.worker, gap, self._ns
+                    )
+                ]
+                if not rows:
+                    return []
+                people = sorted({r.resident_id for r in rows})
+                found = await conn.fetch(
+                    f"SELECT {_RESIDENT_COLUMNS} FROM residents r WHERE r.id = ANY($1::bigint[])",
+                    people,
+                )
+        residents = {r[0]: _resident(r) for r in found}
+        return [Claimed(r, residents[r.resident_id]) for r in rows if r.resident_id in residents]
+
+    async def record(self, results: Sequence[Result], now: int) -> None:
+        if not results:
+            return
+        async with self.pg.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.executemany(
+                    _PG_RESULT,
+                    [(r.status, _due(r), int(r.attempt), r.error, now, r.row_id) for r in results],
+                )
+                await conn.execute(
+                    "DELETE FROM cluster_claims WHERE row_id = ANY($1::bigint[])",
+                    [r.row_id for r in results],
+                )
+
+    async def recover(self, now: int, channels: Sequence[str]) -> int:
+        """Put rows claimed by dead workers (and rows `sending` with no claim, e.g. copied
+        from SQLite) back to pending. Live workers' rows are left alone, so a worker starting
+        next to others takes nothing from them."""
+        _channels_clause(channels)
+        async with self.pg.pool.acquire() as conn:
+            workers = [r[0] for r in await conn.fetch("SELECT DISTINCT worker FROM cluster_claims")]
+        dead = [w for w in workers if not await self.pg.is_alive(w)]
+        async with self.pg.pool.acquire() as conn:
+            async with conn.transaction():
+                status = await conn.execute(
+                    "UPDATE outbox SET status = 'pending', updated_at = $1, "
+                    "last_error = 'interrupted while sending; resent after restart' "
+                    "WHERE id IN (SELECT o.id FROM outbox o "
+                    " LEFT JOIN cluster_claims c ON c.row_id = o.id"
+                    " WHERE o.status = 'sending'"
+                    " AND (c.row_id IS NULL OR c.worker = ANY($2::int[]))"
+                    " FOR UPDATE OF o SKIP LOCKED)",
+                    now,
+                    dead,
+                )
+                if dead:
+                    await conn.execute(
+                        "DELETE FROM cluster_claims WHERE worker = ANY($1::int[])", dead
+                    )
+        return int(status.split()[-1])
+
+    async def expire_overdue(self, now: int) -> int:
+        async with self.pg.pool.acquire() as conn:
+            status = await conn.execute(
+                "UPDATE outbox SET status = 'expired', updated_at = $1, "
+                "last_error = 'expired before it could be sent' WHERE id IN ("
+                " SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $1"
+                " AND expires_at IS NOT NULL AND expires_at <= $1 FOR UPDATE SKIP LOCKED)",
+                now,
+            )
+        return int(status.split()[-1])
+
+    async def next_due(self, channels: Sequence[str]) -> int | None:
+        _channels_clause(channels)
+        async with self.pg.pool.acquire() as conn:
+            got = await conn.fetchval(
+                "SELECT o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id "
+                "WHERE o.status = 'pending' AND r.channel = ANY($1::text[]) "
+                "ORDER BY o.due_at LIMIT 1",
+                list(channels),
+            )
+        return None if got is None else int(got)
+
+    async def open_count(self) -> int:
+        async with self.pg.pool.acquire() as conn:
+            got = await conn.fetchval(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+            )
+        return int(got)

@@ -1,0 +1,307 @@
+"""Coordination of several workers over one PostgreSQL (issue 14): who is alive, who runs a
+scheduled job, how many messages the bot may send this instant, wake-ups, the paid budget.
+
+Every worker (`doorstep run` / `doorstep serve`) is one `PgCluster`: a small asyncpg pool of
+its own (the dispatcher's claims and the limiter's reservations must not queue behind the
+app's reads and writes), one connection holding the worker's session advisory lock for its
+whole life (its heartbeat: a row claimed by a worker whose lock is free belongs to a dead
+worker and goes back to pending), and one connection LISTENing for new due rows.
+
+SQLite deployments are one process per file and need none of this: `ClusterStore` without a
+`PgCluster` answers locally (every job run is ours, the budget is counted in the process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from bot.config import Settings
+    from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Advisory lock namespaces (the two-int form: namespace, key), so ours never collide with
+# another application's locks on the same server.
+NS_WORKER = 74011  # a worker's heartbeat, keyed by its id
+NS_RESIDENT = 74012  # a claim of one resident's rows, held for the claim's transaction
+NS_USER = 74013  # one user's update being handled
+NS_SCHEMA = 74014  # creating the coordination tables
+NOTIFY_CHANNEL = "doorstep_outbox"
+RECONNECT_S = 0.5
+
+# Coordination state, not app data: PostgreSQL only, created idempotently by the first worker.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cluster_claims (
+    row_id  BIGINT PRIMARY KEY,
+    worker  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cluster_claims_worker ON cluster_claims (worker);
+CREATE TABLE IF NOT EXISTS cluster_job_runs (
+    job_id     TEXT    NOT NULL,
+    fire_at    BIGINT  NOT NULL,
+    worker     INTEGER NOT NULL,
+    started_at BIGINT  NOT NULL,
+    PRIMARY KEY (job_id, fire_at)
+);
+CREATE TABLE IF NOT EXISTS cluster_rate (
+    lane    TEXT PRIMARY KEY,
+    next_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cluster_paid_spend (
+    day      TEXT   PRIMARY KEY,
+    messages BIGINT NOT NULL DEFAULT 0
+);
+"""
+
+
+def pg_url(settings: Settings) -> str | None:
+    """The PostgreSQL URL this deployment runs on, or None for SQLite."""
+    url = getattr(settings, "db_url", None) or settings.extra.get("DOORSTEP_DB", "")
+    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+        return url
+    raw = str(settings.db_path)
+    if raw.startswith(("postgresql:", "postgres:")):
+        return raw
+    return None
+
+
+def _worker_id() -> int:
+    """A random positive int4: the worker's key in advisory locks and claim rows."""
+    return random.SystemRandom().randint(1, 2**31 - 1)
+
+
+class PgCluster:
+    """One worker's PostgreSQL connections for coordination (see the module docstring)."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.worker = _worker_id()
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._heart: asyncpg.Connection | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self.alive = asyncio.Event()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("cluster connections are not open")
+        return self._pool
+
+    async def open(self) -> None:
+        import asyncpg
+
+        self._pool = await asyncpg.create_pool(
+            self.url, min_size=1, max_size=self.pool_size, command_timeout=60
+        )
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", NS_SCHEMA)
+                await conn.execute(SCHEMA)
+        await self._beat()
+        self._tasks = [
+            asyncio.create_task(self._keep_heart(), name="cluster-heartbeat"),
+            asyncio.create_task(self._listen(), name="cluster-listen"),
+        ]
+        log.info("cluster worker %d on PostgreSQL", self.worker)
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self._heart is not None and not self._heart.is_closed():
+            await self._heart.close()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # -- heartbeat ------------------------------------------------------------------------
+    async def _beat(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.url)
+        # Session lock: held while this connection lives, released by the server the moment
+        # the process dies (kill -9 closes the socket) or the server restarts.
+        await conn.execute("SELECT pg_advisory_lock($1, $2)", NS_WORKER, self.worker)
+        self._heart = conn
+        self.alive.set()
+
+    async def _keep_heart(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(RECONNECT_S)
+            heart = self._heart
+            try:
+                if heart is None or heart.is_closed():
+                    raise ConnectionError("heartbeat connection closed")
+                await heart.fetchval("SELECT 1")
+            except Exception:
+                self.alive.clear()
+                log.warning("lost the PostgreSQL heartbeat; reconnecting")
+                try:
+                    await self._beat()
+                    log.info("PostgreSQL heartbeat back")
+                except Exception as exc:
+                    log.warning("PostgreSQL not reachable yet: %s", type(exc).__name__)
+
+    async def is_alive(self, worker: int) -> bool:
+        """Whether `worker` still holds its heartbeat lock (ours always counts as alive)."""
+        if worker == self.worker:
+            return True
+        async with self.pool.acquire() as conn:
+            got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NS_WORKER, worker)
+            if got:
+                await conn.execute("SELECT pg_advisory_unlock($1, $2)", NS_WORKER, worker)
+            return not bool(got)
+
+    # -- wake-ups -------------------------------------------------------------------------
+    def on_notify(self, fn: Callable[[], None]) -> None:
+        """Call `fn` when any worker announces new due rows."""
+        self._listeners.append(fn)
+
+    async def notify(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        def fire(*_args: Any) -> None:
+            for fn in self._listeners:
+                fn()
+
+        while not self._closing:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.url)
+                await conn.add_listener(NOTIFY_CHANNEL, fire)
+                fire()  # rows planned while we were not listening
+                while not conn.is_closed():
+                    await asyncio.sleep(RECONNECT_S)
+                    await conn.fetchval("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("LISTEN connection lost (%s); polling meanwhile", type(exc).__name__)
+                await asyncio.sleep(RECONNECT_S)
+            finally:
+                if conn is not None and not conn.is_closed():
+                    conn.terminate()
+
+    # -- shared rate ----------------------------------------------------------------------
+    async def reserve(self, lane: str, count: int, pace: float) -> tuple[float, float]:
+        """Take `count` consecutive send slots `pace` seconds apart in `lane` for the whole
+        cluster; return (first slot, the server's now), both in epoch seconds."""
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t) "
+                "INSERT INTO cluster_rate AS c (lane, next_at) SELECT $1, now.t + $2 FROM now "
+                "ON CONFLICT (lane) DO UPDATE SET next_at = "
+                "GREATEST(c.next_at, (SELECT t FROM now)) + $2 "
+                "RETURNING next_at - $2 AS first, (SELECT t FROM now) AS now",
+                lane,
+                count * pace,
+            )
+        assert row is not None
+        return float(row["first"]), float(row["now"])
+
+
+class ClusterStore:
+    """Cluster coordination, by backend: PostgreSQL through `PgCluster`, SQLite locally."""
+
+    def __init__(self, db: Database, pg: PgCluster | None = None) -> None:
+        self.db = db
+        self.pg = pg
+        self._paid_local: dict[str, int] = {}
+
+    @property
+    def shared(self) -> bool:
+        return self.pg is not None
+
+    @property
+    def worker(self) -> int:
+        return self.pg.worker if self.pg is not None else os.getpid()
+
+    async def notify(self) -> None:
+        """Wake every worker's dispatcher (new rows due soon)."""
+        if self.pg is not None:
+            await self.pg.notify()
+
+    async def claim_job_run(self, job_id: str, fire_at: int, now: int) -> bool:
+        """True if this worker runs `job_id`'s run planned for `fire_at` (unix seconds): the
+        first worker to ask wins, every other worker skips that run."""
+        if self.pg is None:
+            return True
+        async with self.pg.pool.acquire() as conn:
+            got = await conn.fetchval(
+                "INSERT INTO cluster_job_runs (job_id, fire_at, worker, started_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
+                job_id,
+                fire_at,
+                self.pg.worker,
+                now,
+            )
+            # The table only needs recent runs: a job's grace is at most a day here.
+            await conn.execute("DELETE FROM cluster_job_runs WHERE fire_at < $1", now - 3 * 86400)
+        return bool(got == 1)
+
+    async def spend_paid(self, day: str, n: int, budget: int) -> bool:
+        """Count `n` paid messages against `day`'s budget; False (nothing counted) when the
+        budget would be exceeded."""
+        if n <= 0:
+            return True
+        if self.pg is None:
+            spent = self._paid_local.get(day, 0)
+            if spent + n > budget:
+                return False
+            self._paid_local[day] = spent + n
+            return True
+        async with self.pg.pool.acquire() as conn:
+            got = await conn.fetchval(
+                "INSERT INTO cluster_paid_spend AS s (day, messages) "
+                "SELECT $1, $2 WHERE $2 <= $3 "
+                "ON CONFLICT (day) DO UPDATE SET messages = s.messages + $2 "
+                "WHERE s.messages + $2 <= $3 RETURNING messages",
+                day,
+                n,
+                budget,
+            )
+        return got is not None
+
+    async def paid_spent(self, day: str) -> int:
+        """Paid messages counted against `day`'s budget so far."""
+        if self.pg is None:
+            return self._paid_local.get(day, 0)
+        async with self.pg.pool.acquire() as conn:
+            got = await conn.fetchval("SELECT messages FROM cluster_paid_spend WHERE day = $1", day)
+        return int(got or 0)
+
+    async def user_lock(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `fn` holding the cluster-wide lock of one user (an update at a time per user,
+        whichever worker received it). Locally the router's own per-user lock suffices."""
+        if self.pg is None:
+            return await fn()
+        lock_key = _stable_hash(key)
+        async with self.pg.pool.acquire() as conn:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NS_USER, lock_key)
+                return await fn()
+
+
+def _stable_hash(text: str) -> int:
+    """A process-independent int4 of `text` (Python's hash() differs per process)."""
+    h = 2166136261
+    for byte in text.encode("utf-8"):
+        h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+    return h - 2**32 if h >= 2**31 else h
