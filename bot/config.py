@@ -73,9 +73,18 @@ def _flag(env: dict[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
 
 
+def db_target(value: str) -> Path | str:
+    """DOORSTEP_DB / --db: a postgresql:// (or postgres://) URL stays a string, anything else
+    is a SQLite file path."""
+    if value.lower().startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("doorstep.sqlite3")
+    # A SQLite file, or a postgresql:// URL (str; may hold a password: never log it as is).
+    db_path: Path | str = Path("doorstep.sqlite3")
     tz_name: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
@@ -144,7 +153,7 @@ class Settings:
         if locale not in ("zh_Hans", "en"):
             raise ConfigError("DOORSTEP_DEFAULT_LOCALE must be zh_Hans or en")
         values: dict[str, object] = {
-            "db_path": Path(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
+            "db_path": db_target(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
             "tz_name": tz_name,
             "default_locale": locale,
             "telegram_token": Secret(token) if token else None,

@@ -19,8 +19,8 @@ from bot.core import Incoming, Outcome
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
-from bot.storage.cluster import PgCluster, pg_url
-from bot.storage.db import Database
+from bot.storage.cluster import PgCluster
+from bot.storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,10 @@ class Runtime:
 
         self.settings = settings
         self.clock = clock
-        self.db = Database(settings.db_path)
+        self.db: Database = open_database(settings.db_path)
         # Several workers on one PostgreSQL (issue 14): this worker's coordination connections.
-        url = pg_url(settings)
-        self.pg: PgCluster | None = PgCluster(url) if url else None
+        url = getattr(self.db, "url", None) if self.db.dialect == "postgres" else None
+        self.pg: PgCluster | None = PgCluster(url) if isinstance(url, str) else None
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}

@@ -1,7 +1,7 @@
 """Coordination of several workers over one PostgreSQL (issue 14): who is alive, who runs a
 scheduled job, how many messages the bot may send this instant, wake-ups, the paid budget.
 
-Every worker (`doorstep run` / `doorstep serve`) is one `PgCluster`: a small asyncpg pool of
+Every worker (`doorstep run` / `doorstep serve`) is one `PgCluster`: a small psycopg pool of
 its own (the dispatcher's claims and the limiter's reservations must not queue behind the
 app's reads and writes), one connection holding the worker's session advisory lock for its
 whole life (its heartbeat: a row claimed by a worker whose lock is free belongs to a dead
@@ -20,10 +20,10 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import asyncpg
+import psycopg
+from psycopg_pool import AsyncConnectionPool
 
-    from bot.config import Settings
+if TYPE_CHECKING:
     from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,6 @@ CREATE TABLE IF NOT EXISTS cluster_paid_spend (
 """
 
 
-def pg_url(settings: Settings) -> str | None:
-    """The PostgreSQL URL this deployment runs on, or None for SQLite."""
-    url = getattr(settings, "db_url", None) or settings.extra.get("DOORSTEP_DB", "")
-    if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
-        return url
-    raw = str(settings.db_path)
-    if raw.startswith(("postgresql:", "postgres:")):
-        return raw
-    return None
-
-
 def _worker_id() -> int:
     """A random positive int4: the worker's key in advisory locks and claim rows."""
     return random.SystemRandom().randint(1, 2**31 - 1)
@@ -81,32 +70,40 @@ def _worker_id() -> int:
 class PgCluster:
     """One worker's PostgreSQL connections for coordination (see the module docstring)."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.worker = _worker_id()
         self.pool_size = pool_size
-        self._pool: asyncpg.Pool | None = None
-        self._heart: asyncpg.Connection | None = None
+        self._pool: AsyncConnectionPool[Any] | None = None
+        self._heart: psycopg.AsyncConnection[Any] | None = None
         self._listeners: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self.alive = asyncio.Event()
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> AsyncConnectionPool[Any]:
         if self._pool is None:
             raise RuntimeError("cluster connections are not open")
         return self._pool
 
     async def open(self) -> None:
-        import asyncpg
+        from bot.storage.postgres import pg_configure, pg_row_factory
 
-        self._pool = await asyncpg.create_pool(
-            self.url, min_size=1, max_size=self.pool_size, command_timeout=60
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            self.url,
+            min_size=1,
+            max_size=self.pool_size,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": pg_row_factory},
+            configure=pg_configure,
+            check=AsyncConnectionPool.check_connection,
+            name="doorstep-cluster",
         )
-        async with self.pool.acquire() as conn:
+        await pool.open(wait=True, timeout=30)
+        self._pool = pool
+        async with pool.connection() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", NS_SCHEMA)
+                await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NS_SCHEMA,))
                 await conn.execute(SCHEMA)
         await self._beat()
         self._tasks = [
@@ -121,7 +118,7 @@ class PgCluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if self._heart is not None and not self._heart.is_closed():
+        if self._heart is not None and not self._heart.closed:
             await self._heart.close()
         if self._pool is not None:
             await self._pool.close()
@@ -129,26 +126,24 @@ class PgCluster:
 
     # -- heartbeat ------------------------------------------------------------------------
     async def _beat(self) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(self.url)
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         # Session lock: held while this connection lives, released by the server the moment
         # the process dies (kill -9 closes the socket) or the server restarts.
-        await conn.execute("SELECT pg_advisory_lock($1, $2)", NS_WORKER, self.worker)
+        await conn.execute("SELECT pg_advisory_lock(%s, %s)", (NS_WORKER, self.worker))
         self._heart = conn
-        self.alive.set()
 
     async def _keep_heart(self) -> None:
         while not self._closing:
             await asyncio.sleep(RECONNECT_S)
             heart = self._heart
             try:
-                if heart is None or heart.is_closed():
+                if heart is None or heart.closed:
                     raise ConnectionError("heartbeat connection closed")
-                await heart.fetchval("SELECT 1")
+                await heart.execute("SELECT 1")
             except Exception:
-                self.alive.clear()
                 log.warning("lost the PostgreSQL heartbeat; reconnecting")
+                if heart is not None:
+                    await heart.close()
                 try:
                     await self._beat()
                     log.info("PostgreSQL heartbeat back")
@@ -159,11 +154,13 @@ class PgCluster:
         """Whether `worker` still holds its heartbeat lock (ours always counts as alive)."""
         if worker == self.worker:
             return True
-        async with self.pool.acquire() as conn:
-            got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NS_WORKER, worker)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (NS_WORKER, worker))
+            row = await cur.fetchone()
+            got = bool(row and row[0])
             if got:
-                await conn.execute("SELECT pg_advisory_unlock($1, $2)", NS_WORKER, worker)
-            return not bool(got)
+                await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (NS_WORKER, worker))
+            return not got
 
     # -- wake-ups -------------------------------------------------------------------------
     def on_notify(self, fn: Callable[[], None]) -> None:
@@ -171,50 +168,48 @@ class PgCluster:
         self._listeners.append(fn)
 
     async def notify(self) -> None:
-        async with self.pool.acquire() as conn:
+        async with self.pool.connection() as conn:
             await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
+    def _fire(self) -> None:
+        for fn in self._listeners:
+            fn()
+
     async def _listen(self) -> None:
-        import asyncpg
-
-        def fire(*_args: Any) -> None:
-            for fn in self._listeners:
-                fn()
-
         while not self._closing:
-            conn: asyncpg.Connection | None = None
+            conn: psycopg.AsyncConnection[Any] | None = None
             try:
-                conn = await asyncpg.connect(self.url)
-                await conn.add_listener(NOTIFY_CHANNEL, fire)
-                fire()  # rows planned while we were not listening
-                while not conn.is_closed():
-                    await asyncio.sleep(RECONNECT_S)
-                    await conn.fetchval("SELECT 1")
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                self._fire()  # rows planned while we were not listening
+                async for _note in conn.notifies():
+                    self._fire()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.info("LISTEN connection lost (%s); polling meanwhile", type(exc).__name__)
                 await asyncio.sleep(RECONNECT_S)
             finally:
-                if conn is not None and not conn.is_closed():
-                    conn.terminate()
+                if conn is not None and not conn.closed:
+                    await conn.close()
 
     # -- shared rate ----------------------------------------------------------------------
     async def reserve(self, lane: str, count: int, pace: float) -> tuple[float, float]:
         """Take `count` consecutive send slots `pace` seconds apart in `lane` for the whole
         cluster; return (first slot, the server's now), both in epoch seconds."""
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
                 "WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t) "
-                "INSERT INTO cluster_rate AS c (lane, next_at) SELECT $1, now.t + $2 FROM now "
+                "INSERT INTO cluster_rate AS c (lane, next_at) "
+                "SELECT %(lane)s, now.t + %(span)s FROM now "
                 "ON CONFLICT (lane) DO UPDATE SET next_at = "
-                "GREATEST(c.next_at, (SELECT t FROM now)) + $2 "
-                "RETURNING next_at - $2 AS first, (SELECT t FROM now) AS now",
-                lane,
-                count * pace,
+                "GREATEST(c.next_at, (SELECT t FROM now)) + %(span)s "
+                "RETURNING next_at - %(span)s, (SELECT t FROM now)",
+                {"lane": lane, "span": count * pace},
             )
+            row = await cur.fetchone()
         assert row is not None
-        return float(row["first"]), float(row["now"])
+        return float(row[0]), float(row[1])
 
 
 class ClusterStore:
@@ -243,18 +238,18 @@ class ClusterStore:
         first worker to ask wins, every other worker skips that run."""
         if self.pg is None:
             return True
-        async with self.pg.pool.acquire() as conn:
-            got = await conn.fetchval(
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
                 "INSERT INTO cluster_job_runs (job_id, fire_at, worker, started_at) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1",
-                job_id,
-                fire_at,
-                self.pg.worker,
-                now,
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                (job_id, fire_at, self.pg.worker, now),
             )
+            got = await cur.fetchone()
             # The table only needs recent runs: a job's grace is at most a day here.
-            await conn.execute("DELETE FROM cluster_job_runs WHERE fire_at < $1", now - 3 * 86400)
-        return bool(got == 1)
+            await conn.execute(
+                "DELETE FROM cluster_job_runs WHERE fire_at < %s", (now - 3 * 86400,)
+            )
+        return got is not None
 
     async def spend_paid(self, day: str, n: int, budget: int) -> bool:
         """Count `n` paid messages against `day`'s budget; False (nothing counted) when the
@@ -267,25 +262,27 @@ class ClusterStore:
                 return False
             self._paid_local[day] = spent + n
             return True
-        async with self.pg.pool.acquire() as conn:
-            got = await conn.fetchval(
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
                 "INSERT INTO cluster_paid_spend AS s (day, messages) "
-                "SELECT $1, $2 WHERE $2 <= $3 "
-                "ON CONFLICT (day) DO UPDATE SET messages = s.messages + $2 "
-                "WHERE s.messages + $2 <= $3 RETURNING messages",
-                day,
-                n,
-                budget,
+                "SELECT %(day)s, %(n)s WHERE %(n)s <= %(budget)s "
+                "ON CONFLICT (day) DO UPDATE SET messages = s.messages + %(n)s "
+                "WHERE s.messages + %(n)s <= %(budget)s RETURNING messages",
+                {"day": day, "n": n, "budget": budget},
             )
+            got = await cur.fetchone()
         return got is not None
 
     async def paid_spent(self, day: str) -> int:
         """Paid messages counted against `day`'s budget so far."""
         if self.pg is None:
             return self._paid_local.get(day, 0)
-        async with self.pg.pool.acquire() as conn:
-            got = await conn.fetchval("SELECT messages FROM cluster_paid_spend WHERE day = $1", day)
-        return int(got or 0)
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT messages FROM cluster_paid_spend WHERE day = %s", (day,)
+            )
+            got = await cur.fetchone()
+        return int(got[0]) if got else 0
 
     async def user_lock(self, key: str, fn: Callable[[], Awaitable[Any]]) -> Any:
         """Run `fn` holding the cluster-wide lock of one user (an update at a time per user,
@@ -293,9 +290,9 @@ class ClusterStore:
         if self.pg is None:
             return await fn()
         lock_key = _stable_hash(key)
-        async with self.pg.pool.acquire() as conn:
+        async with self.pg.pool.connection() as conn:
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", NS_USER, lock_key)
+                await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_USER, lock_key))
                 return await fn()
 
 

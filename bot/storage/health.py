@@ -18,7 +18,7 @@ from bot.domain.health import (
     Reading,
     Stored,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 
 # A follow-up visit counts as uncontrolled when the newest reading of the 14 days up to it was.
 FOLLOWUP_READING_DAYS = 14
@@ -180,7 +180,8 @@ class HealthStore:
             cur = await conn.execute(
                 "INSERT INTO health_readings (resident_id, kind, systolic, diastolic, pulse, "
                 "glucose, taken_at, controlled, danger, context, setting, meter_display, "
-                "action, direction, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "action, direction, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     resident_id,
                     r.kind,
@@ -199,14 +200,14 @@ class HealthStore:
                     r.rules or None,
                 ),
             )
-            reading_id = int(cur.lastrowid or 0)
+            reading_id = await inserted_id(cur)
             if r.danger:
                 cur = await conn.execute(
                     "INSERT INTO health_flags (resident_id, reading_id, reason, created_at) "
-                    "VALUES (?, ?, 'danger_reading', ?)",
+                    "VALUES (?, ?, 'danger_reading', ?) RETURNING id",
                     (resident_id, reading_id, _ts(r.taken_at)),
                 )
-                flag_id = int(cur.lastrowid or 0) or None
+                flag_id = await inserted_id(cur) or None
         return Stored(reading_id, flag_id)
 
     async def readings(self, resident_id: int, since: datetime) -> list[Reading]:

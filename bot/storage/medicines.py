@@ -26,7 +26,7 @@ from bot.domain.medicines import (
     RefillStatus,
 )
 from bot.domain.outbox import Planned
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, insert_planned
 from bot.storage.outbox import cancel_keys as cancel_keys_in
 
@@ -90,7 +90,7 @@ class MedicineStore:
             cur = await conn.execute(
                 "INSERT INTO med_entries (resident_id, catalog_id, name, name_en, ingredient, "
                 "strength, amount, unit, times, meals, start_on, end_on, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     e.catalog_id,
@@ -107,7 +107,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def entries(self, resident_id: int, active_only: bool = True) -> list[Entry]:
         sql = f"SELECT {_ENTRY_COLUMNS} FROM med_entries WHERE resident_id = ?"
@@ -302,7 +302,7 @@ class MedicineStore:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO med_refills (resident_id, doctor_id, entries, weeks, pickup, "
-                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     doctor_id,
@@ -314,7 +314,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def refill(self, refill_id: int) -> Refill | None:
         r = await self.db.fetchone("SELECT * FROM med_refills WHERE id = ?", (refill_id,))

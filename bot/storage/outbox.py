@@ -15,6 +15,7 @@ from bot.domain.outbox import (
     Planned,
     Result,
 )
+from bot.storage.cluster import NS_RESIDENT, PgCluster
 from bot.storage.db import Database
 from bot.storage.residents import _RESIDENT_COLUMNS, _resident
 from bot.storage.times import from_unix, unix
@@ -535,20 +536,20 @@ class DeliveryStore:
 _PG_CLAIM = (
     "WITH picked AS ("
     " SELECT o.id FROM outbox o JOIN residents r ON r.id = o.resident_id"
-    " WHERE o.status = 'pending' AND o.due_at <= $1 AND r.channel = ANY($2::text[])"
+    " WHERE o.status = 'pending' AND o.due_at <= %(now)s AND r.channel = ANY(%(channels)s)"
     " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.resident_id = o.resident_id"
-    "  AND (s.status = 'sending' OR (s.status = 'sent' AND s.updated_at >= $1 - $5)))"
-    " AND pg_try_advisory_xact_lock($6, o.resident_id::int)"
-    " ORDER BY o.due_at, o.id LIMIT $3 FOR UPDATE OF o SKIP LOCKED),"
-    " upd AS (UPDATE outbox SET status = 'sending', updated_at = $1 FROM picked"
+    "  AND (s.status = 'sending' OR (s.status = 'sent' AND s.updated_at >= %(now)s - %(gap)s)))"
+    " AND pg_try_advisory_xact_lock(%(ns)s, o.resident_id::int)"
+    " ORDER BY o.due_at, o.id LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED),"
+    " upd AS (UPDATE outbox SET status = 'sending', updated_at = %(now)s FROM picked"
     " WHERE outbox.id = picked.id RETURNING outbox.*),"
-    " mine AS (INSERT INTO cluster_claims (row_id, worker) SELECT id, $4 FROM upd"
+    " mine AS (INSERT INTO cluster_claims (row_id, worker) SELECT id, %(worker)s FROM upd"
     " ON CONFLICT (row_id) DO UPDATE SET worker = excluded.worker)"
     " SELECT * FROM upd ORDER BY due_at, id"
 )
 _PG_RESULT = (
-    "UPDATE outbox SET status = $1, due_at = COALESCE($2, due_at), attempts = attempts + $3, "
-    "last_error = $4, updated_at = $5 WHERE id = $6 AND status = 'sending'"
+    "UPDATE outbox SET status = %s, due_at = COALESCE(%s, due_at), attempts = attempts + %s, "
+    "last_error = %s, updated_at = %s WHERE id = %s AND status = 'sending'"
 )
 
 
@@ -556,50 +557,56 @@ class PgDeliveryStore(DeliveryStore):
     """The dispatcher's queries for a cluster of workers on PostgreSQL (see above). Reads and
     writes other than claiming and recording go through `Database` as on SQLite."""
 
-    def __init__(self, db: Database, pg: Any, per_chat_interval: float = 1.0) -> None:
-        from bot.storage.cluster import NS_RESIDENT
-
+    def __init__(self, db: Database, pg: PgCluster, per_chat_interval: float = 1.0) -> None:
         super().__init__(db)
-        self.pg = pg  # bot.storage.cluster.PgCluster (Any: storage must not import asyncpg)
-        self._ns = NS_RESIDENT
-        # Whole seconds, rounded up: updated_at is unix seconds.
+        self.pg = pg
+        # Whole seconds, rounded up: updated_at is unix seconds. Without a per-chat limit
+        # (benchmarks) a resident's last send never holds back their next row.
         self._chat_gap = 0 if per_chat_interval <= 0 else int(-(-per_chat_interval // 1))
 
     async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
         if limit <= 0:
             return []
         _channels_clause(channels)
-        gap = self._chat_gap if self._chat_gap else -(2**40)
-        async with self.pg.pool.acquire() as conn:
+        params = {
+            "now": now,
+            "channels": list(channels),
+            "limit": limit,
+            "worker": self.pg.worker,
+            "gap": self._chat_gap if self._chat_gap else -(2**40),
+            "ns": NS_RESIDENT,
+        }
+        async with self.pg.pool.connection() as conn:
             async with conn.transaction():
-                rows = [
-                    to_row(r)
-                    for r in await conn.fetch(
-                        _PG_CLAIM, now, list(channels), limit, self.pg.worker, gap, self._ns
-                    )
-                ]
+                cur = await conn.execute(_PG_CLAIM, params)
+                rows = [to_row(r) for r in await cur.fetchall()]
                 if not rows:
                     return []
                 people = sorted({r.resident_id for r in rows})
-                found = await conn.fetch(
-                    f"SELECT {_RESIDENT_COLUMNS} FROM residents r WHERE r.id = ANY($1::bigint[])",
-                    people,
+                cur = await conn.execute(
+                    f"SELECT {_RESIDENT_COLUMNS} FROM residents r WHERE r.id = ANY(%s)",
+                    (people,),
                 )
+                found = await cur.fetchall()
         residents = {r[0]: _resident(r) for r in found}
         return [Claimed(r, residents[r.resident_id]) for r in rows if r.resident_id in residents]
 
     async def record(self, results: Sequence[Result], now: int) -> None:
         if not results:
             return
-        async with self.pg.pool.acquire() as conn:
+        async with self.pg.pool.connection() as conn:
             async with conn.transaction():
-                await conn.executemany(
-                    _PG_RESULT,
-                    [(r.status, _due(r), int(r.attempt), r.error, now, r.row_id) for r in results],
-                )
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        _PG_RESULT,
+                        [
+                            (r.status, _due(r), int(r.attempt), r.error, now, r.row_id)
+                            for r in results
+                        ],
+                    )
                 await conn.execute(
-                    "DELETE FROM cluster_claims WHERE row_id = ANY($1::bigint[])",
-                    [r.row_id for r in results],
+                    "DELETE FROM cluster_claims WHERE row_id = ANY(%s)",
+                    ([r.row_id for r in results],),
                 )
 
     async def recover(self, now: int, channels: Sequence[str]) -> int:
@@ -607,53 +614,46 @@ class PgDeliveryStore(DeliveryStore):
         from SQLite) back to pending. Live workers' rows are left alone, so a worker starting
         next to others takes nothing from them."""
         _channels_clause(channels)
-        async with self.pg.pool.acquire() as conn:
-            workers = [r[0] for r in await conn.fetch("SELECT DISTINCT worker FROM cluster_claims")]
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute("SELECT DISTINCT worker FROM cluster_claims")
+            workers = [r[0] for r in await cur.fetchall()]
         dead = [w for w in workers if not await self.pg.is_alive(w)]
-        async with self.pg.pool.acquire() as conn:
+        async with self.pg.pool.connection() as conn:
             async with conn.transaction():
-                status = await conn.execute(
-                    "UPDATE outbox SET status = 'pending', updated_at = $1, "
+                cur = await conn.execute(
+                    "UPDATE outbox SET status = 'pending', updated_at = %s, "
                     "last_error = 'interrupted while sending; resent after restart' "
                     "WHERE id IN (SELECT o.id FROM outbox o "
                     " LEFT JOIN cluster_claims c ON c.row_id = o.id"
                     " WHERE o.status = 'sending'"
-                    " AND (c.row_id IS NULL OR c.worker = ANY($2::int[]))"
+                    " AND (c.row_id IS NULL OR c.worker = ANY(%s))"
                     " FOR UPDATE OF o SKIP LOCKED)",
-                    now,
-                    dead,
+                    (now, dead),
                 )
+                back = int(cur.rowcount)
                 if dead:
-                    await conn.execute(
-                        "DELETE FROM cluster_claims WHERE worker = ANY($1::int[])", dead
-                    )
-        return int(status.split()[-1])
+                    await conn.execute("DELETE FROM cluster_claims WHERE worker = ANY(%s)", (dead,))
+        return back
 
     async def expire_overdue(self, now: int) -> int:
-        async with self.pg.pool.acquire() as conn:
-            status = await conn.execute(
-                "UPDATE outbox SET status = 'expired', updated_at = $1, "
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'expired', updated_at = %(now)s, "
                 "last_error = 'expired before it could be sent' WHERE id IN ("
-                " SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $1"
-                " AND expires_at IS NOT NULL AND expires_at <= $1 FOR UPDATE SKIP LOCKED)",
-                now,
+                " SELECT id FROM outbox WHERE status = 'pending' AND due_at <= %(now)s"
+                " AND expires_at IS NOT NULL AND expires_at <= %(now)s FOR UPDATE SKIP LOCKED)",
+                {"now": now},
             )
-        return int(status.split()[-1])
+            return int(cur.rowcount)
 
     async def next_due(self, channels: Sequence[str]) -> int | None:
         _channels_clause(channels)
-        async with self.pg.pool.acquire() as conn:
-            got = await conn.fetchval(
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
                 "SELECT o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id "
-                "WHERE o.status = 'pending' AND r.channel = ANY($1::text[]) "
+                "WHERE o.status = 'pending' AND r.channel = ANY(%s) "
                 "ORDER BY o.due_at LIMIT 1",
-                list(channels),
+                (list(channels),),
             )
-        return None if got is None else int(got)
-
-    async def open_count(self) -> int:
-        async with self.pg.pool.acquire() as conn:
-            got = await conn.fetchval(
-                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
-            )
-        return int(got)
+            got = await cur.fetchone()
+        return None if got is None else int(got[0])

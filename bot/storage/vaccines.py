@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_SQL
 from bot.storage.times import from_unix
 
@@ -55,10 +55,11 @@ class VaccineStore:
         ts = _ts(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
-                "INSERT INTO children (owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO children (owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
                 (owner_id, nickname, born.isoformat(), ts),
             )
-            child_id = cur.lastrowid
+            child_id = await inserted_id(cur)
             await conn.execute(
                 "INSERT INTO child_guardians (child_id, resident_id, role, added_at) "
                 "VALUES (?, ?, 'owner', ?)",
