@@ -34,6 +34,7 @@ NS_WORKER = 74011  # a worker's heartbeat, keyed by its id
 NS_RESIDENT = 74012  # a claim of one resident's rows, held for the claim's transaction
 NS_USER = 74013  # one user's update being handled
 NS_SCHEMA = 74014  # creating the coordination tables
+NS_POLLER = 74015  # the one worker that long-polls Telegram (getUpdates allows one poller)
 NOTIFY_CHANNEL = "doorstep_outbox"
 RECONNECT_S = 0.5
 
@@ -76,6 +77,7 @@ class PgCluster:
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
         self._heart: psycopg.AsyncConnection[Any] | None = None
+        self._poller: psycopg.AsyncConnection[Any] | None = None
         self._listeners: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
@@ -118,6 +120,7 @@ class PgCluster:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self.release_poller_lock()
         if self._heart is not None and not self._heart.closed:
             await self._heart.close()
         if self._pool is not None:
@@ -161,6 +164,25 @@ class PgCluster:
             if got:
                 await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (NS_WORKER, worker))
             return not got
+
+    async def try_poller_lock(self) -> bool:
+        """Become the cluster's one Telegram poller if no live worker is; held on a connection
+        of its own until `release_poller_lock` or this process ends."""
+        if self._poller is not None and not self._poller.closed:
+            return True
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s, 0)", (NS_POLLER,))
+        row = await cur.fetchone()
+        if row and row[0]:
+            self._poller = conn
+            return True
+        await conn.close()
+        return False
+
+    async def release_poller_lock(self) -> None:
+        if self._poller is not None:
+            await self._poller.close()
+            self._poller = None
 
     # -- wake-ups -------------------------------------------------------------------------
     def on_notify(self, fn: Callable[[], None]) -> None:
@@ -232,6 +254,17 @@ class ClusterStore:
         """Wake every worker's dispatcher (new rows due soon)."""
         if self.pg is not None:
             await self.pg.notify()
+
+    async def claim_poller(self) -> bool:
+        """Whether this worker may long-poll Telegram: on PostgreSQL only one worker of the
+        cluster at a time (the others deliver); a lone SQLite process always may."""
+        if self.pg is None:
+            return True
+        return await self.pg.try_poller_lock()
+
+    async def release_poller(self) -> None:
+        if self.pg is not None:
+            await self.pg.release_poller_lock()
 
     async def claim_job_run(self, job_id: str, fire_at: int, now: int) -> bool:
         """True if this worker runs `job_id`'s run planned for `fire_at` (unix seconds): the
