@@ -65,7 +65,18 @@ class PgServer:
 
     def restart(self) -> None:
         """Stop the server under its clients (their connections break) and start it again."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "restart")
+        # -l again: without it the new server writes to (and holds open) our stdout pipe.
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
 
     def createdb(self) -> None:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "doorstep", "doorstep")
