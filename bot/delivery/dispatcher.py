@@ -57,6 +57,7 @@ GROUP_MEMORY_S = 7 * 86400  # cancelled groups older than this no longer have li
 RECOVER_EVERY_S = 2.0
 BUSY_RESIDENTS_WAIT_S = 0.2
 PAID_NOTE = "sent as a paid broadcast"
+PAID_CHUNK = 50  # paid messages a worker counts against the budget at once
 
 
 def backoff(attempt: int, rng: random.Random) -> float:
@@ -85,6 +86,8 @@ class Dispatcher:
         self.limiter = limiter
         self.cluster = cluster
         self._paid_exhausted_day: str | None = None
+        self._paid_day: str | None = None
+        self._paid_allowance = 0
         self._recovered_at = -math.inf
         self.window = settings.delivery_window
         self.concurrency = settings.delivery_concurrency
@@ -486,8 +489,19 @@ class Dispatcher:
         day = self.rt.now().astimezone(settings.tz).date().isoformat()
         if self._paid_exhausted_day == day:
             return False
-        if await self.cluster.spend_paid(day, messages, settings.paid_budget_messages):
+        if self._paid_day != day:
+            self._paid_day, self._paid_allowance = day, 0
+        if self._paid_allowance >= messages:
+            self._paid_allowance -= messages
             return True
+        # Counted against the budget in chunks, not per message (one shared row for every
+        # worker): a worker's unused chunk is counted as spent, so the budget is never
+        # exceeded, at worst under-used by a chunk per worker.
+        budget = settings.paid_budget_messages
+        for ask in (max(messages, PAID_CHUNK), messages):
+            if await self.cluster.spend_paid(day, ask, budget):
+                self._paid_allowance += ask - messages
+                return True
         self._paid_exhausted_day = day
         log.warning(
             "paid broadcast budget of %d messages spent for %s: the rest goes at the normal rate",

@@ -217,13 +217,13 @@ class Limiter:
 class SlotSource(Protocol):
     """Where a cluster's shared send slots come from (bot.storage.cluster.PgCluster)."""
 
-    async def reserve(self, lane: str, count: int, pace: float) -> tuple[float, float]: ...
+    async def reserve(self, lane: str, count: int, pace: float, now: float) -> float: ...
 
 
 # Share of the per-bot rate the cluster plans for: a send lands a little after its slot, and
 # this keeps those late sends from crowding 31 into one second.
 SHARED_MARGIN = 0.985
-SHARED_BLOCK_S = 0.05  # a worker reserves this many seconds' worth of slots at once
+SHARED_BLOCK_S = 0.01  # a worker reserves this many seconds' worth of slots at once
 SOURCE_RETRY_S = 0.5
 
 
@@ -242,6 +242,7 @@ class ClusterSlots:
         rate: float,
         *,
         margin: float = SHARED_MARGIN,
+        tolerance: float | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -249,7 +250,10 @@ class ClusterSlots:
         self.lane = lane
         self.pace = 1.0 / (rate * margin)
         self.block = max(1, int(rate * SHARED_BLOCK_S))
-        self.tolerance = self.pace / 2
+        # Lateness a slot absorbs: within the slack the margin leaves. Slots are 1/(rate*m)
+        # apart, so sends in a second come from slots in (1 + tolerance) seconds: at most
+        # rate*m*(1 + (1 - m)/m) = rate of them (less 10% for float rounding).
+        self.tolerance = 0.9 * (1 - margin) / margin if tolerance is None else tolerance
         self.clock = clock
         self.sleep = sleep
         self._slots: deque[float] = deque()
@@ -284,20 +288,18 @@ class ClusterSlots:
 
     async def _note(self, n: int) -> None:
         try:
-            await self.source.reserve(self.lane, n, self.pace)
+            await self.source.reserve(self.lane, n, self.pace, self.clock())
         except Exception as exc:  # a reply already went; the bucket is advice here
             log.info("could not count a reply against the shared rate: %s", type(exc).__name__)
 
     async def _refill(self, count: int) -> None:
         while True:
             try:
-                first, server_now = await self.source.reserve(self.lane, count, self.pace)
+                first = await self.source.reserve(self.lane, count, self.pace, self.clock())
                 break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("shared send slots unavailable (%s); retrying", type(exc).__name__)
                 await self.sleep(SOURCE_RETRY_S)
-        # The database's clock decides the slots; this process's clock may differ.
-        offset = self.clock() - server_now
-        self._slots.extend(first + offset + i * self.pace for i in range(count))
+        self._slots.extend(first + i * self.pace for i in range(count))

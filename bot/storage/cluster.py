@@ -216,22 +216,24 @@ class PgCluster:
                     await conn.close()
 
     # -- shared rate ----------------------------------------------------------------------
-    async def reserve(self, lane: str, count: int, pace: float) -> tuple[float, float]:
+    async def reserve(self, lane: str, count: int, pace: float, now: float) -> float:
         """Take `count` consecutive send slots `pace` seconds apart in `lane` for the whole
-        cluster; return (first slot, the server's now), both in epoch seconds."""
+        cluster, none before `now`; return the first slot, in epoch seconds.
+
+        The slots are on the workers' own wall clock (`now`, NTP-synchronised across
+        machines), not the server's: the server's clock would reach a worker one round trip
+        late, and by a different amount each time."""
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "WITH now AS (SELECT extract(epoch FROM clock_timestamp())::float8 AS t) "
                 "INSERT INTO cluster_rate AS c (lane, next_at) "
-                "SELECT %(lane)s, now.t + %(span)s FROM now "
-                "ON CONFLICT (lane) DO UPDATE SET next_at = "
-                "GREATEST(c.next_at, (SELECT t FROM now)) + %(span)s "
-                "RETURNING next_at - %(span)s, (SELECT t FROM now)",
-                {"lane": lane, "span": count * pace},
+                "VALUES (%(lane)s, %(now)s + %(span)s) ON CONFLICT (lane) DO UPDATE "
+                "SET next_at = GREATEST(c.next_at, %(now)s) + %(span)s "
+                "RETURNING next_at - %(span)s",
+                {"lane": lane, "span": count * pace, "now": now},
             )
             row = await cur.fetchone()
         assert row is not None
-        return float(row[0]), float(row[1])
+        return float(row[0])
 
 
 class ClusterStore:
