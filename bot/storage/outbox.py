@@ -533,14 +533,18 @@ class DeliveryStore:
 # worker's id; a worker's heartbeat lock (bot/storage/cluster.py) tells live claims from a
 # dead worker's, which any worker puts back to pending (`recover`).
 
+# The advisory locks are taken in a second step, on the few candidates only: a function in
+# the first WHERE may be evaluated on every pending row before the sort and LIMIT, and each
+# call holds a lock until commit (100,000 rows exhausted the server's lock table).
 _PG_CLAIM = (
-    "WITH picked AS ("
-    " SELECT o.id FROM outbox o JOIN residents r ON r.id = o.resident_id"
+    "WITH cand AS ("
+    " SELECT o.id, o.resident_id, o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id"
     " WHERE o.status = 'pending' AND o.due_at <= %(now)s AND r.channel = ANY(%(channels)s)"
     " AND NOT EXISTS (SELECT 1 FROM outbox s WHERE s.resident_id = o.resident_id"
     "  AND (s.status = 'sending' OR (s.status = 'sent' AND s.updated_at >= %(now)s - %(gap)s)))"
-    " AND pg_try_advisory_xact_lock(%(ns)s, o.resident_id::int)"
-    " ORDER BY o.due_at, o.id LIMIT %(limit)s FOR UPDATE OF o SKIP LOCKED),"
+    " ORDER BY o.due_at, o.id LIMIT %(scan)s FOR UPDATE OF o SKIP LOCKED),"
+    " picked AS (SELECT id FROM cand WHERE pg_try_advisory_xact_lock(%(ns)s, resident_id::int)"
+    " ORDER BY due_at, id LIMIT %(limit)s),"
     " upd AS (UPDATE outbox SET status = 'sending', updated_at = %(now)s FROM picked"
     " WHERE outbox.id = picked.id RETURNING outbox.*),"
     " mine AS (INSERT INTO cluster_claims (row_id, worker) SELECT id, %(worker)s FROM upd"
@@ -572,6 +576,7 @@ class PgDeliveryStore(DeliveryStore):
             "now": now,
             "channels": list(channels),
             "limit": limit,
+            "scan": limit * 2,
             "worker": self.pg.worker,
             "gap": self._chat_gap if self._chat_gap else -(2**40),
             "ns": NS_RESIDENT,
