@@ -11,9 +11,10 @@ takes a transaction-level advisory lock first, so exclusive write transactions a
 across every process sharing the database, as SQLite's BEGIN IMMEDIATE serialises them in one
 file: a store's read-then-write stays atomic when several workers run.
 
-The pool checks a connection before lending it, so after a server restart a broken connection
-is replaced rather than handed out; statements that were in flight fail with
-psycopg.OperationalError and the caller's own retry (the outbox's, the update queue's) applies.
+After a server restart, each pooled connection fails once and the pool replaces it (checking
+every connection before lending it would cost a round trip per statement: bench/pgdriver.py).
+Reads are retried on a fresh connection; a write that fails raises psycopg.OperationalError
+and the caller's own retry (the outbox's, the update queue's) applies.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x646F6F7273747077
 MIGRATE_LOCK = 0x646F6F727374706D
 POOL_MIN = 1
-POOL_MAX = 8
+POOL_MAX = 8  # write() transactions and the reader Conn
+READERS = 2  # long-lived connections for fetchone/fetchall
 CONNECT_TIMEOUT_S = 30.0
 
 
@@ -186,6 +188,10 @@ class PostgresDatabase(Database):
         self._for_file = for_file
         self._pool: AsyncConnectionPool[Any] | None = None
         self._lock = asyncio.Lock()
+        # Slot 0: single-statement writes; slots 1..READERS: reads.
+        self._direct_conns: list[psycopg.AsyncConnection[Any] | None] = [None] * (1 + READERS)
+        self._direct_locks = [asyncio.Lock() for _ in range(1 + READERS)]
+        self._turn = 0
 
     @property
     def pool(self) -> AsyncConnectionPool[Any]:
@@ -198,6 +204,13 @@ class PostgresDatabase(Database):
             from bot.storage import pgtest
 
             await pgtest.ensure(self.url)
+        try:
+            # One connection first: a wrong address or password fails here at once, with
+            # libpq's own message (which never contains the password).
+            await self._direct(0)
+        except psycopg.OperationalError as exc:
+            log.warning("cannot connect to %s: %s", self.display, exc)
+            raise
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             self.url,
             min_size=POOL_MIN,
@@ -205,19 +218,23 @@ class PostgresDatabase(Database):
             open=False,
             kwargs={"autocommit": True, "row_factory": _row_factory},
             configure=_configure,
-            check=AsyncConnectionPool.check_connection,
             name="doorstep",
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except Exception:
             await pool.close()
+            await self.close()
             raise
         self._pool = pool
         if migrate:
             await self.migrate()
 
     async def close(self) -> None:
+        for i, conn in enumerate(self._direct_conns):
+            if conn is not None:
+                await conn.close()
+            self._direct_conns[i] = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -242,21 +259,51 @@ class PostgresDatabase(Database):
     def reader(self) -> PgConn:
         return PgConn(None, self.pool)
 
+    async def _direct(self, slot: int) -> psycopg.AsyncConnection[Any]:
+        """A long-lived connection of its own (not borrowed from the pool: borrowing halves
+        the rate of point reads, bench/pgdriver.py). psycopg serialises the statements of
+        concurrent callers on one connection; a broken one is replaced here."""
+        conn = self._direct_conns[slot]
+        if conn is not None and not conn.closed:
+            return conn
+        async with self._direct_locks[slot]:
+            conn = self._direct_conns[slot]
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, row_factory=_row_factory
+                )
+                await _configure(conn)
+                self._direct_conns[slot] = conn
+            return conn
+
+    async def _read(self, sql: str, params: Sequence[Any], one: bool) -> Any:
+        query, values = to_pyformat(sql), tuple(params)
+        self._turn = (self._turn + 1) % READERS
+        slot = 1 + self._turn
+        # A read is safe to repeat: after a server restart the connection fails once and is
+        # replaced, so the read is tried again on the new one.
+        for attempt in range(2):
+            conn = await self._direct(slot)
+            try:
+                cur = await conn.execute(query, values)
+                return await (cur.fetchone() if one else cur.fetchall())
+            except psycopg.OperationalError:
+                if attempt == 1 or not conn.broken:
+                    raise
+        raise AssertionError("unreachable")
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            rows: list[Any] = await cur.fetchall()
-            return rows
+        rows: list[Any] = await self._read(sql, params, one=False)
+        return rows
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            return await cur.fetchone()
+        return await self._read(sql, params, one=True)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            return int(cur.rowcount)
+        # Single statements share one connection (slot 0), in order, as on SQLite's writer.
+        conn = await self._direct(0)
+        cur = await conn.execute(to_pyformat(sql), tuple(params))
+        return int(cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.write() as conn:

@@ -1,0 +1,103 @@
+"""The two backends' schemas and the PostgreSQL plumbing: migrations mirrored one for one,
+the same tables and columns after migrating, `?` translated only outside literals, and a
+URL's password never shown."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bot.config import Settings
+from bot.storage import pgtest
+from bot.storage.db import load_migrations, open_database, redact
+from bot.storage.postgres import PostgresDatabase
+from bot.storage.sqlite import SqliteDatabase
+from bot.storage.sqltext import to_pyformat
+
+PG_URL = pgtest.admin_url()
+needs_pg = pytest.mark.skipif(PG_URL is None, reason="needs DOORSTEP_TEST_DB=postgresql://...")
+
+
+def test_every_sqlite_migration_has_a_postgres_mirror_of_the_same_name() -> None:
+    sqlite = [(m.version, m.name) for m in load_migrations("sqlite")]
+    postgres = [(m.version, m.name) for m in load_migrations("postgres")]
+    missing = sorted(set(sqlite) - set(postgres))
+    extra = sorted(set(postgres) - set(sqlite))
+    assert not missing, f"add PostgreSQL mirrors in bot/storage/migrations/postgres/: {missing}"
+    assert not extra, f"PostgreSQL migrations without a SQLite original: {extra}"
+    assert len(sqlite) >= 17
+
+
+@needs_pg
+async def test_both_backends_migrate_to_the_same_tables_and_columns(tmp_path: Path) -> None:
+    lite = SqliteDatabase(tmp_path / "schema.sqlite3")
+    await lite.open()
+    assert PG_URL is not None
+    pg = PostgresDatabase(pgtest.with_dbname(PG_URL, pgtest.db_name(tmp_path / "schema-pg")))
+    await pgtest.ensure(pg.url)
+    await pg.open()
+    try:
+        lite_tables = {t: sorted(c) for t, c in (await lite.tables()).items()}
+        pg_tables = {t: sorted(c) for t, c in (await pg.tables()).items()}
+        assert sorted(lite_tables) == sorted(pg_tables)
+        for table, columns in lite_tables.items():
+            assert pg_tables[table] == columns, table
+        # /mydata and /delete find the same foreign keys on both.
+        lite_fks = {(f.child, f.parent, f.fk_col, f.parent_col) for f in await lite.foreign_keys()}
+        pg_fks = {(f.child, f.parent, f.fk_col, f.parent_col) for f in await pg.foreign_keys()}
+        assert lite_fks == pg_fks
+        assert len(pg_fks) > 30
+        newest = load_migrations("postgres")[-1].version
+        assert await pg.check() == ("ok", newest, newest)
+        await pg.execute("DROP TABLE web_tokens")
+        assert (await pg.check())[0] == "missing tables: web_tokens"
+    finally:
+        await lite.close()
+        await pg.close()
+
+
+def test_placeholders_are_translated_outside_literals_only() -> None:
+    assert to_pyformat("SELECT * FROM t WHERE a = ? AND b = ?") == (
+        "SELECT * FROM t WHERE a = %s AND b = %s"
+    )
+    # In a literal, a quoted identifier or a comment, ? stays and % is escaped for psycopg.
+    assert to_pyformat("SELECT '?', 'it''s ?', \"a?\" FROM t WHERE x LIKE 'a%' AND y = ?") == (
+        "SELECT '?', 'it''s ?', \"a?\" FROM t WHERE x LIKE 'a%%' AND y = %s"
+    )
+    assert to_pyformat("SELECT 5 % 2, ? -- why?\n") == "SELECT 5 %% 2, %s -- why?\n"
+    assert to_pyformat("SELECT /* ? */ ?") == "SELECT /* ? */ %s"
+    with pytest.raises(ValueError):
+        to_pyformat("SELECT 'open")
+
+
+def test_db_target_from_the_environment() -> None:
+    url = "postgresql://bot:s3cret@db.example:5432/doorstep"
+    assert Settings.from_env({"DOORSTEP_DB": url}).db_path == url
+    assert Settings.from_env({"DOORSTEP_DB": "x/y.sqlite3"}).db_path == Path("x/y.sqlite3")
+    assert redact(url) == "postgresql://bot:***@db.example:5432/doorstep"
+    assert redact("postgresql://bot@db/doorstep") == "postgresql://bot@db/doorstep"
+    if PG_URL is None:
+        assert isinstance(open_database(Path("x.sqlite3")), SqliteDatabase)
+    assert isinstance(open_database(url), PostgresDatabase)
+
+
+async def test_a_password_in_the_url_is_never_logged(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens on port 9 here: opening fails, and neither the logs, the error nor
+    the database's own description show the password."""
+    secret = "pw-" + os.urandom(6).hex()
+    db = open_database(f"postgresql://doorstep:{secret}@127.0.0.1:9/doorstep?connect_timeout=2")
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(psycopg.Error) as failed:
+            await db.open()
+    await db.close()
+    out = capsys.readouterr()
+    assert "cannot connect" in caplog.text  # logged, just without the secret
+    for text in (caplog.text, str(failed.value), repr(db), db.display, out.out, out.err):
+        assert secret not in text
+    assert "***" in db.display
