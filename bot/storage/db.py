@@ -141,6 +141,17 @@ class Database(ABC):
     # Where the database is, safe to log and print (a URL's password is never in it).
     display: str
 
+    def unindexed(self, column: str) -> str:
+        """`column` such that the planner does not pick its index: SQLite's `+column` (its
+        documented way); PostgreSQL's planner goes by statistics and takes the column as is."""
+        return f"+{column}" if self.dialect == "sqlite" else column
+
+    @property
+    def outer_join(self) -> str:
+        """An inner join that keeps the left table as SQLite's outer loop (CROSS JOIN, SQLite's
+        documented way to fix the join order); a plain JOIN on PostgreSQL."""
+        return "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
+
     @abstractmethod
     async def open(self, migrate: bool = True) -> None: ...
 

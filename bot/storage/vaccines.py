@@ -276,7 +276,7 @@ class VaccineStore:
         # pending row of the outbox for each batch of children; the key range is far narrower.
         rows = await self.db.fetchall(
             "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND +status = 'pending' AND kind = ?",
+            f"AND {self.db.unindexed('status')} = 'pending' AND kind = ?",
             (lo, hi, kind),
         )
         return {r[0] for r in rows}
