@@ -10,6 +10,7 @@ translates them in one place (bot.storage.sqltext). Where the two dialects diffe
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -231,13 +232,14 @@ def open_database(target: Path | str) -> Database:
         from bot.storage.postgres import PostgresDatabase
 
         return PostgresDatabase(str(target))
-    from bot.storage import pgtest
+    if os.environ.get("DOORSTEP_TEST_DB"):  # the test suite on PostgreSQL only
+        from bot.storage import pgtest
 
-    mapped = pgtest.mapped_url(Path(target))
-    if mapped is not None:
-        from bot.storage.postgres import PostgresDatabase
+        mapped = pgtest.mapped_url(Path(target))
+        if mapped is not None:
+            from bot.storage.postgres import PostgresDatabase
 
-        return PostgresDatabase(mapped, for_file=Path(target))
+            return PostgresDatabase(mapped, for_file=Path(target))
     from bot.storage.sqlite import SqliteDatabase
 
     return SqliteDatabase(target)
