@@ -78,6 +78,7 @@ def test_db_target_from_the_environment() -> None:
     url = "postgresql://bot:s3cret@db.example:5432/doorstep"
     assert Settings.from_env({"DOORSTEP_DB": url}).db_path == url
     assert Settings.from_env({"DOORSTEP_DB": "x/y.sqlite3"}).db_path == Path("x/y.sqlite3")
+    assert "s3cret" not in repr(Settings.from_env({"DOORSTEP_DB": url}))
     assert redact(url) == "postgresql://bot:***@db.example:5432/doorstep"
     assert redact("postgresql://bot@db/doorstep") == "postgresql://bot@db/doorstep"
     if PG_URL is None:
