@@ -102,3 +102,35 @@ async def test_a_password_in_the_url_is_never_logged(
     for text in (caplog.text, str(failed.value), repr(db), db.display, out.out, out.err):
         assert secret not in text
     assert "***" in db.display
+
+
+@needs_pg
+async def test_reads_and_transactions_survive_the_server_dropping_every_connection(
+    tmp_path: Path,
+) -> None:
+    """What a PostgreSQL restart does to a running process: every connection it holds is
+    closed by the server. Reads and write transactions go on, on new connections."""
+    db = open_database(tmp_path / "restart.sqlite3")
+    await db.open()
+    assert isinstance(db, PostgresDatabase)
+    try:
+        await db.execute("INSERT INTO directory_meta (key, value) VALUES ('k', '1')")
+        async with db.write() as conn:  # a pooled connection exists now, idle
+            await conn.execute("UPDATE directory_meta SET value = '2' WHERE key = 'k'")
+        assert PG_URL is not None
+        name = pgtest.db_name(tmp_path / "restart.sqlite3")
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 2
+        assert await db.fetchval("SELECT value FROM directory_meta WHERE key = 'k'") == "2"
+        async with db.write() as conn:
+            await conn.execute("UPDATE directory_meta SET value = '3' WHERE key = 'k'")
+        async with db.write(exclusive=False) as conn:
+            await conn.execute("UPDATE directory_meta SET value = '4' WHERE key = 'k'")
+        assert await db.fetchval("SELECT value FROM directory_meta WHERE key = 'k'") == "4"
+    finally:
+        await db.close()

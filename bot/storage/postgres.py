@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -246,14 +247,37 @@ class PostgresDatabase(Database):
         if exclusive:
             await self._lock.acquire()
         try:
-            async with self.pool.connection() as conn:
-                async with conn.transaction():
-                    if exclusive:
-                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                    yield PgConn(conn)
+            async with AsyncExitStack() as stack:
+                conn = await self._begin(stack, exclusive)
+                yield PgConn(conn)
         finally:
             if exclusive:
                 self._lock.release()
+
+    async def _begin(self, stack: AsyncExitStack, exclusive: bool) -> psycopg.AsyncConnection[Any]:
+        """A pooled connection in a new transaction (holding the write lock if exclusive),
+        its exits pushed on `stack`. After a server restart a pooled connection fails at
+        BEGIN, before anything was done: the pool drops it and the next one is tried."""
+        for attempt in range(POOL_MAX + 1):
+            inner = AsyncExitStack()
+            conn: psycopg.AsyncConnection[Any] = await inner.enter_async_context(
+                self.pool.connection()
+            )
+            try:
+                await inner.enter_async_context(conn.transaction())
+                if exclusive:
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            except psycopg.OperationalError:
+                try:
+                    await inner.__aexit__(*sys.exc_info())
+                except psycopg.Error:
+                    pass  # the broken connection's rollback; the pool discards it
+                if attempt == POOL_MAX or not conn.broken:
+                    raise
+                continue
+            stack.push_async_exit(inner)
+            return conn
+        raise AssertionError("unreachable")
 
     @property
     def reader(self) -> PgConn:
