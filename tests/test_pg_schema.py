@@ -53,6 +53,7 @@ async def test_both_backends_migrate_to_the_same_tables_and_columns(tmp_path: Pa
         assert len(pg_fks) > 30
         newest = load_migrations("postgres")[-1].version
         assert await pg.check() == ("ok", newest, newest)
+        assert await pg.fetchval("SELECT 'md:' < 'md;' AND 'a' < 'B' IS FALSE") is True
         await pg.execute("DROP TABLE web_tokens")
         assert (await pg.check())[0] == "missing tables: web_tokens"
     finally:

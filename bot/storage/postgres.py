@@ -45,6 +45,7 @@ POOL_MIN = 1
 POOL_MAX = 8  # write() transactions and the reader Conn
 READERS = 2  # long-lived connections for fetchone/fetchall
 CONNECT_TIMEOUT_S = 30.0
+CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8"})
 
 
 class PgRow(tuple[Any, ...]):
@@ -384,8 +385,18 @@ class PostgresDatabase(Database):
         newest = max(known, default=0)
         current = max(done, default=0) if known <= done else -1
         missing = [t for t in _expected_tables() if t not in await self.tables()]
-        result = "ok" if not missing else "missing tables: " + ", ".join(missing)
-        return result, current, newest
+        problems = ["missing tables: " + ", ".join(missing)] if missing else []
+        collation = await self.fetchval(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+        )
+        if collation not in CODE_POINT_COLLATIONS:
+            # Stores select key ranges (dedupe_key >= 'md:' AND < 'md;') as SQLite orders
+            # text, by code point; a language collation orders punctuation differently.
+            problems.append(
+                f"collation {collation}: create the database with LC_COLLATE 'C' "
+                "(text must sort by code point)"
+            )
+        return ("; ".join(problems) or "ok"), current, newest
 
     async def foreign_keys(self) -> list[ForeignKey]:
         # pg_constraint rather than information_schema: it keeps each key's column pairs in
