@@ -16,7 +16,7 @@ from bot.storage import pgtest
 from bot.storage.db import load_migrations, open_database, redact
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import SqliteDatabase
-from bot.storage.sqltext import to_pyformat
+from bot.storage.sqltext import bind, to_pyformat, translate
 
 PG_URL = pgtest.admin_url()
 needs_pg = pytest.mark.skipif(PG_URL is None, reason="needs DOORSTEP_TEST_DB=postgresql://...")
@@ -73,6 +73,12 @@ def test_placeholders_are_translated_outside_literals_only() -> None:
     assert to_pyformat("SELECT /* ? */ ?") == "SELECT /* ? */ %s"
     with pytest.raises(ValueError):
         to_pyformat("SELECT 'open")
+    # SQLite's numbered ?NNN: one value used twice; a plain ? after it is the next number.
+    assert translate("SELECT ?, ?2, ? WHERE id = ?1") == (
+        "SELECT %(p1)s, %(p2)s, %(p3)s WHERE id = %(p1)s",
+        True,
+    )
+    assert bind((7, 8, 9), True) == {"p1": 7, "p2": 8, "p3": 9}
 
 
 def test_db_target_from_the_environment() -> None:

@@ -34,7 +34,7 @@ from psycopg.types.numeric import Int8Dumper
 from psycopg_pool import AsyncConnectionPool
 
 from bot.storage.db import Database, ForeignKey, load_migrations, redact
-from bot.storage.sqltext import to_pyformat
+from bot.storage.sqltext import bind, translate
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +163,14 @@ class PgConn:
     async def _on(
         self, conn: psycopg.AsyncConnection[Any], sql: str, params: Any, many: bool
     ) -> PgCursor:
-        query = to_pyformat(sql)
+        query, numbered = translate(sql)
         async with conn.cursor() as cur:
             if many:
                 if not params:
                     return PgCursor([], 0)
-                await cur.executemany(query, params)
+                await cur.executemany(query, [bind(p, numbered) for p in params])
             else:
-                await cur.execute(query, params)
+                await cur.execute(query, bind(params, numbered))
             rows = await cur.fetchall() if cur.description is not None else []
             count = cur.rowcount
             status = (cur.statusmessage or "").split(" ", 1)[0]
@@ -302,7 +302,8 @@ class PostgresDatabase(Database):
             return conn
 
     async def _read(self, sql: str, params: Sequence[Any], one: bool) -> Any:
-        query, values = to_pyformat(sql), tuple(params)
+        query, numbered = translate(sql)
+        values = bind(tuple(params), numbered)
         self._turn = (self._turn + 1) % READERS
         slot = 1 + self._turn
         # A read is safe to repeat: after a server restart the connection fails once and is
@@ -327,7 +328,8 @@ class PostgresDatabase(Database):
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         # Single statements share one connection (slot 0), in order, as on SQLite's writer.
         conn = await self._direct(0)
-        cur = await conn.execute(to_pyformat(sql), tuple(params))
+        query, numbered = translate(sql)
+        cur = await conn.execute(query, bind(tuple(params), numbered))
         return int(cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
