@@ -84,7 +84,7 @@ def db_target(value: str) -> Path | str:
 @dataclass(frozen=True)
 class Settings:
     # A SQLite file, or a postgresql:// URL (str; may hold a password: never log it as is).
-    db_path: Path | str = Path("doorstep.sqlite3")
+    db_path: Path | str = field(default=Path("doorstep.sqlite3"), repr=False)
     tz_name: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
@@ -175,7 +175,12 @@ class Settings:
             "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
             "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
-            "extra": {k: v for k, v in env.items() if k.startswith("DOORSTEP_")},
+            # Not the database URLs: they may hold a password, and are settings of their own.
+            "extra": {
+                k: v
+                for k, v in env.items()
+                if k.startswith("DOORSTEP_") and k not in ("DOORSTEP_DB", "DOORSTEP_TEST_DB")
+            },
         }
         values.update(_channel_settings(env))
         values.update(overrides)

@@ -142,7 +142,7 @@ class BookingStore:
         """Open slots with a place left, starting in [lo, hi), in time order."""
         rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
-            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity ORDER BY start_at",
+            "AND s.start_at < ? AND s.closed = 0) AS free WHERE taken < capacity ORDER BY start_at",
             (doctor_id, lo, hi),
         )
         return [_slot(r) for r in rows]
@@ -153,7 +153,7 @@ class BookingStore:
         """Up to `limit` free slots in [lo, hi) nearest in time to `around`, in time order."""
         rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
-            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity "
+            "AND s.start_at < ? AND s.closed = 0) AS free WHERE taken < capacity "
             "ORDER BY ABS(start_at - ?), start_at LIMIT ?",
             (doctor_id, lo, hi, around, limit),
         )
@@ -162,7 +162,7 @@ class BookingStore:
     async def overbooked(self) -> list[Slot]:
         """Slots holding more active bookings than their capacity (should never exist)."""
         rows = await self.db.fetchall(
-            f"SELECT * FROM ({_SLOT_SQL}) WHERE taken > capacity ORDER BY start_at"
+            f"SELECT * FROM ({_SLOT_SQL}) AS s2 WHERE taken > capacity ORDER BY start_at"
         )
         return [_slot(r) for r in rows]
 
@@ -407,7 +407,7 @@ async def _insert(
 ) -> Appointment:
     cur = await conn.execute(
         "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, reason, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id RETURNING id",
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             resident_id,
             slot.id,

@@ -10,6 +10,7 @@ translates them in one place (bot.storage.sqltext). Where the two dialects diffe
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Iterable, Iterator, Sequence
@@ -141,6 +142,17 @@ class Database(ABC):
     # Where the database is, safe to log and print (a URL's password is never in it).
     display: str
 
+    def unindexed(self, column: str) -> str:
+        """`column` such that the planner does not pick its index: SQLite's `+column` (its
+        documented way); PostgreSQL's planner goes by statistics and takes the column as is."""
+        return f"+{column}" if self.dialect == "sqlite" else column
+
+    @property
+    def outer_join(self) -> str:
+        """An inner join that keeps the left table as SQLite's outer loop (CROSS JOIN, SQLite's
+        documented way to fix the join order); a plain JOIN on PostgreSQL."""
+        return "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
+
     @abstractmethod
     async def open(self, migrate: bool = True) -> None: ...
 
@@ -220,13 +232,14 @@ def open_database(target: Path | str) -> Database:
         from bot.storage.postgres import PostgresDatabase
 
         return PostgresDatabase(str(target))
-    from bot.storage import pgtest
+    if os.environ.get("DOORSTEP_TEST_DB"):  # the test suite on PostgreSQL only
+        from bot.storage import pgtest
 
-    mapped = pgtest.mapped_url(Path(target))
-    if mapped is not None:
-        from bot.storage.postgres import PostgresDatabase
+        mapped = pgtest.mapped_url(Path(target))
+        if mapped is not None:
+            from bot.storage.postgres import PostgresDatabase
 
-        return PostgresDatabase(mapped, for_file=Path(target))
+            return PostgresDatabase(mapped, for_file=Path(target))
     from bot.storage.sqlite import SqliteDatabase
 
     return SqliteDatabase(target)

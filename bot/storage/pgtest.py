@@ -101,7 +101,10 @@ async def _build_template(conn: psycopg.AsyncConnection[Any], admin: str, templa
     building = _ident(template + "_new")
     execute = conn.execute
     await execute(f"DROP DATABASE IF EXISTS {building} WITH (FORCE)")
-    await execute(f"CREATE DATABASE {building}")
+    # Code-point order for text, as SQLite compares (README, "PostgreSQL").
+    await execute(
+        f"CREATE DATABASE {building} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+    )
     db = PostgresDatabase(with_dbname(admin, building))
     await db.open(migrate=True)
     await db.close()

@@ -11,9 +11,10 @@ takes a transaction-level advisory lock first, so exclusive write transactions a
 across every process sharing the database, as SQLite's BEGIN IMMEDIATE serialises them in one
 file: a store's read-then-write stays atomic when several workers run.
 
-The pool checks a connection before lending it, so after a server restart a broken connection
-is replaced rather than handed out; statements that were in flight fail with
-psycopg.OperationalError and the caller's own retry (the outbox's, the update queue's) applies.
+After a server restart, each pooled connection fails once and the pool replaces it (checking
+every connection before lending it would cost a round trip per statement: bench/pgdriver.py).
+Reads are retried on a fresh connection; a write that fails raises psycopg.OperationalError
+and the caller's own retry (the outbox's, the update queue's) applies.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,7 +34,7 @@ from psycopg.types.numeric import Int8Dumper
 from psycopg_pool import AsyncConnectionPool
 
 from bot.storage.db import Database, ForeignKey, load_migrations, redact
-from bot.storage.sqltext import to_pyformat
+from bot.storage.sqltext import bind, translate
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,10 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = 0x646F6F7273747077
 MIGRATE_LOCK = 0x646F6F727374706D
 POOL_MIN = 1
-POOL_MAX = 8
+POOL_MAX = 8  # write() transactions and the reader Conn
+READERS = 2  # long-lived connections for fetchone/fetchall
 CONNECT_TIMEOUT_S = 30.0
+CODE_POINT_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8"})
 
 
 class PgRow(tuple[Any, ...]):
@@ -164,14 +168,14 @@ class PgConn:
     async def _on(
         self, conn: psycopg.AsyncConnection[Any], sql: str, params: Any, many: bool
     ) -> PgCursor:
-        query = to_pyformat(sql)
+        query, numbered = translate(sql)
         async with conn.cursor() as cur:
             if many:
                 if not params:
                     return PgCursor([], 0)
-                await cur.executemany(query, params)
+                await cur.executemany(query, [bind(p, numbered) for p in params])
             else:
-                await cur.execute(query, params)
+                await cur.execute(query, bind(params, numbered))
             rows = await cur.fetchall() if cur.description is not None else []
             count = cur.rowcount
             status = (cur.statusmessage or "").split(" ", 1)[0]
@@ -191,6 +195,10 @@ class PostgresDatabase(Database):
         self._for_file = for_file
         self._pool: AsyncConnectionPool[Any] | None = None
         self._lock = asyncio.Lock()
+        # Slot 0: single-statement writes; slots 1..READERS: reads.
+        self._direct_conns: list[psycopg.AsyncConnection[Any] | None] = [None] * (1 + READERS)
+        self._direct_locks = [asyncio.Lock() for _ in range(1 + READERS)]
+        self._turn = 0
 
     @property
     def pool(self) -> AsyncConnectionPool[Any]:
@@ -203,6 +211,13 @@ class PostgresDatabase(Database):
             from bot.storage import pgtest
 
             await pgtest.ensure(self.url)
+        try:
+            # One connection first: a wrong address or password fails here at once, with
+            # libpq's own message (which never contains the password).
+            await self._direct(0)
+        except psycopg.OperationalError as exc:
+            log.warning("cannot connect to %s: %s", self.display, exc)
+            raise
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             self.url,
             min_size=POOL_MIN,
@@ -210,19 +225,23 @@ class PostgresDatabase(Database):
             open=False,
             kwargs={"autocommit": True, "row_factory": _row_factory},
             configure=_configure,
-            check=AsyncConnectionPool.check_connection,
             name="doorstep",
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
         except Exception:
             await pool.close()
+            await self.close()
             raise
         self._pool = pool
         if migrate:
             await self.migrate()
 
     async def close(self) -> None:
+        for i, conn in enumerate(self._direct_conns):
+            if conn is not None:
+                await conn.close()
+            self._direct_conns[i] = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -234,34 +253,89 @@ class PostgresDatabase(Database):
         if exclusive:
             await self._lock.acquire()
         try:
-            async with self.pool.connection() as conn:
-                async with conn.transaction():
-                    if exclusive:
-                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                    yield PgConn(conn)
+            async with AsyncExitStack() as stack:
+                conn = await self._begin(stack, exclusive)
+                yield PgConn(conn)
         finally:
             if exclusive:
                 self._lock.release()
+
+    async def _begin(self, stack: AsyncExitStack, exclusive: bool) -> psycopg.AsyncConnection[Any]:
+        """A pooled connection in a new transaction (holding the write lock if exclusive),
+        its exits pushed on `stack`. After a server restart a pooled connection fails at
+        BEGIN, before anything was done: the pool drops it and the next one is tried."""
+        for attempt in range(POOL_MAX + 1):
+            inner = AsyncExitStack()
+            conn: psycopg.AsyncConnection[Any] = await inner.enter_async_context(
+                self.pool.connection()
+            )
+            try:
+                await inner.enter_async_context(conn.transaction())
+                if exclusive:
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            except psycopg.OperationalError:
+                try:
+                    await inner.__aexit__(*sys.exc_info())
+                except psycopg.Error:
+                    pass  # the broken connection's rollback; the pool discards it
+                if attempt == POOL_MAX or not conn.broken:
+                    raise
+                continue
+            stack.push_async_exit(inner)
+            return conn
+        raise AssertionError("unreachable")
 
     @property
     def reader(self) -> PgConn:
         return PgConn(None, self.pool)
 
+    async def _direct(self, slot: int) -> psycopg.AsyncConnection[Any]:
+        """A long-lived connection of its own (not borrowed from the pool: borrowing halves
+        the rate of point reads, bench/pgdriver.py). psycopg serialises the statements of
+        concurrent callers on one connection; a broken one is replaced here."""
+        conn = self._direct_conns[slot]
+        if conn is not None and not conn.closed:
+            return conn
+        async with self._direct_locks[slot]:
+            conn = self._direct_conns[slot]
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, row_factory=_row_factory
+                )
+                await _configure(conn)
+                self._direct_conns[slot] = conn
+            return conn
+
+    async def _read(self, sql: str, params: Sequence[Any], one: bool) -> Any:
+        query, numbered = translate(sql)
+        values = bind(tuple(params), numbered)
+        self._turn = (self._turn + 1) % READERS
+        slot = 1 + self._turn
+        # A read is safe to repeat: after a server restart the connection fails once and is
+        # replaced, so the read is tried again on the new one.
+        for attempt in range(2):
+            conn = await self._direct(slot)
+            try:
+                cur = await conn.execute(query, values)
+                return await (cur.fetchone() if one else cur.fetchall())
+            except psycopg.OperationalError:
+                if attempt == 1 or not conn.broken:
+                    raise
+        raise AssertionError("unreachable")
+
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            rows: list[Any] = await cur.fetchall()
-            return rows
+        rows: list[Any] = await self._read(sql, params, one=False)
+        return rows
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            return await cur.fetchone()
+        return await self._read(sql, params, one=True)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(to_pyformat(sql), tuple(params))
-            return int(cur.rowcount)
+        # Single statements share one connection (slot 0), in order, as on SQLite's writer.
+        conn = await self._direct(0)
+        query, numbered = translate(sql)
+        cur = await conn.execute(query, bind(tuple(params), numbered))
+        return int(cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.write() as conn:
@@ -318,8 +392,18 @@ class PostgresDatabase(Database):
         newest = max(known, default=0)
         current = max(done, default=0) if known <= done else -1
         missing = [t for t in _expected_tables() if t not in await self.tables()]
-        result = "ok" if not missing else "missing tables: " + ", ".join(missing)
-        return result, current, newest
+        problems = ["missing tables: " + ", ".join(missing)] if missing else []
+        collation = await self.fetchval(
+            "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+        )
+        if collation not in CODE_POINT_COLLATIONS:
+            # Stores select key ranges (dedupe_key >= 'md:' AND < 'md;') as SQLite orders
+            # text, by code point; a language collation orders punctuation differently.
+            problems.append(
+                f"collation {collation}: create the database with LC_COLLATE 'C' "
+                "(text must sort by code point)"
+            )
+        return ("; ".join(problems) or "ok"), current, newest
 
     async def foreign_keys(self) -> list[ForeignKey]:
         # pg_constraint rather than information_schema: it keeps each key's column pairs in

@@ -49,6 +49,13 @@ _CHILD_COLS = "c.id, c.owner_id, c.nickname, c.born, c.created_at, c.sex"
 class VaccineStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite concatenates in the primary key's (child, dose) order, as it reads them;
+        # PostgreSQL is told that order.
+        self._concat_doses = (
+            "string_agg(d.dose || '@' || d.given_on, ' ' ORDER BY d.dose)"
+            if db.dialect == "postgres"
+            else "group_concat(d.dose || '@' || d.given_on, ' ')"
+        )
 
     # -- children -----------------------------------------------------------------------
     async def add_child(self, owner_id: int, nickname: str, born: date, now: datetime) -> Child:
@@ -108,8 +115,8 @@ class VaccineStore:
         # One row per child and guardian (the owner first, then by id), the doses concatenated
         # in the primary key's (child, dose) order: equal dose sets give equal texts.
         rows = await self.db.fetchall(
-            "SELECT c.id, c.born, g.resident_id, (SELECT group_concat(d.dose || '@' || "
-            "d.given_on, ' ') FROM child_doses d WHERE d.child_id = c.id), c.sex "
+            f"SELECT c.id, c.born, g.resident_id, (SELECT {self._concat_doses} "
+            "FROM child_doses d WHERE d.child_id = c.id), c.sex "
             f"FROM ({children_sql}) c LEFT JOIN child_guardians g ON g.child_id = c.id "
             "ORDER BY c.id, g.role <> 'owner', g.resident_id",
             params,
@@ -269,7 +276,7 @@ class VaccineStore:
         # pending row of the outbox for each batch of children; the key range is far narrower.
         rows = await self.db.fetchall(
             "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND +status = 'pending' AND kind = ?",
+            f"AND {self.db.unindexed('status')} = 'pending' AND kind = ?",
             (lo, hi, kind),
         )
         return {r[0] for r in rows}
