@@ -49,7 +49,19 @@ class PgServer:
         return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
 
     def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "doorstep", "-A", "trust", "-E", "UTF8")
+        # C collation, as the stores expect (key-range queries compare by code point).
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "doorstep",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\n"
