@@ -20,10 +20,11 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool
-
 if TYPE_CHECKING:
+    # Imported when a PgCluster opens: a SQLite deployment never loads the driver.
+    import psycopg
+    from psycopg_pool import AsyncConnectionPool
+
     from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,13 @@ CREATE TABLE IF NOT EXISTS cluster_paid_spend (
 """
 
 
+async def _connect(url: str) -> psycopg.AsyncConnection[Any]:
+    """A connection of its own (heartbeat, poller lock, LISTEN), outside the pool."""
+    import psycopg
+
+    return await psycopg.AsyncConnection.connect(url, autocommit=True)
+
+
 def _worker_id() -> int:
     """A random positive int4: the worker's key in advisory locks and claim rows."""
     return random.SystemRandom().randint(1, 2**31 - 1)
@@ -89,6 +97,8 @@ class PgCluster:
         return self._pool
 
     async def open(self) -> None:
+        from psycopg_pool import AsyncConnectionPool
+
         from bot.storage.postgres import pg_configure, pg_row_factory
 
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -129,7 +139,7 @@ class PgCluster:
 
     # -- heartbeat ------------------------------------------------------------------------
     async def _beat(self) -> None:
-        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        conn = await _connect(self.url)
         # Session lock: held while this connection lives, released by the server the moment
         # the process dies (kill -9 closes the socket) or the server restarts.
         await conn.execute("SELECT pg_advisory_lock(%s, %s)", (NS_WORKER, self.worker))
@@ -170,7 +180,7 @@ class PgCluster:
         of its own until `release_poller_lock` or this process ends."""
         if self._poller is not None and not self._poller.closed:
             return True
-        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        conn = await _connect(self.url)
         cur = await conn.execute("SELECT pg_try_advisory_lock(%s, 0)", (NS_POLLER,))
         row = await cur.fetchone()
         if row and row[0]:
@@ -201,7 +211,7 @@ class PgCluster:
         while not self._closing:
             conn: psycopg.AsyncConnection[Any] | None = None
             try:
-                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                conn = await _connect(self.url)
                 await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 self._fire()  # rows planned while we were not listening
                 async for _note in conn.notifies():
