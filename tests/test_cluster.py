@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -218,3 +218,35 @@ async def test_paid_budget_is_shared_and_enforced(workers: Callable[..., Runtime
     assert await a.stores.cluster.paid_spent("2026-12-05") == 90
     assert await b.stores.cluster.spend_paid("2026-12-05", 5, 95)
     assert not await b.stores.cluster.spend_paid("2026-12-05", 1, 95)
+
+
+async def test_one_users_updates_wait_for_each_other_across_workers(
+    workers: Callable[..., Runtime],
+) -> None:
+    a, b = await workers(), await workers()
+    events: list[str] = []
+
+    def handler(name: str) -> Callable[[], Awaitable[str]]:
+        async def run() -> str:
+            events.append(f"{name} in")
+            await asyncio.sleep(0.3)  # a slow handler: the other worker's update must wait
+            events.append(f"{name} out")
+            return name
+
+        return run
+
+    got = await asyncio.gather(
+        a.stores.cluster.user_lock("telegram:42", handler("a")),
+        b.stores.cluster.user_lock("telegram:42", handler("b")),
+    )
+    assert sorted(got) == ["a", "b"]
+    first = events[0].split()[0]
+    second = "b" if first == "a" else "a"
+    assert events == [f"{first} in", f"{first} out", f"{second} in", f"{second} out"]
+    # Different users do not wait for each other.
+    events.clear()
+    await asyncio.gather(
+        a.stores.cluster.user_lock("telegram:1", handler("x")),
+        b.stores.cluster.user_lock("telegram:2", handler("y")),
+    )
+    assert sorted(events[:2]) == ["x in", "y in"]

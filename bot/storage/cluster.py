@@ -79,16 +79,23 @@ def _worker_id() -> int:
 class PgCluster:
     """One worker's PostgreSQL connections for coordination (see the module docstring)."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 6) -> None:
         self.url = url
         self.worker = _worker_id()
         self.pool_size = pool_size
         self._pool: AsyncConnectionPool[Any] | None = None
+        self._locks: AsyncConnectionPool[Any] | None = None
         self._heart: psycopg.AsyncConnection[Any] | None = None
         self._poller: psycopg.AsyncConnection[Any] | None = None
         self._listeners: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+
+    @property
+    def lock_pool(self) -> AsyncConnectionPool[Any]:
+        if self._locks is None:
+            raise RuntimeError("cluster connections are not open")
+        return self._locks
 
     @property
     def pool(self) -> AsyncConnectionPool[Any]:
@@ -101,18 +108,25 @@ class PgCluster:
 
         from bot.storage.postgres import pg_configure, pg_row_factory
 
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.url,
-            min_size=1,
-            max_size=self.pool_size,
-            open=False,
-            kwargs={"autocommit": True, "row_factory": pg_row_factory},
-            configure=pg_configure,
-            check=AsyncConnectionPool.check_connection,
-            name="doorstep-cluster",
-        )
+        def make(name: str, size: int) -> AsyncConnectionPool[Any]:
+            return AsyncConnectionPool(
+                self.url,
+                min_size=1,
+                max_size=size,
+                open=False,
+                kwargs={"autocommit": True, "row_factory": pg_row_factory},
+                configure=pg_configure,
+                check=AsyncConnectionPool.check_connection,
+                name=name,
+            )
+
+        pool = make("doorstep-cluster", self.pool_size)
+        # Users' update locks hold a connection while an update is handled: a pool of their
+        # own, so a burst of updates never starves delivery's claims and slots.
+        locks = make("doorstep-user-locks", self.pool_size)
         await pool.open(wait=True, timeout=30)
-        self._pool = pool
+        await locks.open(wait=True, timeout=30)
+        self._pool, self._locks = pool, locks
         async with pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (NS_SCHEMA,))
@@ -133,9 +147,10 @@ class PgCluster:
         await self.release_poller_lock()
         if self._heart is not None and not self._heart.closed:
             await self._heart.close()
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._locks):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._locks = None
 
     # -- heartbeat ------------------------------------------------------------------------
     async def _beat(self) -> None:
@@ -335,7 +350,7 @@ class ClusterStore:
         if self.pg is None:
             return await fn()
         lock_key = _stable_hash(key)
-        async with self.pg.pool.connection() as conn:
+        async with self.pg.lock_pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_USER, lock_key))
                 return await fn()
