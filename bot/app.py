@@ -174,7 +174,9 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         residents=ResidentStore(db),
         outbox=OutboxStore(db),
         delivery=(
-            DeliveryStore(db) if pg is None else PgDeliveryStore(db, pg, settings.per_chat_interval)
+            DeliveryStore(db)
+            if pg is None
+            else PgDeliveryStore(db, pg=pg, per_chat_interval=settings.per_chat_interval)
         ),
         directory=DirectoryStore(db),
         booking=BookingStore(db),

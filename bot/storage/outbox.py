@@ -567,7 +567,7 @@ class PgDeliveryStore(DeliveryStore):
     """The dispatcher's queries for a cluster of workers on PostgreSQL (see above). Reads and
     writes other than claiming and recording go through `Database` as on SQLite."""
 
-    def __init__(self, db: Database, pg: PgCluster, per_chat_interval: float = 1.0) -> None:
+    def __init__(self, db: Database, *, pg: PgCluster, per_chat_interval: float = 1.0) -> None:
         super().__init__(db)
         self.pg = pg
         # Whole seconds, rounded up: updated_at is unix seconds. Without a per-chat limit
