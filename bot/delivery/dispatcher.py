@@ -215,7 +215,8 @@ class Dispatcher:
     async def catch_up(self) -> None:
         """Rows a crash left `sending` go back to pending; overdue rows past expiry expire."""
         now = self._now()
-        recovered = await self.store.recover(now, self.channels)
+        # Not running yet: nothing of this process is in flight, so its own claims count too.
+        recovered = await self.store.recover(now, self.channels, own=True)
         expired = await self.store.expire_overdue(now)
         if recovered or expired:
             log.warning(

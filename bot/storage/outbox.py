@@ -408,8 +408,9 @@ class DeliveryStore:
             [(r.status, _due(r), int(r.attempt), r.error, now, r.row_id) for r in results],
         )
 
-    async def recover(self, now: int, channels: Sequence[str]) -> int:
+    async def recover(self, now: int, channels: Sequence[str], own: bool = False) -> int:
         """Put rows a crashed process left `sending` back to pending; return how many.
+        (`own`: PostgreSQL only, see PgDeliveryStore.recover.)
 
         Their messages may or may not have gone out: this is the in-flight window that can be
         delivered twice, never lost."""
@@ -620,15 +621,18 @@ class PgDeliveryStore(DeliveryStore):
                     ([r.row_id for r in results],),
                 )
 
-    async def recover(self, now: int, channels: Sequence[str]) -> int:
+    async def recover(self, now: int, channels: Sequence[str], own: bool = False) -> int:
         """Put rows claimed by dead workers (and rows `sending` with no claim, e.g. copied
         from SQLite) back to pending. Live workers' rows are left alone, so a worker starting
-        next to others takes nothing from them."""
+        next to others takes nothing from them. `own`: this worker's claims too (its
+        dispatcher is not running, so nothing of its own is in flight: start-up catch-up)."""
         _channels_clause(channels)
         async with self.pg.pool.connection() as conn:
             cur = await conn.execute("SELECT DISTINCT worker FROM cluster_claims")
             workers = [r[0] for r in await cur.fetchall()]
-        dead = [w for w in workers if not await self.pg.is_alive(w)]
+        dead = [
+            w for w in workers if (own and w == self.pg.worker) or not await self.pg.is_alive(w)
+        ]
         async with self.pg.pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
