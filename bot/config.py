@@ -64,9 +64,27 @@ def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1) ->
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def db_target(value: str) -> Path | str:
+    """DOORSTEP_DB / --db: a postgresql:// (or postgres://) URL stays a string, anything else
+    is a SQLite file path."""
+    if value.lower().startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("doorstep.sqlite3")
+    # A SQLite file, or a postgresql:// URL (str; may hold a password: never log it as is).
+    db_path: Path | str = field(default=Path("doorstep.sqlite3"), repr=False)
     tz_name: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
@@ -85,6 +103,12 @@ class Settings:
     delivery_concurrency: int = 32
     interactive_reserve: int = 10
     outbox_retention_days: int = 90
+    # Telegram paid broadcasts (issue 14): off unless turned on; rows planned `paid` then go
+    # out at up to `paid_rate` msg/s with allow_paid_broadcast, while the budget lasts
+    # (Telegram charges 0.1 Star per paid message: a budget of N stars is 10*N messages).
+    paid_broadcast: bool = False
+    paid_budget_stars: int = 0
+    paid_rate: float = 1000.0
     # Booking (issue 5): slot length in minutes, places per slot, upcoming bookings per resident.
     slot_minutes: int = 15
     slot_capacity: int = 1
@@ -107,6 +131,11 @@ class Settings:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def paid_budget_messages(self) -> int:
+        """Paid messages the budget buys (0.1 Star each)."""
+        return self.paid_budget_stars * 10
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.tz_name)
 
@@ -124,7 +153,7 @@ class Settings:
         if locale not in ("zh_Hans", "en"):
             raise ConfigError("DOORSTEP_DEFAULT_LOCALE must be zh_Hans or en")
         values: dict[str, object] = {
-            "db_path": Path(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
+            "db_path": db_target(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
             "tz_name": tz_name,
             "default_locale": locale,
             "telegram_token": Secret(token) if token else None,
@@ -139,11 +168,19 @@ class Settings:
             "delivery_concurrency": _positive_int(env, "DOORSTEP_DELIVERY_CONCURRENCY", 32),
             "interactive_reserve": _positive_int(env, "DOORSTEP_INTERACTIVE_RESERVE", 10, low=0),
             "outbox_retention_days": _positive_int(env, "DOORSTEP_OUTBOX_RETENTION_DAYS", 90),
+            "paid_broadcast": _flag(env, "DOORSTEP_PAID_BROADCAST"),
+            "paid_budget_stars": _positive_int(env, "DOORSTEP_PAID_BUDGET_STARS", 0, low=0),
+            "paid_rate": float(env.get("DOORSTEP_PAID_RATE", "1000")),
             "slot_minutes": _positive_int(env, "DOORSTEP_SLOT_MINUTES", 15),
             "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
             "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
-            "extra": {k: v for k, v in env.items() if k.startswith("DOORSTEP_")},
+            # Not the database URLs: they may hold a password, and are settings of their own.
+            "extra": {
+                k: v
+                for k, v in env.items()
+                if k.startswith("DOORSTEP_") and k not in ("DOORSTEP_DB", "DOORSTEP_TEST_DB")
+            },
         }
         values.update(_channel_settings(env))
         values.update(overrides)

@@ -9,14 +9,17 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, db_target
 from bot.runtime import Runtime
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    parser.add_argument(
+        "--db",
+        type=db_target,
+        help="SQLite file or postgresql:// URL (default: $DOORSTEP_DB)",
+    )
 
 
 def with_db(args: argparse.Namespace, settings: Settings) -> Settings:

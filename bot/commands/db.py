@@ -6,7 +6,7 @@ import argparse
 
 from bot.commands.common import add_db_option, with_db
 from bot.config import Settings
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> Database:
-    return Database(with_db(args, settings).db_path)
+    return open_database(with_db(args, settings).db_path)
 
 
 async def migrate(args: argparse.Namespace, settings: Settings) -> int:
