@@ -1,11 +1,15 @@
-"""`doorstep db migrate` and `doorstep db check`."""
+"""`doorstep db migrate`, `doorstep db check` and `doorstep db copy`."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from pathlib import Path
 
 from bot.commands.common import add_db_option, with_db
-from bot.config import Settings
+from bot.config import Settings, district_code
+from bot.storage.copy import CopyError, CopyReport, Endpoint, SqliteEndpoint, copy_database
 from bot.storage.db import Database
 
 
@@ -15,6 +19,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dbsub = p.add_subparsers(dest="db_command", required=True)
     dbsub.add_parser("migrate", help="apply pending schema migrations").set_defaults(func=migrate)
     dbsub.add_parser("check", help="integrity check and schema version").set_defaults(func=check)
+    c = dbsub.add_parser(
+        "copy",
+        help="copy a database (or one district of it) into another, verified table by table",
+        description="SOURCE and TARGET are SQLite files (or postgresql:// URLs once that "
+        "backend is installed). The target is migrated first; ids are kept; every table's "
+        "rows are counted on both sides, and any difference rolls the copy back.",
+    )
+    c.add_argument("source")
+    c.add_argument("target")
+    c.add_argument("--district", dest="copy_district", metavar="CODE", help="only this district")
+    c.add_argument(
+        "--allow-non-empty",
+        action="store_true",
+        help="copy into a target that already holds data (ids must not collide)",
+    )
+    c.set_defaults(func=copy)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> Database:
@@ -43,3 +63,78 @@ async def check(args: argparse.Namespace, settings: Settings) -> int:
     print(f"integrity: {integrity}")
     print(f"schema version: {version} (newest known: {newest})")
     return 0 if integrity == "ok" and version == newest else 1
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+async def _migrate(path: Path) -> None:
+    db = Database(path)
+    await db.open(migrate=True)
+    await db.close()
+
+
+def _endpoint(where: str, target: bool) -> Endpoint:
+    if _is_url(where):
+        raise CopyError(
+            "PostgreSQL endpoints need the PostgreSQL backend (issue 14, part 1), which this "
+            "build does not have yet"
+        )
+    path = Path(where)
+    if not target and not path.is_file():
+        raise CopyError(f"{where}: no such database file")
+    # The target gets the newest schema first (a new file is created); the source is only
+    # read, never migrated: its version must match.
+    if target:
+        asyncio.run(_migrate(path))
+    return SqliteEndpoint(path)
+
+
+def format_copy(report: CopyReport, source: str, target: str) -> str:
+    what = f"district {report.district!r}" if report.district else "the whole database"
+    lines = [f"copied {what} from {source} to {target}:"]
+    width = max((len(t.table) for t in report.tables), default=5)
+    lines.append(f"  {'table':<{width}} {'source':>9} {'copied':>9}")
+    for t in report.tables:
+        note = f"  ({t.note})" if t.note else ""
+        lines.append(f"  {t.table:<{width}} {t.source:>9} {t.copied:>9}{note}")
+    total = sum(t.source for t in report.tables)
+    lines.append(f"{len(report.tables)} tables, {total} rows, counts verified on both sides")
+    if report.skipped:
+        lines.append("not a district's data, not copied: " + ", ".join(report.skipped))
+    return "\n".join(lines)
+
+
+def copy(args: argparse.Namespace, settings: Settings) -> int:
+    """A plain function, not a coroutine: the copy itself is synchronous (a command, with no
+    event loop of a bot beside it); only the target's migration runs one."""
+    district = district_code(args.copy_district) if args.copy_district else None
+    if not _is_url(args.source) and not _is_url(args.target):
+        if Path(args.source).resolve() == Path(args.target).resolve():
+            print("doorstep db copy: SOURCE and TARGET are the same database", file=sys.stderr)
+            return 2
+    try:
+        source = _endpoint(args.source, target=False)
+        target = _endpoint(args.target, target=True)
+    except CopyError as exc:
+        print(f"doorstep db copy: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report = copy_database(
+            source,
+            target,
+            district=district,
+            allow_non_empty=args.allow_non_empty,
+            progress=lambda table, n: (
+                print(f"… {table}: {n}", file=sys.stderr, flush=True) if n % 10_000 == 0 else None
+            ),
+        )
+    except CopyError as exc:
+        print(f"doorstep db copy: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.close()
+        target.close()
+    print(format_copy(report, args.source, args.target))
+    return 0

@@ -23,6 +23,7 @@ class Planned:
     expires_at: datetime | None = None
     urgent: bool = False
     group_key: str | None = None
+    paid: bool = False  # may use Telegram's paid broadcasts (workers' delivery side, issue 14)
 
 
 @dataclass(frozen=True, slots=True)

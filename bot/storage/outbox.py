@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import (
     Claimed,
     FailedRow,
@@ -351,8 +352,16 @@ class DeliveryStore:
     """The dispatcher's queries on the outbox. Only rows of residents on `channels` (those this
     process can send to) are claimed, so a process never touches another channel's rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, district: str = ALL_DISTRICTS) -> None:
         self.db = db
+        # A process that serves one district (its own bot) sends only that district's rows;
+        # ALL_DISTRICTS (one bot shared by all) sends everyone's.
+        self.district = district
+
+    def _district(self, alias: str) -> tuple[str, list[str]]:
+        if self.district == ALL_DISTRICTS:
+            return "", []
+        return f" AND {alias}district_code = ?", [self.district]
 
     async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
         """Mark up to `limit` due pending rows `sending` (claimed at `now`) in one transaction;
@@ -360,6 +369,7 @@ class DeliveryStore:
         if limit <= 0:
             return []
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         async with self.db.write() as conn:
             # CROSS JOIN keeps outbox as the outer loop, walking the (status, due_at) index in
             # order; otherwise SQLite may start from residents and sort every pending row.
@@ -367,8 +377,8 @@ class DeliveryStore:
                 "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
                 " SELECT o.id FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id"
                 f" WHERE o.status = 'pending' AND o.due_at <= ? AND r.channel IN ({marks})"
-                " ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
-                [now, now, *chans, limit],
+                f"{scope} ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
+                [now, now, *chans, *district, limit],
             ) as cur:
                 ids = [r[0] for r in await cur.fetchall()]
             if not ids:
@@ -402,12 +412,13 @@ class DeliveryStore:
         Their messages may or may not have gone out: this is the in-flight window that can be
         delivered twice, never lost."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return await self.db.execute(
             "UPDATE outbox SET status = 'pending', updated_at = ?, "
             "last_error = 'interrupted while sending; resent after restart' "
-            "WHERE status = 'sending' AND "
-            f"(SELECT channel FROM residents r WHERE r.id = resident_id) IN ({marks})",
-            [now, *chans],
+            "WHERE status = 'sending' AND resident_id IN "
+            f"(SELECT r.id FROM residents r WHERE r.channel IN ({marks}){scope})",
+            [now, *chans, *district],
         )
 
     async def expire_overdue(self, now: int) -> int:
@@ -423,13 +434,14 @@ class DeliveryStore:
     async def next_due(self, channels: Sequence[str]) -> int | None:
         """The due time of the earliest pending row this process could send, if any."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return cast(
             "int | None",
             await self.db.fetchval(
                 "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
-                f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+                f"WHERE o.status = 'pending' AND r.channel IN ({marks}){scope} "
                 "ORDER BY o.due_at LIMIT 1",
-                chans,
+                [*chans, *district],
             ),
         )
 
