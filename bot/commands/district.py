@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from bot.commands.common import add_db_option, with_db
+from bot.commands.common import with_db
 from bot.config import Settings, district_code
 from bot.runtime import Runtime
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("district", help="the districts of this deployment")
-    add_db_option(p)
     dsub = p.add_subparsers(dest="district_command", required=True)
-    dsub.add_parser("list", help="districts and how many rows each holds").set_defaults(func=list_)
+    ls = dsub.add_parser("list", help="districts and how many rows each holds")
+    ls.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    ls.set_defaults(func=list_)
     a = dsub.add_parser("add", help="add a district (or rename one)")
+    a.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
     a.add_argument("code", help="1-32 lower-case letters, digits, '-' or '_'")
     a.add_argument("--name-zh", required=True, help="the name residents read in Chinese")
     a.add_argument("--name-en", default="", help="the name in English")
