@@ -67,9 +67,18 @@ def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1) ->
     return value
 
 
+def db_target(value: str) -> Path | str:
+    """DOORSTEP_DB / --db: a postgresql:// (or postgres://) URL stays a string, anything else
+    is a SQLite file path."""
+    if value.lower().startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("doorstep.sqlite3")
+    # A SQLite file, or a postgresql:// URL (str; may hold a password: never log it as is).
+    db_path: Path | str = field(default=Path("doorstep.sqlite3"), repr=False)
     tz_name: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
@@ -130,7 +139,7 @@ class Settings:
         if locale not in ("zh_Hans", "en"):
             raise ConfigError("DOORSTEP_DEFAULT_LOCALE must be zh_Hans or en")
         values: dict[str, object] = {
-            "db_path": Path(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
+            "db_path": db_target(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
             "tz_name": tz_name,
             "default_locale": locale,
             "telegram_token": Secret(token) if token else None,
@@ -150,7 +159,12 @@ class Settings:
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
             "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
             "district": district_code(env.get("DOORSTEP_DISTRICT") or "default", shared=True),
-            "extra": {k: v for k, v in env.items() if k.startswith("DOORSTEP_")},
+            # Not the database URLs: they may hold a password, and are settings of their own.
+            "extra": {
+                k: v
+                for k, v in env.items()
+                if k.startswith("DOORSTEP_") and k not in ("DOORSTEP_DB", "DOORSTEP_TEST_DB")
+            },
         }
         values.update(_channel_settings(env))
         values.update(overrides)

@@ -19,7 +19,7 @@ from bot.core import Incoming, Outcome
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
-from bot.storage.db import Database
+from bot.storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Runtime:
 
         self.settings = settings
         self.clock = clock
-        self.db = Database(settings.db_path)
+        self.db: Database = open_database(settings.db_path)
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}

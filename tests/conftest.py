@@ -1,4 +1,9 @@
-"""Shared fixtures: a real SQLite file in a temp dir, a started Runtime, chat users."""
+"""Shared fixtures: a real SQLite file in a temp dir, a started Runtime, chat users.
+
+With DOORSTEP_TEST_DB=postgresql://... every test runs on PostgreSQL instead: each SQLite path
+a test uses maps to a database of its own (bot.storage.pgtest), dropped when the test ends.
+Tests that can only mean SQLite (its files, its pragmas) are marked `sqlite_only(reason)`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,60 @@ import os
 
 # PTB 22 warns that RetryAfter.retry_after becomes a timedelta; opt in (our code reads both).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.storage import pgtest
 from tests.harness import ChatUser
+
+PG_URL = pgtest.admin_url()
+# One id per run, inherited by the child processes tests start, so a run drops only its own
+# databases (names: dt_<run>_<hash of the path>).
+os.environ.setdefault(pgtest.RUN_ENV, f"p{os.getpid()}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test is about SQLite itself; skipped on PostgreSQL"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "SQLite only"
+            item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
+
+
+def _drop_run_databases() -> None:
+    assert PG_URL is not None
+    prefix = f"{pgtest.PREFIX}{pgtest.run_id()}_"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        names = [
+            str(r[0])
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+            )
+        ]
+        for name in names:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def _own_database() -> Iterator[None]:
+    """On PostgreSQL: the databases this test made are dropped when it ends."""
+    yield
+    if PG_URL is not None:
+        _drop_run_databases()
 
 
 class Clock:

@@ -9,9 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from bot.config import ConfigError, Settings, district_code
+from bot.config import ConfigError, Settings, db_target, district_code
 from bot.domain.districts import ALL_DISTRICTS
 from bot.runtime import Runtime
 
@@ -20,7 +19,11 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
     """--db, and --district: what the command reads and changes is that district's (issue
     14). Without it, $DOORSTEP_DISTRICT, else the default district (a single-district
     deployment never needs the flag)."""
-    parser.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    parser.add_argument(
+        "--db",
+        type=db_target,
+        help="SQLite file or postgresql:// URL (default: $DOORSTEP_DB)",
+    )
     parser.add_argument(
         "--district",
         metavar="CODE",

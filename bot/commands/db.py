@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from bot.commands.common import add_db_option, with_db
 from bot.config import Settings, district_code
-from bot.storage.copy import CopyError, CopyReport, Endpoint, SqliteEndpoint, copy_database
-from bot.storage.db import Database
+from bot.storage.copy import CopyError, CopyReport, copy_database
+from bot.storage.db import Database, is_postgres, open_database, redact
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,7 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> Database:
-    return Database(with_db(args, settings).db_path)
+    return open_database(with_db(args, settings).db_path)
 
 
 async def migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,30 +66,19 @@ async def check(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if integrity == "ok" and version == newest else 1
 
 
-def _is_url(text: str) -> bool:
-    return text.startswith(("postgresql://", "postgres://"))
-
-
-async def _migrate(path: Path) -> None:
-    db = Database(path)
-    await db.open(migrate=True)
-    await db.close()
-
-
-def _endpoint(where: str, target: bool) -> Endpoint:
-    if _is_url(where):
-        raise CopyError(
-            "PostgreSQL endpoints need the PostgreSQL backend (issue 14, part 1), which this "
-            "build does not have yet"
-        )
-    path = Path(where)
-    if not target and not path.is_file():
+async def _open(where: str, target: bool) -> Database:
+    """The source is only read, never migrated (its version must match); the target gets the
+    newest schema first (a new SQLite file is created)."""
+    # (Under the test suite on PostgreSQL a file path names a database there: no file.)
+    local = not is_postgres(where) and not os.environ.get("DOORSTEP_TEST_DB")
+    if not target and local and not await asyncio.to_thread(Path(where).is_file):
         raise CopyError(f"{where}: no such database file")
-    # The target gets the newest schema first (a new file is created); the source is only
-    # read, never migrated: its version must match.
-    if target:
-        asyncio.run(_migrate(path))
-    return SqliteEndpoint(path)
+    db = open_database(where if is_postgres(where) else Path(where))
+    await db.open(migrate=target)
+    if not target and await db.schema_version() == 0:
+        await db.close()
+        raise CopyError(f"{redact(where)}: not a doorstep database (no schema)")
+    return db
 
 
 def format_copy(report: CopyReport, source: str, target: str) -> str:
@@ -106,35 +96,38 @@ def format_copy(report: CopyReport, source: str, target: str) -> str:
     return "\n".join(lines)
 
 
-def copy(args: argparse.Namespace, settings: Settings) -> int:
-    """A plain function, not a coroutine: the copy itself is synchronous (a command, with no
-    event loop of a bot beside it); only the target's migration runs one."""
+async def copy(args: argparse.Namespace, settings: Settings) -> int:
     district = district_code(args.copy_district) if args.copy_district else None
-    if not _is_url(args.source) and not _is_url(args.target):
-        if Path(args.source).resolve() == Path(args.target).resolve():
-            print("doorstep db copy: SOURCE and TARGET are the same database", file=sys.stderr)
-            return 2
-    try:
-        source = _endpoint(args.source, target=False)
-        target = _endpoint(args.target, target=True)
-    except CopyError as exc:
-        print(f"doorstep db copy: {exc}", file=sys.stderr)
+    same = args.source == args.target
+    if not same and not is_postgres(args.source) and not is_postgres(args.target):
+        src, tgt = Path(args.source), Path(args.target)
+        same = await asyncio.to_thread(lambda: src.resolve() == tgt.resolve())
+    if same:
+        print("doorstep db copy: SOURCE and TARGET are the same database", file=sys.stderr)
         return 2
+    opened: list[Database] = []
     try:
-        report = copy_database(
+        source = await _open(args.source, target=False)
+        opened.append(source)
+        target = await _open(args.target, target=True)
+        opened.append(target)
+        report = await copy_database(
             source,
             target,
             district=district,
             allow_non_empty=args.allow_non_empty,
-            progress=lambda table, n: (
-                print(f"… {table}: {n}", file=sys.stderr, flush=True) if n % 10_000 == 0 else None
-            ),
+            progress=_progress,
         )
     except CopyError as exc:
         print(f"doorstep db copy: {exc}", file=sys.stderr)
         return 1
     finally:
-        source.close()
-        target.close()
-    print(format_copy(report, args.source, args.target))
+        for db in opened:
+            await db.close()
+    print(format_copy(report, redact(args.source), redact(args.target)))
     return 0
+
+
+def _progress(table: str, n: int) -> None:
+    if n % 10_000 == 0:
+        print(f"… {table}: {n} rows", file=sys.stderr, flush=True)

@@ -248,7 +248,8 @@ class BroadcastStore:
     async def progress(self, broadcast_id: int, now: int) -> Progress:
         """Count the broadcast's outbox rows by status (one indexed scan of the group)."""
         rows = await self.db.fetchall(
-            "SELECT status, COUNT(*), SUM(status = 'pending' AND due_at > ?) FROM outbox "
+            "SELECT status, COUNT(*), COUNT(*) FILTER (WHERE status = 'pending' AND due_at > ?) "
+            "FROM outbox "
             "WHERE group_key = ? GROUP BY status",
             (now, group_key(broadcast_id)),
         )

@@ -1,5 +1,5 @@
-"""`doorstep db copy`: copy a whole database, or one district's rows, into another database
-(SQLite to SQLite now; PostgreSQL joins as an Endpoint when its backend lands).
+"""`doorstep db copy`: copy a whole database, or one district's rows, into another database,
+SQLite or PostgreSQL either way (through the `Database` API both backends share).
 
 Tables are copied parents first (the order of their foreign keys), ids as they are, in one
 transaction on the target; every table's rows are counted on both sides afterwards, and any
@@ -21,11 +21,11 @@ The audit log is a district's when its doctor or the resident it is about is (as
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from bot.storage.db import Database
 
 BATCH = 1000
 # Rows the target's own migrations write (merged, never doubled): the schema's bookkeeping,
@@ -71,104 +71,73 @@ class CopyReport:
     skipped: list[str] = field(default_factory=list)  # deployment-wide, not copied
 
 
-class Endpoint(Protocol):
-    """One side of a copy: a database with the doorstep schema."""
-
-    label: str
-
-    def tables(self) -> list[Table]: ...
-    def schema_version(self) -> int: ...
-    def count(self, table: str, where: str, params: Sequence[Any]) -> int: ...
-    def rows(
-        self, table: str, columns: Sequence[str], where: str, params: Sequence[Any]
-    ) -> Iterator[list[tuple[Any, ...]]]: ...
-    def begin(self) -> None: ...
-    def insert(
-        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], merge: bool
-    ) -> None: ...
-    def update_refs(self, table: str, column: str, rows: list[tuple[Any, Any]]) -> None: ...
-    def after_copy(self, tables: Sequence[Table]) -> None: ...
-    def commit(self) -> None: ...
-    def rollback(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class SqliteEndpoint:
-    """A SQLite database file, through the standard library (the copy runs in a command, not
-    beside a running bot's event loop)."""
-
-    def __init__(self, path: Path) -> None:
-        self.label = str(path)
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.execute("PRAGMA busy_timeout=5000")
-
-    def tables(self) -> list[Table]:
-        out = []
-        names = self.conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY rowid"
-        ).fetchall()
-        for (name,) in names:
-            cols = tuple(r[1] for r in self.conn.execute(f"PRAGMA table_info('{name}')"))
-            fks = tuple(
-                ForeignKey(r[3], r[2], r[4] or "id")
-                for r in self.conn.execute(f"PRAGMA foreign_key_list('{name}')")
-            )
-            out.append(Table(name, cols, fks))
-        return out
-
-    def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
-
-    def count(self, table: str, where: str, params: Sequence[Any]) -> int:
-        return int(
-            self.conn.execute(f'SELECT COUNT(*) FROM "{table}"{where}', list(params)).fetchone()[0]
+async def read_tables(db: Database) -> list[Table]:
+    """The schema as the copy needs it: tables, columns, foreign keys (either backend)."""
+    keys: dict[str, list[ForeignKey]] = {}
+    for fk in await db.foreign_keys():
+        keys.setdefault(fk.child, []).append(
+            ForeignKey(fk.fk_col, fk.parent, fk.parent_col or "id")
         )
+    return [
+        Table(name, tuple(cols), tuple(keys.get(name, ())))
+        for name, cols in (await db.tables()).items()
+    ]
 
-    def rows(
-        self, table: str, columns: Sequence[str], where: str, params: Sequence[Any]
-    ) -> Iterator[list[tuple[Any, ...]]]:
-        cols = ", ".join(f'"{c}"' for c in columns)
-        order = ' ORDER BY "id"' if "id" in columns else ""  # some are WITHOUT ROWID
-        cur = self.conn.execute(f'SELECT {cols} FROM "{table}"{where}{order}', list(params))
-        while batch := cur.fetchmany(BATCH):
-            yield [tuple(r) for r in batch]
 
-    def begin(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+async def _count(conn: Any, table: str, where: str, params: Sequence[Any]) -> int:
+    async with conn.execute(f'SELECT COUNT(*) FROM "{table}"{where}', list(params)) as cur:
+        row = await cur.fetchone()
+    return int(row[0])
 
-    def insert(
-        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], merge: bool
-    ) -> None:
-        cols = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" * len(columns))
-        verb = "INSERT OR IGNORE" if merge else "INSERT"
-        self.conn.executemany(f'{verb} INTO "{table}" ({cols}) VALUES ({marks})', rows)
 
-    def update_refs(self, table: str, column: str, rows: list[tuple[Any, Any]]) -> None:
-        self.conn.executemany(f'UPDATE "{table}" SET "{column}" = ? WHERE id = ?', rows)
+async def _rows(
+    db: Database, table: str, columns: Sequence[str], where: str, params: Sequence[Any]
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The source's rows in batches: by id (keyset) where the table has one, else at once
+    (those tables hold one row per resident or fewer)."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    if "id" not in columns:
+        rows = await db.fetchall(f'SELECT {cols} FROM "{table}"{where}', list(params))
+        if rows:
+            yield [tuple(r) for r in rows]
+        return
+    joiner = " AND" if where else " WHERE"
+    after: Any = None
+    while True:
+        more = f'{joiner} "id" > ?' if after is not None else ""
+        args = [*params, after] if after is not None else list(params)
+        rows = await db.fetchall(
+            f'SELECT {cols} FROM "{table}"{where}{more} ORDER BY "id" LIMIT {BATCH}', args
+        )
+        if not rows:
+            return
+        batch = [tuple(r) for r in rows]
+        yield batch
+        after = batch[-1][columns.index("id")]
 
-    def after_copy(self, tables: Sequence[Table]) -> None:
-        # SQLite's INTEGER PRIMARY KEY continues after the largest id by itself; tables with
-        # AUTOINCREMENT keep their counter in sqlite_sequence, which the inserts advanced.
-        broken = self.conn.execute("PRAGMA foreign_key_check").fetchall()
+
+async def _after_copy(db: Database, conn: Any, tables: Sequence[Table]) -> None:
+    if db.dialect == "sqlite":
+        # INTEGER PRIMARY KEY goes on after the largest id by itself; foreign keys were
+        # enforced row by row, and are checked once more over the whole target.
+        async with conn.execute("PRAGMA foreign_key_check") as cur:
+            broken = list(await cur.fetchall())
         if broken:
             raise CopyError(f"{len(broken)} row(s) on the target point at rows not copied")
-        # A bot running on the target reloads its directory when this moves.
-        self.conn.execute(
-            "UPDATE directory_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
-        )
-
-    def commit(self) -> None:
-        self.conn.execute("COMMIT")
-
-    def rollback(self) -> None:
-        if self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.conn.close()
+    else:
+        # Identity columns: the next id must come after the largest one copied.
+        for t in tables:
+            if "id" in t.columns:
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
+                    f'(SELECT MAX("id") FROM "{t.name}")) '
+                    f'WHERE EXISTS (SELECT 1 FROM "{t.name}") '
+                    f"AND pg_get_serial_sequence('{t.name}', 'id') IS NOT NULL"
+                )
+    # A bot running on the target reloads its directory when this moves.
+    await conn.execute(
+        "UPDATE directory_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+    )
 
 
 def fk_order(tables: Sequence[Table]) -> list[Table]:
@@ -248,56 +217,54 @@ def district_filters(tables: Sequence[Table], district: str) -> dict[str, tuple[
     return out
 
 
-def is_empty(target: Endpoint, tables: Sequence[Table]) -> list[str]:
+async def non_empty(target: Database, tables: Sequence[Table]) -> list[str]:
     """The tables holding rows of their own (beyond what the target's migrations wrote)."""
     full = []
     for t in tables:
-        if t.name in BOOKKEEPING:
-            continue
-        if t.name == "directory_meta":
+        if t.name in BOOKKEEPING or t.name == "directory_meta":
             continue
         if t.name == "districts":
-            n = target.count(t.name, " WHERE code <> ?", ["default"])
+            n = await target.fetchval("SELECT COUNT(*) FROM districts WHERE code <> 'default'")
         else:
-            n = target.count(t.name, "", [])
+            n = await target.fetchval(f'SELECT COUNT(*) FROM "{t.name}"')
         if n:
             full.append(t.name)
     return full
 
 
-def copy_database(
-    source: Endpoint,
-    target: Endpoint,
+async def copy_database(
+    source: Database,
+    target: Database,
     district: str | None = None,
     allow_non_empty: bool = False,
-    progress: Any = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> CopyReport:
-    """Copy every table (or `district`'s rows) from `source` into `target`, verified."""
-    src_version, tgt_version = source.schema_version(), target.schema_version()
+    """Copy every table (or `district`'s rows) from `source` into `target`, verified; both
+    are open, the target migrated. One transaction on the target: all or nothing."""
+    src_version, tgt_version = await source.schema_version(), await target.schema_version()
     if src_version != tgt_version:
         raise CopyError(
-            f"schema versions differ: {source.label} is at {src_version}, {target.label} at "
+            f"schema versions differ: the source is at {src_version}, the target at "
             f"{tgt_version}; run `doorstep db migrate` on the older one first"
         )
-    tables = fk_order(source.tables())
-    target_tables = {t.name: t for t in target.tables()}
+    tables = fk_order(await read_tables(source))
+    target_tables = {t.name: t for t in await read_tables(target)}
     missing = [t.name for t in tables if t.name not in target_tables]
     if missing:
         raise CopyError(f"the target lacks table(s): {', '.join(missing)}")
     if district is not None:
-        if source.count("districts", " WHERE code = ?", [district]) == 0:
-            raise CopyError(f"{source.label} has no district {district!r}")
+        if await source.fetchval("SELECT COUNT(*) FROM districts WHERE code = ?", (district,)) == 0:
+            raise CopyError(f"the source has no district {district!r}")
     if not allow_non_empty:
-        full = is_empty(target, tables)
+        full = await non_empty(target, tables)
         if full:
             raise CopyError(
-                f"{target.label} is not empty ({', '.join(full[:5])}"
+                f"the target is not empty ({', '.join(full[:5])}"
                 f"{', ...' if len(full) > 5 else ''}); give --allow-non-empty to copy into it"
             )
     filters = district_filters(tables, district) if district is not None else {}
     report = CopyReport(district)
-    target.begin()
-    try:
+    async with target.write() as conn:
         for t in tables:
             if t.name in BOOKKEEPING:
                 continue
@@ -306,48 +273,47 @@ def copy_database(
                 continue
             where, params = filters.get(t.name, ("", []))
             merge = t.name in MERGED
-            # Only columns both sides know (they are at one schema version, so: all).
             columns = [c for c in t.columns if c in target_tables[t.name].columns]
-            before = target.count(t.name, where, params)
-            refs = [fk.column for fk in t.self_refs]
-            later: dict[str, list[tuple[Any, Any]]] = {c: [] for c in refs}
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            marks = ", ".join("?" * len(columns))
+            insert = f'INSERT INTO "{t.name}" ({quoted}) VALUES ({marks})'
+            if merge:
+                insert += " ON CONFLICT DO NOTHING"
+            before = await _count(conn, t.name, where, params)
+            refs = {fk.column: columns.index(fk.column) for fk in t.self_refs}
+            later: list[tuple[str, Any, Any]] = []
             source_n = 0
-            for batch in source.rows(t.name, columns, where, params):
+            async for batch in _rows(source, t.name, columns, where, params):
                 source_n += len(batch)
                 if refs:
-                    at = {c: columns.index(c) for c in refs}
+                    # A row may point at a later row of its own table (a moved visit): the
+                    # reference is written once every row is in.
                     key = columns.index("id")
                     for row in batch:
-                        for c, i in at.items():
-                            if row[i] is not None:
-                                later[c].append((row[i], row[key]))
+                        later.extend(
+                            (c, row[i], row[key]) for c, i in refs.items() if row[i] is not None
+                        )
+                    nulls = set(refs.values())
                     batch = [
-                        tuple(None if i in at.values() else v for i, v in enumerate(row))
-                        for row in batch
+                        tuple(None if i in nulls else v for i, v in enumerate(row)) for row in batch
                     ]
-                target.insert(t.name, columns, batch, merge)
+                await conn.executemany(insert, batch)
                 if progress is not None:
                     progress(t.name, source_n)
-            for c, pairs in later.items():
-                if pairs:
-                    target.update_refs(t.name, c, pairs)
-            after = target.count(t.name, where, params)
-            note = ""
+            for column, value, row_id in later:
+                await conn.execute(
+                    f'UPDATE "{t.name}" SET "{column}" = ? WHERE "id" = ?', (value, row_id)
+                )
+            after = await _count(conn, t.name, where, params)
             if merge:
-                # Merged rows the target had already are kept; every source row is there.
-                ok = after >= source_n
-                note = "merged"
+                ok, note = after >= source_n, "merged"  # rows the target had are kept
             else:
-                ok = after - before == source_n
+                ok, note = after - before == source_n, ""
             if not ok:
                 raise CopyError(
                     f"{t.name}: {source_n} row(s) in the source, but the target gained "
                     f"{after - before}; nothing was copied"
                 )
             report.tables.append(TableCount(t.name, source_n, after - before, note))
-        target.after_copy(tables)
-        target.commit()
-    except BaseException:
-        target.rollback()
-        raise
+        await _after_copy(target, conn, tables)
     return report

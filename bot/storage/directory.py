@@ -222,8 +222,8 @@ class DirectoryStore:
                     [(d.id,) for d in upserts],
                 )
                 await conn.executemany(
-                    "INSERT OR IGNORE INTO doctor_communities (doctor_id, town, community) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO doctor_communities (doctor_id, town, community) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     served,
                 )
             if remove_ids:

@@ -26,7 +26,7 @@ from bot.domain.medicines import (
     RefillStatus,
 )
 from bot.domain.outbox import Planned
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, insert_planned
 from bot.storage.outbox import cancel_keys as cancel_keys_in
 
@@ -34,8 +34,15 @@ _ENTRY_COLUMNS = (
     "id, resident_id, catalog_id, name, name_en, ingredient, strength, amount, unit, times, "
     "meals, start_on, end_on, active, created_at, stopped_at"
 )
-# The slot a reminder row stands for: its params.at (see the module docstring).
-_ROW_AT = "json_extract(payload, '$.params.at')"
+
+
+def _param_at(dialect: str, table: str = "") -> str:
+    """The slot a reminder row stands for: its payload's params.at (see the module
+    docstring), an integer, in each dialect's JSON functions."""
+    col = f"{table}.payload" if table else "payload"
+    if dialect == "postgres":
+        return f"(({col})::jsonb #>> '{{params,at}}')::bigint"
+    return f"json_extract({col}, '$.params.at')"
 
 
 def _entry(r: Any) -> Entry:
@@ -83,6 +90,14 @@ def _refill(r: Any) -> Refill:
 class MedicineStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._row_at = _param_at(db.dialect)
+        self._concat_times = (
+            "string_agg(e.times, ',' ORDER BY e.id)"
+            if db.dialect == "postgres"
+            else "group_concat(e.times, ',')"
+        )
+        # json_object's text; PostgreSQL's JSON text differs in spacing only.
+        self._json_object = "jsonb_build_object" if db.dialect == "postgres" else "json_object"
 
     # -- entries --------------------------------------------------------------------------
     async def add(self, resident_id: int, e: NewEntry, now: int) -> int:
@@ -90,7 +105,7 @@ class MedicineStore:
             cur = await conn.execute(
                 "INSERT INTO med_entries (resident_id, catalog_id, name, name_en, ingredient, "
                 "strength, amount, unit, times, meals, start_on, end_on, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     e.catalog_id,
@@ -107,7 +122,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def entries(self, resident_id: int, active_only: bool = True) -> list[Entry]:
         sql = f"SELECT {_ENTRY_COLUMNS} FROM med_entries WHERE resident_id = ?"
@@ -169,7 +184,7 @@ class MedicineStore:
     async def pending_reminders(self, resident_id: int) -> list[tuple[str, int]]:
         """(dedupe key, moment) of the resident's pending medicine reminders."""
         rows = await self.db.fetchall(
-            f"SELECT dedupe_key, {_ROW_AT} FROM outbox WHERE resident_id = ? AND kind = ? "
+            f"SELECT dedupe_key, {self._row_at} FROM outbox WHERE resident_id = ? AND kind = ? "
             "AND status = 'pending'",
             (resident_id, DOSE_KIND),
         )
@@ -181,7 +196,7 @@ class MedicineStore:
         for up to `limit` reachable residents with id > after_resident, by resident."""
         iso = day.isoformat()
         rows = await self.db.fetchall(
-            "SELECT e.resident_id, group_concat(e.times, ',') FROM med_entries e "
+            f"SELECT e.resident_id, {self._concat_times} FROM med_entries e "
             "JOIN residents r ON r.id = e.resident_id WHERE e.active = 1 AND e.resident_id > ? "
             "AND r.unreachable_at IS NULL AND e.start_on <= ? "
             "AND (e.end_on IS NULL OR e.end_on >= ?) "
@@ -203,12 +218,13 @@ class MedicineStore:
         """Plan the repeat (`after` seconds past its moment) of each first reminder that was
         sent, whose moment is in [lo, hi), has no answer and no "later" row; the rows added.
         Any answer at a moment answers all of it (`answer`), so one is enough to skip it."""
-        at = "json_extract(o.payload, '$.params.at')"  # o's, also inside the subqueries
+        at = _param_at(self.db.dialect, "o")  # o's, also inside the subqueries
+        obj = self._json_object
         return await self.db.execute(
             "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, "
             "dedupe_key, group_key, created_at, updated_at) "
-            "SELECT o.resident_id, o.kind, json_object('key', 'repeat', 'params', "
-            f"json_object('at', {at})), {at} + ?, o.expires_at, 1, "
+            f"SELECT o.resident_id, o.kind, CAST({obj}('key', 'repeat', 'params', "
+            f"{obj}('at', {at})) AS TEXT), {at} + ?, o.expires_at, 1, "
             f"'mdr:' || o.resident_id || ':' || {at}, NULL, ?, ? FROM outbox o "
             # The first reminder's due_at is its moment, or later if a send was retried.
             "WHERE o.status = 'sent' AND o.due_at >= ? AND o.due_at < ? + 3600 AND o.kind = ? "
@@ -253,7 +269,7 @@ class MedicineStore:
             answered = conn.total_changes - before
             await conn.execute(
                 "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
-                f"AND kind = ? AND status = 'pending' AND {_ROW_AT} = ?",
+                f"AND kind = ? AND status = 'pending' AND {self._row_at} = ?",
                 (now, resident_id, DOSE_KIND, due_at),
             )
             return answered
@@ -269,7 +285,7 @@ class MedicineStore:
                     return False
             await conn.execute(
                 "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
-                f"AND kind = ? AND status = 'pending' AND {_ROW_AT} = ?",
+                f"AND kind = ? AND status = 'pending' AND {self._row_at} = ?",
                 (now, resident_id, DOSE_KIND, due_at),
             )
             await insert_planned(conn, [row], now)
@@ -302,7 +318,7 @@ class MedicineStore:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO med_refills (resident_id, doctor_id, entries, weeks, pickup, "
-                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     doctor_id,
@@ -314,7 +330,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def refill(self, refill_id: int) -> Refill | None:
         r = await self.db.fetchone("SELECT * FROM med_refills WHERE id = ?", (refill_id,))

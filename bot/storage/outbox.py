@@ -189,7 +189,8 @@ class OutboxStore:
         return await self.db.execute(
             "UPDATE outbox SET status = 'cancelled', updated_at = ? "
             # `+status`: search the dedupe-key range, not every pending row (see pending_keys).
-            "WHERE +status = 'pending' AND dedupe_key >= ? AND dedupe_key < ?",
+            f"WHERE {self.db.unindexed('status')} = 'pending' AND dedupe_key >= ? "
+            "AND dedupe_key < ?",
             (_ts(now), prefix, prefix + "\uffff"),
         )
 
@@ -263,7 +264,7 @@ class OutboxStore:
         # pending row of the outbox; the key range is far narrower.
         rows = await self.db.fetchall(
             "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND +status = 'pending' AND kind = ?",
+            f"AND {self.db.unindexed('status')} = 'pending' AND kind = ?",
             (lo, lo + "\uffff" if hi is None else hi, kind),
         )
         return {r[0] for r in rows}
@@ -375,7 +376,8 @@ class DeliveryStore:
             # order; otherwise SQLite may start from residents and sort every pending row.
             async with conn.execute(
                 "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
-                " SELECT o.id FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id"
+                f" SELECT o.id FROM outbox o {self.db.outer_join} residents r"
+                " ON r.id = o.resident_id"
                 f" WHERE o.status = 'pending' AND o.due_at <= ? AND r.channel IN ({marks})"
                 f"{scope} ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
                 [now, now, *chans, *district, limit],
@@ -438,7 +440,8 @@ class DeliveryStore:
         return cast(
             "int | None",
             await self.db.fetchval(
-                "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
+                f"SELECT o.due_at FROM outbox o {self.db.outer_join} residents r "
+                "ON r.id = o.resident_id "
                 f"WHERE o.status = 'pending' AND r.channel IN ({marks}){scope} "
                 "ORDER BY o.due_at LIMIT 1",
                 [*chans, *district],

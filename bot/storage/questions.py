@@ -10,7 +10,7 @@ from typing import Any
 from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import Planned
 from bot.domain.questions import Route, Ticket, TicketMessage, TicketStatus
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.districts import centre_scope
 from bot.storage.outbox import insert_planned
 
@@ -52,10 +52,10 @@ class RedFlagStore:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO redflag_events (resident_id, sign, channel, doctor_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (resident_id, sign, channel, doctor_id, now),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def get(self, event_id: int) -> Any:
         return await self.db.fetchone("SELECT * FROM redflag_events WHERE id = ?", (event_id,))
@@ -118,10 +118,10 @@ class TicketStore:
             if found is None:
                 cur = await conn.execute(
                     "INSERT INTO tickets (resident_id, centre_id, team, route, created_at, "
-                    "waiting_since) VALUES (?, ?, ?, ?, ?, ?)",
+                    "waiting_since) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (resident_id, centre_id, team, str(route), now, now),
                 )
-                ticket_id = int(cur.lastrowid or 0)
+                ticket_id = await inserted_id(cur)
             else:
                 ticket_id = found["id"]
                 if found["status"] == TicketStatus.ANSWERED:
@@ -131,10 +131,10 @@ class TicketStore:
                     )
             cur = await conn.execute(
                 "INSERT INTO ticket_messages (ticket_id, resident_id, author, text, created_at) "
-                "VALUES (?, ?, 'resident', ?, ?)",
+                "VALUES (?, ?, 'resident', ?, ?) RETURNING id",
                 (ticket_id, resident_id, text, now),
             )
-            message_id = int(cur.lastrowid or 0)
+            message_id = await inserted_id(cur)
             cur = await conn.execute(f"SELECT {_TICKET} {_FROM} WHERE t.id = ?", (ticket_id,))
             return _ticket(await cur.fetchone()), message_id, created
 
@@ -186,10 +186,10 @@ class TicketStore:
                 return None
             cur = await conn.execute(
                 "INSERT INTO ticket_messages (ticket_id, resident_id, author, doctor_id, text, "
-                "created_at) VALUES (?, ?, 'doctor', ?, ?, ?)",
+                "created_at) VALUES (?, ?, 'doctor', ?, ?, ?) RETURNING id",
                 (ticket_id, row["resident_id"], doctor_id, text, now),
             )
-            message_id = int(cur.lastrowid or 0)
+            message_id = await inserted_id(cur)
             await insert_planned(conn, notify(message_id), now)
             return message_id
 

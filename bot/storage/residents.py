@@ -180,17 +180,9 @@ class ResidentStore:
         return out
 
     async def _tables_by_reference(self) -> dict[str, list[tuple[str, str, str | None]]]:
-        # One query (the pragma as a table-valued function) rather than one PRAGMA per table,
-        # in the order PRAGMA foreign_key_list gives, table by table as they were created.
-        rows = await self.db.fetchall(
-            'SELECT m.name AS child, f."table" AS parent, f."from" AS fk_col, f."to" AS parent_col '
-            "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
-            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
-            "ORDER BY m.rowid, f.id, f.seq"
-        )
         refs: dict[str, list[tuple[str, str, str | None]]] = {}
-        for r in rows:
-            refs.setdefault(r["parent"], []).append((r["child"], r["fk_col"], r["parent_col"]))
+        for fk in await self.db.foreign_keys():
+            refs.setdefault(fk.parent, []).append((fk.child, fk.fk_col, fk.parent_col))
         return refs
 
     async def discard(self, resident_id: int) -> None:
