@@ -127,13 +127,16 @@ async def _after_copy(db: Database, conn: Any, tables: Sequence[Table]) -> None:
     else:
         # Identity columns: the next id must come after the largest one copied.
         for t in tables:
-            if "id" in t.columns:
-                await conn.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
-                    f'(SELECT MAX("id") FROM "{t.name}")) '
-                    f'WHERE EXISTS (SELECT 1 FROM "{t.name}") '
-                    f"AND pg_get_serial_sequence('{t.name}', 'id') IS NOT NULL"
-                )
+            if "id" not in t.columns:
+                continue
+            async with conn.execute("SELECT pg_get_serial_sequence(?, 'id')", (t.name,)) as cur:
+                row = await cur.fetchone()
+            if row is None or row[0] is None:
+                continue  # a text id (stations, doctors): no sequence
+            await conn.execute(
+                f'SELECT setval(CAST(? AS regclass), MAX("id")) FROM "{t.name}" HAVING COUNT(*) > 0',
+                (row[0],),
+            )
     # A bot running on the target reloads its directory when this moves.
     await conn.execute(
         "UPDATE directory_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
