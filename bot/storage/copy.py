@@ -134,7 +134,8 @@ async def _after_copy(db: Database, conn: Any, tables: Sequence[Table]) -> None:
             if row is None or row[0] is None:
                 continue  # a text id (stations, doctors): no sequence
             await conn.execute(
-                f'SELECT setval(CAST(? AS regclass), MAX("id")) FROM "{t.name}" HAVING COUNT(*) > 0',
+                'SELECT setval(CAST(? AS regclass), MAX("id")) '
+                f'FROM "{t.name}" HAVING COUNT(*) > 0',
                 (row[0],),
             )
     # A bot running on the target reloads its directory when this moves.
