@@ -159,6 +159,9 @@ async def test_a_districts_bot_sends_only_its_districts_rows(
     ]
     await two.a.stores.outbox.plan(rows, clock())
     now = int(clock().timestamp())
+    # `doorstep outbox status --district`: each district's queue only.
+    assert (await two.a.stores.delivery.status(now)).by_status == {"pending": 1}
+    assert (await two.b.stores.delivery.status(now)).by_status == {"pending": 1}
     claimed_a = await two.a.stores.delivery.claim(now, 10, ["test"])
     claimed_b = await two.b.stores.delivery.claim(now, 10, ["test"])
     assert [c.resident.id for c in claimed_a] == [two.a_resident]

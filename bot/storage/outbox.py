@@ -456,29 +456,45 @@ class DeliveryStore:
             )
         )
 
+    def _rows_of_district(self) -> tuple[str, list[str]]:
+        """A condition keeping outbox rows of this store's district's residents."""
+        if self.district == ALL_DISTRICTS:
+            return "1 = 1", []
+        return (
+            "resident_id IN (SELECT id FROM residents WHERE district_code = ?)",
+            [self.district],
+        )
+
     async def status(self, now: int, failed_limit: int = 20) -> OutboxStatus:
+        """The queue of this district's residents (all of them for ALL_DISTRICTS)."""
+        mine, d = self._rows_of_district()
         by_status = {
             r[0]: r[1]
             for r in await self.db.fetchall(
-                "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"
+                f"SELECT status, COUNT(*) FROM outbox WHERE {mine} GROUP BY status ORDER BY status",
+                d,
             )
         }
         open_by_kind = {
             (r[0], r[1]): r[2]
             for r in await self.db.fetchall(
                 "SELECT kind, status, COUNT(*) FROM outbox "
-                "WHERE status IN ('pending', 'sending', 'failed') "
-                "GROUP BY kind, status ORDER BY kind, status"
+                f"WHERE status IN ('pending', 'sending', 'failed') AND {mine} "
+                "GROUP BY kind, status ORDER BY kind, status",
+                d,
             )
         }
         due_now = await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         oldest = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         upcoming = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ? AND {mine}",
+            (now, *d),
         )
         failed = [
             FailedRow(
@@ -491,8 +507,8 @@ class DeliveryStore:
             )
             for r in await self.db.fetchall(
                 "SELECT id, resident_id, kind, attempts, last_error, updated_at FROM outbox "
-                "WHERE status = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?",
-                (failed_limit,),
+                f"WHERE status = 'failed' AND {mine} ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (*d, failed_limit),
             )
         ]
         return OutboxStatus(
@@ -505,12 +521,14 @@ class DeliveryStore:
         )
 
     async def retry_failed(self, now: int, kind: str | None = None, ids: Sequence[int] = ()) -> int:
-        """Put failed rows back to pending, due now, with a fresh attempt budget."""
+        """Put failed rows (of this district's residents) back to pending, due now, with a
+        fresh attempt budget."""
+        mine, d = self._rows_of_district()
         sql = (
             "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, last_error = NULL, "
-            "updated_at = ? WHERE status = 'failed'"
+            f"updated_at = ? WHERE status = 'failed' AND {mine}"
         )
-        params: list[Any] = [now, now]
+        params: list[Any] = [now, now, *d]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
