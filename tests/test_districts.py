@@ -4,6 +4,7 @@ by side in one database, each served by its own process; no row is visible acros
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ import pytest
 from bot.cli import main
 from bot.config import ConfigError, Settings
 from bot.domain.outbox import Planned
+from bot.runtime import Runtime
 from bot.storage.directory import DirectoryStore
 from tests.conftest import Clock
 from tests.district_fixtures import (
+    NORTH,
     SECOND,
     SECOND_WANG,
     TwoDistricts,
@@ -21,6 +24,7 @@ from tests.district_fixtures import (
     stop_two,
 )
 from tests.doctor_fixtures import WANG
+from tests.harness import ChatUser
 
 
 @pytest.fixture
@@ -196,3 +200,36 @@ def test_cli_district_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str
     code = main(["import", "stations", str(csv_file), "--db", db, "--district", "nowhere"])
     assert code == 2
     assert "unknown district 'nowhere'" in capsys.readouterr().err
+
+
+async def test_on_a_shared_bot_the_resident_follows_their_community(
+    two: TwoDistricts, settings: Settings, clock: Clock
+) -> None:
+    """A journey on a bot shared by every district: sharing a location in the second
+    district makes the resident one of its residents, as the database then says."""
+    shared = Runtime(replace(settings, district="*"), clock=clock)
+    await shared.start()
+    try:
+        u = ChatUser(shared, user_id="s1")
+        await u.onboard()
+        await u.text("👨‍⚕️ My family doctor")
+        await u.location(30.9130 + NORTH, 121.1420)  # the second district's 待泾村
+        assert "Daijing Village" in u.texts()
+        loaded = await shared.stores.residents.load("test", "s1")
+        assert loaded is not None
+        rid = loaded[0].id
+        assert (
+            await shared.db.fetchval("SELECT district_code FROM residents WHERE id = ?", (rid,))
+            == SECOND
+        )
+        home = await shared.services.directory.home(rid)
+        assert home is not None and home.town == "朱泾镇B"
+        team = await shared.services.directory.team_for_resident(rid)
+        assert team is not None and team.doctor.district_code == SECOND
+        # The sample district's doctors never see them; the second district's process does
+        # count them among its residents.
+        wang = await two.a.services.directory.doctor(WANG)
+        assert wang is not None and not await two.a.services.doctors.can_reach(wang, rid)
+        assert (await two.b.stores.districts.counts(SECOND))["residents"] == 2
+    finally:
+        await shared.stop()
