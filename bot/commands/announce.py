@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.commands.common import add_db_option, open_runtime
 from bot.config import Settings
 from bot.domain.districts import AnnouncementCounts
-from bot.services.announcements import AnnounceError
+from bot.services.announcements import AnnounceError, PastTime
 
 POLL_S = 2.0
 
@@ -121,6 +121,14 @@ async def announce(args: argparse.Namespace, settings: Settings) -> int:
                     "a running bot (doorstep run / serve) sends the pending rows; see progress "
                     f"with: doorstep announce --report {made.id}"
                 )
+    except PastTime as exc:
+        tz = settings.tz
+        print(
+            f"doorstep announce: --at {exc.at.astimezone(tz):%Y-%m-%d %H:%M} ({settings.tz_name}) "
+            f"is in the past; it is {exc.now.astimezone(tz):%Y-%m-%d %H:%M} now. Nothing was sent.",
+            file=sys.stderr,
+        )
+        return 2
     except AnnounceError as exc:
         print(f"doorstep announce: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,15 @@ class AnnounceError(ValueError):
     """The announcement cannot be made; the message is for the operator, as is."""
 
 
+class PastTime(AnnounceError):
+    """The requested time has passed (the command shows both times to the operator)."""
+
+    def __init__(self, at: datetime, now: datetime) -> None:
+        super().__init__("the time is in the past")
+        self.at = at
+        self.now = now
+
+
 @dataclass(frozen=True, slots=True)
 class Planning:
     announcement: Announcement
@@ -83,11 +92,7 @@ class AnnouncementService:
             if at.tzinfo is None:
                 raise AnnounceError("the time must carry its time zone")
             if at <= now:
-                raise AnnounceError(
-                    f"{at.astimezone(self.settings.tz):%Y-%m-%d %H:%M} "
-                    f"({self.settings.tz_name}) is in the past; now it is "
-                    f"{now.astimezone(self.settings.tz):%Y-%m-%d %H:%M}"
-                )
+                raise PastTime(at, now)
         key = ident(district.code, text_zh, text_en, at)
         before = await self.store.announcement(key)
         made = before or await self.store.create_announcement(
