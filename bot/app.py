@@ -17,7 +17,9 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.eta import SendTimes
 from bot.delivery.jobs import Jobs
 from bot.delivery.limiter import ClusterSlots, Limiter
+from bot.domain.districts import ALL_DISTRICTS, DEFAULT_DISTRICT
 from bot.router import Registry
+from bot.services.announcements import AnnouncementService
 from bot.services.booking import BookingService
 from bot.services.broadcast_progress import ProgressLoop
 from bot.services.broadcasts import BroadcastService
@@ -48,6 +50,7 @@ from bot.storage.channels import ChannelStore
 from bot.storage.cluster import ClusterStore
 from bot.storage.code_attempts import CodeAttemptStore
 from bot.storage.directory import DirectoryStore
+from bot.storage.districts import DistrictStore
 from bot.storage.doctor_stepups import DoctorStepUpStore
 from bot.storage.doctors import DoctorStore
 from bot.storage.health import HealthStore
@@ -93,6 +96,7 @@ class Stores:
     tickets: TicketStore
     satisfaction: SatisfactionStore
     cluster: ClusterStore
+    districts: DistrictStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,13 @@ class Services:
     tickets: TicketService
     satisfaction: SatisfactionService
     send_times: SendTimes
+    announcements: AnnouncementService
+
+
+def home_district(served: str) -> str:
+    """The district a new resident starts in: the process's own; for a bot shared by every
+    district the default one, until they choose their community."""
+    return DEFAULT_DISTRICT if served == ALL_DISTRICTS else served
 
 
 def build_registry() -> Registry:
@@ -171,14 +182,16 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
 
     pg = rt.pg
     stores = Stores(
-        residents=ResidentStore(db),
+        residents=ResidentStore(db, home_district(settings.district)),
         outbox=OutboxStore(db),
         delivery=(
-            DeliveryStore(db)
+            DeliveryStore(db, settings.district)
             if pg is None
-            else PgDeliveryStore(db, pg=pg, per_chat_interval=settings.per_chat_interval)
+            else PgDeliveryStore(
+                db, pg=pg, per_chat_interval=settings.per_chat_interval, district=settings.district
+            )
         ),
-        directory=DirectoryStore(db),
+        directory=DirectoryStore(db, settings.district),
         booking=BookingStore(db),
         health=HealthStore(db),
         doctors=DoctorStore(db),
@@ -195,6 +208,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         tickets=TicketStore(db),
         satisfaction=SatisfactionStore(db),
         cluster=ClusterStore(db, pg),
+        districts=DistrictStore(db),
     )
 
     limiter = build_limiter(rt)
@@ -206,7 +220,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     guesses = GuessThrottle(stores.code_attempts, stores.doctors, stores.channels, clock)
     stepup = DoctorStepUp(stores.doctor_stepups, guesses, stores.outbox, clock)
     signing = SigningService(stores.directory, clock)
-    directory = DirectoryService(stores.directory, signing, clock)
+    directory = DirectoryService(stores.directory, signing, clock, stores.districts)
     # content/clinical, loaded and validated once (a start-up hook loads it early).
     clinical = ClinicalRules(settings.content_dir)
     health = HealthService(
@@ -297,6 +311,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         tickets=tickets,
         satisfaction=satisfaction,
         send_times=send_times,
+        announcements=AnnouncementService(stores.districts, settings, clock),
     )
     return stores, delivery, services
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -24,6 +25,8 @@ def _data_dir(package: str, folder: str) -> Path:
 CONTENT_DIR = _data_dir("doorstep_content", "content")
 LOCALES_DIR = _data_dir("doorstep_locales", "locales")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+# A district's code (DOORSTEP_DISTRICT, --district): short, lower case, safe in a file name.
+DISTRICT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 class ConfigError(Exception):
@@ -128,6 +131,9 @@ class Settings:
     # the token that shows operators /healthz's details.
     wechat_max_skew: int = 300
     operator_token: Secret | None = None
+    # Several districts (issue 14): the district this process serves ('default' in a
+    # single-district deployment), or '*' for a bot shared by every district.
+    district: str = "default"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -175,6 +181,7 @@ class Settings:
             "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
             "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
+            "district": district_code(env.get("DOORSTEP_DISTRICT") or "default", shared=True),
             # Not the database URLs: they may hold a password, and are settings of their own.
             "extra": {
                 k: v
@@ -185,6 +192,18 @@ class Settings:
         values.update(_channel_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def district_code(value: str, shared: bool = False) -> str:
+    """A valid district code (or '*', all districts, where `shared` allows it)."""
+    if shared and value == "*":
+        return value
+    if not DISTRICT_CODE.match(value):
+        raise ConfigError(
+            f"district code {value!r}: use 1-32 lower-case letters, digits, '-' or '_'"
+            + (", or '*' for a bot shared by all districts" if shared else "")
+        )
+    return value
 
 
 def _channel_settings(env: dict[str, str]) -> dict[str, object]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import (
     Claimed,
     FailedRow,
@@ -367,8 +368,16 @@ class DeliveryStore:
     """The dispatcher's queries on the outbox. Only rows of residents on `channels` (those this
     process can send to) are claimed, so a process never touches another channel's rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, district: str = ALL_DISTRICTS) -> None:
         self.db = db
+        # A process that serves one district (its own bot) sends only that district's rows;
+        # ALL_DISTRICTS (one bot shared by all) sends everyone's.
+        self.district = district
+
+    def _district(self, alias: str) -> tuple[str, list[str]]:
+        if self.district == ALL_DISTRICTS:
+            return "", []
+        return f" AND {alias}district_code = ?", [self.district]
 
     async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
         """Mark up to `limit` due pending rows `sending` (claimed at `now`) in one transaction;
@@ -376,6 +385,7 @@ class DeliveryStore:
         if limit <= 0:
             return []
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         async with self.db.write() as conn:
             # CROSS JOIN keeps outbox as the outer loop, walking the (status, due_at) index in
             # order; otherwise SQLite may start from residents and sort every pending row.
@@ -384,8 +394,8 @@ class DeliveryStore:
                 f" SELECT o.id FROM outbox o {self.db.outer_join} residents r"
                 " ON r.id = o.resident_id"
                 f" WHERE o.status = 'pending' AND o.due_at <= ? AND r.channel IN ({marks})"
-                " ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
-                [now, now, *chans, limit],
+                f"{scope} ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
+                [now, now, *chans, *district, limit],
             ) as cur:
                 ids = [r[0] for r in await cur.fetchall()]
             if not ids:
@@ -420,12 +430,13 @@ class DeliveryStore:
         Their messages may or may not have gone out: this is the in-flight window that can be
         delivered twice, never lost."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return await self.db.execute(
             "UPDATE outbox SET status = 'pending', updated_at = ?, "
             "last_error = 'interrupted while sending; resent after restart' "
-            "WHERE status = 'sending' AND "
-            f"(SELECT channel FROM residents r WHERE r.id = resident_id) IN ({marks})",
-            [now, *chans],
+            "WHERE status = 'sending' AND resident_id IN "
+            f"(SELECT r.id FROM residents r WHERE r.channel IN ({marks}){scope})",
+            [now, *chans, *district],
         )
 
     async def expire_overdue(self, now: int) -> int:
@@ -441,14 +452,15 @@ class DeliveryStore:
     async def next_due(self, channels: Sequence[str]) -> int | None:
         """The due time of the earliest pending row this process could send, if any."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return cast(
             "int | None",
             await self.db.fetchval(
                 f"SELECT o.due_at FROM outbox o {self.db.outer_join} residents r "
                 "ON r.id = o.resident_id "
-                f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+                f"WHERE o.status = 'pending' AND r.channel IN ({marks}){scope} "
                 "ORDER BY o.due_at LIMIT 1",
-                chans,
+                [*chans, *district],
             ),
         )
 
@@ -460,29 +472,45 @@ class DeliveryStore:
             )
         )
 
+    def _rows_of_district(self) -> tuple[str, list[str]]:
+        """A condition keeping outbox rows of this store's district's residents."""
+        if self.district == ALL_DISTRICTS:
+            return "1 = 1", []
+        return (
+            "resident_id IN (SELECT id FROM residents WHERE district_code = ?)",
+            [self.district],
+        )
+
     async def status(self, now: int, failed_limit: int = 20) -> OutboxStatus:
+        """The queue of this district's residents (all of them for ALL_DISTRICTS)."""
+        mine, d = self._rows_of_district()
         by_status = {
             r[0]: r[1]
             for r in await self.db.fetchall(
-                "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"
+                f"SELECT status, COUNT(*) FROM outbox WHERE {mine} GROUP BY status ORDER BY status",
+                d,
             )
         }
         open_by_kind = {
             (r[0], r[1]): r[2]
             for r in await self.db.fetchall(
                 "SELECT kind, status, COUNT(*) FROM outbox "
-                "WHERE status IN ('pending', 'sending', 'failed') "
-                "GROUP BY kind, status ORDER BY kind, status"
+                f"WHERE status IN ('pending', 'sending', 'failed') AND {mine} "
+                "GROUP BY kind, status ORDER BY kind, status",
+                d,
             )
         }
         due_now = await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         oldest = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         upcoming = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ? AND {mine}",
+            (now, *d),
         )
         failed = [
             FailedRow(
@@ -495,8 +523,8 @@ class DeliveryStore:
             )
             for r in await self.db.fetchall(
                 "SELECT id, resident_id, kind, attempts, last_error, updated_at FROM outbox "
-                "WHERE status = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?",
-                (failed_limit,),
+                f"WHERE status = 'failed' AND {mine} ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (*d, failed_limit),
             )
         ]
         return OutboxStatus(
@@ -509,12 +537,14 @@ class DeliveryStore:
         )
 
     async def retry_failed(self, now: int, kind: str | None = None, ids: Sequence[int] = ()) -> int:
-        """Put failed rows back to pending, due now, with a fresh attempt budget."""
+        """Put failed rows (of this district's residents) back to pending, due now, with a
+        fresh attempt budget."""
+        mine, d = self._rows_of_district()
         sql = (
             "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, last_error = NULL, "
-            "updated_at = ? WHERE status = 'failed'"
+            f"updated_at = ? WHERE status = 'failed' AND {mine}"
         )
-        params: list[Any] = [now, now]
+        params: list[Any] = [now, now, *d]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
@@ -547,10 +577,14 @@ class DeliveryStore:
 # WHERE they would be evaluated on every due row before the LIMIT (40 ms a claim at 3,000
 # rows; at 100,000 the advisory locks exhausted the server's lock table). A candidate whose
 # resident is busy elsewhere is simply not picked this time (its row lock ends at commit).
+# A process that serves one district claims, recovers and waits for only its rows; NULL
+# (ALL_DISTRICTS, a shared bot) means every district.
+_PG_DISTRICT = "(%(district)s::text IS NULL OR r.district_code = %(district)s)"
 _PG_CLAIM = (
     "WITH cand AS ("
     " SELECT o.id, o.resident_id, o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id"
     " WHERE o.status = 'pending' AND o.due_at <= %(now)s AND r.channel = ANY(%(channels)s)"
+    f" AND {_PG_DISTRICT}"
     " ORDER BY o.due_at LIMIT %(scan)s FOR UPDATE OF o SKIP LOCKED),"
     " picked AS (SELECT c.id FROM cand c WHERE NOT EXISTS (SELECT 1 FROM outbox s"
     "  WHERE s.resident_id = c.resident_id AND (s.status = 'sending'"
@@ -573,9 +607,17 @@ class PgDeliveryStore(DeliveryStore):
     """The dispatcher's queries for a cluster of workers on PostgreSQL (see above). Reads and
     writes other than claiming and recording go through `Database` as on SQLite."""
 
-    def __init__(self, db: Database, *, pg: PgCluster, per_chat_interval: float = 1.0) -> None:
-        super().__init__(db)
+    def __init__(
+        self,
+        db: Database,
+        *,
+        pg: PgCluster,
+        per_chat_interval: float = 1.0,
+        district: str = ALL_DISTRICTS,
+    ) -> None:
+        super().__init__(db, district)
         self.pg = pg
+        self._pg_district = None if district == ALL_DISTRICTS else district
         # Whole seconds, rounded up: updated_at is unix seconds. Without a per-chat limit
         # (benchmarks) a resident's last send never holds back their next row.
         self._chat_gap = 0 if per_chat_interval <= 0 else int(-(-per_chat_interval // 1))
@@ -592,6 +634,7 @@ class PgDeliveryStore(DeliveryStore):
             "worker": self.pg.worker,
             "gap": self._chat_gap if self._chat_gap else -(2**40),
             "ns": NS_RESIDENT,
+            "district": self._pg_district,
         }
         async with self.pg.pool.connection() as conn:
             async with conn.transaction():
@@ -641,14 +684,16 @@ class PgDeliveryStore(DeliveryStore):
         async with self.pg.pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
-                    "UPDATE outbox SET status = 'pending', updated_at = %s, "
+                    "UPDATE outbox SET status = 'pending', updated_at = %(now)s, "
                     "last_error = 'interrupted while sending; resent after restart' "
                     "WHERE id IN (SELECT o.id FROM outbox o "
+                    " JOIN residents r ON r.id = o.resident_id"
                     " LEFT JOIN cluster_claims c ON c.row_id = o.id"
                     " WHERE o.status = 'sending'"
-                    " AND (c.row_id IS NULL OR c.worker = ANY(%s))"
+                    " AND (c.row_id IS NULL OR c.worker = ANY(%(dead)s))"
+                    f" AND {_PG_DISTRICT}"
                     " FOR UPDATE OF o SKIP LOCKED)",
-                    (now, dead),
+                    {"now": now, "dead": dead, "district": self._pg_district},
                 )
                 back = int(cur.rowcount)
                 if dead:
@@ -671,9 +716,9 @@ class PgDeliveryStore(DeliveryStore):
         async with self.pg.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id "
-                "WHERE o.status = 'pending' AND r.channel = ANY(%s) "
-                "ORDER BY o.due_at LIMIT 1",
-                (list(channels),),
+                "WHERE o.status = 'pending' AND r.channel = ANY(%(channels)s) "
+                f"AND {_PG_DISTRICT} ORDER BY o.due_at LIMIT 1",
+                {"channels": list(channels), "district": self._pg_district},
             )
             got = await cur.fetchone()
         return None if got is None else int(got[0])

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import Planned
 from bot.domain.questions import AskResult, Route, Ticket, TicketMessage, TicketStatus
 from bot.storage.db import Database, inserted_id
+from bot.storage.districts import centre_scope
 from bot.storage.outbox import insert_planned
 
 _TICKET = (
@@ -261,12 +263,13 @@ class TicketStore:
         )
         return [int(r["s"]) for r in rows]
 
-    async def all_since(self, since: int) -> list[Any]:
+    async def all_since(self, since: int, district: str = ALL_DISTRICTS) -> list[Any]:
+        scope, params = centre_scope(district, "centre_id")
         return list(
             await self.db.fetchall(
                 "SELECT centre_id, team, route, status, created_at, first_response_at, "
-                "closed_at FROM tickets WHERE created_at >= ? ORDER BY centre_id, team",
-                (since,),
+                f"closed_at FROM tickets WHERE created_at >= ?{scope} ORDER BY centre_id, team",
+                (since, *params),
             )
         )
 
@@ -326,13 +329,14 @@ class SatisfactionStore:
             > 0
         )
 
-    async def counts(self, since: int) -> list[Any]:
-        """(centre_id, team, rating, n) over answers since `since`."""
+    async def counts(self, since: int, district: str = ALL_DISTRICTS) -> list[Any]:
+        """(centre_id, team, rating, n) over answers since `since`, of the district's centres."""
+        scope, params = centre_scope(district, "centre_id")
         return list(
             await self.db.fetchall(
                 "SELECT centre_id, team, rating, count(*) AS n FROM satisfaction_answers "
-                "WHERE created_at >= ? GROUP BY centre_id, team, rating "
+                f"WHERE created_at >= ?{scope} GROUP BY centre_id, team, rating "
                 "ORDER BY centre_id, team, rating",
-                (since,),
+                (since, *params),
             )
         )
