@@ -28,7 +28,6 @@ from bot.domain.medicines import (
 from bot.domain.outbox import Planned
 from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, KEYS_PER_QUERY, insert_planned
-from bot.storage.outbox import cancel_keys as cancel_keys_in
 
 _ENTRY_COLUMNS = (
     "id, resident_id, catalog_id, name, name_en, ingredient, strength, amount, unit, times, "
