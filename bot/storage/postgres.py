@@ -205,7 +205,7 @@ class PostgresDatabase(Database):
         if self._for_file is not None:
             from bot.storage import pgtest
 
-            await pgtest.ensure(self.url)
+            await pgtest.ensure(self.url, self._for_file)
         try:
             # One connection first: a wrong address or password fails here at once, with
             # libpq's own message (which never contains the password).
