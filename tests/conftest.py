@@ -50,26 +50,47 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
 
 
-def _drop_run_databases() -> None:
+def _drop_run_databases(under: Path | None) -> None:
+    """Drop this run's databases for files under `under` (all of them when None)."""
     assert PG_URL is not None
     prefix = f"{pgtest.PREFIX}{pgtest.run_id()}_"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
-        names = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        if under is None:
+            query = "SELECT datname FROM pg_database WHERE starts_with(datname, %s)"
+            args: tuple[str, ...] = (prefix,)
+        else:
+            query = (
+                f"SELECT name FROM {pgtest.REGISTRY} WHERE starts_with(name, %s) "
+                "AND starts_with(path, %s)"
             )
-        ]
+            args = (prefix, str(under.absolute()) + "/")
+        try:
+            names = [str(r[0]) for r in conn.execute(query, args)]  # type: ignore[arg-type]
+        except psycopg.errors.UndefinedTable:
+            return  # no database made yet
         for name in names:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+            if under is not None:
+                conn.execute(f"DELETE FROM {pgtest.REGISTRY} WHERE name = %s", (name,))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_databases() -> Iterator[None]:
+    """On PostgreSQL: whatever this run made (module fixtures' too) is dropped at its end."""
+    yield
+    if PG_URL is not None:
+        _drop_run_databases(None)
 
 
 @pytest.fixture(autouse=True)
-def _own_database() -> Iterator[None]:
-    """On PostgreSQL: the databases this test made are dropped when it ends."""
+def _own_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On PostgreSQL: the databases of the test's own tmp_path are dropped when it ends."""
+    under = None
+    if PG_URL is not None and "tmp_path" in request.fixturenames:
+        under = request.getfixturevalue("tmp_path")  # now, so it is torn down after us
     yield
-    if PG_URL is not None:
-        _drop_run_databases()
+    if under is not None:
+        _drop_run_databases(under)
 
 
 class Clock:

@@ -69,12 +69,18 @@ def _ident(name: str) -> str:
     return name
 
 
-async def ensure(url: str) -> None:
-    """Create the database `url` names from the migrated template, unless it exists."""
+REGISTRY = "doorstep_test_databases"
+
+
+async def ensure(url: str, path: Path | None = None) -> None:
+    """Create the database `url` names from the migrated template, unless it exists; note
+    which file path it stands for (`path`), so a test drops only its own databases (not one
+    that a module-scoped fixture's server still uses)."""
     admin = admin_url()
     if admin is None:
         raise RuntimeError(f"{ENV} is not set")
     name = _ident(urlsplit(url).path.lstrip("/"))
+    where = None if path is None else str(path.absolute())  # noqa: ASYNC240 - no I/O
     template = template_name()
     async with await psycopg.AsyncConnection.connect(admin, autocommit=True) as conn:
         if await _exists(conn, name):
@@ -86,6 +92,13 @@ async def ensure(url: str) -> None:
                 await _build_template(conn, admin, template)
             if not await _exists(conn, name):
                 await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {REGISTRY} (name TEXT PRIMARY KEY, path TEXT)"
+            )
+            await conn.execute(
+                f"INSERT INTO {REGISTRY} (name, path) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (name, where),
+            )
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_TEMPLATE_LOCK,))
 

@@ -1,9 +1,13 @@
 """The PostgreSQL backend: psycopg 3 (async) with a psycopg_pool connection pool.
 
-Why psycopg and not asyncpg: bench/pgdriver.py measures both in one run (the numbers are in
-the commit that added this module); they are close, and psycopg keeps the DB-API shape the
-stores already use (cursor.rowcount, one placeholder style to translate, rows by position and
-by name), so one small adapter serves every store.
+Why psycopg and not asyncpg: not speed. bench/pgdriver.py measures both in one run, and
+asyncpg was faster in most runs on this shared machine (claim loop 1.0-2.7x, point reads
+1.1-3.8x). psycopg was kept because the stores' SQL, written for SQLite, runs on it almost
+unchanged: executemany reports the rows it changed (the stores count inserted rows with
+total_changes around executemany in a dozen places; asyncpg's executemany returns nothing),
+string parameters go as untyped literals the server casts (asyncpg's binary codecs demand
+the exact Python type per column), and SQLite's ?NNN maps to named parameters. Revisit with
+a per-row count strategy if point-read speed on PostgreSQL becomes the bottleneck.
 
 Every connection is in autocommit mode: a read is one statement, `execute` is one statement
 (its own transaction), and `write()` opens an explicit transaction. An exclusive `write()`
@@ -210,7 +214,7 @@ class PostgresDatabase(Database):
         if self._for_file is not None:
             from bot.storage import pgtest
 
-            await pgtest.ensure(self.url)
+            await pgtest.ensure(self.url, self._for_file)
         try:
             # One connection first: a wrong address or password fails here at once, with
             # libpq's own message (which never contains the password).
