@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = dbsub.add_parser(
         "copy",
         help="copy a database (or one district of it) into another, verified table by table",
-        description="SOURCE and TARGET are SQLite files (or postgresql:// URLs once that "
-        "backend is installed). The target is migrated first; ids are kept; every table's "
+        description="SOURCE and TARGET are SQLite files or postgresql:// URLs, either way "
+        "round. The target is migrated first; ids are kept; every table's "
         "rows are counted on both sides, and any difference rolls the copy back.",
     )
     c.add_argument("source")
