@@ -28,7 +28,7 @@ async def _snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table (but the target's own migration bookkeeping), sorted."""
     out = {}
     for table, cols in (await db.tables()).items():
-        if table == "schema_migrations":
+        if table == "schema_migrations" or table.startswith("cluster_"):
             continue
         rows = await db.fetchall(f'SELECT {", ".join(cols)} FROM "{table}"')
         out[table] = sorted((tuple(r) for r in rows), key=repr)

@@ -251,7 +251,10 @@ async def copy_database(
             f"schema versions differ: the source is at {src_version}, the target at "
             f"{tgt_version}; run `doorstep db migrate` on the older one first"
         )
-    tables = fk_order(await read_tables(source))
+    # A PostgreSQL cluster's coordination tables (cluster_*, bot/storage/cluster.py: claims,
+    # job leases, send slots) describe the workers of that deployment, not its data: never
+    # copied, and the workers of the target make their own.
+    tables = fk_order([t for t in await read_tables(source) if not t.name.startswith("cluster_")])
     target_tables = {t.name: t for t in await read_tables(target)}
     missing = [t.name for t in tables if t.name not in target_tables]
     if missing:
