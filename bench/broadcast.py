@@ -6,7 +6,7 @@ handlers, outbox, dispatcher, progress loop and PTB, over the fake Bot API.
 1. baseline (same run): 10,000 plain `text` outbox rows planned directly and sent by the same
    dispatcher with no rate limit: the pipeline without the doctor's side.
 2. uncapped: the doctor links with `/doctor CODE` and composes by pressing buttons (audience
-   "hypertension", own text, now, the second confirmation above 500); the broadcast is sent
+   "hypertension", own text, now, and above 500 recipients the second confirmation); it is sent
    with no rate limit. `uncapped_msgs_per_s` is recipients / (confirm -> final report), and
    `uncapped_vs_baseline` its ratio to (1).
 3. capped: the same broadcast at Telegram's 30 messages/s for `--capped-seconds`, then the
@@ -45,6 +45,7 @@ from bot.config import Settings  # noqa: E402
 from bot.domain.outbox import Planned  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.services.broadcast_progress import EDIT_EVERY  # noqa: E402
+from bot.services.broadcasts import LARGE  # noqa: E402
 from handlers.doctor.broadcast_progress import progress_loop  # noqa: E402
 from tests.doctor_fixtures import WANG, bulk_signed, load_district  # noqa: E402
 from tests.fakes.botapi import FakeBotAPI, FakeRequest  # noqa: E402
@@ -79,8 +80,8 @@ async def press(app: Application, api: FakeBotAPI, user: FakeUser, label: str) -
     raise RuntimeError(f"no button with {label!r}")
 
 
-async def compose(rt: Runtime, app: Application, api: FakeBotAPI, n: int) -> FakeUser:
-    """The doctor links and composes the broadcast with buttons, up to the last confirm."""
+async def compose(rt: Runtime, app: Application, api: FakeBotAPI) -> FakeUser:
+    """The doctor links and composes the broadcast with buttons, up to the confirm screen."""
     doctor = FakeUser(api, user_id=DOCTOR, language_code="en")
     code = await rt.services.doctors.invite(WANG)
     await send(app, doctor.text(f"/doctor {code}"))
@@ -89,8 +90,15 @@ async def compose(rt: Runtime, app: Application, api: FakeBotAPI, n: int) -> Fak
     await press(app, api, doctor, "Type my own")
     await send(app, doctor.text(TEXT))
     await press(app, api, doctor, "Now")
-    await press(app, api, doctor, f"Send to {n:,}")
     return doctor
+
+
+async def confirm(app: Application, api: FakeBotAPI, doctor: FakeUser, n: int) -> None:
+    """Press Send, and above LARGE recipients the second confirmation: the press that starts
+    the broadcast is the last one (at or below LARGE there is no second screen)."""
+    await press(app, api, doctor, f"Send to {n:,}")
+    if n > LARGE:
+        await press(app, api, doctor, f"Yes, send to {n:,}")
 
 
 def recipient_calls(api: FakeBotAPI) -> list[tuple[float, int]]:
@@ -157,9 +165,9 @@ async def uncapped(settings: Settings, n: int) -> dict[str, Any]:
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         await start_pipeline(rt)
-        doctor = await compose(rt, app, api, n)
+        doctor = await compose(rt, app, api)
         t0 = time.monotonic()
-        await press(app, api, doctor, f"Yes, send to {n:,}")
+        await confirm(app, api, doctor, n)
         t_confirmed = time.monotonic()
         await finished(rt, 900)
         await asyncio.sleep(0.5)  # the report is sent just after the final counts are written
@@ -188,9 +196,9 @@ async def capped(settings: Settings, n: int, seconds: float) -> dict[str, Any]:
     async with app:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         await start_pipeline(rt)
-        doctor = await compose(rt, app, api, n)
+        doctor = await compose(rt, app, api)
         t0 = time.monotonic()
-        await press(app, api, doctor, f"Yes, send to {n:,}")
+        await confirm(app, api, doctor, n)
         t_confirmed = time.monotonic()
         await asyncio.sleep(seconds)
         t_press = time.monotonic()

@@ -1,6 +1,6 @@
 """Benchmark: 10,000 due notifications through the real dispatcher and PTB over the fake Bot API.
 
-    python bench/delivery.py [--rows 10000] [--capped-seconds 25]
+    python bench/delivery.py [--rows 10000] [--capped-seconds 25] [--idle-seconds 20]
 
 1. baseline: PTB `send_message` straight into the fake transport, no pipeline (same
    concurrency as the dispatcher's workers): the most the transport itself allows.
@@ -12,7 +12,8 @@
    limit is exercised. Reported: bulk and total (bulk + replies) messages per second, the cap
    ratio (total / 30: what Telegram sees), the most messages one chat got in any second, lost
    and duplicated rows (after a graceful stop, every row marked sent must have arrived exactly
-   once), and reply latency p95 while idle vs during the broadcast.
+   once), and reply latency p95 while idle (`--idle-seconds`) vs during the broadcast. A
+   capped run too short for any reply (under about 1.25 s) reports the latencies as null.
 
 Reply latency is how long `Application.process_update` takes for one update: the router,
 the handler, SQLite and the reply's sendMessage into the fake. Replies take their limiter
@@ -53,12 +54,26 @@ FIRST_CHAT = 900_000
 TALKER = 42
 CAP = 30.0
 REPLY_GAP = 0.25  # a resident tapping a button every quarter second: a busy chat
-IDLE_SECONDS = 20.0
 
 
-def p95(values: list[float]) -> float:
+def p95(values: list[float]) -> float | None:
+    """None when nothing was measured (a capped run shorter than a second has no replies)."""
+    if not values:
+        return None
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def rounded(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or not b else round(a / b, 2)
 
 
 async def make_residents(rt: Runtime, n: int) -> list[int]:
@@ -184,7 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         rt.senders[tg.CHANNEL] = tg.TelegramSender(app.bot)
         await reply_latencies(app, talker, 5, 0.05)  # warm up (creates the resident)
         # The same cadence idle and during the broadcast, so only the broadcast differs.
-        idle = await reply_latencies(app, talker, int(IDLE_SECONDS / REPLY_GAP), REPLY_GAP)
+        idle = await reply_latencies(app, talker, int(args.idle_seconds / REPLY_GAP), REPLY_GAP)
         # The idle replies made the limiter keep a reserve; let it forget them.
         await asyncio.sleep(3.5)
         dispatcher = rt.delivery.dispatcher
@@ -228,11 +243,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "lost": u_lost + c_lost,
         "duplicates": u_dup + c_dup,
         "capped_rows_left_pending": still_open,
-        "reply_p95_ms_idle": round(p95(idle), 2),
-        "reply_p95_ms_during_broadcast": round(p95(busy), 2),
-        "reply_ratio": round(p95(busy) / p95(idle), 2),
-        "reply_median_ms_idle": round(statistics.median(idle), 2),
-        "reply_median_ms_during_broadcast": round(statistics.median(busy), 2),
+        "replies_idle": len(idle),
+        "replies_during_broadcast": len(busy),
+        "reply_p95_ms_idle": rounded(p95(idle)),
+        "reply_p95_ms_during_broadcast": rounded(p95(busy)),
+        "reply_ratio": ratio(p95(busy), p95(idle)),
+        "reply_median_ms_idle": rounded(median(idle)),
+        "reply_median_ms_during_broadcast": rounded(median(busy)),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     print(
@@ -255,6 +272,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--capped-seconds", type=float, default=25.0)
+    parser.add_argument(
+        "--idle-seconds", type=float, default=20.0, help="reply latency measured before it"
+    )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

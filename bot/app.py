@@ -16,8 +16,10 @@ from bot.delivery import text as delivery_text
 from bot.delivery.dispatcher import Dispatcher
 from bot.delivery.eta import SendTimes
 from bot.delivery.jobs import Jobs
-from bot.delivery.limiter import Limiter
+from bot.delivery.limiter import ClusterSlots, Limiter
+from bot.domain.districts import ALL_DISTRICTS, DEFAULT_DISTRICT
 from bot.router import Registry
+from bot.services.announcements import AnnouncementService
 from bot.services.booking import BookingService
 from bot.services.broadcast_progress import ProgressLoop
 from bot.services.broadcasts import BroadcastService
@@ -45,14 +47,16 @@ from bot.services.vaccines.reminder_plan import ChildReminders
 from bot.storage.booking import BookingStore
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.channels import ChannelStore
+from bot.storage.cluster import ClusterStore
 from bot.storage.code_attempts import CodeAttemptStore
 from bot.storage.directory import DirectoryStore
+from bot.storage.districts import DistrictStore
 from bot.storage.doctor_stepups import DoctorStepUpStore
 from bot.storage.doctors import DoctorStore
 from bot.storage.health import HealthStore
 from bot.storage.liveness import LivenessStore
 from bot.storage.medicines import MedicineStore
-from bot.storage.outbox import DeliveryStore, OutboxStore
+from bot.storage.outbox import DeliveryStore, OutboxStore, PgDeliveryStore
 from bot.storage.questions import RedFlagStore, SatisfactionStore, TicketStore
 from bot.storage.residents import ResidentStore
 from bot.storage.tips import TipStore
@@ -91,6 +95,8 @@ class Stores:
     redflags: RedFlagStore
     tickets: TicketStore
     satisfaction: SatisfactionStore
+    cluster: ClusterStore
+    districts: DistrictStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +137,13 @@ class Services:
     tickets: TicketService
     satisfaction: SatisfactionService
     send_times: SendTimes
+    announcements: AnnouncementService
+
+
+def home_district(served: str) -> str:
+    """The district a new resident starts in: the process's own; for a bot shared by every
+    district the default one, until they choose their community."""
+    return DEFAULT_DISTRICT if served == ALL_DISTRICTS else served
 
 
 def build_registry() -> Registry:
@@ -141,15 +154,44 @@ def build_registry() -> Registry:
     return registry
 
 
+def build_limiter(rt: Runtime) -> Limiter:
+    """The limiter every send passes: Telegram's per-bot limits, shared by all workers on
+    PostgreSQL, with a lane of its own for paid broadcasts when the deployment has them."""
+    settings = rt.settings
+    limiter = Limiter(settings)
+    # Paid broadcasts may use up to paid_rate msg/s in all, the ordinary lane included.
+    paid_rate = max(1.0, settings.paid_rate - max(0.0, settings.global_rate))
+    if settings.paid_broadcast:
+        limiter.paid = Limiter(
+            rate=paid_rate, per_chat_interval=settings.per_chat_interval, max_reserve=0
+        )
+    if rt.pg is not None:
+        if settings.global_rate > 0:
+            limiter.shared = ClusterSlots(rt.pg, "bulk", settings.global_rate)
+        if limiter.paid is not None:
+            # Paid: late slots are still spent (a busy worker would otherwise drop most of
+            # them at 1 ms apart). A worker holds at most one block (10 ms of slots), so the
+            # late ones add at most a block per worker to a second: 960 + 3 * 9 < 1000.
+            limiter.paid.shared = ClusterSlots(rt.pg, "paid", paid_rate, margin=0.99, tolerance=1.0)
+    return limiter
+
+
 def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
     """Every long-lived object of one process, wired. Nothing is opened or started here."""
     db, settings, clock = rt.db, rt.settings, rt.now
 
+    pg = rt.pg
     stores = Stores(
-        residents=ResidentStore(db),
+        residents=ResidentStore(db, home_district(settings.district)),
         outbox=OutboxStore(db),
-        delivery=DeliveryStore(db),
-        directory=DirectoryStore(db),
+        delivery=(
+            DeliveryStore(db, settings.district)
+            if pg is None
+            else PgDeliveryStore(
+                db, pg=pg, per_chat_interval=settings.per_chat_interval, district=settings.district
+            )
+        ),
+        directory=DirectoryStore(db, settings.district),
         booking=BookingStore(db),
         health=HealthStore(db),
         doctors=DoctorStore(db),
@@ -165,16 +207,20 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         redflags=RedFlagStore(db),
         tickets=TicketStore(db),
         satisfaction=SatisfactionStore(db),
+        cluster=ClusterStore(db, pg),
+        districts=DistrictStore(db),
     )
 
-    limiter = Limiter(settings)
-    dispatcher = Dispatcher(rt, stores.delivery, stores.outbox, stores.residents, limiter)
+    limiter = build_limiter(rt)
+    dispatcher = Dispatcher(
+        rt, stores.delivery, stores.outbox, stores.residents, limiter, stores.cluster
+    )
 
     residents = ResidentService(stores.residents)
     guesses = GuessThrottle(stores.code_attempts, stores.doctors, stores.channels, clock)
     stepup = DoctorStepUp(stores.doctor_stepups, guesses, stores.outbox, clock)
     signing = SigningService(stores.directory, clock)
-    directory = DirectoryService(stores.directory, signing, clock)
+    directory = DirectoryService(stores.directory, signing, clock, stores.districts)
     # content/clinical, loaded and validated once (a start-up hook loads it early).
     clinical = ClinicalRules(settings.content_dir)
     health = HealthService(
@@ -239,7 +285,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         limiter=limiter,
         dispatcher=dispatcher,
         progress=ProgressLoop(rt, stores.broadcasts, stores.doctors, render_progress),
-        jobs=Jobs(rt),
+        jobs=Jobs(rt, stores.cluster),
     )
     services = Services(
         residents=residents,
@@ -265,6 +311,7 @@ def build(rt: Runtime) -> tuple[Stores, Delivery, Services]:
         tickets=tickets,
         satisfaction=satisfaction,
         send_times=send_times,
+        announcements=AnnouncementService(stores.districts, settings, clock),
     )
     return stores, delivery, services
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
@@ -24,6 +25,8 @@ def _data_dir(package: str, folder: str) -> Path:
 CONTENT_DIR = _data_dir("doorstep_content", "content")
 LOCALES_DIR = _data_dir("doorstep_locales", "locales")
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+# A district's code (DOORSTEP_DISTRICT, --district): short, lower case, safe in a file name.
+DISTRICT_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 class ConfigError(Exception):
@@ -64,9 +67,27 @@ def _positive_int(env: dict[str, str], name: str, default: int, low: int = 1) ->
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
+
+
+def db_target(value: str) -> Path | str:
+    """DOORSTEP_DB / --db: a postgresql:// (or postgres://) URL stays a string, anything else
+    is a SQLite file path."""
+    if value.lower().startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)
+
+
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path = Path("doorstep.sqlite3")
+    # A SQLite file, or a postgresql:// URL (str; may hold a password: never log it as is).
+    db_path: Path | str = field(default=Path("doorstep.sqlite3"), repr=False)
     tz_name: str = "Asia/Shanghai"
     default_locale: str = "zh_Hans"
     telegram_token: Secret | None = None
@@ -85,6 +106,12 @@ class Settings:
     delivery_concurrency: int = 32
     interactive_reserve: int = 10
     outbox_retention_days: int = 90
+    # Telegram paid broadcasts (issue 14): off unless turned on; rows planned `paid` then go
+    # out at up to `paid_rate` msg/s with allow_paid_broadcast, while the budget lasts
+    # (Telegram charges 0.1 Star per paid message: a budget of N stars is 10*N messages).
+    paid_broadcast: bool = False
+    paid_budget_stars: int = 0
+    paid_rate: float = 1000.0
     # Booking (issue 5): slot length in minutes, places per slot, upcoming bookings per resident.
     slot_minutes: int = 15
     slot_capacity: int = 1
@@ -104,7 +131,15 @@ class Settings:
     # the token that shows operators /healthz's details.
     wechat_max_skew: int = 300
     operator_token: Secret | None = None
+    # Several districts (issue 14): the district this process serves ('default' in a
+    # single-district deployment), or '*' for a bot shared by every district.
+    district: str = "default"
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def paid_budget_messages(self) -> int:
+        """Paid messages the budget buys (0.1 Star each)."""
+        return self.paid_budget_stars * 10
 
     @property
     def tz(self) -> ZoneInfo:
@@ -124,7 +159,7 @@ class Settings:
         if locale not in ("zh_Hans", "en"):
             raise ConfigError("DOORSTEP_DEFAULT_LOCALE must be zh_Hans or en")
         values: dict[str, object] = {
-            "db_path": Path(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
+            "db_path": db_target(env.get("DOORSTEP_DB", "doorstep.sqlite3")),
             "tz_name": tz_name,
             "default_locale": locale,
             "telegram_token": Secret(token) if token else None,
@@ -139,15 +174,36 @@ class Settings:
             "delivery_concurrency": _positive_int(env, "DOORSTEP_DELIVERY_CONCURRENCY", 32),
             "interactive_reserve": _positive_int(env, "DOORSTEP_INTERACTIVE_RESERVE", 10, low=0),
             "outbox_retention_days": _positive_int(env, "DOORSTEP_OUTBOX_RETENTION_DAYS", 90),
+            "paid_broadcast": _flag(env, "DOORSTEP_PAID_BROADCAST"),
+            "paid_budget_stars": _positive_int(env, "DOORSTEP_PAID_BUDGET_STARS", 0, low=0),
+            "paid_rate": float(env.get("DOORSTEP_PAID_RATE", "1000")),
             "slot_minutes": _positive_int(env, "DOORSTEP_SLOT_MINUTES", 15),
             "slot_capacity": _positive_int(env, "DOORSTEP_SLOT_CAPACITY", 1),
             "max_bookings": _positive_int(env, "DOORSTEP_MAX_BOOKINGS", 3),
             "broadcasts_per_day": _positive_int(env, "DOORSTEP_BROADCASTS_PER_DAY", 3),
-            "extra": {k: v for k, v in env.items() if k.startswith("DOORSTEP_")},
+            "district": district_code(env.get("DOORSTEP_DISTRICT") or "default", shared=True),
+            # Not the database URLs: they may hold a password, and are settings of their own.
+            "extra": {
+                k: v
+                for k, v in env.items()
+                if k.startswith("DOORSTEP_") and k not in ("DOORSTEP_DB", "DOORSTEP_TEST_DB")
+            },
         }
         values.update(_channel_settings(env))
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def district_code(value: str, shared: bool = False) -> str:
+    """A valid district code (or '*', all districts, where `shared` allows it)."""
+    if shared and value == "*":
+        return value
+    if not DISTRICT_CODE.match(value):
+        raise ConfigError(
+            f"district code {value!r}: use 1-32 lower-case letters, digits, '-' or '_'"
+            + (", or '*' for a bot shared by all districts" if shared else "")
+        )
+    return value
 
 
 def _channel_settings(env: dict[str, str]) -> dict[str, object]:

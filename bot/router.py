@@ -171,7 +171,18 @@ class Router:
 
     async def handle(self, msg: Incoming) -> Outcome:
         """Handle one message or button press; never raises for a user's input."""
-        return await self.locks((msg.channel, msg.user_id), lambda: self._handle(msg))
+        return await self.locks((msg.channel, msg.user_id), lambda: self._in_order(msg))
+
+    async def _in_order(self, msg: Incoming) -> Outcome:
+        # Several workers (PostgreSQL): the same user's updates may reach different workers
+        # behind a load balancer; a cluster-wide lock per user keeps them one at a time.
+        cluster = self.rt.stores.cluster
+        if not cluster.shared:
+            return await self._handle(msg)
+        outcome: Outcome = await cluster.user_lock(
+            f"{msg.channel}:{msg.user_id}", lambda: self._handle(msg)
+        )
+        return outcome
 
     async def _handle(self, msg: Incoming) -> Outcome:
         loaded = await self.residents.load(msg.channel, msg.user_id)

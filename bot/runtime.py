@@ -19,7 +19,8 @@ from bot.core import Incoming, Outcome
 from bot.delivery.sender import Sender
 from bot.i18n import Catalogs
 from bot.router import Registry, Router
-from bot.storage.db import Database
+from bot.storage.cluster import PgCluster
+from bot.storage.db import Database, open_database
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,10 @@ class Runtime:
 
         self.settings = settings
         self.clock = clock
-        self.db = Database(settings.db_path)
+        self.db: Database = open_database(settings.db_path)
+        # Several workers on one PostgreSQL (issue 14): this worker's coordination connections.
+        url = getattr(self.db, "url", None) if self.db.dialect == "postgres" else None
+        self.pg: PgCluster | None = PgCluster(url) if isinstance(url, str) else None
         self.catalogs = Catalogs(settings.locales_dir, settings.tz)
         self.registry = registry or build_registry()
         self.senders: dict[str, Sender] = {}
@@ -65,6 +69,9 @@ class Runtime:
     async def start(self) -> None:
         """Open the database (migrating it) and run the features' start-up hooks."""
         await self.db.open()
+        if self.pg is not None:
+            await self.pg.open()
+            self.pg.on_notify(self.delivery.dispatcher.wake)
         self._router = Router(self, self.registry)
         for hook in self.registry.hooks:
             await hook(self)
@@ -109,6 +116,8 @@ class Runtime:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.pg is not None:
+            await self.pg.close()
         await self.db.close()
 
     async def handle(self, msg: Incoming) -> Outcome:

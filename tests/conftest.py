@@ -1,4 +1,9 @@
-"""Shared fixtures: a real SQLite file in a temp dir, a started Runtime, chat users."""
+"""Shared fixtures: a real SQLite file in a temp dir, a started Runtime, chat users.
+
+With DOORSTEP_TEST_DB=postgresql://... every test runs on PostgreSQL instead: each SQLite path
+a test uses maps to a database of its own (bot.storage.pgtest), dropped when the test ends.
+Tests that can only mean SQLite (its files, its pragmas) are marked `sqlite_only(reason)`.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,86 @@ import os
 
 # PTB 22 warns that RetryAfter.retry_after becomes a timedelta; opt in (our code reads both).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from bot.channels.web import WebChat, WebSender
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.storage import pgtest
 from bot.web.app import build_app
 from tests.browser import ARGS, CHROMIUM, WAIT_MS
 from tests.fakes.wechat_api import serve_asgi
 from tests.harness import ChatUser
+
+PG_URL = pgtest.admin_url()
+# One id per run, inherited by the child processes tests start, so a run drops only its own
+# databases (names: dt_<run>_<hash of the path>).
+os.environ.setdefault(pgtest.RUN_ENV, f"p{os.getpid()}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): the test is about SQLite itself; skipped on PostgreSQL"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL is None:
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "SQLite only"
+            item.add_marker(pytest.mark.skip(reason=f"sqlite only: {reason}"))
+
+
+def _drop_run_databases(under: Path | None) -> None:
+    """Drop this run's databases for files under `under` (all of them when None)."""
+    assert PG_URL is not None
+    prefix = f"{pgtest.PREFIX}{pgtest.run_id()}_"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        if under is None:
+            query = "SELECT datname FROM pg_database WHERE starts_with(datname, %s)"
+            args: tuple[str, ...] = (prefix,)
+        else:
+            query = (
+                f"SELECT name FROM {pgtest.REGISTRY} WHERE starts_with(name, %s) "
+                "AND starts_with(path, %s)"
+            )
+            args = (prefix, str(under.absolute()) + "/")
+        try:
+            names = [str(r[0]) for r in conn.execute(query, args)]  # type: ignore[arg-type]
+        except psycopg.errors.UndefinedTable:
+            return  # no database made yet
+        for name in names:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+            if under is not None:
+                conn.execute(f"DELETE FROM {pgtest.REGISTRY} WHERE name = %s", (name,))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_databases() -> Iterator[None]:
+    """On PostgreSQL: whatever this run made (module fixtures' too) is dropped at its end."""
+    yield
+    if PG_URL is not None:
+        _drop_run_databases(None)
+
+
+@pytest.fixture(autouse=True)
+def _own_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On PostgreSQL: the databases of the test's own tmp_path are dropped when it ends."""
+    under = None
+    if PG_URL is not None and "tmp_path" in request.fixturenames:
+        under = request.getfixturevalue("tmp_path")  # now, so it is torn down after us
+    yield
+    if under is not None:
+        _drop_run_databases(under)
 
 
 class Clock:

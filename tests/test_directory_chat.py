@@ -288,7 +288,9 @@ async def test_directory_changes_reach_the_bot_and_deletion_cascades(
     # recheck (every second in production; at once here).
     district.recheck_s = 0
     await rt.db.execute("UPDATE stations SET name_en = 'Renamed' WHERE id = 'js-01-zj-centre'")
-    await rt.db.execute("UPDATE directory_meta SET value = value + 1 WHERE key = 'version'")
+    await rt.db.execute(
+        "UPDATE directory_meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
+    )
     await user.location(*ZHUJING_CENTRE)
     assert "1. Renamed" in user.texts()
     export = await rt.stores.residents.export(rid)

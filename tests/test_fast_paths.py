@@ -29,9 +29,11 @@ from telegram import (
 from bot.channels import telegram as tg
 from bot.core import Button, Keyboard, KeyButton, Reply, Request
 from bot.domain.residents import ConversationState
-from bot.storage import db as dbmod
-from bot.storage.db import Database
+from bot.storage import sqlite as dbmod
 from bot.storage.residents import ResidentStore
+from bot.storage.sqlite import SqliteDatabase as Database
+
+pytestmark = pytest.mark.sqlite_only("the SQLite backend's loop-thread fast paths")
 
 # Enough SQLite VM steps to reach the budget check many times over.
 SLOW_SQL = (
@@ -65,7 +67,7 @@ async def test_a_read_over_budget_moves_to_the_reader_thread_and_loses_nothing(
     expected = (20000, 20000 * 20001 // 2)
     # No budget at all: the read is interrupted at its first check, every time it is tried.
     monkeypatch.setattr(dbmod, "READ_BUDGET_S", -1.0)
-    with caplog.at_level(logging.INFO, logger="bot.storage.db"):
+    with caplog.at_level(logging.INFO, logger="bot.storage.sqlite"):
         for _ in range(dbmod._SLOW_STRIKES + 2):
             assert tuple(await db.fetchone(SLOW_SQL)) == expected  # type: ignore[arg-type]
             assert [tuple(r) for r in await db.fetchall(SLOW_SQL)] == [expected]
@@ -122,7 +124,7 @@ async def test_a_write_over_budget_moves_to_the_writer_thread_and_is_applied_onc
     db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(dbmod, "READ_BUDGET_S", -1.0)
-    with caplog.at_level(logging.INFO, logger="bot.storage.db"):
+    with caplog.at_level(logging.INFO, logger="bot.storage.sqlite"):
         for n in range(1, dbmod._SLOW_STRIKES + 3):
             assert await db.execute(SLOW_INSERT, (f"slow{n}",)) == 1
             # The interrupted attempt changed nothing: exactly one row per statement.

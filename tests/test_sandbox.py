@@ -68,16 +68,13 @@ def test_state_survives_across_sessions(tmp_path: Path) -> None:
 def test_a_number_presses_what_the_previous_process_offered(tmp_path: Path) -> None:
     """The offer shown last is stored: "1" typed in a new process right after the privacy
     notice shown by the previous one presses its first button (I agree), as on WeChat."""
-    import sqlite3
+    from tests.fakes.dbread import read
 
     db = tmp_path / "s.sqlite3"
     out = chat(db, "/start\n1\n")
     assert "隐私说明" in out and "[1] ✅ 我同意" in out
     out = chat(db, "1\n")
     assert "请先阅读并同意" not in out
-    with sqlite3.connect(db) as conn:
-        consent = conn.execute(
-            "SELECT consent_at FROM residents WHERE channel = 'console'"
-        ).fetchone()
-    assert consent is not None and consent[0] is not None
+    consent = read(db, "SELECT consent_at FROM residents WHERE channel = 'console'")
+    assert consent and consent[0][0] is not None
     assert "设置完成" in out or "主菜单" in out, out

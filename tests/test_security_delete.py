@@ -32,12 +32,8 @@ async def wire(rt: Runtime, fake_url: str, clock: Clock) -> AsyncIterator[Wire]:
 
 async def scan_tables(rt: Runtime, needles: list[str]) -> list[str]:
     found = []
-    tables = [
-        r[0]
-        for r in await rt.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
+    tables = sorted(await rt.db.tables())
+    assert "residents" in tables and "audit_log" in tables
     for table in tables:
         for row in await rt.db.fetchall(f'SELECT * FROM "{table}"'):
             for value in tuple(row):

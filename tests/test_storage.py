@@ -1,4 +1,4 @@
-"""Tier 1: the storage layer on a real SQLite file."""
+"""Tier 1: the storage layer on a real database (SQLite, or PostgreSQL with DOORSTEP_TEST_DB)."""
 
 from __future__ import annotations
 
@@ -6,21 +6,24 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.domain.residents import ConversationState
-from bot.storage.db import Database, load_migrations
+from bot.storage.db import Database, load_migrations, open_database
 from bot.storage.residents import ResidentStore
+from bot.storage.sqlite import SqliteDatabase
 
 
 @pytest.fixture
 async def db(tmp_path: Path):
-    database = Database(tmp_path / "t.sqlite3")
+    database = open_database(tmp_path / "t.sqlite3")
     await database.open()
     yield database
     await database.close()
 
 
+@pytest.mark.sqlite_only("SQLite's own pragmas")
 async def test_pragmas(db: Database) -> None:
     assert await db.fetchval("PRAGMA journal_mode") == "wal"
     assert await db.fetchval("PRAGMA foreign_keys") == 1
@@ -29,7 +32,7 @@ async def test_pragmas(db: Database) -> None:
 
 
 async def test_migrations_are_numbered_and_applied_once(db: Database) -> None:
-    migrations = load_migrations()
+    migrations = load_migrations(db.dialect)
     assert [m.version for m in migrations] == sorted({m.version for m in migrations})
     assert await db.schema_version() == migrations[-1].version
     assert await db.migrate() == []  # nothing left to apply
@@ -39,7 +42,7 @@ async def test_migrations_are_numbered_and_applied_once(db: Database) -> None:
 
 async def test_failed_write_rolls_back(db: Database) -> None:
     store = ResidentStore(db)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):
         async with db.write() as conn:
             await conn.execute(
                 "INSERT INTO residents (channel, channel_user_id, created_at) VALUES ('t','1','x')"
@@ -74,7 +77,9 @@ async def test_export_follows_foreign_keys_and_delete_cascades(db: Database) -> 
     )
     await db.execute("INSERT INTO kids (id, resident_id, nick) VALUES (1, ?, 'A')", (me.id,))
     await db.execute("INSERT INTO kids (id, resident_id, nick) VALUES (2, ?, 'B')", (other.id,))
-    await db.execute("INSERT INTO doses (kid_id, code) VALUES (1, 'BCG-1'), (2, 'HepB-1')")
+    await db.execute(
+        "INSERT INTO doses (id, kid_id, code) VALUES (1, 1, 'BCG-1'), (2, 2, 'HepB-1')"
+    )
     data = await store.export(me.id)
     assert [k["nick"] for k in data["kids"]] == ["A"]
     assert [d["code"] for d in data["doses"]] == ["BCG-1"]
@@ -90,17 +95,33 @@ async def test_every_resident_table_cascades(db: Database) -> None:
     two that outlive a resident hold no identifier of theirs (audit entries are pseudonymised
     by ResidentStore.delete, code attempts count towards address and overall limits)."""
     outlive = {"audit_log", "code_attempts"}
-    tables = [r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")]
-    for table in tables:
-        for fk in await db.fetchall(f'PRAGMA foreign_key_list("{table}")'):
-            if fk["table"] == "residents":
-                expected = "SET NULL" if table in outlive else "CASCADE"
-                assert fk["on_delete"] == expected, table
+    if db.dialect == "postgres":
+        actions = {"c": "CASCADE", "n": "SET NULL", "a": "NO ACTION", "r": "RESTRICT"}
+        found = [
+            (r[0], actions.get(r[1], r[1]))
+            for r in await db.fetchall(
+                "SELECT conrelid::regclass::text, confdeltype::text FROM pg_constraint "
+                "WHERE contype = 'f' AND confrelid = 'residents'::regclass"
+            )
+        ]
+    else:
+        found = []
+        tables = [
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        for table in tables:
+            for fk in await db.fetchall(f'PRAGMA foreign_key_list("{table}")'):
+                if fk["table"] == "residents":
+                    found.append((table, fk["on_delete"]))
+    assert len(found) > 20  # every feature's tables, not an empty query
+    for table, on_delete in found:
+        expected = "SET NULL" if table in outlive else "CASCADE"
+        assert on_delete == expected, table
 
 
 async def test_a_lower_numbered_migration_is_still_applied(db: Database) -> None:
     """A migration merged after higher-numbered ones ran (parallel work) is not skipped."""
-    await db.execute("DROP TABLE outbox")
+    await db.execute("DROP TABLE outbox")  # nothing references it, on either backend
     await db.execute("DELETE FROM schema_migrations WHERE version = 2")
     integrity, version, newest = await db.check()
     assert version == -1  # partly migrated never looks current
@@ -110,16 +131,17 @@ async def test_a_lower_numbered_migration_is_still_applied(db: Database) -> None
     assert integrity == "ok" and version == newest
 
 
+@pytest.mark.sqlite_only("SQLite's table-rebuild procedure (PostgreSQL's 0012 alters in place)")
 async def test_migration_12_keeps_every_row_of_an_existing_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """0012 rebuilds `residents` and `audit_log` (foreign keys off, as SQLite's procedure
     says): nothing pointing at a resident may be lost or cascade away on the way."""
-    import bot.storage.db as dbmod
+    import bot.storage.sqlite as dbmod
 
     everything = load_migrations()
     monkeypatch.setattr(dbmod, "load_migrations", lambda: [m for m in everything if m.version < 12])
-    old = Database(tmp_path / "old.sqlite3")
+    old = SqliteDatabase(tmp_path / "old.sqlite3")
     await old.open()
     store = ResidentStore(old)
     a, b = await store.create("t", "a"), await store.create("t", "b")
@@ -143,7 +165,7 @@ async def test_migration_12_keeps_every_row_of_an_existing_database(
     await old.close()
 
     monkeypatch.setattr(dbmod, "load_migrations", lambda: everything)
-    db = Database(tmp_path / "old.sqlite3")
+    db = SqliteDatabase(tmp_path / "old.sqlite3")
     await db.open()
     try:
         assert (await db.check())[0] == "ok"

@@ -238,7 +238,7 @@ async def test_blocked_user_is_marked_unreachable(api: FakeBotAPI, send: Send, r
     await send(u.text("hello again"))
     loaded = await store.load("telegram", str(u.user_id))
     assert loaded is not None and loaded[0].unreachable_at is None
-    assert "did not understand" in api.texts(u.user_id)[-1]
+    assert "not sure I understood" in api.texts(u.user_id)[-1]
 
 
 async def test_kicked_member_update_marks_unreachable(
@@ -305,7 +305,7 @@ async def test_router_failure_still_gets_an_apology(
         (lambda u: u.location(30.74, 121.34), None),
         (lambda u: u.location(91.0, 500.0), None),
         (lambda u: u.contact("+8613800000000"), None),
-        (lambda u: u.text("x" * 4096), "did not understand"),
+        (lambda u: u.text("x" * 4096), "Ask my team"),
         (lambda u: u.text("/nonsense"), "don't know that command"),
         (lambda u: u.text("/HELP@doorstep_test_bot"), "/mydata"),
     ],

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 from bot.channels.console import ConsoleChat, ConsoleSender
 from bot.channels.web import WebChat, WebSender
 from bot.runtime import Runtime
+from tests.conftest import Clock
 from tests.doctor_fixtures import WANG, load_district
 from tests.test_questions_channels import sign
 from tests.test_questions_chat import rows
@@ -64,7 +66,7 @@ async def test_console_thanks_and_rating_by_number(rt: Runtime) -> None:
 
 
 async def test_console_rating_notification_after_the_ticket_closes(
-    rt: Runtime, clock: object
+    rt: Runtime, clock: Clock
 ) -> None:
     await load_district(rt)
     out = io.StringIO()
@@ -81,6 +83,8 @@ async def test_console_rating_notification_after_the_ticket_closes(
     await rt.db.execute("UPDATE tickets SET answered_at = answered_at - 30 * 86400")
     assert await rt.services.tickets.close_stale() == 1
     shown = out.getvalue()
+    # One message per chat per second (on PostgreSQL the claim itself holds the next row).
+    clock.set(clock() + timedelta(seconds=2))
     assert await rt.delivery.dispatcher.drain() == 1
     pushed = out.getvalue()[len(shown) :]
     assert "How helpful" in pushed

@@ -218,9 +218,11 @@ class TelegramSender:
         edit_ref: str | None = None,
         notification: OutboxRow | None = None,
     ) -> None:
+        # A paid broadcast row (the dispatcher cleared the flag if the budget is spent).
+        paid = notification is not None and notification.paid
         try:
             for reply in replies:
-                await self._send_one(int(user_id), reply, edit_ref)
+                await self._send_one(int(user_id), reply, edit_ref, paid)
         except Forbidden as exc:
             raise Blocked(str(exc)) from exc
         except RetryAfter as exc:
@@ -237,7 +239,9 @@ class TelegramSender:
         except (TimedOut, NetworkError) as exc:
             raise Transient(str(exc)) from exc
 
-    async def _send_one(self, chat_id: int, reply: Reply, edit_ref: str | None) -> Message | None:
+    async def _send_one(
+        self, chat_id: int, reply: Reply, edit_ref: str | None, paid: bool = False
+    ) -> Message | None:
         bot = self.bot
         if reply.venue is not None:
             v = reply.venue
@@ -262,10 +266,12 @@ class TelegramSender:
                 photo=InputFile(p.content, filename=p.filename),
                 caption=(reply.text or p.caption)[:1024] or None,
             )
-        await self._send_text(chat_id, reply, edit_ref)
+        await self._send_text(chat_id, reply, edit_ref, paid)
         return None
 
-    async def _send_text(self, chat_id: int, reply: Reply, edit_ref: str | None) -> None:
+    async def _send_text(
+        self, chat_id: int, reply: Reply, edit_ref: str | None, paid: bool = False
+    ) -> None:
         bot = self.bot
         chunks = split_text(reply.text or "…")
         markup = wire_markup(reply)
@@ -291,6 +297,9 @@ class TelegramSender:
         last = len(chunks) - 1
         for i, chunk in enumerate(chunks):
             params = {"chat_id": chat, "text": chunk}
+            if paid:
+                # Telegram's paid broadcast: up to 1000 msg/s, 0.1 Star per message.
+                params["allow_paid_broadcast"] = "true"
             if i == last and markup is not None:
                 params["reply_markup"] = markup
             await bot.do_api_request("sendMessage", api_kwargs=params)

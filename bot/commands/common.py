@@ -9,28 +9,53 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings, db_target, district_code
+from bot.domain.districts import ALL_DISTRICTS
 from bot.runtime import Runtime
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, help="SQLite file (default: $DOORSTEP_DB)")
+    """--db, and --district: what the command reads and changes is that district's (issue
+    14). Without it, $DOORSTEP_DISTRICT, else the default district (a single-district
+    deployment never needs the flag)."""
+    parser.add_argument(
+        "--db",
+        type=db_target,
+        help="SQLite file or postgresql:// URL (default: $DOORSTEP_DB)",
+    )
+    parser.add_argument(
+        "--district",
+        metavar="CODE",
+        help="the district (default: $DOORSTEP_DISTRICT, else 'default')",
+    )
 
 
 def with_db(args: argparse.Namespace, settings: Settings) -> Settings:
-    """The settings with the command's --db, if it has one and it was given."""
+    """The settings with the command's --db and --district, where it has them and they were
+    given."""
     db = getattr(args, "db", None)
-    return settings if db is None else replace(settings, db_path=db)
+    if db is not None:
+        settings = replace(settings, db_path=db)
+    district = getattr(args, "district", None)
+    if district is not None:
+        settings = replace(settings, district=district_code(district, shared=True))
+    return settings
 
 
 @asynccontextmanager
 async def open_runtime(args: argparse.Namespace, settings: Settings) -> AsyncIterator[Runtime]:
-    """A started Runtime on the command's database, stopped when the block ends."""
+    """A started Runtime on the command's database, stopped when the block ends. A district
+    that the database does not know is refused before anything is read or written."""
     rt = Runtime(with_db(args, settings))
     await rt.start()
     try:
+        code = rt.settings.district
+        if code != ALL_DISTRICTS and await rt.stores.districts.get(code) is None:
+            raise ConfigError(
+                f"unknown district {code!r}; add it with: doorstep district add {code} "
+                "--name-zh NAME --name-en NAME"
+            )
         yield rt
     finally:
         await rt.stop()

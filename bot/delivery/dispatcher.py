@@ -22,6 +22,7 @@ import logging
 import math
 import random
 from collections import Counter, deque
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from bot.delivery.quiet import quiet_hours_for
 from bot.delivery.sender import Blocked, Deferred, Permanent, RetryLater, Transient
 from bot.domain.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT, SKIPPED, Claimed, Result
 from bot.i18n import negotiate
+from bot.storage.cluster import ClusterStore
 from bot.storage.outbox import DeliveryStore, OutboxStore
 from bot.storage.residents import ResidentStore
 
@@ -50,6 +52,12 @@ STOP_GRACE = 10.0
 BLOCK_MEMORY_S = 30.0  # longer than any claimed row waits in this process
 GROUP_RECHECK_S = 0.5  # how often claimed rows look for cancels made by other processes
 GROUP_MEMORY_S = 7 * 86400  # cancelled groups older than this no longer have live rows
+# Several workers (PostgreSQL): how often a worker looks for rows a dead worker had claimed,
+# and how long it waits when every due row belongs to a resident another worker is serving.
+RECOVER_EVERY_S = 2.0
+BUSY_RESIDENTS_WAIT_S = 0.2
+PAID_NOTE = "sent as a paid broadcast"
+PAID_CHUNK = 50  # paid messages a worker counts against the budget at once
 
 
 def backoff(attempt: int, rng: random.Random) -> float:
@@ -67,6 +75,7 @@ class Dispatcher:
         outbox: OutboxStore,
         residents: ResidentStore,
         limiter: Limiter,
+        cluster: ClusterStore | None = None,
     ) -> None:
         """`rt` is the process this runs in: its senders, renderers, catalogs and tasks."""
         self.rt = rt
@@ -75,6 +84,11 @@ class Dispatcher:
         self.outbox = outbox
         self.residents = residents
         self.limiter = limiter
+        self.cluster = cluster
+        self._paid_exhausted_day: str | None = None
+        self._paid_day: str | None = None
+        self._paid_allowance = 0
+        self._recovered_at = -math.inf
         self.window = settings.delivery_window
         self.concurrency = settings.delivery_concurrency
         self.max_attempts = settings.max_attempts
@@ -96,6 +110,7 @@ class Dispatcher:
         self._cancelled_groups: set[str] = set()
         self._groups_checked = -math.inf
         self._tasks: list[asyncio.Task[None]] = []
+        self._notes: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._recorder_done = False
         self.running = False
@@ -122,7 +137,27 @@ class Dispatcher:
         return True
 
     def poke(self) -> None:
-        """Wake the dispatcher now (call after planning a row due soon)."""
+        """Wake the dispatcher now (call after planning a row due soon); on PostgreSQL every
+        worker of the cluster, through NOTIFY."""
+        self._wake.set()
+        cluster = self.cluster
+        if cluster is not None and cluster.shared:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            task = loop.create_task(self._notify(cluster))
+            self._notes.add(task)
+            task.add_done_callback(self._notes.discard)
+
+    async def _notify(self, cluster: ClusterStore) -> None:
+        try:
+            await cluster.notify()
+        except Exception as exc:  # the others still poll within idle_poll
+            log.info("NOTIFY failed: %s", type(exc).__name__)
+
+    def wake(self) -> None:
+        """Another worker planned rows (LISTEN): look now."""
         self._wake.set()
 
     def _recently_blocked(self, resident_id: int) -> bool:
@@ -180,7 +215,8 @@ class Dispatcher:
     async def catch_up(self) -> None:
         """Rows a crash left `sending` go back to pending; overdue rows past expiry expire."""
         now = self._now()
-        recovered = await self.store.recover(now, self.channels)
+        # Not running yet: nothing of this process is in flight, so its own claims count too.
+        recovered = await self.store.recover(now, self.channels, own=True)
         expired = await self.store.expire_overdue(now)
         if recovered or expired:
             log.warning(
@@ -236,6 +272,7 @@ class Dispatcher:
     async def _feed(self) -> None:
         low_water = max(1, self.window // 4)
         while not self._stopping:
+            await self._recover_dead()
             room = self.window - self._in_flight
             if room < low_water:
                 self._space.clear()
@@ -253,13 +290,38 @@ class Dispatcher:
                 continue
             await self._idle()
 
+    async def _recover_dead(self) -> None:
+        """With several workers: take back, now and then, what a dead worker had claimed."""
+        if self.cluster is None or not self.cluster.shared:
+            return
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._recovered_at < RECOVER_EVERY_S:
+            return
+        self._recovered_at = loop_now
+        try:
+            back = await self.store.recover(self._now(), self.channels)
+        except Exception as exc:
+            log.warning("looking for a dead worker's rows failed: %s", type(exc).__name__)
+            return
+        if back:
+            log.warning("%d row(s) of a stopped worker back to pending", back)
+
     async def _idle(self) -> None:
         """Sleep until the next row is due, a poke, or `idle_poll` seconds."""
         self._wake.clear()
-        next_due = await self.store.next_due(self.channels)
+        try:
+            next_due = await self.store.next_due(self.channels)
+        except Exception:
+            log.exception("reading the next due time failed; retrying")
+            next_due = None
         timeout = self.idle_poll
         if next_due is not None:
-            timeout = min(timeout, max(0.01, next_due - self.rt.now().timestamp()))
+            ahead = next_due - self.rt.now().timestamp()
+            # Due now but not claimable: its resident is in another worker's hands.
+            low = (
+                BUSY_RESIDENTS_WAIT_S if self.cluster is not None and self.cluster.shared else 0.01
+            )
+            timeout = min(timeout, max(low, ahead))
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except TimeoutError:
@@ -383,7 +445,10 @@ class Dispatcher:
         if not replies:
             return Result(row.id, SKIPPED, error="nothing to send any more")
         chat = resident.channel_user_id
-        await self.limiter.acquire_bulk(chat, n=len(replies))
+        paid = row.paid and await self._pay(len(replies))
+        if row.paid and not paid:
+            row = replace(row, paid=False)  # the sender adds allow_paid_broadcast by this flag
+        await self.limiter.lane(paid).acquire_bulk(chat, n=len(replies))
         if row.group_key is not None and await self._group_cancelled(row.group_key):
             # Cancelled while this row waited for its rate-limit slot: nothing more goes out.
             return Result(row.id, CANCELLED, error="group cancelled")
@@ -414,7 +479,37 @@ class Dispatcher:
             return Result(row.id, FAILED, attempt=True, error=f"rejected: {exc}"[:200])
         except Transient as exc:
             return self._retry(item, f"network or server error: {exc}"[:200])
-        return Result(row.id, SENT, attempt=True)
+        return Result(row.id, SENT, attempt=True, error=PAID_NOTE if paid else None)
+
+    async def _pay(self, messages: int) -> bool:
+        """Whether these messages go out as a paid broadcast: the deployment turned them on
+        and today's budget covers them (counted once, cluster-wide, before sending)."""
+        settings = self.rt.settings
+        if not settings.paid_broadcast or self.cluster is None:
+            return False
+        day = self.rt.now().astimezone(settings.tz).date().isoformat()
+        if self._paid_exhausted_day == day:
+            return False
+        if self._paid_day != day:
+            self._paid_day, self._paid_allowance = day, 0
+        if self._paid_allowance >= messages:
+            self._paid_allowance -= messages
+            return True
+        # Counted against the budget in chunks, not per message (one shared row for every
+        # worker): a worker's unused chunk is counted as spent, so the budget is never
+        # exceeded, at worst under-used by a chunk per worker.
+        budget = settings.paid_budget_messages
+        for ask in (max(messages, PAID_CHUNK), messages):
+            if await self.cluster.spend_paid(day, ask, budget):
+                self._paid_allowance += ask - messages
+                return True
+        self._paid_exhausted_day = day
+        log.warning(
+            "paid broadcast budget of %d messages spent for %s: the rest goes at the normal rate",
+            settings.paid_budget_messages,
+            day,
+        )
+        return False
 
     def _retry(self, item: Claimed, error: str) -> Result:
         attempt = item.row.attempts + 1

@@ -22,14 +22,17 @@ The clock and sleep are injectable so tests run in virtual time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+log = logging.getLogger(__name__)
 
 # A wait computed as "until that send leaves the window" may land a hair early in floating
 # point; never sleep less than this, so a waiting loop always makes progress.
@@ -83,6 +86,10 @@ class Limiter:
         self._next_bulk = -math.inf
         self._bulk_lock = asyncio.Lock()
         self._acquired = 0
+        # Several workers on one bot (issue 14): the bot's rate is shared through these.
+        self.shared: ClusterSlots | None = None
+        # Telegram paid broadcasts: their own lane at up to 1000 msg/s (see `for_paid`).
+        self.paid: Limiter | None = None
 
     # -- interactive ------------------------------------------------------------------------
     async def acquire_interactive(self, chat: str, n: int = 1) -> None:
@@ -91,6 +98,8 @@ class Limiter:
         self._prune(now)
         self._replies.extend([now] * n)
         self._take(chat, n, now, self._all)
+        if self.shared is not None:
+            self.shared.note(n)
 
     # -- bulk -------------------------------------------------------------------------------
     def chat_wait(self, chat: str) -> float:
@@ -122,10 +131,19 @@ class Limiter:
                         break  # a reply to this chat went out meanwhile: wait for it again
                     wait = self._bulk_wait(n, now)
                     if wait <= 0:
+                        if self.shared is not None:
+                            # The cluster's slot, then this process's books at send time.
+                            await self.shared.take(n)
+                            now = self.clock()
                         self._take(chat, n, now, self._all, self._bulk)
                         self._pace(n, now)
                         return
                     await self.sleep(max(wait, _MIN_SLEEP))
+
+    def lane(self, paid: bool) -> Limiter:
+        """The limiter a row goes through: the paid lane for a paid broadcast when there is
+        one, this one otherwise."""
+        return self.paid if paid and self.paid is not None else self
 
     def pause_bulk(self, seconds: float, chat: str | None = None) -> None:
         """Flood control: no bulk message for `seconds` (and none to `chat` until then)."""
@@ -194,3 +212,94 @@ class Limiter:
         self._acquired += 1
         if self._acquired % _PRUNE_CHATS_EVERY == 0:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+
+class SlotSource(Protocol):
+    """Where a cluster's shared send slots come from (bot.storage.cluster.PgCluster)."""
+
+    async def reserve(self, lane: str, count: int, pace: float, now: float) -> float: ...
+
+
+# Share of the per-bot rate the cluster plans for: a send lands a little after its slot, and
+# this keeps those late sends from crowding 31 into one second.
+SHARED_MARGIN = 0.985
+SHARED_BLOCK_S = 0.01  # a worker reserves this many seconds' worth of slots at once
+SOURCE_RETRY_S = 0.5
+
+
+class ClusterSlots:
+    """Send slots of one lane (bulk, or paid broadcasts) shared by every worker of a cluster.
+
+    Slots are consecutive times `pace` apart, handed out by the database (one row per lane,
+    `next_at` moved forward in one statement), so all workers together never plan more than
+    `rate * SHARED_MARGIN` sends per second. A worker sends in a slot or not at all: a slot it
+    reaches later than `tolerance` is dropped, not spent late."""
+
+    def __init__(
+        self,
+        source: SlotSource,
+        lane: str,
+        rate: float,
+        *,
+        margin: float = SHARED_MARGIN,
+        tolerance: float | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.source = source
+        self.lane = lane
+        self.pace = 1.0 / (rate * margin)
+        self.block = max(1, int(rate * SHARED_BLOCK_S))
+        # Lateness a slot absorbs: within the slack the margin leaves. Slots are 1/(rate*m)
+        # apart, so sends in a second come from slots in (1 + tolerance) seconds: at most
+        # rate*m*(1 + (1 - m)/m) = rate of them (less 10% for float rounding).
+        self.tolerance = 0.9 * (1 - margin) / margin if tolerance is None else tolerance
+        self.clock = clock
+        self.sleep = sleep
+        self._slots: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self.dropped = 0  # slots reached too late (a busy machine): counted for benchmarks
+        self._notes: set[asyncio.Task[None]] = set()
+
+    async def take(self, n: int = 1) -> None:
+        """Wait for `n` slots of this lane, one after the other; return at the last one."""
+        async with self._lock:
+            while n > 0:
+                if not self._slots:
+                    await self._refill(self.block)
+                    continue
+                slot = self._slots[0]
+                now = self.clock()
+                if slot > now:
+                    await self.sleep(max(slot - now, _MIN_SLEEP))
+                    continue
+                self._slots.popleft()
+                if now - slot > self.tolerance:
+                    self.dropped += 1
+                    continue
+                n -= 1
+
+    def note(self, n: int = 1) -> None:
+        """Replies sent at once (interactive, never waiting) still use the bot's rate: move
+        the cluster's next slot on by `n` in the background."""
+        task = asyncio.get_running_loop().create_task(self._note(n))
+        self._notes.add(task)
+        task.add_done_callback(self._notes.discard)
+
+    async def _note(self, n: int) -> None:
+        try:
+            await self.source.reserve(self.lane, n, self.pace, self.clock())
+        except Exception as exc:  # a reply already went; the bucket is advice here
+            log.info("could not count a reply against the shared rate: %s", type(exc).__name__)
+
+    async def _refill(self, count: int) -> None:
+        while True:
+            try:
+                first = await self.source.reserve(self.lane, count, self.pace, self.clock())
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("shared send slots unavailable (%s); retrying", type(exc).__name__)
+                await self.sleep(SOURCE_RETRY_S)
+        self._slots.extend(first + i * self.pace for i in range(count))

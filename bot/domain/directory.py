@@ -36,6 +36,7 @@ class Station:
     hours: str
     services: str
     sample: bool = False
+    district_code: str = "default"  # the deployment's district (issue 14), not `district`
 
     @property
     def service_keys(self) -> tuple[str, ...]:
@@ -55,6 +56,7 @@ class Doctor:
     languages: str
     sample: bool = False
     team_en: str = ""  # optional in doctors.csv; empty: the Chinese team name is shown
+    district_code: str = "default"
 
     @property
     def community_names(self) -> tuple[str, ...]:
@@ -71,6 +73,7 @@ class Community:
     lat: float
     lon: float
     sample: bool = False
+    district_code: str = "default"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ class Planned:
     expires_at: datetime | None = None
     urgent: bool = False
     group_key: str | None = None
+    # A Telegram paid broadcast (allow_paid_broadcast, up to 1000 msg/s) when the deployment
+    # turns them on and its budget lasts; otherwise the row goes out at the normal rate.
+    paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class OutboxRow:
     last_error: str | None
     dedupe_key: str
     group_key: str | None
+    paid: bool = False
 
 
 PENDING = "pending"

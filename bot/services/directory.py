@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Community, Doctor, Home, SigningRequest, Station
+from bot.domain.districts import ALL_DISTRICTS
 from bot.services import directory_import
 from bot.services.directory_import import SAMPLE_FILES as SAMPLE_FILES
 from bot.services.directory_import import ImportReport as ImportReport
@@ -31,6 +32,7 @@ from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
 from bot.services.signing import HomeChange as HomeChange
 from bot.services.signing import SigningService
 from bot.storage.directory import DirectoryStore
+from bot.storage.districts import DistrictStore
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -203,10 +205,17 @@ def build_snapshot(
 
 
 class DirectoryService:
-    def __init__(self, store: DirectoryStore, signing: SigningService, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: DirectoryStore,
+        signing: SigningService,
+        clock: Clock,
+        districts: DistrictStore | None = None,
+    ) -> None:
         self.store = store
         self.signing = signing
         self.clock = clock
+        self.districts = districts
         self._snap: Snapshot | None = None
         # How often to ask the database whether an import (maybe by another process) changed
         # the directory; in between, lookups touch memory only.
@@ -376,6 +385,14 @@ class DirectoryService:
         new community's team (or is withdrawn when no team serves it)."""
         now = self.clock()
         await self.store.set_home(resident_id, town, community, now)
+        if self.districts is not None:
+            # A resident's district follows from their community (issue 14). A process that
+            # serves one district offers only that district's communities.
+            district: str | None = self.store.district
+            if district == ALL_DISTRICTS:
+                district = await self.districts.community_district(town, community)
+            if district is not None:
+                await self.districts.set_resident_district(resident_id, district)
         home = Home(resident_id, town, community, now)
         return await self.signing.follow_home(home, await self.teams_for(town, community))
 

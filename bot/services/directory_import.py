@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -56,9 +57,12 @@ async def import_csv(
     """
     report = ImportReport(kind, dry_run=dry_run)
     towns = await store.station_towns() if kind == "doctors" else {}
+    # Ids are unique across the deployment: a row whose id another district holds is refused,
+    # never moved into this district.
+    foreign = await store.foreign_ids(kind)
     # Pass 1: validate everything before anything is written.
     keep: set[str] = set()
-    for _line, item in _valid(kind, source, report, towns, progress):
+    for _line, item in _valid(kind, source, report, towns, progress, foreign):
         keep.add(item.id)
     report.rejected.sort(key=lambda e: e.line)
     remove: list[str] = []
@@ -70,7 +74,7 @@ async def import_csv(
     # Pass 2: compare and write, chunk by chunk.
     chunk: list[Any] = []
     quiet = ImportReport(kind)  # the second pass's rejections are the first pass's again
-    for _, item in _valid(kind, source, quiet, towns, None):
+    for _, item in _valid(kind, source, quiet, towns, None, foreign):
         chunk.append(item)
         if len(chunk) >= CHUNK:
             await _write(store, kind, chunk, [], towns, report, dry_run)
@@ -89,6 +93,7 @@ def _valid(
     report: ImportReport,
     towns: dict[str, str],
     progress: Callable[[int], None] | None,
+    foreign: dict[str, str],
 ) -> Iterator[tuple[int, Any]]:
     """The valid rows of the file, as it is read; rejections and the total go to `report`."""
     with _open(source) as stream:
@@ -100,6 +105,11 @@ def _valid(
                 report.rejected.append(item)
                 continue
             line, row = item
+            if row.id in foreign:
+                report.rejected.append(
+                    RowError(line, f"id {row.id!r} belongs to district {foreign[row.id]!r}", row.id)
+                )
+                continue
             if kind == "doctors" and row.centre_id not in towns:
                 report.rejected.append(
                     RowError(line, f"centre_id {row.centre_id!r} is not a known station", row.id)
@@ -117,6 +127,8 @@ async def _write(
     report: ImportReport,
     dry_run: bool,
 ) -> None:
+    # The rows as this district would store them, so that comparing sees real changes only.
+    chunk = [with_fields(item, district_code=store.write_district) for item in chunk]
     existing = await store.by_ids(kind, [item.id for item in chunk])
     upserts = []
     for item in chunk:

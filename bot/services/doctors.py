@@ -142,12 +142,16 @@ class DoctorService:
         return team_ids(doctor, list(snap.doctors.values()))
 
     async def signed_residents(self, doctor: Doctor) -> list[int]:
-        return await self.store.signed_to(await self.team(doctor))
+        return await self.store.signed_to(await self.team(doctor), doctor.district_code)
 
     async def can_reach(self, doctor: Doctor, resident_id: int) -> bool:
         """Whether `doctor` may see or message this resident: signed to the doctor's team, or
         a booked or attended visit with it starting within the last VISIT_ACCESS days."""
         team = await self.team(doctor)
+        # A doctor sees only residents of their own district (issue 14), whatever else links
+        # them: checked here, under every other rule.
+        if not await self.store.in_district(resident_id, doctor.district_code):
+            return False
         if await self.store.is_signed_to(resident_id, team):
             return True
         since = int((self.clock() - VISIT_ACCESS).timestamp())
@@ -253,7 +257,8 @@ class DoctorService:
         )
 
     async def audit_since(self, since: int, doctor_id: str | None = None) -> list[AuditEntry]:
-        return await self.store.audit_since(since, doctor_id)
+        """The audit log of this process's district (the operator's --district)."""
+        return await self.store.audit_since(since, doctor_id, self.directory.store.district)
 
     # -- signing requests ---------------------------------------------------------------
     async def pending(self, doctor: Doctor) -> list[SigningRequest]:

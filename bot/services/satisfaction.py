@@ -95,6 +95,7 @@ class SatisfactionService:
         self.directory = directory
         self.clock = clock
         self.tz = settings.tz
+        self.district = settings.district  # reports cover this district's centres (issue 14)
 
     async def plan(self) -> int:
         """Ask about each attended visit of the last days, once (the job `satisfaction.plan`)."""
@@ -155,7 +156,8 @@ class SatisfactionService:
     async def report(self, since_days: int = 365) -> list[SatisfactionGroup]:
         since = int((self.clock() - timedelta(days=since_days)).timestamp())
         rows = [
-            (r["centre_id"], r["team"], r["rating"], r["n"]) for r in await self.store.counts(since)
+            (r["centre_id"], r["team"], r["rating"], r["n"])
+            for r in await self.store.counts(since, self.district)
         ]
         return aggregate(rows)
 

@@ -126,6 +126,7 @@ class TicketService:
         self.health = health
         self.clock = clock
         self.settings = QuestionSettings.from_settings(settings)
+        self.district = settings.district  # reports cover this district's teams (issue 14)
         self.saved = load_saved_answers(settings.content_dir)
 
     def _now(self) -> int:
@@ -328,9 +329,10 @@ class TicketService:
 
     # -- reports --------------------------------------------------------------------------------
     async def report(self, since_days: int = 90) -> list[TicketTimes]:
+        """Times per team of this process's district (the operator's --district)."""
         since = int((self.clock() - timedelta(days=since_days)).timestamp())
         groups: dict[tuple[str, str], list[tuple[int, int | None, int | None, str]]] = {}
-        for r in await self.store.all_since(since):
+        for r in await self.store.all_since(since, self.district):
             groups.setdefault((r["centre_id"], r["team"]), []).append(
                 (r["created_at"], r["first_response_at"], r["closed_at"], r["status"])
             )

@@ -15,11 +15,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-import aiosqlite
-
 from bot.domain.booking import BOOKED, CANCELLED, Appointment, BookResult, Problem, Slot, SlotCheck
 from bot.domain.outbox import OutboxRow, Planned
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database, inserted_id
 from bot.storage.outbox import cancel_keys, insert_planned, pending_rows
 from bot.storage.times import from_unix, unix
 
@@ -78,13 +76,13 @@ def appointment_of(row: Any) -> Appointment:
     return Appointment(**values)
 
 
-async def _all(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+async def _all(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     # One round trip to the connection's thread (execute + fetch + close would be three):
     # under a crowd of concurrent taps, the hops are what costs.
     return list(await conn.execute_fetchall(sql, params))
 
 
-async def _one(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
+async def _one(conn: Conn, sql: str, params: Sequence[Any]) -> Any:
     rows = await _all(conn, sql, params)
     return rows[0] if rows else None
 
@@ -144,7 +142,7 @@ class BookingStore:
         """Open slots with a place left, starting in [lo, hi), in time order."""
         rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
-            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity ORDER BY start_at",
+            "AND s.start_at < ? AND s.closed = 0) AS free WHERE taken < capacity ORDER BY start_at",
             (doctor_id, lo, hi),
         )
         return [_slot(r) for r in rows]
@@ -155,7 +153,7 @@ class BookingStore:
         """Up to `limit` free slots in [lo, hi) nearest in time to `around`, in time order."""
         rows = await self.db.fetchall(
             f"SELECT * FROM ({_SLOT_SQL} WHERE s.doctor_id = ? AND s.start_at >= ? "
-            "AND s.start_at < ? AND s.closed = 0) WHERE taken < capacity "
+            "AND s.start_at < ? AND s.closed = 0) AS free WHERE taken < capacity "
             "ORDER BY ABS(start_at - ?), start_at LIMIT ?",
             (doctor_id, lo, hi, around, limit),
         )
@@ -164,7 +162,7 @@ class BookingStore:
     async def overbooked(self) -> list[Slot]:
         """Slots holding more active bookings than their capacity (should never exist)."""
         rows = await self.db.fetchall(
-            f"SELECT * FROM ({_SLOT_SQL}) WHERE taken > capacity ORDER BY start_at"
+            f"SELECT * FROM ({_SLOT_SQL}) AS s2 WHERE taken > capacity ORDER BY start_at"
         )
         return [_slot(r) for r in rows]
 
@@ -393,7 +391,7 @@ def _check(row: Any) -> SlotCheck:
 
 
 async def _active_of(
-    conn: aiosqlite.Connection, rules: Rules, resident_id: int, appointment_id: int, now_ts: int
+    conn: Conn, rules: Rules, resident_id: int, appointment_id: int, now_ts: int
 ) -> Appointment | Problem:
     row = await _one(conn, f"SELECT {_APPT_COLS} FROM appointments WHERE id = ?", (appointment_id,))
     appt = None if row is None else appointment_of(row)
@@ -405,11 +403,11 @@ async def _active_of(
 
 
 async def _insert(
-    conn: aiosqlite.Connection, resident_id: int, slot: Slot, reason: str, now_ts: int
+    conn: Conn, resident_id: int, slot: Slot, reason: str, now_ts: int
 ) -> Appointment:
     cur = await conn.execute(
         "INSERT INTO appointments (resident_id, slot_id, doctor_id, start_at, end_at, reason, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             resident_id,
             slot.id,
@@ -421,9 +419,8 @@ async def _insert(
             now_ts,
         ),
     )
-    assert cur.lastrowid is not None
     return Appointment(
-        id=cur.lastrowid,
+        id=await inserted_id(cur),
         resident_id=resident_id,
         slot_id=slot.id,
         doctor_id=slot.doctor_id,

@@ -75,8 +75,11 @@ class BroadcastStore:
             "SELECT s.resident_id, r.unreachable_at FROM signings s "
             "JOIN residents r ON r.id = s.resident_id "
             f"WHERE s.doctor_id IN ({_marks(doctor_ids)})"
+            # Only residents of the team's own district (issue 14).
+            " AND r.district_code IN (SELECT d.district_code FROM doctors d "
+            f"WHERE d.id IN ({_marks(doctor_ids)}))"
         )
-        params: list[Any] = list(doctor_ids)
+        params: list[Any] = [*doctor_ids, *doctor_ids]
         if audience in ("hypertension", "diabetes2"):
             sql += (
                 " AND EXISTS (SELECT 1 FROM health_conditions c "
@@ -245,7 +248,8 @@ class BroadcastStore:
     async def progress(self, broadcast_id: int, now: int) -> Progress:
         """Count the broadcast's outbox rows by status (one indexed scan of the group)."""
         rows = await self.db.fetchall(
-            "SELECT status, COUNT(*), SUM(status = 'pending' AND due_at > ?) FROM outbox "
+            "SELECT status, COUNT(*), COUNT(*) FILTER (WHERE status = 'pending' AND due_at > ?) "
+            "FROM outbox "
             "WHERE group_key = ? GROUP BY status",
             (now, group_key(broadcast_id)),
         )

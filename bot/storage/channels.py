@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.channels import CachedToken, Claim, InboundRecord, PendingWeb, Window
 from bot.domain.security import NonceSeen
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 
 
 class ChannelStore:
@@ -197,10 +197,11 @@ class ChannelStore:
     async def queue_web(self, resident_id: int, payload: list[dict[str, Any]], now: int) -> int:
         async with self.db.write() as conn:
             cur = await conn.execute(
-                "INSERT INTO web_pending (resident_id, payload, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO web_pending (resident_id, payload, created_at) VALUES (?, ?, ?) "
+                "RETURNING id",
                 (resident_id, json.dumps(payload, ensure_ascii=False), now),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def pending_web(self, resident_id: int) -> list[PendingWeb]:
         rows = await self.db.fetchall(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, fields
+from dataclasses import astuple, fields, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from bot.domain.directory import (
     SigningRequest,
     Station,
 )
+from bot.domain.districts import ALL_DISTRICTS, DEFAULT_DISTRICT
 from bot.storage.db import Database
 from bot.storage.times import from_iso, iso
 
@@ -58,9 +59,33 @@ _COMMUNITY_COLS = _columns(Community)
 _REQUEST_COLS = ", ".join(_columns(SigningRequest))
 
 
+_KINDS = ("stations", "doctors", "communities")
+
+
 class DirectoryStore:
-    def __init__(self, db: Database) -> None:
+    """The directory of one district (`district`), or of all of them (ALL_DISTRICTS: a bot
+    shared by several districts). Every read is scoped here, in SQL, so that no caller can
+    see another district's rows by forgetting a filter; writes need one district."""
+
+    def __init__(self, db: Database, district: str = DEFAULT_DISTRICT) -> None:
         self.db = db
+        self.district = district
+
+    def _scope(self, first: bool = True, alias: str = "") -> tuple[str, list[Any]]:
+        """The WHERE (or AND) clause limiting a query to this store's district."""
+        if self.district == ALL_DISTRICTS:
+            return "", []
+        return f" {'WHERE' if first else 'AND'} {alias}district_code = ?", [self.district]
+
+    @property
+    def write_district(self) -> str:
+        if self.district == ALL_DISTRICTS:
+            raise ValueError("choose one district (--district CODE) to change the directory")
+        return self.district
+
+    def _own(self, items: list[Any]) -> list[Any]:
+        code = self.write_district
+        return [replace(i, district_code=code) for i in items]
 
     # -- the directory ------------------------------------------------------------------
     async def version(self) -> int:
@@ -68,28 +93,45 @@ class DirectoryStore:
         return int(value or 0)
 
     async def count_stations(self) -> int:
-        return int(await self.db.fetchval("SELECT COUNT(*) FROM stations") or 0)
+        where, params = self._scope()
+        return int(await self.db.fetchval(f"SELECT COUNT(*) FROM stations{where}", params) or 0)
 
     async def stations(self) -> list[Station]:
+        where, params = self._scope()
         rows = await self.db.fetchall(
-            f"SELECT {', '.join(_STATION_COLS)} FROM stations ORDER BY id"
+            f"SELECT {', '.join(_STATION_COLS)} FROM stations{where} ORDER BY id", params
         )
         return [_row(Station, r) for r in rows]
 
     async def doctors(self) -> list[Doctor]:
-        rows = await self.db.fetchall(f"SELECT {', '.join(_DOCTOR_COLS)} FROM doctors ORDER BY id")
+        where, params = self._scope()
+        rows = await self.db.fetchall(
+            f"SELECT {', '.join(_DOCTOR_COLS)} FROM doctors{where} ORDER BY id", params
+        )
         return [_row(Doctor, r) for r in rows]
 
     async def communities(self) -> list[Community]:
+        where, params = self._scope()
         rows = await self.db.fetchall(
-            f"SELECT {', '.join(_COMMUNITY_COLS)} FROM communities ORDER BY id"
+            f"SELECT {', '.join(_COMMUNITY_COLS)} FROM communities{where} ORDER BY id", params
         )
         return [_row(Community, r) for r in rows]
 
     async def ids(self, kind: str) -> list[str]:
-        """Every id of `kind` (stations, doctors, communities)."""
-        table = {"stations": "stations", "doctors": "doctors", "communities": "communities"}[kind]
-        return [r[0] for r in await self.db.fetchall(f"SELECT id FROM {table}")]
+        """Every id of `kind` (stations, doctors, communities) in this district."""
+        table = _KINDS[_KINDS.index(kind)]
+        where, params = self._scope()
+        return [r[0] for r in await self.db.fetchall(f"SELECT id FROM {table}{where}", params)]
+
+    async def foreign_ids(self, kind: str) -> dict[str, str]:
+        """Ids of `kind` that another district holds, with that district: an import into this
+        district must not take them over (ids are unique across the deployment)."""
+        table = _KINDS[_KINDS.index(kind)]
+        rows = await self.db.fetchall(
+            f"SELECT id, district_code FROM {table} WHERE district_code <> ?",
+            (self.write_district,),
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def by_ids(self, kind: str, ids: list[str]) -> dict[str, Any]:
         """The rows of `kind` with these ids (an import compares a chunk of its file)."""
@@ -101,22 +143,28 @@ class DirectoryStore:
         out: dict[str, Any] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
+            where, params = self._scope(first=False)
             rows = await self.db.fetchall(
-                f"SELECT {', '.join(cols)} FROM {kind} WHERE id IN ({','.join('?' * len(part))})",
-                part,
+                f"SELECT {', '.join(cols)} FROM {kind} "
+                f"WHERE id IN ({','.join('?' * len(part))}){where}",
+                [*part, *params],
             )
             out.update((r["id"], _row(cls, r)) for r in rows)
         return out
 
     async def station_towns(self) -> dict[str, str]:
-        rows = await self.db.fetchall("SELECT id, town FROM stations")
+        where, params = self._scope()
+        rows = await self.db.fetchall(f"SELECT id, town FROM stations{where}", params)
         return {r[0]: r[1] for r in rows}
 
     async def doctor_communities(self) -> list[tuple[str, str, str]]:
-        """(doctor_id, town, community) for every community a team serves."""
+        """(doctor_id, town, community) for every community a team (of this district) serves."""
+        where, params = self._scope(first=False, alias="d.")
         rows = await self.db.fetchall(
-            "SELECT doctor_id, town, community FROM doctor_communities "
-            "ORDER BY town, community, doctor_id"
+            "SELECT dc.doctor_id, dc.town, dc.community FROM doctor_communities dc "
+            f"JOIN doctors d ON d.id = dc.doctor_id WHERE 1 = 1{where} "
+            "ORDER BY dc.town, dc.community, dc.doctor_id",
+            params,
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
@@ -129,6 +177,8 @@ class DirectoryStore:
     async def apply_stations(self, upserts: list[Station], remove_ids: list[str]) -> int:
         """Write stations and remove others in one transaction; return doctors dropped
         because their centre is gone."""
+        upserts = self._own(upserts)
+        code = self.write_district
         async with self.db.write() as conn:
             if upserts:
                 await conn.executemany(
@@ -136,10 +186,13 @@ class DirectoryStore:
                 )
             if remove_ids:
                 await conn.executemany(
-                    "DELETE FROM stations WHERE id = ?", [(i,) for i in remove_ids]
+                    "DELETE FROM stations WHERE id = ? AND district_code = ?",
+                    [(i, code) for i in remove_ids],
                 )
             cur = await conn.execute(
-                "DELETE FROM doctors WHERE centre_id NOT IN (SELECT id FROM stations)"
+                "DELETE FROM doctors WHERE district_code = ? AND centre_id NOT IN "
+                "(SELECT id FROM stations WHERE district_code = ?)",
+                (code, code),
             )
             dropped = cur.rowcount
             # A centre may have moved town: the communities its teams serve move with it.
@@ -157,6 +210,8 @@ class DirectoryStore:
         served: list[tuple[str, str, str]],
     ) -> None:
         """Write doctors and the communities they serve; remove others. One transaction."""
+        upserts = self._own(upserts)
+        code = self.write_district
         async with self.db.write() as conn:
             if upserts:
                 await conn.executemany(
@@ -167,30 +222,35 @@ class DirectoryStore:
                     [(d.id,) for d in upserts],
                 )
                 await conn.executemany(
-                    "INSERT OR IGNORE INTO doctor_communities (doctor_id, town, community) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO doctor_communities (doctor_id, town, community) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     served,
                 )
             if remove_ids:
                 await conn.executemany(
-                    "DELETE FROM doctors WHERE id = ?", [(i,) for i in remove_ids]
+                    "DELETE FROM doctors WHERE id = ? AND district_code = ?",
+                    [(i, code) for i in remove_ids],
                 )
             await self._bump(conn)
 
     async def apply_communities(self, upserts: list[Community], remove_ids: list[str]) -> None:
+        upserts = self._own(upserts)
+        code = self.write_district
         async with self.db.write() as conn:
             if upserts:
                 # (town, name_zh) is unique too: a renamed id for the same place replaces it.
                 await conn.executemany(
-                    "DELETE FROM communities WHERE town = ? AND name_zh = ? AND id <> ?",
-                    [(c.town, c.name_zh, c.id) for c in upserts],
+                    "DELETE FROM communities WHERE town = ? AND name_zh = ? AND id <> ? "
+                    "AND district_code = ?",
+                    [(c.town, c.name_zh, c.id, code) for c in upserts],
                 )
                 await conn.executemany(
                     _upsert_sql("communities", _COMMUNITY_COLS), [_values(c) for c in upserts]
                 )
             if remove_ids:
                 await conn.executemany(
-                    "DELETE FROM communities WHERE id = ?", [(i,) for i in remove_ids]
+                    "DELETE FROM communities WHERE id = ? AND district_code = ?",
+                    [(i, code) for i in remove_ids],
                 )
             await self._bump(conn)
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.booking import Appointment
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
 from bot.storage.booking import appointment_of
@@ -134,9 +135,19 @@ class DoctorStore:
             [(now, e.doctor_id, e.action, e.target_resident_id, e.details) for e in entries],
         )
 
-    async def audit_since(self, since: int, doctor_id: str | None = None) -> list[AuditEntry]:
+    async def audit_since(
+        self, since: int, doctor_id: str | None = None, district: str = ALL_DISTRICTS
+    ) -> list[AuditEntry]:
+        """Entries since `since`; of one district: entries by its doctors or about its
+        residents (an entry with neither shows only for all districts)."""
         sql = "SELECT * FROM audit_log WHERE at >= ?"
         params: list[Any] = [since]
+        if district != ALL_DISTRICTS:
+            sql += (
+                " AND (doctor_id IN (SELECT id FROM doctors WHERE district_code = ?)"
+                " OR target_resident_id IN (SELECT id FROM residents WHERE district_code = ?))"
+            )
+            params += [district, district]
         if doctor_id is not None:
             sql += " AND doctor_id = ?"
             params.append(doctor_id)
@@ -144,15 +155,28 @@ class DoctorStore:
         return [_audit(r) for r in rows]
 
     # -- the team's residents -----------------------------------------------------------
-    async def signed_to(self, doctor_ids: Sequence[str]) -> list[int]:
+    async def signed_to(
+        self, doctor_ids: Sequence[str], district: str = ALL_DISTRICTS
+    ) -> list[int]:
+        """Residents signed to these doctors; of `district` only, when one is given."""
         if not doctor_ids:
             return []
+        scope, params = "", []
+        if district != ALL_DISTRICTS:
+            scope = " AND r.district_code = ?"
+            params = [district]
         rows = await self.db.fetchall(
-            f"SELECT resident_id FROM signings WHERE doctor_id IN ({_marks(doctor_ids)}) "
-            "ORDER BY resident_id",
-            list(doctor_ids),
+            "SELECT s.resident_id FROM signings s JOIN residents r ON r.id = s.resident_id "
+            f"WHERE s.doctor_id IN ({_marks(doctor_ids)}){scope} ORDER BY s.resident_id",
+            [*doctor_ids, *params],
         )
         return [r[0] for r in rows]
+
+    async def in_district(self, resident_id: int, district: str) -> bool:
+        row = await self.db.fetchone(
+            "SELECT 1 FROM residents WHERE id = ? AND district_code = ?", (resident_id, district)
+        )
+        return row is not None
 
     async def is_signed_to(self, resident_id: int, doctor_ids: Sequence[str]) -> bool:
         if not doctor_ids:

@@ -18,7 +18,7 @@ from bot.domain.health import (
     Reading,
     Stored,
 )
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 
 # A follow-up visit counts as uncontrolled when the newest reading of the 14 days up to it was.
 FOLLOWUP_READING_DAYS = 14
@@ -69,6 +69,13 @@ def _marks(items: Sequence[Any]) -> str:
 class HealthStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def _day_start(self, days: int) -> str:
+        """SQL for f.on_date (ISO date) plus `days` days, as unix seconds of that day's UTC
+        midnight (each dialect's date functions)."""
+        if self.db.dialect == "postgres":
+            return f"CAST(EXTRACT(EPOCH FROM CAST(f.on_date AS date) + {days:d}) AS BIGINT)"
+        return f"CAST(strftime('%s', f.on_date, '{days:+d} days') AS INTEGER)"
 
     # -- profile ----------------------------------------------------------------------------
     async def birth_year(self, resident_id: int) -> int | None:
@@ -182,7 +189,7 @@ class HealthStore:
                 "INSERT INTO health_readings (resident_id, kind, systolic, diastolic, pulse, "
                 "glucose, taken_at, controlled, danger, context, setting, meter_display, "
                 "action, direction, rules, decided_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     r.kind,
@@ -202,14 +209,14 @@ class HealthStore:
                     r.decided_by,
                 ),
             )
-            reading_id = int(cur.lastrowid or 0)
+            reading_id = await inserted_id(cur)
             if r.danger:
                 cur = await conn.execute(
                     "INSERT INTO health_flags (resident_id, reading_id, reason, created_at) "
-                    "VALUES (?, ?, 'danger_reading', ?)",
+                    "VALUES (?, ?, 'danger_reading', ?) RETURNING id",
                     (resident_id, reading_id, _ts(r.taken_at)),
                 )
-                flag_id = int(cur.lastrowid or 0) or None
+                flag_id = await inserted_id(cur) or None
         return Stored(reading_id, flag_id)
 
     async def readings(self, resident_id: int, since: datetime) -> list[Reading]:
@@ -312,13 +319,20 @@ class HealthStore:
             params,
         ):
             slot(r[0])["last_event"][r[1]] = date.fromisoformat(r[2])
-        for r in await self.db.fetchall(
-            "SELECT resident_id, MAX(taken_at), direction FROM health_readings"
-            + where
-            + " AND controlled = 0 GROUP BY resident_id",
-            params,
-        ):
+        if self.db.dialect == "postgres":
+            newest_uncontrolled = (
+                "SELECT DISTINCT ON (resident_id) resident_id, taken_at, direction "
+                "FROM health_readings" + where + " AND controlled = 0 "
+                "ORDER BY resident_id, taken_at DESC, id DESC"
+            )
+        else:
             # SQLite takes the bare column (direction) from the row holding the MAX.
+            newest_uncontrolled = (
+                "SELECT resident_id, MAX(taken_at), direction FROM health_readings"
+                + where
+                + " AND controlled = 0 GROUP BY resident_id"
+            )
+        for r in await self.db.fetchall(newest_uncontrolled, params):
             slot(r[0])["uncontrolled"] = r[1]
             slot(r[0])["uncontrolled_direction"] = r[2]
         await self._followups(where, params, tz, slot)
@@ -348,14 +362,14 @@ class HealthStore:
         rows = await self.db.fetchall(
             "SELECT f.resident_id, f.on_date, (SELECT r.controlled FROM health_readings r "
             "WHERE r.resident_id = f.resident_id "
-            "AND r.taken_at >= CAST(strftime('%s', f.on_date, ?) AS INTEGER) - ? "
-            "AND r.taken_at < CAST(strftime('%s', f.on_date, '+1 day') AS INTEGER) - ? "
+            f"AND r.taken_at >= {self._day_start(-FOLLOWUP_READING_DAYS)} - ? "
+            f"AND r.taken_at < {self._day_start(1)} - ? "
             "ORDER BY r.taken_at DESC, r.id DESC LIMIT 1) "
             "FROM (SELECT resident_id, on_date, ROW_NUMBER() OVER (PARTITION BY resident_id "
             "ORDER BY on_date DESC) AS n FROM health_events"
             + where
             + " AND kind = 'followup') f WHERE f.n <= 2 ORDER BY f.resident_id, f.on_date DESC",
-            [f"-{FOLLOWUP_READING_DAYS} days", offset, offset, *params],
+            [offset, offset, *params],
         )
         visits: dict[int, list[tuple[date, bool]]] = {}
         for rid, on_date, controlled in rows:

@@ -26,19 +26,22 @@ from bot.domain.medicines import (
     RefillStatus,
 )
 from bot.domain.outbox import Planned
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_OR_REVIVE_LIVE_SQL, KEYS_PER_QUERY, insert_planned
 
 _ENTRY_COLUMNS = (
     "id, resident_id, catalog_id, name, name_en, ingredient, strength, amount, unit, times, "
     "meals, start_on, end_on, active, created_at, stopped_at"
 )
-# The slot a reminder row stands for: its params.at (see the module docstring).
-_ROW_AT = "json_extract(payload, '$.params.at')"
-_PENDING_SQL = (
-    f"SELECT dedupe_key, {_ROW_AT} FROM outbox WHERE resident_id = ? AND kind = ? "
-    "AND status = 'pending'"
-)
+
+
+def _param_at(dialect: str, table: str = "") -> str:
+    """The slot a reminder row stands for: its payload's params.at (see the module
+    docstring), an integer, in each dialect's JSON functions."""
+    col = f"{table}.payload" if table else "payload"
+    if dialect == "postgres":
+        return f"(({col})::jsonb #>> '{{params,at}}')::bigint"
+    return f"json_extract({col}, '$.params.at')"
 
 
 def _entry(r: Any) -> Entry:
@@ -86,6 +89,18 @@ def _refill(r: Any) -> Refill:
 class MedicineStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._row_at = _param_at(db.dialect)
+        self._pending_sql = (
+            f"SELECT dedupe_key, {self._row_at} FROM outbox WHERE resident_id = ? AND kind = ? "
+            "AND status = 'pending'"
+        )
+        self._concat_times = (
+            "string_agg(e.times, ',' ORDER BY e.id)"
+            if db.dialect == "postgres"
+            else "group_concat(e.times, ',')"
+        )
+        # json_object's text; PostgreSQL's JSON text differs in spacing only.
+        self._json_object = "jsonb_build_object" if db.dialect == "postgres" else "json_object"
 
     # -- entries --------------------------------------------------------------------------
     async def add(self, resident_id: int, e: NewEntry, now: int) -> int:
@@ -93,7 +108,7 @@ class MedicineStore:
             cur = await conn.execute(
                 "INSERT INTO med_entries (resident_id, catalog_id, name, name_en, ingredient, "
                 "strength, amount, unit, times, meals, start_on, end_on, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     e.catalog_id,
@@ -110,7 +125,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def entries(self, resident_id: int, active_only: bool = True) -> list[Entry]:
         sql = f"SELECT {_ENTRY_COLUMNS} FROM med_entries WHERE resident_id = ?"
@@ -175,17 +190,17 @@ class MedicineStore:
                 async with conn.execute(
                     "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
                     f"AND status = 'pending' AND dedupe_key IN ({','.join('?' * len(part))}) "
-                    f"RETURNING {_ROW_AT}",
+                    f"RETURNING {self._row_at}",
                     [now, resident_id, *part],
                 ) as c:
                     cancelled += [int(r[0]) for r in await c.fetchall()]
-            async with conn.execute(_PENDING_SQL, (resident_id, DOSE_KIND)) as c:
+            async with conn.execute(self._pending_sql, (resident_id, DOSE_KIND)) as c:
                 left = [(r[0], int(r[1])) for r in await c.fetchall()]
         return cancelled, left
 
     async def pending_reminders(self, resident_id: int) -> list[tuple[str, int]]:
         """(dedupe key, moment) of the resident's pending medicine reminders."""
-        rows = await self.db.fetchall(_PENDING_SQL, (resident_id, DOSE_KIND))
+        rows = await self.db.fetchall(self._pending_sql, (resident_id, DOSE_KIND))
         return [(r[0], int(r[1])) for r in rows]
 
     # -- planning -------------------------------------------------------------------------
@@ -194,7 +209,7 @@ class MedicineStore:
         for up to `limit` reachable residents with id > after_resident, by resident."""
         iso = day.isoformat()
         rows = await self.db.fetchall(
-            "SELECT e.resident_id, group_concat(e.times, ',') FROM med_entries e "
+            f"SELECT e.resident_id, {self._concat_times} FROM med_entries e "
             "JOIN residents r ON r.id = e.resident_id WHERE e.active = 1 AND e.resident_id > ? "
             "AND r.unreachable_at IS NULL AND e.start_on <= ? "
             "AND (e.end_on IS NULL OR e.end_on >= ?) "
@@ -216,12 +231,13 @@ class MedicineStore:
         """Plan the repeat (`after` seconds past its moment) of each first reminder that was
         sent, whose moment is in [lo, hi), has no answer and no "later" row; the rows added.
         Any answer at a moment answers all of it (`answer`), so one is enough to skip it."""
-        at = "json_extract(o.payload, '$.params.at')"  # o's, also inside the subqueries
+        at = _param_at(self.db.dialect, "o")  # o's, also inside the subqueries
+        obj = self._json_object
         return await self.db.execute(
             "INSERT INTO outbox (resident_id, kind, payload, due_at, expires_at, urgent, "
             "dedupe_key, group_key, created_at, updated_at) "
-            "SELECT o.resident_id, o.kind, json_object('key', 'repeat', 'params', "
-            f"json_object('at', {at})), {at} + ?, o.expires_at, 1, "
+            f"SELECT o.resident_id, o.kind, CAST({obj}('key', 'repeat', 'params', "
+            f"{obj}('at', {at})) AS TEXT), {at} + ?, o.expires_at, 1, "
             f"'mdr:' || o.resident_id || ':' || {at}, NULL, ?, ? FROM outbox o "
             # The first reminder's due_at is its moment, or later if a send was retried.
             "WHERE o.status = 'sent' AND o.due_at >= ? AND o.due_at < ? + 3600 AND o.kind = ? "
@@ -266,7 +282,7 @@ class MedicineStore:
             answered = conn.total_changes - before
             await conn.execute(
                 "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
-                f"AND kind = ? AND status = 'pending' AND {_ROW_AT} = ?",
+                f"AND kind = ? AND status = 'pending' AND {self._row_at} = ?",
                 (now, resident_id, DOSE_KIND, due_at),
             )
             return answered
@@ -282,7 +298,7 @@ class MedicineStore:
                     return False
             await conn.execute(
                 "UPDATE outbox SET status = 'cancelled', updated_at = ? WHERE resident_id = ? "
-                f"AND kind = ? AND status = 'pending' AND {_ROW_AT} = ?",
+                f"AND kind = ? AND status = 'pending' AND {self._row_at} = ?",
                 (now, resident_id, DOSE_KIND, due_at),
             )
             await insert_planned(conn, [row], now)
@@ -315,7 +331,7 @@ class MedicineStore:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO med_refills (resident_id, doctor_id, entries, weeks, pickup, "
-                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "station_id, family_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     resident_id,
                     doctor_id,
@@ -327,7 +343,7 @@ class MedicineStore:
                     now,
                 ),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def refill(self, refill_id: int) -> Refill | None:
         r = await self.db.fetchone("SELECT * FROM med_refills WHERE id = ?", (refill_id,))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import (
     Claimed,
     FailedRow,
@@ -15,6 +16,7 @@ from bot.domain.outbox import (
     Planned,
     Result,
 )
+from bot.storage.cluster import NS_RESIDENT, PgCluster
 from bot.storage.db import Database
 from bot.storage.residents import _RESIDENT_COLUMNS, _resident
 from bot.storage.times import from_unix, unix
@@ -26,11 +28,19 @@ def _ts(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def _payload(p: Planned) -> str:
+    body: dict[str, Any] = {"key": p.key, "params": p.params}
+    if p.paid:
+        # In the payload, not a column: only Telegram's paid broadcasts read it (no migration).
+        body["paid"] = True
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
 def row_values(p: Planned, now: int) -> tuple[Any, ...]:
     return (
         p.resident_id,
         p.kind,
-        json.dumps({"key": p.key, "params": p.params}, ensure_ascii=False, sort_keys=True),
+        _payload(p),
         _ts(p.due_at),
         _ts(p.expires_at) if p.expires_at else None,
         int(p.urgent),
@@ -145,6 +155,7 @@ def to_row(r: Any) -> OutboxRow:
         last_error=r["last_error"],
         dedupe_key=r["dedupe_key"],
         group_key=r["group_key"],
+        paid=bool(payload.get("paid", False)),
     )
 
 
@@ -193,7 +204,8 @@ class OutboxStore:
         return await self.db.execute(
             "UPDATE outbox SET status = 'cancelled', updated_at = ? "
             # `+status`: search the dedupe-key range, not every pending row (see pending_keys).
-            "WHERE +status = 'pending' AND dedupe_key >= ? AND dedupe_key < ?",
+            f"WHERE {self.db.unindexed('status')} = 'pending' AND dedupe_key >= ? "
+            "AND dedupe_key < ?",
             (_ts(now), prefix, prefix + "\uffff"),
         )
 
@@ -267,7 +279,7 @@ class OutboxStore:
         # pending row of the outbox; the key range is far narrower.
         rows = await self.db.fetchall(
             "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND +status = 'pending' AND kind = ?",
+            f"AND {self.db.unindexed('status')} = 'pending' AND kind = ?",
             (lo, lo + "\uffff" if hi is None else hi, kind),
         )
         return {r[0] for r in rows}
@@ -356,8 +368,16 @@ class DeliveryStore:
     """The dispatcher's queries on the outbox. Only rows of residents on `channels` (those this
     process can send to) are claimed, so a process never touches another channel's rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, district: str = ALL_DISTRICTS) -> None:
         self.db = db
+        # A process that serves one district (its own bot) sends only that district's rows;
+        # ALL_DISTRICTS (one bot shared by all) sends everyone's.
+        self.district = district
+
+    def _district(self, alias: str) -> tuple[str, list[str]]:
+        if self.district == ALL_DISTRICTS:
+            return "", []
+        return f" AND {alias}district_code = ?", [self.district]
 
     async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
         """Mark up to `limit` due pending rows `sending` (claimed at `now`) in one transaction;
@@ -365,15 +385,17 @@ class DeliveryStore:
         if limit <= 0:
             return []
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         async with self.db.write() as conn:
             # CROSS JOIN keeps outbox as the outer loop, walking the (status, due_at) index in
             # order; otherwise SQLite may start from residents and sort every pending row.
             async with conn.execute(
                 "UPDATE outbox SET status = 'sending', updated_at = ? WHERE id IN ("
-                " SELECT o.id FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id"
+                f" SELECT o.id FROM outbox o {self.db.outer_join} residents r"
+                " ON r.id = o.resident_id"
                 f" WHERE o.status = 'pending' AND o.due_at <= ? AND r.channel IN ({marks})"
-                " ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
-                [now, now, *chans, limit],
+                f"{scope} ORDER BY o.due_at, o.id LIMIT ?) RETURNING id",
+                [now, now, *chans, *district, limit],
             ) as cur:
                 ids = [r[0] for r in await cur.fetchall()]
             if not ids:
@@ -401,18 +423,20 @@ class DeliveryStore:
             [(r.status, _due(r), int(r.attempt), r.error, now, r.row_id) for r in results],
         )
 
-    async def recover(self, now: int, channels: Sequence[str]) -> int:
+    async def recover(self, now: int, channels: Sequence[str], own: bool = False) -> int:
         """Put rows a crashed process left `sending` back to pending; return how many.
+        (`own`: PostgreSQL only, see PgDeliveryStore.recover.)
 
         Their messages may or may not have gone out: this is the in-flight window that can be
         delivered twice, never lost."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return await self.db.execute(
             "UPDATE outbox SET status = 'pending', updated_at = ?, "
             "last_error = 'interrupted while sending; resent after restart' "
-            "WHERE status = 'sending' AND "
-            f"(SELECT channel FROM residents r WHERE r.id = resident_id) IN ({marks})",
-            [now, *chans],
+            "WHERE status = 'sending' AND resident_id IN "
+            f"(SELECT r.id FROM residents r WHERE r.channel IN ({marks}){scope})",
+            [now, *chans, *district],
         )
 
     async def expire_overdue(self, now: int) -> int:
@@ -428,13 +452,15 @@ class DeliveryStore:
     async def next_due(self, channels: Sequence[str]) -> int | None:
         """The due time of the earliest pending row this process could send, if any."""
         marks, chans = _channels_clause(channels)
+        scope, district = self._district("r.")
         return cast(
             "int | None",
             await self.db.fetchval(
-                "SELECT o.due_at FROM outbox o CROSS JOIN residents r ON r.id = o.resident_id "
-                f"WHERE o.status = 'pending' AND r.channel IN ({marks}) "
+                f"SELECT o.due_at FROM outbox o {self.db.outer_join} residents r "
+                "ON r.id = o.resident_id "
+                f"WHERE o.status = 'pending' AND r.channel IN ({marks}){scope} "
                 "ORDER BY o.due_at LIMIT 1",
-                chans,
+                [*chans, *district],
             ),
         )
 
@@ -446,29 +472,45 @@ class DeliveryStore:
             )
         )
 
+    def _rows_of_district(self) -> tuple[str, list[str]]:
+        """A condition keeping outbox rows of this store's district's residents."""
+        if self.district == ALL_DISTRICTS:
+            return "1 = 1", []
+        return (
+            "resident_id IN (SELECT id FROM residents WHERE district_code = ?)",
+            [self.district],
+        )
+
     async def status(self, now: int, failed_limit: int = 20) -> OutboxStatus:
+        """The queue of this district's residents (all of them for ALL_DISTRICTS)."""
+        mine, d = self._rows_of_district()
         by_status = {
             r[0]: r[1]
             for r in await self.db.fetchall(
-                "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status"
+                f"SELECT status, COUNT(*) FROM outbox WHERE {mine} GROUP BY status ORDER BY status",
+                d,
             )
         }
         open_by_kind = {
             (r[0], r[1]): r[2]
             for r in await self.db.fetchall(
                 "SELECT kind, status, COUNT(*) FROM outbox "
-                "WHERE status IN ('pending', 'sending', 'failed') "
-                "GROUP BY kind, status ORDER BY kind, status"
+                f"WHERE status IN ('pending', 'sending', 'failed') AND {mine} "
+                "GROUP BY kind, status ORDER BY kind, status",
+                d,
             )
         }
         due_now = await self.db.fetchval(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         oldest = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at <= ? AND {mine}",
+            (now, *d),
         )
         upcoming = await self.db.fetchval(
-            "SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ?", (now,)
+            f"SELECT MIN(due_at) FROM outbox WHERE status = 'pending' AND due_at > ? AND {mine}",
+            (now, *d),
         )
         failed = [
             FailedRow(
@@ -481,8 +523,8 @@ class DeliveryStore:
             )
             for r in await self.db.fetchall(
                 "SELECT id, resident_id, kind, attempts, last_error, updated_at FROM outbox "
-                "WHERE status = 'failed' ORDER BY updated_at DESC, id DESC LIMIT ?",
-                (failed_limit,),
+                f"WHERE status = 'failed' AND {mine} ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (*d, failed_limit),
             )
         ]
         return OutboxStatus(
@@ -495,12 +537,14 @@ class DeliveryStore:
         )
 
     async def retry_failed(self, now: int, kind: str | None = None, ids: Sequence[int] = ()) -> int:
-        """Put failed rows back to pending, due now, with a fresh attempt budget."""
+        """Put failed rows (of this district's residents) back to pending, due now, with a
+        fresh attempt budget."""
+        mine, d = self._rows_of_district()
         sql = (
             "UPDATE outbox SET status = 'pending', due_at = ?, attempts = 0, last_error = NULL, "
-            "updated_at = ? WHERE status = 'failed'"
+            f"updated_at = ? WHERE status = 'failed' AND {mine}"
         )
-        params: list[Any] = [now, now]
+        params: list[Any] = [now, now, *d]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
@@ -517,3 +561,164 @@ class DeliveryStore:
             "AND updated_at < ?",
             (before,),
         )
+
+
+# -- PostgreSQL: several workers claim from one outbox -------------------------------------
+# A claim is `FOR UPDATE SKIP LOCKED`, so workers claiming at the same instant take disjoint
+# rows without waiting for each other. It also takes a transaction-scoped advisory lock per
+# resident and skips residents with a row in flight or sent in the last per-chat interval:
+# one resident's rows are only ever in one worker's hands, so Telegram's one message per chat
+# per second holds across workers. Each claimed row is written to `cluster_claims` with the
+# worker's id; a worker's heartbeat lock (bot/storage/cluster.py) tells live claims from a
+# dead worker's, which any worker puts back to pending (`recover`).
+
+# Two steps: the first takes the next due rows in index order (cheap, whatever the backlog);
+# the per-resident checks and advisory locks run on those candidates only. In the first
+# WHERE they would be evaluated on every due row before the LIMIT (40 ms a claim at 3,000
+# rows; at 100,000 the advisory locks exhausted the server's lock table). A candidate whose
+# resident is busy elsewhere is simply not picked this time (its row lock ends at commit).
+# A process that serves one district claims, recovers and waits for only its rows; NULL
+# (ALL_DISTRICTS, a shared bot) means every district.
+_PG_DISTRICT = "(%(district)s::text IS NULL OR r.district_code = %(district)s)"
+_PG_CLAIM = (
+    "WITH cand AS ("
+    " SELECT o.id, o.resident_id, o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id"
+    " WHERE o.status = 'pending' AND o.due_at <= %(now)s AND r.channel = ANY(%(channels)s)"
+    f" AND {_PG_DISTRICT}"
+    " ORDER BY o.due_at LIMIT %(scan)s FOR UPDATE OF o SKIP LOCKED),"
+    " picked AS (SELECT c.id FROM cand c WHERE NOT EXISTS (SELECT 1 FROM outbox s"
+    "  WHERE s.resident_id = c.resident_id AND (s.status = 'sending'"
+    "  OR (s.status = 'sent' AND s.updated_at >= %(now)s - %(gap)s)))"
+    " AND pg_try_advisory_xact_lock(%(ns)s, c.resident_id::int)"
+    " ORDER BY c.due_at, c.id LIMIT %(limit)s),"
+    " upd AS (UPDATE outbox SET status = 'sending', updated_at = %(now)s FROM picked"
+    " WHERE outbox.id = picked.id RETURNING outbox.*),"
+    " mine AS (INSERT INTO cluster_claims (row_id, worker) SELECT id, %(worker)s FROM upd"
+    " ON CONFLICT (row_id) DO UPDATE SET worker = excluded.worker)"
+    " SELECT * FROM upd ORDER BY due_at, id"
+)
+_PG_RESULT = (
+    "UPDATE outbox SET status = %s, due_at = COALESCE(%s, due_at), attempts = attempts + %s, "
+    "last_error = %s, updated_at = %s WHERE id = %s AND status = 'sending'"
+)
+
+
+class PgDeliveryStore(DeliveryStore):
+    """The dispatcher's queries for a cluster of workers on PostgreSQL (see above). Reads and
+    writes other than claiming and recording go through `Database` as on SQLite."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        pg: PgCluster,
+        per_chat_interval: float = 1.0,
+        district: str = ALL_DISTRICTS,
+    ) -> None:
+        super().__init__(db, district)
+        self.pg = pg
+        self._pg_district = None if district == ALL_DISTRICTS else district
+        # Whole seconds, rounded up: updated_at is unix seconds. Without a per-chat limit
+        # (benchmarks) a resident's last send never holds back their next row.
+        self._chat_gap = 0 if per_chat_interval <= 0 else int(-(-per_chat_interval // 1))
+
+    async def claim(self, now: int, limit: int, channels: Sequence[str]) -> list[Claimed]:
+        if limit <= 0:
+            return []
+        _channels_clause(channels)
+        params = {
+            "now": now,
+            "channels": list(channels),
+            "limit": limit,
+            "scan": limit * 2,
+            "worker": self.pg.worker,
+            "gap": self._chat_gap if self._chat_gap else -(2**40),
+            "ns": NS_RESIDENT,
+            "district": self._pg_district,
+        }
+        async with self.pg.pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(_PG_CLAIM, params)
+                rows = [to_row(r) for r in await cur.fetchall()]
+                if not rows:
+                    return []
+                people = sorted({r.resident_id for r in rows})
+                cur = await conn.execute(
+                    f"SELECT {_RESIDENT_COLUMNS} FROM residents r WHERE r.id = ANY(%s)",
+                    (people,),
+                )
+                found = await cur.fetchall()
+        residents = {r[0]: _resident(r) for r in found}
+        return [Claimed(r, residents[r.resident_id]) for r in rows if r.resident_id in residents]
+
+    async def record(self, results: Sequence[Result], now: int) -> None:
+        if not results:
+            return
+        async with self.pg.pool.connection() as conn:
+            async with conn.transaction():
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        _PG_RESULT,
+                        [
+                            (r.status, _due(r), int(r.attempt), r.error, now, r.row_id)
+                            for r in results
+                        ],
+                    )
+                await conn.execute(
+                    "DELETE FROM cluster_claims WHERE row_id = ANY(%s)",
+                    ([r.row_id for r in results],),
+                )
+
+    async def recover(self, now: int, channels: Sequence[str], own: bool = False) -> int:
+        """Put rows claimed by dead workers (and rows `sending` with no claim, e.g. copied
+        from SQLite) back to pending. Live workers' rows are left alone, so a worker starting
+        next to others takes nothing from them. `own`: this worker's claims too (its
+        dispatcher is not running, so nothing of its own is in flight: start-up catch-up)."""
+        _channels_clause(channels)
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute("SELECT DISTINCT worker FROM cluster_claims")
+            workers = [r[0] for r in await cur.fetchall()]
+        dead = [
+            w for w in workers if (own and w == self.pg.worker) or not await self.pg.is_alive(w)
+        ]
+        async with self.pg.pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "UPDATE outbox SET status = 'pending', updated_at = %(now)s, "
+                    "last_error = 'interrupted while sending; resent after restart' "
+                    "WHERE id IN (SELECT o.id FROM outbox o "
+                    " JOIN residents r ON r.id = o.resident_id"
+                    " LEFT JOIN cluster_claims c ON c.row_id = o.id"
+                    " WHERE o.status = 'sending'"
+                    " AND (c.row_id IS NULL OR c.worker = ANY(%(dead)s))"
+                    f" AND {_PG_DISTRICT}"
+                    " FOR UPDATE OF o SKIP LOCKED)",
+                    {"now": now, "dead": dead, "district": self._pg_district},
+                )
+                back = int(cur.rowcount)
+                if dead:
+                    await conn.execute("DELETE FROM cluster_claims WHERE worker = ANY(%s)", (dead,))
+        return back
+
+    async def expire_overdue(self, now: int) -> int:
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'expired', updated_at = %(now)s, "
+                "last_error = 'expired before it could be sent' WHERE id IN ("
+                " SELECT id FROM outbox WHERE status = 'pending' AND due_at <= %(now)s"
+                " AND expires_at IS NOT NULL AND expires_at <= %(now)s FOR UPDATE SKIP LOCKED)",
+                {"now": now},
+            )
+            return int(cur.rowcount)
+
+    async def next_due(self, channels: Sequence[str]) -> int | None:
+        _channels_clause(channels)
+        async with self.pg.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT o.due_at FROM outbox o JOIN residents r ON r.id = o.resident_id "
+                "WHERE o.status = 'pending' AND r.channel = ANY(%(channels)s) "
+                f"AND {_PG_DISTRICT} ORDER BY o.due_at LIMIT 1",
+                {"channels": list(channels), "district": self._pg_district},
+            )
+            got = await cur.fetchone()
+        return None if got is None else int(got[0])

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.outbox import Planned
 from bot.domain.questions import AskResult, Route, Ticket, TicketMessage, TicketStatus
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
+from bot.storage.districts import centre_scope
 from bot.storage.outbox import insert_planned
 
 _TICKET = (
@@ -50,10 +52,10 @@ class RedFlagStore:
         async with self.db.write() as conn:
             cur = await conn.execute(
                 "INSERT INTO redflag_events (resident_id, sign, channel, doctor_id, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (resident_id, sign, channel, doctor_id, now),
             )
-            return int(cur.lastrowid or 0)
+            return await inserted_id(cur)
 
     async def get(self, event_id: int) -> Any:
         return await self.db.fetchone("SELECT * FROM redflag_events WHERE id = ?", (event_id,))
@@ -131,10 +133,10 @@ class TicketStore:
             if found is None:
                 cur = await conn.execute(
                     "INSERT INTO tickets (resident_id, centre_id, team, route, created_at, "
-                    "waiting_since) VALUES (?, ?, ?, ?, ?, ?)",
+                    "waiting_since) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (resident_id, centre_id, team, str(route), now, now),
                 )
-                ticket_id = int(cur.lastrowid or 0)
+                ticket_id = await inserted_id(cur)
             else:
                 ticket_id = found["id"]
                 if found["status"] == TicketStatus.ANSWERED:
@@ -145,10 +147,10 @@ class TicketStore:
                     )
             cur = await conn.execute(
                 "INSERT INTO ticket_messages (ticket_id, resident_id, author, text, created_at) "
-                "VALUES (?, ?, 'resident', ?, ?)",
+                "VALUES (?, ?, 'resident', ?, ?) RETURNING id",
                 (ticket_id, resident_id, text, now),
             )
-            message_id = int(cur.lastrowid or 0)
+            message_id = await inserted_id(cur)
             cur = await conn.execute(f"SELECT {_TICKET} {_FROM} WHERE t.id = ?", (ticket_id,))
             return AskResult(_ticket(await cur.fetchone()), message_id, created, reopened, closed)
 
@@ -200,10 +202,10 @@ class TicketStore:
                 return None
             cur = await conn.execute(
                 "INSERT INTO ticket_messages (ticket_id, resident_id, author, doctor_id, text, "
-                "created_at) VALUES (?, ?, 'doctor', ?, ?, ?)",
+                "created_at) VALUES (?, ?, 'doctor', ?, ?, ?) RETURNING id",
                 (ticket_id, row["resident_id"], doctor_id, text, now),
             )
-            message_id = int(cur.lastrowid or 0)
+            message_id = await inserted_id(cur)
             await insert_planned(conn, notify(message_id), now)
             return message_id
 
@@ -261,12 +263,13 @@ class TicketStore:
         )
         return [int(r["s"]) for r in rows]
 
-    async def all_since(self, since: int) -> list[Any]:
+    async def all_since(self, since: int, district: str = ALL_DISTRICTS) -> list[Any]:
+        scope, params = centre_scope(district, "centre_id")
         return list(
             await self.db.fetchall(
                 "SELECT centre_id, team, route, status, created_at, first_response_at, "
-                "closed_at FROM tickets WHERE created_at >= ? ORDER BY centre_id, team",
-                (since,),
+                f"closed_at FROM tickets WHERE created_at >= ?{scope} ORDER BY centre_id, team",
+                (since, *params),
             )
         )
 
@@ -326,13 +329,14 @@ class SatisfactionStore:
             > 0
         )
 
-    async def counts(self, since: int) -> list[Any]:
-        """(centre_id, team, rating, n) over answers since `since`."""
+    async def counts(self, since: int, district: str = ALL_DISTRICTS) -> list[Any]:
+        """(centre_id, team, rating, n) over answers since `since`, of the district's centres."""
+        scope, params = centre_scope(district, "centre_id")
         return list(
             await self.db.fetchall(
                 "SELECT centre_id, team, rating, count(*) AS n FROM satisfaction_answers "
-                "WHERE created_at >= ? GROUP BY centre_id, team, rating "
+                f"WHERE created_at >= ?{scope} GROUP BY centre_id, team, rating "
                 "ORDER BY centre_id, team, rating",
-                (since,),
+                (since, *params),
             )
         )

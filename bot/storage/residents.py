@@ -51,8 +51,11 @@ def _resident(row: Any) -> Resident:
 
 
 class ResidentStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, district: str = "default") -> None:
         self.db = db
+        # The district a resident created here starts in (issue 14): the process's district;
+        # choosing a home community moves them to that community's district.
+        self.district = district
 
     async def load(self, channel: str, user_id: str) -> tuple[Resident, ConversationState] | None:
         """The resident and their conversation state in one read, or None if unknown."""
@@ -80,11 +83,18 @@ class ResidentStore:
         The insert is one statement (atomic on its own, one trip to the writer); whoever won
         a race, the row is committed when the read after it runs.
         """
-        await self.db.execute(
-            "INSERT INTO residents (channel, channel_user_id, created_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (channel, channel_user_id) DO NOTHING",
-            (channel, user_id, _now_iso()),
-        )
+        if self.district == "default":  # the column's default: the statement of old
+            await self.db.execute(
+                "INSERT INTO residents (channel, channel_user_id, created_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (channel, channel_user_id) DO NOTHING",
+                (channel, user_id, _now_iso()),
+            )
+        else:
+            await self.db.execute(
+                "INSERT INTO residents (channel, channel_user_id, created_at, district_code) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id) DO NOTHING",
+                (channel, user_id, _now_iso(), self.district),
+            )
         row = await self.db.fetchone(
             f"SELECT {_RESIDENT_COLUMNS} FROM residents r "
             "WHERE r.channel = ? AND r.channel_user_id = ?",
@@ -170,17 +180,9 @@ class ResidentStore:
         return out
 
     async def _tables_by_reference(self) -> dict[str, list[tuple[str, str, str | None]]]:
-        # One query (the pragma as a table-valued function) rather than one PRAGMA per table,
-        # in the order PRAGMA foreign_key_list gives, table by table as they were created.
-        rows = await self.db.fetchall(
-            'SELECT m.name AS child, f."table" AS parent, f."from" AS fk_col, f."to" AS parent_col '
-            "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
-            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
-            "ORDER BY m.rowid, f.id, f.seq"
-        )
         refs: dict[str, list[tuple[str, str, str | None]]] = {}
-        for r in rows:
-            refs.setdefault(r["parent"], []).append((r["child"], r["fk_col"], r["parent_col"]))
+        for fk in await self.db.foreign_keys():
+            refs.setdefault(fk.parent, []).append((fk.child, fk.fk_col, fk.parent_col))
         return refs
 
     async def discard(self, resident_id: int) -> None:

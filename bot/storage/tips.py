@@ -44,7 +44,8 @@ def _ts(value: datetime) -> int:
 
 _HISTORY_UPSERT = (
     "INSERT INTO tip_history (resident_id, tip_id, times, last_at) VALUES (?, ?, 1, ?) "
-    "ON CONFLICT (resident_id, tip_id) DO UPDATE SET times = times + 1, last_at = excluded.last_at"
+    "ON CONFLICT (resident_id, tip_id) DO UPDATE SET times = tip_history.times + 1, "
+    "last_at = excluded.last_at"
 )
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.domain.vaccines import AdultRecord, Child, ChildDoses, ChildRecord
-from bot.storage.db import Database
+from bot.storage.db import Database, inserted_id
 from bot.storage.outbox import INSERT_LIVE_SQL
 from bot.storage.times import from_unix
 
@@ -49,16 +49,24 @@ _CHILD_COLS = "c.id, c.owner_id, c.nickname, c.born, c.created_at, c.sex"
 class VaccineStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite concatenates in the primary key's (child, dose) order, as it reads them;
+        # PostgreSQL is told that order.
+        self._concat_doses = (
+            "string_agg(d.dose || '@' || d.given_on, ' ' ORDER BY d.dose)"
+            if db.dialect == "postgres"
+            else "group_concat(d.dose || '@' || d.given_on, ' ')"
+        )
 
     # -- children -----------------------------------------------------------------------
     async def add_child(self, owner_id: int, nickname: str, born: date, now: datetime) -> Child:
         ts = _ts(now)
         async with self.db.write() as conn:
             cur = await conn.execute(
-                "INSERT INTO children (owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO children (owner_id, nickname, born, created_at) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
                 (owner_id, nickname, born.isoformat(), ts),
             )
-            child_id = cur.lastrowid
+            child_id = await inserted_id(cur)
             await conn.execute(
                 "INSERT INTO child_guardians (child_id, resident_id, role, added_at) "
                 "VALUES (?, ?, 'owner', ?)",
@@ -107,8 +115,8 @@ class VaccineStore:
         # One row per child and guardian (the owner first, then by id), the doses concatenated
         # in the primary key's (child, dose) order: equal dose sets give equal texts.
         rows = await self.db.fetchall(
-            "SELECT c.id, c.born, g.resident_id, (SELECT group_concat(d.dose || '@' || "
-            "d.given_on, ' ') FROM child_doses d WHERE d.child_id = c.id), c.sex "
+            f"SELECT c.id, c.born, g.resident_id, (SELECT {self._concat_doses} "
+            "FROM child_doses d WHERE d.child_id = c.id), c.sex "
             f"FROM ({children_sql}) c LEFT JOIN child_guardians g ON g.child_id = c.id "
             "ORDER BY c.id, g.role <> 'owner', g.resident_id",
             params,
@@ -268,7 +276,7 @@ class VaccineStore:
         # pending row of the outbox for each batch of children; the key range is far narrower.
         rows = await self.db.fetchall(
             "SELECT dedupe_key FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
-            "AND +status = 'pending' AND kind = ?",
+            f"AND {self.db.unindexed('status')} = 'pending' AND kind = ?",
             (lo, hi, kind),
         )
         return {r[0] for r in rows}

@@ -49,8 +49,9 @@ class WebSessionStore:
                 return None
             visitor = str(row[0])
             await conn.execute(
-                "UPDATE web_tokens SET expires_at = MIN(expires_at, ?) WHERE token_hash = ?",
-                (grace_until, old_hash),
+                "UPDATE web_tokens SET expires_at = "
+                "CASE WHEN expires_at < ? THEN expires_at ELSE ? END WHERE token_hash = ?",
+                (grace_until, grace_until, old_hash),
             )
             await conn.execute(
                 "INSERT INTO web_tokens (token_hash, visitor, created_at, expires_at) "

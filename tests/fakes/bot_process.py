@@ -12,13 +12,14 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.fakes import dbread
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -109,12 +110,8 @@ def sent_messages(record: Path) -> list[dict[str, Any]]:
 
 
 def read(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows straight from the SQLite file another process writes."""
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return list(conn.execute(sql, params))
-    finally:
-        conn.close()
+    """Rows straight from the database another process writes (SQLite or PostgreSQL)."""
+    return dbread.read(db, sql, params)
 
 
 async def until(predicate: Callable[[], object], limit: float, what: str) -> None:

@@ -225,6 +225,7 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._answered: set[str] = set()
         self._update_event: asyncio.Event | None = None
+        self._polls = 0  # getUpdates calls so far: a newer one ends an older one (409)
         self._file_seq = 0
         self._record: IO[str] | None = record.open("a", encoding="utf-8") if record else None
 
@@ -536,6 +537,12 @@ class FakeBotAPI:
         if isinstance(offset, int):
             # Updates below the offset are confirmed and forgotten, as on the real server.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        # Telegram allows one poller per bot: a getUpdates arriving while another waits ends
+        # the waiting one with 409 Conflict.
+        self._polls += 1
+        mine = self._polls
+        if self._update_event is not None:
+            self._update_event.set()
         if not self._updates and timeout > 0:
             if self._update_event is None:
                 self._update_event = asyncio.Event()
@@ -544,6 +551,12 @@ class FakeBotAPI:
                 await asyncio.wait_for(
                     self._update_event.wait(), timeout=min(float(timeout), self.poll_wait)
                 )
+        if self._polls != mine:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one "
+                "bot instance is running",
+            )
         return self._updates[: max(1, min(limit, 100))]
 
     async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
