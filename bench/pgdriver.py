@@ -14,8 +14,9 @@ Plus the same point reads through doorstep's own PostgresDatabase (psycopg, its 
 
 Usage (from the repository root):
   python bench/pgdriver.py [--db postgresql://user:pass@host/db] [--rows N --reads N]
-The database defaults to $DOORSTEP_BENCH_DB, else postgresql://doorstep:doorstep@localhost/doorstep;
-the bench makes and drops its own tables (bench_pgdriver_*). The last line is one JSON object.
+The database defaults to $DOORSTEP_BENCH_DB, else a private server started for the run (the
+real postgresql-15 binaries in a temporary directory, as bench/scale.py does); the bench makes
+and drops its own tables (bench_pgdriver_*). The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ import psycopg  # noqa: E402
 from bot.storage.db import redact  # noqa: E402
 from bot.storage.postgres import PostgresDatabase  # noqa: E402
 
-DEFAULT_DB = "postgresql://doorstep:doorstep@localhost/doorstep"
 CLAIM_SQL = (
     "UPDATE bench_pgdriver_outbox SET status = 'sending' WHERE id IN (SELECT id FROM "
     "bench_pgdriver_outbox WHERE status = 'pending' AND due_at <= {p1} ORDER BY due_at, id "
@@ -171,9 +171,9 @@ async def timed(fn: Callable[[], Awaitable[int]]) -> float:
     return count / (time.perf_counter() - start)
 
 
-async def main() -> None:
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--db", default=os.environ.get("DOORSTEP_BENCH_DB", DEFAULT_DB))
+    ap.add_argument("--db", default=os.environ.get("DOORSTEP_BENCH_DB"))
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--reads", type=int, default=20_000)
     ap.add_argument("--residents", type=int, default=10_000)
@@ -181,7 +181,16 @@ async def main() -> None:
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
-    url = args.db
+    if args.db:
+        asyncio.run(run(args.db, args))
+        return
+    from tests.fakes.pg_server import private_pg
+
+    with private_pg() as pg:
+        asyncio.run(run(pg.url, args))
+
+
+async def run(url: str, args: argparse.Namespace) -> None:
     await setup(url, args.rows, args.residents)
     best: dict[str, float] = {}
 
@@ -228,4 +237,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

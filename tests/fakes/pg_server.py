@@ -94,13 +94,28 @@ class PgServer:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "doorstep", "doorstep")
 
 
+def _reachable_tmp() -> str:
+    """The temporary directory, unless the server's user could not reach into it.
+
+    As root the server runs as `postgres`, which needs search permission on every parent: a
+    TMPDIR under pytest's own 0700 directory (the bench smoke test sets one) is not, /tmp is.
+    """
+    tmp = Path(tempfile.gettempdir()).resolve()
+    if os.geteuid() != 0:
+        return str(tmp)
+    for d in (tmp, *tmp.parents):
+        if not d.stat().st_mode & 0o001:
+            return "/tmp"
+    return str(tmp)
+
+
 @contextmanager
 def private_pg() -> Iterator[PgServer]:
     """A fresh server with an empty `doorstep` database; removed afterwards."""
     bindir = bin_dir()
     if bindir is None:
         raise RuntimeError("PostgreSQL server binaries not found")
-    root = Path(tempfile.mkdtemp(prefix="doorstep-pg-"))
+    root = Path(tempfile.mkdtemp(prefix="doorstep-pg-", dir=_reachable_tmp()))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     server = PgServer(bindir, root, _free_port())
