@@ -134,3 +134,21 @@ async def test_a_closed_centre_that_opens_later_today_is_where_to_go(
     text = user.texts()
     assert "It opens again on Wed 25 Nov, 08:00" in text
     assert "should not wait until then" in text and "emergency department" in text
+
+
+def test_next_opening_comes_from_the_centres_hours() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.services.hours import next_opening, parse_hours
+
+    tz = ZoneInfo("Asia/Shanghai")
+    hours = parse_hours("Mon-Fri 08:00-16:30; Sat 08:00-11:30")
+    tue_7 = datetime(2026, 11, 24, 7, 0, tzinfo=tz)
+    assert next_opening(hours, tue_7) == tue_7.replace(hour=8)
+    assert next_opening(hours, tue_7.replace(hour=10)) == tue_7.replace(hour=10)  # open now
+    assert next_opening(hours, tue_7.replace(hour=16, minute=30)) == datetime(
+        2026, 11, 25, 8, 0, tzinfo=tz
+    )
+    sat_noon = datetime(2026, 11, 28, 12, 0, tzinfo=tz)
+    assert next_opening(hours, sat_noon) == datetime(2026, 11, 30, 8, 0, tzinfo=tz)  # Monday
+    assert next_opening(parse_hours(""), sat_noon) is None
