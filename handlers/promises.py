@@ -31,6 +31,23 @@ def reminders(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
     )
 
 
+def reminders_about(
+    t: Translator, about: Sequence[tuple[str, Sequence[OutboxRow]]], none: str
+) -> str:
+    """ "I will remind you about X on …" once for each subject (already translated, e.g. a
+    vaccine's name) that has pending rows, with exactly those rows' times; subjects without
+    rows are not mentioned; `none` when no subject has any."""
+    lines = [
+        t.gettext("I will remind you about {what} on {times}.").format(
+            what=what,
+            times=t.list([when(t, r) for r in sorted(rows, key=lambda r: (r.due_at, r.id))]),
+        )
+        for what, rows in about
+        if rows
+    ]
+    return "\n".join(lines) if lines else none
+
+
 def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
     """ "They will get a message now" when a notification row for them exists, else `none`."""
     if rows:

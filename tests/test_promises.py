@@ -84,8 +84,14 @@ async def test_moving_promises_the_new_bookings_rows(rt: Runtime) -> None:
     await u.press_data(cb("book", "ok", "chronic", first.id))
     (appt,) = await rt.stores.booking.upcoming(rid, rt.now())
     later = await slot_at(rt, "d1", at(27, 9, 0))
-    await u.press_data(cb("book", "ok", f"m{appt.id}", later.id))
-    assert "Your visit is moved" in u.texts()
+    outcome = await u.press_data(cb("book", "ok", f"m{appt.id}", later.id))
+    # The toast says what happened; the answer names both times, the new one as stored.
+    assert outcome.toast == "Moved."
+    (moved,) = await rt.stores.booking.upcoming(rid, rt.now())
+    t = rt.catalogs.get("en")
+    old, new = t.weekday_datetime(appt.start_at), t.weekday_datetime(moved.start_at)
+    assert moved.id != appt.id and old != new
+    assert f"Your visit is moved from {old} to {new}." in u.texts()
     rows = await pending(rt, rid, REMINDER_KIND)
     assert len(rows) == 2 and all(r.params["appointment_id"] != appt.id for r in rows)
     assert_promises_exactly(u.texts(), rt.catalogs.get("en"), rows)
@@ -179,4 +185,12 @@ async def test_snooze_and_adult_reminders_quote_their_rows(rt: Runtime, user: Ch
     rows = await pending(rt, rid, "adult_vaccine")
     assert rows
     await user.press_data(cb("adultvax", "show"))
-    assert_promises_exactly(user.texts(), t, rows)
+    # One promise per vaccine, naming it, with that vaccine's own rows' times (from the rows).
+    text = user.texts()
+    names = {"flu": "the flu vaccine", "ppv23": "the pneumococcal vaccine (PPV23)"}
+    assert {r.key for r in rows} == set(names)
+    for key, name in names.items():
+        mine = sorted((r for r in rows if r.key == key), key=lambda r: r.due_at)
+        times = t.list([moment(t, r) for r in mine])
+        assert f"I will remind you about {name} on {times}." in text, text
+    assert text.count("I will remind you") == len(names), text

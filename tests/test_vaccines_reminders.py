@@ -254,3 +254,52 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     assert "not too late for this season's flu vaccine" in (reply.text or "")
     clock.set(datetime.combine(date(2028, 4, 2), time(10), rt.settings.tz))
     assert await adults.plan_all() == 0
+
+
+async def test_adult_marks_cancel_their_reminder_rows_and_undo_plans_again(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    """Marking a vaccine done or declined cancels its pending rows and says how many, from the
+    rows; the screen promises each vaccine by name from its own rows; undo plans it again."""
+    rid = await resident_id(rt, user)
+    await rt.stores.health.set_birth_year(rid, 1950, clock())
+    adults, outbox = rt.services.adult_vaccines, rt.stores.outbox
+    t = rt.catalogs.get("en")
+    assert await adults.plan_all() == 2
+
+    async def rows(key: str, status: str = "pending") -> list[OutboxRow]:
+        found = await outbox.for_resident(rid, "adult_vaccine")
+        return [r for r in found if r.key == key and r.status == status]
+
+    def promise(name: str, row: OutboxRow) -> str:
+        return f"I will remind you about {name} on {t.weekday_datetime(row.due_at)}."
+
+    await user.press_data(cb("adultvax", "show"))
+    [flu] = await rows("flu")
+    [ppv] = await rows("ppv23")
+    assert promise("the flu vaccine", flu) in user.texts()
+    await user.press("✅ I had the flu vaccine")
+    assert await rows("flu") == [] and [r.id for r in await rows("flu", "cancelled")] == [flu.id]
+    text = user.texts()
+    assert "Saved. I cancelled 1 reminder about the flu vaccine." in text
+    assert "I will remind you about the flu vaccine" not in text
+    assert promise("the pneumococcal vaccine (PPV23)", ppv) in text
+    await user.press("🚫 I don't want the PPV23 vaccine")
+    assert await rows("ppv23") == []
+    assert "Saved. I cancelled 1 reminder about the pneumococcal vaccine (PPV23)." in user.texts()
+    assert "No reminder of them is waiting for you right now." in user.texts()
+    # Undo at 10:00, after today's 09:30 sending time: the flu reminder is planned again
+    # (the cancelled row revived) for tomorrow 09:30, and the screen names it from that row.
+    await user.press("↩️ Undo: flu vaccine")
+    [again] = await rows("flu")
+    assert again.id == flu.id and again.due_at == flu.due_at + timedelta(days=1)
+    assert "Undone: the flu vaccine is not recorded any more." in user.texts()
+    assert promise("the flu vaccine", again) in user.texts()
+    assert "about the pneumococcal vaccine" not in user.texts()
+    # Nothing was planned for this resident yet: the reply says so rather than "cancelled".
+    other = make_user("2002")
+    await other.onboard()
+    await rt.stores.health.set_birth_year(await resident_id(rt, other), 1950, clock())
+    await other.press_data(cb("adultvax", "show"))
+    await other.press("✅ I had the PPV23 vaccine")
+    assert "Saved. No reminder about the pneumococcal vaccine (PPV23) was waiting." in other.texts()

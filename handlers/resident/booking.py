@@ -262,11 +262,18 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     if result.appointment is None:
         await _refused(ctx, result.problem or Problem.NO_SLOT, flow, result.slot, where)
         return
-    visit = Visit(result.appointment, where.doctor, where.centre)
-    head = (
-        ctx._("✅ Your visit is moved.") if result.previous else ctx._("✅ Your visit is booked.")
-    )
-    ctx.notice(ctx._("Booked."))
+    # Read back from the store: the confirmation states the booking as saved.
+    stored = await svc.mine(ctx.user.id, result.appointment.id, now)
+    appt = stored if isinstance(stored, Appointment) else result.appointment
+    visit = Visit(appt, where.doctor, where.centre)
+    if result.previous is not None:
+        head = ctx._("✅ Your visit is moved from {old} to {new}.").format(
+            old=view.when(ctx.t, result.previous.start_at), new=view.when(ctx.t, appt.start_at)
+        )
+        ctx.notice(ctx._("Moved."))
+    else:
+        head = ctx._("✅ Your visit is booked.")
+        ctx.notice(ctx._("Booked."))
     ctx.say(
         f"{head}\n\n{view.visit_details(ctx.t, visit)}\n\n"
         + view.reminder_line(ctx.t, result.reminders)
