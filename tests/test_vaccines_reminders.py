@@ -303,3 +303,28 @@ async def test_adult_marks_cancel_their_reminder_rows_and_undo_plans_again(
     await other.press_data(cb("adultvax", "show"))
     await other.press("✅ I had the PPV23 vaccine")
     assert "Saved. No reminder about the pneumococcal vaccine (PPV23) was waiting." in other.texts()
+
+
+async def test_the_childs_card_names_its_next_reminder_from_the_rows(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    """The card promises the next reminder only as a pending row of this guardian holds it,
+    and says so when there is none (a 7-year-old whose schedule is all given)."""
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -6, 0) + timedelta(days=10))
+    await user.press("All up to today")
+    rid = await resident_id(rt, user)
+    rows = await vaccine_rows(rt, rid)
+    assert rows
+    first = min(rows, key=lambda r: (r.due_at, r.id))
+    t = rt.catalogs.get("en")
+    await user.press_data(cb("vaccines", "c", cid))
+    assert f"🔔 Next reminder about Mimi: {t.weekday_datetime(first.due_at)}." in user.texts()
+    # All doses given: no row, and the card does not promise one.
+    older = await add_child(user, add_span(today, -84, 0), nick="Dada")
+    await user.press("All up to today")
+    record = await rt.services.children.mine(rid, older)
+    assert record is not None
+    assert not [r for r in await vaccine_rows(rt, rid) if r.params.get("child") == older]
+    await user.press_data(cb("vaccines", "c", older))
+    assert "🔔 No reminder about Dada is planned right now." in user.texts()
