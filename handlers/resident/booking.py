@@ -26,6 +26,7 @@ from bot.services.booking import (
     REMINDER_KIND,
     Visit,
 )
+from handlers import promises
 from handlers.resident import booking_view as view
 from handlers.resident.booking_view import LIST, START, Flow
 
@@ -276,7 +277,11 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
         ctx.notice(ctx._("Booked."))
     ctx.say(
         f"{head}\n\n{view.visit_details(ctx.t, visit)}\n\n"
-        + view.reminder_line(ctx.t, result.reminders)
+        + view.reminder_line(
+            ctx.t,
+            result.reminders,
+            await promises.arrivals(ctx.services.send_times, result.reminders),
+        )
         + "\n"
         + ctx._("Please bring your ID card and medical insurance card."),
         [Button(ctx._("📋 My appointments"), LIST)],
@@ -399,7 +404,9 @@ async def show_list(ctx: Ctx) -> None:
             + (f" · {place}" if place else "")
             + f" · {ctx._(REASON_LABELS.get(appt.reason, appt.reason))}"
         )
-        lines.append("   " + view.reminder_line(ctx.t, await svc.reminders_of(appt)))
+        reminders = await svc.reminders_of(appt)
+        at = await promises.arrivals(ctx.services.send_times, reminders)
+        lines.append("   " + view.reminder_line(ctx.t, reminders, at))
         rows.append(
             [
                 Button(ctx._("🔁 Move {n}").format(n=n), cb("book", "mv", appt.id)),

@@ -117,10 +117,13 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
     return Attachment("visit.ics", calendar(event, now), "text/calendar")
 
 
-def reminder_line(t: Translator, rows: Sequence[OutboxRow]) -> str:
-    """What the booking's stored reminder rows promise (the booking service returns them)."""
+def reminder_line(
+    t: Translator, rows: Sequence[OutboxRow], at: promises.Arrivals | None = None
+) -> str:
+    """What the booking's stored reminder rows promise (the booking service returns them),
+    at the times they go out (`at`, from promises.arrivals)."""
     return promises.reminders(
-        t, rows, t.gettext("No reminder is set: the visit is too soon for one.")
+        t, rows, t.gettext("No reminder is set: the visit is too soon for one."), at
     )
 
 

@@ -109,9 +109,10 @@ async def reminder_line(ctx: Ctx, record: ChildRecord) -> str:
     name = view.child_name(ctx.t, record.child)
     if not rows:
         return ctx._("🔔 No reminder about {name} is planned right now.").format(name=name)
-    first = min(rows, key=lambda r: (r.due_at, r.id))
+    at = await promises.arrivals(ctx.services.send_times, rows)
+    first = min(rows, key=lambda r: (at[r.id], r.id))
     return ctx._("🔔 Next reminder about {name}: {when}.").format(
-        name=name, when=promises.when(ctx.t, first)
+        name=name, when=promises.when(ctx.t, first, at)
     )
 
 

@@ -83,14 +83,16 @@ def _subject(vaccine: str, season: int) -> str:
     return "ppv23:repeat" if vaccine == PPV23 and season == 1 else vaccine
 
 
-def planned_line(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
+def planned_line(
+    t: Translator, rows: Sequence[OutboxRow], none: str, at: promises.Arrivals | None = None
+) -> str:
     """ "I will remind you about <vaccine> on …" for each vaccine that has pending rows,
-    named from the rows themselves (their key and season)."""
+    named from the rows themselves (their key and season), at the times they go out."""
     subjects: dict[str, list[OutboxRow]] = {}
     for r in rows:
         subjects.setdefault(_subject(r.key, row_season(r)), []).append(r)
     about = [(t.gettext(NAMES[s]), subjects[s]) for s in NAMES if s in subjects]
-    return promises.reminders_about(t, about, none)
+    return promises.reminders_about(t, about, none, at)
 
 
 def cancelled_line(t: Translator, vaccine: str, season: int, n: int) -> str:
@@ -135,7 +137,10 @@ async def show(ctx: Ctx, edit: bool = False, head: str = "") -> None:
     if elig.eligible:
         lines.append(
             planned_line(
-                ctx.t, status.reminders, ctx._("No reminder of them is waiting for you right now.")
+                ctx.t,
+                status.reminders,
+                ctx._("No reminder of them is waiting for you right now."),
+                await promises.arrivals(ctx.services.send_times, status.reminders),
             )
         )
     elif elig.birth_year is None:
