@@ -329,3 +329,23 @@ async def test_the_childs_card_names_its_next_reminder_from_the_rows(
     assert not [r for r in await vaccine_rows(rt, rid) if r.params.get("child") == older]
     await user.press_data(cb("vaccines", "c", older))
     assert "🔔 No reminder about Dada is planned right now." in user.texts()
+
+
+async def test_adult_mark_in_elder_mode_asks_first_then_says_what_it_cancelled(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    rid = await resident_id(rt, user)
+    await rt.stores.health.set_birth_year(rid, 1950, clock())
+    me = await rt.stores.residents.get(rid)
+    assert me is not None
+    await rt.stores.residents.update(me, elder_mode=True)
+    assert await rt.services.adult_vaccines.plan_all() == 2
+    await user.press_data(cb("adultvax", "rec", "flu", "declined"))
+    assert "Save: you do not want the flu vaccine this season?" in user.texts()
+    flu = [r for r in await rt.stores.outbox.for_resident(rid, "adult_vaccine") if r.key == "flu"]
+    assert [r.status for r in flu] == ["pending"]  # nothing saved or cancelled before "Yes"
+    await user.press("✅")
+    flu = [r for r in await rt.stores.outbox.for_resident(rid, "adult_vaccine") if r.key == "flu"]
+    assert [r.status for r in flu] == ["cancelled"]
+    assert "Saved. I cancelled 1 reminder about the flu vaccine." in user.texts()
+    assert "This season: 🚫 declined" in user.texts()
