@@ -66,6 +66,9 @@ def test_bench_runs_and_prints_json(name: str, tmp_path: Path) -> None:
         pytest.fail(f"bench/{name}.py has no small size in SMALL")
     # Temporary databases and files go under pytest's tmp_path, which it cleans up.
     env = {**os.environ, "TMPDIR": str(tmp_path)}
+    # A bench picks its own backends (scale and pgdriver start a private PostgreSQL): the
+    # suite's PostgreSQL run must not send a bench's SQLite files to the test server.
+    env.pop("DOORSTEP_TEST_DB", None)
     done = subprocess.run(
         [sys.executable, str(BENCH / f"{name}.py"), *SMALL[name]],
         cwd=ROOT,
