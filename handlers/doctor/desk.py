@@ -303,11 +303,15 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
     note = ctx.t.sentences(
         [
             note,
-            promises.told(
+            # Read back from the notification row: sent, held by quiet hours, or none.
+            promises.delivery(
                 ctx.t,
-                done.notices,
-                ctx._("No message to them could be planned: please call them."),
-            ),
+                await ctx.services.send_times.state(done.notices[0].dedupe_key),
+                ctx.now(),
+                ctx._("The resident has been sent the message."),
+            )
+            if done.notices
+            else ctx._("No message to them could be planned: please call them."),
         ]
     )
     remaining = await service.pending(doctor)
