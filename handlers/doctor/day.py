@@ -79,8 +79,7 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
                         Button(ctx._("❌ {time} no-show").format(time=at), cb("day", "ns", a.id)),
                     ]
                 )
-    buttons.append([Button(ctx._("⬅️ Back"), MENU)])
-    ctx.say("\n".join(lines), buttons, edit=True)
+    ctx.say("\n".join(lines), buttons, back=MENU, edit=True)
 
 
 async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
@@ -92,10 +91,8 @@ async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
             "Mark {name}'s visit at {time} as a no-show? They will get a message that they "
             "were missed, with a button to book again."
         ).format(name=who, time=_time(ctx, appt.start_at)),
-        [
-            [Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))],
-            [Button(ctx._("⬅️ Back"), TODAY)],
-        ],
+        [[Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))]],
+        back=TODAY,
         edit=True,
     )
 
@@ -137,8 +134,7 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
     if offset + PAGE < len(items):
         nav.append(Button(ctx._("▶️ More"), cb("day", "over", offset + PAGE)))
     rows += [nav] if nav else []
-    rows.append([Button(ctx._("⬅️ Back"), MENU)])
-    ctx.say("\n".join(lines), rows, edit=True)
+    ctx.say("\n".join(lines), rows, back=MENU, edit=True)
 
 
 async def flags(ctx: Ctx, doctor: Doctor) -> None:

@@ -216,6 +216,7 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
         Button(ctx._("📢 New broadcast"), cb("broadcast", "new")),
         Button(ctx._("📊 My broadcasts"), cb("progress", "list")),
         *await desk_buttons(ctx, doctor),  # questions and satisfaction (issue 12)
+        Button(ctx._("⚙️ Settings"), cb("settings", "show")),
     ]
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
