@@ -284,3 +284,17 @@ async def test_ready_days_are_only_days_the_station_is_open(
     await doctor.press(en.weekday_date(date(2026, 11, 30)))
     [done] = await rt.stores.medicines.refills_of(rid)
     assert (done.status, done.ready_on) == (RefillStatus.APPROVED, date(2026, 11, 30))
+
+
+async def test_the_refill_screen_in_chinese_uses_full_width_punctuation(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, _ = await resident_with_medicines(rt, make_user)
+    await ask(u, family="王小明")
+    await doctor.text("/lang zh")
+    await doctor.text("/doctor")
+    await doctor.press_data("v1:refills:list")
+    [line] = [x for x in doctor.texts().splitlines() if "王小明" in x]
+    assert "，" in line and ", " not in line, line

@@ -62,7 +62,10 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
             name=_who(ctx, names.get(r.resident_id, ""), r.resident_id)
         ),
         ctx._("Medicines: {names}").format(names=ctx.t.list(list(r.names))),
-        ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks) + ", " + where,
+        ctx._("{weeks}, {where}").format(
+            weeks=ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks),
+            where=where,
+        ),
         ctx._("Asked on: {date}").format(
             date=ctx.t.date(datetime.fromtimestamp(r.created_at, ctx.t.tz))
         ),

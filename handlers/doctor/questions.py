@@ -86,7 +86,7 @@ async def card_lines(ctx: Ctx, doctor: Doctor, ticket: Ticket) -> list[str]:
     lines.append(
         ctx._("Age: {age}").format(age=age) if age is not None else ctx._("Age: not given")
     )
-    listed = ", ".join(ctx._(CONDITION_LABELS.get(x, x)) for x in conditions)
+    listed = ctx.t.list([ctx._(CONDITION_LABELS.get(x, x)) for x in conditions])
     lines.append(ctx._("Conditions: {list}").format(list=listed or ctx._("none recorded")))
     return lines
 
