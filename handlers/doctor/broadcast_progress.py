@@ -196,7 +196,13 @@ def progress_reply(
     else:
         lines.append(t.gettext("📤 Broadcast #{id} is going out…").format(id=b.id))
     lines.append(summary(t, b, p))
-    if later is not None and not final and b.status == "sending":
+    # The last held rows, unless the first line already named that one time.
+    if (
+        later is not None
+        and not final
+        and b.status == "sending"
+        and (not held or later[1] != later[0])
+    ):
         lines.append(
             t.gettext("⏸ The last are held until {when}.").format(when=t.weekday_datetime(later[1]))
         )
