@@ -596,7 +596,9 @@ async def test_slots_close_says_per_booking_when_the_notice_goes_out(
     assert not any("told" in x or "notified" in x for x in lines)
 
 
-async def test_slots_list_never_makes_slots(rt: Runtime, district: DirectoryService) -> None:
+async def test_slots_list_never_makes_slots(
+    rt: Runtime, district: DirectoryService, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Listing a day beyond the booking window (or any day) writes nothing."""
     from bot.commands.slots import _print_slots
 
@@ -614,5 +616,7 @@ async def test_slots_list_never_makes_slots(rt: Runtime, district: DirectoryServ
     args = argparse.Namespace(doctor_id="d1", date=None)
     await _print_slots(args, rt.settings, rt.services.booking, rt.now())
     assert await count() == before == 0
+    out = capsys.readouterr().out
+    assert "no slots stored in the next 14 days: " in out  # the summary says why it is empty
     why = await rt.services.booking.why_no_slots("d1", date(2026, 12, 29), rt.now())
     assert "beyond the 14-day booking window: its slots are made on 2026-12-16" in why

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     close.set_defaults(func=close_day)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # operator English, any host locale
+
+
 def _hhmm(at: datetime, settings: Settings) -> str:
     return at.astimezone(settings.tz).strftime("%H:%M")
 
@@ -52,15 +55,17 @@ async def _print_slots(
 ) -> None:
     today = now.astimezone(settings.tz).date()
     days = [args.date] if args.date else [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
+    shown = 0
     for day in days:
         slots = await svc.day_slots(args.doctor_id, day, now, make=False)
         if args.date is None:
             if slots:
+                shown += 1
                 booked = sum(s.taken for s in slots)
                 places = sum(s.capacity for s in slots if not s.closed)
                 shut = " (closed)" if all(s.closed for s in slots) else ""
                 print(
-                    f"{day.isoformat()} {day:%a}: {len(slots)} slots, "
+                    f"{day.isoformat()} {_DAYS[day.weekday()]}: {len(slots)} slots, "
                     f"{booked} booked of {places} places{shut}"
                 )
             continue
@@ -69,6 +74,10 @@ async def _print_slots(
         for s in slots:
             state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
             print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")
+    if args.date is None and not shown:
+        # Listing makes nothing: say why the window is empty instead of printing nothing.
+        why = await svc.why_no_slots(args.doctor_id, today, now)
+        print(f"no slots stored in the next {HORIZON_DAYS} days: {why}")
 
 
 async def close_day(args: argparse.Namespace, settings: Settings) -> int:
