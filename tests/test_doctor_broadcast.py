@@ -564,6 +564,8 @@ async def test_progress_in_quiet_hours_says_held_until_not_sending(
     held = f"is held: nothing goes out before {en.weekday_datetime(span[0])}"
     assert held in doctor.texts() and "is going out" not in doctor.texts()
     assert "The last are held" not in doctor.texts()  # one time for all: said once
+    labels = doctor.labels()
+    assert "🏠 Home" in labels and "👩‍⚕️ Doctor's desk" in labels
     # The progress loop's own edits say the same once the dispatcher has held the rows.
     await rt.delivery.dispatcher.drain()
     b = await rt.stores.broadcasts.get(b.id)

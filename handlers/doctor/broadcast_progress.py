@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot import names
 from bot.callbacks import Callback, StaleButton, cb
-from bot.context import Ctx
+from bot.context import HOME, Ctx
 from bot.core import Button, Reply
 from bot.domain.broadcasts import Broadcast, Progress
 from bot.domain.directory import Doctor
@@ -206,7 +206,9 @@ def progress_reply(
         lines.append(
             t.gettext("⏸ The last are held until {when}.").format(when=t.weekday_datetime(later[1]))
         )
-    desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),)
+    # The message is edited by the progress loop, which knows no chat's mode: its navigation
+    # row is the elder-mode one for everybody (back to the desk, and Home).
+    desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU), Button(t.gettext("🏠 Home"), HOME))
     if final or b.status == "cancelled":
         return Reply(text="\n".join(lines), buttons=(desk,), edit=True)
     cancel = Button(t.gettext("⛔ Cancel the broadcast"), cb("progress", "x", b.id))
