@@ -271,3 +271,20 @@ async def test_a_second_chat_taking_over_a_doctor_is_audited(
     await second.text(f"/doctor {again}")
     entries = await rt.stores.doctors.audit_since(0)
     assert len([e for e in entries if e.action in ("link_taken_over", "unlinked")]) == 2
+
+
+async def test_settings_are_reachable_from_the_desk_before_consent(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """A doctor's account that never consented as a resident reaches language and elder mode
+    from the desk and comes back to the desk; it has no resident data to export or delete."""
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Settings")
+    assert "Elder mode: off" in doctor.texts()
+    assert not any("Delete my data" in x or "My data" in x for x in doctor.labels())
+    await doctor.press("Elder mode: turn on")
+    await doctor.press("Yes")
+    assert "Elder mode is on." in doctor.texts() and "Doctor's desk" in doctor.texts()
+    loaded = await rt.stores.residents.load("test", "9001")
+    assert loaded is not None and loaded[0].elder_mode and not loaded[0].consented
