@@ -77,13 +77,6 @@ def reminders_about(
     return "\n".join(lines) if lines else none
 
 
-def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
-    """ "They will get a message now" when a notification row for them exists, else `none`."""
-    if rows:
-        return t.gettext("They get a message from the bot about it.")
-    return none
-
-
 def delivery(
     t: Translator, state: tuple[str, datetime | None] | None, now: datetime, sent: str
 ) -> str:

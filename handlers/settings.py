@@ -25,8 +25,15 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
                 ctx._("🔠 Elder mode: turn off") if ctx.elder else ctx._("🔠 Elder mode: turn on"),
                 cb("settings", "elder", "0" if ctx.elder else "1"),
             ),
-            Button(ctx._("📄 My data"), cb("privacy", "export")),
-            Button(ctx._("🗑 Delete my data"), cb("privacy", "delete")),
+            # A doctor's account that never consented as a resident stores nothing of its own.
+            *(
+                (
+                    Button(ctx._("📄 My data"), cb("privacy", "export")),
+                    Button(ctx._("🗑 Delete my data"), cb("privacy", "delete")),
+                )
+                if ctx.user.consented
+                else ()
+            ),
         ],
         cols=2,
         home=True,
@@ -41,7 +48,20 @@ async def menu_entry(ctx: Ctx) -> None:
 async def set_language(ctx: Ctx, code: str) -> None:
     ctx.user = await ctx.services.residents.set_locale(ctx.user, code)
     ctx.t = ctx.rt.catalogs.get(code)
-    ctx.main_menu(ctx._("Language saved."))
+    await saved(ctx, ctx._("Language saved."))
+
+
+async def saved(ctx: Ctx, note: str) -> None:
+    """After a setting is saved: the main menu, or for a doctor's account that never
+    consented as a resident (it reaches Settings from the desk) the desk."""
+    if not ctx.user.consented:
+        from handlers.doctor.desk import desk_instead_of_onboarding
+        from handlers.start import show_privacy
+
+        if not await desk_instead_of_onboarding(ctx, note):
+            await show_privacy(ctx)
+        return
+    ctx.main_menu(note)
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
@@ -91,7 +111,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
         on = data.choice(1, ("0", "1")) == "1"
         ctx.user = await ctx.services.residents.set_elder_mode(ctx.user, on)
         ctx.notice(ctx._("Saved."))
-        ctx.main_menu(ctx._("Elder mode is on.") if on else ctx._("Elder mode is off."))
+        await saved(ctx, ctx._("Elder mode is on.") if on else ctx._("Elder mode is off."))
 
 
 async def lang_command(ctx: Ctx) -> None:
@@ -128,4 +148,6 @@ def register(r: Registry) -> None:
     r.menu_item("settings", menu_entry)
     r.command("settings", menu_entry)
     r.command("lang", lang_command, open=True)
-    r.button("settings", on_button)
+    # Open: a doctor's account reaches language and elder mode from the desk before (or
+    # without) consenting as a resident; the privacy buttons are shown only after consent.
+    r.button("settings", on_button, open=True)

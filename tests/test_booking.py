@@ -19,6 +19,7 @@ from bot.services.booking import (
     CLOSED_KIND,
     REMINDER_KIND,
     ReminderPolicy,
+    closed_key,
     slot_times,
 )
 from bot.services.directory import DirectoryService
@@ -535,6 +536,13 @@ def test_slots_close_command_cancels_and_reports(
     assert main(["slots", "close", "d1", tomorrow.isoformat(), "--reason", "flu clinic"]) == 0
     out = capsys.readouterr().out
     assert "closed 16 slot(s)" in out and "1 booking(s) cancelled" in out
+    # Per booking, what became of the notice (this process delivers nothing: it waits).
+    [line] = [x for x in out.splitlines() if x.startswith("  resident #")]
+    assert (
+        line.endswith(("The message to them is on its way now.", "(quiet hours)"))
+        or "quiet hours: the message goes out" in line
+    )
+    assert "told" not in out
     assert main(["slots", "list", "d1", "--date", tomorrow.isoformat()]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0] == "08:00-08:15  closed: flu clinic" and len(listing) == 16
@@ -542,6 +550,7 @@ def test_slots_close_command_cancels_and_reports(
     assert main(["slots", "close", "d1", tomorrow.isoformat(), "--reason", "other"]) == 0
     again = capsys.readouterr().out
     assert "already closed (reason: flu clinic); nothing changed" in again
+    assert "told" not in again
     assert "0 booking(s) cancelled" not in again
     assert main(["slots", "list", "d1", "--date", tomorrow.isoformat()]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "08:00-08:15  closed: flu clinic"
@@ -560,3 +569,54 @@ def test_slots_close_command_cancels_and_reports(
             await rt.stop()
 
     assert asyncio.run(check()) == ("cancelled", "pending")
+
+
+async def test_slots_close_says_per_booking_when_the_notice_goes_out(
+    rt: Runtime, district: DirectoryService, clock
+) -> None:
+    """Closed at 22:00: the notice is held by the resident's quiet hours until 08:00, and the
+    report says so from the outbox row, never that the resident was told."""
+    from bot.commands.slots import close_report
+
+    rid = await resident(rt, "q1")
+    slot = await slot_at(rt, "d1", at(25, 9, 0))
+    booked = await rt.services.booking.book(rid, slot.id, "d1", "other", rt.now())
+    assert booked.appointment is not None
+    clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
+    lines = await close_report(rt, "d1", date(2026, 11, 25), "training")
+    row = await rt.stores.outbox.by_dedupe(closed_key(booked.appointment.id))
+    assert row is not None and row.status == "pending"
+    goes = await rt.services.send_times.of_row(row)
+    assert goes == at(25, 8, 0)
+    assert lines[1] == (
+        f"  resident #{rid}, visit 09:00: It is in their quiet hours: the message goes out "
+        + rt.catalogs.get("en").weekday_datetime(goes)
+        + "."
+    )
+    assert not any("told" in x or "notified" in x for x in lines)
+
+
+async def test_slots_list_never_makes_slots(
+    rt: Runtime, district: DirectoryService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Listing a day beyond the booking window (or any day) writes nothing."""
+    from bot.commands.slots import _print_slots
+
+    async def count() -> int:
+        row = await rt.db.fetchone("SELECT COUNT(*) FROM slots", ())
+        assert row is not None
+        return int(row[0])
+
+    before = await count()
+    import argparse
+
+    for day in (date(2026, 12, 29), date(2026, 11, 25)):  # beyond the window, inside it
+        args = argparse.Namespace(doctor_id="d1", date=day)
+        await _print_slots(args, rt.settings, rt.services.booking, rt.now())
+    args = argparse.Namespace(doctor_id="d1", date=None)
+    await _print_slots(args, rt.settings, rt.services.booking, rt.now())
+    assert await count() == before == 0
+    out = capsys.readouterr().out
+    assert "no slots stored in the next 14 days: " in out  # the summary says why it is empty
+    why = await rt.services.booking.why_no_slots("d1", date(2026, 12, 29), rt.now())
+    assert "beyond the 14-day booking window: its slots are made on 2026-12-16" in why

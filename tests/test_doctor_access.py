@@ -238,3 +238,53 @@ async def test_a_doctor_who_never_went_through_start_never_lands_in_onboarding(
     stranger = make_user("stranger")
     await stranger.text("/lang en")
     assert "privacy" in stranger.texts().lower()
+
+
+async def test_a_second_chat_taking_over_a_doctor_is_audited(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """A second account linking an already-linked doctor replaces the first: the audit log
+    says so (which account lost the desk to which), as does an account leaving its doctor."""
+    await load_district(rt)
+    first = await linked_doctor(rt, make_user, WANG, user_id="9001")
+    second = await linked_doctor(rt, make_user, WANG, user_id="9002")
+    old = (await rt.stores.residents.load("test", "9001"))[0].id  # type: ignore[index]
+    new = (await rt.stores.residents.load("test", "9002"))[0].id  # type: ignore[index]
+    link = await rt.services.doctors.link_of(WANG)
+    assert link is not None and link.resident_id == new
+    entries = await rt.stores.doctors.audit_since(0)
+    taken = [e for e in entries if e.action == "link_taken_over"]
+    assert [(e.doctor_id, e.details) for e in taken] == [
+        (WANG, f"account={old} replaced by account={new}")
+    ]
+    await first.text("/doctor")
+    assert "Doctor's desk" not in first.texts()
+    # The second account now takes Dr Chen's code: Wang's desk is left without it, audited.
+    code = await rt.services.doctors.invite(CHEN)
+    await second.text(f"/doctor {code}")
+    entries = await rt.stores.doctors.audit_since(0)
+    assert [(e.doctor_id, e.details) for e in entries if e.action == "unlinked"] == [
+        (WANG, f"account={new} linked to doctor {CHEN} instead")
+    ]
+    # The same account linking its own doctor again is no takeover.
+    again = await rt.services.doctors.invite(CHEN)
+    await second.text(f"/doctor {again}")
+    entries = await rt.stores.doctors.audit_since(0)
+    assert len([e for e in entries if e.action in ("link_taken_over", "unlinked")]) == 2
+
+
+async def test_settings_are_reachable_from_the_desk_before_consent(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """A doctor's account that never consented as a resident reaches language and elder mode
+    from the desk and comes back to the desk; it has no resident data to export or delete."""
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press("Settings")
+    assert "Elder mode: off" in doctor.texts()
+    assert not any("Delete my data" in x or "My data" in x for x in doctor.labels())
+    await doctor.press("Elder mode: turn on")
+    await doctor.press("Yes")
+    assert "Elder mode is on." in doctor.texts() and "Doctor's desk" in doctor.texts()
+    loaded = await rt.stores.residents.load("test", "9001")
+    assert loaded is not None and loaded[0].elder_mode and not loaded[0].consented

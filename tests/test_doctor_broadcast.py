@@ -167,6 +167,11 @@ async def test_cancel_stops_sending(
     b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
     row = await rt.stores.outbox.by_dedupe(f"bc:{b.id}:{await _id(rt, 'r1')}")
     await doctor.press("Cancel the broadcast")
+    # Asked first: nothing is cancelled until the doctor confirms.
+    assert "Cancel broadcast #" in doctor.texts() and "cannot be undone" in doctor.texts()
+    assert (await rt.stores.broadcasts.get(b.id)).status == "sending"
+    assert row is not None and (await rt.stores.outbox.get(row.id)).status == "pending"
+    await doctor.press("Yes, cancel it")
     assert "was cancelled" in doctor.texts()
     assert await rt.delivery.dispatcher.drain() == 0
     assert sender.to("r1") == [] and sender.to("r2") == []
@@ -539,3 +544,45 @@ async def test_finished_broadcast_counts_survive_a_recipients_delete(
         doctor.texts()
     )
     assert "sent 2 / 3 · 1 unreachable" in doctor.texts()
+
+
+async def test_progress_in_quiet_hours_says_held_until_not_sending(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender, clock: Clock
+) -> None:
+    """At 23:00 the progress message says the rows are held until 08:00 (read back from the
+    outbox with the recipients' quiet hours), not that the broadcast is going out."""
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))
+    await load_district(rt)
+    await residents(rt)
+    doctor = await linked_doctor(rt, make_user)
+    await compose_typed(doctor, "Hypertension", "Free checks on Saturday.")
+    await doctor.press("Send to 3")
+    b = (await rt.services.broadcasts.recent(await _wang(rt)))[0]
+    span = await rt.services.send_times.of_group(f"bc:{b.id}")
+    assert span is not None and span[0].astimezone(rt.settings.tz).hour == 8
+    en = rt.catalogs.get("en")
+    held = f"is held: nothing goes out before {en.weekday_datetime(span[0])}"
+    assert held in doctor.texts() and "is going out" not in doctor.texts()
+    assert "The last are held" not in doctor.texts()  # one time for all: said once
+    labels = doctor.labels()
+    assert "🏠 Home" in labels and "👩‍⚕️ Doctor's desk" in labels
+    # The progress loop's own edits say the same once the dispatcher has held the rows.
+    await rt.delivery.dispatcher.drain()
+    b = await rt.stores.broadcasts.get(b.id)
+    p = await rt.services.broadcasts.progress(b.id)
+    reply = await render_progress(rt, b, p, final=False)
+    assert held in reply.text and "is going out" not in reply.text
+    # At 08:00 they go out.
+    clock.set(datetime(2026, 11, 25, 0, 0, tzinfo=UTC))
+    reply = await render_progress(rt, b, await rt.services.broadcasts.progress(b.id), False)
+    assert "is going out" in reply.text and "held" not in reply.text
+
+
+def test_clinic_closed_preset_promises_no_notice_nothing_sends(rt: Runtime) -> None:
+    """A doctor's broadcast closes no slots and sends no booking notices (only the operator's
+    `slots close` does): the preset must not say residents with a booking are told."""
+    closed = rt.services.broadcasts.templates()["closed"]
+    for locale in ("en", "zh_Hans"):
+        text = closed.in_locale(closed.text, locale)
+        assert "separately" not in text and "另外收到通知" not in text
+        assert "{phone}" in text  # it says what they can do instead: call

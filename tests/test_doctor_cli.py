@@ -54,3 +54,28 @@ async def test_invite_link_list_revoke_and_audit(
         assert action in out
     code, out = await cli("audit", "--since", "2000-01-01", "--doctor", "js-02-fj-d1")
     assert out.strip().endswith("0 entries")
+
+
+def test_report_tickets_counts_teams_not_rows_and_aligns_chinese_names() -> None:
+    """Two teams of one centre and the duty desk: "2 teams" counts the teams (the duty desk is
+    not one), and every column starts at the same place whatever the width of the team name."""
+    from bot.commands.common import display_width
+    from bot.commands.report import ticket_table
+    from bot.domain.questions import TicketTimes
+
+    rows = [
+        TicketTimes("js-01-zj-centre", "", 4, 1, 0, 3600.0, 7200.0, None),
+        TicketTimes("js-01-zj-centre", "朱泾一团队", 3, 3, 2, 1800.0, 5400.0, 86400.0),
+        TicketTimes("js-01-zj-centre", "Zhujing 2", 1, 0, 0, None, None, None),
+    ]
+    lines = ticket_table(rows)
+    assert lines[-1] == "8 tickets to 2 teams and 4 to the duty desk"
+    table = lines[:-1]
+    assert "(duty desk)" in table[1] and "朱泾一团队" in table[2]
+    # The "tickets" column ends at the same display column on every line.
+    ends = set()
+    for line, count in zip(table, ("tickets", "4", "3", "1"), strict=True):
+        cut = line.index(count, 38)
+        ends.add(display_width(line[:cut]) + len(count))
+    assert len(ends) == 1, table
+    assert ticket_table([])[-1] == "0 tickets to 0 teams"

@@ -119,7 +119,7 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     # Read back from the row: still waiting to go (it is 10:00, outside quiet hours: now).
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
     assert row.status == "pending"
-    assert doctor.last.toast == "🔔 Reminder planned: it goes out Tue 24 Nov, 10:00."
+    assert doctor.last.toast == "The message to them is on its way now."
     await doctor.press("Remind 2")
     assert doctor.last.toast == "Already reminded today."
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
@@ -253,4 +253,6 @@ async def test_reminder_in_quiet_hours_says_when_it_goes(
     await doctor.press("Remind 1")
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
     assert row.status == "pending" and not row.urgent
-    assert doctor.last.toast == "🔔 Reminder planned: it goes out Wed 25 Nov, 08:00."
+    assert (
+        doctor.last.toast == "It is in their quiet hours: the message goes out Wed 25 Nov, 08:00."
+    )

@@ -56,12 +56,26 @@ def is_main_menu(replies: list[Reply]) -> bool:
     return any(r.keyboard is not None for r in replies)
 
 
-def problems_of(pressed: str, outcome: Outcome) -> list[str]:
+def twice(replies: list[Reply]) -> list[str]:
+    """Navigation shown twice in one message (two ⬅️ Back or two 🏠 Home buttons): which."""
+    out = []
+    for r in replies:
+        buttons = r.all_buttons()
+        if sum("⬅️" in b.label for b in buttons) > 1:
+            out.append("Back")
+        if sum("🏠" in b.label for b in buttons) > 1:
+            out.append("Home")
+    return out
+
+
+def problems_of(pressed: str, outcome: Outcome, strict: bool = False) -> list[str]:
     replies = [r for r in outcome.replies if r.text or r.buttons or r.keyboard]
     if not replies:
         return []  # a toast only (e.g. "already saved"): the screen did not change
     out = []
     text = replies[-1].text[:70].replace("\n", " ")
+    if strict:
+        out += [f"two {what}: {pressed} → {text!r}" for what in twice(replies)]
     if not has_home(replies):
         out.append(f"no Home: {pressed} → {text!r}")
     exempt = any(pressed.startswith(p) for p in NO_BACK) or any(
@@ -78,6 +92,7 @@ async def crawl(
     observe: Callable[[str, Outcome], None] | None = None,
     limit: int = MAX_PRESSES,
     not_pressed: dict[str, str] = NOT_PRESSED,
+    strict: bool = False,
 ) -> tuple[list[str], int, set[str]]:
     """Press every button breadth-first from the start texts; the problems found. `observe`
     sees every press and its answer (other checks ride on the same walk)."""
@@ -104,7 +119,7 @@ async def crawl(
         outcome = await u.text(start)
         if observe is not None:
             observe(start, outcome)
-        problems += problems_of(start, outcome)
+        problems += problems_of(start, outcome, strict)
         enqueue(outcome)
     while queue and presses < limit:
         data = queue.popleft()
@@ -115,7 +130,7 @@ async def crawl(
             outcome = await u.press_data(data)
         if observe is not None:
             observe(data, outcome)
-        problems += problems_of(data, outcome)
+        problems += problems_of(data, outcome, strict)
         enqueue(outcome)
     return problems, presses, seen
 
@@ -164,8 +179,17 @@ async def test_every_doctor_screen_has_back_and_home_in_elder_mode(
     await rt.services.directory.request_signing(r.id, WANG, "Li Ming", "13800000000")
     doctor = await linked_doctor(rt, make_user)
     await elder(rt, doctor)
-    problems, presses, seen = await crawl(doctor, ["/doctor"])
-    for screen in ("desk:sr", "day:today", "day:over", "day:flags", "day:card", "broadcast:new"):
+    # Strict on the desk: one Back and one Home per message, never two.
+    problems, presses, seen = await crawl(doctor, ["/doctor"], strict=True)
+    for screen in (
+        "desk:sr",
+        "day:today",
+        "day:over",
+        "day:flags",
+        "day:card",
+        "broadcast:new",
+        "settings:show",
+    ):
         assert any(screen in data for data in seen), screen
     assert presses >= 15, presses
     assert not problems, "\n".join(sorted(set(problems)))

@@ -6,7 +6,7 @@ residents with 3 or more missed doses in 7 days, and the card shows the medicine
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,8 @@ import pytest
 from bot.config import Settings
 from bot.domain.medicines import Meals, NewEntry, RefillStatus
 from bot.runtime import Runtime
+from bot.services.directory import short_key
+from bot.services.medicines_refill import notice_key
 from tests.conftest import Clock
 from tests.doctor_fixtures import (
     CHEN,
@@ -94,10 +96,12 @@ async def test_refill_approved_with_pin_and_hours(
     await doctor.press("Refills")
     assert "Amlodipine" in doctor.texts() and "For 4 weeks" in doctor.texts()
     await doctor.press("Approve")
+    await doctor.press("⭐")  # the place the resident chose
     tomorrow = rt.services.medicines.today() + timedelta(days=1)
     await doctor.press(rt.catalogs.get("en").weekday_date(tomorrow))
-    await doctor.press("⭐")  # the place the resident chose
-    assert "The resident has been told" in doctor.texts()
+    # Composed from the notification row: pending and not in quiet hours, so on its way.
+    assert "The message to them is on its way now." in doctor.texts()
+    assert "has been told" not in doctor.texts() and "has been sent" not in doctor.texts()
     [done] = await rt.stores.medicines.refills_of(rid)
     assert (done.status, done.ready_on, done.ready_station_id) == (
         RefillStatus.APPROVED,
@@ -130,6 +134,8 @@ async def test_refill_declined_with_a_reason_and_come_in(
     assert "picked up by 王小明" in doctor.texts()
     await doctor.press("Decline")
     await doctor.press("stable condition")
+    assert "Declined: A long prescription is only for a stable condition" in doctor.texts()
+    assert "The message to them is on its way now." in doctor.texts()
     [done] = await rt.stores.medicines.refills_of(rid)
     assert (done.status, done.reason) == (RefillStatus.DECLINED, "not_stable")
     await rt.delivery.dispatcher.drain()
@@ -141,6 +147,8 @@ async def test_refill_declined_with_a_reason_and_come_in(
     await ask(u)
     await doctor.press_data("v1:refills:list")
     await doctor.press("Ask to come in")
+    assert "You asked the resident to come in." in doctor.texts()
+    assert "The message to them is on its way now." in doctor.texts()
     latest = (await rt.stores.medicines.refills_of(rid))[0]
     assert latest.status is RefillStatus.COME_IN
     await rt.delivery.dispatcher.drain()
@@ -212,3 +220,81 @@ async def test_flags_list_missed_doses_and_card_shows_medicines(
     await doctor.press("Card 💊1")
     assert "Amlodipine — 1 tablet" in doctor.texts()
     assert "Last 7 days: 0 taken, 6 missed or skipped" in doctor.texts()
+
+
+async def test_decision_in_quiet_hours_says_when_the_message_goes_out(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock, sender: RecordingSender
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, rid = await resident_with_medicines(rt, make_user)
+    await ask(u)
+    [req] = await rt.stores.medicines.refills_of(rid)
+    clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai: quiet hours
+    await doctor.text("/doctor")
+    await doctor.press("Refills")
+    await doctor.press("Ask to come in")
+    row = await rt.stores.outbox.by_dedupe(notice_key(req.id, RefillStatus.COME_IN))
+    assert row is not None and row.status == "pending"
+    at = await rt.services.send_times.of_row(row)
+    assert at is not None and at.astimezone(rt.settings.tz).hour == 8
+    en = rt.catalogs.get("en")
+    assert f"the message goes out {en.weekday_datetime(at)}" in doctor.texts()
+    assert "on its way now" not in doctor.texts()
+    # It goes out at the end of quiet hours, not before.
+    await rt.delivery.dispatcher.drain()
+    assert not any("asks you to come in" in r.text for r in sender.to("1001") if r.text)
+    clock.set(datetime(2026, 11, 25, 0, 30, tzinfo=UTC))  # 08:30
+    await rt.delivery.dispatcher.drain()
+    assert any("asks you to come in" in r.text for r in sender.to("1001") if r.text)
+
+
+async def test_ready_days_are_only_days_the_station_is_open(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, rid = await resident_with_medicines(rt, make_user)
+    await ask(u)
+    [req] = await rt.stores.medicines.refills_of(rid)
+    station = await rt.services.refills.station(req.station_id)
+    assert station is not None and station.hours == "Mon-Sat 08:00-11:00"
+    # Friday 17:00 in Shanghai: closed for the rest of today, open Saturday, closed Sunday.
+    clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+    await doctor.text("/doctor")
+    await doctor.press("Refills")
+    await doctor.press("Approve")
+    await doctor.press("⭐")
+    en = rt.catalogs.get("en")
+    labels = doctor.labels()
+    friday = date(2026, 11, 27)
+    offered = {
+        d for d in (friday + timedelta(days=i) for i in range(8)) if en.weekday_date(d) in labels
+    }
+    assert offered == {date(2026, 11, 28), date(2026, 11, 30), date(2026, 12, 4)}
+    # A hand-made button for the Sunday is refused and nothing is decided.
+    key = short_key(station.id)
+    await doctor.press_data(f"v1:refills:day:{req.id}:{key}:2")
+    assert "out of date" in doctor.texts()
+    [same] = await rt.stores.medicines.refills_of(rid)
+    assert same.status is RefillStatus.REQUESTED
+    await doctor.press_data("v1:refills:list")
+    await doctor.press("Approve")
+    await doctor.press("⭐")
+    await doctor.press(en.weekday_date(date(2026, 11, 30)))
+    [done] = await rt.stores.medicines.refills_of(rid)
+    assert (done.status, done.ready_on) == (RefillStatus.APPROVED, date(2026, 11, 30))
+
+
+async def test_the_refill_screen_in_chinese_uses_full_width_punctuation(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, _ = await resident_with_medicines(rt, make_user)
+    await ask(u, family="王小明")
+    await doctor.text("/lang zh")
+    await doctor.text("/doctor")
+    await doctor.press_data("v1:refills:list")
+    [line] = [x for x in doctor.texts().splitlines() if "王小明" in x]
+    assert "，" in line and ", " not in line, line

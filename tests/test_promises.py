@@ -5,6 +5,7 @@ and whether any doctor can see a danger-sign flag. Each kind has its "none creat
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from bot.callbacks import cb
 from bot.domain.outbox import OutboxRow
@@ -145,7 +146,29 @@ async def test_signing_decision_says_told_only_with_a_planned_message(
     (row,) = await rt.stores.outbox.for_resident(r.id, "signing_decision")
     assert row.key == "approved"
     assert "Li Ming is now signed with your team" in doctor.texts()
-    assert "They get a message from the bot about it." in doctor.texts()
+    # Read back from that row: pending now, so "on its way", never "told" before it is sent.
+    assert "The message to them is on its way now." in doctor.texts()
+    assert "They get a message" not in doctor.texts()
+
+
+async def test_signing_decision_in_quiet_hours_says_when_it_goes_out(
+    rt: Runtime, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    await load_district(rt)
+    r = await rt.stores.residents.create("test", "4002")
+    await rt.services.directory.set_home(r.id, "朱泾", "东林居委")
+    req = await rt.services.directory.request_signing(r.id, WANG, "Li Ming", "13800000000")
+    doctor = await linked_doctor(rt, make_user)
+    clock.set(datetime(2026, 11, 24, 15, 0, tzinfo=UTC))  # 23:00 in Shanghai
+    await doctor.press_data(cb("desk", "no", req.id))
+    await doctor.press_data(cb("desk", "nr", req.id, "full"))
+    (row,) = await rt.stores.outbox.for_resident(r.id, "signing_decision")
+    at = await rt.services.send_times.of_row(row)
+    assert at is not None and at.astimezone(rt.settings.tz).strftime("%H:%M") == "08:00"
+    assert (
+        "It is in their quiet hours: the message goes out "
+        + rt.catalogs.get("en").weekday_datetime(at)
+    ) in doctor.texts()
 
 
 async def test_signing_request_says_whether_the_team_can_see_it(

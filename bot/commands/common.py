@@ -5,6 +5,7 @@ dates on the command line, local times and plain-text tables. Not a command itse
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -83,11 +84,18 @@ class Column:
     gap: int = 1
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: Chinese characters (wide, full-width) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def table_row(columns: Sequence[Column], cells: Sequence[object]) -> str:
-    """One line of a plain-text table: each cell padded to its column, the last cell (after
-    the columns) as it is."""
-    parts = [
-        f"{cell!s:{'>' if col.right else '<'}{col.width}}" + " " * col.gap
-        for col, cell in zip(columns, cells, strict=False)
-    ]
+    """One line of a plain-text table: each cell padded to its column by display width (a
+    team named 朱泾一团队 takes ten columns, not five), the last cell (after the columns) as
+    it is. A cell wider than its column pushes the rest right rather than being cut."""
+    parts = []
+    for col, cell in zip(columns, cells, strict=False):
+        text = str(cell)
+        pad = " " * max(0, col.width - display_width(text))
+        parts.append((pad + text if col.right else text + pad) + " " * col.gap)
     return "".join(parts) + "".join(str(c) for c in cells[len(columns) :])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from bot.commands.common import Column, add_db_option, open_runtime, table_row
 from bot.config import Settings
+from bot.domain.questions import TicketTimes
 from bot.services.satisfaction import MIN_GROUP
 
 
@@ -25,6 +27,39 @@ def hours(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds / 3600:.1f} h"
 
 
+def ticket_table(rows: Sequence[TicketTimes]) -> list[str]:
+    """The tickets report as aligned lines, and a count of what the rows are: teams (a
+    (centre, team) pair with a team name) and the duty desk, which is not a team."""
+    cols = (Column(22), Column(16), *(Column(8, right=True) for _ in range(6)))
+    head = ("centre", "team", "tickets", "answered", "closed", "1st med", "1st p90", "resolved")
+    lines = [table_row(cols, head)]
+    for r in rows:
+        lines.append(
+            table_row(
+                cols,
+                (
+                    r.centre_id,
+                    r.team or "(duty desk)",
+                    r.tickets,
+                    r.answered,
+                    r.closed,
+                    hours(r.first_response_median_s),
+                    hours(r.first_response_p90_s),
+                    hours(r.resolution_median_s),
+                ),
+            )
+        )
+    teams = len({(r.centre_id, r.team) for r in rows if r.team})
+    duty = sum(r.tickets for r in rows if not r.team)
+    tickets = sum(r.tickets for r in rows)
+    summary = (
+        f"{tickets} ticket{'' if tickets == 1 else 's'} to {teams} team{'' if teams == 1 else 's'}"
+    )
+    if duty:
+        summary += f" and {duty} to the duty desk"
+    return [*lines, summary]
+
+
 async def report(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(args, settings) as rt:
         if args.what == "tickets":
@@ -33,39 +68,7 @@ async def report(args: argparse.Namespace, settings: Settings) -> int:
                 for r in rows:
                     print(json.dumps(asdict(r), ensure_ascii=False))
                 return 0
-            cols = (Column(14), Column(24), *(Column(9, right=True) for _ in range(6)))
-            print(
-                table_row(
-                    cols,
-                    (
-                        "centre",
-                        "team",
-                        "tickets",
-                        "answered",
-                        "closed",
-                        "1st med",
-                        "1st p90",
-                        "resolved",
-                    ),
-                )
-            )
-            for r in rows:
-                print(
-                    table_row(
-                        cols,
-                        (
-                            r.centre_id,
-                            r.team or "(duty desk)",
-                            str(r.tickets),
-                            str(r.answered),
-                            str(r.closed),
-                            hours(r.first_response_median_s),
-                            hours(r.first_response_p90_s),
-                            hours(r.resolution_median_s),
-                        ),
-                    )
-                )
-            print(f"{len(rows)} team{'' if len(rows) == 1 else 's'}")
+            print("\n".join(ticket_table(rows)))
             return 0
         groups = await rt.services.satisfaction.report(args.days or 365)
     if args.json:

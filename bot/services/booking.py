@@ -120,6 +120,11 @@ class ReminderPolicy:
         return rows
 
 
+def closed_key(appointment_id: int) -> str:
+    """The dedupe key of the clinic-closed notice: what is said about it is read back from it."""
+    return f"bk:{appointment_id}:closed"
+
+
 def closed_notice(appointment: Appointment, now: datetime) -> Planned:
     """The message offering another time to a resident whose visit the clinic cancelled."""
     return Planned(
@@ -127,7 +132,7 @@ def closed_notice(appointment: Appointment, now: datetime) -> Planned:
         kind=CLOSED_KIND,
         key="closed",
         due_at=now,
-        dedupe_key=f"bk:{appointment.id}:closed",
+        dedupe_key=closed_key(appointment.id),
         params={"appointment_id": appointment.id},
     )
 
@@ -410,14 +415,24 @@ class BookingService:
                 f"{day.isoformat()} is beyond the {HORIZON_DAYS}-day booking window: its slots "
                 f"are made on {made.isoformat()}{no_hours}"
             )
-        return no_hours.removeprefix("; ") or "no slots"
+        if holds_clinic:
+            return (
+                "no slots made yet: they are made for the booking window when a resident "
+                "first opens booking with this doctor"
+            )
+        return no_hours.removeprefix("; ")
 
-    async def day_slots(self, doctor_id: str, day: date, now: datetime) -> list[Slot]:
-        """Every slot of the doctor on `day`, generating the day's slots if needed."""
+    async def day_slots(
+        self, doctor_id: str, day: date, now: datetime, make: bool = True
+    ) -> list[Slot]:
+        """Every slot of the doctor on `day`. With `make` the day's slots are generated if
+        needed (closing a day beyond the booking window needs them); without it (listing)
+        only what is stored is read: nothing is written."""
         doctor = await self._doctor(doctor_id)
-        await self.ensure_slots(doctor, now)
-        if day >= now.astimezone(self.tz).date() + timedelta(days=HORIZON_DAYS):
-            await self._sync(doctor, day, 1, now)
+        if make:
+            await self.ensure_slots(doctor, now)
+            if day >= now.astimezone(self.tz).date() + timedelta(days=HORIZON_DAYS):
+                await self._sync(doctor, day, 1, now)
         lo = int(day_start(day, self.tz).timestamp())
         hi = int(day_start(day + timedelta(days=1), self.tz).timestamp())
         return await self.store.slots_between(doctor.id, lo, hi)

@@ -270,6 +270,10 @@ class DirectoryService:
         station_id = snap.station_keys.get(key)
         return snap.stations.get(station_id) if station_id else None
 
+    async def hours(self, station: Station) -> Hours:
+        """The station's opening hours as parsed from the directory (empty when unknown)."""
+        return (await self.snapshot()).hours.get(station.id) or parse_hours("")
+
     async def status(self, station: Station, now: datetime) -> OpenStatus:
         snap = await self.snapshot()
         return open_status(snap.hours.get(station.id) or parse_hours(""), now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot import datefmt
 
@@ -114,6 +114,19 @@ def parse_hours(text: str) -> Hours:
 def hhmm(minutes: int) -> str:
     """Minutes after midnight as HH:MM (1440 is 24:00), written by `bot.datefmt`."""
     return datefmt.clock(minutes)
+
+
+def open_from(hours: Hours, day: date, now: datetime) -> bool:
+    """Whether the place opens on `day` at a time not yet past at `now` (both in the place's
+    time zone): a day it is closed, or today after its last closing, is not. Unknown hours
+    are never called closed."""
+    if not hours.known:
+        return True
+    spans = hours.week[day.weekday()]
+    if day == now.date():
+        minute = now.hour * 60 + now.minute
+        return any(s.end > minute for s in spans)
+    return day > now.date() and bool(spans)
 
 
 def open_status(hours: Hours, now: datetime) -> OpenStatus:

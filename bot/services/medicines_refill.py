@@ -25,6 +25,7 @@ from bot.i18n import N_
 from bot.router import UserError
 from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
+from bot.services.hours import open_from
 from bot.services.medicines import MedicineService
 from bot.storage.medicines import MedicineStore
 
@@ -40,6 +41,12 @@ DECLINE_REASONS: dict[str, str] = {
     "not_listed": N_("This medicine cannot be prescribed at the community health centre."),
     "too_soon": N_("Your last prescription should last longer; please ask again nearer the time."),
 }
+
+
+def notice_key(refill_id: int, status: RefillStatus) -> str:
+    """The dedupe key of the resident's notification about a decision: the one outbox row the
+    doctor's "the resident gets a message" is read back from."""
+    return f"mdf:{refill_id}:{status}"
 
 
 class NotTheTeams(Exception):
@@ -97,6 +104,14 @@ class RefillService:
             key=lambda s: (PICKUP_KINDS.index(s.kind), s.name_zh),
         )
         return [centre, *others]
+
+    async def ready_days(self, station: Station) -> list[date]:
+        """The days a refill may be ready from at `station`: those of READY_IN_DAYS on which it
+        is open (today only while it has not closed for the day; all when hours are unknown)."""
+        hours = await self.directory.hours(station)
+        now = self.clock().astimezone(self.tz)
+        days = [self.today() + timedelta(days=d) for d in READY_IN_DAYS]
+        return [d for d in days if open_from(hours, d, now)]
 
     async def station(self, station_id: str) -> Station | None:
         return (await self.directory.snapshot()).stations.get(station_id)
@@ -179,7 +194,7 @@ class RefillService:
             kind=REFILL_KIND,
             key=str(status),
             due_at=now,
-            dedupe_key=f"mdf:{r.id}:{status}",
+            dedupe_key=notice_key(r.id, status),
             params={"refill": r.id},
             expires_at=now + timedelta(days=14),
         )
@@ -197,9 +212,8 @@ class RefillService:
     async def approve(
         self, doctor: Doctor, refill_id: int, ready_on: date, station_id: str
     ) -> Refill:
-        if not 0 <= (ready_on - self.today()).days <= max(READY_IN_DAYS):
-            raise NotTheTeams(refill_id)
-        if station_id not in {s.id for s in await self.stations(doctor)}:
+        station = next((s for s in await self.stations(doctor) if s.id == station_id), None)
+        if station is None or ready_on not in await self.ready_days(station):
             raise NotTheTeams(refill_id)
         return await self._decide(doctor, refill_id, RefillStatus.APPROVED, ready_on, station_id)
 

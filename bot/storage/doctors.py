@@ -12,7 +12,7 @@ from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.outbox import Planned
 from bot.storage.booking import appointment_of
-from bot.storage.db import Database
+from bot.storage.db import Conn, Database
 from bot.storage.outbox import cancel_keys, insert_planned
 from bot.storage.times import from_unix
 
@@ -21,6 +21,58 @@ def _link(row: Any) -> DoctorLink:
     values = dict(row)
     values["linked_at"] = from_unix(values["linked_at"])
     return DoctorLink(**values)
+
+
+async def _replace_link(
+    conn: Conn, doctor_id: str, resident_id: int, channel: str, user_id: str, now: int
+) -> None:
+    """Link the account to the doctor in the caller's transaction. A link this replaces is
+    audited in the same transaction: the doctor's previous account losing the desk
+    (`link_taken_over`) and this account's previous doctor losing it (`unlinked`)."""
+    async with conn.execute(
+        "SELECT doctor_id, resident_id FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
+        (doctor_id, resident_id),
+    ) as cur:
+        replaced = [(r["doctor_id"], r["resident_id"]) for r in await cur.fetchall()]
+    audits = []
+    for old_doctor, old_account in replaced:
+        if (old_doctor, old_account) == (doctor_id, resident_id):
+            continue  # the same account linking again
+        if old_doctor == doctor_id:
+            audits.append(
+                (
+                    now,
+                    doctor_id,
+                    "link_taken_over",
+                    None,
+                    f"account={old_account} replaced by account={resident_id}",
+                )
+            )
+        else:
+            audits.append(
+                (
+                    now,
+                    old_doctor,
+                    "unlinked",
+                    None,
+                    f"account={old_account} linked to doctor {doctor_id} instead",
+                )
+            )
+    await conn.execute(
+        "DELETE FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
+        (doctor_id, resident_id),
+    )
+    await conn.execute(
+        "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id, "
+        "linked_at) VALUES (?, ?, ?, ?, ?)",
+        (doctor_id, resident_id, channel, user_id, now),
+    )
+    if audits:
+        await conn.executemany(
+            "INSERT INTO audit_log (at, doctor_id, action, target_resident_id, details) "
+            "VALUES (?, ?, ?, ?, ?)",
+            audits,
+        )
 
 
 def _audit(row: Any) -> AuditEntry:
@@ -89,15 +141,7 @@ class DoctorStore:
                 "UPDATE doctor_invites SET used_at = ?, used_by = ? WHERE id = ?",
                 (now, resident_id, row["id"]),
             )
-            await conn.execute(
-                "DELETE FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
-                (doctor_id, resident_id),
-            )
-            await conn.execute(
-                "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id, "
-                "linked_at) VALUES (?, ?, ?, ?, ?)",
-                (doctor_id, resident_id, channel, user_id, now),
-            )
+            await _replace_link(conn, doctor_id, resident_id, channel, user_id, now)
         return Redeem.LINKED, doctor_id
 
     async def link_directly(
@@ -105,15 +149,7 @@ class DoctorStore:
     ) -> None:
         """Link without a code (the sandbox's demo doctor only)."""
         async with self.db.write() as conn:
-            await conn.execute(
-                "DELETE FROM doctor_links WHERE doctor_id = ? OR resident_id = ?",
-                (doctor_id, resident_id),
-            )
-            await conn.execute(
-                "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id, "
-                "linked_at) VALUES (?, ?, ?, ?, ?)",
-                (doctor_id, resident_id, channel, user_id, now),
-            )
+            await _replace_link(conn, doctor_id, resident_id, channel, user_id, now)
 
     async def revoke(self, doctor_id: str, now: int) -> tuple[bool, int]:
         """Unlink the doctor's account and void their unused invites: (unlinked, voided)."""

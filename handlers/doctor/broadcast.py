@@ -26,7 +26,13 @@ from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.router import Registry
 from bot.services.broadcasts import LARGE, MAX_TEXT, BroadcastError, Draft, group_key
-from handlers.doctor.broadcast_progress import header, progress_loop, progress_reply, template_text
+from handlers.doctor.broadcast_progress import (
+    header,
+    progress_loop,
+    progress_reply,
+    send_span,
+    template_text,
+)
 from handlers.doctor.desk import MENU, require
 
 COMPOSE = "drb.compose"
@@ -301,7 +307,6 @@ async def confirm(ctx: Ctx, doctor: Doctor, d: Composing, edit: bool = True) -> 
             Button(ctx._("❌ Discard"), cb("broadcast", "stop", d.tok)),
         ],
         back=BACK_TO_WHEN,
-        home=False,
         edit=edit,
     )
 
@@ -349,9 +354,9 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
                 Button(
                     ctx._("✅ Yes, send to {n}").format(n=ctx.t.number(count)),
                     cb("broadcast", "go2", tok),
-                ),
-                Button(ctx._("⬅️ Back"), cb("broadcast", "back", tok)),
+                )
             ],
+            back=cb("broadcast", "back", tok),
             edit=True,
         )
         return
@@ -374,8 +379,7 @@ async def send(ctx: Ctx, doctor: Doctor, second: bool, tok: str) -> None:
     ctx.notice(await _planned_notice(ctx, made.id))
     progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
     p = await service.progress(made.id)
-    reply = progress_reply(ctx.t, made, p, final=False)
-    ctx.reply(reply)
+    ctx.reply(progress_reply(ctx.t, made, p, False, await send_span(ctx.rt, made), ctx.now()))
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:

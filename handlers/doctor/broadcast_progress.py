@@ -5,18 +5,19 @@ broadcasts, and each recipient's copy rendered in their own language at send tim
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import names
 from bot.callbacks import Callback, StaleButton, cb
-from bot.context import Ctx
+from bot.context import HOME, Ctx
 from bot.core import Button, Reply
 from bot.domain.broadcasts import Broadcast, Progress
 from bot.domain.directory import Doctor
 from bot.i18n import Translator, negotiate
 from bot.router import Registry
 from bot.services.broadcast_progress import REPORT_KIND, ProgressLoop
-from bot.services.broadcasts import KIND, Template
+from bot.services.broadcasts import KIND, Template, group_key
 from handlers.doctor.desk import MENU, require
 
 if TYPE_CHECKING:
@@ -64,8 +65,9 @@ async def follow(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
         raise StaleButton("not the doctor's broadcast")
     await service.set_progress_ref(b.id, ctx.msg.message_ref)
     progress_loop(ctx.rt).touch(ctx.msg.channel, ctx.msg.user_id)
-    reply = progress_reply(ctx.t, b, await service.progress(b.id), final=b.finished_at is not None)
-    ctx.reply(reply)
+    p = await service.progress(b.id)
+    final = b.finished_at is not None
+    ctx.reply(progress_reply(ctx.t, b, p, final, await send_span(ctx.rt, b), ctx.now()))
 
 
 async def cancel(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
@@ -79,8 +81,26 @@ async def cancel(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
     ctx.reply(progress_reply(ctx.t, b, await service.progress(b.id), final=False))
 
 
+async def ask_cancel(ctx: Ctx, doctor: Doctor, broadcast_id: int) -> None:
+    """Cancelling cannot be undone: ask first, with what has gone out already."""
+    service = ctx.services.broadcasts
+    b = await service.mine(doctor, broadcast_id)
+    if b is None or b.finished_at is not None or b.status == "cancelled":
+        raise StaleButton("not an open broadcast of this doctor")
+    sent, total, _ = counts(b, await service.progress(b.id))
+    ctx.say(
+        ctx._(
+            "Cancel broadcast #{id}? {sent} of {total} have been sent; the rest will not go "
+            "out. This cannot be undone."
+        ).format(id=b.id, sent=ctx.t.number(sent), total=ctx.t.number(total)),
+        [Button(ctx._("⛔ Yes, cancel it"), cb("progress", "xok", b.id))],
+        back=cb("progress", "p", b.id),
+        edit=False,  # a message of its own: the progress loop keeps editing the progress one
+    )
+
+
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("list", "p", "x"))
+    action = data.choice(0, ("list", "p", "x", "xok"))
     doctor = await require(ctx, f"drp:{action}")
     if action == "list":
         data.expect(1)
@@ -88,6 +108,9 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif action == "p":
         data.expect(2)
         await follow(ctx, doctor, data.int_part(1))
+    elif action == "x":
+        data.expect(2)
+        await ask_cancel(ctx, doctor, data.int_part(1))
     else:
         data.expect(2)
         await cancel(ctx, doctor, data.int_part(1))
@@ -129,10 +152,28 @@ def summary(t: Translator, b: Broadcast, p: Progress) -> str:
     return text
 
 
-def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Reply:
-    """The doctor's progress message: `sent 1,200 / 4,000 · 3 unreachable`."""
+async def send_span(rt: Runtime, b: Broadcast) -> tuple[datetime, datetime] | None:
+    """When the broadcast's rows still waiting go out (first, last), read back from the outbox
+    with each recipient's quiet hours: the progress message says "held until" from this."""
+    return await rt.services.send_times.of_group(group_key(b.id))
+
+
+def progress_reply(
+    t: Translator,
+    b: Broadcast,
+    p: Progress,
+    final: bool,
+    span: tuple[datetime, datetime] | None = None,
+    now: datetime | None = None,
+) -> Reply:
+    """The doctor's progress message: `sent 1,200 / 4,000 · 3 unreachable`. `span` (from
+    `send_span`) says when the waiting rows go out: while none can go before a later time
+    (quiet hours, a retry), it says they are held until then, not that it is going out."""
     lines = []
     at = b.scheduled_at
+    soon = now + timedelta(minutes=1) if now is not None else None
+    later = span if span is not None and soon is not None and span[1] > soon else None
+    held = later is not None and soon is not None and later[0] > soon
     if b.status == "scheduled":
         lines.append(
             t.gettext("🕘 Broadcast #{id} is scheduled for {when}.").format(
@@ -145,16 +186,29 @@ def progress_reply(t: Translator, b: Broadcast, p: Progress, final: bool) -> Rep
         )
     elif final:
         lines.append(t.gettext("✅ Broadcast #{id} finished.").format(id=b.id))
+    elif held and later is not None:
+        lines.append(
+            t.gettext(
+                "⏸ Broadcast #{id} is held: nothing goes out before {when} (quiet hours or a "
+                "retry)."
+            ).format(id=b.id, when=t.weekday_datetime(later[0]))
+        )
     else:
         lines.append(t.gettext("📤 Broadcast #{id} is going out…").format(id=b.id))
     lines.append(summary(t, b, p))
-    if p.waiting and not final and b.status != "scheduled":
+    # The last held rows, unless the first line already named that one time.
+    if (
+        later is not None
+        and not final
+        and b.status == "sending"
+        and (not held or later[1] != later[0])
+    ):
         lines.append(
-            t.gettext("⏸ {n} wait for the end of quiet hours or a retry.").format(
-                n=t.number(p.waiting)
-            )
+            t.gettext("⏸ The last are held until {when}.").format(when=t.weekday_datetime(later[1]))
         )
-    desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU),)
+    # The message is edited by the progress loop, which knows no chat's mode: its navigation
+    # row is the elder-mode one for everybody (back to the desk, and Home).
+    desk = (Button(t.gettext("👩‍⚕️ Doctor's desk"), MENU), Button(t.gettext("🏠 Home"), HOME))
     if final or b.status == "cancelled":
         return Reply(text="\n".join(lines), buttons=(desk,), edit=True)
     cancel = Button(t.gettext("⛔ Cancel the broadcast"), cb("progress", "x", b.id))
@@ -168,7 +222,8 @@ async def _doctor_translator(rt: Runtime, b: Broadcast) -> Translator:
 
 
 async def render_progress(rt: Runtime, b: Broadcast, p: Progress, final: bool) -> Reply:
-    reply = progress_reply(await _doctor_translator(rt, b), b, p, final)
+    t = await _doctor_translator(rt, b)
+    reply = progress_reply(t, b, p, final, await send_span(rt, b), rt.now())
     return Reply(text=reply.text, buttons=reply.buttons, edit=True)
 
 

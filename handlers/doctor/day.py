@@ -15,12 +15,12 @@ from bot.core import Button, Reply
 from bot.domain.booking import Appointment
 from bot.domain.directory import Doctor
 from bot.domain.health import Reading
-from bot.domain.outbox import SENT
 from bot.router import Registry
 from bot.services.booking import REASON_LABELS as VISIT_LABELS
 from bot.services.doctor_day import NOSHOW_KIND, REMINDER_KIND, NotYours, TooEarly
 from bot.services.followup import Reason
 from bot.services.reading_view import reading_summary
+from handlers import promises
 from handlers.doctor import medicines as doctor_medicines
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.emergency import flag_lines
@@ -79,8 +79,7 @@ async def today(ctx: Ctx, doctor: Doctor) -> None:
                         Button(ctx._("❌ {time} no-show").format(time=at), cb("day", "ns", a.id)),
                     ]
                 )
-    buttons.append([Button(ctx._("⬅️ Back"), MENU)])
-    ctx.say("\n".join(lines), buttons, edit=True)
+    ctx.say("\n".join(lines), buttons, back=MENU, edit=True)
 
 
 async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
@@ -92,10 +91,8 @@ async def ask_noshow(ctx: Ctx, doctor: Doctor, appt: Appointment) -> None:
             "Mark {name}'s visit at {time} as a no-show? They will get a message that they "
             "were missed, with a button to book again."
         ).format(name=who, time=_time(ctx, appt.start_at)),
-        [
-            [Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))],
-            [Button(ctx._("⬅️ Back"), TODAY)],
-        ],
+        [[Button(ctx._("❌ Yes, no-show"), cb("day", "nsok", appt.id))]],
+        back=TODAY,
         edit=True,
     )
 
@@ -137,8 +134,7 @@ async def overdue(ctx: Ctx, doctor: Doctor, offset: int) -> None:
     if offset + PAGE < len(items):
         nav.append(Button(ctx._("▶️ More"), cb("day", "over", offset + PAGE)))
     rows += [nav] if nav else []
-    rows.append([Button(ctx._("⬅️ Back"), MENU)])
-    ctx.say("\n".join(lines), rows, edit=True)
+    ctx.say("\n".join(lines), rows, back=MENU, edit=True)
 
 
 async def flags(ctx: Ctx, doctor: Doctor) -> None:
@@ -203,18 +199,13 @@ async def card(ctx: Ctx, doctor: Doctor, resident_id: int) -> None:
 
 
 async def _reminder_notice(ctx: Ctx, planned: bool, key: str) -> str:
-    """What happened to the reminder row, read back from the outbox: "sent" only once it was;
-    otherwise when it goes out (the resident's quiet hours may hold it until the morning)."""
+    """What happened to the reminder row, read back from the outbox by the one function the
+    desk uses for every notification: "sent" only once it was; otherwise when it goes out
+    (the resident's quiet hours may hold it until the morning)."""
     if not planned:
         return ctx._("Already reminded today.")
     state = await ctx.services.send_times.state(key)
-    if state is not None and state[0] == SENT:
-        return ctx._("Reminder sent.")
-    if state is None or state[1] is None:
-        return ctx._("The reminder could not be sent.")
-    return ctx._("🔔 Reminder planned: it goes out {when}.").format(
-        when=ctx.t.weekday_datetime(state[1])
-    )
+    return promises.delivery(ctx.t, state, ctx.now(), ctx._("Reminder sent."))
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:

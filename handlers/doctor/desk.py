@@ -216,6 +216,7 @@ async def desk(ctx: Ctx, doctor: Doctor, prefix: str = "", edit: bool = False) -
         Button(ctx._("📢 New broadcast"), cb("broadcast", "new")),
         Button(ctx._("📊 My broadcasts"), cb("progress", "list")),
         *await desk_buttons(ctx, doctor),  # questions and satisfaction (issue 12)
+        Button(ctx._("⚙️ Settings"), cb("settings", "show")),
     ]
     ctx.say("\n".join(lines), buttons, cols=2, home=True, edit=edit)
 
@@ -303,11 +304,15 @@ async def decide(ctx: Ctx, doctor: Doctor, request_id: int, approve: bool, reaso
     note = ctx.t.sentences(
         [
             note,
-            promises.told(
+            # Read back from the notification row: sent, held by quiet hours, or none.
+            promises.delivery(
                 ctx.t,
-                done.notices,
-                ctx._("No message to them could be planned: please call them."),
-            ),
+                await ctx.services.send_times.state(done.notices[0].dedupe_key),
+                ctx.now(),
+                ctx._("The resident has been sent the message."),
+            )
+            if done.notices
+            else ctx._("No message to them could be planned: please call them."),
         ]
     )
     remaining = await service.pending(doctor)

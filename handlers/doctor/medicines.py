@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
-from bot.domain.directory import Doctor
+from bot.domain.directory import Doctor, Station
 from bot.domain.doctors import NewAudit
-from bot.domain.medicines import FLAG_DAYS, FLAG_MISSED, Pickup, Refill
+from bot.domain.medicines import FLAG_DAYS, FLAG_MISSED, Pickup, Refill, RefillStatus
 from bot.router import Registry
 from bot.services import medicines_view as view
 from bot.services.directory import short_key
-from bot.services.medicines_refill import DECLINE_REASONS, READY_IN_DAYS, NotTheTeams
+from bot.services.medicines_refill import DECLINE_REASONS, NotTheTeams, notice_key
+from handlers import promises
 from handlers.doctor.desk import MENU, NotADoctor, require
 from handlers.resident import directory_view as dview
 
@@ -61,7 +62,10 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
             name=_who(ctx, names.get(r.resident_id, ""), r.resident_id)
         ),
         ctx._("Medicines: {names}").format(names=ctx.t.list(list(r.names))),
-        ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks) + ", " + where,
+        ctx._("{weeks}, {where}").format(
+            weeks=ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks),
+            where=where,
+        ),
         ctx._("Asked on: {date}").format(
             date=ctx.t.date(datetime.fromtimestamp(r.created_at, ctx.t.tz))
         ),
@@ -80,21 +84,7 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
     )
 
 
-async def ask_day(ctx: Ctx, r: Refill) -> None:
-    today = ctx.services.refills.today()
-    ctx.say(
-        ctx._("Ready from which day?"),
-        [
-            Button(ctx.t.weekday_date(today + timedelta(days=d)), cb("refills", "day", r.id, d))
-            for d in READY_IN_DAYS
-        ],
-        cols=2,
-        back=LIST,
-        edit=True,
-    )
-
-
-async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill, days: int) -> None:
+async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill) -> None:
     stations = (await ctx.services.refills.stations(doctor))[:6]
     if r.station_id:
         stations.sort(key=lambda s: s.id != r.station_id)  # the resident's choice first
@@ -103,12 +93,59 @@ async def ask_station(ctx: Ctx, doctor: Doctor, r: Refill, days: int) -> None:
         [
             Button(
                 ("⭐ " if s.id == r.station_id else "📍 ") + dview.station_name(ctx, s),
-                cb("refills", "st", r.id, days, short_key(s.id)),
+                cb("refills", "st", r.id, short_key(s.id)),
             )
             for s in stations
         ],
-        back=cb("refills", "ok", r.id),
+        back=LIST,
         edit=True,
+    )
+
+
+async def ask_day(ctx: Ctx, r: Refill, station: Station) -> None:
+    """Only the days the chosen station is open (from its hours in the directory)."""
+    svc = ctx.services.refills
+    today = svc.today()
+    days = await svc.ready_days(station)
+    back = cb("refills", "ok", r.id)
+    place = dview.station_name(ctx, station)
+    if not days:
+        ctx.say(
+            ctx._(
+                "{place} is not open on any of the next days. Please choose another place."
+            ).format(place=place),
+            back=back,
+            edit=True,
+        )
+        return
+    ctx.say(
+        ctx._("Ready from which day at {place}? Only days it is open are shown.").format(
+            place=place
+        ),
+        [
+            Button(
+                ctx.t.weekday_date(d),
+                cb("refills", "day", r.id, short_key(station.id), (d - today).days),
+            )
+            for d in days
+        ],
+        cols=2,
+        back=back,
+        edit=True,
+    )
+
+
+async def decided(ctx: Ctx, r: Refill, status: RefillStatus, done_text: str) -> str:
+    """The doctor's confirmation of a decision and what became of the resident's message,
+    read back from its outbox row (quiet hours may hold it; it may not exist)."""
+    state = await ctx.services.send_times.state(notice_key(r.id, status))
+    return ctx.t.sentences(
+        [
+            done_text,
+            promises.delivery(
+                ctx.t, state, ctx.now(), ctx._("The resident has been sent the message.")
+            ),
+        ]
     )
 
 
@@ -122,29 +159,26 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             return
         r = await svc.waiting_one(doctor, data.int_part(1))
         if action == "ok":
-            await ask_day(ctx, r)
-        elif action == "day":
-            days = data.int_part(2)
-            if days not in READY_IN_DAYS:
-                raise StaleButton("unknown day")
-            await ask_station(ctx, doctor, r, days)
-        elif action == "st":
-            days = data.int_part(2)
-            station = await ctx.services.directory.station_by_key(data.part(3))
-            if station is None or days not in READY_IN_DAYS:
-                raise StaleButton("unknown station or day")
-            done = await svc.approve(doctor, r.id, svc.today() + timedelta(days=days), station.id)
+            await ask_station(ctx, doctor, r)
+        elif action in ("st", "day"):
+            station = await ctx.services.directory.station_by_key(data.part(2))
+            if station is None or station.id not in {s.id for s in await svc.stations(doctor)}:
+                raise StaleButton("unknown station")
+            if action == "st":
+                data.expect(3)
+                await ask_day(ctx, r, station)
+                return
+            data.expect(4)
+            ready_on = svc.today() + timedelta(days=data.int_part(3))
+            if ready_on not in await svc.ready_days(station):
+                raise StaleButton("not a day the station is open")
+            done = await svc.approve(doctor, r.id, ready_on, station.id)
             ctx.notice(ctx._("Approved."))
-            await show_waiting(
-                ctx,
-                doctor,
-                ctx._(
-                    "✅ Approved: ready from {date} at {place}. The resident has been told."
-                ).format(
-                    date=ctx.t.date(done.ready_on) if done.ready_on else "—",
-                    place=dview.station_name(ctx, station),
-                ),
+            text = ctx._("✅ Approved: ready from {date} at {place}.").format(
+                date=ctx.t.weekday_date(done.ready_on) if done.ready_on else "—",
+                place=dview.station_name(ctx, station),
             )
+            await show_waiting(ctx, doctor, await decided(ctx, r, RefillStatus.APPROVED, text))
         elif action == "no":
             ctx.say(
                 ctx._("Why do you decline? The resident will see this reason."),
@@ -156,13 +190,16 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
                 edit=True,
             )
         elif action == "nr":
-            await svc.decline(doctor, r.id, data.choice(2, tuple(DECLINE_REASONS)))
+            reason = data.choice(2, tuple(DECLINE_REASONS))
+            await svc.decline(doctor, r.id, reason)
             ctx.notice(ctx._("Declined."))
-            await show_waiting(ctx, doctor, ctx._("❌ Declined. The resident has been told why."))
+            text = ctx._("❌ Declined: {reason}").format(reason=ctx._(DECLINE_REASONS[reason]))
+            await show_waiting(ctx, doctor, await decided(ctx, r, RefillStatus.DECLINED, text))
         else:
             await svc.come_in(doctor, r.id)
-            ctx.notice(ctx._("Sent."))
-            await show_waiting(ctx, doctor, ctx._("🏥 The resident has been asked to come in."))
+            ctx.notice(ctx._("Saved."))
+            text = ctx._("🏥 You asked the resident to come in.")
+            await show_waiting(ctx, doctor, await decided(ctx, r, RefillStatus.COME_IN, text))
     except NotTheTeams:
         await ctx.services.doctors.denied(ctx.user, doctor, f"refills:{action}")
         raise NotADoctor(f"not the team's refill: refills:{action}") from None

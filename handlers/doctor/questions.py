@@ -86,7 +86,7 @@ async def card_lines(ctx: Ctx, doctor: Doctor, ticket: Ticket) -> list[str]:
     lines.append(
         ctx._("Age: {age}").format(age=age) if age is not None else ctx._("Age: not given")
     )
-    listed = ", ".join(ctx._(CONDITION_LABELS.get(x, x)) for x in conditions)
+    listed = ctx.t.list([ctx._(CONDITION_LABELS.get(x, x)) for x in conditions])
     lines.append(ctx._("Conditions: {list}").format(list=listed or ctx._("none recorded")))
     return lines
 
@@ -134,8 +134,8 @@ async def _first_resident_text(ctx: Ctx, ticket: Ticket) -> str:
 async def preview(ctx: Ctx, ticket: Ticket, text: str, send: str) -> None:
     ctx.say(
         ctx._("Send this answer?") + "\n\n" + text,
-        [Button(ctx._("✅ Send"), send), Button(ctx._("⬅️ Back"), cb("answers", "open", ticket.id))],
-        cols=2,
+        [Button(ctx._("✅ Send"), send)],
+        back=cb("answers", "open", ticket.id),
         edit=True,
     )
 
@@ -191,7 +191,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx._(
                 "Type your answer (at most 2,000 characters). The resident reads it as you type it."
             ),
-            [Button(ctx._("⬅️ Back"), cb("answers", "open", ticket.id))],
+            back=cb("answers", "open", ticket.id),
             wants_text=True,
         )
     elif action == "saved":
@@ -267,11 +267,8 @@ async def on_typed(ctx: Ctx) -> None:
         + text
         + "\n\n"
         + ctx._("To change it, type the answer again."),
-        [
-            Button(ctx._("✅ Send"), cb("answers", "send", ticket.id)),
-            Button(ctx._("⬅️ Back"), cb("answers", "open", ticket.id)),
-        ],
-        cols=2,
+        [Button(ctx._("✅ Send"), cb("answers", "send", ticket.id))],
+        back=cb("answers", "open", ticket.id),
         wants_text=True,
     )
 
