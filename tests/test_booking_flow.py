@@ -14,7 +14,7 @@ from bot.callbacks import cb
 from bot.domain.directory import Doctor
 from bot.domain.residents import Resident
 from bot.runtime import Runtime
-from bot.services.booking import CLOSED_KIND, REMINDER_KIND
+from bot.services.booking import CLOSE_REASONS, CLOSED_KIND, REMINDER_KIND
 from tests.conftest import Clock
 from tests.harness import ChatUser
 from tests.test_booking import at, load_district, slot_at
@@ -299,6 +299,34 @@ async def test_clinic_closed_message_offers_times_that_book_in_one_more_tap(
     await u.press_data(times[0].data or "")
     await u.press("Book this visit")
     assert "Your visit is booked" in u.texts()
+
+
+async def test_a_preset_close_reason_reaches_each_resident_in_their_language(
+    rt: Runtime,
+) -> None:
+    """`slots close --reason training` is stored as the key; the notice and My appointments
+    show its label in the reader's language (zh here), never the key."""
+    await load_district(rt)
+    u = await onboard(rt, "7003", language="中文")
+    resident = await me(u)
+    await rt.services.directory.set_home(resident.id, "朱泾", "东林居委")
+    svc = rt.services.booking
+    slot = await slot_at(rt, "d1", at(26, 9, 0))
+    booked = (await svc.book(resident.id, slot.id, "d1", "chronic", rt.now())).appointment
+    assert booked is not None
+    await svc.close_day("d1", date(2026, 11, 26), "training", rt.now())
+    stored = await rt.stores.booking.appointment(booked.id)
+    assert stored is not None and stored.note == "training"
+    zh = rt.catalogs.get("zh_Hans")
+    label = zh.gettext(CLOSE_REASONS["training"])
+    assert label != CLOSE_REASONS["training"]  # translated, not the English label
+    (notice,) = [
+        r for r in await rt.stores.outbox.for_resident(resident.id) if r.kind == CLOSED_KIND
+    ]
+    (reply,) = await rt.registry.notifications[CLOSED_KIND](rt, zh, resident, notice)
+    assert label in reply.text and "training" not in reply.text
+    await u.press_data(cb("book", "list"))
+    assert label in u.texts() and "training" not in u.texts()
 
 
 async def test_my_appointments_says_the_clinic_cancelled_until_noted(rt: Runtime) -> None:

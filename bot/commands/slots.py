@@ -15,7 +15,14 @@ from datetime import date, datetime, timedelta
 from bot.commands.common import iso_date, open_runtime
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services.booking import HORIZON_DAYS, BookingError, BookingService, closed_key
+from bot.services.booking import (
+    CLOSE_REASONS,
+    HORIZON_DAYS,
+    BookingError,
+    BookingService,
+    close_reason_text,
+    closed_key,
+)
 from handlers import promises
 
 
@@ -29,7 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     close = ssub.add_parser("close", help="close a doctor's clinic day, cancelling its bookings")
     close.add_argument("doctor_id")
     close.add_argument("date", type=iso_date)
-    close.add_argument("--reason", required=True, help="shown to the residents affected")
+    close.add_argument(
+        "--reason",
+        required=True,
+        help="shown to the residents affected, in their language for a preset key ("
+        + ", ".join(CLOSE_REASONS)
+        + "); other text is shown as typed",
+    )
     close.set_defaults(func=close_day)
 
 
@@ -72,7 +85,11 @@ async def _print_slots(
         if not slots:
             print(f"{day.isoformat()}: {await svc.why_no_slots(args.doctor_id, day, now)}")
         for s in slots:
-            state = f"closed: {s.closed_reason}" if s.closed else f"{s.taken}/{s.capacity}"
+            state = (
+                f"closed: {close_reason_text(str, s.closed_reason)}"
+                if s.closed
+                else f"{s.taken}/{s.capacity}"
+            )
             print(f"{_hhmm(s.start_at, settings)}-{_hhmm(s.end_at, settings)}  {state}")
     if args.date is None and not shown:
         # Listing makes nothing: say why the window is empty instead of printing nothing.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -47,6 +47,25 @@ REASON_LABELS: dict[str, str] = {
     "other": N_("Other"),
 }
 assert tuple(REASON_LABELS) == REASONS
+
+# Why a clinic day is closed (`doorstep slots close --reason KEY`). Residents read the reason in
+# their own language, so operators pick a key; anything else typed is shown as typed (an
+# operator writing for residents of one language), never as a raw key.
+CLOSE_REASONS: dict[str, str] = {
+    "doctor-away": N_("the doctor is away"),
+    "training": N_("the team is in training"),
+    "holiday": N_("public holiday"),
+    "weather": N_("bad weather"),
+    "outbreak": N_("an outbreak response"),
+    "building": N_("building work at the clinic"),
+}
+
+
+def close_reason_text(gettext: Callable[[str], str], stored: str) -> str:
+    """The stored close reason for a reader: the translated label of a preset key, else the
+    operator's own words; one function for every screen and notice that shows it."""
+    label = CLOSE_REASONS.get(stored)
+    return gettext(label) if label else stored
 
 
 class BookingError(ValueError):

@@ -25,6 +25,7 @@ from bot.services.booking import (
     REASON_LABELS,
     REMINDER_KIND,
     Visit,
+    close_reason_text,
 )
 from handlers import promises
 from handlers.resident import booking_view as view
@@ -335,7 +336,7 @@ async def _refused(
     if problem is Problem.PAST:
         head = ctx._("That time has already passed.")
     elif problem is Problem.CLOSED:
-        reason = slot.closed_reason if slot else ""
+        reason = close_reason_text(ctx._, slot.closed_reason) if slot else ""
         head = (
             ctx._("The clinic is closed at that time: {reason}").format(reason=reason)
             if reason
@@ -381,7 +382,7 @@ async def show_list(ctx: Ctx) -> None:
             ctx._("❌ Cancelled by the clinic: {when} · {doctor} (reason: {reason})").format(
                 when=view.when(ctx.t, appt.start_at),
                 doctor=view.doctor_text(ctx.t, visit.doctor),
-                reason=appt.note,
+                reason=close_reason_text(ctx._, appt.note),
             )
         )
         rows.append(

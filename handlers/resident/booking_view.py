@@ -15,7 +15,7 @@ from bot.core import Attachment, Button, Reply
 from bot.domain.booking import Problem, Slot
 from bot.domain.directory import Doctor, Station
 from bot.layout import notification
-from bot.services.booking import REASON_LABELS, Visit
+from bot.services.booking import REASON_LABELS, Visit, close_reason_text
 from bot.services.ics import CalendarEvent, calendar
 from handlers import promises
 
@@ -176,7 +176,7 @@ async def render_closed(
     ).format(
         date=t.weekday_date(appt.start_at),
         time=t.time(appt.start_at),
-        reason=appt.note or "—",
+        reason=close_reason_text(t.gettext, appt.note) if appt.note else "—",
     )
     flow = Flow(reason=appt.reason)
     nearest = await svc.nearest_free(appt.doctor_id, appt.start_at, rt.now())
