@@ -181,11 +181,18 @@ def _audit_actions(ctx: Ctx, rows: list[dict[str, Any]], own_desk: set[Any]) -> 
 
 
 def _seen(ctx: Ctx, rows: list[dict[str, Any]]) -> str:
-    """Seen and not yet seen by the team, from each row's stored seen_at."""
+    """Seen and not yet seen by the team, from each row's stored seen_at; an emergency sign
+    typed while not signed (no doctor stored with it) went to no team at all."""
     seen = sum(1 for r in rows if r.get("seen_at") is not None)
-    return ctx._("{seen} seen by your family doctor team, {unseen} not seen yet").format(
-        seen=ctx.t.number(seen), unseen=ctx.t.number(len(rows) - seen)
+    no_team = sum(1 for r in rows if "doctor_id" in r and r["doctor_id"] is None)
+    line = ctx._("{seen} seen by your family doctor team, {unseen} not seen yet").format(
+        seen=ctx.t.number(seen), unseen=ctx.t.number(len(rows) - seen - no_team)
     )
+    if no_team:
+        line += ctx._(", ") + ctx._("{n} while you had no family doctor team").format(
+            n=ctx.t.number(no_team)
+        )
+    return line
 
 
 def _ticket_routes(ctx: Ctx, rows: list[dict[str, Any]]) -> str:

@@ -150,3 +150,23 @@ async def test_delete_ends_with_a_start_again_button_that_starts_again(
     assert "Start again" in " ".join(b.label for b in out.replies[-1].all_buttons())
     await user.press("Start again")
     assert "Please choose your language" in user.texts()
+
+
+async def test_emergency_signs_say_whether_the_team_has_seen_them(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    await load_district(rt)
+    await signed_resident(rt, "4201", WANG)
+    u = make_user("4201")
+    await u.onboard()
+    await u.text("我爸胸口疼得厉害，出冷汗")
+    await u.text("/mydata")
+    assert "emergency signs you typed (which sign, not your words): 1 record" in _mydata_text(u)
+    assert "0 seen by your family doctor team, 1 not seen yet" in _mydata_text(u)
+    doctor = await linked_doctor(rt, make_user)
+    await doctor.press_data(cb("day", "flags"))
+    seen = await rt.db.fetchval("SELECT COUNT(*) FROM redflag_events WHERE seen_at IS NOT NULL")
+    assert seen == 1
+    u.inbox.clear()
+    await u.text("/mydata")
+    assert "1 seen by your family doctor team, 0 not seen yet" in _mydata_text(u)
