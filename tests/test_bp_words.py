@@ -47,6 +47,23 @@ def test_chinese_names_the_numbers_high_and_low_pressure() -> None:
     assert wrong == []
 
 
+def test_resident_content_uses_the_same_words() -> None:
+    """Common-question answers and tips (resident-facing Chinese content)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "content"
+    wrong = []
+    for folder in ("faq", "tips", "answers"):
+        for path in sorted((root / folder).rglob("*")):
+            if not path.is_file() or path.suffix not in (".yaml", ".yml", ".md", ".txt"):
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                bare = re.sub("高压（收缩压）|低压（舒张压）", "", line)
+                if re.search("上压|下压|收缩压|舒张压", bare):
+                    wrong.append(f"{path.name}:{n}")
+    assert wrong == []
+
+
 async def test_the_quick_keypad_says_high_and_low_pressure(rt: Runtime, make_user) -> None:
     u: ChatUser = make_user("5001", "zh")
     await u.onboard("中文")
