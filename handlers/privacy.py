@@ -50,6 +50,8 @@ TABLE_TITLES: dict[str, str] = {
     "code_attempts": N_("code attempts"),
     "channel_options": N_("the options last shown to you"),
     "web_pending": N_("messages waiting for the web chat"),
+    "web_visitors": N_("your web chat session"),
+    "web_tokens": N_("your web chat sign-in keys (stored as hashes)"),
     "wechat_window": N_("when you last wrote on WeChat"),
     "wechat_inbound": N_("WeChat messages kept a few minutes for WeChat's retries"),
     "doctor_stepups": N_("your doctor's desk sign-in on the web"),

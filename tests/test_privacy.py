@@ -170,3 +170,20 @@ async def test_emergency_signs_say_whether_the_team_has_seen_them(
     u.inbox.clear()
     await u.text("/mydata")
     assert "1 seen by your family doctor team, 0 not seen yet" in _mydata_text(u)
+
+
+async def test_a_web_chat_session_is_part_of_mydata(rt: Runtime) -> None:
+    """The web chat's session rows are keyed by the visitor, not by a foreign key: they are
+    in the export and listed in words too."""
+    u = ChatUser(rt, user_id="visitor-1", channel="web")
+    await rt.stores.web_sessions.create("visitor-1", "hash-1", 1_700_000_000, 1_800_000_000)
+    await u.onboard()
+    await u.text("/mydata")
+    doc = next(r.document for r in u.all_replies() if r.document)
+    data = json.loads(doc.content)
+    assert [r["visitor"] for r in data["web_visitors"]] == ["visitor-1"]
+    assert [r["token_hash"] for r in data["web_tokens"]] == ["hash-1"]
+    text = _mydata_text(u)
+    assert "your web chat session: 1 record" in text
+    assert "your web chat sign-in keys (stored as hashes): 1 record" in text
+    assert "Your chat account: web chat" in text
