@@ -11,8 +11,10 @@ longer unseen: the README records the held-out figures before and after the fix.
 
 Recall: every emergency phrase must raise a sign (target 100 %); `right_sign` is the share
 that raise the labelled one. False alarms: benign near-misses that raise any sign (target at
-most 5 %). The baseline, in the same run, is plain substring search for the signs' titles and
-a handful of obvious keywords. Prints misses per set, then one JSON line.
+most 5 %); `treat_first_alarms` is how many of those got the clinical rules' treat-first reply
+to a typed low sugar rather than the ambulance. The baseline, in the same run, is plain
+substring search for the signs' titles and a handful of obvious keywords. Prints misses per
+set, then one JSON line.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def measure(name: str, signs: object) -> dict[str, object]:
     emergencies = [(sign, text) for sign, texts in data["emergency"].items() for text in texts]
     benign = list(data["benign"])
     missed, wrong_sign, alarms = [], [], []
+    treat_first = 0
     base_hit = base_alarm = 0
     started = time.perf_counter()
     for sign, text in emergencies:
@@ -73,6 +76,7 @@ def measure(name: str, signs: object) -> dict[str, object]:
         found = match(signs, text, judge)
         if found is not None:
             alarms.append((text, found.ids))
+            treat_first += not found.ambulance
         base_alarm += bool(naive(text))
     elapsed = time.perf_counter() - started
     for sign, text in missed:
@@ -88,6 +92,7 @@ def measure(name: str, signs: object) -> dict[str, object]:
         "recall": round((n - len(missed)) / n, 4),
         "right_sign": round((n - len(missed) - len(wrong_sign)) / n, 4),
         "false_alarm_rate": round(len(alarms) / m, 4),
+        "treat_first_alarms": treat_first,
         "baseline_recall": round(base_hit / n, 4),
         "baseline_false_alarm_rate": round(base_alarm / m, 4),
         "ms_per_text": round(elapsed * 1000 / (n + m), 3),

@@ -22,6 +22,7 @@ from bot.router import Registry
 from bot.services.emergency import ALERT_KIND, Recorded
 from bot.services.redflags import SignFileError, load_signs
 from handlers.resident import directory_view as view
+from handlers.resident import health_typed
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -93,6 +94,13 @@ async def guard(ctx: Ctx) -> bool:
     flag = await service.check(ctx.msg.text, ctx.user.id)
     if flag is None:
         return False
+    if not flag.ambulance:
+        # A typed low sugar and nothing else: the clinical rules' reply (treat it first; 120
+        # only if drowsy, confused or unable to swallow), as for a logged reading. No flag
+        # row and no alert: the doctors' alert says "told to call 120", and nothing is saved.
+        log.info("typed low sugar answered by the clinical rules")
+        await health_typed.treat_first(ctx, flag.treat_first, ctx.msg.text)
+        return True
     log.info("emergency sign answered (%s)", ",".join(flag.ids))  # no resident id with it
     done = await service.record(ctx.user.id, flag, ctx.msg.channel)
     call_120 = [Button(ctx._("📞 Call 120"), url="tel:120")]

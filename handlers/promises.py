@@ -8,27 +8,73 @@ feature that books, flags or notifies hands its rows to one of these functions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.outbox import SENT, OutboxRow
 from bot.i18n import Translator
 
+if TYPE_CHECKING:
+    from bot.delivery.eta import SendTimes
 
-def when(t: Translator, row: OutboxRow) -> str:
-    """The local date and time an outbox row is due, in the one style for planned messages."""
-    return t.weekday_datetime(row.due_at.astimezone(t.tz))
+# When each row goes out (row id -> moment): its due time moved past the resident's quiet
+# hours, as delivery will do (`arrivals`). A row missing from it is read at its due time.
+Arrivals = Mapping[int, datetime]
 
 
-def reminders(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:
-    """ "I will remind you on …" for exactly these pending rows; `none` (already translated)
-    when there are none, e.g. "It is too close to the visit for a reminder."."""
+async def arrivals(send_times: SendTimes, rows: Sequence[OutboxRow]) -> dict[int, datetime]:
+    """When these rows actually go out (SendTimes.of_row: after quiet hours), by row id."""
+    out: dict[int, datetime] = {}
+    for r in rows:
+        at = await send_times.of_row(r)
+        out[r.id] = at if at is not None else r.due_at
+    return out
+
+
+def _at(row: OutboxRow, at: Arrivals | None) -> datetime:
+    return (at or {}).get(row.id, row.due_at)
+
+
+def when(t: Translator, row: OutboxRow, at: Arrivals | None = None) -> str:
+    """The local date and time an outbox row goes out (`at`, from `arrivals`; else its due
+    time), in the one style for planned messages."""
+    return t.weekday_datetime(_at(row, at).astimezone(t.tz))
+
+
+def _times(t: Translator, rows: Sequence[OutboxRow], at: Arrivals | None) -> str:
+    ordered = sorted(rows, key=lambda r: (_at(r, at), r.id))
+    return t.list([when(t, r, at) for r in ordered])
+
+
+def reminders(
+    t: Translator, rows: Sequence[OutboxRow], none: str, at: Arrivals | None = None
+) -> str:
+    """ "I will remind you on …" for exactly these pending rows, at the times they go out;
+    `none` (already translated) when there are none, e.g. "It is too close to the visit for
+    a reminder."."""
     if not rows:
         return none
-    ordered = sorted(rows, key=lambda r: (r.due_at, r.id))
-    return t.gettext("I will remind you on {times}.").format(
-        times=t.list([when(t, r) for r in ordered])
-    )
+    return t.gettext("I will remind you on {times}.").format(times=_times(t, rows, at))
+
+
+def reminders_about(
+    t: Translator,
+    about: Sequence[tuple[str, Sequence[OutboxRow]]],
+    none: str,
+    at: Arrivals | None = None,
+) -> str:
+    """ "I will remind you about X on …" once for each subject (already translated, e.g. a
+    vaccine's name) that has pending rows, with exactly those rows' times; subjects without
+    rows are not mentioned; `none` when no subject has any."""
+    lines = [
+        t.gettext("I will remind you about {what} on {times}.").format(
+            what=what, times=_times(t, rows, at)
+        )
+        for what, rows in about
+        if rows
+    ]
+    return "\n".join(lines) if lines else none
 
 
 def told(t: Translator, rows: Sequence[OutboxRow], none: str) -> str:

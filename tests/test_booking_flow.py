@@ -15,6 +15,7 @@ from bot.domain.directory import Doctor
 from bot.domain.residents import Resident
 from bot.runtime import Runtime
 from bot.services.booking import CLOSED_KIND, REMINDER_KIND
+from tests.conftest import Clock
 from tests.harness import ChatUser
 from tests.test_booking import at, load_district, slot_at
 
@@ -239,7 +240,7 @@ async def test_book_it_buttons_from_other_features_preselect_the_reason(
 
 
 async def test_reminder_message_has_come_move_cancel_and_vanishes_when_cancelled(
-    rt: Runtime,
+    rt: Runtime, clock: Clock
 ) -> None:
     await load_district(rt)
     u = await onboard(rt, "6001")
@@ -248,8 +249,20 @@ async def test_reminder_message_has_come_move_cancel_and_vanishes_when_cancelled
     await u.press_data(await to_confirm(u, day=1))  # tomorrow: both reminders are ahead
     rows = {r.key: r for r in await rt.stores.outbox.for_resident(resident.id)}
     render = rt.registry.notifications[REMINDER_KIND]
-    (reply,) = await render(rt, rt.catalogs.get("en"), resident, rows["2h"])
-    assert "in about 2 hours" in reply.text and "Dr Wang Lihua" in reply.text
+    t = rt.catalogs.get("en")
+    (appt,) = await rt.stores.booking.upcoming(resident.id, rt.now())
+    hhmm = t.time(appt.start_at)
+    # Worded from the visit's time and the moment it is sent, never "in about 2 hours": the
+    # resident's quiet hours may hold it (here until the visit is 40 minutes away).
+    sent = clock()
+    clock.set(rows["eve"].due_at)
+    (eve,) = await render(rt, t, resident, rows["eve"])
+    assert f"Reminder: your visit is tomorrow at {hhmm}." in eve.text
+    clock.set(appt.start_at - timedelta(minutes=40))
+    (reply,) = await render(rt, t, resident, rows["2h"])
+    assert f"Reminder: your visit is today at {hhmm}." in reply.text
+    assert "Dr Wang Lihua" in reply.text
+    clock.set(sent)
     labels = [b.label for b in reply.all_buttons()]
     assert labels == ["✅ I'll come", "🔁 Move", "❌ Cancel"]
     await u.press_data(reply.all_buttons()[0].data or "")

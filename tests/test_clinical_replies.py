@@ -278,7 +278,7 @@ def test_typed_glucose_is_judged_by_the_same_engine(rules: ClinicalRules) -> Non
     """Finding 5: a glucose value typed in free text (bot/services/redflags.py's judge) gets
     the decision a logged reading of that value gets, for every kind of person, at every tenth
     from 0.1 to 40.0 (beyond the entry range too); where fasting and after-meal readings would
-    differ the typed value is not judged at all (free text says neither)."""
+    differ the typed value is not judged without its timing (the resident is asked)."""
     from bot.services.redflags import glucose_judge
 
     for person in every_person():
@@ -287,13 +287,15 @@ def test_typed_glucose_is_judged_by_the_same_engine(rules: ClinicalRules) -> Non
             typed = judge(Decimal(tenths) / 10)
             fasting = _judge_glucose(rules, tenths, person, "fasting")
             after_meal = _judge_glucose(rules, tenths, person, "after_meal")
+            verdicts = {(d.action, d.direction) for d in (fasting, after_meal)}
             if typed is None:
-                assert (fasting.action, fasting.direction) != (
-                    after_meal.action,
-                    after_meal.direction,
-                ), tenths
-            else:
+                assert len(verdicts) == 2, tenths
+            elif fasting == after_meal:
                 assert typed == fasting, (person, tenths)
+            else:  # the same verdict by different bands: both bands' advice, never one
+                assert len(verdicts) == 1 and typed == engine.combine(fasting, after_meal)
+            for setting, d in (("fasting", fasting), ("after_meal", after_meal)):
+                assert judge(Decimal(tenths) / 10, setting) == d, (person, tenths, setting)
 
 
 # -- through the chat, at night with the centre closed --------------------------------------
@@ -355,3 +357,114 @@ def test_a_side_effect_reply_has_one_recheck_and_the_signs_last(  # type: ignore
             times = [ln for ln in lines if re.search(RECHECK_TIME[lang], ln, re.IGNORECASE)]
             assert len(times) == (1 if due else 0), lines
             assert is_sign(lang, lines[-1], d.action), lines
+
+
+# -- every rule x setting, every centre state, saved or typed (issue 15/17 audit, finding 5) ----
+CENTRE_STATES = (
+    None,
+    Centre("Zhujing", "021-1", closed=False),
+    Centre("Zhujing", "021-1", closed=True),  # closed, hours unknown
+    Centre("Zhujing", "021-1", closed=True, opens="08:00", opens_today=True),
+    Centre("Zhujing", "021-1", closed=True, opens="Wed 25 Nov, 08:00"),
+)
+ED = {"en": r"emergency department", "zh_Hans": r"急诊"}
+
+
+def check_composed(lang: str, lines: list[str], action: Action, centre: Centre | None) -> None:
+    """One urgency, one recheck time (check_reply), and: no conditional "call 120 if ..."
+    under a headline that already says call 120 now; no emergency department when the
+    centre opens again today (the "today" can wait until then)."""
+    check_reply(lang, lines, action)
+    if action is Action.CALL_120:
+        conditional = [
+            ln
+            for ln in lines[1:]
+            if "120" in ln and re.search(CONDITIONAL[lang], ln, re.IGNORECASE)
+        ]
+        assert conditional == [], lines
+    text = "\n".join(lines)
+    if centre is not None and centre.closed and centre.opens_today:
+        assert not re.search(ED[lang], text), lines
+    if action is Action.COME_TODAY and centre is not None and centre.closed:
+        said_ed = bool(re.search(ED[lang], text))
+        assert said_ed == (not centre.opens_today), lines
+
+
+def _rule_decisions(content: ClinicalContent) -> Iterator[tuple[str, Decision]]:
+    """Each band's edges for every setting and person it applies to, decided by the engine
+    (the band itself must decide), then every special."""
+    for m in content.measures.values():
+        for r in m.rules:
+            for setting in r.settings:
+                for person in every_person():
+                    if not r.applies(person, setting):
+                        continue
+                    for value in {r.low, r.high}:
+                        d = engine.decide(content, m.name, {r.quantity: value}, setting, person)
+                        assert d.rule_ids == (r.id,), (r.id, value)
+                        yield r.id, d
+
+
+def test_every_rule_and_setting_composes_a_reply_without_contradictions(  # type: ignore[no-untyped-def]
+    rules: ClinicalRules, gettexts
+) -> None:
+    content = rules.content
+    seen: set[str] = set()
+    walked = 0
+    for rule_id, d in _rule_decisions(content):
+        seen.add(rule_id)
+        for lang, gt in gettexts.items():
+            for centre, due, saved in itertools.product(
+                CENTRE_STATES, (None, "8 Dec 2026"), (True, False)
+            ):
+                if due is not None and not saved:
+                    continue  # a typed value starts no follow-up plan
+                lines = reading_lines(gt, content, d, "X", centre, due, due is not None, saved)
+                check_composed(lang, lines, d.action, centre)
+                walked += 1
+    every = {r.id for m in content.measures.values() for r in m.rules}
+    assert seen == every and walked > 1000
+    for m in content.measures.values():
+        for s in m.specials:
+            if s.kind == "event":
+                d = engine.decide_event(content, m.name, s.key)
+                for lang, gt in gettexts.items():
+                    for due in (None, "8 Dec 2026"):
+                        lines = event_lines(gt, content, d, due, reminded=due is not None)
+                        times = [ln for ln in lines if re.search(RECHECK_TIME[lang], ln, re.I)]
+                        assert len(times) <= 1, lines
+                continue
+            if s.kind == "display":
+                d = engine.decide_display(content, m.name, s.key)
+                for lang, gt in gettexts.items():
+                    for centre in CENTRE_STATES:
+                        check_composed(
+                            lang, reading_lines(gt, content, d, s.key, centre), d.action, centre
+                        )
+                continue
+            q = m.quantity(s.key)
+            assert q is not None
+            value = q.low - q.step if s.kind == "below" else q.high + q.step
+            found = engine.outside(content, m.name, {s.key: value})
+            assert found is not None
+            for lang, gt in gettexts.items():
+                check_reply(lang, beyond_lines(gt, content, found), found.action)
+
+
+def test_the_ambulance_reply_has_no_conditional_120_under_its_call_120_heading() -> None:
+    """The emergency reply is headed "🚑 Call 120 now": none of its steps may say "call 120
+    if ..." again, nor send the person to the emergency department themselves."""
+    from bot.services.redflags import load_signs
+
+    signs = load_signs(ROOT / "content")
+    for sign in signs.signs:
+        if sign.crisis:
+            continue  # headed by the crisis line, with 120 for immediate danger
+        for loc, lang in (("en", "en"), ("zh_Hans", "zh_Hans")):
+            for about_self in (True, False):
+                for step in sign.advice(loc, about_self):
+                    if loc == "en":
+                        assert not re.search(r"\bif\b[^.]*\bcall 120", step, re.I), step
+                    else:
+                        assert not re.search(r"(如果|时)[^。]*拨打120", step), step
+                    assert not re.search(ED[lang], step), step

@@ -3,6 +3,7 @@ stations, and stale or forged buttons."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -316,3 +317,28 @@ async def test_sandbox_loads_the_sample_and_production_does_not(
         assert await prod.stores.directory.count_stations() == 0
     finally:
         await prod.stop()
+
+
+async def test_no_directory_yet_is_said_plainly_never_far_away(
+    user: ChatUser, make_user: Callable[..., ChatUser], rt: Runtime
+) -> None:
+    """Nothing imported: the menu, a shared location and a stale filter button all say there
+    is no station data yet, in both languages; none claims the nearest is over 30 km away."""
+    assert await rt.stores.directory.count_stations() == 0
+    await user.text("📍 Nearest health station")
+    assert "The district directory is not loaded yet." in user.texts()
+    await user.location(30.9130, 121.1420)  # inside the district the sample would cover
+    text = user.texts()
+    assert "The district directory is not loaded yet." in text
+    assert "30 km" not in text and "no health station of this district near you" not in text
+    await user.press_data(cb("stations", "f", "vaccination", "30.91300", "121.14200"))
+    assert "The district directory is not loaded yet." in user.texts()
+    assert "30 km" not in user.texts()
+    zh = make_user("1002", language_code="zh")
+    await zh.onboard("中文")
+    await zh.location(30.9130, 121.1420)
+    empty_zh = rt.catalogs.get("zh_Hans").gettext(
+        "The district directory is not loaded yet. Please try again later."
+    )
+    assert empty_zh != "The district directory is not loaded yet. Please try again later."
+    assert empty_zh in zh.texts() and "30" not in zh.texts()

@@ -84,8 +84,14 @@ async def test_moving_promises_the_new_bookings_rows(rt: Runtime) -> None:
     await u.press_data(cb("book", "ok", "chronic", first.id))
     (appt,) = await rt.stores.booking.upcoming(rid, rt.now())
     later = await slot_at(rt, "d1", at(27, 9, 0))
-    await u.press_data(cb("book", "ok", f"m{appt.id}", later.id))
-    assert "Your visit is moved" in u.texts()
+    outcome = await u.press_data(cb("book", "ok", f"m{appt.id}", later.id))
+    # The toast says what happened; the answer names both times, the new one as stored.
+    assert outcome.toast == "Moved."
+    (moved,) = await rt.stores.booking.upcoming(rid, rt.now())
+    t = rt.catalogs.get("en")
+    old, new = t.weekday_datetime(appt.start_at), t.weekday_datetime(moved.start_at)
+    assert moved.id != appt.id and old != new
+    assert f"Your visit is moved from {old} to {new}." in u.texts()
     rows = await pending(rt, rid, REMINDER_KIND)
     assert len(rows) == 2 and all(r.params["appointment_id"] != appt.id for r in rows)
     assert_promises_exactly(u.texts(), rt.catalogs.get("en"), rows)
@@ -179,4 +185,40 @@ async def test_snooze_and_adult_reminders_quote_their_rows(rt: Runtime, user: Ch
     rows = await pending(rt, rid, "adult_vaccine")
     assert rows
     await user.press_data(cb("adultvax", "show"))
-    assert_promises_exactly(user.texts(), t, rows)
+    # One promise per vaccine, naming it, with that vaccine's own rows' times (from the rows).
+    text = user.texts()
+    names = {"flu": "the flu vaccine", "ppv23": "the pneumococcal vaccine (PPV23)"}
+    assert {r.key for r in rows} == set(names)
+    for key, name in names.items():
+        mine = sorted((r for r in rows if r.key == key), key=lambda r: r.due_at)
+        # Planned at 10:00 for 09:30 today: they go out now, and the promise says so.
+        times = t.list([t.weekday_datetime(max(r.due_at, rt.now())) for r in mine])
+        assert f"I will remind you about {name} on {times}." in text, text
+    assert text.count("I will remind you") == len(names), text
+
+
+async def test_promised_times_are_when_quiet_hours_let_the_rows_go_out(rt: Runtime) -> None:
+    """A resident whose quiet hours run 17:00-10:00: the day-before reminder (18:00) goes out
+    at 10:00 on the day, the adult vaccine reminders (09:30) at 10:00; every promise names the
+    moment delivery will send each row, not the row's due time."""
+    u, rid = await booking_user(rt)
+    me = await rt.stores.residents.get(rid)
+    assert me is not None
+    await rt.stores.residents.update(me, quiet_start="17:00", quiet_end="10:00")
+    t = rt.catalogs.get("en")
+    slot = await slot_at(rt, "d1", at(26, 14, 0))
+    await u.press_data(cb("book", "ok", "chronic", slot.id))
+    rows = {r.key: r for r in await pending(rt, rid, REMINDER_KIND)}
+    assert rows["eve"].due_at == at(25, 18, 0) and rows["2h"].due_at == at(26, 12, 0)
+    expected = f"I will remind you on {t.list(['Thu 26 Nov, 10:00', 'Thu 26 Nov, 12:00'])}."
+    assert expected in u.texts(), u.texts()
+    await u.press("My appointments")
+    assert expected in u.texts()
+    # Adults: both reminders are due at 09:30 and go out at 10:00.
+    await rt.services.health.set_birth_year(rid, 1950)
+    await rt.services.adult_vaccines.plan_all()
+    adult = await pending(rt, rid, "adult_vaccine")
+    assert adult and {r.due_at.astimezone(t.tz).strftime("%H:%M") for r in adult} == {"09:30"}
+    await u.press_data(cb("adultvax", "show"))
+    day = t.weekday_date(adult[0].due_at)
+    assert f"I will remind you about the flu vaccine on {day}, 10:00." in u.texts(), u.texts()

@@ -12,6 +12,7 @@ from bot.services.clinical_rules import load_content
 from bot.services.redflags import (
     SignFileError,
     glucose_judge,
+    glucose_setting,
     glucose_values,
     load_signs,
     match,
@@ -78,27 +79,56 @@ def test_typed_glucose_values_are_read_in_mmol() -> None:
 
 
 def test_a_bare_typed_glucose_value_is_judged_by_the_clinical_rules() -> None:
-    # The same value entered as a reading: normal without diabetes, low with it (gl-low-dm);
-    # neither is "call 120" by itself, so the typed words are not an emergency either.
+    # The same value entered as a reading: normal without diabetes, low with it (gl-low-dm).
     normal = NOT_DIABETIC(Decimal("3.9"))
     assert normal is not None and normal.on_target
     low = DIABETIC(Decimal("3.9"))
     assert low is not None and low.rule_ids[0] == "gl-low-dm"
-    for judge in (DIABETIC, NOT_DIABETIC):
-        assert match(SIGNS, "血糖3.9", judge) is None
-        assert match(SIGNS, "my sugar is 2.5", judge) is None
+    assert match(SIGNS, "血糖3.9", NOT_DIABETIC) is None
+    # An urgent low value is answered at once with the rules' own reply (treat it first), not
+    # the ambulance: the sign is raised with `treat_first`, so the reply is not "call 120".
+    for judge, text in ((DIABETIC, "血糖3.9"), (NOT_DIABETIC, "my sugar is 2.5")):
+        found = match(SIGNS, text, judge)
+        assert found is not None and found.ids == ("low_sugar",) and not found.ambulance
+        [(_, decision)] = found.treat_first
+        assert "gl.low.treat" in decision.advice and decision.action.value == "come_today"
     assert match(SIGNS, "血糖3.9") is None  # no resident to judge for: words only
 
 
-def test_a_low_value_with_symptoms_of_low_sugar_is_an_emergency() -> None:
-    found = match(SIGNS, "血糖3.9，手抖出汗", DIABETIC)
-    assert found is not None and found.ids == ("low_sugar",)
+def test_a_typed_value_without_its_timing_is_never_assumed_fasting() -> None:
+    """Issue 17 audit: 6.5 is impaired fasting glucose but normal after a meal (no diabetes):
+    no verdict without the timing; with it in the words, that setting's rule."""
+    assert NOT_DIABETIC(Decimal("6.5")) is None
+    fasting = NOT_DIABETIC(Decimal("6.5"), glucose_setting("空腹血糖6.5"))
+    after = NOT_DIABETIC(Decimal("6.5"), glucose_setting("my sugar after dinner was 6.5"))
+    assert fasting is not None and fasting.rule_ids == ("gl-fast-nodm-ifg",)
+    assert after is not None and after.rule_ids == ("gl-meal-nodm-ok",)
+    assert glucose_setting("血糖6.5") is None and glucose_setting("空腹6.5，餐后9") is None
+    # The same verdict either way: the advice of both bands, never "normal fasting" alone.
+    both = NOT_DIABETIC(Decimal("5.5"))
+    assert both is not None and both.on_target
+    assert set(both.advice) == {"gl.ok.fasting.normal", "gl.ok.meal.normal"}
+
+
+def test_a_low_value_with_symptoms_of_low_sugar_is_treated_first() -> None:
+    """Issue 17 audit: "2.5 + shaking" is a conscious low sugar: the rules' reply (15-20 g of
+    fast sugar, recheck in 15 minutes), not 120; 120 only with the rules' conditions for it
+    (drowsy, confused, cannot swallow)."""
+    for text in ("血糖2.5手抖", "血糖3.9，手抖出汗", "my sugar is 2.6 and im shaking"):
+        found = match(SIGNS, text, DIABETIC)
+        assert found is not None and found.ids == ("low_sugar",) and not found.ambulance, text
+    for text in ("血糖2.5，人糊涂了", "血糖2.5叫不醒", "sugar 2.5 and she is confused"):
+        found = match(SIGNS, text, DIABETIC)
+        assert found is not None and found.ambulance and "low_sugar" in found.ids, text
+    assert match(SIGNS, "血糖2.5，没有糊涂，手抖", DIABETIC).ambulance is False  # type: ignore[union-attr]
     # For a person without diabetes 3.9 is not low (gl-fast-nodm-ok): the symptom alone is not
-    # the sign; 3.5 is low for them (gl-lowish-nodm), and with the symptom it counts.
+    # the sign; 3.5 is low for them (gl-lowish-nodm), and with the symptom it is answered.
     assert match(SIGNS, "血糖3.9，手抖出汗", NOT_DIABETIC) is None
     found = match(SIGNS, "my sugar is 3.5 and i am shaking", NOT_DIABETIC)
-    assert found is not None and found.ids == ("low_sugar",)
+    assert found is not None and found.ids == ("low_sugar",) and not found.ambulance
     assert match(SIGNS, "血糖4.0，手抖", DIABETIC) is None  # 4.0 is not low for them either
+    # A value above the entry range is not a low sugar (it was answered as one).
+    assert match(SIGNS, "血糖40", DIABETIC) is None
 
 
 def test_advice_is_said_to_the_person_with_the_sign_or_to_a_helper() -> None:

@@ -28,14 +28,10 @@ def labelled(name: str) -> dict[str, object]:
     return data
 
 
-# Held-out phrases labelled emergencies that the bot, by design, answers with the clinical
-# rules instead of the ambulance: a bare low sugar value with no sign of danger typed with it
-# gets the rules' low-sugar reply (treat now, recheck), like a logged reading of that value.
-# Any other miss fails.
-KNOWN_MISSES: dict[str, set[str]] = {
-    "redflags.yaml": set(),
-    "redflags_heldout.yaml": {"血糖只有2.5了", "测了血糖2点8浑身没劲"},
-}
+# Held-out phrases that were missed while a bare low value was left to the FAQ fallback: a
+# typed value the rules call low is now answered at once with the rules' own reply (treat it
+# first), as a logged reading of that value is; not with the ambulance.
+TREAT_FIRST = {"血糖只有2.5了": "gl.low.treat", "测了血糖2点8浑身没劲": "gl.low.mild"}
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -43,7 +39,14 @@ def test_every_emergency_phrase_raises_a_sign(name: str) -> None:
     emergency = labelled(name)["emergency"]
     assert isinstance(emergency, dict)
     missed = {t for texts in emergency.values() for t in texts if match(SIGNS, t, JUDGE) is None}
-    assert missed == KNOWN_MISSES[name]
+    assert missed == set()
+
+
+@pytest.mark.parametrize(("text", "advice"), TREAT_FIRST.items())
+def test_a_typed_low_sugar_gets_the_rules_reply_not_the_ambulance(text: str, advice: str) -> None:
+    found = match(SIGNS, text, JUDGE)
+    assert found is not None and found.ids == ("low_sugar",) and not found.ambulance
+    assert any(advice in d.advice for _, d in found.treat_first)
 
 
 @pytest.mark.parametrize("name", SETS)

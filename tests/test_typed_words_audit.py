@@ -234,16 +234,22 @@ async def test_a_typed_glucose_value_gets_the_rules_answer_for_this_resident(
     u = make_user("s6")
     await u.onboard()
     await u.text("my blood sugar is 3.9")  # no diabetes recorded: on target, as a reading
-    reply = u.all_replies()[-1].text
+    reply = u.texts()
     assert "Call 120" not in reply and "on target" in reply and "3.9 mmol/L" in reply
     assert "not saved" in reply
     assert await rows(rt, "SELECT id FROM redflag_events") == []
     assert await rows(rt, "SELECT id FROM health_readings") == []
     await rt.services.health.set_condition(await resident_id(rt, u), "diabetes2")
     await u.text("my blood sugar is 3.9")  # with diabetes: low, see a doctor today (gl-low-dm)
-    reply = u.all_replies()[-1].text
-    assert "Call 120" not in reply and "see a doctor today" in reply
+    reply = u.texts()
+    assert "Call 120 now" not in reply and "see a doctor today" in reply
+    assert "treat it first" in reply
+    # A conscious low sugar with shaking: treated first, as the rules say (issue 17 audit);
+    # 120 with the rules' conditions for it (drowsy, confused, cannot swallow).
     await u.text("my blood sugar is 3.9 and I am shaking and sweating")
+    reply = u.texts()
+    assert "Call 120 now" not in reply and "treat it first" in reply
+    await u.text("my blood sugar is 3.9 and I am confused")
     reply = u.all_replies()[-1].text
     assert reply.startswith("🚑 Call 120 now: Very low blood sugar")
     assert [e["sign"] for e in await rows(rt, "SELECT sign FROM redflag_events")] == []  # unsigned

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.services.vaccines.dose_state import Shown
 
 EXAMPLE = [
     "vaccines",
@@ -68,7 +70,7 @@ def test_plan_as_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(EXAMPLE) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "born 2025-03-31  today 2026-01-10  schedule version(s) 2025, 2025-11"
-    assert any(line.startswith("DTaP-2     upcoming    2026-02-07") for line in lines)
+    assert any(line.startswith("DTaP-2     upcoming    upcoming     2026-02-07") for line in lines)
 
 
 def test_plan_explains_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,3 +105,20 @@ def test_validate_and_plan_refuse_a_broken_operator_file(
     assert f"problem: {bad}: BCG: 'name_en' is required" in err
     assert main([*EXAMPLE, "--schedules", str(tmp_path)]) == 1
     assert "the schedule files are invalid" in capsys.readouterr().err
+
+
+def test_plan_shows_the_same_state_as_every_screen(capsys: pytest.CaptureFixture[str]) -> None:
+    """The operator's view of a dose is the cards' state (dose_state), next to the planner's."""
+    argv = ["vaccines", "plan", "--born", "2025-11-01", "--today", "2026-11-24"]
+    argv += ["--given", "HepB-1@2025-11-01", "HepB-2@2026-11-20"]
+    out = run_json(capsys, argv)
+    by_dose = {d["dose"]: d for d in out["doses"]}
+    # Past its deadline but waiting 60 days after HepB-2: the planner says overdue, every
+    # screen says late, not before 19 January.
+    assert by_dose["HepB-3"]["status"] == "overdue"
+    assert by_dose["HepB-3"]["shown"] == Shown.LATE_WAITING
+    assert date.fromisoformat(by_dose["HepB-3"]["give_from"]) == date(2027, 1, 19)
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    line = next(x for x in table.splitlines() if x.startswith("HepB-3"))
+    assert line.split()[:3] == ["HepB-3", "overdue", "late_waiting"]

@@ -254,3 +254,98 @@ async def test_adult_flu_once_a_season_and_ppv23_once(
     assert "not too late for this season's flu vaccine" in (reply.text or "")
     clock.set(datetime.combine(date(2028, 4, 2), time(10), rt.settings.tz))
     assert await adults.plan_all() == 0
+
+
+async def test_adult_marks_cancel_their_reminder_rows_and_undo_plans_again(
+    rt: Runtime, user: ChatUser, make_user: Callable[..., ChatUser], clock: Clock
+) -> None:
+    """Marking a vaccine done or declined cancels its pending rows and says how many, from the
+    rows; the screen promises each vaccine by name from its own rows; undo plans it again."""
+    rid = await resident_id(rt, user)
+    await rt.stores.health.set_birth_year(rid, 1950, clock())
+    adults, outbox = rt.services.adult_vaccines, rt.stores.outbox
+    t = rt.catalogs.get("en")
+    assert await adults.plan_all() == 2
+
+    async def rows(key: str, status: str = "pending") -> list[OutboxRow]:
+        found = await outbox.for_resident(rid, "adult_vaccine")
+        return [r for r in found if r.key == key and r.status == status]
+
+    def promise(name: str, row: OutboxRow) -> str:
+        # Planned at 10:00 for 09:30 today: it goes out now, and the promise says so.
+        return f"I will remind you about {name} on {t.weekday_datetime(max(row.due_at, clock()))}."
+
+    await user.press_data(cb("adultvax", "show"))
+    [flu] = await rows("flu")
+    [ppv] = await rows("ppv23")
+    assert promise("the flu vaccine", flu) in user.texts()
+    await user.press("✅ I had the flu vaccine")
+    assert await rows("flu") == [] and [r.id for r in await rows("flu", "cancelled")] == [flu.id]
+    text = user.texts()
+    assert "Saved. I cancelled 1 reminder about the flu vaccine." in text
+    assert "I will remind you about the flu vaccine" not in text
+    assert promise("the pneumococcal vaccine (PPV23)", ppv) in text
+    await user.press("🚫 I don't want the PPV23 vaccine")
+    assert await rows("ppv23") == []
+    assert "Saved. I cancelled 1 reminder about the pneumococcal vaccine (PPV23)." in user.texts()
+    assert "No reminder of them is waiting for you right now." in user.texts()
+    # Undo at 10:00, after today's 09:30 sending time: the flu reminder is planned again
+    # (the cancelled row revived) for tomorrow 09:30, and the screen names it from that row.
+    await user.press("↩️ Undo: flu vaccine")
+    [again] = await rows("flu")
+    assert again.id == flu.id and again.due_at == flu.due_at + timedelta(days=1)
+    assert "Undone: the flu vaccine is not recorded any more." in user.texts()
+    assert promise("the flu vaccine", again) in user.texts()
+    assert "about the pneumococcal vaccine" not in user.texts()
+    # Nothing was planned for this resident yet: the reply says so rather than "cancelled".
+    other = make_user("2002")
+    await other.onboard()
+    await rt.stores.health.set_birth_year(await resident_id(rt, other), 1950, clock())
+    await other.press_data(cb("adultvax", "show"))
+    await other.press("✅ I had the PPV23 vaccine")
+    assert "Saved. No reminder about the pneumococcal vaccine (PPV23) was waiting." in other.texts()
+
+
+async def test_the_childs_card_names_its_next_reminder_from_the_rows(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    """The card promises the next reminder only as a pending row of this guardian holds it,
+    and says so when there is none (a 7-year-old whose schedule is all given)."""
+    today = today_of(rt, clock)
+    cid = await add_child(user, add_span(today, -6, 0) + timedelta(days=10))
+    await user.press("All up to today")
+    rid = await resident_id(rt, user)
+    rows = await vaccine_rows(rt, rid)
+    assert rows
+    first = min(rows, key=lambda r: (r.due_at, r.id))
+    t = rt.catalogs.get("en")
+    await user.press_data(cb("vaccines", "c", cid))
+    assert f"🔔 Next reminder about Mimi: {t.weekday_datetime(first.due_at)}." in user.texts()
+    # All doses given: no row, and the card does not promise one.
+    older = await add_child(user, add_span(today, -84, 0), nick="Dada")
+    await user.press("All up to today")
+    record = await rt.services.children.mine(rid, older)
+    assert record is not None
+    assert not [r for r in await vaccine_rows(rt, rid) if r.params.get("child") == older]
+    await user.press_data(cb("vaccines", "c", older))
+    assert "🔔 No reminder about Dada is planned right now." in user.texts()
+
+
+async def test_adult_mark_in_elder_mode_asks_first_then_says_what_it_cancelled(
+    rt: Runtime, user: ChatUser, clock: Clock
+) -> None:
+    rid = await resident_id(rt, user)
+    await rt.stores.health.set_birth_year(rid, 1950, clock())
+    me = await rt.stores.residents.get(rid)
+    assert me is not None
+    await rt.stores.residents.update(me, elder_mode=True)
+    assert await rt.services.adult_vaccines.plan_all() == 2
+    await user.press_data(cb("adultvax", "rec", "flu", "declined"))
+    assert "Save: you do not want the flu vaccine this season?" in user.texts()
+    flu = [r for r in await rt.stores.outbox.for_resident(rid, "adult_vaccine") if r.key == "flu"]
+    assert [r.status for r in flu] == ["pending"]  # nothing saved or cancelled before "Yes"
+    await user.press("✅")
+    flu = [r for r in await rt.stores.outbox.for_resident(rid, "adult_vaccine") if r.key == "flu"]
+    assert [r.status for r in flu] == ["cancelled"]
+    assert "Saved. I cancelled 1 reminder about the flu vaccine." in user.texts()
+    assert "This season: 🚫 declined" in user.texts()

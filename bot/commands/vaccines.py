@@ -19,8 +19,15 @@ from bot.services.vaccines import (
     parse_given,
     validate_files,
 )
+from bot.services.vaccines.dose_state import dose_state
 
-PLAN_COLUMNS = (Column(11, gap=0), Column(12, gap=0), Column(12, gap=0), Column(13, gap=0))
+PLAN_COLUMNS = (
+    Column(11, gap=0),
+    Column(12, gap=0),
+    Column(13, gap=0),
+    Column(12, gap=0),
+    Column(13, gap=0),
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -82,12 +89,19 @@ def plan_command(args: argparse.Namespace, settings: Settings) -> int:
     except PlanInputError as exc:
         print(f"doorstep vaccines: {exc}", file=sys.stderr)
         return 2
+    # "shown" is the state every screen (resident, doctor, reminders, export) shows, from
+    # dose_state; "status" is the planner's own, kept for checking schedule files.
+    shown = {d.dose: dose_state(d, plan.today) for d in plan.doses}
     if args.json:
-        print(json.dumps(plan.as_json(), ensure_ascii=False, indent=2))
+        out = plan.as_json()
+        for item in out["doses"]:  # type: ignore[attr-defined]
+            s = shown[item["dose"]]
+            item["shown"], item["give_from"] = str(s.shown), s.give_from.isoformat()
+        print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
     print(f"born {plan.born}  today {plan.today}  schedule version(s) {', '.join(plan.versions)}")
     print(f"choices: {', '.join(f'{k} {v}' for k, v in plan.choices.items())}")
-    print(table_row(PLAN_COLUMNS, ("dose", "status", "due", "complete by", "vaccine")))
+    print(table_row(PLAN_COLUMNS, ("dose", "status", "shown", "due", "complete by", "vaccine")))
     for d in plan.doses:
         vaccine = schedules.vaccine(d.vaccine)
         name = vaccine.name_en if vaccine else d.vaccine
@@ -96,7 +110,8 @@ def plan_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             extra = f" (given {d.given})" if d.given else f" ({d.reason})" if d.reason else ""
         complete_by = str(d.complete_by) if d.complete_by else "-"
-        print(table_row(PLAN_COLUMNS, (d.dose, d.status, d.due, complete_by, name + extra)))
+        cells = (d.dose, d.status, shown[d.dose].shown, d.due, complete_by, name + extra)
+        print(table_row(PLAN_COLUMNS, cells))
     return 0
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
+
+from bot.domain.clinical import Decision
 
 
 # -- emergency signs ----------------------------------------------------------------------------
@@ -25,9 +28,14 @@ class Sign:
     # What to do while waiting, said to the person who has the sign (locale -> lines);
     # `waiting` is said to someone helping another person.
     waiting_self: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # Symptoms that make a typed low glucose value an emergency (low_sugar only).
+    # Symptoms of a low sugar: with a typed value the rules call low, the rules' own reply
+    # (treat it first) is given at once, in any state (low_sugar only).
     symptoms_zh: tuple[re.Pattern[str], ...] = ()
     symptoms_en: tuple[re.Pattern[str], ...] = ()
+    # The rules' conditions for 120 with a low sugar (gl.low.120: drowsy, confused, cannot
+    # swallow): with a typed low value, the sign itself (call 120).
+    danger_zh: tuple[re.Pattern[str], ...] = ()
+    danger_en: tuple[re.Pattern[str], ...] = ()
     crisis: bool = False  # a psychological crisis: the crisis line is the heading, 120 if in danger
 
     def advice(self, locale: str, about_self: bool) -> tuple[str, ...]:
@@ -61,6 +69,15 @@ class RedFlag:
 
     signs: tuple[Sign, ...]
     about_self: bool = True  # the words describe the writer (no other person is named)
+    # Typed glucose values the clinical rules call low, with their decision, when they alone
+    # raised the low_sugar sign (no words of it, none of the rules' conditions for 120): the
+    # reply is the rules' own (treat it first), not the ambulance.
+    treat_first: tuple[tuple[Decimal, Decision], ...] = ()
+
+    @property
+    def ambulance(self) -> bool:
+        """The reply leads with 120 (or the crisis line): any sign raised by its words."""
+        return not (self.treat_first and self.ids == ("low_sugar",))
 
     @property
     def first(self) -> Sign:

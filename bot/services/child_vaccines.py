@@ -13,11 +13,9 @@ from datetime import date
 from bot.domain.broadcasts import Recipient
 from bot.services.vaccines.children import ChildService
 from bot.services.vaccines.dose_state import DoseState, Shown, states
-from bot.services.vaccines.engine import Plan, Status
+from bot.services.vaccines.engine import Plan
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.vaccines import VaccineStore
-
-NOW = (Status.DUE, Status.OVERDUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,12 @@ class ChildStatus:
 
 
 def due_this_month(plan: Plan, today: date) -> bool:
-    """A dose is due or overdue now, or falls due before the month is out."""
+    """A dose may be given before the month is out (late, due, or upcoming by its last day),
+    by the same states as the cards: a late dose that must wait an interval into next month
+    is not "due this month"."""
     last = date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
     return any(
-        d.status in NOW or (d.status is Status.UPCOMING and d.due <= last) for d in plan.doses
+        s.shown not in (Shown.CLOSED, Shown.MISSED) and s.give_from <= last for s in states(plan)
     )
 
 

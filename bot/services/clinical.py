@@ -5,6 +5,8 @@ HI/LO), and the engine's decision. No chat library: handlers render the Decision
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +16,27 @@ from bot.services.clinical_rules import ClinicalContent, load_content
 from bot.services.readings import BloodPressure, Glucose, ReadingError
 
 HOME = "home"
+# A blood pressure typed in a message: "血压160/100", "BP 160 over 100", "高压160低压100",
+# "160/100 mmHg". A bare "160/100" is left to the reading flows (it could be anything).
+_BP_TYPED = (
+    re.compile(
+        r"(?:血压|bp|blood pressure|pressure)\D{0,12}?(\d{2,3}) ?(?:/|\\|over|比) ?(\d{2,3})"
+    ),
+    re.compile(r"(\d{2,3}) ?/ ?(\d{2,3}) ?mm ?hg"),
+    re.compile(r"高压\D{0,4}?(\d{2,3})\D{0,6}?低压\D{0,4}?(\d{2,3})"),
+)
+
+
+def typed_blood_pressures(text: str) -> tuple[tuple[int, int], ...]:
+    """The blood pressures (systolic, diastolic) typed in free text, in order, once each."""
+    norm = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower())
+    found: list[tuple[int, int]] = []
+    for pattern in _BP_TYPED:
+        for m in pattern.finditer(norm):
+            pair = (int(m.group(1)), int(m.group(2)))
+            if pair not in found:
+                found.append(pair)
+    return tuple(found)
 
 
 class ClinicalRules:

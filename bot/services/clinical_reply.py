@@ -29,12 +29,25 @@ HEADLINE = {
     Action.RECHECK: N_("⚠️ Saved: {value}."),
     Action.ON_TARGET: N_("Saved: {value}."),
 }
+# A value typed in a message (not saved as a reading): the same urgency, no "Saved".
+HEADLINE_TYPED = {
+    **HEADLINE,
+    Action.RECHECK: N_("⚠️ {value}: not on target."),
+    Action.ON_TARGET: N_("✅ {value}: on target."),
+}
 # Where to be seen today (COME_TODAY only: with 120 called, 120 takes the resident).
 CENTRE_OPEN = N_("📞 {centre} (open now): {phone}")
 CENTRE_CLOSED = N_("📞 {centre} (closed now): {phone}")
 CLOSED_TODAY = N_(
     "The health centre is closed: to see a doctor today, go to the emergency department "
     "(急诊) of the nearest hospital."
+)
+# Closed now, but it opens again later today: "today" can wait until then (finding 4).
+OPENS_TODAY = N_("It opens again today at {time}: please go then.")
+# Closed until another day: a "today" urgency cannot wait, so the emergency department.
+OPENS_LATER = N_(
+    "It opens again on {when}. This should not wait until then: to see a doctor today, go to "
+    "the emergency department (急诊) of the nearest hospital."
 )
 # The one recheck statement of a RECHECK reply (the due date is the stored follow-up plan's).
 RECHECK_BY = N_("Please see your family doctor for a recheck within 2 weeks, by {date}.")
@@ -59,9 +72,12 @@ BEYOND = {
 # Every urgency text above, by id, for `doorstep content report` (the doctor signs these too).
 URGENCY_TEXTS: dict[str, str] = {
     **{f"headline.{a.value}": m for a, m in HEADLINE.items()},
+    **{f"headline.typed.{a.value}": m for a, m in HEADLINE_TYPED.items()},
     "where.open": CENTRE_OPEN,
     "where.closed": CENTRE_CLOSED,
     "where.closed.ed": CLOSED_TODAY,
+    "where.closed.opens_today": OPENS_TODAY,
+    "where.closed.opens_later": OPENS_LATER,
     "recheck.by": RECHECK_BY,
     "recheck.by.reminded": RECHECK_BY_REMINDED,
     **{f"recheck.stays.{d.value}": m for d, m in RECHECK_STAYS.items()},
@@ -76,6 +92,25 @@ class Centre:
     name: str
     phone: str
     closed: bool
+    # When closed: its next opening, already formatted ("08:00" when `opens_today`, else a
+    # weekday and time); None when its hours do not say (then: the emergency department).
+    opens: str | None = None
+    opens_today: bool = False
+
+    def where_lines(self, gettext: Gettext) -> list[str]:
+        """The phone, open or closed; closed: when it opens, and the emergency department
+        only when "today" cannot wait until then."""
+        line = CENTRE_CLOSED if self.closed else CENTRE_OPEN
+        lines = [gettext(line).format(centre=self.name, phone=self.phone)]
+        if not self.closed:
+            return lines
+        if self.opens is None:
+            lines.append(gettext(CLOSED_TODAY))
+        elif self.opens_today:
+            lines.append(gettext(OPENS_TODAY).format(time=self.opens))
+        else:
+            lines.append(gettext(OPENS_LATER).format(when=self.opens))
+        return lines
 
 
 def _split(gettext: Gettext, content: ClinicalContent, d: Decision) -> tuple[list[str], list[str]]:
@@ -94,17 +129,17 @@ def reading_lines(
     centre: Centre | None = None,
     recheck_due: str | None = None,
     reminded: bool = False,
+    saved: bool = True,
 ) -> list[str]:
-    """The reply to a stored reading: the headline of the decided action, the advice, then
-    (by the same action) where to go or when to recheck, and last the conditional signs.
-    `recheck_due` is the follow-up plan's due date, already formatted, when one was started."""
+    """The reply to a stored reading (or, `saved=False`, a value typed in a message): the
+    headline of the decided action, the advice, then (by the same action) where to go or when
+    to recheck, and last the conditional signs. `recheck_due` is the follow-up plan's due
+    date, already formatted, when one was started."""
     info, signs = _split(gettext, content, d)
-    lines = [gettext(HEADLINE[d.action]).format(value=value), *info]
+    headline = HEADLINE if saved else HEADLINE_TYPED
+    lines = [gettext(headline[d.action]).format(value=value), *info]
     if d.action is Action.COME_TODAY and centre is not None:
-        line = CENTRE_CLOSED if centre.closed else CENTRE_OPEN
-        lines.append(gettext(line).format(centre=centre.name, phone=centre.phone))
-        if centre.closed:
-            lines.append(gettext(CLOSED_TODAY))
+        lines += centre.where_lines(gettext)
     if d.action is Action.RECHECK:
         if recheck_due is not None:
             line = RECHECK_BY_REMINDED if reminded else RECHECK_BY

@@ -5,6 +5,7 @@ of it; `doorstep content report` prints it for a district doctor to sign off in 
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,8 @@ from bot.services.broadcasts import load_templates
 from bot.services.clinical_advice import ADVICE
 from bot.services.clinical_reply import URGENCY_TEXTS
 from bot.services.clinical_rules import ClinicalContent, RulesError, load_content
+from bot.services.clinical_thresholds import content_texts
+from bot.services.clinical_thresholds import problems as threshold_problems
 from bot.services.faq import FaqFileError, load_faq
 from bot.services.redflags import SignFileError, load_signs
 from bot.services.tips import ContentError, load_catalog
@@ -104,6 +107,13 @@ def check(settings: Settings) -> tuple[list[str], list[str]]:
         read.append(f"faq: {len(faq.entries)} questions")
     except (FaqFileError, yaml.YAMLError, OSError) as exc:
         problems.append(f"faq: {exc}")
+    # Thresholds stated in FAQ answers and tips agree with the clinical rules.
+    with suppress(RulesError, FaqFileError, ContentError, yaml.YAMLError, OSError):
+        texts = content_texts(load_faq(content).entries, load_catalog(content / "tips").tips)
+        problems.extend(
+            f"thresholds: {p}"
+            for p in threshold_problems(load_content(content / "clinical"), texts)
+        )
     good, vproblems = validate_files(sorted((content / "vaccines").glob("*.yaml")))
     problems.extend(f"vaccines: {p}" for p in vproblems)
     read.append(f"vaccines: {len(good)} schedule editions")

@@ -28,7 +28,7 @@ from bot.services import directory_import
 from bot.services.directory_import import SAMPLE_FILES as SAMPLE_FILES
 from bot.services.directory_import import ImportReport as ImportReport
 from bot.services.geo import GridIndex, haversine_m
-from bot.services.hours import Hours, OpenStatus, open_status, parse_hours
+from bot.services.hours import Hours, OpenStatus, next_opening, open_status, parse_hours
 from bot.services.signing import HomeChange as HomeChange
 from bot.services.signing import SigningService
 from bot.storage.directory import DirectoryStore
@@ -273,6 +273,11 @@ class DirectoryService:
     async def status(self, station: Station, now: datetime) -> OpenStatus:
         snap = await self.snapshot()
         return open_status(snap.hours.get(station.id) or parse_hours(""), now)
+
+    async def next_opening(self, station: Station, now: datetime) -> datetime | None:
+        """When the station next opens (`now` if open), from its hours; None if unknown."""
+        snap = await self.snapshot()
+        return next_opening(snap.hours.get(station.id) or parse_hours(""), now)
 
     async def town_point(self, town: str) -> tuple[float, float] | None:
         """Where to measure from for "near my town": its centre, else its first station."""

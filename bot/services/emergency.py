@@ -22,7 +22,14 @@ from bot.services.directory import DirectoryService
 from bot.services.doctors import DoctorService
 from bot.services.health import HealthService
 from bot.services.questions_settings import QuestionSettings
-from bot.services.redflags import Judge, glucose_judge, glucose_values, load_signs, match
+from bot.services.redflags import (
+    Judge,
+    glucose_judge,
+    glucose_setting,
+    glucose_values,
+    load_signs,
+    match,
+)
 from bot.storage.outbox import OutboxStore
 from bot.storage.questions import RedFlagStore
 
@@ -95,13 +102,18 @@ class EmergencyService:
         judge = await self.judge_for(resident_id) if resident_id is not None and wanted else None
         return match(self.signs, text, judge)
 
-    async def typed_glucose(self, text: str, resident_id: int) -> list[tuple[Decimal, Decision]]:
-        """Each glucose value typed with the rules' decision on it for this resident."""
+    async def typed_glucose(
+        self, text: str, resident_id: int
+    ) -> list[tuple[Decimal, Decision | None]]:
+        """Each glucose value typed with the rules' decision on it for this resident: for the
+        timing the words give, else the decision that holds either way; None where the timing
+        changes the answer (ask which it was, never assume fasting)."""
         values = glucose_values(text)
         if not values:
             return []
         judge = await self.judge_for(resident_id)
-        return [(v, d) for v in values if (d := judge(v)) is not None]
+        setting = glucose_setting(text)
+        return [(v, judge(v, setting)) for v in values]
 
     async def record(self, resident_id: int, flag: RedFlag, channel: str) -> Recorded:
         """Write the flag for the signed team and alert its linked doctors (urgent, now)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import datefmt
 
@@ -127,3 +127,22 @@ def open_status(hours: Hours, now: datetime) -> OpenStatus:
             return OpenStatus(known=True, open=True, until=span.end)
     later = [s.start for s in today if s.start > minute]
     return OpenStatus(known=True, open=False, opens_today=min(later) if later else None)
+
+
+def next_opening(hours: Hours, now: datetime) -> datetime | None:
+    """When the place next opens after `now` (in the place's time zone, as `now`), or None
+    when its hours are not known. Open at `now` itself: `now` (it is open already)."""
+    if not hours.known:
+        return None
+    minute = now.hour * 60 + now.minute
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for ahead in range(8):
+        spans = hours.week[(now.weekday() + ahead) % 7]
+        for span in spans:
+            if ahead == 0 and span.end <= minute:
+                continue
+            if ahead == 0 and span.start <= minute:
+                return now
+            day = midnight + timedelta(days=ahead)
+            return day.replace(hour=span.start // 60, minute=span.start % 60)
+    return None

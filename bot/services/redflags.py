@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
-from bot.domain.clinical import Action, Decision, Direction, Person
+from bot.domain.clinical import Decision, Direction, Person
 from bot.domain.questions import RedFlag, Sign, SignList
 from bot.services import clinical_engine as engine
 from bot.services.clinical_rules import ClinicalContent
 
-# The clinical rules' decision on a typed glucose value (mmol/L) for the person typing.
-Judge = Callable[[Decimal], Decision | None]
+
+class Judge(Protocol):
+    """The clinical rules' decision on a typed glucose value (mmol/L) for the person typing:
+    for `setting` (fasting / after_meal) when the words say which, else only a decision that
+    holds whatever the timing (None: the timing changes the answer, so ask)."""
+
+    def __call__(self, value: Decimal, setting: str | None = None) -> Decision | None: ...
+
 
 SIGNS_FILE = "redflags/signs.yaml"
 LOCALES = ("zh_Hans", "en")
@@ -46,6 +52,15 @@ _ZH_GLUCOSE = re.compile(r"血糖\D{0,6}?(\d{1,3}(?:\.\d+)?)(mg)?")
 _ZH_DECIMAL_POINT = re.compile(r"(\d)点(\d)")
 _EN_GLUCOSE = re.compile(r"\b(?:sugar|glucose)\b\D{0,16}?(\d{1,3}(?:\.\d+)?)\s*(mg)?")
 MG_PER_MMOL = 18.0
+# When a typed value was measured, if the words say so ("空腹血糖6.5", "after dinner 9.1").
+_ZH_FASTING = re.compile(r"空腹|饭前|餐前|早饭前|早餐前|没吃饭|没吃早饭|晨起")
+_ZH_AFTER_MEAL = re.compile(r"餐后|饭后|吃完饭|吃过饭|吃饭后|早饭后|早餐后|午饭后|晚饭后")
+_EN_FASTING = re.compile(
+    r"\bfasting\b|\bbefore (breakfast|eating|food|meals?|a meal)\b|empty stomach"
+)
+_EN_AFTER_MEAL = re.compile(
+    r"\bafter (a |my |the )?(meal|meals|eating|food|breakfast|lunch|dinner|supper)\b|\bpost ?meal"
+)
 
 
 class SignFileError(ValueError):
@@ -129,6 +144,7 @@ def parse_signs(data: dict[str, Any]) -> SignList:
                 "and for the person with the sign, `waiting_self`), in zh_Hans and en"
             )
         symptoms = raw.get("symptoms") or {}
+        danger = raw.get("danger") or {}
         zh = _compile(raw.get("zh") or (), sign_id)
         en = _compile(raw.get("en") or (), sign_id)
         if not zh or not en:
@@ -148,6 +164,8 @@ def parse_signs(data: dict[str, Any]) -> SignList:
                 waiting_self=waiting_self,
                 symptoms_zh=_compile(symptoms.get("zh") or (), sign_id),
                 symptoms_en=_compile(symptoms.get("en") or (), sign_id),
+                danger_zh=_compile(danger.get("zh") or (), sign_id),
+                danger_en=_compile(danger.get("en") or (), sign_id),
                 crisis=bool(raw.get("crisis", False)),
             )
         )
@@ -296,43 +314,81 @@ def glucose_values(text: str) -> tuple[Decimal, ...]:
     return tuple(out)
 
 
+def glucose_setting(text: str) -> str | None:
+    """fasting / after_meal when the words say when the sugar was measured, else None (both
+    said, or neither: never assumed)."""
+    zh, en = zh_form(text), " ".join(_EN_TOKEN.findall(_APOSTROPHES.sub("", _base(text))))
+    fasting = bool(_ZH_FASTING.search(zh) or _EN_FASTING.search(en))
+    after_meal = bool(_ZH_AFTER_MEAL.search(zh) or _EN_AFTER_MEAL.search(en))
+    if fasting == after_meal:
+        return None
+    return "fasting" if fasting else "after_meal"
+
+
 def glucose_judge(content: ClinicalContent, person: Person) -> Judge:
     """The clinical rules' decision on a typed glucose value for `person`, from the same engine
-    a logged reading goes through. Free text does not say fasting or after a meal, so a value
-    is judged only where both settings agree (every low value: the low bands span both)."""
+    a logged reading goes through. With its timing (`setting`) the decision for that setting;
+    without, the decision only when fasting and after a meal give the same verdict (action and
+    direction; every low band and the danger line span both settings), with the advice of
+    both when their bands differ; else None: the timing changes the answer, so the resident
+    is asked, never assumed fasting (issue 17 audit)."""
 
-    def judge(value: Decimal) -> Decision | None:
+    def judge(value: Decimal, setting: str | None = None) -> Decision | None:
         values = {"glucose": value}
         beyond = engine.outside(content, "glucose", values)
         if beyond is not None:
             return beyond
+        if setting is not None:
+            return engine.decide(content, "glucose", values, setting, person)
         fasting, after_meal = (
-            engine.decide(content, "glucose", values, setting, person)
-            for setting in ("fasting", "after_meal")
+            engine.decide(content, "glucose", values, s, person) for s in ("fasting", "after_meal")
         )
-        same = (fasting.action, fasting.direction) == (after_meal.action, after_meal.direction)
-        return fasting if same else None
+        if fasting == after_meal:
+            return fasting
+        if (fasting.action, fasting.direction) != (after_meal.action, after_meal.direction):
+            return None
+        # The same verdict either way, by different bands: the advice of both, each true
+        # whichever it was ("a normal fasting value ...", "a normal value after a meal ...").
+        return engine.combine(fasting, after_meal)
 
     return judge
 
 
-def _glucose_emergency(sign: Sign, zh: str, en: str, text: str, judge: Judge | None) -> bool:
-    """A typed value the clinical rules call an emergency (call 120) for this person, or one
-    they call low together with a symptom of low sugar (sweating, shaking, confusion...)."""
+def _unnegated(patterns: tuple[re.Pattern[str], ...], text: str, zh: bool) -> bool:
+    for p in patterns:
+        for m in p.finditer(text):
+            if zh:
+                before = text[max(0, m.start() - 2) : m.start()]
+                if not any(before.endswith(neg) for neg in _ZH_NEGATION):
+                    return True
+            elif not _EN_NEGATION.search(text[: m.start()]):
+                return True
+    return False
+
+
+def _glucose_hit(
+    sign: Sign, zh: str, en: str, text: str, judge: Judge | None
+) -> tuple[bool, tuple[tuple[Decimal, Decision], ...]]:
+    """A typed value the clinical rules call low, for this person: (the sign itself, when one
+    of the rules' conditions for 120 is typed with it: drowsy, confused, cannot swallow;
+    else the values to answer with the rules' own reply at once: urgent ones, or any low one
+    with a symptom of low sugar typed too)."""
     if not sign.glucose_value or judge is None:
-        return False
+        return False, ()
+    setting = glucose_setting(text)
+    lows = [
+        (v, d)
+        for v in glucose_values(text)
+        if (d := judge(v, setting)) is not None and d.direction is Direction.LOW
+    ]
+    if not lows:
+        return False, ()
+    if _unnegated(sign.danger_zh, zh, True) or _unnegated(sign.danger_en, en, False):
+        return True, ()
     symptoms = any(p.search(zh) for p in sign.symptoms_zh) or any(
         p.search(en) for p in sign.symptoms_en
     )
-    for value in glucose_values(text):
-        decision = judge(value)
-        if decision is None:
-            continue
-        if decision.action is Action.CALL_120:
-            return True
-        if symptoms and decision.direction is Direction.LOW:
-            return True
-    return False
+    return False, tuple((v, d) for v, d in lows if d.urgent or symptoms)
 
 
 def about_self(signs: SignList, text: str) -> bool:
@@ -346,16 +402,22 @@ def about_self(signs: SignList, text: str) -> bool:
 def match(signs: SignList, text: str, judge: Judge | None = None) -> RedFlag | None:
     """The emergency signs in `text`, most urgent first, or None. `judge` gives the clinical
     rules' decision on a typed glucose value for the person typing (None: values are not
-    judged, only words count)."""
+    judged, only words count). A low value raises low_sugar with `treat_first` set (the
+    rules' reply, not the ambulance) unless the rules' conditions for 120 are typed too."""
     if not text or not text.strip():
         return None
     zh = _strip(zh_form(text), signs.exclude_zh, "|")
     en = _strip(en_form(text, signs.vocabulary), signs.exclude_en, " | ")
-    found = [
-        s
-        for s in signs.signs
-        if _zh_hit(s, zh) or _en_hit(s, en) or _glucose_emergency(s, zh, en, text, judge)
-    ]
+    found: list[Sign] = []
+    treat: tuple[tuple[Decimal, Decision], ...] = ()
+    for s in signs.signs:
+        if _zh_hit(s, zh) or _en_hit(s, en):
+            found.append(s)
+            continue
+        ambulance, typed = _glucose_hit(s, zh, en, text, judge)
+        if ambulance or typed:
+            found.append(s)
+            treat = treat or typed
     if not found:
         return None
     asks_about = any(p.search(zh) for p in signs.education_zh) or any(
@@ -367,4 +429,4 @@ def match(signs: SignList, text: str, judge: Judge | None = None) -> RedFlag | N
         )
         if not now:
             return None
-    return RedFlag(tuple(found), about_self(signs, text))
+    return RedFlag(tuple(found), about_self(signs, text), treat)

@@ -26,6 +26,7 @@ from bot.services.booking import (
     REMINDER_KIND,
     Visit,
 )
+from handlers import promises
 from handlers.resident import booking_view as view
 from handlers.resident.booking_view import LIST, START, Flow
 
@@ -262,14 +263,25 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
     if result.appointment is None:
         await _refused(ctx, result.problem or Problem.NO_SLOT, flow, result.slot, where)
         return
-    visit = Visit(result.appointment, where.doctor, where.centre)
-    head = (
-        ctx._("✅ Your visit is moved.") if result.previous else ctx._("✅ Your visit is booked.")
-    )
-    ctx.notice(ctx._("Booked."))
+    # Read back from the store: the confirmation states the booking as saved.
+    stored = await svc.mine(ctx.user.id, result.appointment.id, now)
+    appt = stored if isinstance(stored, Appointment) else result.appointment
+    visit = Visit(appt, where.doctor, where.centre)
+    if result.previous is not None:
+        head = ctx._("✅ Your visit is moved from {old} to {new}.").format(
+            old=view.when(ctx.t, result.previous.start_at), new=view.when(ctx.t, appt.start_at)
+        )
+        ctx.notice(ctx._("Moved."))
+    else:
+        head = ctx._("✅ Your visit is booked.")
+        ctx.notice(ctx._("Booked."))
     ctx.say(
         f"{head}\n\n{view.visit_details(ctx.t, visit)}\n\n"
-        + view.reminder_line(ctx.t, result.reminders)
+        + view.reminder_line(
+            ctx.t,
+            result.reminders,
+            await promises.arrivals(ctx.services.send_times, result.reminders),
+        )
         + "\n"
         + ctx._("Please bring your ID card and medical insurance card."),
         [Button(ctx._("📋 My appointments"), LIST)],
@@ -392,7 +404,9 @@ async def show_list(ctx: Ctx) -> None:
             + (f" · {place}" if place else "")
             + f" · {ctx._(REASON_LABELS.get(appt.reason, appt.reason))}"
         )
-        lines.append("   " + view.reminder_line(ctx.t, await svc.reminders_of(appt)))
+        reminders = await svc.reminders_of(appt)
+        at = await promises.arrivals(ctx.services.send_times, reminders)
+        lines.append("   " + view.reminder_line(ctx.t, reminders, at))
         rows.append(
             [
                 Button(ctx._("🔁 Move {n}").format(n=n), cb("book", "mv", appt.id)),

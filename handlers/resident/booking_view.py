@@ -117,26 +117,39 @@ def ics_file(t: Translator, visit: Visit, now: datetime) -> Attachment:
     return Attachment("visit.ics", calendar(event, now), "text/calendar")
 
 
-def reminder_line(t: Translator, rows: Sequence[OutboxRow]) -> str:
-    """What the booking's stored reminder rows promise (the booking service returns them)."""
+def reminder_line(
+    t: Translator, rows: Sequence[OutboxRow], at: promises.Arrivals | None = None
+) -> str:
+    """What the booking's stored reminder rows promise (the booking service returns them),
+    at the times they go out (`at`, from promises.arrivals)."""
     return promises.reminders(
-        t, rows, t.gettext("No reminder is set: the visit is too soon for one.")
+        t, rows, t.gettext("No reminder is set: the visit is too soon for one."), at
     )
+
+
+def reminder_head(t: Translator, start_at: datetime, now: datetime) -> str:
+    """When the visit is, measured from the moment the reminder is actually sent (quiet hours
+    may hold the "2 hours before" one until the morning, or the day-before one overnight)."""
+    start, today = start_at.astimezone(t.tz), now.astimezone(t.tz).date()
+    if start.date() == today:
+        return t.gettext("⏰ Reminder: your visit is today at {time}.").format(time=t.time(start))
+    if (start.date() - today).days == 1:
+        return t.gettext("⏰ Reminder: your visit is tomorrow at {time}.").format(
+            time=t.time(start)
+        )
+    return t.gettext("⏰ Reminder: your visit is on {when}.").format(when=when(t, start))
 
 
 async def render_reminder(
     rt: Runtime, t: Translator, resident: Resident, row: OutboxRow
 ) -> list[Reply]:
-    """The day-before and 2-hours-before reminders; nothing if the visit is no longer on."""
+    """The day-before and 2-hours-before reminders, worded from the visit's time and the
+    sending time; nothing if the visit is no longer on."""
     svc = rt.services.booking
     appt = await svc.mine(resident.id, int(row.params.get("appointment_id", 0)), rt.now())
     if isinstance(appt, Problem):
         return []
-    head = (
-        t.gettext("⏰ Reminder: your visit is tomorrow.")
-        if row.key == "eve"
-        else t.gettext("⏰ Reminder: your visit is in about 2 hours.")
-    )
+    head = reminder_head(t, appt.start_at, rt.now())
     buttons = (
         (Button(t.gettext("✅ I'll come"), cb("book", "come", appt.id)),),
         (

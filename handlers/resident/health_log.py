@@ -470,7 +470,7 @@ async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) ->
         Button(ctx._("📈 My readings"), cb("health", "list")),
         Button(ctx._("❤️ My health"), HOME),
     ]
-    centre = await _centre(ctx) if d.action is Action.COME_TODAY else None
+    centre = await urgent_centre(ctx) if d.action is Action.COME_TODAY else None
     due = ctx.t.date(logged.recheck_due) if logged.recheck_due is not None else None
     lines = reading_lines(
         ctx._, ctx.services.clinical.content, d, value, centre, due, logged.reminded
@@ -485,13 +485,22 @@ async def _answer(ctx: Ctx, reading: BloodPressure | Glucose, logged: Logged) ->
     ctx.say("\n".join(lines), buttons, cols=2, home=True)
 
 
-async def _centre(ctx: Ctx) -> Centre | None:
-    """The centre to call for a doctor today, and whether it is closed now."""
+async def urgent_centre(ctx: Ctx) -> Centre | None:
+    """The centre to call for a doctor today, whether it is closed now and, if so, when it
+    opens again (from its hours: bot/services/hours.py `next_opening`)."""
     centre = await ctx.services.health.urgent_centre(ctx.user.id)
     if centre is None:
         return None
-    status = await ctx.services.directory.status(centre, ctx.now().astimezone(ctx.rt.settings.tz))
-    return Centre(station_name(ctx, centre), centre.phone, status.known and not status.open)
+    now = ctx.now().astimezone(ctx.rt.settings.tz)
+    directory = ctx.services.directory
+    status = await directory.status(centre, now)
+    closed = status.known and not status.open
+    opens = await directory.next_opening(centre, now) if closed else None
+    today = opens is not None and opens.date() == now.date()
+    shown = None
+    if opens is not None:
+        shown = ctx.t.time(opens) if today else ctx.t.weekday_datetime(opens)
+    return Centre(station_name(ctx, centre), centre.phone, closed, shown, today)
 
 
 def _flag_lines(ctx: Ctx, logged: Logged) -> list[str]:

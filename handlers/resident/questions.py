@@ -13,21 +13,17 @@ team" (whose screen says it adds to the open question) adds words to a ticket.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME, Ctx
 from bot.core import Button, Kind, Reply
-from bot.domain.clinical import Decision
 from bot.domain.questions import FaqEntry, Route, Ticket, TicketStatus
 from bot.domain.residents import FlowState
 from bot.i18n import N_
 from bot.router import Registry
-from bot.services.clinical_advice import advice_text
 from bot.services.faq import TOPICS, FaqFileError
-from bot.services.reading_view import glucose_text, mark
 from bot.services.tickets import (
     ANSWER_KIND,
     RATE_KIND,
@@ -38,6 +34,7 @@ from bot.services.tickets import (
 )
 from handlers import menu as fallback_menu
 from handlers.resident import directory_view as view
+from handlers.resident import health_typed
 
 if TYPE_CHECKING:
     from bot.domain.outbox import OutboxRow
@@ -154,10 +151,8 @@ async def on_text(ctx: Ctx) -> None:
     if not text or text.startswith("/"):
         await fallback_menu.unknown_text(ctx)
         return
-    judged = await ctx.services.emergency.typed_glucose(text, ctx.user.id)
-    if judged:
-        glucose_answer(ctx, judged)
-        return
+    if await health_typed.answer(ctx, text):
+        return  # a typed blood sugar or blood pressure: the clinical rules' answer
     found = ctx.services.faq.index.search(text)
     current = await ctx.services.tickets.open_ticket(ctx.user.id)
     add = (
@@ -199,27 +194,6 @@ async def on_text(ctx: Ctx) -> None:
     else:
         follow = ctx._("Or add it to the question you already asked.")
     ctx.say(ctx.t.sentences([lead, follow]), buttons, home=True)
-
-
-def glucose_answer(ctx: Ctx, judged: list[tuple[Decimal, Decision]]) -> None:
-    """A typed blood-sugar value (not an emergency: the guard answered those) gets what the
-    clinical rules say about it for this resident, worded as a logged reading's mark and
-    advice, and is not saved."""
-    content = ctx.services.clinical.content
-    lines: list[str] = []
-    for value, decision in judged:
-        m = mark(decision.action.value, decision.direction.value)
-        lines.append(
-            f"{m.emoji} "
-            + ctx.t.labelled(ctx._("Blood sugar"), glucose_text(ctx.t, float(value)))
-            + f" · {ctx._(m.wording)}"
-        )
-        lines += [advice_text(ctx._, content, a) for a in decision.advice]
-    lines.append(
-        ctx._("This value is not saved. To keep it for you and your doctor, log it in My health.")
-    )
-    ctx.clear_state()
-    ctx.say("\n".join(lines), [Button(ctx._("❤️ My health"), cb("health", "home"))], home=True)
 
 
 # -- asking the team -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.domain.directory import Station
 from bot.domain.vaccines import ChildRecord
 from bot.router import Registry
 from bot.services.vaccines.children import CODE_LENGTH, INVITE_TTL
+from handlers import promises
 from handlers.resident import directory_view as dview
 from handlers.resident import vaccines_view as view
 
@@ -102,6 +103,19 @@ async def where_lines(ctx: Ctx) -> list[str]:
     return lines
 
 
+async def reminder_line(ctx: Ctx, record: ChildRecord) -> str:
+    """The child's next reminder, read from this guardian's pending rows (none: say so)."""
+    rows = await ctx.services.child_reminders.pending_for(ctx.user.id, record.child.id)
+    name = view.child_name(ctx.t, record.child)
+    if not rows:
+        return ctx._("🔔 No reminder about {name} is planned right now.").format(name=name)
+    at = await promises.arrivals(ctx.services.send_times, rows)
+    first = min(rows, key=lambda r: (at[r.id], r.id))
+    return ctx._("🔔 Next reminder about {name}: {when}.").format(
+        name=name, when=promises.when(ctx.t, first, at)
+    )
+
+
 async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = "") -> None:
     """A child's card: what is due, late, next, where to go; book, record, share, remove."""
     svc = ctx.services.children
@@ -117,6 +131,7 @@ async def card(ctx: Ctx, record: ChildRecord, edit: bool = False, head: str = ""
         )
     )
     lines.extend(view.plan_lines(ctx.t, svc, plan, today))
+    lines.append(await reminder_line(ctx, record))
     question = view.sex_question(ctx.t, child, plan)
     if question is not None:
         lines += ["", question[0]]

@@ -6,6 +6,7 @@ language can word it as a sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.callbacks import Callback, cb
@@ -22,6 +23,7 @@ from bot.services.vaccines.adults import (
     OUTCOMES,
     PPV23,
     VACCINES,
+    row_season,
 )
 from handlers import promises
 from handlers.resident import vaccines as main
@@ -50,6 +52,12 @@ UNDO_LABELS = {
     FLU: N_("↩️ Undo: flu vaccine"),
     PPV23: N_("↩️ Undo: PPV23 vaccine"),
 }
+# The vaccine inside a sentence ("I will remind you about {what} on …").
+NAMES = {
+    FLU: N_("the flu vaccine"),
+    PPV23: N_("the pneumococcal vaccine (PPV23)"),
+    "ppv23:repeat": N_("the second dose of the pneumococcal vaccine (PPV23)"),
+}
 UNDO_QUESTIONS = {
     FLU: N_("Undo what you saved about the flu vaccine?"),
     PPV23: N_("Undo what you saved about the pneumococcal vaccine (PPV23)?"),
@@ -71,10 +79,39 @@ def _mark_buttons(t: Translator, vaccine: str) -> tuple[Button, ...]:
     )
 
 
-async def show(ctx: Ctx, edit: bool = False) -> None:
+def _subject(vaccine: str, season: int) -> str:
+    return "ppv23:repeat" if vaccine == PPV23 and season == 1 else vaccine
+
+
+def planned_line(
+    t: Translator, rows: Sequence[OutboxRow], none: str, at: promises.Arrivals | None = None
+) -> str:
+    """ "I will remind you about <vaccine> on …" for each vaccine that has pending rows,
+    named from the rows themselves (their key and season), at the times they go out."""
+    subjects: dict[str, list[OutboxRow]] = {}
+    for r in rows:
+        subjects.setdefault(_subject(r.key, row_season(r)), []).append(r)
+    about = [(t.gettext(NAMES[s]), subjects[s]) for s in NAMES if s in subjects]
+    return promises.reminders_about(t, about, none, at)
+
+
+def cancelled_line(t: Translator, vaccine: str, season: int, n: int) -> str:
+    """What marking a vaccine did to its reminders: the rows actually cancelled."""
+    what = t.gettext(NAMES[_subject(vaccine, season)])
+    if n == 0:
+        return t.gettext("Saved. No reminder about {what} was waiting.").format(what=what)
+    return t.ngettext(
+        "Saved. I cancelled {n} reminder about {what}.",
+        "Saved. I cancelled {n} reminders about {what}.",
+        n,
+    ).format(n=n, what=what)
+
+
+async def show(ctx: Ctx, edit: bool = False, head: str = "") -> None:
     svc = ctx.services.adult_vaccines
     status = await svc.status(ctx.user.id)
     lines = [
+        *([head, ""] if head else []),
         ctx._("🧓 Vaccines for adults:"),
         ctx._(
             "• Flu vaccine, every season, for people aged {age} and over and people with a "
@@ -99,10 +136,11 @@ async def show(ctx: Ctx, edit: bool = False) -> None:
     elig = status.eligibility
     if elig.eligible:
         lines.append(
-            promises.reminders(
+            planned_line(
                 ctx.t,
                 status.reminders,
                 ctx._("No reminder of them is waiting for you right now."),
+                await promises.arrivals(ctx.services.send_times, status.reminders),
             )
         )
     elif elig.birth_year is None:
@@ -131,8 +169,10 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             question = ctx._(MARK_QUESTIONS[vaccine, outcome])
             confirm(ctx, question, cb("adultvax", "rec", vaccine, outcome, "ok"), SHOW)
             return
-        await svc.record(ctx.user.id, vaccine, outcome)
+        season = await svc.season_of(ctx.user.id, vaccine)
+        cancelled = await svc.record(ctx.user.id, vaccine, outcome)
         ctx.notice(ctx._("Noted."))
+        head = cancelled_line(ctx.t, vaccine, season, cancelled)
     elif action == "undo":
         data.expect(2, 3)
         vaccine = data.choice(1, VACCINES)
@@ -140,12 +180,18 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             question = ctx._(UNDO_QUESTIONS[vaccine])
             confirm(ctx, question, cb("adultvax", "undo", vaccine, "ok"), SHOW)
             return
+        season = await svc.season_of(ctx.user.id, vaccine)
+        # The reminder planned again (if any) is among the pending rows the screen names.
         await svc.undo(ctx.user.id, vaccine)
         ctx.notice(ctx._("Noted."))
+        head = ctx._("Undone: {what} is not recorded any more.").format(
+            what=ctx._(NAMES[_subject(vaccine, season)])
+        )
     else:
         data.expect(1)
+        head = ""
     # Elder mode came here from a question: the screen is a new message, not an edit.
-    await show(ctx, edit=action != "show" and not ctx.elder)
+    await show(ctx, edit=action != "show" and not ctx.elder, head=head)
 
 
 async def render_adult(

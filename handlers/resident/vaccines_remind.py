@@ -248,7 +248,10 @@ async def snooze(ctx: Ctx, row_id: int) -> None:
     ctx.notice(ctx._("OK"))
     ctx.say(
         promises.reminders(
-            ctx.t, rows, ctx._("Sorry, no new reminder could be set. The card shows what is due.")
+            ctx.t,
+            rows,
+            ctx._("Sorry, no new reminder could be set. The card shows what is due."),
+            await promises.arrivals(ctx.services.send_times, rows),
         ),
         [Button(ctx._("👶 Card"), main.card_data(record.child.id))],
         home=True,

@@ -11,7 +11,9 @@ polysaccharide vaccine (PPV23), by the birth year in the health profile and the 
   the consensus; high blood pressure alone is not). One reminder (``vxa:<resident>:ppv23``);
   a dose recorded before 65 gets one repeat reminder 5 years later
   (``vxa:<resident>:ppv23:repeat``, season 1).
-Every reminder is skipped at send time once done or declined, or no longer eligible.
+Marking a vaccine done or declined cancels its pending reminder rows (and says how many);
+undoing the mark plans its reminder again (a cancelled row is revived). Every reminder is also
+skipped at send time once done or declined, or no longer eligible.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import date, timedelta, tzinfo
 
 from bot.config import ConfigError, Settings
 from bot.domain.clock import Clock
-from bot.domain.outbox import OutboxRow, Planned
+from bot.domain.outbox import PENDING, OutboxRow, Planned
 from bot.domain.vaccines import AdultRecord
 from bot.services.vaccines.reminder_plan import send_time
 from bot.storage.health import HealthStore
@@ -142,6 +144,17 @@ class AdultStatus:
     reminders: tuple[OutboxRow, ...] = ()  # the adult reminders waiting in the outbox
 
 
+def row_season(row: OutboxRow) -> int:
+    """Which record a reminder row is about: the flu season, or PPV23's first dose (0) or
+    repeat (1)."""
+    return int(row.params.get("season", 0))
+
+
+def rows_of(rows: Sequence[OutboxRow], vaccine: str, season: int) -> list[OutboxRow]:
+    """The reminder rows of one vaccine record (a vaccine and its season)."""
+    return [r for r in rows if r.key == vaccine and row_season(r) == season]
+
+
 def outcome(records: Sequence[AdultRecord], vaccine: str, season: int) -> str | None:
     return next((r.outcome for r in records if r.vaccine == vaccine and r.season == season), None)
 
@@ -246,9 +259,7 @@ class AdultVaccines:
         elig = eligibility(birth_year, conditions, today, self.ppv23_age)
         records = await self._records(resident_id)
         season = flu_season(today)
-        waiting = [
-            r for r in await self.outbox.for_resident(resident_id, KIND) if r.status == "pending"
-        ]
+        waiting = await self._pending(resident_id)
         return AdultStatus(
             elig,
             season,
@@ -259,6 +270,10 @@ class AdultVaccines:
             tuple(waiting),
         )
 
+    async def season_of(self, resident_id: int, vaccine: str) -> int:
+        """Which record of `vaccine` a mark or an undo now is about (flu: this season)."""
+        return await self._season(resident_id, vaccine)
+
     async def _season(self, resident_id: int, vaccine: str) -> int:
         today = self.today()
         if vaccine == FLU:
@@ -266,16 +281,44 @@ class AdultVaccines:
         records = await self._records(resident_id)
         return ppv23_season(records, await self.health.birth_year(resident_id), today)
 
-    async def record(self, resident_id: int, vaccine: str, result: str) -> None:
+    async def _pending(self, resident_id: int) -> list[OutboxRow]:
+        return [r for r in await self.outbox.for_resident(resident_id, KIND) if r.status == PENDING]
+
+    async def record(self, resident_id: int, vaccine: str, result: str) -> int:
+        """Save done / declined and cancel that vaccine's pending reminders: the number of
+        reminder rows cancelled (what the reply tells the resident)."""
         if vaccine not in VACCINES or result not in OUTCOMES:
             raise ValueError(f"bad adult vaccine record {vaccine}/{result}")
         season = await self._season(resident_id, vaccine)
         await self.store.set_adult(resident_id, vaccine, season, result, self.today())
+        waiting = rows_of(await self._pending(resident_id), vaccine, season)
+        return await self.outbox.cancel([r.dedupe_key for r in waiting], self.clock())
 
-    async def undo(self, resident_id: int, vaccine: str) -> None:
+    async def undo(self, resident_id: int, vaccine: str) -> list[OutboxRow]:
+        """Forget the mark and plan that vaccine's reminder again, as the daily job would at
+        the next sending time (a row cancelled by the mark is revived); the vaccine's reminder
+        rows now pending (none when it is out of season or no longer recommended)."""
         if vaccine not in VACCINES:
             raise ValueError(f"bad adult vaccine {vaccine}")
-        await self.store.clear_adult(resident_id, vaccine, await self._season(resident_id, vaccine))
+        season = await self._season(resident_id, vaccine)
+        await self.store.clear_adult(resident_id, vaccine, season)
+        now, tz = self.clock(), self.settings.tz
+        day = self.today()
+        if send_time(day, tz) <= now:  # today's sending time has passed: tomorrow's
+            day += timedelta(days=1)
+        conditions = [c.condition for c in await self.health.conditions(resident_id)]
+        birth_year = await self.health.birth_year(resident_id)
+        elig = eligibility(birth_year, conditions, day, self.ppv23_age)
+        wanted = [
+            p
+            for p in adult_rows(resident_id, elig, await self._records(resident_id), day, tz)
+            if p.key == vaccine and int(p.params.get("season", 0)) == season
+        ]
+        await self.outbox.plan(wanted, now)
+        await self.outbox.revive_cancelled(
+            KIND, [(p.dedupe_key, p.due_at, p.expires_at) for p in wanted], now
+        )
+        return rows_of(await self._pending(resident_id), vaccine, season)
 
     async def plan_all(self) -> int:
         """The daily job: plan flu (in season) and PPV23 reminders for everyone eligible."""

@@ -289,6 +289,14 @@ class ChildReminders:
         params = json.loads(found[2]).get("params", {})
         return params if isinstance(params, dict) else {}
 
+    async def pending_for(self, resident_id: int, child_id: int) -> list[OutboxRow]:
+        """This guardian's reminder rows about this child still to be sent (snoozes included),
+        soonest first: what the child's card may promise."""
+        rows = await self.outbox.for_resident(resident_id, KIND)
+        return [
+            r for r in rows if r.status == "pending" and int(r.params.get("child", 0)) == child_id
+        ]
+
     @property
     def planner(self) -> Planner:
         if self._planner is None:
