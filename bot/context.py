@@ -201,6 +201,20 @@ class Ctx:
     def photo(self, photo: Attachment, text: str = "") -> None:
         self.replies.append(Reply(text=text, photo=photo))
 
+    def end_turn(self) -> None:
+        """Elder mode: a turn never ends on a file, a picture or a map pin (which carry no
+        buttons on any channel): a short line with Back and Home follows it, so the elder is
+        never left below a calendar file, medicine card, chart or data export with no way on."""
+        if not self.elder or self.deleted or not self.replies:
+            return
+        last = self.replies[-1]
+        if (
+            not last.buttons
+            and last.keyboard is None
+            and (last.document or last.photo or last.venue)
+        ):
+            self.say(self._("⬆️ Sent above. What would you like to do next?"))
+
     def notice(self, text: str) -> None:
         """A short toast shown on the button the user pressed (where the channel has one)."""
         self.toast = text

@@ -217,6 +217,7 @@ class Router:
             ctx.replies.clear()
             ctx.state_changed = False  # keep the state the user had before the failure
             await self._fallback(ctx, "error")
+        ctx.end_turn()
         if ctx.state_changed and not ctx.deleted:
             await self.residents.save_state(user.id, ctx.state)
         if not ctx.replies and ctx.toast is None:

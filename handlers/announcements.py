@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.context import HOME
 from bot.core import Button, Reply
 from bot.router import Registry
@@ -29,7 +30,7 @@ async def render_announcement(
     if district is None:
         name = announcement.district_code
     else:
-        name = (district.name_en if t.locale == "en" else district.name_zh) or district.name_zh
+        name = names.district_name(t.locale, district)
     heading = t.gettext("📢 Announcement from the {district} health service:").format(district=name)
     body = AnnouncementService.text_for(announcement, t.locale)
     return [

@@ -82,7 +82,7 @@ def emergency_text(ctx: Ctx, flag: RedFlag, done: Recorded) -> str:
     if done.team_told and done.doctor is not None:
         lines.append(
             ctx._("✅ Your family doctor team ({team}) has been told.").format(
-                team=done.doctor.team or view.doctor_name(ctx, done.doctor)
+                team=view.team_name(ctx, done.doctor)
             )
         )
     return "\n".join(lines)

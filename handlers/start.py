@@ -77,8 +77,10 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     else:
         ctx.say(
             ctx._(
-                "No problem. Without your consent Doorstep keeps only your language choice. "
-                "Tap below whenever you are ready, or send /delete to remove even that."
+                "No problem. Until you agree, Doorstep uses nothing but your language "
+                "choice. /mydata shows everything it keeps (your language, your chat account "
+                "and what this chat needs to work) and /delete removes it. Tap below whenever "
+                "you are ready."
             ),
             [Button(ctx._("Read the privacy notice"), cb("start", "privacy"))],
             home=False,

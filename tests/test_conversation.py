@@ -112,7 +112,7 @@ async def test_mydata_reads_as_words_not_database_internals(user: ChatUser) -> N
     await user.text("💡 Health tips")
     await user.press("Turn on tips")
     await user.text("/mydata")
-    text = user.all_replies()[0].text
+    (text,) = [r.text for r in user.all_replies() if r.text.startswith("Everything")]
     assert "Profile: language English, elder mode off" in text
     assert "your health tips settings: 1 record" in text
     assert "messages planned for you (reminders, tips): 1 record" in text

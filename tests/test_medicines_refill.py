@@ -298,3 +298,54 @@ async def test_the_refill_screen_in_chinese_uses_full_width_punctuation(
     await doctor.press_data("v1:refills:list")
     [line] = [x for x in doctor.texts().splitlines() if "王小明" in x]
     assert "，" in line and ", " not in line, line
+
+
+async def test_refill_names_medicines_and_team_in_each_readers_language(
+    rt: Runtime, make_user: Callable[..., ChatUser], sender: RecordingSender
+) -> None:
+    """Finding: the English confirmation named the team and the medicine in Chinese (the
+    stored zh names). Each reader sees the names of their language, from bot.names."""
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    svc = rt.services.medicines
+    m = svc.catalog.get("amlodipine")
+    assert m is not None
+    entry = NewEntry(
+        m.id, m.name_zh, m.name_en, m.ingredient_zh, "5 mg", "1", "tablet", ("08:00",),
+        Meals.AFTER, svc.today(), None,
+    )  # fmt: skip
+    en_rid = await signed_resident(rt, "1001", WANG, community="东林居委")
+    zh_rid = await signed_resident(rt, "1002", WANG, community="东林居委")
+    en, zh = make_user("1001"), make_user("1002", "zh")
+    await en.onboard()
+    await zh.onboard("中文")
+    for rid in (en_rid, zh_rid):
+        await svc.add(rid, entry)
+    await en.press_data("v1:refill:new")
+    await en.press("Next")
+    await en.press("4 weeks")
+    await en.press("📍")
+    await en.press("Send")
+    shown = en.all_replies()[-1].text
+    assert "Zhujing Family Doctor Team 1" in shown
+    assert "Amlodipine besylate tablets 5 mg" in shown
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in shown), shown
+    [req] = await rt.stores.medicines.refills_of(en_rid)
+    assert req.names == ("苯磺酸氨氯地平片 5 mg",)
+    assert req.names_en == ("Amlodipine besylate tablets 5 mg",)
+    await zh.press_data("v1:refill:new")
+    await zh.press("下一步")
+    await zh.press("4 周")
+    await zh.press("📍")
+    await zh.press("发送")
+    shown = zh.all_replies()[-1].text
+    assert "朱泾家庭医生一团队" in shown and "苯磺酸氨氯地平片 5 mg" in shown
+    assert "Amlodipine" not in shown and "Team 1" not in shown
+    # The decision the English reader is sent names the medicine in English too.
+    await doctor.text("/doctor")
+    await doctor.press("Refills")
+    await doctor.press("Decline")
+    await doctor.press_data(next(b.data for b in doctor.all_replies()[-1].all_buttons()))
+    await rt.delivery.dispatcher.drain()
+    told = " ".join(r.text for r in sender.to("1001"))
+    assert "Amlodipine besylate tablets 5 mg" in told and "苯磺酸" not in told

@@ -61,3 +61,32 @@ async def test_english_card_names_the_team_in_english(
     await zh.press("朱泾")
     await zh.press("东林居委")
     assert "朱泾家庭医生一团队" in zh.texts() and "Team 1" not in zh.texts()
+
+
+def test_every_screen_names_things_through_bot_names() -> None:
+    """Finding: screens picked `name_en if en else name_zh` (or a raw `doctor.team`) by
+    themselves, and some showed the Chinese team to English readers. Names are rendered only
+    by bot/names.py; this fails on any handler or view choosing a name language itself."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bypass = re.compile(
+        r"name_en\s+if\s+[\w.]*locale\b|locale\s*==\s*\"en\"\s+else\s+[\w.]+\.name_zh\b"
+        r"|\.team\s+or\b|team=\w+\.team\b|\.format\([^)]*=\s*\w+\.team\)"
+    )
+    hits = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for folder in ("handlers", "bot/services", "bot/delivery")
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if bypass.search(line)
+    ]
+    assert hits == []
+
+
+def test_a_team_and_its_centre_read_as_one_phrase(rt: Runtime) -> None:
+    zh, en = rt.catalogs.get("zh_Hans"), rt.catalogs.get("en")
+    assert names.team_at_centre(zh, "一团队", "甲中心") == "甲中心的一团队"
+    assert names.team_at_centre(en, "Team One", "A Centre") == "Team One, A Centre"
+    assert names.team_at_centre(en, "", "A Centre") == "A Centre"

@@ -82,7 +82,8 @@ async def test_signed_resident_gets_call_120_and_the_team_sees_a_flag(
     wang = centre.doctors[WANG]
     phone = centre.stations[wang.centre_id].phone
     assert f"☎ {phone}" in reply.text
-    assert f"Your family doctor team ({wang.team}) has been told." in reply.text
+    # The team in the reader's language (bot.names), not the stored Chinese name.
+    assert f"Your family doctor team ({wang.team_en}) has been told." in reply.text
     # The doctor got an urgent notification, and the desk's Flags lists it.
     alerts = await rows(rt, "SELECT urgent, kind FROM outbox WHERE kind = 'redflag_alert'")
     assert alerts == [{"urgent": 1, "kind": "redflag_alert"}]
@@ -244,13 +245,15 @@ async def test_ask_my_team_to_answer_thanks_and_rating(
     rid = await resident_id(rt, u)
     await u.press("💬 Questions")
     await u.press("Ask my team")
-    wang = (await rt.services.directory.snapshot()).doctors[WANG]
+    snap = await rt.services.directory.snapshot()
+    wang = snap.doctors[WANG]
     expect = u.texts()
     assert "They answer during working hours:" in expect
     assert "not enough answered questions yet" in expect  # no invented answer time
     assert "If nobody answers within 24 hours" in expect
     await u.text("Can I take my blood pressure pills with grapefruit juice?")
-    assert f"sent to {wang.team}" in u.texts()
+    centre_en = snap.stations[wang.centre_id].name_en
+    assert f"sent to {wang.team_en}, {centre_en} as a new question" in u.texts()
     [ticket] = await rows(rt, "SELECT * FROM tickets")
     assert (ticket["route"], ticket["team"], ticket["status"]) == ("team", wang.team, "open")
     assert await rows(rt, "SELECT kind FROM outbox WHERE kind = ?", NEW_KIND)

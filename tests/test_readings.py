@@ -164,7 +164,7 @@ def test_chart_in_chinese_says_no_sys_dia_and_dates_by_babel() -> None:
     assert chart.locale == "zh_Hans" and chart.note is None
     assert (
         "血压（毫米汞柱）" in drawn
-        and "收缩压（高压）" in drawn
+        and "高压（收缩压）" in drawn
         and "空腹血糖（毫摩尔/升）" in drawn
     )
     assert "11月" in drawn and "日" in drawn

@@ -221,7 +221,9 @@ async def test_mydata_sends_a_json_document(api: FakeBotAPI, send: Send) -> None
     assert upload.filename == "doorstep-my-data.json" and upload.size > 50
     assert upload.mime == "application/json"
     assert docs[0].params["caption"] == "您的数据（JSON）"
-    assert "您的全部信息" in api.texts(u.user_id)[-2]
+    # The file first, then the words with Back and Home (never a file as the last message).
+    assert api.texts(u.user_id)[-2:][0] == "您的数据（JSON）"
+    assert "您的全部信息" in api.texts(u.user_id)[-1]
 
 
 async def test_blocked_user_is_marked_unreachable(api: FakeBotAPI, send: Send, rt: Runtime) -> None:

@@ -197,6 +197,9 @@ class Refill:
     reason: str
     created_at: int
     decided_at: int | None
+    # The English names when asked ('' where the list had none, and in requests stored
+    # before English names were kept): see bot.names.refill_names.
+    names_en: tuple[str, ...] = ()
 
 
 def parse_hhmm(text: str) -> time | None:

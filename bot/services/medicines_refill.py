@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.domain.directory import Doctor, Station
 from bot.domain.doctors import NewAudit
 from bot.domain.medicines import MAX_REFILL_WEEKS, REFILL_KIND, Pickup, Refill, RefillStatus
@@ -134,8 +135,9 @@ class RefillService:
         if not 1 <= weeks <= MAX_REFILL_WEEKS:
             raise UserError("A refill can cover at most 12 weeks.")
         entries = {e.id: e for e in await self.store.entries(resident_id)}
+        # Both names as the resident's list has them, so each reader sees theirs later.
         items = [
-            (i, entries[i].name + (f" {entries[i].strength}" if entries[i].strength else ""))
+            (i, names.entry_name("zh_Hans", entries[i]), names.entry_name("en", entries[i]))
             for i in entry_ids
             if i in entries
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
+from bot import names
 from bot.domain.medicines import Entry, Meals, Medicine, parse_hhmm
 from bot.i18n import N_, Translator
 
@@ -87,14 +88,13 @@ def moment_text(t: Translator, at: int) -> str:
 
 
 def medicine_name(t: Translator, m: Medicine) -> str:
-    return m.name_en if t.locale == "en" else m.name_zh
+    return names.medicine_name(t.locale, m)
 
 
 def entry_name(t: Translator, e: Entry) -> str:
     """The medicine's name in the reader's language where the list has one, with the
     strength when the resident chose it."""
-    name = e.name_en if t.locale == "en" and e.name_en else e.name
-    return f"{name} {e.strength}" if e.strength else name
+    return names.entry_name(t.locale, e)
 
 
 def entry_line(t: Translator, e: Entry) -> str:

@@ -73,6 +73,7 @@ def _refill(r: Any) -> Refill:
         doctor_id=r["doctor_id"],
         entry_ids=tuple(int(i["id"]) for i in items),
         names=tuple(str(i["name"]) for i in items),
+        names_en=tuple(str(i.get("name_en", "")) for i in items),
         weeks=r["weeks"],
         pickup=Pickup(r["pickup"]),
         station_id=r["station_id"],
@@ -321,7 +322,7 @@ class MedicineStore:
         self,
         resident_id: int,
         doctor_id: str,
-        items: Sequence[tuple[int, str]],
+        items: Sequence[tuple[int, str, str]],
         weeks: int,
         pickup: Pickup,
         station_id: str,
@@ -335,7 +336,10 @@ class MedicineStore:
                 (
                     resident_id,
                     doctor_id,
-                    json.dumps([{"id": i, "name": n} for i, n in items], ensure_ascii=False),
+                    json.dumps(
+                        [{"id": i, "name": n, "name_en": en} for i, n, en in items],
+                        ensure_ascii=False,
+                    ),
                     weeks,
                     str(pickup),
                     station_id,

@@ -177,6 +177,15 @@ class ResidentStore:
                 out[child] = [dict(r) for r in rows]
                 ids[child] = {r["id"] for r in rows if "id" in r.keys()}
                 frontier.append(child)
+        if row["channel"] == "web":
+            # A web chat visitor's session is keyed by the visitor, the resident's
+            # channel_user_id, not by a foreign key: found here, so /mydata lists it too.
+            visitor = row["channel_user_id"]
+            for table in ("web_visitors", "web_tokens"):
+                rows = await self.db.fetchall(
+                    f'SELECT * FROM "{table}" WHERE visitor = ?', (visitor,)
+                )
+                out[table] = [dict(r) for r in rows]
         return out
 
     async def _tables_by_reference(self) -> dict[str, list[tuple[str, str, str | None]]]:

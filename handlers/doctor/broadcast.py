@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import ClassVar
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
@@ -171,7 +172,10 @@ async def pick_audience(ctx: Ctx, doctor: Doctor, audience: str) -> None:
         refs = await ctx.services.broadcasts.communities(doctor)
         ctx.say(
             ctx._("Which community?"),
-            [Button(r.name, cb("broadcast", "c", r.key)) for r in refs],
+            [
+                Button(names.shown_name(ctx.locale, r.name, r.name_en), cb("broadcast", "c", r.key))
+                for r in refs
+            ],
             cols=2,
             back=BACK_TO_AUDIENCE,
             edit=True,

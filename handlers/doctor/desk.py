@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
@@ -54,8 +55,7 @@ async def require(ctx: Ctx, what: str) -> Doctor:
 
 
 def doctor_label(ctx: Ctx, doctor: Doctor) -> str:
-    name = view.doctor_name(ctx, doctor)
-    return f"{name} · {view.team_name(ctx, doctor)}" if doctor.team else name
+    return names.doctor_and_team(ctx.locale, doctor)
 
 
 # -- /doctor ---------------------------------------------------------------------------------
@@ -363,7 +363,7 @@ async def render_signing(
     doctor = await rt.services.directory.doctor(str(row.params.get("doctor_id", "")))
     name = ""
     if doctor is not None:
-        name = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
+        name = names.doctor_name(t.locale, doctor)
     if row.key == "approved":
         text = t.gettext(
             "✅ Good news: {doctor} accepted your signing request. You are now signed with "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import names as naming
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button
@@ -61,7 +62,7 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
         ctx._("Resident: {name}").format(
             name=_who(ctx, names.get(r.resident_id, ""), r.resident_id)
         ),
-        ctx._("Medicines: {names}").format(names=ctx.t.list(list(r.names))),
+        ctx._("Medicines: {names}").format(names=ctx.t.list(naming.refill_names(ctx.locale, r))),
         ctx._("{weeks}, {where}").format(
             weeks=ctx.ngettext("For {n} week", "For {n} weeks", r.weeks).format(n=r.weeks),
             where=where,

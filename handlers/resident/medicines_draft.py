@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+from bot import names
 from bot.callbacks import StaleButton
 from bot.context import Ctx
 from bot.domain.residents import FlowState
@@ -65,4 +66,4 @@ def save(ctx: Ctx, draft: dict[str, Any], state: str = DRAFT) -> None:
 
 def name(ctx: Ctx, draft: dict[str, Any]) -> str:
     """The chosen medicine's name in the reader's language (as `medicines_view.entry_name`)."""
-    return str(draft["name_en"] if ctx.locale == "en" and draft["name_en"] else draft["med"])
+    return names.shown_name(ctx.locale, str(draft["med"]), str(draft["name_en"]))

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import Ctx
 from bot.core import Button, Reply
@@ -80,7 +81,7 @@ def status_line(t: Translator, r: Refill, station: Station | None) -> str:
     """One request as the resident reads it: when asked, what, and where it stands."""
     asked = t.date(datetime.fromtimestamp(r.created_at, t.tz))
     what = t.ngettext("{n} week", "{n} weeks", r.weeks).format(n=r.weeks)
-    head = f"{asked} · {t.list(list(r.names))} · {what}"
+    head = f"{asked} · {t.list(names.refill_names(t.locale, r))} · {what}"
     if r.status is RefillStatus.REQUESTED:
         return head + " — " + t.gettext("⏳ waiting for your team")
     if r.status is RefillStatus.APPROVED and r.ready_on is not None:
@@ -190,8 +191,8 @@ async def pickup(ctx: Ctx) -> None:
 
 async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
     entries = {e.id: e for e in await ctx.services.medicines.entries(ctx.user.id)}
-    names = [view.entry_name(ctx.t, entries[i]) for i in draft["sel"] if i in entries]
-    if not names:
+    chosen = [view.entry_name(ctx.t, entries[i]) for i in draft["sel"] if i in entries]
+    if not chosen:
         raise StaleButton("medicines stopped meanwhile")
     if draft.get("pickup") == "family":
         where = ctx._("picked up by {name}").format(name=draft["family"])
@@ -202,7 +203,7 @@ async def confirm(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None:
     ctx.say(
         ctx._("Send this refill request to your family doctor team?")
         + "\n"
-        + ctx._("Medicines: {names}").format(names=ctx.t.list(names))
+        + ctx._("Medicines: {names}").format(names=ctx.t.list(chosen))
         + "\n"
         + ctx.ngettext("For {n} week", "For {n} weeks", w).format(n=w)
         + ", "
@@ -244,7 +245,7 @@ async def send(ctx: Ctx, draft: dict[str, Any]) -> None:
         draft.get("family", "") if family else "",
     )
     ctx.clear_state()
-    team = sent.doctor.team or dview.doctor_name(ctx, sent.doctor)
+    team = dview.team_name(ctx, sent.doctor)
     if sent.seen:
         ctx.notice(ctx._("Sent."))
         text = ctx._(
@@ -330,14 +331,14 @@ async def render_refill(
     r = await svc.store.refill(int(row.params.get("refill", 0)))
     if r is None or r.resident_id != resident.id or str(r.status) != row.key:
         return []
-    names = t.list(list(r.names))
+    listed = t.list(names.refill_names(t.locale, r))
     w = t.ngettext("{n} week", "{n} weeks", r.weeks).format(n=r.weeks)
     home_row = (Button(t.gettext("💊 My medicines"), cb("medicines", "list")),)
     if r.status is RefillStatus.APPROVED and r.ready_on is not None:
         st = await svc.station(r.ready_station_id)
         lines = [
             t.gettext("✅ Your refill is approved: {names} ({weeks}).").format(
-                names=names, weeks=w
+                names=listed, weeks=w
             ),
             t.gettext("Ready from {date} at {place}.").format(
                 date=t.weekday_date(r.ready_on),
@@ -356,13 +357,16 @@ async def render_refill(
             lines.append(t.gettext("{name} can pick it up for you.").format(name=r.family_name))
         replies = [notification(t, resident.elder_mode, "\n".join(lines), (home_row,))]
         if st is not None:
-            replies.append(Reply(venue=dview.venue(words(t), st)))
+            pin = Reply(venue=dview.venue(words(t), st))
+            # A pin carries no buttons: in elder mode it comes first, so the message with
+            # Home is the last one (the elder is never left below a map with no way on).
+            replies.insert(0 if resident.elder_mode else len(replies), pin)
         return replies
     if r.status is RefillStatus.DECLINED:
         label = DECLINE_REASONS.get(r.reason)
         text = t.sentences(
             [
-                t.gettext("Your refill request ({names}) was declined.").format(names=names),
+                t.gettext("Your refill request ({names}) was declined.").format(names=listed),
                 t.gettext(label) if label else "",
                 t.gettext("Please keep taking your medicines as your doctor told you."),
             ]
@@ -371,7 +375,7 @@ async def render_refill(
     text = t.gettext(
         "🏥 Your family doctor asks you to come in before your next refill ({names}). "
         "Please book a visit."
-    ).format(names=names)
+    ).format(names=listed)
     book = (Button(t.gettext("📅 Book a visit"), cb("book", "new", "chronic")),)
     return [notification(t, resident.elder_mode, text, (book, home_row))]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME, Ctx
 from bot.core import Button, Kind, Reply
@@ -199,7 +200,8 @@ async def on_text(ctx: Ctx) -> None:
 def desk_name(ctx: Ctx, desk: Desk) -> str:
     centre = view.station_name(ctx, desk.centre)
     if desk.route is Route.TEAM:
-        return ctx._("{team} at {centre}").format(team=desk.team or centre, centre=centre)
+        team = view.team_name(ctx, desk.doctor) if desk.doctor is not None else desk.team
+        return names.team_at_centre(ctx.t, team, centre)
     return ctx._("the duty desk of {centre}").format(centre=centre)
 
 
@@ -417,10 +419,9 @@ async def _desk_label(rt: Runtime, t: Translator, ticket: Ticket, doctor_id: str
     doctor = await directory.doctor(doctor_id) if doctor_id else None
     centre = (await directory.snapshot()).stations.get(ticket.centre_id)
     if doctor is not None:
-        name = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
-        return f"{name} · {doctor.team}" if doctor.team else name
+        return names.doctor_and_team(t.locale, doctor)
     if centre is not None:
-        return centre.name_en if t.locale == "en" and centre.name_en else centre.name_zh
+        return names.station_name(t.locale, centre)
     return t.gettext("your family doctor team")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
+from bot import names
 from bot.callbacks import Callback, StaleButton, cb
 from bot.context import HOME, Ctx
 from bot.core import Button, Kind, Reply
@@ -49,7 +50,7 @@ async def render_ask(rt: Runtime, t: Translator, resident: Resident, row: Outbox
     doctor = await rt.services.directory.doctor(appt["doctor_id"])
     who = ""
     if doctor is not None:
-        who = doctor.name_en if t.locale == "en" and doctor.name_en else doctor.name_zh
+        who = names.doctor_name(t.locale, doctor)
     day = t.date(datetime.fromtimestamp(appt["start_at"], t.tz))
     text = t.gettext(
         "How satisfied were you with your visit to {doctor} on {date}? Tap one answer."

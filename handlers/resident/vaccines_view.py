@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot import names
 from bot.callbacks import cb
 from bot.core import Button
 from bot.domain.vaccines import Child
@@ -46,7 +47,7 @@ def vaccine_name(t: Translator, svc: ChildService, code: str) -> str:
     v = svc.vaccine(code)
     if v is None:
         return code
-    return v.name_en if t.locale == "en" else v.name_zh
+    return names.shown_name(t.locale, v.name_zh, v.name_en)
 
 
 def protects(t: Translator, svc: ChildService, code: str) -> str:
