@@ -110,6 +110,7 @@ class Ctx:
         edit: bool = False,
         short: str | None = None,
         wants_text: bool = False,
+        free_text: bool = False,
         grid: bool = False,
     ) -> None:
         """Answer with text and inline buttons laid out for the user's mode.
@@ -118,6 +119,7 @@ class Ctx:
         Back / Home row. Otherwise buttons go `cols` per row and Back / Home appear when asked.
         `wants_text`: the screen asks for a typed value, so a typed number is that value,
         not an option number, on channels that number their options (see `Reply`).
+        `free_text`: the screen waits for typed words; numbers still choose its options.
         `grid`: the buttons are short labels of one kind (days of a month): `cols` per row
         in elder mode too, so 31 days are 5 rows, not 16.
         """
@@ -134,7 +136,15 @@ class Ctx:
             nav.append(Button(self._("🏠 Home"), HOME))
         if nav:
             rows.append(tuple(nav))
-        self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit, wants_text=wants_text))
+        self.replies.append(
+            Reply(
+                text=text,
+                buttons=tuple(rows),
+                edit=edit,
+                wants_text=wants_text,
+                free_text=free_text,
+            )
+        )
 
     def confirm(
         self,
