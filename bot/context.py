@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
+from bot.domain.channels import ChannelTraits, traits
 from bot.domain.residents import ConversationState, FlowState, Resident
 from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
@@ -64,6 +65,12 @@ class Ctx:
     def now(self) -> datetime:
         """Now, in the deployment's time zone (Asia/Shanghai by default)."""
         return self.rt.now().astimezone(self.rt.settings.tz)
+
+    @property
+    def traits(self) -> ChannelTraits:
+        """What the resident's channel can show (files, pictures, links, buttons): words
+        that mention one of them are chosen from this."""
+        return traits(self.msg.channel)
 
     @property
     def services(self) -> Services:
@@ -205,11 +212,29 @@ class Ctx:
     def venue(self, venue: Venue) -> None:
         self.replies.append(Reply(venue=venue))
 
-    def document(self, doc: Attachment, text: str = "") -> None:
+    def document(self, doc: Attachment, text: str = "") -> bool:
+        """Send a file with its caption `text`. On a channel that cannot send files the
+        caption (which speaks of the file) is not shown either: the resident is told the file
+        can't be sent here. True when the file was sent."""
+        if not self.traits.can_send_files:
+            self.replies.append(
+                Reply(
+                    text=self._("The file {name} can't be sent in this chat.").format(
+                        name=doc.filename
+                    )
+                )
+            )
+            return False
         self.replies.append(Reply(text=text, document=doc))
+        return True
 
-    def photo(self, photo: Attachment, text: str = "") -> None:
+    def photo(self, photo: Attachment, text: str = "") -> bool:
+        """Show a picture with its caption `text`; on a channel that cannot show pictures
+        neither is sent (the caption speaks of the picture). True when it was sent."""
+        if not self.traits.can_send_images:
+            return False
         self.replies.append(Reply(text=text, photo=photo))
+        return True
 
     def notice(self, text: str) -> None:
         """A short toast shown on the button the user pressed (where the channel has one)."""

@@ -4,15 +4,18 @@ resident sees it, against the database."""
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from bot.channels import numbered
 from bot.channels.console import ConsoleChat
 from bot.core import Button, Kind, Reply
+from bot.domain.channels import traits
 from bot.runtime import Runtime
 from tests.doctor_fixtures import load_district
 from tests.test_numbered_input import Visitor
 from tests.test_questions_channels import sign
+from tests.test_web import Page, site  # noqa: F401  (fixture)
 from tests.test_wechat import Setup, fake, onboard, wx  # noqa: F401  (fixtures)
 
 
@@ -148,3 +151,155 @@ async def test_elder_ask_my_team_confirms_the_words_and_the_team(rt: Runtime) ->
     # A stale ✅ Send (the words were sent) sends nothing twice.
     await v.web.handle(v.id, {"type": "text", "text": "/menu"})
     assert len(await tickets_of(rt, "web", v.id)) == 1
+
+
+# -- the web chat: frames, stale tabs, notifications, /delete --------------------------------
+async def test_web_unreadable_frames_get_a_kind_answer_and_keep_the_screen(site: Any) -> None:  # noqa: F811
+    s, _ = site
+    async with s.open(await s.visit()) as ws:
+        page = Page(ws)
+        await page.turn({"type": "text", "text": "/start"})
+        for bad in ("{", "[1, 2]", {"type": "dance"}, {"type": "text", "text": "  "}):
+            answer = await page.turn(bad)
+            assert len(answer) == 1 and "could not be read" in Page.text(answer)
+        english = await page.tap("English")  # the language screen still works
+        assert "privacy" in Page.text(english).lower()
+
+
+async def test_web_a_tap_in_a_stale_tab_is_answered_with_the_current_screen(site: Any) -> None:  # noqa: F811
+    s, web = site
+    cookie = await s.visit()
+    async with s.open(cookie) as one, s.open(cookie) as two:
+        a, b = Page(one), Page(two)
+        await a.turn({"type": "text", "text": "/start"})
+        await a.tap("English")
+        await a.tap("I agree")
+        menu = await a.turn({"type": "text", "text": "/menu"})
+        old_screen = menu[-1]["screen"]
+        tips = next(o for m in menu for o in m["options"] if "Health tips" in o["label"])
+        b.shown = menu  # the second tab shows the same menu
+        settings = await a.tap("Settings")  # answered in the first tab: a new screen
+        assert settings[-1]["screen"] != old_screen
+        stale = await b.turn({"type": "option", "n": tips["n"], "screen": old_screen})
+        assert "out of date" in Page.text(stale) and "Elder mode" in Page.text(stale)
+        assert stale[0]["screen"] == settings[-1]["screen"]
+        visitor = await web.visitor(cookie)
+        loaded = await web.rt.stores.residents.load("web", visitor)
+        assert loaded is not None and loaded[1].name is None  # nothing was acted on
+        # The re-shown screen's options are the current ones, with their numbers.
+        labels = {o["n"]: o["label"] for o in settings[-1]["options"]}
+        assert {o["n"]: o["label"] for o in stale[0]["options"]} == labels
+        current = await b.turn(
+            {"type": "option", "n": stale[0]["options"][0]["n"], "screen": stale[0]["screen"]}
+        )
+        assert "out of date" not in Page.text(current)
+
+
+async def test_web_notifications_carry_home_and_back_to_the_open_flow(site: Any) -> None:  # noqa: F811
+    s, web = site
+    cookie = await s.visit()
+    async with s.open(cookie) as ws:
+        page = Page(ws)
+        await page.turn({"type": "text", "text": "/start"})
+        await page.tap("English")
+        await page.tap("I agree")
+        await page.tap("Questions")
+        visitor = await web.visitor(cookie)
+        await load_district(web.rt)
+        await sign(web.rt, "web", visitor)
+        asking = await page.tap("Ask my team")  # a flow waiting for words
+        await web.rt.senders["web"].send(visitor, [Reply("Your reminder")])
+        pushed = await page.pushed()
+        labels = [o["label"] for o in pushed["options"]]
+        assert labels == ["⬅️ Back", "🏠 Home"]
+        back = await page.turn(
+            {"type": "option", "n": pushed["options"][0]["n"], "screen": pushed["screen"]}
+        )
+        assert back[0]["text"] == asking[0]["text"]  # the screen the visitor was answering
+        assert [o["n"] for o in back[0]["options"]] == [o["n"] for o in asking[0]["options"]]
+        home = await page.turn(
+            {"type": "option", "n": pushed["options"][1]["n"], "screen": pushed["screen"]}
+        )
+        assert "Main menu" in Page.text(home) or "choose" in Page.text(home).lower()
+        # Outside a flow a notification gets Home only.
+        await web.rt.senders["web"].send(visitor, [Reply("Another")])
+        assert [o["label"] for o in (await page.pushed())["options"]] == ["🏠 Home"]
+
+
+async def test_web_start_again_after_delete_works_on_the_same_page(site: Any) -> None:  # noqa: F811
+    s, web = site
+    cookie = await s.visit()
+    async with s.open(cookie) as ws:
+        page = Page(ws)
+        await page.turn({"type": "text", "text": "/start"})
+        await page.tap("English")
+        await page.tap("I agree")
+        old = await web.visitor(cookie)
+        await page.turn({"type": "text", "text": "/delete"})
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "option",
+                    "n": next(
+                        o["n"]
+                        for m in page.shown
+                        for o in m["options"]
+                        if "delete everything" in o["label"]
+                    ),
+                }
+            )
+        )
+        frames = []
+        while True:
+            frame = json.loads(await ws.recv())
+            frames.append(frame)
+            if frame["type"] == "done":
+                break
+        assert await web.rt.stores.residents.load("web", old) is None  # deleted
+        fresh = next(f for f in frames if f["type"] == "session")
+        assert fresh["fresh"] and fresh["token"]
+        page.shown = [f for f in frames if f["type"] == "message"]
+        again = await page.tap("Start again")  # the socket is open, the button works
+        assert "Welcome to Doorstep" in Page.text(again) or "language" in Page.text(again)
+        new = await web.visitor(fresh["token"])
+        assert new is not None and new != old
+    # The tab reconnects with the dead cookie and its new token: it is the new visitor.
+    async with s.open(cookie, token=fresh["token"]) as ws:
+        assert ws.close_code is None
+        english = await Page(ws).turn({"type": "text", "text": "/start"})
+        assert english
+
+
+# -- 2. what a channel can send: files and pictures -----------------------------------------
+async def test_files_are_sent_only_where_the_channel_can_send_them(rt: Runtime) -> None:
+    from tests.harness import ChatUser
+
+    for channel, can in (("wechat", False), ("web", True)):
+        user = ChatUser(rt, user_id=f"{channel}-1", channel=channel)
+        await user.onboard()
+        assert traits(channel).can_send_files is can
+        outcome = await user.text("/mydata")
+        docs = [r.document for r in outcome.replies if r.document is not None]
+        said = "\n".join(r.text for r in outcome.replies)
+        if can:
+            assert [d.filename for d in docs] == ["doorstep-my-data.json"]
+            assert "Your data (JSON)" in said
+        else:
+            assert docs == []
+            assert "The file doorstep-my-data.json can't be sent in this chat." in said
+            assert "Your data (JSON)" not in said  # the caption of a file never sent
+
+
+def test_wechat_shows_no_caption_of_a_picture_it_cannot_send(rt: Runtime) -> None:
+    from bot.channels.wechat_render import passive_text
+    from bot.core import Attachment
+
+    blocks = numbered.flatten(
+        [
+            Reply(text="📊 Your chart", photo=Attachment("week.png", b"png", "image/png")),
+            Reply(text="Taken 6 of 7", buttons=((Button("OK", "v1:menu:home"),),)),
+        ]
+    )
+    assert not traits("wechat").can_send_images
+    text = passive_text(blocks, rt.catalogs.get("en"))
+    assert "Your chart" not in text and "Taken 6 of 7" in text

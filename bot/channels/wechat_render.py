@@ -73,9 +73,19 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
     return "\n".join(lines).strip() or "…"
 
 
+def shown(blocks: list[numbered.Block]) -> list[numbered.Block]:
+    """The blocks WeChat shows: a picture alone (with its caption, which speaks of it) is
+    left out, as WeChat gets no picture (`ChannelTraits.can_send_images`)."""
+    return [
+        b
+        for b in blocks
+        if b.photo is None or b.options or b.links or b.venue is not None or b.document
+    ] or blocks[-1:]
+
+
 def render(blocks: list[numbered.Block], t: Translator, msgmenu: bool) -> list[OutMsg]:
     out: list[OutMsg] = []
-    for block in blocks:
+    for block in shown(blocks):
         full = block_text(block, t)
         if msgmenu and block.options:
             head = block_text(block, t, with_options=False)
@@ -124,4 +134,4 @@ def fit(messages: list[OutMsg], allowed: int) -> list[OutMsg]:
 
 
 def passive_text(blocks: list[numbered.Block], t: Translator) -> str:
-    return "\n\n".join(block_text(b, t) for b in blocks)
+    return "\n\n".join(block_text(b, t) for b in shown(blocks))

@@ -80,7 +80,17 @@
     ws.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
-      if (message.type === "session") { storeToken(message.token); return; }
+      if (message.type === "session") {
+        if (message.fresh) {
+          // The visitor deleted their data: this tab goes on as a new visitor. Nothing of
+          // the old one is kept; the answer on screen (with its "Start again") still works.
+          forgetTab();
+          transcript.reset();
+          returning = "";
+        }
+        storeToken(message.token);
+        return;
+      }
       if (message.type === "texts") { applyTexts(message); return; }
       if (message.type === "ready") {
         if (message.texts) { applyTexts(message); }
@@ -152,7 +162,8 @@
         kept.turn = turn;
         save();
       },
-      setTurn: function (n) { kept.turn = n; save(); }
+      setTurn: function (n) { kept.turn = n; save(); },
+      reset: function () { kept = { turn: turn, items: [] }; }
     };
   }
 
@@ -224,7 +235,7 @@
     for (var i = 0; i < old.length; i++) { old[i].disabled = true; }
   }
 
-  function optionButton(option, tag) {
+  function optionButton(option, tag, screen) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = option.menu ? "option menu-key" : "option";
@@ -244,7 +255,9 @@
     button.appendChild(label);
     button.addEventListener("click", function () {
       mine(option.label);
-      send({ type: "option", n: option.n });
+      // The screen it belongs to: a tap in a tab showing an older screen is answered
+      // "out of date" by the server, never acted on.
+      send({ type: "option", n: option.n, screen: screen || "" });
     });
     return button;
   }
@@ -340,7 +353,7 @@
         var line = document.createElement("div");
         var cols = r.row === "menu" ? 2 : 4;
         line.className = "keys cols-" + Math.min(r.options.length, cols);
-        r.options.forEach(function (o) { line.appendChild(optionButton(o, tag)); });
+        r.options.forEach(function (o) { line.appendChild(optionButton(o, tag, message.screen)); });
         box.appendChild(line);
       });
       (message.links || []).forEach(function (l) {
