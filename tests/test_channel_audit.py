@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from typing import Any
 
 from bot.channels import numbered
@@ -303,3 +304,115 @@ def test_wechat_shows_no_caption_of_a_picture_it_cannot_send(rt: Runtime) -> Non
     assert not traits("wechat").can_send_images
     text = passive_text(blocks, rt.catalogs.get("en"))
     assert "Your chart" not in text and "Taken 6 of 7" in text
+
+
+# -- 10. zh wording: 您 to residents (elder mode too); no 他 for a family member -------------
+def test_zh_catalog_says_nin_and_never_ta_for_a_relative() -> None:
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).parent.parent / "locales/zh_Hans/LC_MESSAGES/messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    bad_ni, bad_ta = [], []
+    for message in catalog:
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            if not text:
+                continue
+            if "你" in text:
+                bad_ni.append(text)
+            # 他 alone (a relative of unknown sex: 对方 or the relation); 他们 and 其他 are fine.
+            if re.search(r"(?<!其)他(?!们)", text):
+                bad_ta.append(text)
+    assert bad_ni == [] and bad_ta == []
+
+
+# -- 11. texts that list or name the menu come from its one definition ----------------------
+async def test_onboarding_and_help_list_the_whole_menu(rt: Runtime) -> None:
+    from bot.menu import MAIN_MENU
+    from tests.harness import ChatUser
+
+    user = ChatUser(rt, user_id="menu-1", channel="web")
+    await user.text("/start")
+    await user.press("English")
+    done = await user.press("✅")
+    said = "\n".join(r.text for r in done.replies)
+    helped = "\n".join(r.text for r in (await user.text("/help")).replies)
+    for item in MAIN_MENU:
+        assert item.label in said and item.label in helped
+    assert "Tap a button" in said
+    wechat = ChatUser(rt, user_id="menu-2", channel="wechat")
+    await wechat.text("/start")
+    await wechat.press("English")
+    on_wechat = "\n".join(r.text for r in (await wechat.press("✅")).replies)
+    assert "Send an option's number" in on_wechat and "Tap a button" not in on_wechat
+
+
+def test_wechat_call_buttons_are_bare_numbers_wechat_makes_tappable(rt: Runtime) -> None:
+    from bot.channels.wechat_render import passive_text
+
+    blocks = numbered.flatten(
+        [Reply("Call now", buttons=((Button("📞 Call 120", url="tel:120"),),))]
+    )
+    text = passive_text(blocks, rt.catalogs.get("en"))
+    assert "📞 Call 120: 120" in text and "tel:" not in text
+
+
+def test_wechat_menu_group_names_are_the_readmes(rt: Runtime) -> None:
+    from pathlib import Path
+
+    from bot.channels.wechat_menu import build_menu
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    zh, en = rt.catalogs.get("zh_Hans"), rt.catalogs.get("en")
+    groups_zh = [b["name"] for b in build_menu(zh)["button"] if "sub_button" in b]
+    groups_en = [b["name"] for b in build_menu(en)["button"] if "sub_button" in b]
+    assert groups_zh
+    for name_zh, name_en in zip(groups_zh, groups_en, strict=True):
+        assert f"{name_zh} / {name_en}" in readme
+
+
+def test_readme_repeats_no_passage_within_a_paragraph() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.lstrip().startswith("|"):
+            continue  # a table repeats its cells
+        words = paragraph.split()
+        seen: set[str] = set()
+        for i in range(len(words) - 10):
+            shingle = " ".join(words[i : i + 10])
+            assert shingle not in seen, f"README repeats itself: {shingle!r}"
+            seen.add(shingle)
+
+
+# -- 3. a notification's numbers join the screen only once the resident saw them -------------
+async def test_wechat_a_notification_that_waits_adds_no_numbers(wx: Setup) -> None:  # noqa: F811
+    import pytest
+
+    from bot.delivery.sender import Deferred
+
+    f = wx.follower("o-waits")
+    await onboard(f)
+    await f.text("💡 Health tips")
+    loaded = await wx.rt.stores.residents.load("wechat", f.openid)
+    assert loaded is not None
+    before = await wx.rt.stores.channels.load_options(loaded[0].id)
+    wx.clock.set(wx.clock() + timedelta(hours=49))  # the 48-hour window is closed
+    tip = Reply(text="Wash your hands", buttons=((Button("👍 Helpful", "v1:menu:home"),),))
+    row = type("Row", (), {"kind": "vaccine", "params": {}})()
+    with pytest.raises(Deferred):
+        await wx.sender.send(f.openid, [tip], notification=row)
+    # Nothing was shown: the numbers on screen are what the resident last saw.
+    assert await wx.rt.stores.channels.load_options(loaded[0].id) == before
+    answer = await f.text(str(len(before["options"]) + 1))
+    assert "There is no option" in (answer.content or "")
+    await wx.sender.send(f.openid, [tip])  # the window is open again: shown, numbered after
+    after = await wx.rt.stores.channels.load_options(loaded[0].id)
+    assert after["options"][-1]["label"] == "👍 Helpful"

@@ -65,7 +65,7 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
                 "not an option number."
             )
         )
-    lines += ["🔗 " + t.labelled(label, url) for label, url in block.links]
+    lines += [link_line(t, label, url) for label, url in block.links]
     if block.ask_location:
         lines.append(t.gettext("To send your location, tap + below the chat and choose Location."))
     if block.ask_contact:
@@ -81,6 +81,14 @@ def shown(blocks: list[numbered.Block]) -> list[numbered.Block]:
         for b in blocks
         if b.photo is None or b.options or b.links or b.venue is not None or b.document
     ] or blocks[-1:]
+
+
+def link_line(t: Translator, label: str, url: str) -> str:
+    """A URL button as a line of text. WeChat does not open `tel:` links in a text message,
+    but makes a bare phone number tappable (call / copy): a call button is its number."""
+    if url.startswith("tel:"):
+        return "📞 " + t.labelled(label.lstrip("📞☎ ").strip() or label, url[4:])
+    return "🔗 " + t.labelled(label, url)
 
 
 def render(blocks: list[numbered.Block], t: Translator, msgmenu: bool) -> list[OutMsg]:
