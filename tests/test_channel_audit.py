@@ -416,3 +416,29 @@ async def test_wechat_a_notification_that_waits_adds_no_numbers(wx: Setup) -> No
     await wx.sender.send(f.openid, [tip])  # the window is open again: shown, numbered after
     after = await wx.rt.stores.channels.load_options(loaded[0].id)
     assert after["options"][-1]["label"] == "👍 Helpful"
+
+
+async def test_web_a_number_typed_in_a_stale_tab_is_answered_with_the_current_screen(
+    site: Any,  # noqa: F811
+) -> None:
+    s, _ = site
+    cookie = await s.visit()
+    async with s.open(cookie) as ws:
+        a = Page(ws)
+        await a.turn({"type": "text", "text": "/start"})
+        await a.tap("English")
+        await a.tap("I agree")
+        menu = await a.turn({"type": "text", "text": "/menu"})
+        old_screen = menu[-1]["screen"]
+        settings = await a.tap("Settings")
+        tips = next(o for m in menu for o in m["options"] if "Health tips" in o["label"])
+        typed = {"type": "text", "text": str(tips["n"]), "screen": old_screen}
+        stale = await a.turn(typed)
+        assert "out of date" in Page.text(stale) and stale[0]["screen"] == settings[-1]["screen"]
+        # Words typed in the older tab are words: answered as on any screen.
+        words = await a.turn({"type": "text", "text": "opening hours", "screen": old_screen})
+        assert "out of date" not in Page.text(words)
+        # The same number typed on the current screen presses its option there.
+        newest = next(m["screen"] for m in reversed(words) if m["options"])
+        current = {"type": "text", "text": "1", "screen": newest}
+        assert "out of date" not in Page.text(await a.turn(current))

@@ -243,7 +243,7 @@ def text_to_incoming(
     return Incoming(kind=Kind.TEXT, text=text, **base)
 
 
-_BARE_NUMBER = re.compile(r"\d{1,3}", re.ASCII)  # option numbers, not values
+BARE_NUMBER = re.compile(r"\d{1,3}", re.ASCII)  # option numbers, not values
 
 
 def no_such_option(
@@ -258,7 +258,7 @@ def no_such_option(
     screen again with a hint (handlers/menu.py). None for anything else. On a screen that
     wants a typed value a number is that value, never an option."""
     folded = _norm(text).rstrip(".。、")
-    if wants_text or not options or not _BARE_NUMBER.fullmatch(folded):
+    if wants_text or not options or not BARE_NUMBER.fullmatch(folded):
         return None
     buttons = tuple(Button(label, data) for label, data in options if data is not None)
     return Incoming(

@@ -119,6 +119,8 @@ def _block_json(block: numbered.Block, screen: str = "") -> dict[str, Any]:
         out["ask_contact"] = block.ask_contact
     if block.wants_text:
         out["wants_text"] = True  # a number typed now is a value, not an option number
+    if block.free_text:
+        out["free_text"] = True  # a new screen, waiting for words, even without options
     return out
 
 
@@ -261,11 +263,21 @@ class WebChat:
 
     @staticmethod
     def _stale(event: dict[str, Any], offered: dict[str, Any]) -> bool:
-        """A tap on a screen that is no longer the current one (another tab answered it)."""
+        """A tap, or a typed option number, on a screen that is no longer the current one
+        (another tab answered it)."""
         screen = event.get("screen")
-        if event.get("type") != "option" or not isinstance(screen, str) or not screen:
+        if not isinstance(screen, str) or not screen or screen == offered.get("screen"):
             return False
-        return screen != offered.get("screen")
+        if event.get("type") == "option":
+            return True
+        if event.get("type") != "text":
+            return False
+        # Typed words are words on any screen; only what would choose an option (a number,
+        # a letter key) is checked, as it meant an option of the screen that tab shows.
+        typed = str(event.get("text", ""))
+        keys = [(int(o["n"]), "") for o in offered.get("options", [])]
+        chooses = numbered.choose(typed, keys, bool(offered.get("wants_text"))) is not None
+        return chooses or bool(numbered.BARE_NUMBER.fullmatch(typed.strip()))
 
     def screen_json(self, offered: dict[str, Any], note: str = "") -> dict[str, Any]:
         """The current screen again, from the stored offer: its words and its options with

@@ -17,6 +17,7 @@
   var TRANSCRIPT_KEY = "doorstep-transcript";
   var transcript = Transcript();
   var ready = false;
+  var screen = ""; // the id of the screen whose options are on display (see show)
 
   // The session token is an HttpOnly cookie we never see. Where the browser blocks it (an
   // embedding site's <iframe>), the server hands us a token in a "session" frame instead: it
@@ -369,7 +370,10 @@
       div.appendChild(box);
     }
     // A screen asking for a typed value replaces the offer too, even without options.
-    if ((hasOptions || message.wants_text) && !message.pushed) { retireOldOptions(); }
+    if ((hasOptions || message.wants_text || message.free_text) && !message.pushed) {
+      retireOldOptions();
+      screen = message.screen || "";
+    }
     reveal();
   }
 
@@ -423,7 +427,8 @@
     if (!text) { return; }
     input.value = "";
     mine(text);
-    send({ type: "text", text: text });
+    // The screen on display: a typed option number is checked against it, as a tap is.
+    send({ type: "text", text: text, screen: screen });
   });
   connect();
 })();
