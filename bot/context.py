@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar, cast
 
 from bot.callbacks import cb
 from bot.core import Attachment, Button, Incoming, Keyboard, Reply, Venue
+from bot.domain.channels import ChannelTraits, traits
 from bot.domain.residents import ConversationState, FlowState, Resident
 from bot.i18n import Translator
 from bot.menu import main_menu_keyboard
@@ -66,6 +67,12 @@ class Ctx:
         return self.rt.now().astimezone(self.rt.settings.tz)
 
     @property
+    def traits(self) -> ChannelTraits:
+        """What the resident's channel can show (files, pictures, links, buttons): words
+        that mention one of them are chosen from this."""
+        return traits(self.msg.channel)
+
+    @property
     def services(self) -> Services:
         """The services (built once, in bot/app.py): `ctx.services.booking` and so on."""
         return self.rt.services
@@ -110,6 +117,7 @@ class Ctx:
         edit: bool = False,
         short: str | None = None,
         wants_text: bool = False,
+        free_text: bool = False,
         grid: bool = False,
     ) -> None:
         """Answer with text and inline buttons laid out for the user's mode.
@@ -118,6 +126,7 @@ class Ctx:
         Back / Home row. Otherwise buttons go `cols` per row and Back / Home appear when asked.
         `wants_text`: the screen asks for a typed value, so a typed number is that value,
         not an option number, on channels that number their options (see `Reply`).
+        `free_text`: the screen waits for typed words; numbers still choose its options.
         `grid`: the buttons are short labels of one kind (days of a month): `cols` per row
         in elder mode too, so 31 days are 5 rows, not 16.
         """
@@ -134,7 +143,15 @@ class Ctx:
             nav.append(Button(self._("🏠 Home"), HOME))
         if nav:
             rows.append(tuple(nav))
-        self.replies.append(Reply(text=text, buttons=tuple(rows), edit=edit, wants_text=wants_text))
+        self.replies.append(
+            Reply(
+                text=text,
+                buttons=tuple(rows),
+                edit=edit,
+                wants_text=wants_text,
+                free_text=free_text,
+            )
+        )
 
     def confirm(
         self,
@@ -195,11 +212,29 @@ class Ctx:
     def venue(self, venue: Venue) -> None:
         self.replies.append(Reply(venue=venue))
 
-    def document(self, doc: Attachment, text: str = "") -> None:
+    def document(self, doc: Attachment, text: str = "") -> bool:
+        """Send a file with its caption `text`. On a channel that cannot send files the
+        caption (which speaks of the file) is not shown either: the resident is told the file
+        can't be sent here. True when the file was sent."""
+        if not self.traits.can_send_files:
+            self.replies.append(
+                Reply(
+                    text=self._("The file {name} can't be sent in this chat.").format(
+                        name=doc.filename
+                    )
+                )
+            )
+            return False
         self.replies.append(Reply(text=text, document=doc))
+        return True
 
-    def photo(self, photo: Attachment, text: str = "") -> None:
+    def photo(self, photo: Attachment, text: str = "") -> bool:
+        """Show a picture with its caption `text`; on a channel that cannot show pictures
+        neither is sent (the caption speaks of the picture). True when it was sent."""
+        if not self.traits.can_send_images:
+            return False
         self.replies.append(Reply(text=text, photo=photo))
+        return True
 
     def end_turn(self) -> None:
         """Elder mode: a turn never ends on a file, a picture or a map pin (which carry no

@@ -133,6 +133,10 @@ class Reply:
     # The screen asks for a typed value (a reading, a number): text channels that number
     # their options must then pass typed numbers to the handler, not take them as choices.
     wants_text: bool = False
+    # The screen waits for typed words (a question, a name, a comment): a typed number that
+    # is one of its options still presses that option, as on any screen, but the screen
+    # replaces the older offer even without options, so a number never presses an older one.
+    free_text: bool = False
 
     def __post_init__(self) -> None:
         if self.buttons and self.keyboard is not None:

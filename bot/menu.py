@@ -14,19 +14,37 @@ from bot.i18n import N_, Translator
 class MenuItem:
     key: str
     label: str  # English msgid, translated where shown
+    about: str = ""  # what it is for (English msgid), in /help
 
 
 MAIN_MENU: tuple[MenuItem, ...] = (
-    MenuItem("doctor", N_("👨‍⚕️ My family doctor")),
-    MenuItem("book", N_("📅 Book a follow-up")),
-    MenuItem("health", N_("❤️ My health")),
-    MenuItem("medicines", N_("💊 My medicines")),
-    MenuItem("stations", N_("📍 Nearest health station")),
-    MenuItem("tips", N_("💡 Health tips")),
-    MenuItem("vaccines", N_("💉 Vaccines")),
-    MenuItem("questions", N_("💬 Questions")),
-    MenuItem("settings", N_("⚙️ Settings")),
+    MenuItem(
+        "doctor",
+        N_("👨‍⚕️ My family doctor"),
+        N_("your signed team, phone and clinic hours"),
+    ),
+    MenuItem("book", N_("📅 Book a follow-up"), N_("book, move or cancel a visit")),
+    MenuItem("health", N_("❤️ My health"), N_("your readings and your health profile")),
+    MenuItem("medicines", N_("💊 My medicines"), N_("your medicines, reminders and refills")),
+    MenuItem(
+        "stations",
+        N_("📍 Nearest health station"),
+        N_("the closest places and whether they are open now"),
+    ),
+    MenuItem("tips", N_("💡 Health tips"), N_("short health tips, at the time you choose")),
+    MenuItem("vaccines", N_("💉 Vaccines"), N_("vaccine records and reminders")),
+    MenuItem("questions", N_("💬 Questions"), N_("common questions, or ask your team")),
+    MenuItem("settings", N_("⚙️ Settings"), N_("language and elder mode")),
 )
+
+
+def menu_overview(t: Translator, about: bool = False) -> str:
+    """The main menu's entries, one a line, from MAIN_MENU (so a text that lists the menu
+    never lists another one); with `about`, what each is for."""
+    return "\n".join(
+        f"• {t.gettext(item.label)}" + (f": {t.gettext(item.about)}" if about else "")
+        for item in MAIN_MENU
+    )
 
 
 def main_menu_keyboard(t: Translator, elder: bool) -> Keyboard:

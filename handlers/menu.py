@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.callbacks import Callback
 from bot.context import HOME, Ctx
 from bot.core import Button
+from bot.menu import menu_overview
 from bot.router import Registry
 
 
@@ -43,14 +44,13 @@ async def no_such_option(ctx: Ctx, data: Callback) -> None:
 async def help_(ctx: Ctx) -> None:
     """What the bot can do, and the commands."""
     ctx.say(
-        ctx._(
-            "Doorstep helps you with community health services:\n"
-            "• My family doctor: your signed team, phone and clinic hours\n"
-            "• Book a follow-up: book, move or cancel a visit\n"
-            "• Nearest health station: the closest places and whether they are open now\n"
-            "• Health tips, and vaccine and follow-up reminders\n"
-            "Everything works with the buttons. Commands: /menu main menu, /help this text, "
-            "/mydata what we store about you, /delete delete your data, /start start again."
+        ctx._("Doorstep helps you with community health services:")
+        + "\n"
+        + menu_overview(ctx.t, about=True)
+        + "\n"
+        + ctx._(
+            "Commands: /menu main menu, /help this text, /mydata what we store about you, "
+            "/delete delete your data, /start start again."
         ),
         [Button(ctx._("🏠 Home"), HOME)],
         home=False,

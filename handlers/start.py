@@ -6,6 +6,7 @@ from bot.callbacks import Callback, cb
 from bot.context import Ctx
 from bot.core import Button, Kind
 from bot.i18n import SUPPORTED
+from bot.menu import menu_overview
 from bot.router import Registry
 
 LANGUAGE_NAMES = {"zh_Hans": "中文", "en": "English"}
@@ -67,12 +68,13 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
     elif data.choice(1, ("yes", "no")) == "yes":
         ctx.user = await residents.consent(ctx.user)
         ctx.notice(ctx._("Thank you."))
+        how = (
+            ctx._("Tap a button, or type a question in your own words.")
+            if ctx.traits.has_buttons
+            else ctx._("Send an option's number, or type a question in your own words.")
+        )
         ctx.main_menu(
-            ctx._(
-                "You're all set. Use the menu below: find your family doctor, book a "
-                "follow-up, the nearest health station, health tips and vaccines. "
-                "Type nothing: the buttons do everything."
-            )
+            ctx._("You're all set. The menu below has:") + "\n" + menu_overview(ctx.t) + "\n" + how
         )
     else:
         ctx.say(

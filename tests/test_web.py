@@ -226,8 +226,9 @@ async def test_stale_or_bad_events_get_a_kind_answer(site: Any) -> None:
         await page.turn({"type": "text", "text": "/start"})
         stale = await page.turn({"type": "option", "n": 99})
         assert "out of date" in Page.text(stale)
-        assert await page.turn("not json") == []
-        assert await page.turn({"type": "location", "lat": "north", "lon": 1}) == []
+        for bad in ("not json", {"type": "location", "lat": "north", "lon": 1}, {"type": "x"}):
+            unread = await page.turn(bad)  # never silence: a kind word, the screen kept
+            assert "could not be read" in Page.text(unread)
         still = await page.turn({"type": "text", "text": "/help"})
         assert "Doorstep helps you" in Page.text(still)
 

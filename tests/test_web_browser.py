@@ -202,3 +202,31 @@ async def test_web_chat_on_a_phone_in_chinese(chat_url: str, browser: Any, rt: R
     await fresh.locator("#start").click()
     await expect(fresh.locator(".msg.bot").last).to_contain_text("菜单")
     assert "请选择语言" not in await fresh.locator(".msg.bot").last.inner_text()
+
+
+async def test_start_again_after_delete_works_in_the_browser(chat_url: str, browser: Any) -> None:
+    """Finding: after /delete the socket closed (4401) and "▶️ Start again" was dead."""
+    from playwright.async_api import expect
+
+    context = await browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    await page.goto(chat_url)
+    bot = page.locator(".msg.bot")
+
+    async def tap(label: str) -> None:
+        await page.locator("button.option:not([disabled])", has_text=label).last.click()
+
+    await expect(page.locator("#status")).to_have_text("")
+    await page.locator("#start").click()
+    await tap("English")
+    await tap("I agree")
+    await expect(bot.last).to_contain_text("You're all set")
+    await page.locator("#input").fill("/delete")
+    await page.locator("#send").click()
+    await tap("Yes, delete everything")
+    await expect(bot.last).to_contain_text("All your data has been deleted")
+    await tap("Start again")
+    await expect(bot.last).to_contain_text("Welcome to Doorstep")
+    await tap("English")
+    await expect(bot.last).to_contain_text("Privacy notice")
+    await context.close()

@@ -1,6 +1,8 @@
 """The local chat sandbox: the same handlers in a terminal, no token, no network.
 
-Buttons are shown as numbered options; a number or a button's label picks it. On a screen that
+Buttons are shown as numbered options, numbered by `bot.channels.numbered` exactly as WeChat and
+the web chat number them (links and the location / contact keys are shown apart, unnumbered);
+a number or a button's label picks it. On a screen that
 asks for a typed value (the reading keypads) options are lettered instead and a typed number
 is the value, as on WeChat and the web chat (`bot.channels.numbered`). The offer on screen is
 stored in SQLite (`ChannelStore.save_options`, as WeChat and the web chat do), so a number typed
@@ -14,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.channels.numbered import choose, no_such_option, option_key
-from bot.core import Button, Contact, Incoming, KeyButton, Kind, Location, Outcome, Reply, Request
+from bot.channels import numbered
+from bot.core import Contact, Incoming, Kind, Location, Outcome, Reply
 from bot.delivery.sender import Deferred
 from bot.domain.outbox import OutboxRow
 
@@ -32,67 +34,33 @@ SAMPLE_PHONE = "+86 138 0000 0000"
 DEFERRED_REASON = "sandbox"  # rows kept for a sandbox user who is not playing
 
 
-@dataclass(frozen=True)
-class Option:
-    label: str
-    button: Button | None = None
-    key: KeyButton | None = None
-
-    def stored(self, n: int) -> dict[str, Any]:
-        """As kept in `channel_options` (the shape WeChat and the web chat store, plus what a
-        sandbox key needs: a URL, a location or contact request)."""
-        b, k = self.button, self.key
-        return {
-            "n": n,
-            "label": self.label,
-            "data": b.data if b else None,
-            "url": b.url if b else None,
-            "text": k.label if k else None,
-            "request": k.request.value if k and k.request else None,
-        }
-
-    @staticmethod
-    def from_stored(raw: dict[str, Any]) -> Option:
-        label = str(raw["label"])
-        if raw.get("data") is not None or raw.get("url") is not None:
-            return Option(label, button=Button(label, data=raw.get("data"), url=raw.get("url")))
-        request = Request(raw["request"]) if raw.get("request") else None
-        return Option(label, key=KeyButton(str(raw.get("text") or label), request))
-
-
-def render_reply(
-    reply: Reply, first_number: int, wants_text: bool = False
-) -> tuple[list[str], list[Option]]:
-    """Lines to print for one reply, and the options it offers, numbered from first_number
-    (lettered when the turn wants a typed value)."""
+def render_block(block: numbered.Block) -> list[str]:
+    """Lines to print for one reply, as WeChat and the web chat show it: its options keyed
+    as `numbered.flatten` keyed them (one numbering on every text channel), links and the
+    location / contact keys apart, unnumbered."""
     lines: list[str] = []
-    options: list[Option] = []
-    if reply.venue is not None:
-        v = reply.venue
+    if block.venue is not None:
+        v = block.venue
         lines.append(f"📍 {v.title} — {v.address} ({v.lat:.5f}, {v.lon:.5f})")
-    if reply.document is not None:
-        d = reply.document
+    if block.document is not None:
+        d = block.document
         lines.append(f"📎 {d.filename} ({len(d.content)} bytes)")
-    if reply.photo is not None:
-        lines.append(f"🖼 {reply.photo.filename}")
-    if reply.text:
-        lines.extend(reply.text.splitlines() or [""])
-    for row in reply.buttons:
-        cells = []
-        for b in row:
-            options.append(Option(b.label, button=b))
-            key = option_key(first_number + len(options) - 1, wants_text)
-            cells.append(f"[{key}] {b.label}")
-        lines.append("   " + "   ".join(cells))
-    if reply.keyboard is not None:
-        for key_row in reply.keyboard.rows:
-            cells = []
-            for k in key_row:
-                options.append(Option(k.label, key=k))
-                key = option_key(first_number + len(options) - 1, wants_text)
-                cells.append(f"[{key}] {k.label}")
-            lines.append("   " + "   ".join(cells))
-    return lines, options
+    if block.photo is not None:
+        lines.append(f"🖼 {block.photo.filename}")
+    if block.text:
+        lines.extend(block.text.splitlines() or [""])
+    rows: dict[int, list[str]] = {}
+    for o in block.options:
+        rows.setdefault(o.row if o.text is None else 1000 + o.row, []).append(
+            f"[{o.key}] {o.label}"
+        )
+    lines.extend("   " + "   ".join(cells) for cells in rows.values())
+    lines.extend(f"   🔗 {label}: {url}" for label, url in block.links)
+    if block.ask_location:
+        lines.append(f"   [{block.ask_location}]  (type it, or /location LAT LON)")
+    if block.ask_contact:
+        lines.append(f"   [{block.ask_contact}]  (type it, your number, or /contact PHONE)")
+    return lines
 
 
 class ConsoleChat:
@@ -103,45 +71,56 @@ class ConsoleChat:
         self.user_id = user_id
         self.out = out
         self.echo = echo
-        self.options: list[Option] = []
-        self.wants_text = False
-        self.prompt = ""  # the text of the screen whose options are numbered
+        self.offered: dict[str, Any] = {}  # as `numbered.offer` stores it
+        self.ask_location: str | None = None
+        self.ask_contact: str | None = None
         self._offer_changed = False
         self._restored = False
 
-    def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
-        wants_text = any(r.wants_text for r in replies)
-        new_options: list[Option] = []
-        for reply in replies:
-            lines, opts = render_reply(reply, len(new_options) + 1, wants_text)
-            new_options.extend(opts)
-            for i, line in enumerate(lines):
-                self.out.write(f"{prefix if i == 0 else '  '} {line}\n")
-        # As on WeChat: a turn without options keeps the older ones, unless it asks for a
-        # value, where a typed number must not press an older button.
-        if new_options or wants_text:
-            self.options = new_options
-            self.wants_text = wants_text
-            self.prompt = next(
-                (r.text for r in reversed(replies) if r.text and (r.buttons or r.keyboard)), ""
-            )
-            self._offer_changed = True
+    @property
+    def options(self) -> list[numbered.Option]:
+        """The options on screen, in number order."""
+        found = (numbered.option_by_number(o["n"], self.offered) for o in self._raw())
+        return [o for o in found if o is not None]
+
+    @property
+    def wants_text(self) -> bool:
+        return bool(self.offered.get("wants_text"))
+
+    def _raw(self) -> list[dict[str, Any]]:
+        return sorted(self.offered.get("options", []), key=lambda o: int(o["n"]))
+
+    def _write(self, blocks: list[numbered.Block], mark: str) -> None:
+        for block in blocks:
+            for i, line in enumerate(render_block(block)):
+                self.out.write(f"{mark if i == 0 else '  '} {line}\n")
         self.out.flush()
+
+    def _keys(self, blocks: list[numbered.Block]) -> None:
+        self.ask_location = next((b.ask_location for b in blocks if b.ask_location), None)
+        self.ask_contact = next((b.ask_contact for b in blocks if b.ask_contact), None)
+
+    def print_replies(self, replies: list[Reply], prefix: str = "🤖") -> None:
+        blocks = numbered.flatten(replies)
+        self._write(blocks, prefix)
+        # As on WeChat: a turn without options keeps the older ones, unless it asks for a
+        # value or words, where a typed number must not press an older button.
+        new = numbered.offer(blocks)
+        if new is not None:
+            self.offered = new
+            self._keys(blocks)
+            self._offer_changed = True
 
     def print_notification(self, replies: list[Reply]) -> None:
         """A message that arrived on its own (🔔): its options are numbered after the ones
         on screen, which keep their numbers, so a number typed for the screen the user is
         answering still means what it meant (as on WeChat and the web chat)."""
-        added: list[Option] = []
-        for reply in replies:
-            first = len(self.options) + len(added) + 1
-            lines, opts = render_reply(reply, first, self.wants_text)
-            added.extend(opts)
-            for i, line in enumerate(lines):
-                self.out.write(f"{'🔔' if i == 0 else '  '} {line}\n")
-        self.options = [*self.options, *added]
-        self._offer_changed = bool(added)
-        self.out.flush()
+        blocks = numbered.flatten(replies, after=self.offered)
+        self._write(blocks, "🔔")
+        merged = numbered.merge(self.offered, blocks)
+        if merged is not None:
+            self.offered = {**merged, "prompt": self.offered.get("prompt", "")}
+            self._offer_changed = True
 
     # -- the offer in SQLite: a new process honours the last one shown ---------------------
     async def _resident_id(self) -> int | None:
@@ -156,10 +135,7 @@ class ConsoleChat:
         resident_id = await self._resident_id()
         if resident_id is None:
             return
-        stored = await self.rt.stores.channels.load_options(resident_id)
-        raw = sorted(stored.get("options", []), key=lambda o: int(o["n"]))
-        self.options = [Option.from_stored(o) for o in raw]
-        self.wants_text = bool(stored.get("wants_text"))
+        self.offered = await self.rt.stores.channels.load_options(resident_id)
 
     async def save_offer(self) -> None:
         """Store the offer on screen, when it changed (a turn or a notification)."""
@@ -169,61 +145,30 @@ class ConsoleChat:
         resident_id = await self._resident_id()
         if resident_id is None:  # no resident yet, or just deleted
             return
-        offer = {
-            "options": [o.stored(n) for n, o in enumerate(self.options, start=1)],
-            "contact": False,
-            "wants_text": self.wants_text,
-        }
-        await self.rt.stores.channels.save_options(resident_id, offer, int(time.time()))
+        await self.rt.stores.channels.save_options(resident_id, self.offered, int(time.time()))
 
     def to_incoming(self, line: str) -> Incoming | None:
         text = line.strip()
         if not text:
             return None
         base: dict[str, Any] = {"channel": CHANNEL, "user_id": self.user_id}
-        if text.startswith("/location"):
+        if text.startswith("/location") or (self.ask_location and text == self.ask_location):
             parts = text.split()
             try:
                 loc = Location(float(parts[1]), float(parts[2]))
             except (IndexError, ValueError):
+                self.out.write("   (sandbox: sharing a sample location in Zhujing)\n")
                 loc = SAMPLE_LOCATION
             return Incoming(kind=Kind.LOCATION, location=loc, **base)
-        if text.startswith("/contact"):
-            phone = text.partition(" ")[2].strip() or SAMPLE_PHONE
-            return Incoming(kind=Kind.CONTACT, contact=Contact(phone), **base)
-        option = self._pick(text)
-        if option is not None:
-            if option.button is not None:
-                if option.button.data is None:
-                    self.out.write(f"🔗 {option.button.url}\n")
-                    return None
-                return Incoming(kind=Kind.BUTTON, data=option.button.data, message_ref="0", **base)
-            assert option.key is not None
-            if option.key.request is Request.LOCATION:
-                self.out.write("   (sandbox: sharing a sample location in Zhujing)\n")
-                return Incoming(kind=Kind.LOCATION, location=SAMPLE_LOCATION, **base)
-            if option.key.request is Request.CONTACT:
+        if text.startswith("/contact") or (self.ask_contact and text == self.ask_contact):
+            phone = text.partition(" ")[2].strip() if text.startswith("/contact") else ""
+            if not phone:
                 self.out.write(f"   (sandbox: sharing the phone number {SAMPLE_PHONE})\n")
-                return Incoming(kind=Kind.CONTACT, contact=Contact(SAMPLE_PHONE), **base)
-            return Incoming(kind=Kind.TEXT, text=option.key.label, **base)
-        missed = no_such_option(
-            text,
-            [(o.label, o.button.data if o.button else None) for o in self.options],
-            self.wants_text,
-            self.prompt,
-            base,
-        )
-        if missed is not None:
-            return missed
-        if text.startswith("/") and len(text) > 1:
-            head, _, args = text[1:].partition(" ")
-            return Incoming(kind=Kind.COMMAND, text=text, command=head.lower(), args=args, **base)
-        return Incoming(kind=Kind.TEXT, text=text, **base)
-
-    def _pick(self, text: str) -> Option | None:
-        labels = [(i, o.label) for i, o in enumerate(self.options, start=1)]
-        n = choose(text, labels, self.wants_text)
-        return None if n is None else self.options[n - 1]
+            return Incoming(kind=Kind.CONTACT, contact=Contact(phone or SAMPLE_PHONE), **base)
+        incoming = numbered.text_to_incoming(CHANNEL, self.user_id, text, self.offered)
+        if incoming.kind is Kind.BUTTON and incoming.message_ref is None:
+            incoming = replace(incoming, message_ref="0")
+        return incoming
 
     async def feed(self, line: str) -> Outcome | None:
         if self.echo:

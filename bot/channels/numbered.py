@@ -4,6 +4,10 @@ Each turn's buttons are numbered across all its replies, the way the console san
 them; the offer is stored per resident in SQLite (`ChannelStore.save_options`), so "3" sent to
 any worker, even after a restart, maps back to the third button's callback data.
 
+A screen that waits for typed words (`Reply.free_text`: a question, a name, a comment) numbers
+its options as any screen does, so "1" typed there presses option 1 (Back, Skip...), never
+sends "1" as the words.
+
 A screen that asks for a typed value (`Reply.wants_text`: the reading keypads) keys its
 options with letters instead (a, b, c...), and there a typed number is always the value: "12"
 is a glucose of 12, never option 12, and "7" is 7 even though a keypad key is labelled "7".
@@ -57,6 +61,7 @@ class Block:
     ask_location: str | None = None  # label of a "share my location" key
     ask_contact: str | None = None  # label of a "share my phone number" key
     wants_text: bool = False  # the turn asks for a typed value: options are keyed by letter
+    free_text: bool = False  # the turn waits for typed words: numbers still choose options
 
 
 def option_key(n: int, wants_text: bool) -> str:
@@ -124,6 +129,7 @@ def flatten(replies: list[Reply], after: dict[str, Any] | None = None) -> list[B
                 ask_location=ask_location,
                 ask_contact=ask_contact,
                 wants_text=wants_text,
+                free_text=reply.free_text,
             )
         )
     return blocks
@@ -133,11 +139,12 @@ def offer(blocks: list[Block]) -> dict[str, Any] | None:
     """What to remember of this turn's options, or None when it offered none (the previous
     offer stays valid, as older buttons do on Telegram). A turn that wants a typed value is
     always remembered, even without options, so a number typed next is never taken for an
-    older option."""
+    older option; so is one that waits for typed words (`Reply.free_text`)."""
     options = [o for b in blocks for o in b.options]
     contact = any(b.ask_contact for b in blocks)
     wants_text = any(b.wants_text for b in blocks)
-    if not options and not contact and not wants_text:
+    free_text = any(b.free_text for b in blocks)
+    if not options and not contact and not wants_text and not free_text:
         return None
     prompt = next((b.text for b in reversed(blocks) if b.options and b.text), "")
     return {
@@ -236,7 +243,7 @@ def text_to_incoming(
     return Incoming(kind=Kind.TEXT, text=text, **base)
 
 
-_BARE_NUMBER = re.compile(r"\d{1,3}", re.ASCII)  # option numbers, not values
+BARE_NUMBER = re.compile(r"\d{1,3}", re.ASCII)  # option numbers, not values
 
 
 def no_such_option(
@@ -251,7 +258,7 @@ def no_such_option(
     screen again with a hint (handlers/menu.py). None for anything else. On a screen that
     wants a typed value a number is that value, never an option."""
     folded = _norm(text).rstrip(".。、")
-    if wants_text or not options or not _BARE_NUMBER.fullmatch(folded):
+    if wants_text or not options or not BARE_NUMBER.fullmatch(folded):
         return None
     buttons = tuple(Button(label, data) for label, data in options if data is not None)
     return Incoming(

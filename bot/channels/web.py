@@ -30,13 +30,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from bot.callbacks import cb
 from bot.channels import numbered
-from bot.core import Incoming, Kind, Location, Reply
+from bot.core import Button, Incoming, Kind, Location, Reply
 from bot.delivery.sender import Permanent
 from bot.domain.outbox import OutboxRow
 from bot.domain.residents import ConversationState, Resident
 from bot.domain.security import WebSession
-from bot.i18n import Translator, negotiate
+from bot.i18n import N_, Translator, negotiate
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -52,6 +53,16 @@ ROTATION_GRACE = 60
 # A page also looks for stored messages this often, for ones queued by another worker.
 POLL_SECONDS = 5.0
 STALE_OPTION = "stale:option"  # not our callback format: the router answers "out of date"
+# The web chat's own option under a notification: show the screen the visitor was answering
+# again (its options, their numbers), handled here, never by the router.
+RESUME = "web:resume"
+UNREADABLE = N_(
+    "That message could not be read. Please use the buttons, or type your message again."
+)
+OUT_OF_DATE = N_(
+    "This screen is out of date (it was answered in another window), so nothing was "
+    "changed. Here is the current one:"
+)
 
 SendJson = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -60,10 +71,16 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _block_json(block: numbered.Block) -> dict[str, Any]:
+HOME = cb("menu", "home")
+
+
+def _block_json(block: numbered.Block, screen: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {
         "type": "message",
         "text": block.text,
+        # The screen these options belong to: a tap names it, so a tap in a page (another
+        # tab) that shows an older screen is answered "out of date", never acted on.
+        "screen": screen,
         # "key": what to type for it (shown on the button, as the sandbox shows "[1]");
         # "row": its row in the reply, so the page lays buttons out as the phone does (a
         # keypad 3 to a row, elder mode 2); "menu": a main-menu key.
@@ -102,6 +119,8 @@ def _block_json(block: numbered.Block) -> dict[str, Any]:
         out["ask_contact"] = block.ask_contact
     if block.wants_text:
         out["wants_text"] = True  # a number typed now is a value, not an option number
+    if block.free_text:
+        out["free_text"] = True  # a new screen, waiting for words, even without options
     return out
 
 
@@ -119,6 +138,8 @@ class WebChat:
         # One turn at a time per visitor (the draft is read and written back around it):
         # a lock and how many hold or wait for it, dropped when nobody does.
         self._turn_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # A visitor who just deleted their data -> the new visitor their page goes on as.
+        self.reborn: dict[str, str] = {}
 
     @classmethod
     async def create(cls, rt: Runtime) -> WebChat:
@@ -211,18 +232,80 @@ class WebChat:
             offered = await self.store.load_options(loaded[0].id)
         else:
             offered = (draft or {}).get("options") or {}
+        t = self.translator(loaded[0] if loaded else None, language_code)
+        if draft and draft.get("locale"):
+            t = self.rt.catalogs.get(negotiate(draft["locale"], language_code, t.locale))
+        if self._stale(event, offered):
+            return [self.screen_json(offered, t.gettext(OUT_OF_DATE))]
         incoming = self._incoming(visitor, event, language_code, address, offered)
+        if incoming is not None and incoming.data == RESUME:
+            return [self.screen_json(offered)]
         if incoming is None:
-            return []
+            # Never silence: say it could not be read; the screen on display stays valid.
+            return [{"type": "message", "text": t.gettext(UNREADABLE), "options": [], "links": []}]
         if loaded is None:
             await self._from_draft(visitor, draft or {})
         outcome = await self.rt.handle(incoming)
-        messages = await self.render(visitor, outcome.replies)
+        messages, offer = await self._render(visitor, outcome.replies)
         if outcome.toast:
             messages.insert(0, {"type": "toast", "text": outcome.toast})
+        if not await self.sessions.exists(visitor):
+            # /delete: nothing of the visitor is left. The page goes on as a new visitor,
+            # whose draft holds this answer's options, so its "Start again" works.
+            session = await self.new_session()
+            await self.sessions.save_draft(session.visitor, {"options": offer} if offer else {})
+            messages.append({"type": "session", "token": session.token, "fresh": True})
+            self.reborn[visitor] = session.visitor
+            return messages
         if loaded is None or not loaded[0].consented:
             await self._to_draft(visitor)
         return messages
+
+    @staticmethod
+    def _stale(event: dict[str, Any], offered: dict[str, Any]) -> bool:
+        """A tap, or a typed option number, on a screen that is no longer the current one
+        (another tab answered it)."""
+        screen = event.get("screen")
+        if not isinstance(screen, str) or not screen or screen == offered.get("screen"):
+            return False
+        if event.get("type") == "option":
+            return True
+        if event.get("type") != "text":
+            return False
+        # Typed words are words on any screen; only what would choose an option (a number,
+        # a letter key) is checked, as it meant an option of the screen that tab shows.
+        typed = str(event.get("text", ""))
+        keys = [(int(o["n"]), "") for o in offered.get("options", [])]
+        chooses = numbered.choose(typed, keys, bool(offered.get("wants_text"))) is not None
+        return chooses or bool(numbered.BARE_NUMBER.fullmatch(typed.strip()))
+
+    def screen_json(self, offered: dict[str, Any], note: str = "") -> dict[str, Any]:
+        """The current screen again, from the stored offer: its words and its options with
+        the numbers they have (nothing is renumbered or saved)."""
+        options = [
+            o
+            for o in sorted(offered.get("options", []), key=lambda o: int(o["n"]))
+            if o.get("data") != RESUME and int(o["n"]) <= int(offered.get("screen_upto", 1 << 30))
+        ]
+        wants_text = bool(offered.get("wants_text"))
+        prompt = str(offered.get("prompt") or "")
+        return {
+            "type": "message",
+            "text": "\n\n".join(x for x in (note, prompt) if x),
+            "screen": str(offered.get("screen") or ""),
+            "options": [
+                {
+                    "n": o["n"],
+                    "key": numbered.option_key(int(o["n"]), wants_text),
+                    "row": 0,
+                    "label": o["label"],
+                    **({"menu": True} if o.get("text") is not None else {}),
+                }
+                for o in options
+            ],
+            "links": [],
+            **({"wants_text": True} if wants_text else {}),
+        }
 
     async def _from_draft(self, visitor: str, draft: dict[str, Any]) -> None:
         """The visitor's draft as a resident row, for this turn."""
@@ -299,17 +382,46 @@ class WebChat:
         """Replies as page messages; the options they offer are remembered for the visitor.
         Pushed replies (notifications) are numbered after the options on screen, which keep
         their numbers (see `bot.channels.numbered`)."""
+        return (await self._render(visitor, replies, pushed))[0]
+
+    async def _render(
+        self, visitor: str, replies: list[Reply], pushed: bool = False
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         loaded = await self.residents.load(CHANNEL, visitor)
         if pushed and loaded is not None:
             current = await self.store.load_options(loaded[0].id)
             blocks = numbered.flatten(replies, after=current)
             offer = numbered.merge(current, blocks)
+            if offer is not None:  # the same screen, with the notification's options added
+                offer["screen"] = current.get("screen", "")
+                offer["prompt"] = current.get("prompt", "")
+                # Where the screen's own options end: ⬅️ Back shows those, not the
+                # notifications' ones (which keep working all the same).
+                offer["screen_upto"] = current.get(
+                    "screen_upto", max((o["n"] for o in current.get("options", [])), default=0)
+                )
         else:
             blocks = numbered.flatten(replies)
             offer = numbered.offer(blocks)
+            if offer is not None:  # a new screen: a new id
+                offer["screen"] = secrets.token_hex(6)
         if offer is not None and loaded is not None:  # None: the visitor just deleted their data
             await self.store.save_options(loaded[0].id, offer, int(time.time()))
-        return [_block_json(b) for b in blocks]
+        screen = str(offer["screen"]) if offer is not None else ""
+        return [_block_json(b, screen) for b in blocks], offer
+
+    def with_nav(self, t: Translator, replies: list[Reply], in_flow: bool) -> list[Reply]:
+        """A notification's last reply gets 🏠 Home, and ⬅️ Back to the screen the visitor
+        was answering when a flow is active (the page has no menu key of its own)."""
+        if not replies:
+            return replies
+        last = replies[-1]
+        if last.keyboard is not None or any(b.data == HOME for b in last.all_buttons()):
+            return replies
+        nav = [Button(t.gettext("🏠 Home"), HOME)]
+        if in_flow:
+            nav.insert(0, Button(t.gettext("⬅️ Back"), RESUME))
+        return [*replies[:-1], replace(last, buttons=(*last.buttons, tuple(nav)))]
 
     # -- open pages and stored messages -----------------------------------------------------------
     def attach(self, visitor: str) -> tuple[int, asyncio.Event]:
@@ -335,6 +447,10 @@ class WebChat:
         loaded = await self.residents.load(CHANNEL, visitor)
         if loaded is None:
             raise Permanent("no such web visitor")
+        resident, state = loaded
+        current = await self.store.load_options(resident.id)
+        in_flow = state.name is not None and bool(current.get("options"))
+        replies = self.with_nav(self.translator(resident, None), replies, in_flow)
         messages = await self.render(visitor, replies, pushed=True)
         await self.store.queue_web(loaded[0].id, messages, int(time.time()))
         for wake in self._pages.get(visitor, {}).values():

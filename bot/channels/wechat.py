@@ -78,6 +78,7 @@ class _Turn:
     resident: Resident
     blocks: list[numbered.Block] = field(default_factory=list)
     t: Translator | None = None
+    offer: dict[str, Any] | None = None  # a notification's offer, saved once it is shown
 
 
 class WeChatChannel:
@@ -361,16 +362,25 @@ class WeChatChannel:
         fresh = await self.residents.get(resident.id)
         if pushed:
             # A notification: numbered after the options on screen, which keep their numbers.
+            # Its options join the offer only once it was shown (`_remember`): one that waits
+            # (outside the window) or goes as a subscription message (no options) adds none,
+            # so a number means only what the resident has seen.
             current = await self.store.load_options(resident.id)
             turn = _Turn(fresh or resident, numbered.flatten(replies, after=current))
-            offer = numbered.merge(current, turn.blocks)
-        else:
-            turn = _Turn(fresh or resident, numbered.flatten(replies))
-            offer = numbered.offer(turn.blocks)
+            turn.offer = numbered.merge(current, turn.blocks)
+            turn.t = self._translator(turn.resident)
+            return turn
+        turn = _Turn(fresh or resident, numbered.flatten(replies))
+        offer = numbered.offer(turn.blocks)
         turn.t = self._translator(turn.resident)
         if offer is not None and fresh is not None:
             await self.store.save_options(fresh.id, offer, self._now())
         return turn
+
+    async def _remember(self, turn: _Turn) -> None:
+        """A notification was shown: its options join the offer on screen."""
+        if turn.offer is not None:
+            await self.store.save_options(turn.resident.id, turn.offer, self._now())
 
     async def _push_when_done(self, task: asyncio.Task[_Turn], openid: str) -> None:
         await self._push_turn(await task, openid)
@@ -451,6 +461,7 @@ class WeChatChannel:
         turn = await self._prepare(loaded[0], replies, pushed=True)
         try:
             await self._push(turn, openid)
+            await self._remember(turn)
             return
         except Deferred as deferred:
             kind = getattr(notification, "kind", None)

@@ -65,7 +65,7 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
                 "not an option number."
             )
         )
-    lines += ["🔗 " + t.labelled(label, url) for label, url in block.links]
+    lines += [link_line(t, label, url) for label, url in block.links]
     if block.ask_location:
         lines.append(t.gettext("To send your location, tap + below the chat and choose Location."))
     if block.ask_contact:
@@ -73,9 +73,27 @@ def block_text(block: numbered.Block, t: Translator, with_options: bool = True) 
     return "\n".join(lines).strip() or "…"
 
 
+def shown(blocks: list[numbered.Block]) -> list[numbered.Block]:
+    """The blocks WeChat shows: a picture alone (with its caption, which speaks of it) is
+    left out, as WeChat gets no picture (`ChannelTraits.can_send_images`)."""
+    return [
+        b
+        for b in blocks
+        if b.photo is None or b.options or b.links or b.venue is not None or b.document
+    ] or blocks[-1:]
+
+
+def link_line(t: Translator, label: str, url: str) -> str:
+    """A URL button as a line of text. WeChat does not open `tel:` links in a text message,
+    but makes a bare phone number tappable (call / copy): a call button is its number."""
+    if url.startswith("tel:"):
+        return "📞 " + t.labelled(label.lstrip("📞☎ ").strip() or label, url[4:])
+    return "🔗 " + t.labelled(label, url)
+
+
 def render(blocks: list[numbered.Block], t: Translator, msgmenu: bool) -> list[OutMsg]:
     out: list[OutMsg] = []
-    for block in blocks:
+    for block in shown(blocks):
         full = block_text(block, t)
         if msgmenu and block.options:
             head = block_text(block, t, with_options=False)
@@ -124,4 +142,4 @@ def fit(messages: list[OutMsg], allowed: int) -> list[OutMsg]:
 
 
 def passive_text(blocks: list[numbered.Block], t: Translator) -> str:
-    return "\n\n".join(block_text(b, t) for b in blocks)
+    return "\n\n".join(block_text(b, t) for b in shown(blocks))

@@ -180,19 +180,24 @@ class TicketService:
     async def open_ticket(self, resident_id: int) -> Ticket | None:
         return await self.store.open_for(resident_id)
 
-    async def ask(self, resident_id: int, text: str, follow_up: int | None = None) -> Asked:
-        """Store a question and tell the linked doctors who see it. It joins the resident's
-        ticket only when they chose to add to it (`follow_up`) or it is still open; an
-        answered ticket is closed for a new question (and asks its rating)."""
-        text = text.strip()[:MAX_TEXT]
+    async def destination(self, resident_id: int, follow_up: int | None = None) -> Desk:
+        """The desk words sent now would go to (what `ask` uses, and what the elder-mode
+        confirm step shows): the open ticket's desk when they join it (chosen as
+        `follow_up`, or still open), else the resident's desk for a new question."""
         current = await self.store.open_for(resident_id)
         joins = current is not None and (
             current.id == follow_up or current.status is TicketStatus.OPEN
         )
         if current is not None and joins:
-            desk = await self.desk_of(current) or await self.desk_for(resident_id)
-        else:
-            desk = await self.desk_for(resident_id)
+            return await self.desk_of(current) or await self.desk_for(resident_id)
+        return await self.desk_for(resident_id)
+
+    async def ask(self, resident_id: int, text: str, follow_up: int | None = None) -> Asked:
+        """Store a question and tell the linked doctors who see it. It joins the resident's
+        ticket only when they chose to add to it (`follow_up`) or it is still open; an
+        answered ticket is closed for a new question (and asks its rating)."""
+        text = text.strip()[:MAX_TEXT]
+        desk = await self.destination(resident_id, follow_up)
         done = await self.store.ask(
             resident_id, desk.centre.id, desk.team, desk.route, text, self._now(), follow_up
         )

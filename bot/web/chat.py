@@ -196,10 +196,15 @@ async def _hello(ws: WebSocket, web: WebChat) -> WebSession | None:
     if not isinstance(hello, dict) or hello.get("type") != "hello":
         return None
     cookie = ws.cookies.get(COOKIE)
+    token = hello.get("token")
     if cookie:
         visitor = await web.visitor(cookie)
-        return WebSession(visitor) if visitor else None
-    token = hello.get("token")
+        if visitor:
+            return WebSession(visitor)
+        if not token:
+            return None
+        # A dead cookie (the visitor deleted their data) next to the token of the session
+        # this tab went on with: the token says who it is.
     if token:
         return await web.rotate(token if isinstance(token, str) else None)
     if not limits(ws).new_visitors.take(_address(ws)):
@@ -285,6 +290,19 @@ async def socket(ws: WebSocket) -> None:
                 break
             for message in await _answer(web, visitor, event, language, address):
                 await send(message)
+            reborn = web.reborn.pop(visitor, None)
+            if reborn is not None:
+                # /delete: this page goes on as a new visitor (its "Start again" works);
+                # the old visitor's other pages are told they are logged out.
+                closing.set()
+                wake.set()
+                await pusher
+                web.detach(visitor, page_id)
+                await web.log_out(visitor)
+                visitor = reborn
+                page_id, wake = web.attach(visitor)
+                closing = asyncio.Event()
+                pusher = asyncio.create_task(_push_stored(web, visitor, wake, closing, send))
             if await web.visitor_alive(visitor):
                 now_speaks = await speaking(web, visitor, language)
                 if now_speaks.locale != speaks.locale:  # e.g. they just chose 中文
@@ -330,8 +348,10 @@ async def _answer(
     language: str | None,
     address: str,
 ) -> list[dict[str, Any]]:
-    if event is None or event.get("type") == "hello":
+    if event is not None and event.get("type") == "hello":
         return []
+    if event is None:  # not JSON, or too long: answered kindly all the same
+        event = {"type": "unreadable"}
     try:
         return await web.handle(visitor, event, language, address)
     except Exception as exc:

@@ -288,7 +288,10 @@ async def commit(ctx: Ctx, flow: Flow, slot_id: int) -> None:
         [Button(ctx._("📋 My appointments"), LIST)],
         home=True,
     )
-    ctx.document(view.ics_file(ctx.t, visit, now), ctx._("Add the visit to your phone's calendar:"))
+    if ctx.traits.can_send_files:  # no calendar file where none can be sent (WeChat)
+        ctx.document(
+            view.ics_file(ctx.t, visit, now), ctx._("Add the visit to your phone's calendar:")
+        )
 
 
 async def _refused(

@@ -225,7 +225,7 @@ async def on_family(ctx: Ctx) -> None:
         ctx.say(
             ctx._("Please type the name of the family member who picks it up (at most 40)."),
             back=cb("refill", "pk"),
-            wants_text=True,
+            free_text=True,
         )
         return
     draft.update(pickup="family", family=name)
@@ -315,7 +315,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx._("Type the name of the family member who picks it up."),
             back=cb("refill", "pk"),
             edit=True,
-            wants_text=True,
+            free_text=True,
         )
     else:
         if not draft.get("pickup") or ctx.state.name != REFILL:

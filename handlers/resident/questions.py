@@ -59,6 +59,15 @@ class Draft(FlowState):
     text: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmAsk(FlowState):
+    """Elder mode: the words, and the ticket they would join, waiting for ✅ Send."""
+
+    NAME: ClassVar[str] = "ask.confirm"
+    text: str = ""
+    ticket: int = 0
+
+
 ASK = AskTeam.NAME
 DRAFT = Draft.NAME
 MENU = cb("faq", "menu")
@@ -266,7 +275,7 @@ async def ask_team(ctx: Ctx, follow_up: Ticket | None = None) -> None:
     ctx.say(
         intro.format(desk=desk_name(ctx, desk)) + "\n" + await expectations(ctx, desk),
         back=MENU,
-        wants_text=True,
+        free_text=True,
     )
 
 
@@ -301,6 +310,36 @@ def sent_text(ctx: Ctx, asked: Asked) -> str:
 
 
 async def send_to_team(ctx: Ctx, text: str, follow_up: int | None = None) -> None:
+    """Send the words; in elder mode first ask, showing them and the desk they go to."""
+    if ctx.elder:
+        await confirm_send(ctx, text, follow_up)
+        return
+    await really_send(ctx, text, follow_up)
+
+
+async def confirm_send(ctx: Ctx, text: str, follow_up: int | None) -> None:
+    """Elder mode: nothing is sent before ✅ Send. The desk named is the one `ask` picks
+    (`TicketService.destination`), so the screen says where the words will really go."""
+    try:
+        desk = await ctx.services.tickets.destination(ctx.user.id, follow_up)
+    except NoDesk:
+        ctx.say(
+            ctx._("The district directory is not loaded yet. Please try again later."), home=True
+        )
+        return
+    ctx.enter(ConfirmAsk(text=text[:1000], ticket=follow_up or 0))
+    ctx.confirm(
+        ctx._("Send this question to {desk}?").format(desk=desk_name(ctx, desk))
+        + "\n\n"
+        + f"“{text[:1000]}”",
+        cb("faq", "ok"),
+        MENU,
+        yes_label=ctx._("✅ Send"),
+        no_label=ctx._("❌ Do not send"),
+    )
+
+
+async def really_send(ctx: Ctx, text: str, follow_up: int | None = None) -> None:
     service = ctx.services.tickets
     try:
         asked = await service.ask(ctx.user.id, text, follow_up)
@@ -317,15 +356,20 @@ async def send_to_team(ctx: Ctx, text: str, follow_up: int | None = None) -> Non
 async def on_ask_text(ctx: Ctx) -> None:
     text = ctx.msg.text.strip() if ctx.msg.kind is Kind.TEXT else ""
     if not text:
-        ctx.say(ctx._("Please type your question in words."), back=MENU, wants_text=True)
+        ctx.say(ctx._("Please type your question in words."), back=MENU, free_text=True)
         return
     flow = ctx.flow(AskTeam)
     await send_to_team(ctx, text, flow.ticket if flow is not None and flow.ticket else None)
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
-    action = data.choice(0, ("menu", "t", "a", "ask", "send", "add"))
-    if action == "menu":
+    action = data.choice(0, ("menu", "t", "a", "ask", "send", "add", "ok"))
+    if action == "ok":
+        pending = ctx.flow(ConfirmAsk)
+        if pending is None or not pending.text:
+            raise StaleButton("no question waiting to be sent")
+        await really_send(ctx, pending.text, pending.ticket or None)
+    elif action == "menu":
         await show(ctx)
     elif action == "t":
         show_topic(ctx, data.int_part(1))

@@ -94,7 +94,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
             ctx._("We are sorry. What went wrong? Type a few words, or tap Skip."),
             [Button(ctx._("⏭ Skip"), cb("survey", "skip", appointment_id))],
             home=True,
-            wants_text=True,
+            free_text=True,
         )
         return
     ctx.say(ctx._("Thank you for your answer: {n} of 5.").format(n=rating), home=True)
@@ -108,7 +108,7 @@ async def on_comment(ctx: Ctx) -> None:
         ctx.say(
             ctx._("Please type a few words, or tap Skip."),
             [Button(ctx._("⏭ Skip"), cb("survey", "skip", appointment_id))],
-            wants_text=True,
+            free_text=True,
         )
         return
     saved = await ctx.services.satisfaction.comment(ctx.user.id, appointment_id, text)

@@ -17,6 +17,7 @@
   var TRANSCRIPT_KEY = "doorstep-transcript";
   var transcript = Transcript();
   var ready = false;
+  var screen = ""; // the id of the screen whose options are on display (see show)
 
   // The session token is an HttpOnly cookie we never see. Where the browser blocks it (an
   // embedding site's <iframe>), the server hands us a token in a "session" frame instead: it
@@ -80,7 +81,17 @@
     ws.onmessage = function (event) {
       var message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
-      if (message.type === "session") { storeToken(message.token); return; }
+      if (message.type === "session") {
+        if (message.fresh) {
+          // The visitor deleted their data: this tab goes on as a new visitor. Nothing of
+          // the old one is kept; the answer on screen (with its "Start again") still works.
+          forgetTab();
+          transcript.reset();
+          returning = "";
+        }
+        storeToken(message.token);
+        return;
+      }
       if (message.type === "texts") { applyTexts(message); return; }
       if (message.type === "ready") {
         if (message.texts) { applyTexts(message); }
@@ -152,7 +163,8 @@
         kept.turn = turn;
         save();
       },
-      setTurn: function (n) { kept.turn = n; save(); }
+      setTurn: function (n) { kept.turn = n; save(); },
+      reset: function () { kept = { turn: turn, items: [] }; }
     };
   }
 
@@ -224,7 +236,7 @@
     for (var i = 0; i < old.length; i++) { old[i].disabled = true; }
   }
 
-  function optionButton(option, tag) {
+  function optionButton(option, tag, screen) {
     var button = document.createElement("button");
     button.type = "button";
     button.className = option.menu ? "option menu-key" : "option";
@@ -244,7 +256,9 @@
     button.appendChild(label);
     button.addEventListener("click", function () {
       mine(option.label);
-      send({ type: "option", n: option.n });
+      // The screen it belongs to: a tap in a tab showing an older screen is answered
+      // "out of date" by the server, never acted on.
+      send({ type: "option", n: option.n, screen: screen || "" });
     });
     return button;
   }
@@ -340,7 +354,7 @@
         var line = document.createElement("div");
         var cols = r.row === "menu" ? 2 : 4;
         line.className = "keys cols-" + Math.min(r.options.length, cols);
-        r.options.forEach(function (o) { line.appendChild(optionButton(o, tag)); });
+        r.options.forEach(function (o) { line.appendChild(optionButton(o, tag, message.screen)); });
         box.appendChild(line);
       });
       (message.links || []).forEach(function (l) {
@@ -356,7 +370,10 @@
       div.appendChild(box);
     }
     // A screen asking for a typed value replaces the offer too, even without options.
-    if ((hasOptions || message.wants_text) && !message.pushed) { retireOldOptions(); }
+    if ((hasOptions || message.wants_text || message.free_text) && !message.pushed) {
+      retireOldOptions();
+      screen = message.screen || "";
+    }
     reveal();
   }
 
@@ -410,7 +427,8 @@
     if (!text) { return; }
     input.value = "";
     mine(text);
-    send({ type: "text", text: text });
+    // The screen on display: a typed option number is checked against it, as a tap is.
+    send({ type: "text", text: text, screen: screen });
   });
   connect();
 })();
