@@ -121,7 +121,7 @@ CHANNEL_NAMES = {
 }
 
 
-def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
+def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]], *, file_sent: bool) -> str:
     lines = [ctx._("Everything Doorstep stores about you:")]
     profile = data.get("residents", [{}])[0]
     lines.append(_profile(ctx, profile))
@@ -150,7 +150,10 @@ def _readable(ctx: Ctx, data: dict[str, list[dict[str, Any]]]) -> str:
             lines.append("  " + _audit_actions(ctx, rows, own_desk))
         if table in SEEN_BY_TEAM:
             lines.append("  " + _seen(ctx, rows))
-    lines.append(ctx._("The file above has all of it in JSON."))
+    # Said from what was sent: where the channel carries no files, ctx.document already said
+    # the file can't be sent, and nothing here points at a file above.
+    if file_sent:
+        lines.append(ctx._("The file above has all of it in JSON."))
     return "\n".join(lines)
 
 
@@ -246,12 +249,12 @@ async def export(ctx: Ctx) -> None:
     payload = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     # The file first, then the words with Back and Home: the last message is never a file
     # with no way on (elder mode).
-    ctx.document(
+    sent = ctx.document(
         Attachment("doorstep-my-data.json", payload, "application/json"),
         ctx._("Your data (JSON)"),
     )
     ctx.say(
-        _readable(ctx, data),
+        _readable(ctx, data, file_sent=sent),
         back=cb("settings", "show") if ctx.user.consented else None,
         home=True,
     )

@@ -12,6 +12,7 @@ from bot.channels import numbered
 from bot.channels.console import ConsoleChat
 from bot.core import Button, Kind, Reply
 from bot.domain.channels import traits
+from bot.names import team_name
 from bot.runtime import Runtime
 from tests.doctor_fixtures import load_district
 from tests.test_numbered_input import Visitor
@@ -140,7 +141,10 @@ async def test_elder_ask_my_team_confirms_the_words_and_the_team(rt: Runtime) ->
     await v.tap("Ask my team")
     await v.type("my knee hurts")
     assert await tickets_of(rt, "web", v.id) == []  # nothing sent yet
-    assert "my knee hurts" in v.text() and desk.team in v.text()
+    assert desk.doctor is not None
+    # The team as every English screen names it (bot/names.py), not the stored Chinese name.
+    assert "my knee hurts" in v.text() and team_name("en", desk.doctor) in v.text()
+    assert desk.team not in v.text()
     await v.tap("Do not send")
     assert await tickets_of(rt, "web", v.id) == []
     await v.tap("Ask my team")
@@ -285,10 +289,12 @@ async def test_files_are_sent_only_where_the_channel_can_send_them(rt: Runtime) 
         if can:
             assert [d.filename for d in docs] == ["doorstep-my-data.json"]
             assert "Your data (JSON)" in said
+            assert "The file above has all of it in JSON." in said
         else:
             assert docs == []
             assert "The file doorstep-my-data.json can't be sent in this chat." in said
             assert "Your data (JSON)" not in said  # the caption of a file never sent
+            assert "file above" not in said  # nor the /mydata line pointing at it
 
 
 def test_wechat_shows_no_caption_of_a_picture_it_cannot_send(rt: Runtime) -> None:
