@@ -175,10 +175,10 @@ async def test_advice_is_for_the_writer_or_for_a_helper(rt: Runtime, make_user: 
     await me.onboard("中文")
     await me.text("我胸口疼得厉害")
     mine = me.all_replies()[0].text
-    assert "让他" not in mine and "给他" not in mine and "叫家人或邻居过来陪你" in mine
+    assert "让他" not in mine and "给他" not in mine and "叫家人或邻居过来陪您" in mine
     await me.text("我爸胸口疼得厉害")
     dads = me.all_replies()[-1].text
-    assert "医生给他开过硝酸甘油的" in dads
+    assert "医生给对方开过硝酸甘油的" in dads
     en = make_user("s3")
     await en.onboard()
     await en.text("I can't breathe")
