@@ -141,6 +141,9 @@ async def test_refill_declined_with_a_reason_and_come_in(
     await rt.delivery.dispatcher.drain()
     notice = sender.to("1001")[-1]
     assert "was declined" in notice.text and "only for a stable condition" in notice.text
+    # The next step, with the button that takes it (a visit: the doctor must see them).
+    assert "You can book a visit with your family doctor here." in notice.text
+    assert any(b.data == "v1:book:new:chronic" for b in notice.all_buttons())
     await u.press_data("v1:refill:new")
     assert "declined: A long prescription is only for a stable condition" in u.texts()
     # A second request; the doctor asks the resident to come in.

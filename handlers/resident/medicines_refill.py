@@ -364,20 +364,42 @@ async def render_refill(
         return replies
     if r.status is RefillStatus.DECLINED:
         label = DECLINE_REASONS.get(r.reason)
+        step, action = _next_step(t, r.reason)
         text = t.sentences(
             [
                 t.gettext("Your refill request ({names}) was declined.").format(names=listed),
                 t.gettext(label) if label else "",
                 t.gettext("Please keep taking your medicines as your doctor told you."),
+                step,
             ]
         )
-        return [notification(t, resident.elder_mode, text, (home_row,))]
+        rows = ((action,), home_row) if action else (home_row,)
+        return [notification(t, resident.elder_mode, text, rows)]
     text = t.gettext(
         "🏥 Your family doctor asks you to come in before your next refill ({names}). "
         "Please book a visit."
     ).format(names=listed)
     book = (Button(t.gettext("📅 Book a visit"), cb("book", "new", "chronic")),)
     return [notification(t, resident.elder_mode, text, (book, home_row))]
+
+
+def _next_step(t: Translator, reason: str) -> tuple[str, Button | None]:
+    """What a resident can do after a decline, by its reason, with the button that does it:
+    a visit where the doctor must see them, a question to the team where the centre cannot
+    prescribe, a new request from My medicines (the button below) when it was too soon."""
+    if reason in ("see_doctor", "not_stable"):
+        return (
+            t.gettext("You can book a visit with your family doctor here."),
+            Button(t.gettext("📅 Book a visit"), cb("book", "new", "chronic")),
+        )
+    if reason == "not_listed":
+        return (
+            t.gettext("Your family doctor team can tell you where it can be prescribed."),
+            Button(t.gettext("✍️ Ask my team"), cb("faq", "ask")),
+        )
+    if reason == "too_soon":
+        return (t.gettext("You can ask again from My medicines nearer the time."), None)
+    return ("", None)
 
 
 def register(r: Registry) -> None:
