@@ -145,7 +145,7 @@ async def test_wechat_emergency_and_a_question_to_the_duty_desk(rt: Runtime, wx:
     content = answer.content or ""
     assert content.startswith("🚑 Call 120 now: Very low blood sugar")
     assert "15 g" in content and "nothing by mouth" in content
-    assert "tel:120" in content  # links are written out on text channels
+    assert "📞 Call 120: 120" in content  # a bare number, which WeChat makes tappable
     answer = await f.text("💬 Questions")
     answer = await f.text("how do i activate the insurance e-certificate")
     assert "real-name check" in (answer.content or "")

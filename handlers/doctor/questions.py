@@ -192,7 +192,7 @@ async def on_button(ctx: Ctx, data: Callback) -> None:
                 "Type your answer (at most 2,000 characters). The resident reads it as you type it."
             ),
             back=cb("answers", "open", ticket.id),
-            wants_text=True,
+            free_text=True,
         )
     elif action == "saved":
         saved = ctx.services.tickets.saved
@@ -251,7 +251,7 @@ async def on_typed(ctx: Ctx) -> None:
     ticket_id = flow.ticket if flow is not None else 0
     text = ctx.msg.text.strip() if ctx.msg.kind is Kind.TEXT else ""
     if not text:
-        ctx.say(ctx._("Please type the answer as text."), wants_text=True)
+        ctx.say(ctx._("Please type the answer as text."), free_text=True)
         return
     try:
         ticket = await ctx.services.tickets.for_doctor(doctor, ticket_id)
@@ -269,7 +269,7 @@ async def on_typed(ctx: Ctx) -> None:
         + ctx._("To change it, type the answer again."),
         [Button(ctx._("✅ Send"), cb("answers", "send", ticket.id))],
         back=cb("answers", "open", ticket.id),
-        wants_text=True,
+        free_text=True,
     )
 
 
