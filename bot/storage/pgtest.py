@@ -5,8 +5,9 @@ reach the same database and no two tests share one.
 
 Each is created from a template database that has every migration applied (CREATE DATABASE
 ... TEMPLATE copies files: far quicker than migrating each time). The template's name carries
-a hash of the migrations, so a changed migration makes a new one. DOORSTEP_TEST_RUN (set by
-tests/conftest.py) goes into every name, so one run drops its own databases and nobody else's.
+a hash of the migrations and of the role, so a changed migration makes a new one.
+DOORSTEP_TEST_RUN (set by tests/conftest.py) goes into every name, so one run drops its own
+databases and nobody else's.
 
 Unused unless DOORSTEP_TEST_DB is set; production never maps paths.
 """
@@ -50,6 +51,9 @@ def template_name() -> str:
     digest = hashlib.sha256()
     for mig in load_migrations("postgres"):
         digest.update(mig.name.encode() + b"\0" + mig.sql.encode())
+    # And the role: only a template's owner may copy it, so two roles on one server (CI's and
+    # a developer's) each build their own instead of failing on the other's.
+    digest.update(b"\0role\0" + (urlsplit(admin_url() or "").username or "").encode())
     return f"{PREFIX}tpl_{digest.hexdigest()[:16]}"
 
 
