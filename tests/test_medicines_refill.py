@@ -274,7 +274,14 @@ async def test_ready_days_are_only_days_the_station_is_open(
     offered = {
         d for d in (friday + timedelta(days=i) for i in range(8)) if en.weekday_date(d) in labels
     }
-    assert offered == {date(2026, 11, 28), date(2026, 11, 30), date(2026, 12, 4)}
+    # The next 5 open days, none skipped (Fri 4 Dec would be the sixth).
+    assert offered == {
+        date(2026, 11, 28),
+        date(2026, 11, 30),
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+        date(2026, 12, 3),
+    }
     # A hand-made button for the Sunday is refused and nothing is decided.
     key = short_key(station.id)
     await doctor.press_data(f"v1:refills:day:{req.id}:{key}:2")

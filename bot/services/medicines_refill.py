@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.domain.clock import Clock
 PICKUP_KINDS = ("centre", "station", "village_clinic")
-READY_IN_DAYS = (0, 1, 2, 3, 7)
+READY_CHOICES = 5  # open days offered for "ready from" ...
+READY_WITHIN_DAYS = 14  # ... among today and the next 13 days
 # Why a team declines: the stored key, translated when read.
 DECLINE_REASONS: dict[str, str] = {
     "see_doctor": N_("Your doctor needs to see you before prescribing again."),
@@ -107,12 +108,14 @@ class RefillService:
         return [centre, *others]
 
     async def ready_days(self, station: Station) -> list[date]:
-        """The days a refill may be ready from at `station`: those of READY_IN_DAYS on which it
-        is open (today only while it has not closed for the day; all when hours are unknown)."""
+        """The days a refill may be ready from at `station`: its next READY_CHOICES open days
+        within READY_WITHIN_DAYS (today only while it has not closed for the day; the next
+        days in a row when hours are unknown). Every open day up to the last one shown is
+        shown, so "only days it is open" is the whole truth."""
         hours = await self.directory.hours(station)
         now = self.clock().astimezone(self.tz)
-        days = [self.today() + timedelta(days=d) for d in READY_IN_DAYS]
-        return [d for d in days if open_from(hours, d, now)]
+        days = (self.today() + timedelta(days=d) for d in range(READY_WITHIN_DAYS))
+        return [d for d in days if open_from(hours, d, now)][:READY_CHOICES]
 
     async def station(self, station_id: str) -> Station | None:
         return (await self.directory.snapshot()).stations.get(station_id)
