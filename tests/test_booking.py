@@ -579,13 +579,21 @@ async def test_slots_close_says_per_booking_when_the_notice_goes_out(
     from bot.commands.slots import close_report
 
     rid = await resident(rt, "q1")
-    slot = await slot_at(rt, "d1", at(25, 9, 0))
+    slot = await slot_at(rt, "d1", at(26, 9, 0))
+    soon = await slot_at(rt, "d1", at(25, 9, 0))
     booked = await rt.services.booking.book(rid, slot.id, "d1", "other", rt.now())
-    assert booked.appointment is not None
+    early = await rt.services.booking.book(rid, soon.id, "d1", "other", rt.now())
+    assert booked.appointment is not None and early.appointment is not None
     clock.set(datetime(2026, 11, 24, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
-    lines = await close_report(rt, "d1", date(2026, 11, 25), "training")
+    # Tomorrow 09:00 (11 h away): the notice cannot wait for 08:00, quiet hours or not.
+    await close_report(rt, "d1", date(2026, 11, 25), "training")
+    urgent = await rt.stores.outbox.by_dedupe(closed_key(early.appointment.id))
+    assert urgent is not None and urgent.urgent
+    assert await rt.services.send_times.of_row(urgent) == rt.now()
+    # The day after (35 h away): held by quiet hours until 08:00, and the report says so.
+    lines = await close_report(rt, "d1", date(2026, 11, 26), "training")
     row = await rt.stores.outbox.by_dedupe(closed_key(booked.appointment.id))
-    assert row is not None and row.status == "pending"
+    assert row is not None and row.status == "pending" and not row.urgent
     goes = await rt.services.send_times.of_row(row)
     assert goes == at(25, 8, 0)
     assert lines[1] == (

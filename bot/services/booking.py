@@ -36,6 +36,7 @@ DAYS_SHOWN = 7  # the day picker offers this many days that have a free slot
 NEAREST = 4  # "just taken — here are the nearest free times"
 REMINDER_KIND = "booking_reminder"
 CLOSED_KIND = "booking_closed"
+CLOSED_URGENT_WITHIN = timedelta(hours=12)  # longer than any night's quiet hours
 EVE_AT = time(18, 0)  # the day-before reminder
 EARLY_VISIT = time(10, 0)  # visits before this get a 2-hour reminder that ignores quiet hours
 
@@ -145,12 +146,17 @@ def closed_key(appointment_id: int) -> str:
 
 
 def closed_notice(appointment: Appointment, now: datetime) -> Planned:
-    """The message offering another time to a resident whose visit the clinic cancelled."""
+    """The message offering another time to a resident whose visit the clinic cancelled.
+
+    Urgent (quiet hours do not hold it) when the visit is less than CLOSED_URGENT_WITHIN
+    away: a notice held until 08:00 about an 08:00 visit would reach the resident at the
+    door, after their reminder had told them to come."""
     return Planned(
         resident_id=appointment.resident_id,
         kind=CLOSED_KIND,
         key="closed",
         due_at=now,
+        urgent=appointment.start_at - now < CLOSED_URGENT_WITHIN,
         dedupe_key=closed_key(appointment.id),
         params={"appointment_id": appointment.id},
     )
