@@ -250,9 +250,9 @@ async def test_forged_and_stale_buttons_change_nothing(rt: Runtime, user: ChatUs
     assert "out of date" in user.texts()
     await user.text("💊 My medicines")
     await user.press("Amlodipine")
-    await user.text("hello")  # typing where buttons are asked for
-    assert "Please use the buttons" in user.texts()
-    assert "1 tablet" in " ".join(user.labels())
+    await user.text("hello")  # words where an amount is asked for
+    assert "Please type how much" in user.texts()
+    assert "1 tablet" in " ".join(user.labels())  # the buttons are offered again
     await user.media()
     assert user.texts()
     assert rt.services.medicines.catalog.get("amlodipine") is not None
@@ -276,3 +276,23 @@ async def test_today_on_the_list_answers_a_dose_without_a_reminder(
     # A moment still to come, or one that is not today's, cannot be answered from here.
     await user.press_data(f"v1:medicines:tk:{at + 86400}")
     assert "out of date" in user.texts()
+
+
+async def test_a_number_typed_on_the_amount_screen_is_the_amount_not_an_option(
+    rt: Runtime,
+) -> None:
+    """Audit: typing "1" on the amount screen saved ½ (option 1) and "2" saved 1 tablet. The
+    screen takes a typed amount, on a button channel and on a numbered one (web) alike."""
+    for channel, typed in (("test", "2"), ("web", "1"), ("web", "1½")):
+        u = ChatUser(rt, user_id=f"amt-{channel}-{typed}", channel=channel)
+        await u.onboard()
+        rid = await rid_of(rt, u)
+        await u.text("💊 My medicines")
+        await u.press("Metformin")
+        assert "How much do you take each time" in u.texts()
+        await u.text(typed)
+        await u.press("🌅 Morning")
+        await u.press("After meals")
+        await u.press("Save")
+        [entry] = await rt.stores.medicines.entries(rid)
+        assert (entry.amount, entry.unit) == (typed, "tablet"), channel

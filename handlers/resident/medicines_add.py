@@ -149,6 +149,9 @@ async def ask_amount(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None
             Button(view.dose_text(ctx.t, "1", u), cb("addmed", "amtu", u)) for u in COUNTABLE
         ]
     buttons.append(Button(ctx._("⌨️ Type another amount"), cb("addmed", "amtx")))
+    # The screen also takes a typed amount: a typed "1" is one tablet, never option 1 (½).
+    # wants_text letters the options on numbered channels, so the number stays the amount.
+    drafts.save(ctx, draft, AMOUNT)
     ctx.say(
         ctx._("{name}\nHow much do you take each time, as your doctor told you?").format(name=name)
         + "\n"
@@ -157,6 +160,7 @@ async def ask_amount(ctx: Ctx, draft: dict[str, Any], edit: bool = True) -> None
         cols=2,
         back=cb("addmed", "start"),
         edit=edit,
+        wants_text=True,
     )
 
 
@@ -168,10 +172,10 @@ async def on_amount(ctx: Ctx) -> None:
             ctx._(
                 "Please type how much you take each time, as your doctor told you: "
                 "a number like 1 or ½, or with its unit, like 10 units."
-            ),
-            back=cb("addmed", "back", "amt"),
-            wants_text=True,
+            )
         )
+        # The amount buttons again, so a resident who typed by mistake can still tap.
+        await ask_amount(ctx, draft, edit=False)
         return
     number_only = is_number(amount)
     draft["amount"] = amount
