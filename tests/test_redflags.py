@@ -267,3 +267,25 @@ def test_a_spoken_decimal_point_is_read() -> None:
     """Elderly residents type the spoken form: "血糖2点8" is 2.8 mmol/L, not 2."""
     assert glucose_values("测了血糖2点8浑身没劲") == (Decimal("2.8"),)
     assert glucose_values("血糖十点钟测的") == ()
+
+
+def test_lost_speech_said_about_a_relative_is_a_stroke_sign() -> None:
+    """Audit (session 4): "my father can't speak properly" got the FAQ's weak-match reply."""
+    for text in (
+        "my father can't speak properly",
+        "my father can't speak",
+        "my mother can't talk properly",
+        "suddenly she cannot speak",
+        "我妈说不出话了",
+        "我爸突然说不了话",
+    ):
+        found = match(SIGNS, text)
+        assert found is not None and "stroke" in [s.id for s in found.signs], text
+    for text in (
+        "I can't speak Chinese",
+        "my mum can't speak English",
+        "he can't talk right now, he's at work",
+        "嗓子哑了说不出话",
+    ):
+        found = match(SIGNS, text)
+        assert found is None or "stroke" not in [s.id for s in found.signs], text
