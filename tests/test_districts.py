@@ -129,6 +129,16 @@ async def test_a_doctor_sees_only_their_own_district(two: TwoDistricts) -> None:
     # Another district's doctor cannot even be invited on this district's bot.
     with pytest.raises(KeyError):
         await doctors_b.invite(WANG)
+    # Nor listed by its operator (`doctors list` called it "not in directory (revoke it)"):
+    # a link to a doctor in no directory is still shown there, as left over.
+    for doctor_id, rid, user in ((WANG, two.a_resident, "a1"), ("ghost", two.b_resident, "b1")):
+        await two.a.db.execute(
+            "INSERT INTO doctor_links (doctor_id, resident_id, channel, channel_user_id,"
+            " linked_at) VALUES (?, ?, 'test', ?, 0)",
+            (doctor_id, rid, f"desk-{user}"),
+        )
+    assert [x.doctor_id for x in await doctors_b.links()] == ["ghost"]
+    assert sorted(x.doctor_id for x in await doctors_a.links()) == sorted([WANG, "ghost"])
 
 
 async def test_reports_and_audit_are_per_district(two: TwoDistricts, clock: Clock) -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.clock import Clock
 from bot.domain.directory import Doctor, SigningRequest
+from bot.domain.districts import ALL_DISTRICTS
 from bot.domain.doctors import AuditEntry, DoctorLink, NewAudit, Redeem
 from bot.domain.guessing import CodeKind
 from bot.domain.outbox import OutboxRow, Planned
@@ -192,7 +193,9 @@ class DoctorService:
         return None if link is None else await self.residents.get(link.resident_id)
 
     async def links(self) -> list[DoctorLink]:
-        return await self.store.links()
+        """The links this process's district may see (a shared bot: all of them)."""
+        district = self.directory.store.district
+        return await self.store.links(None if district == ALL_DISTRICTS else district)
 
     async def link(self, resident: Resident, code: str, address: str | None = None) -> Linked:
         """`/doctor CODE`: link the account if the code is good. Failed tries count against

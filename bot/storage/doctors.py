@@ -107,8 +107,18 @@ class DoctorStore:
         row = await self.db.fetchone("SELECT * FROM doctor_links WHERE doctor_id = ?", (doctor_id,))
         return None if row is None else _link(row)
 
-    async def links(self) -> list[DoctorLink]:
-        rows = await self.db.fetchall("SELECT * FROM doctor_links ORDER BY doctor_id")
+    async def links(self, district: str | None = None) -> list[DoctorLink]:
+        """Every link, or with `district` those an operator of it may see: its own doctors'
+        and links to doctors in no district's directory (left over), never another
+        district's doctors."""
+        if district is None:
+            rows = await self.db.fetchall("SELECT * FROM doctor_links ORDER BY doctor_id")
+        else:
+            rows = await self.db.fetchall(
+                "SELECT l.* FROM doctor_links l WHERE NOT EXISTS (SELECT 1 FROM doctors d"
+                " WHERE d.id = l.doctor_id AND d.district_code <> ?) ORDER BY l.doctor_id",
+                (district,),
+            )
         return [_link(r) for r in rows]
 
     async def add_invite(self, doctor_id: str, code_hash: str, now: int, expires_at: int) -> None:
