@@ -12,7 +12,14 @@ from bot.services.doctors import VISIT_ACCESS
 from bot.services.readings import BloodPressure
 from handlers.doctor.day import render_noshow, render_reminder
 from tests.conftest import Clock
-from tests.doctor_fixtures import CHEN, WANG, linked_doctor, load_district, signed_resident
+from tests.doctor_fixtures import (
+    CHEN,
+    WANG,
+    RecordingSender,
+    linked_doctor,
+    load_district,
+    signed_resident,
+)
 from tests.harness import ChatUser
 
 STALE = "out of date"
@@ -121,7 +128,16 @@ async def test_overdue_oldest_first_with_a_one_tap_reminder(
     assert row.status == "pending"
     assert doctor.last.toast == "The message to them is on its way now."
     await doctor.press("Remind 2")
-    assert doctor.last.toast == "Already reminded today."
+    # The second press: the row is still pending, so "already reminded" would be false.
+    assert doctor.last.toast == (
+        "Today's reminder was already made. The message to them is on its way now."
+    )
+    rt.senders["test"] = RecordingSender()
+    await rt.delivery.dispatcher.drain()
+    (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
+    assert row.status == "sent"
+    await doctor.press("Remind 2")
+    assert doctor.last.toast == "Today's reminder was already made. It has been sent."
     (row,) = await rt.stores.outbox.for_resident(late, "doctor_reminder")
     resident = await rt.stores.residents.get(late)
     (reply,) = await render_reminder(rt, rt.catalogs.get("en"), resident, row)

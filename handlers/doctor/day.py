@@ -202,10 +202,16 @@ async def _reminder_notice(ctx: Ctx, planned: bool, key: str) -> str:
     """What happened to the reminder row, read back from the outbox by the one function the
     desk uses for every notification: "sent" only once it was; otherwise when it goes out
     (the resident's quiet hours may hold it until the morning)."""
-    if not planned:
-        return ctx._("Already reminded today.")
     state = await ctx.services.send_times.state(key)
-    return promises.delivery(ctx.t, state, ctx.now(), ctx._("Reminder sent."))
+    if planned:
+        return promises.delivery(ctx.t, state, ctx.now(), ctx._("Reminder sent."))
+    # Today's reminder was made before: "already reminded" only once it was sent.
+    return ctx.t.sentences(
+        [
+            ctx._("Today's reminder was already made."),
+            promises.delivery(ctx.t, state, ctx.now(), ctx._("It has been sent.")),
+        ]
+    )
 
 
 async def on_button(ctx: Ctx, data: Callback) -> None:
