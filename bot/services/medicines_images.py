@@ -45,7 +45,10 @@ def drawing_translator(t: Translator, fallback: Translator) -> tuple[Translator,
         if font is None:
             return fallback, ["DejaVu Sans"]
         return t, [font, "DejaVu Sans"]
-    return t, ["DejaVu Sans"]
+    # English words, but names may be Chinese (a medicine typed in Chinese, a station with no
+    # English name): the CJK font as fallback draws them instead of empty boxes.
+    font = cjk_font()
+    return t, ["DejaVu Sans", font] if font else ["DejaVu Sans"]
 
 
 def _png(fig: Figure) -> bytes:
