@@ -91,6 +91,12 @@ async def test_announcement_reaches_every_resident_of_the_district_once(
     out = capsys.readouterr()
     assert "planned 3 of 3" in out.err
     assert "pending 3" in out.out
+    # The start printed is when delivery sends the first row (quiet hours moved), as computed
+    # from the rows by the one send-time rule, not the time the command ran.
+    span = await two.b.services.send_times.of_group(group_key(1))
+    assert span is not None
+    first = f"{span[0].astimezone(settings.tz):%Y-%m-%d %H:%M}"
+    assert f"sending from {first}" in out.out
     rows = await _rows(two)
     b_ids = {
         r[0]

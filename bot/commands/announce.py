@@ -19,6 +19,7 @@ from bot.commands.common import add_db_option, open_runtime
 from bot.config import Settings
 from bot.domain.districts import AnnouncementCounts
 from bot.services.announcements import AnnounceError, PastTime
+from bot.storage.districts import group_key
 
 POLL_S = 2.0
 
@@ -103,12 +104,21 @@ async def announce(args: argparse.Namespace, settings: Settings) -> int:
                 ),
             )
             made = planning.announcement
-            when = made.scheduled_at.astimezone(rt.settings.tz)
+            # When the rows really go: the planned time moved past each resident's quiet
+            # hours (delivery's own rule), not the time asked for.
+            span = await rt.services.send_times.of_group(group_key(made.id))
+            tz = rt.settings.tz
+            first, last = [f"{t.astimezone(tz):%Y-%m-%d %H:%M}" for t in span] if span else ["", ""]
+            if not span:
+                going = "nothing waiting to send"
+            elif first == last:
+                going = f"sending from {first}"
+            else:
+                going = f"sending from {first} to {last} (residents' quiet hours)"
             print(
                 f"announcement #{made.id} to district {planning.district.code!r} "
                 f"({'new' if planning.new else 'the same as before: nothing planned twice'}), "
-                f"{'urgent, ' if made.urgent else ''}sending from "
-                f"{when:%Y-%m-%d %H:%M} ({rt.settings.tz_name})"
+                f"{'urgent, ' if made.urgent else ''}{going} ({rt.settings.tz_name})"
             )
             counts = await service.counts(made.id)
             print(format_counts(made.id, counts))
