@@ -188,10 +188,11 @@ def progress_reply(
         lines.append(t.gettext("✅ Broadcast #{id} finished.").format(id=b.id))
     elif held and later is not None:
         lines.append(
-            t.gettext(
-                "⏸ Broadcast #{id} is held: nothing goes out before {when} (quiet hours or a "
-                "retry)."
-            ).format(id=b.id, when=t.weekday_datetime(later[0]))
+            # The time is read from the rows; why they wait (the residents' quiet hours, a
+            # retry after a failed send) is not, so no reason is guessed.
+            t.gettext("⏸ Broadcast #{id} is held: nothing goes out before {when}.").format(
+                id=b.id, when=t.weekday_datetime(later[0])
+            )
         )
     else:
         lines.append(t.gettext("📤 Broadcast #{id} is going out…").format(id=b.id))
