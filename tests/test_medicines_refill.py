@@ -359,3 +359,39 @@ async def test_refill_names_medicines_and_team_in_each_readers_language(
     await rt.delivery.dispatcher.drain()
     told = " ".join(r.text for r in sender.to("1001"))
     assert "Amlodipine besylate tablets 5 mg" in told and "苯磺酸" not in told
+
+
+async def test_the_doctor_sees_two_medicines_with_one_active_ingredient(
+    rt: Runtime, make_user: Callable[..., ChatUser]
+) -> None:
+    """Audit (session 4): the resident's screens warned of a shared active ingredient, the
+    refill card the doctor approves from did not."""
+    await load_district(rt)
+    doctor = await linked_doctor(rt, make_user)
+    u, rid = await resident_with_medicines(rt, make_user)
+    svc = rt.services.medicines
+    for name in ("Nifedipine", "Nifedipine SR"):
+        await svc.add(
+            rid,
+            NewEntry(
+                None,
+                name,
+                name,
+                "硝苯地平",
+                "",
+                "1",
+                "tablet",
+                ("08:00",),
+                Meals.AFTER,
+                svc.today(),
+                None,
+            ),
+        )
+    await ask(u)
+    await doctor.text("/doctor")
+    await doctor.press("Refills")
+    assert "⚠️ Same active ingredient: Nifedipine and Nifedipine SR." in doctor.texts()
+    # Not for a resident whose list has no shared ingredient.
+    await rt.db.execute("DELETE FROM med_entries WHERE name LIKE 'Nifedipine%'")
+    await doctor.press_data("v1:refills:list")
+    assert "Same active ingredient" not in doctor.texts()

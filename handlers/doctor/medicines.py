@@ -18,6 +18,7 @@ from bot.domain.medicines import FLAG_DAYS, FLAG_MISSED, Pickup, Refill, RefillS
 from bot.router import Registry
 from bot.services import medicines_view as view
 from bot.services.directory import short_key
+from bot.services.medicines import duplicates
 from bot.services.medicines_refill import DECLINE_REASONS, NotTheTeams, notice_key
 from handlers import promises
 from handlers.doctor.desk import MENU, NotADoctor, require
@@ -71,6 +72,16 @@ async def show_one(ctx: Ctx, doctor: Doctor, r: Refill, waiting: int, head: list
             date=ctx.t.date(datetime.fromtimestamp(r.created_at, ctx.t.tz))
         ),
     ]
+    # The resident's screens point out two medicines with one active ingredient; the doctor
+    # deciding the refill sees the same warning, from the same function.
+    entries = await svc.store.entries(r.resident_id)
+    for same in duplicates(entries).values():
+        if any(e.id in r.entry_ids for e in same):
+            lines.append(
+                ctx._("⚠️ Same active ingredient: {names}.").format(
+                    names=ctx.t.list([naming.entry_name(ctx.locale, e) for e in same])
+                )
+            )
     ctx.say(
         "\n".join(lines),
         [
