@@ -289,3 +289,18 @@ def test_lost_speech_said_about_a_relative_is_a_stroke_sign() -> None:
     ):
         found = match(SIGNS, text)
         assert found is None or "stroke" not in [s.id for s in found.signs], text
+
+
+def test_red_team_phrases_of_session_4_are_emergencies() -> None:
+    """A fresh tester's own phrases that the list missed (chest pressure, spurting blood, a
+    knife wound, a child who drank pesticide)."""
+    for text, sign in (
+        ("我妈胸口像被石头压着，出冷汗", "chest_pain"),
+        ("被刀砍了，血一直往外喷", "bleeding"),
+        ("blood is spurting from his leg", "bleeding"),
+        ("my kid drank some pesticide", "poisoning"),
+    ):
+        found = match(SIGNS, text)
+        assert found is not None and sign in [s.id for s in found.signs], text
+    for text in ("献血后多久可以运动", "can I eat before a blood test", "我想买点农药杀虫"):
+        assert match(SIGNS, text) is None, text
