@@ -79,3 +79,13 @@ def test_report_tickets_counts_teams_not_rows_and_aligns_chinese_names() -> None
         ends.add(display_width(line[:cut]) + len(count))
     assert len(ends) == 1, table
     assert ticket_table([])[-1] == "0 tickets to 0 teams"
+
+
+def test_report_satisfaction_with_no_answers_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit (session 4): with no answers the report printed only its header line."""
+    monkeypatch.setenv("DOORSTEP_DB", str(tmp_path / "empty.sqlite3"))
+    assert main(["report", "satisfaction"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == "no satisfaction answers yet in the last 365 days"

@@ -78,6 +78,10 @@ async def report(args: argparse.Namespace, settings: Settings) -> int:
             )
             print(json.dumps(out, ensure_ascii=False))
         return 0
+    if not groups:
+        # As the desk says it: an empty table under a header reads as a broken report.
+        print(f"no satisfaction answers yet in the last {args.days or 365} days")
+        return 0
     cols = (
         Column(14),
         Column(24),
