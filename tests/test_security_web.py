@@ -221,6 +221,10 @@ async def test_a_web_doctor_needs_a_step_up_code_from_their_own_chat(
         opened = await turn(ws, {"type": "text", "text": sent})
         assert "Doctor's desk" in texts(opened)
         await ws.send(json.dumps({"type": "logout"}))
+        # Wait for the server's answer: it logs out before saying so (asserting at once
+        # raced the server, and lost on PostgreSQL).
+        while json.loads(await ws.recv()).get("type") != "logged_out":
+            pass
     assert await rt.services.doctors.doctor_for("web", visitor or "") is None
 
 
